@@ -1,0 +1,7 @@
+"""Apache Airflow provider for Huawei Cloud OCR.
+
+Kept import-light: importing the package must not pull in Airflow, requests
+or the OBS SDK, so that DAG parsing stays fast.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,33 @@
+"""The API catalog: the one table that operators, validation, docs and the emulator read."""
+
+from __future__ import annotations
+
+from airflow_provider_hwocr.catalog.apis import APIS
+from airflow_provider_hwocr.catalog.errors import ERROR_CODES, ErrorCode
+from airflow_provider_hwocr.catalog.model import IMAGE_FORMATS, MAX_BASE64_BYTES, Api, Limits, Param
+from airflow_provider_hwocr.catalog.regions import REGIONS, Region
+
+_BY_SLUG = {api.slug: api for api in APIS}
+
+
+def get_api(slug: str) -> Api:
+    """Return the API with this path slug, or raise ``KeyError`` listing the known ones."""
+    try:
+        return _BY_SLUG[slug]
+    except KeyError:
+        raise KeyError(f"unknown OCR API {slug!r}; known APIs: {', '.join(sorted(_BY_SLUG))}") from None
+
+
+__all__ = [
+    "APIS",
+    "ERROR_CODES",
+    "IMAGE_FORMATS",
+    "MAX_BASE64_BYTES",
+    "REGIONS",
+    "Api",
+    "ErrorCode",
+    "Limits",
+    "Param",
+    "Region",
+    "get_api",
+]

@@ -1,0 +1,81 @@
+"""Error codes the OCR service documents, and how a client should treat each.
+
+Categories:
+
+* invalid_input: the request itself is wrong; retrying cannot help.
+* auth: credentials, token, account or permission problem.
+* not_subscribed: the API is not enabled for this account in this region.
+* not_found: no such API at this endpoint (wrong region, path or project id).
+* throttled: rate or concurrency limit; retry later.
+* transient: the service or its backend failed; a retry may succeed.
+* failed: the service could not process this image; retrying the same
+  image is unlikely to help.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ErrorCategory = Literal[
+    "invalid_input", "auth", "not_subscribed", "not_found", "throttled", "transient", "failed"
+]
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    message: str
+    category: ErrorCategory
+
+
+_TABLE = (
+    ErrorCode('AIS.0101', 'The input parameter is invalid.', 'invalid_input'),
+    ErrorCode('AIS.0102', 'The image format is not supported.', 'invalid_input'),
+    ErrorCode('AIS.0103', 'The image size does not meet the requirements.', 'invalid_input'),
+    ErrorCode('AIS.0104', 'The image is not supported or the image quality is poor.', 'invalid_input'),
+    ErrorCode('AIS.0105', 'Recognition failed.', 'failed'),
+    ErrorCode('AIS.0117', 'Input ID does not exist.', 'invalid_input'),
+    ErrorCode('AIS.0118', "Service request error or the tax authority's interface was malfunctioning.", 'transient'),
+    ErrorCode('AIS.0119', 'Template match failed, template_id={xxx}.', 'invalid_input'),
+    ErrorCode('AIS.0120', 'Classification failed.', 'failed'),
+    ErrorCode('AIS.0121', 'The recognition area of template is not configured, template_id={xxx}', 'invalid_input'),
+    ErrorCode('AIS.0122', 'The image contains two or more ID cards with the same side.', 'invalid_input'),
+    ErrorCode('ModelArts.0203', 'Invalid token.', 'auth'),
+    ErrorCode('ModelArts.4101', 'Token header cannot be empty.', 'auth'),
+    ErrorCode('ModelArts.4102', 'Parse Token error.', 'auth'),
+    ErrorCode('ModelArts.4103', 'Invalid Token header.', 'auth'),
+    ErrorCode('ModelArts.4104', 'Invalid Request Content Length.', 'invalid_input'),
+    ErrorCode('ModelArts.4105', 'The JSON format of the input data is incorrect.', 'invalid_input'),
+    ErrorCode('ModelArts.4106', 'Invalid authorization request.', 'auth'),
+    ErrorCode('ModelArts.4107', 'Get user temp ak sk error.', 'transient'),
+    ErrorCode('ModelArts.4201', 'Request url need service id.', 'invalid_input'),
+    ErrorCode('ModelArts.4202', 'Request url format invalid.', 'invalid_input'),
+    ErrorCode('ModelArts.4203', 'Access denied! You do not have permission.', 'auth'),
+    ErrorCode('ModelArts.4204', 'Request api error! The API XXX is not subscribed.', 'not_subscribed'),
+    ErrorCode('ModelArts.4301', 'Have error when get ai-service admin token.', 'transient'),
+    ErrorCode('ModelArts.4302', 'Gateway forwarding error.', 'transient'),
+    ErrorCode('ModelArts.4401', 'Max concurrency error.', 'throttled'),
+    ErrorCode('ModelArts.4402', 'Backend service timeout error.', 'transient'),
+    ErrorCode('ModelArts.4403', 'Backend service unavailable error.', 'transient'),
+    ErrorCode('ModelArts.4502', 'Backend service response error.', 'transient'),
+    ErrorCode('ModelArts.4503', 'Backend service found error.', 'failed'),
+    ErrorCode('ModelArts.4504', 'Backend service api not found.', 'failed'),
+    ErrorCode('ModelArts.4505', 'Backend service internal error.', 'transient'),
+    ErrorCode('ModelArts.4506', 'SubService service found error.', 'failed'),
+    ErrorCode('ModelArts.4508', 'Service not start.', 'transient'),
+    ErrorCode('ModelArts.4601', 'Failed to download the file because the file path is not valid, please check it format.', 'invalid_input'),
+    ErrorCode('ModelArts.4603', 'Obtaining the file from the URL failed.', 'invalid_input'),
+    ErrorCode('ModelArts.4702', 'Query Obs agency failed.', 'auth'),
+    ErrorCode('ModelArts.4703', 'The Obs URL is invalid.', 'invalid_input'),
+    ErrorCode('ModelArts.4704', 'Obtaining the file from the OBS failed.', 'invalid_input'),
+    ErrorCode('ModelArts.4705', 'The file stored on the OBS is oversized.', 'invalid_input'),
+    ErrorCode('ModelArts.4706', 'The Obs file is not exist.', 'invalid_input'),
+    ErrorCode('ModelArts.6201', 'The user account has been suspended. Please check if you have an outstanding balance.', 'auth'),
+    ErrorCode('APIG.0101', 'The API does not exist or has not been published in the environment.', 'not_found'),
+    ErrorCode('APIG.0201', 'Backend timeout.', 'transient'),
+    ErrorCode('APIG.0301', 'Incorrect IAM authentication information.', 'auth'),
+    ErrorCode('APIG.0308', 'The throttling threshold has been reached: policy user over ratelimit,limit:XX,time:1 minute.', 'throttled'),
+)
+
+ERROR_CODES: dict[str, ErrorCode] = {e.code: e for e in _TABLE}
