@@ -1,0 +1,124 @@
+"""Provider metadata that Airflow reads through the ``apache_airflow_provider`` entry point.
+
+Only lists modules that exist. Must stay cheap: Airflow calls it at start-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_hwocr import __version__
+
+CONN_TYPE = "huaweicloud_ocr"
+
+_STR = {"type": ["string", "null"]}
+
+# Connection form fields (Airflow 3.2+ reads these; older 3.x asks the hook).
+CONN_FIELDS: dict[str, dict[str, Any]] = {
+    "region": {
+        "label": "Region",
+        "schema": {**_STR, "default": "ap-southeast-1"},
+        "description": "Region id, e.g. ap-southeast-1 (CN-Hong Kong).",
+    },
+    "project_id": {
+        "label": "Project ID",
+        "schema": _STR,
+        "description": "Project id of the region (console: My Credentials > API Credentials). Required.",
+    },
+    "auth_type": {
+        "label": "Auth type",
+        "schema": {"type": ["string", "null"], "default": "aksk", "enum": ["aksk", "token"]},
+        "description": "aksk: sign with Access Key / Secret Key (login/password). token: IAM user password -> X-Auth-Token.",
+    },
+    "security_token": {
+        "label": "Security token",
+        "schema": {**_STR, "format": "password"},
+        "description": "Security token of temporary AK/SK credentials.",
+    },
+    "user_name": {"label": "IAM user name", "schema": _STR, "description": "Token mode only."},
+    "domain_name": {"label": "IAM account (domain) name", "schema": _STR, "description": "Token mode only."},
+    "password": {
+        "label": "IAM password",
+        "schema": {**_STR, "format": "password"},
+        "description": "Token mode only.",
+    },
+    "endpoint": {
+        "label": "OCR endpoint override",
+        "schema": _STR,
+        "description": "e.g. http://127.0.0.1:8790 for the local emulator. Default: https://ocr.{region}.myhuaweicloud.com",
+    },
+    "iam_endpoint": {
+        "label": "IAM endpoint override",
+        "schema": _STR,
+        "description": "Default: https://iam.{region}.myhuaweicloud.com",
+    },
+    "obs_endpoint": {
+        "label": "OBS endpoint override",
+        "schema": _STR,
+        "description": "Default: https://obs.{region}.myhuaweicloud.com",
+    },
+    "verify": {
+        "label": "Verify TLS",
+        "schema": {**_STR, "default": "true"},
+        "description": "true, false, or the path of a CA bundle.",
+    },
+    "proxy": {"label": "Proxy", "schema": _STR, "description": "e.g. http://proxy:3128"},
+    "timeout": {
+        "label": "Timeout (s)",
+        "schema": {"type": ["number", "null"], "default": 60},
+        "description": "Read timeout in seconds (connect timeout is 10 s).",
+    },
+    "max_retries": {
+        "label": "Max attempts",
+        "schema": {"type": ["integer", "null"], "default": 5},
+        "description": "Attempts per call on throttling and transient errors.",
+    },
+}
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["host", "schema", "port"],
+    "relabeling": {"login": "Access Key (AK)", "password": "Secret Key (SK)"},
+    "placeholders": {
+        "login": "AK, for auth_type aksk",
+        "password": "SK, for auth_type aksk",
+        "region": "ap-southeast-1",
+        "project_id": "0123456789abcdef0123456789abcdef",
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-hwocr",
+        "name": "Huawei Cloud OCR",
+        "description": "Huawei Cloud OCR operators, OBS input/output and a local OCR emulator.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Huawei Cloud OCR",
+                "external-doc-url": "https://support.huaweicloud.com/intl/en-us/api-ocr/ocr_03_0001.html",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Huawei Cloud OCR",
+                "python-modules": ["airflow_provider_hwocr.hooks.ocr"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Huawei Cloud OCR",
+                "python-modules": ["airflow_provider_hwocr.operators.ocr"],
+            }
+        ],
+        "connection-types": [
+            {
+                "hook-class-name": "airflow_provider_hwocr.hooks.ocr.HuaweiOcrHook",
+                "hook-name": "Huawei Cloud OCR",
+                "connection-type": CONN_TYPE,
+                "conn-fields": CONN_FIELDS,
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+            }
+        ],
+    }
