@@ -1,0 +1,175 @@
+"""Read a ``huaweicloud_ocr`` Airflow Connection into plain, validated settings.
+
+Shared by the OCR hook and the OBS hook, so both read the same fields the
+same way. Every malformed or missing field raises an error naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_hwocr.catalog import REGIONS
+from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+AUTH_TYPES = ("aksk", "token")
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True, repr=False)
+class CloudSettings:
+    """Everything needed to build a client, with secrets kept out of ``repr``."""
+
+    conn_id: str
+    region: str
+    project_id: str
+    auth_type: str
+    ak: str | None
+    sk: str | None
+    security_token: str | None
+    user_name: str | None
+    domain_name: str | None
+    password: str | None
+    endpoint: str | None
+    iam_endpoint: str | None
+    obs_endpoint: str | None
+    verify: bool | str
+    proxy: str | None
+    timeout: float
+    max_retries: int
+
+    def __repr__(self) -> str:  # never show credentials
+        return (
+            f"CloudSettings(conn_id={self.conn_id!r}, region={self.region!r}, "
+            f"project_id={self.project_id!r}, auth_type={self.auth_type!r}, endpoint={self.endpoint!r})"
+        )
+
+    @property
+    def secrets(self) -> list[str]:
+        return [s for s in (self.ak, self.sk, self.security_token, self.password) if s]
+
+
+def _err(conn_id: str, field: str, message: str) -> HuaweiOcrConfigurationError:
+    return HuaweiOcrConfigurationError(f"connection {conn_id!r}, field {field!r}: {message}", field=field)
+
+
+def _text(extra: dict[str, Any], name: str) -> str | None:
+    value = extra.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        value = str(value)
+    value = value.strip()
+    return value or None
+
+
+def _parse_verify(conn_id: str, raw: Any) -> bool | str:
+    if raw is None or raw == "":
+        return True
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip()
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    import os
+
+    if not os.path.isfile(text):
+        raise _err(conn_id, "verify", f"must be true, false or the path of a CA bundle file; no file at {text!r}")
+    return text
+
+
+def _parse_number(conn_id: str, name: str, raw: Any, default: float, kind: type) -> Any:
+    if raw is None or raw == "":
+        return kind(default)
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise _err(conn_id, name, f"must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise _err(conn_id, name, f"must be greater than 0, got {raw!r}")
+    return value
+
+
+def _parse_url(conn_id: str, name: str, raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if not re.match(r"^https?://[^/\s]+", raw):
+        raise _err(conn_id, name, f"must be an http:// or https:// URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def settings_from_connection(
+    conn: Connection,
+    *,
+    region: str | None = None,
+    project_id: str | None = None,
+) -> CloudSettings:
+    """Validate a connection; ``region``/``project_id`` override the connection's."""
+    conn_id = conn.conn_id
+    extra = conn.extra_dejson if conn.extra else {}
+    if not isinstance(extra, dict):
+        raise _err(conn_id, "extra", "must be a JSON object")
+
+    region = (region or _text(extra, "region") or "").strip()
+    if not region:
+        raise _err(conn_id, "region", "is required, e.g. ap-southeast-1")
+    if not _REGION_RE.match(region):
+        raise _err(conn_id, "region", f"{region!r} is not a region id; known: {', '.join(REGIONS)}")
+
+    project_id = (project_id or _text(extra, "project_id") or "").strip()
+    if not project_id:
+        raise _err(
+            conn_id,
+            "project_id",
+            f"is required: the id of project {region!r} (console: My Credentials > API Credentials)",
+        )
+    if not _PROJECT_RE.match(project_id):
+        raise _err(conn_id, "project_id", "must be the project id itself (letters, digits, - or _)")
+
+    auth_type = (_text(extra, "auth_type") or "aksk").lower()
+    if auth_type not in AUTH_TYPES:
+        raise _err(conn_id, "auth_type", f"must be one of {', '.join(AUTH_TYPES)}, got {auth_type!r}")
+
+    ak = (conn.login or "").strip() or None
+    sk = (conn.password or "").strip() or None
+    user_name = _text(extra, "user_name")
+    domain_name = _text(extra, "domain_name")
+    password = _text(extra, "password")
+    security_token = _text(extra, "security_token")
+    if auth_type == "aksk":
+        if not ak:
+            raise _err(conn_id, "login", "the Access Key (AK) is required for auth_type 'aksk'")
+        if not sk:
+            raise _err(conn_id, "password", "the Secret Key (SK) is required for auth_type 'aksk'")
+    else:
+        for name, value in (("user_name", user_name), ("domain_name", domain_name), ("password", password)):
+            if not value:
+                raise _err(conn_id, name, "is required for auth_type 'token' (IAM user password login)")
+
+    max_retries = _parse_number(conn_id, "max_retries", extra.get("max_retries"), 5, int)
+    return CloudSettings(
+        conn_id=conn_id,
+        region=region,
+        project_id=project_id,
+        auth_type=auth_type,
+        ak=ak,
+        sk=sk,
+        security_token=security_token,
+        user_name=user_name,
+        domain_name=domain_name,
+        password=password,
+        endpoint=_parse_url(conn_id, "endpoint", _text(extra, "endpoint")),
+        iam_endpoint=_parse_url(conn_id, "iam_endpoint", _text(extra, "iam_endpoint")),
+        obs_endpoint=_parse_url(conn_id, "obs_endpoint", _text(extra, "obs_endpoint")),
+        verify=_parse_verify(conn_id, extra.get("verify")),
+        proxy=_text(extra, "proxy"),
+        timeout=_parse_number(conn_id, "timeout", extra.get("timeout"), 60, float),
+        max_retries=max_retries,
+    )

@@ -1,0 +1,159 @@
+"""Airflow hook for Huawei Cloud OCR: an Airflow Connection turned into an ``OcrClient``."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_hwocr.catalog import Api
+from airflow_provider_hwocr.client import (
+    AkSkCredentials,
+    HuaweiOcrError,
+    IamTokenCredentials,
+    OcrClient,
+    OcrResponse,
+    RetryPolicy,
+)
+from airflow_provider_hwocr.get_provider_info import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
+from airflow_provider_hwocr.hooks.connection import CloudSettings, settings_from_connection
+
+
+def _mask(values: list[str]) -> None:
+    from airflow.sdk.log import mask_secret
+
+    for value in values:
+        mask_secret(value)
+
+
+class HuaweiOcrHook(BaseHook):
+    """Calls Huawei Cloud OCR with the credentials of a ``huaweicloud_ocr`` connection.
+
+    :param huaweicloud_ocr_conn_id: the Airflow connection to use.
+    :param region: overrides the connection's ``region`` extra.
+    :param project_id: overrides the connection's ``project_id`` extra.
+    :param retry: overrides the retry policy built from the connection's ``max_retries``.
+
+    Nothing is looked up until the first call: creating the hook is free.
+    """
+
+    conn_name_attr = "huaweicloud_ocr_conn_id"
+    default_conn_name = "huaweicloud_ocr_default"
+    conn_type = CONN_TYPE
+    hook_name = "Huawei Cloud OCR"
+
+    def __init__(
+        self,
+        huaweicloud_ocr_conn_id: str = default_conn_name,
+        *,
+        region: str | None = None,
+        project_id: str | None = None,
+        retry: RetryPolicy | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.huaweicloud_ocr_conn_id = huaweicloud_ocr_conn_id
+        self.region = region
+        self.project_id = project_id
+        self.retry = retry
+
+    # --- connection ---------------------------------------------------------------
+
+    @cached_property
+    def settings(self) -> CloudSettings:
+        conn = self.get_connection(self.huaweicloud_ocr_conn_id)
+        settings = settings_from_connection(conn, region=self.region, project_id=self.project_id)
+        # The AK is not masked by Airflow (it is the login); mask it and the
+        # rest explicitly so no log line or rendered field shows them.
+        _mask(settings.secrets)
+        return settings
+
+    @cached_property
+    def client(self) -> OcrClient:
+        s = self.settings
+        if s.auth_type == "token":
+            credentials: Any = IamTokenCredentials(
+                user_name=s.user_name,
+                password=s.password,
+                domain_name=s.domain_name,
+                project_name=s.region,
+                iam_endpoint=s.iam_endpoint or f"https://iam.{s.region}.myhuaweicloud.com",
+            )
+        else:
+            credentials = AkSkCredentials(s.ak, s.sk, security_token=s.security_token)
+        return OcrClient(
+            region=s.region,
+            project_id=s.project_id,
+            credentials=credentials,
+            endpoint=s.endpoint,
+            iam_endpoint=s.iam_endpoint,
+            verify=s.verify,
+            proxy=s.proxy,
+            timeout=(10.0, s.timeout),
+            retry=self.retry or RetryPolicy(max_attempts=s.max_retries),
+        )
+
+    def get_conn(self) -> OcrClient:
+        return self.client
+
+    # --- calls ----------------------------------------------------------------------
+
+    def recognize(
+        self,
+        api: Api | str,
+        *,
+        image: Any = None,
+        url: str | None = None,
+        enterprise_project_id: str | None = None,
+        **params: Any,
+    ) -> OcrResponse:
+        """Validate and send one OCR call; returns the response (``.result`` is the API's result)."""
+        return self.client.recognize(
+            api, image=image, url=url, enterprise_project_id=enterprise_project_id, **params
+        )
+
+    def call(self, api: Api | str, body: dict[str, Any], *, enterprise_project_id: str | None = None) -> OcrResponse:
+        """Send an already-validated body (see ``client.request.prepare_request``)."""
+        return self.client.call(api, body, enterprise_project_id=enterprise_project_id)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check credentials and project id with IAM ``GET /v3/projects`` (free; no OCR call)."""
+        try:
+            s = self.settings
+            projects = self.client.list_projects(name=s.region)
+        except HuaweiOcrError as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # any other failure is reported, not raised, by contract
+            return False, f"{type(exc).__name__}: {exc}"
+        ids = {p.get("id") for p in projects}
+        if s.project_id not in ids:
+            found = ", ".join(sorted(str(i) for i in ids)) or "none"
+            return False, (
+                f"Credentials work, but project {s.project_id!r} is not a project of region {s.region!r} "
+                f"(projects found: {found})."
+            )
+        return True, f"Connected: credentials accepted ({s.auth_type}), project {s.project_id} is in {s.region}."
+
+    # --- connection form for Airflow < 3.2 (3.2+ reads provider info) ------------------------
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import PasswordField, StringField
+
+        widgets: dict[str, Any] = {}
+        for name, spec in CONN_FIELDS.items():
+            secret = spec["schema"].get("format") == "password"
+            field_cls, widget = (PasswordField, BS3PasswordFieldWidget) if secret else (StringField, BS3TextFieldWidget)
+            widgets[name] = field_cls(lazy_gettext(spec["label"]), widget=widget(), description=spec.get("description"))
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
+            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
+            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
+        }

@@ -1,0 +1,653 @@
+"""One Airflow operator per Huawei Cloud OCR API, plus a generic one.
+
+Importing this module is cheap: it needs only the catalog. The hook (and
+with it ``requests``) is imported when a task runs, and no OBS SDK module is
+imported here at all, so DAG files that use these operators parse fast.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Union
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_hwocr.catalog import get_api
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+
+#: What ``image=`` accepts: an ``http(s)://`` URL, an ``obs://bucket/key`` URI,
+#: a local file path, or the image bytes.
+ImageArg = Union[str, bytes, "os.PathLike[str]", None]
+
+__all__ = [
+    "HuaweiOcrOperator",
+    "ImageArg",
+    "HuaweiOcrGeneralTextOperator",
+    "HuaweiOcrHandwritingOperator",
+    "HuaweiOcrGeneralTableOperator",
+    "HuaweiOcrWebImageOperator",
+    "HuaweiOcrSmartDocumentRecognizerOperator",
+    "HuaweiOcrAutoClassificationOperator",
+    "HuaweiOcrAutoIdDocClassificationOperator",
+    "HuaweiOcrIdDocumentOperator",
+    "HuaweiOcrPassportOperator",
+    "HuaweiOcrThailandIdCardOperator",
+    "HuaweiOcrThailandLicensePlateOperator",
+    "HuaweiOcrColombiaIdCardOperator",
+    "HuaweiOcrCambodianIdCardOperator",
+    "HuaweiOcrMyanmarIdCardOperator",
+    "HuaweiOcrMyanmarDriverLicenseOperator",
+    "HuaweiOcrChileIdCardOperator",
+    "HuaweiOcrVietnamIdCardOperator",
+    "HuaweiOcrPeruIdCardOperator",
+]
+
+
+def _own_params(slug: str, scope: dict[str, Any]) -> dict[str, Any]:
+    """The API parameters among a constructor's local variables that were set."""
+    names = get_api(slug).param_names
+    return {name: scope[name] for name in names if scope.get(name) is not None}
+
+
+def _is_static(value: Any) -> bool:
+    """True for a plain value known at parse time (not a template, not an XCom)."""
+    if isinstance(value, str):
+        return "{{" not in value and "{%" not in value
+    if isinstance(value, (bool, int, float)) or value is None:
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_static(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_static(v) for k, v in value.items())
+    return False
+
+
+class HuaweiOcrOperator(BaseOperator):
+    """Run one Huawei Cloud OCR API on one image and return its ``result``.
+
+    The image is checked (format, size, pixel limits) and every parameter is
+    validated against the API's documentation before a request is sent, so a
+    bad input fails the task without a billed call.
+
+    :param api: the API's path slug, e.g. ``general-text`` (see the README table).
+    :param image: an ``http(s)://`` URL (sent as ``url``), an ``obs://bucket/key``
+        URI, a local file path or raw bytes (sent Base64). Templated.
+    :param parameters: the API's optional body parameters. Templated.
+    :param huaweicloud_ocr_conn_id: Airflow connection of type ``huaweicloud_ocr``.
+    :param region: overrides the connection's region.
+    :param project_id: overrides the connection's project id.
+    :param enterprise_project_id: sent as the ``Enterprise-Project-Id`` header
+        to split billing by enterprise project.
+    :return: the API's ``result`` (a dict, or a list for list-shaped APIs),
+        pushed to XCom.
+    """
+
+    template_fields: Sequence[str] = (
+        "image",
+        "parameters",
+        "huaweicloud_ocr_conn_id",
+        "region",
+        "project_id",
+        "enterprise_project_id",
+    )
+    template_fields_renderers = {"parameters": "json"}
+    ui_color = "#c7000b"
+    ui_fgcolor = "#ffffff"
+
+    def __init__(
+        self,
+        *,
+        api: str,
+        image: ImageArg = None,
+        parameters: dict[str, Any] | None = None,
+        huaweicloud_ocr_conn_id: str = "huaweicloud_ocr_default",
+        region: str | None = None,
+        project_id: str | None = None,
+        enterprise_project_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.api = api
+        self.image = image
+        self.parameters = dict(parameters or {})
+        self.huaweicloud_ocr_conn_id = huaweicloud_ocr_conn_id
+        self.region = region
+        self.project_id = project_id
+        self.enterprise_project_id = enterprise_project_id
+        self._check_at_parse_time()
+
+    def _check_at_parse_time(self) -> None:
+        """Fail at DAG parse time on what is already known to be wrong (no I/O)."""
+        from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+        from airflow_provider_hwocr.client.request import validate_params
+
+        try:
+            spec = get_api(self.api)
+        except KeyError as exc:
+            raise HuaweiOcrValidationError(f"api: {exc.args[0]}", parameter="api") from None
+        if spec.deprecation:
+            from airflow.exceptions import AirflowProviderDeprecationWarning
+
+            warnings.warn(f"{spec.title} ({spec.slug}): {spec.deprecation}", AirflowProviderDeprecationWarning, stacklevel=3)
+        if isinstance(self.parameters, dict):
+            static = {k: v for k, v in self.parameters.items() if _is_static(v)}
+            # Names are never templated: check every name, and the values known now.
+            templated = {k: None for k in self.parameters if k not in static}
+            validate_params(spec, {**static, **templated})
+
+    # --- execution ------------------------------------------------------------------
+
+    @property
+    def hook(self) -> HuaweiOcrHook:
+        from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+
+        return HuaweiOcrHook(
+            huaweicloud_ocr_conn_id=self.huaweicloud_ocr_conn_id,
+            region=self.region,
+            project_id=self.project_id,
+        )
+
+    def _resolve_image(self, image: Any) -> Any:
+        """Turn ``obs://`` URIs into something the client can send."""
+        if isinstance(image, str) and image.strip().lower().startswith("obs://"):
+            from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+
+            raise HuaweiOcrValidationError(
+                "image: obs:// URIs are not supported yet; pass the object's https:// URL "
+                "(with OCR's OBS authorization enabled), a signed URL, a file path or bytes",
+                parameter="image",
+            )
+        return image
+
+    def execute(self, context: Context) -> Any:
+        from airflow_provider_hwocr.client.request import prepare_request
+
+        spec = get_api(self.api)
+        # Validate everything before touching the network: nothing billed on bad input.
+        prepared = prepare_request(spec, image=self._resolve_image(self.image), params=self.parameters)
+        if self.enterprise_project_id and not spec.enterprise_project_header:
+            self.log.warning(
+                "The docs do not list the Enterprise-Project-Id header for %s; sending it anyway.", spec.slug
+            )
+        detail = f"{prepared.image_format}, {prepared.image_bytes:,} bytes" if prepared.image_bytes else prepared.source_kind
+        self.log.info("Calling OCR %s on %s (%s)", spec.slug, prepared.source, detail)
+        response = self.hook.call(spec, prepared.body, enterprise_project_id=self.enterprise_project_id)
+        self.log.info(
+            "OCR %s succeeded: request id %s, %d attempt(s), %.2f s",
+            spec.slug,
+            response.request_id,
+            response.attempts,
+            response.elapsed,
+        )
+        return response.result
+
+
+class HuaweiOcrGeneralTextOperator(HuaweiOcrOperator):
+    """General Text OCR (``general-text``): printed text in any layout, many languages, images and PDF pages.
+
+    Regions: ap-southeast-1. Returns the API's ``result`` (a dict).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param detect_direction: Straighten tilted images and report the angle.
+    :param quick_mode: Fast path for images holding a single line of text.
+    :param character_mode: Return per-character results (char_list).
+    :param language: Recognition language; auto detects it (zh = Chinese and English).
+    :param single_orientation_mode: Assume all text shares one orientation.
+    :param pdf_page_number: PDF page to recognise (1 = first page).
+    :param return_markdown_result: Also return all text joined as markdown_result.
+    """
+
+    api_slug = "general-text"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        detect_direction: bool | None = None,
+        quick_mode: bool | None = None,
+        character_mode: bool | None = None,
+        language: str | None = None,
+        single_orientation_mode: bool | None = None,
+        pdf_page_number: int | None = None,
+        return_markdown_result: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrHandwritingOperator(HuaweiOcrOperator):
+    """Handwriting OCR (``handwriting``): handwritten and printed text with positions.
+
+    Regions: cn-north-4. Returns the API's ``result`` (a dict).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param quick_mode: Fast path for images holding a single line of text.
+    :param char_set: Restricts the output character set (default general).
+    :param detect_direction: Straighten tilted images.
+    """
+
+    api_slug = "handwriting"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        quick_mode: bool | None = None,
+        char_set: str | None = None,
+        detect_direction: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrGeneralTableOperator(HuaweiOcrOperator):
+    """General Table OCR (``general-table``): tables with or without ruling lines, cell by cell, optionally as an Excel file.
+
+    Regions: ap-southeast-3. Returns the API's ``result`` (a dict).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param return_text_location: Return the coordinates of text blocks and cells.
+    :param return_char_location: Return per-character coordinates (needs return_text_location).
+    :param return_confidence: Return confidence scores.
+    :param return_excel: Return the table as a Base64 .xlsx in result.excel.
+    :param return_rectification_matrix: Return the perspective correction matrix.
+    :param with_borders: The image holds only ruled tables; recognise only those.
+    """
+
+    api_slug = "general-table"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        return_text_location: bool | None = None,
+        return_char_location: bool | None = None,
+        return_confidence: bool | None = None,
+        return_excel: bool | None = None,
+        return_rectification_matrix: bool | None = None,
+        with_borders: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrWebImageOperator(HuaweiOcrOperator):
+    """Web Image OCR (``web-image``): text in web and social-media pictures, with optional contact extraction and fonts.
+
+    Regions: ap-southeast-2. Returns the API's ``result`` (a dict).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param detect_direction: Straighten tilted images.
+    :param extract_type: Structured items to extract into extracted_data.
+    :param detect_font: Return the most similar fonts of each block.
+    :param detect_text_direction: Detect the direction of each text field.
+    """
+
+    api_slug = "web-image"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        detect_direction: bool | None = None,
+        extract_type: list[str] | str | None = None,
+        detect_font: bool | None = None,
+        detect_text_direction: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrSmartDocumentRecognizerOperator(HuaweiOcrOperator):
+    """Smart Document Recognizer OCR (``smart-document-recognizer``): text, key-value pairs, tables, layout, forms and formulas from documents and PDF pages.
+
+    Regions: ap-southeast-1, ap-southeast-3. Returns the API's ``result`` (a list).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param single_orientation_mode: Assume all text shares one orientation.
+    :param language: Recognition language (zh = Chinese and English).
+    :param kv: Extract key-value pairs into kv_result (language zh only).
+    :param table: Recognise tables into table_result.
+    :param layout: Run layout analysis into layout_result.
+    :param return_excel: Also return each table as a Base64 .xlsx (needs table=true).
+    :param form: Recognise ruled forms into form_result.
+    :param formula: Recognise formulas as LaTeX into formula_result.
+    :param image_layout: Run layout analysis on pictures inside the document too.
+    :param kv_map: JSON object (or a dict, serialised for you) that renames keys of kv_result.
+    :param erase_seal: Erase stamps and seals before recognition.
+    :param pdf_page_number: PDF page to recognise (1 = first page).
+    :param character_mode: Return per-character results (char_list).
+    """
+
+    api_slug = "smart-document-recognizer"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        single_orientation_mode: bool | None = None,
+        language: str | None = None,
+        kv: bool | None = None,
+        table: bool | None = None,
+        layout: bool | None = None,
+        return_excel: bool | None = None,
+        form: bool | None = None,
+        formula: bool | None = None,
+        image_layout: bool | None = None,
+        kv_map: str | dict[str, str] | None = None,
+        erase_seal: bool | None = None,
+        pdf_page_number: int | None = None,
+        character_mode: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrAutoClassificationOperator(HuaweiOcrOperator):
+    """Auto Classification OCR (``auto-classification``): finds and classifies several documents in one image and recognises each.
+
+    Regions: cn-north-4. Returns the API's ``result`` (a list).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param type_list: Only documents of these types are recognised; omit for all.
+    """
+
+    api_slug = "auto-classification"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        type_list: list[str] | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrAutoIdDocClassificationOperator(HuaweiOcrOperator):
+    """Auto ID Document Classification OCR (``auto-id-doc-classification``): classifies an identity document image and can raise quality alarms.
+
+    Regions: ap-southeast-2. Returns the API's ``result`` (a dict).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param alarm: Detect blur, glare, occlusion, copies, recaptures and cut borders.
+    """
+
+    api_slug = "auto-id-doc-classification"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        alarm: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrIdDocumentOperator(HuaweiOcrOperator):
+    """ID Document OCR (``id-document``): passports, driving licences and identity cards of many countries.
+
+    Regions: ap-southeast-1. Returns the API's ``result`` (a dict).
+
+    .. deprecated:: The vendor removed the ID Document API on 2025-11-04; calls may fail with APIG.0101.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param country_region: ISO 3166-1 alpha-3 codes of the issuing countries to consider.
+    :param id_type: Document types to consider: PP passport, DL driving licence, ID identity card.
+    :param return_portrait_image: Return the portrait photo as Base64.
+    """
+
+    api_slug = "id-document"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        country_region: list[str] | str | None = None,
+        id_type: list[str] | str | None = None,
+        return_portrait_image: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrPassportOperator(HuaweiOcrOperator):
+    """Passport OCR (``passport``): passport data page fields, from the machine-readable zone or a Chinese passport.
+
+    Regions: ap-southeast-1, ap-southeast-2. Returns the API's ``result`` (a dict).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param country_code: GENERAL reads the machine-readable zone, CHN reads all fields of a Chinese passport; omit to choose automatically.
+    """
+
+    api_slug = "passport"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        country_code: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrThailandIdCardOperator(HuaweiOcrOperator):
+    """Thailand ID Card OCR (``thailand-id-card``): fields of Thai identity cards, front and back.
+
+    Regions: ap-southeast-2. Returns the API's ``result`` (a dict).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param side: Which side of the card the image shows; omit to let the service detect it.
+    :param return_portrait_image: Return the portrait photo of the card as Base64.
+    :param return_portrait_location: Return where the portrait is on the image.
+    :param return_idcard_type: Return whether the card is an original or a copy (idcard_type).
+    :param return_text_location: Return the position of every recognised field (text_location).
+    """
+
+    api_slug = "thailand-id-card"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        side: str | None = None,
+        return_portrait_image: bool | None = None,
+        return_portrait_location: bool | None = None,
+        return_idcard_type: bool | None = None,
+        return_text_location: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrThailandLicensePlateOperator(HuaweiOcrOperator):
+    """Thailand License Plate OCR (``thailand-license-plate``): thai vehicle plates: number, province and position, one item per plate.
+
+    Regions: ap-southeast-2. Returns the API's ``result`` (a list).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    """
+
+    api_slug = "thailand-license-plate"
+
+    def __init__(self, *, image: ImageArg = None, **kwargs: Any) -> None:
+        super().__init__(api=self.api_slug, image=image, **kwargs)
+
+
+class HuaweiOcrColombiaIdCardOperator(HuaweiOcrOperator):
+    """Colombia ID Card OCR (``colombia-id-card``): fields of Colombian identity cards.
+
+    Regions: la-north-2. Returns the API's ``result`` (a dict).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    """
+
+    api_slug = "colombia-id-card"
+
+    def __init__(self, *, image: ImageArg = None, **kwargs: Any) -> None:
+        super().__init__(api=self.api_slug, image=image, **kwargs)
+
+
+class HuaweiOcrCambodianIdCardOperator(HuaweiOcrOperator):
+    """Cambodian ID Card OCR (``cambodian-idcard``): fields of Cambodian identity cards, with optional fraud and quality alarms.
+
+    Regions: ap-southeast-3. Returns the API's ``result`` (a dict).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param return_portrait_image: Return the portrait photo of the card as Base64.
+    :param return_portrait_location: Return where the portrait is on the image.
+    :param return_idcard_type: Return whether the card is an original or a copy (idcard_type).
+    :param detect_border_integrity: Alarm when the card border is incomplete.
+    :param detect_blocking_within_border: Alarm when something covers the card.
+    :param detect_blur: Alarm when the image is blurred.
+    :param detect_glare: Alarm on glare.
+    :param return_adjusted_image: Return the straightened card image as Base64.
+    :param detect_tampering: Alarm when the portrait looks edited.
+    :param detect_reproduce: Alarm when the image is a photo of a screen or print.
+    """
+
+    api_slug = "cambodian-idcard"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        return_portrait_image: bool | None = None,
+        return_portrait_location: bool | None = None,
+        return_idcard_type: bool | None = None,
+        detect_border_integrity: bool | None = None,
+        detect_blocking_within_border: bool | None = None,
+        detect_blur: bool | None = None,
+        detect_glare: bool | None = None,
+        return_adjusted_image: bool | None = None,
+        detect_tampering: bool | None = None,
+        detect_reproduce: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrMyanmarIdCardOperator(HuaweiOcrOperator):
+    """Myanmar ID Card OCR (``myanmar-id-card``): fields of Myanmar NRC cards, optionally translated.
+
+    Regions: ap-southeast-1, ap-southeast-2. Returns the API's ``result`` (a dict).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param convert_unicode: Return Burmese text as Unicode (true) instead of Zawgyi (false, the default).
+    :param return_confidence: Return a confidence per field.
+    :param return_portrait_image: Return the portrait photo of the card as Base64.
+    :param return_portrait_location: Return where the portrait is on the image.
+    :param return_idcard_type: Return whether the card is an original or a copy (idcard_type).
+    :param return_translation: Return translations of the fields (translation_info).
+    """
+
+    api_slug = "myanmar-id-card"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        convert_unicode: bool | None = None,
+        return_confidence: bool | None = None,
+        return_portrait_image: bool | None = None,
+        return_portrait_location: bool | None = None,
+        return_idcard_type: bool | None = None,
+        return_translation: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrMyanmarDriverLicenseOperator(HuaweiOcrOperator):
+    """Myanmar Driving License OCR (``myanmar-driver-license``): fields of Myanmar driving licences.
+
+    Regions: ap-southeast-1. Returns the API's ``result`` (a dict).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param convert_unicode: Return Burmese text as Unicode (true) instead of Zawgyi (false, the default).
+    """
+
+    api_slug = "myanmar-driver-license"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        convert_unicode: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrChileIdCardOperator(HuaweiOcrOperator):
+    """Chile ID Card OCR (``chile-id-card``): fields of Chilean identity cards.
+
+    Regions: la-south-2. Returns the API's ``result`` (a dict).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    """
+
+    api_slug = "chile-id-card"
+
+    def __init__(self, *, image: ImageArg = None, **kwargs: Any) -> None:
+        super().__init__(api=self.api_slug, image=image, **kwargs)
+
+
+class HuaweiOcrVietnamIdCardOperator(HuaweiOcrOperator):
+    """Vietnam ID Card OCR (``vietnam-id-card``): fields of Vietnamese identity cards, front and back.
+
+    Regions: ap-southeast-1. Returns the API's ``result`` (a dict).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param side: Which side of the card the image shows; omit to let the service detect it.
+    :param return_portrait_image: Return the portrait photo of the card as Base64.
+    :param return_portrait_location: Return where the portrait is on the image.
+    :param return_idcard_type: Return whether the card is an original, a copy or a screen photo.
+    :param return_text_location: Return the position of every recognised field (text_location).
+    """
+
+    api_slug = "vietnam-id-card"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        side: str | None = None,
+        return_portrait_image: bool | None = None,
+        return_portrait_location: bool | None = None,
+        return_idcard_type: bool | None = None,
+        return_text_location: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrPeruIdCardOperator(HuaweiOcrOperator):
+    """Peru ID Card OCR (``peru-id-card``): fields of Peruvian identity cards.
+
+    Regions: la-south-2. Returns the API's ``result`` (a dict).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param return_portrait_image: Return the portrait photo of the card as Base64.
+    :param return_portrait_location: Return where the portrait is on the image.
+    """
+
+    api_slug = "peru-id-card"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        return_portrait_image: bool | None = None,
+        return_portrait_location: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)

@@ -1,0 +1,54 @@
+"""Recognise the text of one document and summarise it.
+
+The image is a DAG param: an ``https://`` URL (for example an OBS object URL
+with OCR's OBS authorization enabled), or a local file path readable by the
+worker. Trigger with ``{"image": "..."}`` to OCR another document.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pendulum
+from airflow.sdk import DAG, Param, task
+
+from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
+
+LOW_CONFIDENCE = 0.8
+
+with DAG(
+    dag_id="hwocr_general_text",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    params={
+        "image": Param(
+            "https://my-bucket.obs.ap-southeast-1.myhuaweicloud.com/scans/receipt.png",
+            type="string",
+            description="http(s) URL or local file path of the image to read",
+        )
+    },
+    tags=["hwocr", "example"],
+) as dag:
+    recognize = HuaweiOcrGeneralTextOperator(
+        task_id="recognize",
+        image="{{ params.image }}",
+        detect_direction=True,
+        return_markdown_result=True,
+    )
+
+    @task
+    def summarize(result: dict) -> dict:
+        """Count blocks and characters, flag blocks the service was unsure about."""
+        blocks = result.get("words_block_list", [])
+        text = "\n".join(block.get("words", "") for block in blocks)
+        summary = {
+            "blocks": result.get("words_block_count", len(blocks)),
+            "characters": len(text),
+            "low_confidence_blocks": sum(1 for b in blocks if b.get("confidence", 1.0) < LOW_CONFIDENCE),
+            "text": text[:2000],
+        }
+        print("HWOCR_SUMMARY " + json.dumps(summary, ensure_ascii=False))
+        return summary
+
+    summarize(recognize.output)
