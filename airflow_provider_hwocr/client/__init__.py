@@ -1,0 +1,52 @@
+"""Plain-Python client for Huawei Cloud OCR (no Airflow imports).
+
+>>> from airflow_provider_hwocr.client import OcrClient, AkSkCredentials
+>>> with OcrClient(region="ap-southeast-1", project_id="...",
+...                credentials=AkSkCredentials(ak, sk)) as client:  # doctest: +SKIP
+...     client.recognize("general-text", image=b"...").result
+
+Modules: ``signer`` (AK/SK signature), ``auth`` (credentials), ``errors``
+(typed exceptions), ``retry`` (retry policy), ``client`` (the HTTP client),
+``request`` (input validation and request bodies).
+"""
+
+from __future__ import annotations
+
+from airflow_provider_hwocr.client.auth import AkSkCredentials, IamTokenCredentials
+from airflow_provider_hwocr.client.client import AKSK_MAX_BODY_BYTES, OcrClient, OcrResponse
+from airflow_provider_hwocr.client.errors import (
+    HuaweiOcrAuthError,
+    HuaweiOcrConfigurationError,
+    HuaweiOcrError,
+    HuaweiOcrInvalidInputError,
+    HuaweiOcrNotFoundError,
+    HuaweiOcrNotSubscribedError,
+    HuaweiOcrRecognitionError,
+    HuaweiOcrThrottledError,
+    HuaweiOcrTransientError,
+    HuaweiOcrValidationError,
+    error_from_response,
+)
+from airflow_provider_hwocr.client.retry import RetryPolicy
+from airflow_provider_hwocr.client.signer import sign_request
+
+__all__ = [
+    "AKSK_MAX_BODY_BYTES",
+    "AkSkCredentials",
+    "HuaweiOcrAuthError",
+    "HuaweiOcrConfigurationError",
+    "HuaweiOcrError",
+    "HuaweiOcrInvalidInputError",
+    "HuaweiOcrNotFoundError",
+    "HuaweiOcrNotSubscribedError",
+    "HuaweiOcrRecognitionError",
+    "HuaweiOcrThrottledError",
+    "HuaweiOcrTransientError",
+    "HuaweiOcrValidationError",
+    "IamTokenCredentials",
+    "OcrClient",
+    "OcrResponse",
+    "RetryPolicy",
+    "error_from_response",
+    "sign_request",
+]

@@ -1,0 +1,413 @@
+"""``OcrClient``: one region, one project, one pooled HTTP session.
+
+Plain Python on top of ``requests``; nothing here imports Airflow. A call is
+
+1. the JSON body serialised once;
+2. per attempt: headers authorised (AK/SK signature or IAM token), one POST;
+3. a non-2xx answer turned into a typed error (:mod:`.errors`);
+4. throttling and transient failures retried per :class:`RetryPolicy`;
+5. with token auth, a 401 saying the token is no longer valid answered by
+   fetching a new token and trying once more.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from airflow_provider_hwocr.catalog import Api, get_api
+from airflow_provider_hwocr.client.errors import (
+    TOKEN_EXPIRED_CODES,
+    HuaweiOcrAuthError,
+    HuaweiOcrConfigurationError,
+    HuaweiOcrError,
+    HuaweiOcrTransientError,
+    HuaweiOcrValidationError,
+    error_from_response,
+    redact,
+)
+from airflow_provider_hwocr.client.retry import RetryPolicy, run_with_retry
+from airflow_provider_hwocr.client.signer import canonical_query
+
+__all__ = ["AKSK_MAX_BODY_BYTES", "OcrClient", "OcrResponse"]
+
+logger = logging.getLogger("airflow_provider_hwocr.client")
+
+#: The gateway refuses AK/SK-signed bodies above 12 MB; token auth has no such cap.
+AKSK_MAX_BODY_BYTES = 12 * 1024 * 1024
+
+_USER_AGENT = "airflow-provider-hwocr"
+
+
+@dataclass(frozen=True)
+class OcrResponse:
+    """A successful OCR answer.
+
+    :param result: the ``result`` member of the response (an object or a list, per API).
+    :param request_id: the ``X-Request-Id`` the service gave this call, for support tickets.
+    :param status_code: the HTTP status (200).
+    :param attempts: tries made, the successful one included.
+    :param elapsed: seconds from the first try to the answer, waits included.
+    """
+
+    result: Any
+    request_id: str | None
+    status_code: int
+    attempts: int
+    elapsed: float
+
+
+def _base_url(value: str | None, default: str, field: str) -> str:
+    url = (value or "").strip() or default
+    url = url.rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise HuaweiOcrConfigurationError(
+            f"{field} must be an http(s) URL such as {default!r} (got {url!r}).", field=field
+        )
+    if parts.query or parts.fragment:
+        raise HuaweiOcrConfigurationError(f"{field} must not carry a query or fragment.", field=field)
+    return url
+
+
+class OcrClient:
+    """Calls Huawei Cloud OCR APIs of one region and project.
+
+    :param region: region id, e.g. ``ap-southeast-1``.
+    :param project_id: the project id of that region (console: My Credentials >
+        API Credentials). Always required; never looked up behind your back.
+    :param credentials: :class:`AkSkCredentials` or :class:`IamTokenCredentials`.
+    :param endpoint: OCR base URL; default ``https://ocr.{region}.myhuaweicloud.com``.
+        A port, if any, is part of the signed ``Host``.
+    :param iam_endpoint: IAM base URL; default ``https://iam.{region}.myhuaweicloud.com``.
+    :param verify: TLS verification: ``True`` (default), ``False``, or a CA bundle path.
+    :param proxy: proxy URL used for both http and https.
+    :param timeout: seconds, or ``(connect, read)``.
+    :param retry: retry policy; default :class:`RetryPolicy()`.
+    :param session: a ``requests.Session`` to use instead of a private pooled one
+        (it is not closed by :meth:`close`).
+    :param pool_size: connections kept per host by the private session.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        project_id: str,
+        credentials: Any,
+        endpoint: str | None = None,
+        iam_endpoint: str | None = None,
+        verify: bool | str = True,
+        proxy: str | None = None,
+        timeout: float | tuple[float, float] = (10, 60),
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+        pool_size: int = 32,
+    ) -> None:
+        region = (region or "").strip()
+        if not region or "/" in region or " " in region:
+            raise HuaweiOcrConfigurationError(
+                f"region must be a region id such as 'ap-southeast-1' (got {region!r}).", field="region"
+            )
+        project_id = (project_id or "").strip()
+        if not project_id or "{" in project_id or "/" in project_id or " " in project_id:
+            raise HuaweiOcrConfigurationError(
+                "project_id is required: the id of the project for region "
+                f"{region!r} (console: My Credentials > API Credentials).",
+                field="project_id",
+            )
+        if credentials is None or not hasattr(credentials, "authorize"):
+            raise HuaweiOcrConfigurationError(
+                "credentials must be AkSkCredentials or IamTokenCredentials.", field="credentials"
+            )
+        self.region = region
+        self.project_id = project_id
+        self.credentials = credentials
+        self.endpoint = _base_url(endpoint, f"https://ocr.{region}.myhuaweicloud.com", "endpoint")
+        self.iam_endpoint = _base_url(iam_endpoint, f"https://iam.{region}.myhuaweicloud.com", "iam_endpoint")
+        self.verify = verify
+        self.proxies = {"http": proxy, "https": proxy} if proxy else None
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._owns_session = session is None
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self.session = session
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def _secrets(self) -> tuple[str, ...]:
+        try:
+            return tuple(self.credentials.secrets())
+        except Exception:  # noqa: BLE001 - a foreign credentials object
+            return ()
+
+    def send(self, method: str, url: str, headers: dict[str, str], body: bytes, *, api: str) -> requests.Response:
+        """Send one prepared request; network failures become typed errors. Used by credentials too."""
+        host = urlsplit(url).netloc
+        try:
+            return self.session.request(
+                method,
+                url,
+                data=body or None,
+                headers=headers,
+                timeout=self.timeout,
+                verify=self.verify,
+                proxies=self.proxies,
+                allow_redirects=False,
+                # An explicit no-op auth stops requests from replacing our
+                # Authorization header with credentials from ~/.netrc.
+                auth=_keep_headers,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise HuaweiOcrConfigurationError(
+                f"TLS verification of {host} failed ({type(exc).__name__}); set 'verify' to the path of a "
+                "CA bundle that signs this host, or fix the endpoint.",
+                field="verify",
+                api=api,
+                region=self.region,
+            ) from None
+        except requests.exceptions.ConnectTimeout:
+            raise HuaweiOcrTransientError(
+                f"could not connect to {host} within the connect timeout.", api=api, region=self.region
+            ) from None
+        except requests.exceptions.ReadTimeout:
+            raise HuaweiOcrTransientError(
+                f"{host} accepted the request but did not answer within the read timeout; "
+                "the call may still have been processed (and billed).",
+                api=api,
+                region=self.region,
+                read_timeout=True,
+            ) from None
+        except requests.exceptions.InvalidHeader:
+            raise HuaweiOcrValidationError(
+                "a request header has a value that cannot be sent (check enterprise_project_id).",
+                parameter="headers", api=api, region=self.region,
+            ) from None
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
+            raise HuaweiOcrConfigurationError(
+                f"invalid URL for {host}: {type(exc).__name__}.", field="endpoint", api=api, region=self.region
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            reason = redact(_short_reason(exc), self._secrets())
+            raise HuaweiOcrTransientError(
+                f"connection to {host} failed: {reason}", api=api, region=self.region
+            ) from None
+
+    def _error(self, response: requests.Response, api: str) -> HuaweiOcrError:
+        return error_from_response(
+            response.status_code,
+            response.content,
+            response.headers,
+            api=api,
+            region=self.region,
+            secrets=self._secrets(),
+        )
+
+    def _authorized_exchange(
+        self, method: str, url: str, headers: dict[str, str], body: bytes, *, api: str
+    ) -> requests.Response:
+        """One attempt: authorise, send, and on an expired token refresh it and resend once."""
+        token_refreshed = False
+        while True:
+            sent = self.credentials.authorize(method, url, headers, body, self)
+            started = time.monotonic()
+            response = self.send(method, url, sent, body, api=api)
+            logger.debug(
+                "%s %s -> HTTP %s in %.3f s (request_id=%s)",
+                method, urlsplit(url).path, response.status_code, time.monotonic() - started,
+                response.headers.get("X-Request-Id"),
+            )  # fmt: skip
+            if response.status_code < 300:
+                return response
+            error = self._error(response, api)
+            if (
+                not token_refreshed
+                and getattr(self.credentials, "uses_token", False)
+                and isinstance(error, HuaweiOcrAuthError)
+                and error.error_code in TOKEN_EXPIRED_CODES
+            ):
+                logger.info("OCR call %s: the service rejected the IAM token (%s); fetching a new one",
+                            api, error.error_code)
+                self.credentials.invalidate(sent.get("X-Auth-Token"))
+                token_refreshed = True
+                continue
+            raise error
+
+    # --- OCR ----------------------------------------------------------------------------
+
+    def _api(self, api: Api | str) -> Api:
+        if isinstance(api, Api):
+            return api
+        try:
+            return get_api(str(api))
+        except KeyError as exc:
+            raise HuaweiOcrValidationError(str(exc.args[0]), parameter="api") from None
+
+    def call(self, api: Api | str, body: dict[str, Any], *, enterprise_project_id: str | None = None) -> OcrResponse:
+        """POST ``body`` to one OCR API and return its ``result``.
+
+        ``body`` is sent as given (see :meth:`recognize` for validation). Raises a
+        :class:`HuaweiOcrError` subclass on failure, after retries where they apply.
+        """
+        api_obj = self._api(api)
+        url = f"{self.endpoint}{api_obj.path(self.project_id)}"
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if not getattr(self.credentials, "uses_token", False) and len(payload) > AKSK_MAX_BODY_BYTES:
+            raise HuaweiOcrValidationError(
+                f"the request body is {len(payload) / 1048576:.1f} MB; AK/SK-signed requests are limited to "
+                "12 MB. Use IAM token authentication, a smaller image, or pass the image as a URL.",
+                parameter=api_obj.image_field,
+                api=api_obj.slug,
+                region=self.region,
+            )
+        headers = {
+            "Content-Type": "application/json;charset=UTF-8",
+            "X-Project-Id": self.project_id,
+            "User-Agent": _USER_AGENT,
+        }
+        if enterprise_project_id:
+            epid = str(enterprise_project_id).strip()
+            if not epid.isascii() or any(c in epid for c in "\r\n"):
+                raise HuaweiOcrValidationError(
+                    f"enterprise_project_id must be a plain ASCII id (got {epid!r}).",
+                    parameter="enterprise_project_id", api=api_obj.slug, region=self.region,
+                )
+            headers["Enterprise-Project-Id"] = epid
+
+        def attempt(number: int) -> requests.Response:
+            return self._authorized_exchange("POST", url, headers, payload, api=api_obj.slug)
+
+        started = time.monotonic()
+        response, attempts = run_with_retry(self.retry, attempt, api=api_obj.slug)
+        elapsed = time.monotonic() - started
+        doc = self._json(response, api_obj.slug)
+        error = _error_in_success(doc)
+        if error:
+            err = error_from_response(
+                response.status_code, doc, response.headers, api=api_obj.slug, region=self.region,
+                secrets=self._secrets(),
+            )  # fmt: skip
+            err.attempts = attempts
+            raise err
+        return OcrResponse(
+            result=doc.get("result"),
+            request_id=response.headers.get("X-Request-Id"),
+            status_code=response.status_code,
+            attempts=attempts,
+            elapsed=elapsed,
+        )
+
+    def _json(self, response: requests.Response, api: str) -> dict[str, Any]:
+        try:
+            doc = response.json()
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise HuaweiOcrError(
+                "the service answered with a body that is not a JSON object.",
+                status_code=response.status_code,
+                request_id=response.headers.get("X-Request-Id"),
+                api=api,
+                region=self.region,
+            )
+        return doc
+
+    def recognize(
+        self,
+        api: Api | str,
+        *,
+        image: Any = None,
+        url: str | None = None,
+        enterprise_project_id: str | None = None,
+        **params: Any,
+    ) -> OcrResponse:
+        """Validate the input, build the body and call the API.
+
+        ``image`` is bytes or a file path; ``url`` an OBS or internet URL (exactly
+        one of them). Other keyword arguments are the API's optional parameters.
+        Invalid input raises :class:`HuaweiOcrValidationError` before any request.
+        """
+        from airflow_provider_hwocr.client.request import build_request_body
+
+        api_obj = self._api(api)
+        body = build_request_body(api_obj, image=image, url=url, params=params)
+        return self.call(api_obj, body, enterprise_project_id=enterprise_project_id)
+
+    # --- IAM ----------------------------------------------------------------------------
+
+    def list_projects(self, name: str | None = None) -> list[dict[str, Any]]:
+        """IAM ``GET /v3/projects`` (optionally filtered by name) with this client's credentials.
+
+        Free of charge; a cheap way to check credentials and the project id.
+        """
+        query = canonical_query([("name", name)]) if name else ""
+        url = f"{self.iam_endpoint}/v3/projects" + (f"?{query}" if query else "")
+        headers = {"Content-Type": "application/json;charset=UTF-8", "User-Agent": _USER_AGENT}
+
+        def attempt(number: int) -> requests.Response:
+            return self._authorized_exchange("GET", url, headers, b"", api="iam:projects")
+
+        response, _ = run_with_retry(self.retry, attempt, api="iam:projects")
+        doc = self._json(response, "iam:projects")
+        projects = doc.get("projects")
+        return [p for p in projects if isinstance(p, dict)] if isinstance(projects, list) else []
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release pooled connections (only of a session this client created)."""
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self) -> OcrClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"OcrClient(region={self.region!r}, project_id={self.project_id!r}, endpoint={self.endpoint!r}, "
+            f"credentials={self.credentials!r})"
+        )
+
+
+def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
+
+
+def _error_in_success(doc: dict[str, Any]) -> bool:
+    """Whether a 2xx body is in fact an error report (some APIs document that)."""
+    code = doc.get("error_code")
+    if code and code != "AIS.0000" and "result" not in doc:
+        return True
+    inner = doc.get("result")
+    return isinstance(inner, dict) and bool(inner.get("error_code")) and set(inner) <= {"error_code", "error_msg"}
+
+
+def _short_reason(exc: BaseException) -> str:
+    # requests wraps urllib3 errors several levels deep; name the innermost cause.
+    cause: BaseException = exc
+    seen = 0
+    while seen < 6:
+        nxt = cause.__cause__ or cause.__context__
+        if nxt is None and cause.args and isinstance(cause.args[0], BaseException):
+            nxt = cause.args[0]
+        if nxt is None:
+            break
+        cause, seen = nxt, seen + 1
+    text = str(cause)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return f"{type(cause).__name__}: {text}" if text else type(cause).__name__

@@ -1,0 +1,432 @@
+"""Typed errors for Huawei Cloud OCR calls.
+
+Every failure is a :class:`HuaweiOcrError`. The subclass tells a caller (or an
+Airflow retry policy matching on exception type) what to do about it:
+
+========================================  ==========================================
+class                                     meaning
+========================================  ==========================================
+:class:`HuaweiOcrInvalidInputError`       the request is wrong; never retried
+:class:`HuaweiOcrValidationError`         caught locally, before any request was sent
+:class:`HuaweiOcrConfigurationError`      a setting is missing or malformed
+:class:`HuaweiOcrAuthError`               credentials, token, permission or account
+:class:`HuaweiOcrNotSubscribedError`      API not subscribed in this region (an auth error)
+:class:`HuaweiOcrNotFoundError`           no such API here: wrong region, endpoint or project id
+:class:`HuaweiOcrThrottledError`          rate or concurrency limit; retried after a delay
+:class:`HuaweiOcrTransientError`          5xx, backend failure, connection error, timeout; retried
+:class:`HuaweiOcrRecognitionError`        the service could not process this image
+========================================  ==========================================
+
+Messages carry the error code, the service's message, the API, the HTTP
+status and the request id. They never carry credentials: the client passes
+its secrets to :func:`error_from_response`, which blanks them out of any text
+the server echoes back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+from airflow_provider_hwocr.catalog import ERROR_CODES, REGIONS, get_api
+
+__all__ = [
+    "HuaweiOcrAuthError",
+    "HuaweiOcrConfigurationError",
+    "HuaweiOcrError",
+    "HuaweiOcrInvalidInputError",
+    "HuaweiOcrNotFoundError",
+    "HuaweiOcrNotSubscribedError",
+    "HuaweiOcrRecognitionError",
+    "HuaweiOcrThrottledError",
+    "HuaweiOcrTransientError",
+    "HuaweiOcrValidationError",
+    "TOKEN_EXPIRED_CODES",
+    "error_from_response",
+    "parse_retry_after",
+    "redact",
+]
+
+#: Codes with which the gateway or the service rejects a token it no longer
+#: accepts; on these the client fetches a fresh token once.
+TOKEN_EXPIRED_CODES = frozenset({"APIG.0301", "ModelArts.0203", "ModelArts.4102", "ModelArts.4103"})
+
+_REDACTED = "***"
+_MAX_BODY_SNIPPET = 200
+
+
+class HuaweiOcrError(Exception):
+    """Base class of every error raised by this package's OCR client."""
+
+    #: The catalog category this class stands for (see ``catalog.errors``).
+    category: ClassVar[str] = "error"
+    #: Whether the client's retry policy may try the call again.
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status_code: int | None = None,
+        error_code: str | None = None,
+        error_msg: str | None = None,
+        request_id: str | None = None,
+        api: str | None = None,
+        region: str | None = None,
+        hint: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.error_code = error_code
+        self.error_msg = error_msg
+        self.request_id = request_id
+        self.api = api
+        self.region = region
+        self.hint = hint
+        self.retry_after = retry_after
+        #: How many tries were made, set by the retry loop on the error it raises.
+        self.attempts: int | None = None
+        self.message = message if message is not None else (error_msg or self._default_message())
+        super().__init__(self.message)
+
+    def _default_message(self) -> str:
+        if self.status_code is not None:
+            return f"OCR request failed with HTTP {self.status_code}."
+        return "OCR request failed."
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.error_code:
+            text = f"[{self.error_code}] {text}"
+        if self.hint:
+            text = text if text.rstrip().endswith((".", "!", "?")) else f"{text.rstrip()}."
+            text = f"{text} {self.hint}"
+        details = []
+        if self.api:
+            details.append(f"api={self.api}")
+        if self.region:
+            details.append(f"region={self.region}")
+        if self.status_code is not None:
+            details.append(f"HTTP {self.status_code}")
+        if self.request_id:
+            details.append(f"request_id={self.request_id}")
+        return f"{text} ({', '.join(details)})" if details else text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(error_code={self.error_code!r}, status_code={self.status_code!r}, "
+            f"api={self.api!r}, region={self.region!r}, request_id={self.request_id!r})"
+        )
+
+    def __reduce__(self):
+        # Keep every attribute when the error crosses a process boundary
+        # (Airflow may pickle exceptions between task runner and supervisor).
+        return (_rebuild, (type(self), self.__dict__.copy()))
+
+
+def _rebuild(cls: type[HuaweiOcrError], state: dict[str, Any]) -> HuaweiOcrError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, state.get("message"))
+    err.__dict__.update(state)
+    return err
+
+
+class HuaweiOcrInvalidInputError(HuaweiOcrError):
+    """The request is not acceptable (AIS.0101-0104 and the like). Retrying cannot help."""
+
+    category = "invalid_input"
+
+
+class HuaweiOcrValidationError(HuaweiOcrInvalidInputError, ValueError):
+    """Raised before any request is sent, when the input would certainly be refused.
+
+    ``parameter`` names the offending argument (``image``, ``url``, a body
+    parameter ...) when there is one.
+    """
+
+    def __init__(self, message: str, *, parameter: str | None = None, **kwargs: Any) -> None:
+        self.parameter = parameter
+        super().__init__(message, **kwargs)
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+class HuaweiOcrConfigurationError(HuaweiOcrError, ValueError):
+    """A setting is missing or malformed; ``field`` names it.
+
+    Either ``HuaweiOcrConfigurationError("project_id")`` (the field alone;
+    a message is made up) or ``HuaweiOcrConfigurationError("...", field="sk")``.
+    """
+
+    category = "configuration"
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, **kwargs: Any) -> None:
+        if field is None and message is not None and _IDENTIFIER.match(message):
+            field, message = message, None
+        self.field = field
+        if message is None:
+            message = f"setting {field!r} is missing or invalid." if field else "invalid configuration."
+        super().__init__(message, **kwargs)
+
+
+class HuaweiOcrAuthError(HuaweiOcrError):
+    """Authentication or authorisation failed: AK/SK, token, permission or account state."""
+
+    category = "auth"
+
+
+class HuaweiOcrNotSubscribedError(HuaweiOcrAuthError):
+    """ModelArts.4204: this API is not subscribed for the account in this region."""
+
+    category = "not_subscribed"
+
+
+class HuaweiOcrNotFoundError(HuaweiOcrError):
+    """APIG.0101 / HTTP 404: the endpoint has no such API (region, endpoint or project id is wrong)."""
+
+    category = "not_found"
+
+
+class HuaweiOcrThrottledError(HuaweiOcrError):
+    """APIG.0308, ModelArts.4401 or HTTP 429. ``retry_after`` is the server's hint in seconds, if any."""
+
+    category = "throttled"
+    retryable = True
+
+
+class HuaweiOcrTransientError(HuaweiOcrError):
+    """A failure that may go away: 5xx, backend timeout, connection error, client timeout."""
+
+    category = "transient"
+    retryable = True
+
+    def __init__(self, message: str | None = None, *, read_timeout: bool = False, **kwargs: Any) -> None:
+        #: True when the server took the request but did not answer in time: it may
+        #: have been processed (and billed) anyway.
+        self.read_timeout = read_timeout
+        super().__init__(message, **kwargs)
+
+
+class HuaweiOcrRecognitionError(HuaweiOcrError):
+    """The service accepted the request but could not recognise the image (e.g. AIS.0105)."""
+
+    category = "failed"
+
+
+_BY_CATEGORY: dict[str, type[HuaweiOcrError]] = {
+    "invalid_input": HuaweiOcrInvalidInputError,
+    "auth": HuaweiOcrAuthError,
+    "not_subscribed": HuaweiOcrNotSubscribedError,
+    "not_found": HuaweiOcrNotFoundError,
+    "throttled": HuaweiOcrThrottledError,
+    "transient": HuaweiOcrTransientError,
+    "failed": HuaweiOcrRecognitionError,
+}
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP-date)."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+def _category_from_status(status: int | None) -> str | None:
+    if status is None:
+        return None
+    if status in (401, 403):
+        return "auth"
+    if status == 404:
+        return "not_found"
+    if status == 429:
+        return "throttled"
+    if status in (408,) or status >= 500:
+        return "transient"
+    if 400 <= status < 500:
+        return "invalid_input"
+    return None
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    try:
+        value = headers.get(name)  # requests' headers are case-insensitive already
+    except AttributeError:
+        return None
+    if value is not None:
+        return value
+    wanted = name.lower()
+    for key, val in headers.items():
+        if str(key).lower() == wanted:
+            return val
+    return None
+
+
+def _parse_body(body: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """Return (JSON object or None, raw text or None)."""
+    if body is None:
+        return None, None
+    if isinstance(body, Mapping):
+        return dict(body), None
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        text = bytes(body).decode("utf-8", errors="replace")
+    else:
+        text = str(body)
+    try:
+        parsed = json.loads(text) if text.strip() else None
+    except ValueError:
+        return None, text
+    return (parsed if isinstance(parsed, dict) else None), text
+
+
+def _find_code(doc: dict[str, Any] | None) -> tuple[str | None, str | None, str | None]:
+    """error_code, error_msg, request_id from the top level or from ``result``."""
+    if not doc:
+        return None, None, None
+    code, msg = doc.get("error_code"), doc.get("error_msg")
+    inner = doc.get("result")
+    if not code and isinstance(inner, dict):
+        code, msg = inner.get("error_code"), inner.get("error_msg", msg)
+    keystone = doc.get("error")
+    if not code and msg is None and isinstance(keystone, dict):
+        # IAM answers in the Keystone shape: {"error": {"code": 401, "message": ...}}
+        code, msg = keystone.get("error_code"), keystone.get("message")
+    request_id = doc.get("request_id") or doc.get("requestId")
+    return (
+        str(code) if code else None,
+        str(msg) if msg is not None else None,
+        str(request_id) if request_id else None,
+    )
+
+
+def redact(text: str | None, secrets: Iterable[str | None]) -> str | None:
+    """Blank out every secret (of 4+ characters) found in ``text``."""
+    if not text:
+        return text
+    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
+        text = text.replace(secret, _REDACTED)
+    return text
+
+
+def _region_label(region: str | None) -> str:
+    known = REGIONS.get(region or "")
+    return f"{region} ({known.name})" if known else str(region)
+
+
+def _not_subscribed_hint(api: str | None, region: str | None) -> str:
+    what = f"the {api!r} API" if api else "this API"
+    where = f"region {_region_label(region)}" if region else "the region you call"
+    return (
+        f"Subscribe to {what} in the OCR console of {where}. If it is already subscribed there, "
+        "check that the subscription and this call use the same account and region."
+    )
+
+
+def _not_found_hint(api: str | None, region: str | None) -> str:
+    text = (
+        "The endpoint has no such API: check that the region matches the endpoint, that the project id "
+        "is the id of the project for this region, and that the API is offered in this region."
+    )
+    if api:
+        try:
+            offered = get_api(api).regions
+        except KeyError:
+            offered = ()
+        if offered and region not in offered:
+            text += f" {api!r} is offered in: {', '.join(offered)}."
+    return text
+
+
+def _auth_hint(code: str | None, status: int | None) -> str | None:
+    if code == "APIG.0301" or (code is None and status == 401):
+        return (
+            "Check the credentials: AK/SK (no stray spaces; five consecutive AK/SK failures lock the key "
+            "for 5 minutes), or an expired or foreign token; also that the account is not frozen."
+        )
+    if code == "ModelArts.6201":
+        return "The account is suspended; check for an outstanding balance."
+    if code == "ModelArts.4702":
+        return "Enable 'OBS Authorization' for OCR in the OCR console of this region."
+    return None
+
+
+def error_from_response(
+    status: int | None,
+    body: bytes | str | Mapping[str, Any] | None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    api: str | None = None,
+    region: str | None = None,
+    secrets: Iterable[str | None] = (),
+) -> HuaweiOcrError:
+    """Turn a failed HTTP response into the matching typed error.
+
+    ``error_code``/``error_msg`` are read at the top level of the JSON body or,
+    failing that, under ``result`` (general-table documents that shape).
+    With no known code the HTTP status decides. ``X-Request-Id`` (or a
+    ``request_id`` in the body) is kept. Any of ``secrets`` appearing in the
+    server's text is replaced by ``***``.
+    """
+    secrets = tuple(secrets)
+    doc, raw = _parse_body(body)
+    code, msg, body_request_id = _find_code(doc)
+    request_id = _header(headers, "X-Request-Id") or body_request_id
+
+    known = ERROR_CODES.get(code) if code else None
+    category = known.category if known else None
+    if category is None:
+        category = _category_from_status(status)
+    cls = _BY_CATEGORY.get(category or "", HuaweiOcrError)
+
+    if msg is None and known is not None:
+        msg = known.message
+    if msg is None and raw:
+        snippet = " ".join(raw.split())[:_MAX_BODY_SNIPPET]
+        msg = f"unexpected response body: {snippet!r}" if snippet else None
+    msg = redact(msg, secrets)
+
+    hint: str | None = None
+    if cls is HuaweiOcrNotSubscribedError:
+        hint = _not_subscribed_hint(api, region)
+    elif cls is HuaweiOcrNotFoundError:
+        hint = _not_found_hint(api, region)
+    elif cls is HuaweiOcrAuthError:
+        hint = _auth_hint(code, status)
+    elif code == "APIG.0308":
+        hint = "Reduce the request rate (the service advises waiting 2-5 s)."
+
+    retry_after = parse_retry_after(_header(headers, "Retry-After")) if cls.retryable else None
+
+    return cls(
+        msg,
+        status_code=status,
+        error_code=code,
+        error_msg=msg,
+        request_id=request_id,
+        api=api,
+        region=region,
+        hint=hint,
+        retry_after=retry_after,
+    )
+
