@@ -1,0 +1,446 @@
+"""The HTTP side of the emulator: routing, the request pipeline, and the server's life cycle.
+
+Pipeline of an OCR request (the first failure answers):
+
+1. route: a known OCR path and method POST, else 404 APIG.0101
+2. authenticate: AK/SK signature or IAM token, else 401 APIG.0301
+3. a scripted failure (:meth:`OcrEmulator.fail_next`), if one is queued
+4. project: the path's (and ``X-Project-Id``'s) project id must be the
+   configured one, else 403 ModelArts.4203
+5. subscription: slugs in ``config.not_subscribed`` get 403 ModelArts.4204
+6. body validation (see :mod:`.validation`), 400
+7. 200 with the API's documented example response
+
+Besides OCR the same server answers IAM (``POST /v3/auth/tokens``,
+``GET /v3/projects``) and its own control paths (``GET /_emulator/stats``,
+``GET /_emulator/health``, ``POST /_emulator/reset``).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from airflow_provider_hwocr.catalog import APIS, get_api
+from airflow_provider_hwocr.emulator import auth, examples, iam, validation
+from airflow_provider_hwocr.emulator.config import EmulatorConfig
+from airflow_provider_hwocr.emulator.errors import EmulatorError
+from airflow_provider_hwocr.emulator.faults import FailureScript
+from airflow_provider_hwocr.emulator.stats import CallLog, RecordedCall
+
+JSON_TYPE = "application/json;charset=UTF-8"
+#: Alias paths (no project id in them) -> slug.
+_ALIASES = {path: api.slug for api in APIS for path in api.alias_paths}
+_SLUGS = frozenset(api.slug for api in APIS)
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _lower_headers(message: Any) -> dict[str, str]:
+    """Request headers as {lowercase name: value}; the first of repeated headers wins.
+
+    ``http.server`` decodes header bytes as Latin-1; values that were UTF-8 on
+    the wire are turned back into the text the client signed.
+    """
+    headers: dict[str, str] = {}
+    for name, value in message.items():
+        key = name.lower()
+        if key in headers:
+            continue
+        if not value.isascii():
+            try:
+                value = value.encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                pass
+        headers[key] = value
+    return headers
+
+
+def _try_json(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class _Request:
+    """What one request brought: split target, lowercase headers, body bytes."""
+
+    __slots__ = ("method", "raw_path", "raw_query", "headers", "body")
+
+    def __init__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> None:
+        parts = urlsplit(target)
+        self.method = method
+        self.raw_path = parts.path or "/"
+        self.raw_query = parts.query
+        self.headers = headers
+        self.body = body
+
+
+class _Answer:
+    __slots__ = ("status", "body", "headers", "close")
+
+    def __init__(
+        self, status: int, body: bytes, headers: dict[str, str] | None = None, close: bool = False
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+        self.close = close
+
+
+def _json_answer(status: int, payload: Any, headers: dict[str, str] | None = None) -> _Answer:
+    return _Answer(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers)
+
+
+def _error_answer(error: EmulatorError, request_id: str) -> _Answer:
+    headers = dict(error.headers)
+    if error.detail:
+        headers["X-Emulator-Detail"] = error.detail
+    answer = _json_answer(error.status, error.body(request_id), headers)
+    answer.close = error.close
+    return answer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    server_version = "hwocr-emulator"
+    sys_version = ""
+    disable_nagle_algorithm = True  # answers go out in one write; no Nagle delay
+    timeout = 300  # idle keep-alive connections are closed after this many seconds
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, False)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass  # quiet: the emulator records calls itself
+
+    def _serve(self) -> None:
+        self.server.emulator._handle(self)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
+
+    def read_body(self, headers: dict[str, str], limit: int) -> bytes:
+        """The request body (Content-Length or chunked); 400 ModelArts.4104 if over ``limit``."""
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return self._read_chunked(limit)
+        try:
+            length = int(headers.get("content-length") or 0)
+        except ValueError:
+            raise EmulatorError(400, "ModelArts.4104", detail="bad Content-Length", close=True) from None
+        if length < 0 or length > limit:
+            raise EmulatorError(400, "ModelArts.4104", detail="body too large to read", close=True)
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self, limit: int) -> bytes:
+        chunks, total = [], 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise EmulatorError(400, "ModelArts.4104", detail="bad chunk", close=True) from None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            total += size
+            if total > limit:
+                raise EmulatorError(400, "ModelArts.4104", detail="body too large to read", close=True)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(8)  # CRLF after the chunk
+
+    def send_answer(self, answer: _Answer, request_id: str) -> None:
+        """Write status line, headers and body in a single write."""
+        lines = [
+            f"{self.protocol_version} {answer.status} {_reason(answer.status)}",
+            f"Server: {self.server_version}",
+            f"Date: {self.date_time_string()}",
+            f"Content-Type: {JSON_TYPE}",
+            f"Content-Length: {len(answer.body)}",
+            f"X-Request-Id: {request_id}",
+        ]
+        lines.extend(f"{k}: {v}" for k, v in answer.headers.items())
+        if answer.close or self.close_connection:
+            lines.append("Connection: close")
+            self.close_connection = True
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        self.wfile.write(head if self.command == "HEAD" else head + answer.body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], emulator: OcrEmulator) -> None:
+        self.emulator = emulator
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def track(self, conn: socket.socket, alive: bool) -> None:
+        with self._connections_lock:
+            if alive:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def close_connections(self) -> None:
+        """Shut open keep-alive connections so their threads end now."""
+        with self._connections_lock:
+            conns = list(self._connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class OcrEmulator:
+    """A local stand-in for the Huawei Cloud OCR service (and the bit of IAM it needs).
+
+    Use it as a context manager or call :meth:`start` and :meth:`stop`::
+
+        with OcrEmulator(EmulatorConfig(credentials={"AK": "SK"})) as emu:
+            requests.post(f"{emu.url}/v2/{emu.config.project_id}/ocr/general-text", ...)
+    """
+
+    def __init__(self, config: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.config = config if config is not None else EmulatorConfig()
+        self.host = host
+        self._requested_port = port
+        self._initial_not_subscribed = set(self.config.not_subscribed)
+        self._examples = examples.load_all()
+        self._tokens = iam.TokenStore()
+        self._log = CallLog(self.config.max_recorded_calls)
+        self._script = FailureScript()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- life cycle -------------------------------------------------------------
+
+    def start(self) -> OcrEmulator:
+        if self._server is not None:
+            raise RuntimeError("emulator already started")
+        self._server = _Server((self.host, self._requested_port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"hwocr-emulator:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._server = self._thread = None
+        server.shutdown()
+        server.server_close()
+        server.close_connections()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> OcrEmulator:
+        if self._server is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("emulator not started")
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    # --- inspection and scripting ---------------------------------------------
+
+    def calls(self, slug: str | None = None) -> list[RecordedCall]:
+        """Recorded OCR calls, oldest first; only those of ``slug`` if given."""
+        return self._log.calls(slug)
+
+    def count(self, slug: str | None = None, status: int | None = None) -> int:
+        """Number of OCR calls since the last reset, optionally of one API and/or one status."""
+        return self._log.count(slug, status)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: ``total``, ``billable``, ``by_status``, ``by_error_code``, per API in ``apis``."""
+        return {**self._log.stats(), "tokens_issued": self._tokens.issue_count}
+
+    def reset(self) -> None:
+        """Forget calls, counters and scripted failures; restore ``not_subscribed``.
+
+        Issued tokens (and whether they expired) are kept.
+        """
+        self._log.clear()
+        self._script.clear()
+        self.config.not_subscribed = set(self._initial_not_subscribed)
+
+    def fail_next(
+        self,
+        slug: str | None,
+        status: int,
+        error_code: str,
+        error_msg: str | None = None,
+        times: int = 1,
+        retry_after: float | None = None,
+    ) -> None:
+        """Answer the next ``times`` authenticated calls of ``slug`` (None: any API) with an error.
+
+        ``error_msg`` defaults to the catalog's message for ``error_code``;
+        ``retry_after`` adds a ``Retry-After`` header (seconds).
+        """
+        self._script.add(slug, status, error_code, error_msg, times, retry_after)
+
+    def expire_tokens(self) -> None:
+        """Make every token issued so far expired."""
+        self._tokens.expire_all()
+
+    @property
+    def token_issue_count(self) -> int:
+        return self._tokens.issue_count
+
+    # --- request handling -------------------------------------------------------
+
+    def _handle(self, handler: _Handler) -> None:
+        request_id = uuid.uuid4().hex
+        headers = _lower_headers(handler.headers)
+        try:
+            body = handler.read_body(headers, self.config.max_read_bytes)
+        except EmulatorError as error:
+            handler.send_answer(_error_answer(error, request_id), request_id)
+            return
+        request = _Request(handler.command, handler.path, headers, body)
+        path = request.raw_path
+        try:
+            if path.startswith("/_emulator/"):
+                answer = self._control(request)
+            elif path.startswith("/v3/"):
+                answer = self._iam(request, request_id)
+            else:
+                answer = self._ocr(request, request_id)
+        except Exception as exc:  # a bug here must not kill the connection silently
+            error = EmulatorError(500, "ModelArts.4505", detail=f"emulator error: {type(exc).__name__}")
+            answer = _error_answer(error, request_id)
+        handler.send_answer(answer, request_id)
+
+    def _route(self, raw_path: str) -> tuple[str | None, str | None]:
+        """(slug, project id from the path) of an OCR path; slug None if no API lives there."""
+        if raw_path in _ALIASES:
+            return _ALIASES[raw_path], None
+        parts = raw_path.split("/")
+        if len(parts) == 5 and parts[0] == "" and parts[1] == "v2" and parts[3] == "ocr" and parts[4] in _SLUGS:
+            return parts[4], unquote(parts[2])
+        return None, None
+
+    def _ocr(self, request: _Request, request_id: str) -> _Answer:
+        slug, project_id = self._route(request.raw_path)
+        mode = auth.auth_mode(request.headers)
+        body: Any = None
+        parsed = False
+        try:
+            if slug is None or request.method != "POST":
+                raise EmulatorError(404, "APIG.0101", detail="no API at this method and path")
+            auth.authenticate(
+                self.config, self._tokens, request.method, request.raw_path,
+                request.raw_query, request.headers, request.body,
+            )  # fmt: skip
+            scripted = self._script.take(slug)
+            if scripted is not None:
+                raise scripted
+            header_project = request.headers.get("x-project-id")
+            for given in (project_id, header_project):
+                if given is not None and given != self.config.project_id:
+                    raise EmulatorError(403, "ModelArts.4203", detail="project id is not this account's")
+            if slug in self.config.not_subscribed:
+                raise EmulatorError(403, "ModelArts.4204", slug=slug, detail="API not subscribed")
+            body = validation.parse_body(request.body, self.config.max_body_bytes)
+            parsed = True
+            validation.validate(get_api(slug), body, self.config)
+            answer = _Answer(200, self._examples[slug])
+            error_code = None
+        except EmulatorError as error:
+            answer = _error_answer(error, request_id)
+            error_code = error.code
+        if not parsed:
+            body = _try_json(request.body)
+        self._log.add(
+            RecordedCall(
+                slug=slug,
+                path=request.raw_path,
+                headers=request.headers,
+                body=body,
+                status=answer.status,
+                error_code=error_code,
+                auth_mode=mode,
+                timestamp=time.time(),
+            )
+        )
+        return answer
+
+    def _iam(self, request: _Request, request_id: str) -> _Answer:
+        path, method = request.raw_path.rstrip("/"), request.method
+        try:
+            if path == "/v3/auth/tokens" and method == "POST":
+                try:
+                    payload = json.loads(request.body)
+                except (ValueError, UnicodeDecodeError):
+                    raise iam.IamError(400, "The request body is not valid JSON.") from None
+                token, answer = iam.issue_token(self.config, self._tokens, payload)
+                return _json_answer(201, answer, {"X-Subject-Token": token})
+            if path == "/v3/projects" and method == "GET":
+                auth.authenticate(
+                    self.config, self._tokens, method, request.raw_path,
+                    request.raw_query, request.headers, request.body,
+                )  # fmt: skip
+                query = dict(parse_qsl(request.raw_query, keep_blank_values=True))
+                return _json_answer(200, iam.list_projects(self.config, self.url, query.get("name")))
+            raise EmulatorError(404, "APIG.0101", detail="no IAM API at this method and path")
+        except iam.IamError as error:
+            return _json_answer(error.status, error.body())
+        except EmulatorError as error:
+            return _error_answer(error, request_id)
+
+    def _control(self, request: _Request) -> _Answer:
+        path, method = request.raw_path.rstrip("/"), request.method
+        if path == "/_emulator/stats" and method == "GET":
+            return _json_answer(200, self.stats())
+        if path == "/_emulator/reset" and method == "POST":
+            self.reset()
+            return _json_answer(200, {"reset": True})
+        if path == "/_emulator/health" and method == "GET":
+            return _json_answer(200, {"status": "ok"})
+        return _json_answer(404, {"error_code": "APIG.0101", "error_msg": "No such emulator control path."})

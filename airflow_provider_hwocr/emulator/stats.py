@@ -1,0 +1,89 @@
+"""What the emulator remembers about the OCR calls it answered: a log and counters."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Any
+
+#: Key used in :meth:`CallLog.stats` for requests that matched no API.
+UNKNOWN_API = "_unknown"
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One request to an OCR path (IAM and ``/_emulator`` requests are not recorded)."""
+
+    #: API slug, or None when the path matched no API.
+    slug: str | None
+    path: str
+    #: Request headers with lowercase names (first value of repeated headers).
+    headers: dict[str, str]
+    #: The body parsed as JSON, or None when it was not JSON.
+    body: Any
+    status: int
+    #: ``error_code`` of the answer; None for a 200.
+    error_code: str | None
+    #: ``aksk``, ``token`` or ``none``: the credential the caller presented.
+    auth_mode: str
+    #: ``time.time()`` when the answer was sent.
+    timestamp: float
+
+    @property
+    def billable(self) -> bool:
+        """A successful recognition, which the real service would charge for."""
+        return self.status == 200 and self.slug is not None
+
+
+class CallLog:
+    """Thread-safe log of recent calls plus counters over all calls since the last reset."""
+
+    def __init__(self, max_recorded: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._calls: deque[RecordedCall] = deque(maxlen=max_recorded)
+        # (slug, status, error_code) -> count; survives the log's size cap.
+        self._counts: Counter[tuple[str | None, int, str | None]] = Counter()
+
+    def add(self, call: RecordedCall) -> None:
+        with self._lock:
+            self._calls.append(call)
+            self._counts[(call.slug, call.status, call.error_code)] += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._calls.clear()
+            self._counts.clear()
+
+    def calls(self, slug: str | None = None) -> list[RecordedCall]:
+        with self._lock:
+            return [c for c in self._calls if slug is None or c.slug == slug]
+
+    def count(self, slug: str | None = None, status: int | None = None) -> int:
+        with self._lock:
+            return sum(
+                n
+                for (s, st, _), n in self._counts.items()
+                if (slug is None or s == slug) and (status is None or st == status)
+            )
+
+    def stats(self) -> dict[str, Any]:
+        """Totals, and per API: counts by HTTP status and by error code, and billable calls."""
+        with self._lock:
+            counts = list(self._counts.items())
+
+        def empty() -> dict[str, Any]:
+            return {"total": 0, "billable": 0, "by_status": {}, "by_error_code": {}}
+
+        totals = empty()
+        apis: dict[str, dict[str, Any]] = {}
+        for (slug, status, code), n in counts:
+            for bucket in (totals, apis.setdefault(slug or UNKNOWN_API, empty())):
+                bucket["total"] += n
+                key = str(status)
+                bucket["by_status"][key] = bucket["by_status"].get(key, 0) + n
+                if code is not None:
+                    bucket["by_error_code"][code] = bucket["by_error_code"].get(code, 0) + n
+                if status == 200 and slug is not None:
+                    bucket["billable"] += n
+        return {**totals, "apis": apis}

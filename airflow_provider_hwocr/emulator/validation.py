@@ -1,0 +1,154 @@
+"""Checks an OCR request body the way the service does, driven by the catalog.
+
+Order of checks, first failure wins (all answered with HTTP 400):
+
+1. body larger than the limit                      -> ModelArts.4104
+2. body not JSON, or not a JSON object             -> ModelArts.4105
+3. not exactly one of the image field and ``url``  -> AIS.0101
+4. a key the API does not know                     -> AIS.0101
+5. a parameter of the wrong type or value          -> AIS.0101
+6. image field / url not a non-empty string        -> AIS.0101
+7. Base64 text longer than the API's limit         -> AIS.0103
+8. not strict Base64, or a ``data:`` prefix        -> AIS.0102
+   url not http(s)                                 -> ModelArts.4601
+   url download failed                             -> ModelArts.4603
+9. bytes not in a format the API accepts           -> AIS.0102
+10. sides or pixel count outside the API's limits  -> AIS.0103 (not checked for PDF)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airflow_provider_hwocr.catalog import Api, Limits, Param
+from airflow_provider_hwocr.emulator.config import EmulatorConfig
+from airflow_provider_hwocr.emulator.errors import EmulatorError
+from airflow_provider_hwocr.emulator.images import (
+    ImageProblem,
+    TooLarge,
+    base64_length,
+    decode_base64,
+    fetch_url,
+    image_size,
+    sniff_format,
+)
+
+
+def _bad(code: str, detail: str) -> EmulatorError:
+    return EmulatorError(400, code, detail=detail)
+
+
+def parse_body(raw: bytes, max_body_bytes: int) -> dict[str, Any]:
+    """The request body as a JSON object, or 400 ModelArts.4104 / ModelArts.4105."""
+    if len(raw) > max_body_bytes:
+        raise _bad("ModelArts.4104", f"request body is larger than {max_body_bytes} bytes")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise _bad("ModelArts.4105", "request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise _bad("ModelArts.4105", "request body is not a JSON object")
+    return body
+
+
+def param_value_ok(param: Param, value: Any) -> bool:
+    """Whether ``value`` is acceptable JSON for ``param`` (``null`` never is)."""
+    kind = param.kind
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and (param.minimum is None or value >= param.minimum)
+        )
+    if kind == "str":
+        return isinstance(value, str) and value != "" and (param.allowed is None or value in param.allowed)
+    if kind == "str_list":
+        return isinstance(value, list) and all(
+            isinstance(item, str) and (param.allowed is None or item in param.allowed) for item in value
+        )
+    if kind == "json_str":
+        if not isinstance(value, str):
+            return False
+        try:
+            return isinstance(json.loads(value), dict)
+        except ValueError:
+            return False
+    return False
+
+
+def check_params(api: Api, body: dict[str, Any]) -> str:
+    """Check keys and parameter values; return which image key is used (image field or ``url``)."""
+    sources = [key for key in (api.image_field, api.url_field) if key in body]
+    if len(sources) != 1:
+        raise _bad("AIS.0101", f"send exactly one of {api.image_field!r} and {api.url_field!r}")
+    params = {p.name: p for p in api.params}
+    for key, value in body.items():
+        if key in (api.image_field, api.url_field):
+            continue
+        param = params.get(key)
+        if param is None:
+            raise _bad("AIS.0101", f"unknown parameter {key[:64]!r}")
+        if not param_value_ok(param, value):
+            raise _bad("AIS.0101", f"parameter {key!r} has an invalid value")
+    source = sources[0]
+    if not isinstance(body[source], str) or not body[source]:
+        raise _bad("AIS.0101", f"{source!r} must be a non-empty string")
+    return source
+
+
+def check_image(limits: Limits, data: bytes) -> str:
+    """Check format and size of decoded image bytes; return the format name."""
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise _bad("AIS.0102", "image bytes are not in a recognised format")
+    if fmt not in limits.formats:
+        raise _bad("AIS.0102", f"{fmt} is not accepted by this API")
+    if fmt == "PDF":
+        return fmt
+    try:
+        size = image_size(data, fmt)
+    except TooLarge:
+        raise _bad("AIS.0103", f"{fmt} image is far too large") from None
+    except ValueError:
+        raise _bad("AIS.0102", f"{fmt} image header is damaged") from None
+    if size is None:
+        return fmt
+    width, height = size
+    if limits.side_rule == "each":
+        sides_ok = limits.min_side <= min(width, height) and max(width, height) <= limits.max_side
+    else:  # short_long: short side >= min_side, long side <= max_side
+        sides_ok = min(width, height) >= limits.min_side and max(width, height) <= limits.max_side
+    if not sides_ok:
+        raise _bad(
+            "AIS.0103",
+            f"image is {width}x{height}; sides must be within {limits.min_side}..{limits.max_side}",
+        )
+    if limits.max_pixels is not None and width * height > limits.max_pixels:
+        raise _bad("AIS.0103", f"image has more than {limits.max_pixels} pixels")
+    return fmt
+
+
+def load_image(api: Api, source: str, value: str, config: EmulatorConfig) -> bytes:
+    """The image bytes, from Base64 text or downloaded from a URL."""
+    limit = api.limits.max_base64_bytes
+    try:
+        if source == api.image_field:
+            if len(value) > limit:
+                raise _bad("AIS.0103", f"Base64 image is longer than {limit} characters")
+            return decode_base64(value)
+        data = fetch_url(value, config.fetch_timeout, (limit // 4) * 3)
+        if base64_length(len(data)) > limit:
+            raise _bad("AIS.0103", "downloaded image is larger than the size limit")
+        return data
+    except ImageProblem as problem:
+        raise _bad(problem.code, problem.detail) from None
+
+
+def validate(api: Api, body: dict[str, Any], config: EmulatorConfig) -> str:
+    """Run checks 3-10 on a body :func:`parse_body` returned; return the image format."""
+    source = check_params(api, body)
+    data = load_image(api, source, body[source], config)
+    return check_image(api.limits, data)
