@@ -1,0 +1,46 @@
+"""Shared fixtures: one emulator for the whole session, reset before each test.
+
+Kept free of Airflow imports so that plain-Python tests stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from constants import (
+    AK,
+    IAM_DOMAIN,
+    IAM_PASSWORD,
+    IAM_USER,
+    PROJECT_ID,
+    REGION,
+    SECURITY_TOKEN,
+    SK,
+    TEMP_AK,
+    TEMP_SK,
+)
+
+from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
+
+
+@pytest.fixture(scope="session")
+def emulator_session() -> Iterator[OcrEmulator]:
+    """The running emulator, shared by all tests (use ``emulator`` in tests)."""
+    config = EmulatorConfig(
+        credentials={AK: SK},
+        temporary_credentials={TEMP_AK: (TEMP_SK, SECURITY_TOKEN)},
+        project_id=PROJECT_ID,
+        region=REGION,
+        iam_users={(IAM_DOMAIN, IAM_USER): IAM_PASSWORD},
+        fetch_timeout=5.0,
+    )
+    with OcrEmulator(config) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def emulator(emulator_session: OcrEmulator) -> Iterator[OcrEmulator]:
+    """The session's emulator with calls, counters and scripted failures cleared."""
+    emulator_session.reset()
+    yield emulator_session
