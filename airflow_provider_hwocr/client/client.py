@@ -203,6 +203,16 @@ class OcrClient:
             raise HuaweiOcrTransientError(
                 f"connection to {host} failed: {reason}", api=api, region=self.region
             ) from None
+        except OSError as exc:
+            # requests raises a bare OSError when the CA bundle path is unusable.
+            if isinstance(self.verify, str) and "certificate" in str(exc).lower():
+                raise HuaweiOcrConfigurationError(
+                    f"the CA bundle given in 'verify' cannot be used: {self.verify!r}.",
+                    field="verify", api=api, region=self.region,
+                ) from None
+            raise HuaweiOcrTransientError(
+                f"connection to {host} failed: {type(exc).__name__}", api=api, region=self.region
+            ) from None
 
     def _error(self, response: requests.Response, api: str) -> HuaweiOcrError:
         return error_from_response(

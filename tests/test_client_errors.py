@@ -1,0 +1,334 @@
+"""Typed errors: from real emulator answers, and from ``error_from_response`` directly."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import pytest
+from _client_support import BODY, SLUG, aksk_client, fast_policy, token_credentials
+from constants import AK, PROJECT_ID, REGION, SK
+
+from airflow_provider_hwocr.client import (
+    AKSK_MAX_BODY_BYTES,
+    AkSkCredentials,
+    HuaweiOcrAuthError,
+    HuaweiOcrConfigurationError,
+    HuaweiOcrError,
+    HuaweiOcrInvalidInputError,
+    HuaweiOcrNotFoundError,
+    HuaweiOcrNotSubscribedError,
+    HuaweiOcrRecognitionError,
+    HuaweiOcrThrottledError,
+    HuaweiOcrTransientError,
+    HuaweiOcrValidationError,
+    IamTokenCredentials,
+    OcrClient,
+    error_from_response,
+)
+from airflow_provider_hwocr.client.errors import parse_retry_after
+
+REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+# --- every class from a real response --------------------------------------------------------
+
+CASES = [
+    (400, "AIS.0101", HuaweiOcrInvalidInputError),
+    (400, "AIS.0102", HuaweiOcrInvalidInputError),
+    (400, "AIS.0103", HuaweiOcrInvalidInputError),
+    (400, "AIS.0104", HuaweiOcrInvalidInputError),
+    (400, "ModelArts.4603", HuaweiOcrInvalidInputError),
+    (400, "AIS.0105", HuaweiOcrRecognitionError),
+    (401, "APIG.0301", HuaweiOcrAuthError),
+    (403, "ModelArts.4203", HuaweiOcrAuthError),
+    (403, "ModelArts.6201", HuaweiOcrAuthError),
+    (403, "ModelArts.4204", HuaweiOcrNotSubscribedError),
+    (404, "APIG.0101", HuaweiOcrNotFoundError),
+    (429, "APIG.0308", HuaweiOcrThrottledError),
+    (429, "ModelArts.4401", HuaweiOcrThrottledError),
+    (500, "ModelArts.4505", HuaweiOcrTransientError),
+    (504, "APIG.0201", HuaweiOcrTransientError),
+    # codes the catalog does not know: the HTTP status decides
+    (400, "AIS.9999", HuaweiOcrInvalidInputError),
+    (403, "APIGW.0999", HuaweiOcrAuthError),
+    (502, "XYZ.0001", HuaweiOcrTransientError),
+]
+
+
+@pytest.mark.parametrize("status,code,cls", CASES, ids=[c[1] + f"-{c[0]}" for c in CASES])
+def test_error_class_from_real_response(emulator, status, code, cls):
+    client = aksk_client(emulator, retry=fast_policy(max_attempts=1))
+    emulator.fail_next(SLUG, status, code, error_msg=f"scripted {code}")
+    with pytest.raises(HuaweiOcrError) as info:
+        client.call(SLUG, BODY)
+    err = info.value
+    assert type(err) is cls
+    assert err.error_code == code
+    assert err.error_msg == f"scripted {code}"
+    assert err.status_code == status
+    assert err.api == SLUG and err.region == REGION
+    assert err.request_id and REQUEST_ID.match(err.request_id)
+    assert err.attempts == 1
+    text = str(err)
+    assert text.startswith(f"[{code}] scripted {code}")
+    assert f"api={SLUG}" in text and f"HTTP {status}" in text and f"request_id={err.request_id}" in text
+    assert emulator.count(SLUG) == 1
+
+
+def test_retryable_flags():
+    assert HuaweiOcrThrottledError.retryable and HuaweiOcrTransientError.retryable
+    for cls in (HuaweiOcrInvalidInputError, HuaweiOcrAuthError, HuaweiOcrNotSubscribedError,
+                HuaweiOcrNotFoundError, HuaweiOcrRecognitionError, HuaweiOcrValidationError):
+        assert not cls.retryable
+
+
+def test_not_subscribed_for_real_names_api_and_region(emulator):
+    emulator.config.not_subscribed.add(SLUG)
+    client = aksk_client(emulator)
+    with pytest.raises(HuaweiOcrNotSubscribedError) as info:
+        client.call(SLUG, BODY)
+    err = info.value
+    assert isinstance(err, HuaweiOcrAuthError)
+    assert err.error_code == "ModelArts.4204" and err.status_code == 403
+    text = str(err)
+    assert f"Subscribe to the '{SLUG}' API in the OCR console of region {REGION}" in text
+    assert "CN-Hong Kong" in text
+    assert emulator.count(SLUG) == 1  # never retried
+
+
+def test_not_found_for_real_points_at_region_endpoint_project(emulator):
+    client = aksk_client(emulator, endpoint=emulator.url + "/wrong-prefix")
+    with pytest.raises(HuaweiOcrNotFoundError) as info:
+        client.call(SLUG, BODY)
+    text = str(info.value)
+    assert info.value.error_code == "APIG.0101" and info.value.status_code == 404
+    assert "region" in text and "endpoint" in text and "project id" in text
+
+
+def test_not_found_names_regions_offering_the_api():
+    err = error_from_response(404, {"error_code": "APIG.0101", "error_msg": "nope"}, {},
+                              api="chile-id-card", region="ap-southeast-1")
+    assert "'chile-id-card' is offered in: la-south-2." in str(err)
+
+
+def test_wrong_project_id_is_an_auth_error_from_the_service(emulator):
+    client = aksk_client(emulator, project_id="f" * 32)
+    with pytest.raises(HuaweiOcrAuthError) as info:
+        client.call(SLUG, BODY)
+    assert info.value.error_code == "ModelArts.4203"
+
+
+# --- error_from_response ---------------------------------------------------------------------
+
+
+def test_nested_result_shape_of_general_table():
+    body = json.dumps({"result": {"error_code": "AIS.0103", "error_msg": "The image size does not meet the "
+                                  "requirements."}}).encode()
+    err = error_from_response(400, body, {"X-Request-Id": "rid-1"}, api="general-table", region="ap-southeast-3")
+    assert type(err) is HuaweiOcrInvalidInputError
+    assert (err.error_code, err.request_id, err.status_code) == ("AIS.0103", "rid-1", 400)
+    assert str(err) == (
+        "[AIS.0103] The image size does not meet the requirements. "
+        "(api=general-table, region=ap-southeast-3, HTTP 400, request_id=rid-1)"
+    )
+
+
+def test_top_level_shape_from_dict_and_lowercase_headers():
+    err = error_from_response(429, {"error_code": "APIG.0308", "error_msg": "limit"},
+                              {"x-request-id": "abc", "retry-after": "3"}, api="passport", region="ap-southeast-2")
+    assert type(err) is HuaweiOcrThrottledError
+    assert err.request_id == "abc" and err.retry_after == 3.0
+
+
+def test_request_id_from_body_when_header_missing():
+    err = error_from_response(401, {"error_code": "APIG.0301", "error_msg": "x", "request_id": "from-body"}, None)
+    assert err.request_id == "from-body"
+
+
+@pytest.mark.parametrize(
+    "status,cls",
+    [(401, HuaweiOcrAuthError), (403, HuaweiOcrAuthError), (404, HuaweiOcrNotFoundError),
+     (429, HuaweiOcrThrottledError), (500, HuaweiOcrTransientError), (503, HuaweiOcrTransientError),
+     (408, HuaweiOcrTransientError), (400, HuaweiOcrInvalidInputError), (413, HuaweiOcrInvalidInputError),
+     (302, HuaweiOcrError)],
+)
+def test_status_fallback_without_a_code(status, cls):
+    err = error_from_response(status, b"<html>gateway says no</html>", {}, api=SLUG)
+    assert type(err) is cls
+    assert err.error_code is None
+    assert "gateway says no" in str(err) and f"HTTP {status}" in str(err)
+
+
+def test_keystone_shape_from_iam():
+    body = {"error": {"code": 401, "message": "The username or password is wrong.", "title": "Unauthorized"}}
+    err = error_from_response(401, body, {})
+    assert type(err) is HuaweiOcrAuthError and err.error_msg == "The username or password is wrong."
+
+
+def test_empty_body_uses_catalog_message_or_status():
+    err = error_from_response(500, b"", {})
+    assert type(err) is HuaweiOcrTransientError and str(err) == "OCR request failed with HTTP 500. (HTTP 500)"
+    err = error_from_response(400, {"error_code": "AIS.0102"}, {})
+    assert str(err).startswith("[AIS.0102] The image format is not supported.")
+
+
+def test_secrets_echoed_by_the_server_are_blanked():
+    body = {"error_code": "APIG.0301", "error_msg": f"bad signature for {AK} with {SK}"}
+    err = error_from_response(401, body, {}, secrets=(AK, SK))
+    assert AK not in str(err) and SK not in str(err) and AK not in repr(err)
+    assert "bad signature for *** with ***" in str(err)
+
+
+def test_retry_after_parsing():
+    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after("0.25") == 0.25
+    assert parse_retry_after(format_datetime(now + timedelta(seconds=42), usegmt=True), now=now) == 42.0
+    assert parse_retry_after(format_datetime(now - timedelta(seconds=42), usegmt=True), now=now) == 0.0
+    assert parse_retry_after("-3") == 0.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None and parse_retry_after("") is None
+
+
+def test_errors_survive_pickling():
+    err = error_from_response(429, {"error_code": "APIG.0308", "error_msg": "m"}, {"Retry-After": "2"},
+                              api=SLUG, region=REGION)
+    copy = pickle.loads(pickle.dumps(err))
+    assert type(copy) is HuaweiOcrThrottledError
+    assert (copy.error_code, copy.retry_after, copy.api, str(copy)) == ("APIG.0308", 2.0, SLUG, str(err))
+    cfg = pickle.loads(pickle.dumps(HuaweiOcrConfigurationError("project_id")))
+    assert cfg.field == "project_id"
+
+
+# --- raised before any request ---------------------------------------------------------------
+
+
+def test_validation_error_is_invalid_input_and_value_error():
+    err = HuaweiOcrValidationError("image: not an image", parameter="image")
+    assert isinstance(err, HuaweiOcrInvalidInputError) and isinstance(err, ValueError)
+    assert err.parameter == "image" and err.status_code is None and str(err) == "image: not an image"
+
+
+def test_oversized_aksk_body_is_refused_before_sending(emulator):
+    client = aksk_client(emulator)
+    with pytest.raises(HuaweiOcrValidationError) as info:
+        client.call(SLUG, {"image": "A" * (AKSK_MAX_BODY_BYTES + 1)})
+    assert info.value.parameter == "image"
+    assert "12 MB" in str(info.value) and "token" in str(info.value)
+    assert emulator.count() == 0
+
+
+def test_unknown_api_is_a_validation_error(emulator):
+    with pytest.raises(HuaweiOcrValidationError) as info:
+        aksk_client(emulator).call("no-such-api", BODY)
+    assert info.value.parameter == "api" and "general-text" in str(info.value)
+    assert emulator.count() == 0
+
+
+@pytest.mark.parametrize("project_id", ["", "   ", "{project_id}", "a/b", None])
+def test_project_id_is_required_and_checked(project_id):
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        OcrClient(region=REGION, project_id=project_id, credentials=AkSkCredentials(AK, SK))
+    assert info.value.field == "project_id" and isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("kwargs,field", [
+    ({"region": ""}, "region"),
+    ({"endpoint": "ftp://ocr.example.com"}, "endpoint"),
+    ({"endpoint": "ocr.example.com"}, "endpoint"),
+    ({"iam_endpoint": "https://"}, "iam_endpoint"),
+    ({"credentials": None}, "credentials"),
+])
+def test_other_settings_are_checked(kwargs, field):
+    settings = {"region": REGION, "project_id": PROJECT_ID, "credentials": AkSkCredentials(AK, SK), **kwargs}
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        OcrClient(**settings)
+    assert info.value.field == field
+
+
+def test_default_endpoints_follow_the_region():
+    client = OcrClient(region="la-south-2", project_id=PROJECT_ID, credentials=AkSkCredentials(AK, SK))
+    assert client.endpoint == "https://ocr.la-south-2.myhuaweicloud.com"
+    assert client.iam_endpoint == "https://iam.la-south-2.myhuaweicloud.com"
+    client.close()
+
+
+@pytest.mark.parametrize("ak,sk,field", [("", SK, "ak"), (AK, "", "sk"), (None, SK, "ak"), (AK, "  ", "sk")])
+def test_empty_ak_or_sk_is_a_configuration_error(ak, sk, field):
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        AkSkCredentials(ak, sk)
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize("field", ["user_name", "password", "domain_name", "project_name"])
+def test_empty_iam_field_is_a_configuration_error(emulator, field):
+    values = {"user_name": "u", "password": "p", "domain_name": "d", "project_name": REGION}
+    values[field] = ""
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        IamTokenCredentials(**values, iam_endpoint=emulator.url)
+    assert info.value.field == field
+
+
+def test_configuration_error_with_message_and_field():
+    err = HuaweiOcrConfigurationError("connection 'x', field 'sk': missing", field="sk")
+    assert err.field == "sk" and str(err) == "connection 'x', field 'sk': missing"
+    bare = HuaweiOcrConfigurationError("project_id")
+    assert bare.field == "project_id" and "project_id" in str(bare)
+
+
+def test_iam_wrong_password_is_an_auth_error_without_the_password(emulator):
+    from _client_support import token_client
+
+    creds = token_credentials(emulator, password="wrong-password-123")
+    with pytest.raises(HuaweiOcrAuthError) as info:
+        token_client(emulator, creds).call(SLUG, BODY)
+    assert info.value.status_code == 401
+    assert "username or password is wrong" in str(info.value)
+    assert "wrong-password-123" not in str(info.value) + repr(info.value)
+    assert emulator.count() == 0  # no OCR call without a token
+
+
+# --- TLS ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_tls_is_verified_by_default(tmp_path):
+    from _client_support import tls_server
+
+    with tls_server(tmp_path) as (url, cert):
+        def client(**kw):
+            return OcrClient(region=REGION, project_id=PROJECT_ID, credentials=AkSkCredentials(AK, SK),
+                             endpoint=url, retry=fast_policy(max_attempts=3), **kw)
+
+        with pytest.raises(HuaweiOcrConfigurationError) as info:
+            client().call(SLUG, BODY)
+        assert info.value.field == "verify" and info.value.attempts == 1  # not retried
+        assert client(verify=cert).call(SLUG, BODY).result == {"ok": True}
+        assert client(verify=False).call(SLUG, BODY).result == {"ok": True}
+
+
+def test_unusable_ca_bundle_path_is_a_configuration_error(tmp_path):
+    client = OcrClient(region=REGION, project_id=PROJECT_ID, credentials=AkSkCredentials(AK, SK),
+                       endpoint="https://127.0.0.1:9", verify=str(tmp_path / "missing.pem"))
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        client.call(SLUG, BODY)
+    assert info.value.field == "verify"
+
+
+def test_recognize_rejects_bad_input_without_a_call(emulator):
+    client = aksk_client(emulator)
+    with pytest.raises(HuaweiOcrValidationError):
+        client.recognize(SLUG, image=b"definitely not an image")
+    with pytest.raises(HuaweiOcrValidationError):
+        client.recognize(SLUG, url="https://example.com/a.jpg", no_such_parameter=True)
+    assert emulator.count() == 0
+
+
+def test_non_ascii_enterprise_project_id_is_refused_before_sending(emulator):
+    with pytest.raises(HuaweiOcrValidationError) as info:
+        aksk_client(emulator).call(SLUG, BODY, enterprise_project_id="项目")
+    assert info.value.parameter == "enterprise_project_id"
+    assert emulator.count() == 0
