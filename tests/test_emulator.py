@@ -627,9 +627,11 @@ def test_expired_token(emulator):
     assert ok.status_code == 200
 
 
-def test_reset_keeps_tokens(emulator):
+def test_reset_keeps_tokens_but_zeroes_their_count(emulator):
     token = get_token(emulator).headers["X-Subject-Token"]
+    assert emulator.token_issue_count == 1
     emulator.reset()
+    assert emulator.token_issue_count == 0
     response = requests.get(f"{emulator.url}/v3/projects", headers={"X-Auth-Token": token}, timeout=10)
     assert response.status_code == 200
 

@@ -68,6 +68,11 @@ class TokenStore:
         if expires_at <= time.time():
             raise auth_error(TOKEN_EXPIRED)
 
+    def reset_count(self) -> None:
+        """Zero :attr:`issue_count`; the tokens themselves stay valid."""
+        with self._lock:
+            self.issue_count = 0
+
     def expire_all(self) -> None:
         past = time.time() - 1
         with self._lock:

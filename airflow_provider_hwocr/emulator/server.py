@@ -301,12 +301,14 @@ class OcrEmulator:
         return {**self._log.stats(), "tokens_issued": self._tokens.issue_count}
 
     def reset(self) -> None:
-        """Forget calls, counters and scripted failures; restore ``not_subscribed``.
+        """Forget calls, counters (``token_issue_count`` too) and scripted failures;
+        restore ``not_subscribed``.
 
-        Issued tokens (and whether they expired) are kept.
+        Issued tokens stay valid (or expired): a client's cached token keeps working.
         """
         self._log.clear()
         self._script.clear()
+        self._tokens.reset_count()
         self.config.not_subscribed = set(self._initial_not_subscribed)
 
     def fail_next(
@@ -331,6 +333,7 @@ class OcrEmulator:
 
     @property
     def token_issue_count(self) -> int:
+        """IAM tokens issued since the last reset."""
         return self._tokens.issue_count
 
     # --- request handling -------------------------------------------------------
