@@ -134,6 +134,8 @@ class OcrClient:
         self.iam_endpoint = _base_url(iam_endpoint, f"https://iam.{region}.myhuaweicloud.com", "iam_endpoint")
         self.verify = verify
         self.proxies = {"http": proxy, "https": proxy} if proxy else None
+        # A proxy URL may carry a password; keep it out of error text too.
+        self._proxy_secret = urlsplit(proxy).password if proxy else None
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._owns_session = session is None
@@ -148,9 +150,10 @@ class OcrClient:
 
     def _secrets(self) -> tuple[str, ...]:
         try:
-            return tuple(self.credentials.secrets())
+            found = tuple(self.credentials.secrets())
         except Exception:  # noqa: BLE001 - a foreign credentials object
-            return ()
+            found = ()
+        return (*found, self._proxy_secret) if self._proxy_secret else found
 
     def send(self, method: str, url: str, headers: dict[str, str], body: bytes, *, api: str) -> requests.Response:
         """Send one prepared request; network failures become typed errors. Used by credentials too."""
