@@ -582,6 +582,15 @@ def test_token_not_issued_here(emulator):
     assert emulator.calls()[0].auth_mode == "token"
 
 
+def test_non_ascii_credentials_are_refused_not_crashed_on(emulator):
+    request = sign(emulator, ocr_path("general-text"), json.dumps({"image": PNG_B64}).encode(), ak=TEMP_AK, sk=TEMP_SK,
+                   headers={"X-Security-Token": "t\u00e9"})  # fmt: skip
+    assert_auth_failure(send(request), "verify aksk signature fail")
+    request = sign(emulator, ocr_path("general-text"), json.dumps({"image": PNG_B64}).encode())
+    request.header_params["Authorization"] = request.header_params["Authorization"][:-1] + "\u00e9"
+    assert_auth_failure(send(request), "verify aksk signature fail")
+
+
 def test_auth_is_checked_before_the_body(emulator):
     response = requests.post(f"{emulator.url}{ocr_path('general-text')}", data=b"{not json", timeout=10)
     assert response.status_code == 401
@@ -847,6 +856,14 @@ def test_concurrent_requests(emulator):
         statuses = list(pool.map(one, range(128)))
     assert statuses == [200] * 128
     assert emulator.count("general-text", 200) == 128
+
+
+def test_recorded_calls_are_capped_but_all_counted():
+    with OcrEmulator(EmulatorConfig(project_id=PROJECT_ID, max_recorded_calls=3)) as emu:
+        for _ in range(5):
+            requests.post(f"{emu.url}{ocr_path('general-text')}", json={}, timeout=10)
+        assert len(emu.calls()) == 3
+        assert emu.count() == emu.count("general-text", 401) == emu.stats()["total"] == 5
 
 
 def test_stop_closes_idle_keep_alive_connections():

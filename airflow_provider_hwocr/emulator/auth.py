@@ -153,14 +153,15 @@ def verify_aksk(
     if security_token is not None:
         if "x-security-token" not in names:
             raise _reject("temporary access key used without a signed X-Security-Token")
-        if not hmac.compare_digest(headers.get("x-security-token", "").strip(), security_token):
+        given = headers.get("x-security-token", "").strip()
+        if not hmac.compare_digest(given.encode("utf-8"), security_token.encode("utf-8")):
             raise _reject("X-Security-Token does not belong to this access key")
     sdk_date = _parse_sdk_date(
         headers.get("x-sdk-date"), time.time() if now is None else now, config.clock_skew
     )
     canonical = canonical_request(method, raw_path, raw_query, headers, names, body)
     expected = signature(sk, string_to_sign(canonical, sdk_date))
-    if not hmac.compare_digest(expected, auth.signature):
+    if not hmac.compare_digest(expected.encode("ascii"), auth.signature.encode("utf-8")):
         raise _reject("signature does not match the canonical request")
     return auth.access_key
 

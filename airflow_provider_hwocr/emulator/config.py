@@ -43,9 +43,9 @@ class EmulatorConfig:
     #: Bodies announced above this size are refused without being read, and
     #: the connection is closed.
     max_read_bytes: int = 64 * 1024 * 1024
-    #: How many recent calls :meth:`OcrEmulator.calls` keeps (None = all).
-    #: Counters and stats count every call regardless.
-    max_recorded_calls: int | None = 10_000
+    #: How many recent calls :meth:`OcrEmulator.calls` keeps (None = all); each
+    #: keeps its body, images included. Counters and stats count every call.
+    max_recorded_calls: int | None = 1_000
 
     def __post_init__(self) -> None:
         if not self.project_id or "/" in self.project_id:

@@ -83,10 +83,14 @@ class _Request:
     __slots__ = ("method", "raw_path", "raw_query", "headers", "body")
 
     def __init__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> None:
-        parts = urlsplit(target)
+        if target.startswith("/"):  # origin form, the usual case
+            path, _, query = target.partition("?")
+        else:  # absolute form, as sent to a proxy
+            parts = urlsplit(target)
+            path, query = parts.path, parts.query
         self.method = method
-        self.raw_path = parts.path or "/"
-        self.raw_query = parts.query
+        self.raw_path = path or "/"
+        self.raw_query = query
         self.headers = headers
         self.body = body
 
