@@ -399,6 +399,12 @@ def test_valid_bodies_pass(emulator, slug, body):
     assert emulator.count(slug, 200) == 1
 
 
+def test_data_uri_prefix_is_named_in_the_detail(emulator):
+    response = call(emulator, "general-text", {"image": "data:image/png;base64," + PNG_B64})
+    assert error_of(response) == "AIS.0102"
+    assert "data:" in response.headers["X-Emulator-Detail"]
+
+
 def test_body_over_10_mb_is_modelarts_4104(emulator):
     body = b'{"image": "' + b"A" * (10 * 1024 * 1024) + b'"}'
     response = call(emulator, "general-text", body)
@@ -834,6 +840,7 @@ def test_http_stats_and_reset(emulator):
 
 def test_keep_alive_reuses_one_connection(emulator):
     conn = http.client.HTTPConnection(urlsplit(emulator.url).netloc, timeout=10)
+    sockets = set()
     try:
         for _ in range(3):
             request = sign(emulator, ocr_path("general-text"), json.dumps({"image": PNG_B64}).encode())
@@ -842,8 +849,8 @@ def test_keep_alive_reuses_one_connection(emulator):
             response.read()
             assert response.status == 200
             assert not response.will_close
-        sock = conn.sock
-        assert sock is not None
+            sockets.add(id(conn.sock))
+        assert len(sockets) == 1
     finally:
         conn.close()
 
@@ -875,6 +882,8 @@ def test_stop_closes_idle_keep_alive_connections():
     started = time.monotonic()
     emu.stop()
     assert time.monotonic() - started < 2
+    conn.sock.settimeout(2)
+    assert conn.sock.recv(1) == b""  # the server closed the idle connection
     with pytest.raises(OSError):
         http.client.HTTPConnection(netloc, timeout=2).request("GET", "/_emulator/health")
     conn.close()

@@ -117,11 +117,9 @@ def check_image(limits: Limits, data: bytes) -> str:
     if size is None:
         return fmt
     width, height = size
-    if limits.side_rule == "each":
-        sides_ok = limits.min_side <= min(width, height) and max(width, height) <= limits.max_side
-    else:  # short_long: short side >= min_side, long side <= max_side
-        sides_ok = min(width, height) >= limits.min_side and max(width, height) <= limits.max_side
-    if not sides_ok:
+    # Both side rules of the catalog ("each side within [min, max]" and "short
+    # side >= min, long side <= max") come to the same test for two sides.
+    if min(width, height) < limits.min_side or max(width, height) > limits.max_side:
         raise _bad(
             "AIS.0103",
             f"image is {width}x{height}; sides must be within {limits.min_side}..{limits.max_side}",
