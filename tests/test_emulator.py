@@ -132,12 +132,16 @@ def sdk_date(offset_seconds: float = 0) -> str:
     return (datetime.now(timezone.utc) + timedelta(seconds=offset_seconds)).strftime(SDK_DATE_FORMAT)
 
 
-def get_token(emulator: OcrEmulator, password: str = IAM_PASSWORD, project: str = REGION) -> requests.Response:
+def get_token(
+    emulator: OcrEmulator, password: str = IAM_PASSWORD, project: str = REGION
+) -> requests.Response:
     body = {
         "auth": {
             "identity": {
                 "methods": ["password"],
-                "password": {"user": {"name": IAM_USER, "password": password, "domain": {"name": IAM_DOMAIN}}},
+                "password": {
+                    "user": {"name": IAM_USER, "password": password, "domain": {"name": IAM_DOMAIN}}
+                },
             },
             "scope": {"project": {"name": project}},
         }
@@ -208,7 +212,11 @@ def test_canonical_request_matches_official_signer(path, query):
         host="ocr.example.com",
         resource_path=path,
         query_params=list(query),
-        header_params={"Content-Type": "application/json", "X-Sdk-Date": "20240101T000000Z", "Host": "ocr.example.com"},
+        header_params={
+            "Content-Type": "application/json",
+            "X-Sdk-Date": "20240101T000000Z",
+            "Host": "ocr.example.com",
+        },
         body=b'{"a": 1}',
     )
     signer = Signer(BasicCredentials(AK, SK))
@@ -326,7 +334,12 @@ VALIDATION_CASES = [
     ("int-as-string", "general-text", {"image": PNG_B64, "pdf_page_number": "2"}, "AIS.0101"),
     ("str-not-allowed", "general-text", {"image": PNG_B64, "language": "klingon"}, "AIS.0101"),
     ("str-list-as-str", "auto-classification", {"image": PNG_B64, "type_list": "passport"}, "AIS.0101"),
-    ("str-list-bad-item", "auto-classification", {"image": PNG_B64, "type_list": ["passport", "x"]}, "AIS.0101"),
+    (
+        "str-list-bad-item",
+        "auto-classification",
+        {"image": PNG_B64, "type_list": ["passport", "x"]},
+        "AIS.0101",
+    ),
     ("json-str-as-object", "smart-document-recognizer", {"data": PNG_B64, "kv_map": {"a": "b"}}, "AIS.0101"),
     ("json-str-not-json", "smart-document-recognizer", {"data": PNG_B64, "kv_map": "{a: b"}, "AIS.0101"),
     ("json-str-array", "smart-document-recognizer", {"data": PNG_B64, "kv_map": "[1]"}, "AIS.0101"),
@@ -462,7 +475,10 @@ def test_wrong_secret_key(emulator):
 
 
 def test_unknown_access_key(emulator):
-    assert_auth_failure(call(emulator, "general-text", {"image": PNG_B64}, ak="HPUANOTKNOWN00000000"), "verify aksk signature fail")
+    assert_auth_failure(
+        call(emulator, "general-text", {"image": PNG_B64}, ak="HPUANOTKNOWN00000000"),
+        "verify aksk signature fail",
+    )
 
 
 def test_body_changed_after_signing(emulator):
@@ -535,14 +551,18 @@ def test_control_own_signing_steps_pass(emulator):
     assert send(_sign_with_headers(emulator, ["content-type", "host", "x-sdk-date"])).status_code == 200
 
 
-@pytest.mark.parametrize("names", [["content-type", "x-sdk-date"], ["content-type", "host"]], ids=["no-host", "no-date"])
+@pytest.mark.parametrize(
+    "names", [["content-type", "x-sdk-date"], ["content-type", "host"]], ids=["no-host", "no-date"]
+)
 def test_host_and_date_must_be_signed(emulator, names):
     assert_auth_failure(send(_sign_with_headers(emulator, names)), "verify aksk signature fail")
 
 
 def test_malformed_authorization_header(emulator):
     headers = {"Authorization": "SDK-HMAC-SHA256 Access=" + AK, "X-Sdk-Date": sdk_date()}
-    response = requests.post(f"{emulator.url}{ocr_path('general-text')}", json={"image": PNG_B64}, headers=headers, timeout=10)
+    response = requests.post(
+        f"{emulator.url}{ocr_path('general-text')}", json={"image": PNG_B64}, headers=headers, timeout=10
+    )
     assert_auth_failure(response, "verify aksk signature fail")
 
 
@@ -568,7 +588,9 @@ def test_temporary_credentials_with_wrong_token(emulator):
 
 
 def test_temporary_token_must_be_signed(emulator):
-    request = sign(emulator, ocr_path("general-text"), json.dumps({"image": PNG_B64}).encode(), ak=TEMP_AK, sk=TEMP_SK)
+    request = sign(
+        emulator, ocr_path("general-text"), json.dumps({"image": PNG_B64}).encode(), ak=TEMP_AK, sk=TEMP_SK
+    )
     request.header_params["X-Security-Token"] = SECURITY_TOKEN  # present, not signed
     assert_auth_failure(send(request), "verify aksk signature fail")
 
@@ -652,7 +674,9 @@ def test_reset_keeps_tokens_but_zeroes_their_count(emulator):
 
 
 def test_short_token_lifetime():
-    config = EmulatorConfig(iam_users={(IAM_DOMAIN, IAM_USER): IAM_PASSWORD}, project_id=PROJECT_ID, token_lifetime=0.2)
+    config = EmulatorConfig(
+        iam_users={(IAM_DOMAIN, IAM_USER): IAM_PASSWORD}, project_id=PROJECT_ID, token_lifetime=0.2
+    )
     with OcrEmulator(config) as emu:
         token = get_token(emu).headers["X-Subject-Token"]
         url = f"{emu.url}/v3/projects"
@@ -735,7 +759,9 @@ def test_signature_over_special_path_and_query(emulator):
 
 
 def test_signature_with_query_on_ocr_path(emulator):
-    request = sign(emulator, ocr_path("general-text"), json.dumps({"image": PNG_B64}).encode(), query=[("trace", "a b")])
+    request = sign(
+        emulator, ocr_path("general-text"), json.dumps({"image": PNG_B64}).encode(), query=[("trace", "a b")]
+    )
     assert send(request).status_code == 200
 
 
@@ -746,7 +772,12 @@ def _sdk_client(emulator: OcrEmulator, credentials):
     from huaweicloudsdkcore.region.region import Region
     from huaweicloudsdkocr.v1 import OcrClient
 
-    return OcrClient.new_builder().with_credentials(credentials).with_region(Region(REGION, emulator.url)).build()
+    return (
+        OcrClient.new_builder()
+        .with_credentials(credentials)
+        .with_region(Region(REGION, emulator.url))
+        .build()
+    )
 
 
 def test_official_sdk_client_permanent_and_temporary_keys(emulator):
@@ -760,7 +791,10 @@ def test_official_sdk_client_permanent_and_temporary_keys(emulator):
         BasicCredentials(AK, SK).with_iam_endpoint(emulator.url),
     ):
         result = _sdk_client(emulator, credentials).recognize_general_text(request).result
-        assert result.words_block_list[0].words == example_response("general-text")["result"]["words_block_list"][0]["words"]
+        assert (
+            result.words_block_list[0].words
+            == example_response("general-text")["result"]["words_block_list"][0]["words"]
+        )
     assert emulator.count("general-text", 200) == 3
 
 
@@ -918,7 +952,9 @@ def test_emulator_imports_neither_client_nor_airflow_nor_sdk():
         "'airflow_provider_hwocr.client', 'huaweicloudsdk', 'requests'))]\n"
         "print(bad); sys.exit(1 if bad else 0)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -933,7 +969,9 @@ def test_cli_serves_until_interrupted():
         url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
         assert requests.get(f"{url}/_emulator/health", timeout=5).json() == {"status": "ok"}
         request = sign(url, ocr_path("general-text"), json.dumps({"image": PNG_B64}).encode())
-        response = requests.post(f"{url}{request.uri}", headers=request.header_params, data=request.body, timeout=5)
+        response = requests.post(
+            f"{url}{request.uri}", headers=request.header_params, data=request.body, timeout=5
+        )
         assert response.status_code == 200
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0

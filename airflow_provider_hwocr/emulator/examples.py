@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -15,7 +15,7 @@ def example_response(slug: str) -> Any:
     return json.loads(example_bytes(slug))
 
 
-@lru_cache(maxsize=None)
+@cache
 def example_bytes(slug: str) -> bytes:
     """The documented 200 body of API ``slug``, as compact UTF-8 JSON ready to send."""
     path = resources.files(__package__).joinpath("responses", f"{slug}.json")

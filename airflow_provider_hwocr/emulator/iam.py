@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow_provider_hwocr.emulator.config import EmulatorConfig
 from airflow_provider_hwocr.emulator.errors import TOKEN_EXPIRED, TOKEN_UNKNOWN, auth_error
@@ -22,7 +22,12 @@ from airflow_provider_hwocr.emulator.errors import TOKEN_EXPIRED, TOKEN_UNKNOWN,
 class IamError(Exception):
     """An IAM failure, answered as ``{"error": {"code", "message", "title"}}``."""
 
-    TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+    TITLES: ClassVar[dict[int, str]] = {
+        400: "Bad Request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+    }
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -30,7 +35,9 @@ class IamError(Exception):
         self.message = message
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.status, "message": self.message, "title": self.TITLES.get(self.status, "")}}
+        return {
+            "error": {"code": self.status, "message": self.message, "title": self.TITLES.get(self.status, "")}
+        }
 
 
 def _iso(ts: float) -> str:
@@ -108,7 +115,10 @@ def issue_token(config: EmulatorConfig, tokens: TokenStore, body: Any) -> tuple[
         raise IamError(400, "auth.scope.project is required: OCR needs a project-scoped token.")
     if "name" not in project and "id" not in project:
         raise IamError(400, "auth.scope.project needs name or id.")
-    if project.get("name", config.region) != config.region or project.get("id", config.project_id) != config.project_id:
+    if (
+        project.get("name", config.region) != config.region
+        or project.get("id", config.project_id) != config.project_id
+    ):
         raise IamError(400, f"No such project in this region; use the project named {config.region!r}.")
 
     token, expires_at = tokens.issue(config.token_lifetime)

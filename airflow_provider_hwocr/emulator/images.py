@@ -183,7 +183,7 @@ def image_size(data: bytes, fmt: str) -> tuple[int, int] | None:
             return image.size
     except _PILImage.DecompressionBombError:
         raise TooLarge(fmt) from None
-    except Exception as exc:  # Pillow raises many types for broken files
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
         raise ValueError(f"unreadable {fmt}: {exc}") from None
 
 
@@ -202,7 +202,7 @@ def fetch_url(url: str, timeout: float, max_bytes: int) -> bytes:
         raise ImageProblem("ModelArts.4601", "url must be an http or https URL")
     request = urllib.request.Request(url, headers={"User-Agent": "hwocr-emulator"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # scheme checked above
             data = response.read(max_bytes + 1)
     except (OSError, HTTPException, ValueError) as exc:
         raise ImageProblem("ModelArts.4603", f"download failed: {type(exc).__name__}") from None

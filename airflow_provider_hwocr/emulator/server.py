@@ -80,7 +80,7 @@ def _try_json(raw: bytes) -> Any:
 class _Request:
     """What one request brought: split target, lowercase headers, body bytes."""
 
-    __slots__ = ("method", "raw_path", "raw_query", "headers", "body")
+    __slots__ = ("body", "headers", "method", "raw_path", "raw_query")
 
     def __init__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> None:
         if target.startswith("/"):  # origin form, the usual case
@@ -96,7 +96,7 @@ class _Request:
 
 
 class _Answer:
-    __slots__ = ("status", "body", "headers", "close")
+    __slots__ = ("body", "close", "headers", "status")
 
     def __init__(
         self, status: int, body: bytes, headers: dict[str, str] | None = None, close: bool = False
@@ -138,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.track(self.connection, False)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: the emulator records calls itself
 
     def _serve(self) -> None:
@@ -271,7 +271,7 @@ class OcrEmulator:
         if thread is not None:
             thread.join(timeout=5)
 
-    def __enter__(self) -> OcrEmulator:
+    def __enter__(self) -> OcrEmulator:  # noqa: PYI034 - no typing.Self on Python 3.10
         if self._server is None:
             self.start()
         return self
@@ -359,7 +359,7 @@ class OcrEmulator:
                 answer = self._iam(request, request_id)
             else:
                 answer = self._ocr(request, request_id)
-        except Exception as exc:  # a bug here must not kill the connection silently
+        except Exception as exc:  # noqa: BLE001 - a bug here must answer 500, not drop the connection
             error = EmulatorError(500, "ModelArts.4505", detail=f"emulator error: {type(exc).__name__}")
             answer = _error_answer(error, request_id)
         handler.send_answer(answer, request_id)
@@ -369,7 +369,13 @@ class OcrEmulator:
         if raw_path in _ALIASES:
             return _ALIASES[raw_path], None
         parts = raw_path.split("/")
-        if len(parts) == 5 and parts[0] == "" and parts[1] == "v2" and parts[3] == "ocr" and parts[4] in _SLUGS:
+        if (
+            len(parts) == 5
+            and parts[0] == ""
+            and parts[1] == "v2"
+            and parts[3] == "ocr"
+            and parts[4] in _SLUGS
+        ):
             return parts[4], unquote(parts[2])
         return None, None
 
