@@ -8,6 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
+# Sets AIRFLOW_HOME & co. before any test imports Airflow; provides the
+# ocr_conn, airflow_db and image_server fixtures.
+from _airflow_env import airflow_db, image_server, ocr_conn  # noqa: F401
 from constants import (
     AK,
     IAM_DOMAIN,

@@ -1,0 +1,129 @@
+"""The hook: connection parsing, test_connection, and that secrets stay secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from _airflow_env import CONN_ENV, conn_json
+from constants import AK, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION, SK
+from images import png
+
+from airflow_provider_hwocr.client.errors import HuaweiOcrAuthError, HuaweiOcrConfigurationError
+from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+
+
+def _use(monkeypatch, emulator, **overrides) -> HuaweiOcrHook:
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator, **overrides))
+    return HuaweiOcrHook()
+
+
+BAD_CONNECTIONS = [
+    ({"extra": {"region": None}}, "region"),
+    ({"extra": {"region": "hong-kong"}}, "region"),
+    ({"extra": {"project_id": None}}, "project_id"),
+    ({"extra": {"project_id": "{project_id}"}}, "project_id"),
+    ({"login": None}, "login"),
+    ({"password": None}, "password"),
+    ({"extra": {"auth_type": "oauth"}}, "auth_type"),
+    ({"extra": {"auth_type": "token", "domain_name": "d", "password": "p"}}, "user_name"),
+    ({"extra": {"verify": "/no/such/ca.pem"}}, "verify"),
+    ({"extra": {"timeout": "soon"}}, "timeout"),
+    ({"extra": {"max_retries": 0}}, "max_retries"),
+    ({"extra": {"endpoint": "ftp://127.0.0.1:1"}}, "endpoint"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field"), BAD_CONNECTIONS, ids=[b[1] + str(i) for i, b in enumerate(BAD_CONNECTIONS)])
+def test_bad_connection_names_the_field(overrides, field, emulator, monkeypatch):
+    hook = _use(monkeypatch, emulator, **overrides)
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        hook.recognize("general-text", image=png())
+    assert info.value.field == field
+    assert repr(field) in str(info.value)
+    assert emulator.count() == 0
+
+
+def test_hook_init_does_not_read_the_connection(monkeypatch):
+    monkeypatch.delenv(CONN_ENV, raising=False)
+    hook = HuaweiOcrHook(huaweicloud_ocr_conn_id="does_not_exist")  # no error yet
+    assert hook.huaweicloud_ocr_conn_id == "does_not_exist"
+
+
+def test_test_connection_ok_and_bills_nothing(emulator, monkeypatch):
+    ok, message = _use(monkeypatch, emulator).test_connection()
+    assert ok, message
+    assert PROJECT_ID in message and REGION in message
+    assert emulator.stats()["billable"] == 0
+    assert AK not in message and SK not in message
+
+
+def test_test_connection_reports_unknown_project(emulator, monkeypatch):
+    ok, message = _use(monkeypatch, emulator, extra={"project_id": "f" * 32}).test_connection()
+    assert not ok
+    assert "f" * 32 in message and "is not a project" in message
+
+
+def test_test_connection_reports_wrong_secret_key(emulator, monkeypatch):
+    ok, message = _use(monkeypatch, emulator, password="not-the-secret").test_connection()
+    assert not ok
+    assert "HuaweiOcrAuthError" in message
+    assert "not-the-secret" not in message
+
+
+def test_token_mode_end_to_end(emulator, monkeypatch):
+    hook = _use(
+        monkeypatch,
+        emulator,
+        login=None,
+        password=None,
+        extra={"auth_type": "token", "user_name": IAM_USER, "domain_name": IAM_DOMAIN, "password": IAM_PASSWORD},
+    )
+    assert hook.test_connection()[0]
+    hook.recognize("general-text", image=png())
+    hook.recognize("general-text", image=png())
+    calls = emulator.calls("general-text")
+    assert [c.auth_mode for c in calls] == ["token", "token"]
+    assert emulator.token_issue_count == 1  # cached across calls
+
+
+def test_secrets_are_registered_with_the_masker(emulator, monkeypatch):
+    from airflow.sdk._shared.secrets_masker import redact
+
+    hook = _use(monkeypatch, emulator, extra={"security_token": "TEMPTOKEN-abcdef123456"})
+    hook.settings  # noqa: B018 - resolving the connection registers the secrets
+    text = f"ak={AK} sk={SK} token=TEMPTOKEN-abcdef123456"
+    redacted = redact(text)
+    for secret in (AK, SK, "TEMPTOKEN-abcdef123456"):
+        assert secret not in redacted
+
+
+def test_no_secret_in_logs_or_errors(emulator, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
+    hook = _use(monkeypatch, emulator, password=SK + "x")  # wrong SK -> auth failure
+    with pytest.raises(HuaweiOcrAuthError) as info:
+        hook.recognize("general-text", image=png())
+    texts = [str(info.value), repr(info.value), caplog.text, json.dumps(vars(info.value), default=str)]
+    for text in texts:
+        for secret in (SK, SK + "x"):
+            assert secret not in text
+
+
+def test_provider_info_lists_what_exists():
+    import importlib
+
+    from airflow_provider_hwocr.get_provider_info import get_provider_info
+
+    info = get_provider_info()
+    (conn,) = info["connection-types"]
+    assert conn["connection-type"] == "huaweicloud_ocr"
+    module, _, cls = conn["hook-class-name"].rpartition(".")
+    assert getattr(importlib.import_module(module), cls) is HuaweiOcrHook
+    for group in ("hooks", "operators", "sensors", "triggers"):
+        for entry in info.get(group, []):
+            for module in entry["python-modules"]:
+                importlib.import_module(module)
+    for name, field in conn["conn-fields"].items():
+        if "password" in name or "token" in name:
+            assert field["schema"].get("format") == "password", name
