@@ -94,3 +94,30 @@ def test_rendered_boolean_strings_are_accepted(tmp_path, emulator, ocr_conn):
     op.render_template_fields({"params": {"flag": "True"}})
     op.execute({})
     assert emulator.calls()[0].body["detect_direction"] is True
+
+
+def test_api_not_offered_in_the_region_is_refused_locally(emulator, monkeypatch):
+    # With the public endpoint (no override), handwriting (cn-north-4 only)
+    # cannot succeed in ap-southeast-1: refuse before sending anything.
+    from _airflow_env import CONN_ENV, conn_json
+
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={"endpoint": None}))
+    op = ocr.HuaweiOcrHandwritingOperator(task_id="t", image=png())
+    with pytest.raises(HuaweiOcrValidationError, match="offered in cn-north-4") as info:
+        op.execute({})
+    assert info.value.parameter == "region"
+    assert emulator.count() == 0
+
+
+def test_operator_init_does_not_import_the_http_client():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator as Op\n"
+        "Op(task_id='t', image='/x.png', language='zh')\n"
+        "print('requests' in sys.modules, 'airflow_provider_hwocr.client.client' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
+    assert out.stdout.strip().splitlines()[-1].endswith("False")

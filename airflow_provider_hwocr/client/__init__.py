@@ -12,23 +12,61 @@ Modules: ``signer`` (AK/SK signature), ``auth`` (credentials), ``errors``
 
 from __future__ import annotations
 
-from airflow_provider_hwocr.client.auth import AkSkCredentials, IamTokenCredentials
-from airflow_provider_hwocr.client.client import AKSK_MAX_BODY_BYTES, OcrClient, OcrResponse
-from airflow_provider_hwocr.client.errors import (
-    HuaweiOcrAuthError,
-    HuaweiOcrConfigurationError,
-    HuaweiOcrError,
-    HuaweiOcrInvalidInputError,
-    HuaweiOcrNotFoundError,
-    HuaweiOcrNotSubscribedError,
-    HuaweiOcrRecognitionError,
-    HuaweiOcrThrottledError,
-    HuaweiOcrTransientError,
-    HuaweiOcrValidationError,
-    error_from_response,
-)
-from airflow_provider_hwocr.client.retry import RetryPolicy
-from airflow_provider_hwocr.client.signer import sign_request
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Names are loaded on first use, so that importing one submodule (the
+# operators import ``errors`` and ``request`` at DAG parse time) does not
+# pull in ``requests`` and the HTTP client.
+_EXPORTS = {
+    "AkSkCredentials": "auth",
+    "IamTokenCredentials": "auth",
+    "AKSK_MAX_BODY_BYTES": "client",
+    "OcrClient": "client",
+    "OcrResponse": "client",
+    "HuaweiOcrAuthError": "errors",
+    "HuaweiOcrConfigurationError": "errors",
+    "HuaweiOcrError": "errors",
+    "HuaweiOcrInvalidInputError": "errors",
+    "HuaweiOcrNotFoundError": "errors",
+    "HuaweiOcrNotSubscribedError": "errors",
+    "HuaweiOcrRecognitionError": "errors",
+    "HuaweiOcrThrottledError": "errors",
+    "HuaweiOcrTransientError": "errors",
+    "HuaweiOcrValidationError": "errors",
+    "error_from_response": "errors",
+    "RetryPolicy": "retry",
+    "sign_request": "signer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from airflow_provider_hwocr.client.auth import AkSkCredentials, IamTokenCredentials
+    from airflow_provider_hwocr.client.client import AKSK_MAX_BODY_BYTES, OcrClient, OcrResponse
+    from airflow_provider_hwocr.client.errors import (
+        HuaweiOcrAuthError,
+        HuaweiOcrConfigurationError,
+        HuaweiOcrError,
+        HuaweiOcrInvalidInputError,
+        HuaweiOcrNotFoundError,
+        HuaweiOcrNotSubscribedError,
+        HuaweiOcrRecognitionError,
+        HuaweiOcrThrottledError,
+        HuaweiOcrTransientError,
+        HuaweiOcrValidationError,
+        error_from_response,
+    )
+    from airflow_provider_hwocr.client.retry import RetryPolicy
+    from airflow_provider_hwocr.client.signer import sign_request
 
 __all__ = [
     "AKSK_MAX_BODY_BYTES",

@@ -131,6 +131,9 @@ class OcrClient:
         self.project_id = project_id
         self.credentials = credentials
         self.endpoint = _base_url(endpoint, f"https://ocr.{region}.myhuaweicloud.com", "endpoint")
+        # With the public endpoint, an API the region does not offer can only
+        # fail; with an explicit endpoint (private, emulator) the caller knows better.
+        self._check_region = endpoint is None
         self.iam_endpoint = _base_url(iam_endpoint, f"https://iam.{region}.myhuaweicloud.com", "iam_endpoint")
         self.verify = verify
         self.proxies = {"http": proxy, "https": proxy} if proxy else None
@@ -274,6 +277,12 @@ class OcrClient:
         :class:`HuaweiOcrError` subclass on failure, after retries where they apply.
         """
         api_obj = self._api(api)
+        if self._check_region and self.region not in api_obj.regions:
+            raise HuaweiOcrValidationError(
+                f"{api_obj.slug} is not offered in region {self.region!r}; it is offered in "
+                f"{', '.join(api_obj.regions)}. Set region= (operator or connection) to one of those.",
+                parameter="region", api=api_obj.slug, region=self.region,
+            )
         url = f"{self.endpoint}{api_obj.path(self.project_id)}"
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         if not getattr(self.credentials, "uses_token", False) and len(payload) > AKSK_MAX_BODY_BYTES:

@@ -232,14 +232,14 @@ def check_image_bytes(api: Api, data: bytes, source: str) -> tuple[str, tuple[in
 def _check_dimensions(api: Api, size: tuple[int, int], source: str) -> None:
     w, h = size
     lim = api.limits
-    short, long_ = min(w, h), max(w, h)
-    if lim.side_rule == "short_long":
-        ok = short >= lim.min_side and long_ <= lim.max_side
-        rule = f"short side >= {lim.min_side} px and long side <= {lim.max_side} px"
-    else:
-        ok = short >= lim.min_side and long_ <= lim.max_side
-        rule = f"each side between {lim.min_side} and {lim.max_side} px"
-    if not ok:
+    # Both rules bound the short side from below and the long side from above;
+    # they differ only in how the docs phrase them.
+    rule = (
+        f"short side >= {lim.min_side} px and long side <= {lim.max_side} px"
+        if lim.side_rule == "short_long"
+        else f"each side between {lim.min_side} and {lim.max_side} px"
+    )
+    if min(w, h) < lim.min_side or max(w, h) > lim.max_side:
         raise _fail("image", f"{source} is {w}x{h} px; {api.slug} needs {rule}")
     if lim.max_pixels is not None and w * h > lim.max_pixels:
         raise _fail("image", f"{source} is {w}x{h} = {w * h:,} pixels; {api.slug} accepts at most {lim.max_pixels:,}")
