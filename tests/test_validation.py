@@ -59,7 +59,11 @@ CASES = [
     ("over-160m-pixels", ocr.HuaweiOcrGeneralTextOperator, lambda t: {"image": png_header_only(20000, 9000)}, "image", "160,000,000"),
     ("over-10mb-base64", ocr.HuaweiOcrGeneralTextOperator, lambda t: {"image": _file(t, "big.png", png_header_only(100, 100) + b"\0" * 8_000_000)}, "image", "after Base64"),
     ("data-uri", ocr.HuaweiOcrGeneralTextOperator, lambda t: {"image": "data:image/png;base64,iVBORw0KGgo="}, "image", "data: URIs"),
-    ("obs-uri", ocr.HuaweiOcrGeneralTextOperator, lambda t: {"image": "obs://bucket/key.png"}, "image", "obs://"),
+    ("obs-uri-without-key", ocr.HuaweiOcrGeneralTextOperator, lambda t: {"image": "obs://bucket"}, "image", "no object key"),
+    ("obs-bad-bucket", ocr.HuaweiOcrGeneralTextOperator, lambda t: {"image": "obs://Bad_Bucket/a.png"}, "image", "not a valid OBS bucket"),
+    ("image-source", ocr.HuaweiOcrGeneralTextOperator, lambda t: {"image": png(), "image_source": "public"}, "image_source", "signed_url, authorized, inline"),
+    ("signed-url-expiry", ocr.HuaweiOcrGeneralTextOperator, lambda t: {"image": png(), "signed_url_expires": 0}, "signed_url_expires", "between 1 and"),
+    ("output-uri-not-obs", ocr.HuaweiOcrGeneralTextOperator, lambda t: {"image": png(), "output_uri": "s3://results/"}, "output_uri", "obs://bucket/key"),
     ("wrong-image-type", ocr.HuaweiOcrGeneralTextOperator, lambda t: {"image": 12345}, "image", "got int"),
     ("ftp-url", ocr.HuaweiOcrGeneralTextOperator, lambda t: {"image": "ftp://host/a.png"}, "image", "no file at"),
 ]

@@ -192,7 +192,7 @@ def _redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "…" if parts.query else "", ""))
 
 
-def _read_file(path: str | os.PathLike[str]) -> bytes:
+def read_image_file(path: str | os.PathLike[str]) -> bytes:
     p = os.fspath(path)
     if not os.path.exists(p):
         raise _fail("image", f"no file at {p!r} (and it is not an http(s):// or obs:// URL)")
@@ -293,7 +293,7 @@ def prepare_request(
     if isinstance(image, (bytes, bytearray, memoryview)):
         data, kind, source = bytes(image), "bytes", "the image bytes"
     elif isinstance(image, (str, os.PathLike)):
-        data, kind, source = _read_file(image), "file", f"file {os.fspath(image)!r}"
+        data, kind, source = read_image_file(image), "file", f"file {os.fspath(image)!r}"
     else:
         raise _fail(
             "image",

@@ -27,6 +27,7 @@ ImageArg = Union[str, bytes, "os.PathLike[str]", None]
 
 __all__ = [
     "HuaweiOcrOperator",
+    "HuaweiOcrXComSizeError",
     "ImageArg",
     "HuaweiOcrGeneralTextOperator",
     "HuaweiOcrHandwritingOperator",
@@ -68,6 +69,17 @@ def _is_static(value: Any) -> bool:
     return False
 
 
+#: Default ceiling for a result pushed whole to XCom (bytes of JSON).
+DEFAULT_MAX_XCOM_BYTES = 48 * 1024
+
+#: Parameters that make results large (Base64 files or images inside).
+_LARGE_RESULT_PARAMS = ("return_excel", "return_portrait_image", "return_adjusted_image")
+
+
+class HuaweiOcrXComSizeError(ValueError):
+    """A result too large for XCom, with no ``output_uri`` to store it in."""
+
+
 class HuaweiOcrOperator(BaseOperator):
     """Run one Huawei Cloud OCR API on one image and return its ``result``.
 
@@ -79,18 +91,33 @@ class HuaweiOcrOperator(BaseOperator):
     :param image: an ``http(s)://`` URL (sent as ``url``), an ``obs://bucket/key``
         URI, a local file path or raw bytes (sent Base64). Templated.
     :param parameters: the API's optional body parameters. Templated.
+    :param image_source: how the service gets an ``obs://`` image:
+        ``signed_url`` (default: a temporary signed GET URL, works with any
+        private bucket the connection can read), ``authorized`` (the plain
+        object URL; needs OCR's OBS authorization enabled, bucket in the same
+        region) or ``inline`` (downloaded by the worker and sent Base64).
+    :param signed_url_expires: validity of signed URLs, seconds (default 900).
+    :param output_uri: ``obs://bucket/prefix/`` to store each result there (an
+        envelope with API, parameters, source, request id, time and result);
+        XCom then gets ``{"uri": ..., "summary": ...}``. Templated
+        (``obs://results/{{ ds }}/``). Unset: the result goes to XCom.
+    :param skip_existing: with ``output_uri``, do not call OCR when the result
+        object already exists (same image, same parameters); default on.
+    :param max_xcom_bytes: a result larger than this is never pushed to XCom;
+        without ``output_uri`` the task fails and says so. Default 48 KB.
     :param huaweicloud_ocr_conn_id: Airflow connection of type ``huaweicloud_ocr``.
     :param region: overrides the connection's region.
     :param project_id: overrides the connection's project id.
     :param enterprise_project_id: sent as the ``Enterprise-Project-Id`` header
         to split billing by enterprise project.
-    :return: the API's ``result`` (a dict, or a list for list-shaped APIs),
-        pushed to XCom.
+    :return: the API's ``result`` (a dict, or a list for list-shaped APIs), or
+        the reference to it in OBS; pushed to XCom.
     """
 
     template_fields: Sequence[str] = (
         "image",
         "parameters",
+        "output_uri",
         "huaweicloud_ocr_conn_id",
         "region",
         "project_id",
@@ -106,6 +133,11 @@ class HuaweiOcrOperator(BaseOperator):
         api: str,
         image: ImageArg = None,
         parameters: dict[str, Any] | None = None,
+        image_source: str = "signed_url",
+        signed_url_expires: int = 900,
+        output_uri: str | None = None,
+        skip_existing: bool | None = None,
+        max_xcom_bytes: int = DEFAULT_MAX_XCOM_BYTES,
         huaweicloud_ocr_conn_id: str = "huaweicloud_ocr_default",
         region: str | None = None,
         project_id: str | None = None,
@@ -116,6 +148,11 @@ class HuaweiOcrOperator(BaseOperator):
         self.api = api
         self.image = image
         self.parameters = dict(parameters or {})
+        self.image_source = image_source
+        self.signed_url_expires = signed_url_expires
+        self.output_uri = output_uri
+        self.skip_existing = skip_existing
+        self.max_xcom_bytes = max_xcom_bytes
         self.huaweicloud_ocr_conn_id = huaweicloud_ocr_conn_id
         self.region = region
         self.project_id = project_id
@@ -126,6 +163,7 @@ class HuaweiOcrOperator(BaseOperator):
         """Fail at DAG parse time on what is already known to be wrong (no I/O)."""
         from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
         from airflow_provider_hwocr.client.request import validate_params
+        from airflow_provider_hwocr.operators._pipeline import check_image_source, parse_output_uri
 
         try:
             spec = get_api(self.api)
@@ -140,6 +178,9 @@ class HuaweiOcrOperator(BaseOperator):
             # Names are never templated: check every name, and the values known now.
             templated = {k: None for k in self.parameters if k not in static}
             validate_params(spec, {**static, **templated})
+        check_image_source(self.image_source, self.signed_url_expires)
+        if isinstance(self.output_uri, str) and _is_static(self.output_uri):
+            parse_output_uri(self.output_uri)
 
     # --- execution ------------------------------------------------------------------
 
@@ -153,39 +194,78 @@ class HuaweiOcrOperator(BaseOperator):
             project_id=self.project_id,
         )
 
-    def _resolve_image(self, image: Any) -> Any:
-        """Turn ``obs://`` URIs into something the client can send."""
-        if isinstance(image, str) and image.strip().lower().startswith("obs://"):
-            from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+    def _obs_hook(self) -> Any:
+        from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
 
-            raise HuaweiOcrValidationError(
-                "image: obs:// URIs are not supported yet; pass the object's https:// URL "
-                "(with OCR's OBS authorization enabled), a signed URL, a file path or bytes",
-                parameter="image",
-            )
-        return image
+        return HuaweiObsHook(huaweicloud_ocr_conn_id=self.huaweicloud_ocr_conn_id, region=self.region)
 
-    def execute(self, context: Context) -> Any:
-        from airflow_provider_hwocr.client.request import prepare_request
+    def make_pipeline(self) -> Any:
+        from airflow_provider_hwocr.operators._pipeline import parse_output_uri
+        from airflow_provider_hwocr.operators._pipeline import OcrPipeline
 
         spec = get_api(self.api)
-        # Validate everything before touching the network: nothing billed on bad input.
-        prepared = prepare_request(spec, image=self._resolve_image(self.image), params=self.parameters)
+        output = parse_output_uri(self.output_uri)
+        if output is None and any(self.parameters.get(p) for p in _LARGE_RESULT_PARAMS):
+            self.log.warning(
+                "%s returns files or images inline; set output_uri so a large result is stored in OBS "
+                "instead of failing the XCom size limit (%d bytes)",
+                ", ".join(p for p in _LARGE_RESULT_PARAMS if self.parameters.get(p)),
+                self.max_xcom_bytes,
+            )
         if self.enterprise_project_id and not spec.enterprise_project_header:
             self.log.warning(
                 "The docs do not list the Enterprise-Project-Id header for %s; sending it anyway.", spec.slug
             )
-        detail = f"{prepared.image_format}, {prepared.image_bytes:,} bytes" if prepared.image_bytes else prepared.source_kind
-        self.log.info("Calling OCR %s on %s (%s)", spec.slug, prepared.source, detail)
-        response = self.hook.call(spec, prepared.body, enterprise_project_id=self.enterprise_project_id)
-        self.log.info(
-            "OCR %s succeeded: request id %s, %d attempt(s), %.2f s",
-            spec.slug,
-            response.request_id,
-            response.attempts,
-            response.elapsed,
+        return OcrPipeline(
+            api=spec,
+            parameters=self.parameters,
+            ocr_hook=self.hook,
+            obs_hook_factory=self._obs_hook,
+            image_source=self.image_source,
+            signed_url_expires=self.signed_url_expires,
+            output=output,
+            skip_existing=True if self.skip_existing is None else bool(self.skip_existing),
+            enterprise_project_id=self.enterprise_project_id,
+            log=self.log,
         )
-        return response.result
+
+    def execute(self, context: Context) -> Any:
+        pipeline = self.make_pipeline()
+        self.log.info("OCR %s on %s", pipeline.api.slug, _describe(self.image))
+        outcome = pipeline.run(self.image)
+        if outcome.status == "skipped":
+            self.log.info("Result already in %s: skipped, no OCR call", outcome.result_uri)
+            return outcome.value
+        self.log.info(
+            "OCR %s succeeded: request id %s, %d attempt(s)%s",
+            pipeline.api.slug,
+            outcome.request_id,
+            outcome.attempts,
+            f"; stored in {outcome.result_uri}" if outcome.result_uri else "",
+        )
+        if outcome.result_uri is None:
+            self._check_xcom_size(outcome)
+        return outcome.value
+
+    def _check_xcom_size(self, outcome: Any) -> None:
+        import json
+
+        size = len(json.dumps(outcome.value, ensure_ascii=False).encode("utf-8"))
+        if size > self.max_xcom_bytes:
+            raise HuaweiOcrXComSizeError(
+                f"the {self.api} result is {size:,} bytes, over max_xcom_bytes={self.max_xcom_bytes:,}; "
+                "it is not pushed to XCom. Set output_uri='obs://bucket/prefix/' to store results in OBS "
+                f"and push only a reference (request id {outcome.request_id})."
+            )
+
+
+def _describe(image: Any) -> str:
+    """A log-safe description of the image argument (no bytes, no URL query)."""
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return f"<{len(image):,} bytes>"
+    if isinstance(image, str) and "?" in image:
+        return image.split("?", 1)[0] + "?…"
+    return repr(image) if not isinstance(image, str) else image
 
 
 class HuaweiOcrGeneralTextOperator(HuaweiOcrOperator):
