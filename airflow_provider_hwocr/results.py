@@ -90,6 +90,7 @@ def summarize(api: Api, result: Any) -> dict[str, Any]:
     if blocks:
         words = [str(b.get("words", "")) for b in blocks]
         summary["blocks"] = len(blocks)
+        summary["words"] = sum(len(w.split()) for w in words)
         summary["text_length"] = sum(len(w) for w in words)
         confidences = [b["confidence"] for b in blocks if isinstance(b.get("confidence"), (int, float))]
         summary["low_confidence_blocks"] = sum(1 for c in confidences if c < LOW_CONFIDENCE)

@@ -101,6 +101,8 @@ class OcrPipeline:
         self.skip_existing = skip_existing and output is not None
         self.enterprise_project_id = enterprise_project_id
         self.log = log or logging.getLogger(__name__)
+        #: Called right before each OCR call (not for skipped images), e.g. a rate limiter.
+        self.before_call: Callable[[], Any] | None = None
 
     @property
     def obs(self) -> HuaweiObsHook:
@@ -216,6 +218,8 @@ class OcrPipeline:
                 return ImageOutcome(src.display, "skipped", existing, result_uri=existing["uri"])
         # Everything is checked here, before the (billed) call.
         prepared = prepare_request(self.api, image=src.data, url=src.url, params=self.params)
+        if self.before_call is not None:
+            self.before_call()
         response = self.ocr_hook.call(self.api, prepared.body, enterprise_project_id=self.enterprise_project_id)
         summary = summarize(self.api, response.result)
         if key:
