@@ -57,6 +57,17 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "schema": _STR,
         "description": "Default: https://obs.{region}.myhuaweicloud.com",
     },
+    "obs_path_style": {
+        "label": "OBS path-style addressing",
+        "schema": {"type": ["boolean", "null"], "default": False},
+        "description": "Address objects as {obs_endpoint}/{bucket}/{key} instead of {bucket}.{host}/{key} "
+        "(S3-compatible test servers).",
+    },
+    "obs_signature": {
+        "label": "OBS signature",
+        "schema": {"type": ["string", "null"], "default": "obs", "enum": ["obs", "v2", "v4"]},
+        "description": "How OBS requests are signed: obs (Huawei OBS), or v2/v4 for S3-compatible servers.",
+    },
     "verify": {
         "label": "Verify TLS",
         "schema": {**_STR, "default": "true"},
@@ -98,13 +109,22 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Huawei Cloud OCR",
                 "external-doc-url": "https://support.huaweicloud.com/intl/en-us/api-ocr/ocr_03_0001.html",
                 "tags": ["service"],
-            }
+            },
+            {
+                "integration-name": "Huawei Cloud OBS",
+                "external-doc-url": "https://support.huaweicloud.com/intl/en-us/api-obs/obs_04_0001.html",
+                "tags": ["service"],
+            },
         ],
         "hooks": [
             {
                 "integration-name": "Huawei Cloud OCR",
                 "python-modules": ["airflow_provider_hwocr.hooks.ocr"],
-            }
+            },
+            {
+                "integration-name": "Huawei Cloud OBS",
+                "python-modules": ["airflow_provider_hwocr.hooks.obs"],
+            },
         ],
         "operators": [
             {

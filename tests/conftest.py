@@ -12,6 +12,7 @@ import pytest
 # Sets AIRFLOW_HOME & co. before any test imports Airflow; provides the
 # ocr_conn, airflow_db and image_server fixtures.
 from _airflow_env import airflow_db, image_server, ocr_conn  # noqa: F401
+from _obs_env import obs_bucket, obs_conn, obs_server  # noqa: F401
 from constants import (
     AK,
     IAM_DOMAIN,

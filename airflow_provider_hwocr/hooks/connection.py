@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
 AUTH_TYPES = ("aksk", "token")
+OBS_SIGNATURES = ("obs", "v2", "v4")
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -42,6 +43,10 @@ class CloudSettings:
     proxy: str | None
     timeout: float
     max_retries: int
+    # OBS only: address buckets as {endpoint}/{bucket}/{key} instead of {bucket}.{host};
+    # and the request signing protocol ("obs" for Huawei OBS, "v2"/"v4" for S3-compatible servers).
+    obs_path_style: bool = False
+    obs_signature: str = "obs"
 
     def __repr__(self) -> str:  # never show credentials
         return (
@@ -85,6 +90,19 @@ def _parse_verify(conn_id: str, raw: Any) -> bool | str:
     return text
 
 
+def _parse_bool(conn_id: str, name: str, raw: Any, default: bool) -> bool:
+    if raw is None or raw == "":
+        return default
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise _err(conn_id, name, f"must be true or false, got {raw!r}")
+
+
 def _parse_number(conn_id: str, name: str, raw: Any, default: float, kind: type) -> Any:
     if raw is None or raw == "":
         return kind(default)
@@ -110,8 +128,16 @@ def settings_from_connection(
     *,
     region: str | None = None,
     project_id: str | None = None,
+    service: str = "ocr",
 ) -> CloudSettings:
-    """Validate a connection; ``region``/``project_id`` override the connection's."""
+    """Validate a connection; ``region``/``project_id`` override the connection's.
+
+    ``service="obs"`` reads the connection for the OBS hook: the project id is
+    optional there, and an AK/SK pair is required whatever ``auth_type`` says,
+    because OBS requests can only be signed with an AK/SK (an IAM token cannot).
+    """
+    if service not in ("ocr", "obs"):
+        raise ValueError(f"service must be 'ocr' or 'obs', got {service!r}")
     conn_id = conn.conn_id
     extra = conn.extra_dejson if conn.extra else {}
     if not isinstance(extra, dict):
@@ -124,13 +150,13 @@ def settings_from_connection(
         raise _err(conn_id, "region", f"{region!r} is not a region id; known: {', '.join(REGIONS)}")
 
     project_id = (project_id or _text(extra, "project_id") or "").strip()
-    if not project_id:
+    if not project_id and service == "ocr":  # OBS does not use the project id
         raise _err(
             conn_id,
             "project_id",
             f"is required: the id of project {region!r} (console: My Credentials > API Credentials)",
         )
-    if not _PROJECT_RE.match(project_id):
+    if project_id and not _PROJECT_RE.match(project_id):
         raise _err(conn_id, "project_id", "must be the project id itself (letters, digits, - or _)")
 
     auth_type = (_text(extra, "auth_type") or "aksk").lower()
@@ -143,7 +169,17 @@ def settings_from_connection(
     domain_name = _text(extra, "domain_name")
     password = _text(extra, "password")
     security_token = _text(extra, "security_token")
-    if auth_type == "aksk":
+    if service == "obs":
+        why = (
+            "OBS requests are signed with an AK/SK pair; an IAM token (auth_type 'token') cannot be used for OBS"
+            if auth_type == "token"
+            else "OBS requests are signed with it; an empty key would send unsigned requests"
+        )
+        if not ak:
+            raise _err(conn_id, "login", f"the Access Key (AK) is required for OBS: {why}")
+        if not sk:
+            raise _err(conn_id, "password", f"the Secret Key (SK) is required for OBS: {why}")
+    elif auth_type == "aksk":
         if not ak:
             raise _err(conn_id, "login", "the Access Key (AK) is required for auth_type 'aksk'")
         if not sk:
@@ -172,4 +208,15 @@ def settings_from_connection(
         proxy=_text(extra, "proxy"),
         timeout=_parse_number(conn_id, "timeout", extra.get("timeout"), 60, float),
         max_retries=max_retries,
+        obs_path_style=_parse_bool(conn_id, "obs_path_style", extra.get("obs_path_style"), False),
+        obs_signature=_parse_obs_signature(conn_id, extra.get("obs_signature")),
     )
+
+
+def _parse_obs_signature(conn_id: str, raw: Any) -> str:
+    if raw is None or raw == "":
+        return "obs"
+    value = str(raw).strip().lower()
+    if value not in OBS_SIGNATURES:
+        raise _err(conn_id, "obs_signature", f"must be one of {', '.join(OBS_SIGNATURES)}, got {raw!r}")
+    return value

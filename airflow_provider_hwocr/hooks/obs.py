@@ -1,0 +1,733 @@
+"""Airflow hook for Huawei Cloud OBS (object storage), on top of ``esdk-obs-python``.
+
+It reads the same ``huaweicloud_ocr`` connection as the OCR hook: login = AK,
+password = SK, and the extras ``security_token``, ``region``, ``obs_endpoint``,
+``obs_path_style``, ``obs_signature``, ``verify``, ``proxy``, ``timeout`` and
+``max_retries``.
+
+What this hook adds over the bare SDK:
+
+* Failures raise. The SDK hands back a response with ``status >= 300`` (or
+  raises on network trouble); every such case becomes a
+  :class:`~airflow_provider_hwocr.hooks.obs_errors.HuaweiObsError` subclass
+  naming the operation, bucket and key. Only ``head()``/``exists()`` treat a
+  missing *object* as an answer (``None``/``False``).
+* TLS is verified. The SDK does not verify certificates unless ``ssl_verify``
+  is a CA file, and never checks the host name; this hook passes the CA bundle
+  (``certifi``, or the connection's ``verify`` path) and turns host name checks
+  on. ``verify=false`` on the connection switches both off.
+* Empty credentials are refused before any request: the SDK would otherwise
+  send unsigned requests.
+* AK, SK, security token, proxy password and signed URLs are masked in logs.
+
+The ``obs`` package is imported inside methods only, so importing this module
+(as sensors and operators do at DAG parse time) does not load the SDK.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
+from airflow_provider_hwocr.get_provider_info import CONN_TYPE
+from airflow_provider_hwocr.hooks.connection import CloudSettings, settings_from_connection
+from airflow_provider_hwocr.hooks.obs_errors import (
+    HuaweiObsAccessDeniedError,
+    HuaweiObsError,
+    HuaweiObsNotFoundError,
+    HuaweiObsTransientError,
+    clean_text,
+)
+
+if TYPE_CHECKING:
+    from obs import ObsClient
+
+__all__ = [
+    "HuaweiObsAccessDeniedError",
+    "HuaweiObsError",
+    "HuaweiObsHook",
+    "HuaweiObsNotFoundError",
+    "HuaweiObsTransientError",
+    "ObsObjectInfo",
+]
+
+#: Most keys one ListObjects page returns.
+_PAGE_SIZE = 1000
+#: OBS limits the user metadata of an object to 8 KB (names and values as sent).
+_MAX_METADATA_BYTES = 8 * 1024
+_META_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+# Response headers the SDK hands back next to user metadata. The SDK strips the
+# "x-obs-meta-"/"x-amz-meta-" prefix of user metadata *and* the "x-obs-"/"x-amz-"
+# prefix of system headers, so both end up in one list; these names are the
+# system ones. Writing user metadata under one of them is refused, so whatever
+# put_bytes() stores, head() gives back unchanged.
+_SYSTEM_HEADER_NAMES = frozenset(
+    {
+        # plain HTTP headers the SDK keeps
+        "content-type",
+        "content-md5",
+        "content-length",
+        "content-language",
+        "content-disposition",
+        "content-encoding",
+        "content-range",
+        "cache-control",
+        "expires",
+        "origin",
+        "location",
+        "date",
+        "etag",
+        "host",
+        "last-modified",
+        "connection",
+        "x-reserved",
+        "x-reserved-indicator",
+        "x-oef-request-id",
+        "x-default-storage-class",
+        "checksum-crc64ecma",
+        "access-control-allow-origin",
+        "access-control-allow-headers",
+        "access-control-max-age",
+        "access-control-allow-methods",
+        "access-control-expose-headers",
+        # x-obs-* / x-amz-* system headers, prefix removed
+        "request-id",
+        "id-2",
+        "version-id",
+        "storage-class",
+        "expiration",
+        "restore",
+        "object-type",
+        "next-append-position",
+        "website-redirect-location",
+        "tagging-count",
+        "hash-crc64ecma",
+        "delete-marker",
+        "replication-status",
+        "uploadid",
+        "mp-parts-count",
+        "missing-meta",
+        "server-side-encryption",
+        "server-side-encryption-aws-kms-key-id",
+        "server-side-encryption-kms-key-id",
+        "server-side-encryption-customer-algorithm",
+        "server-side-encryption-customer-key-md5",
+        "server-side-encryption-context",
+        "object-lock-mode",
+        "object-lock-retain-until-date",
+        "object-lock-legal-hold-status",
+        "checksum-crc32",
+        "checksum-crc32c",
+        "checksum-sha1",
+        "checksum-sha256",
+        "checksum-type",
+        "meta-directive",
+        "metadata-directive",
+        "acl",
+        "grant-read",
+        "grant-full-control",
+    }
+)
+
+
+def _is_system_header(name: str) -> bool:
+    return name in _SYSTEM_HEADER_NAMES or name.startswith(("access-control-", "checksum-", "server-side-"))
+
+
+# --- object description ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObsObjectInfo:
+    """What OBS says about one object.
+
+    ``etag`` is given without the surrounding quotes. ``content_type`` is
+    ``None`` and ``metadata`` empty for objects that come from a listing (a
+    listing does not return them; ``head()`` does).
+    """
+
+    bucket: str
+    key: str
+    size: int
+    last_modified: datetime
+    etag: str
+    content_type: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def uri(self) -> str:
+        return f"obs://{self.bucket}/{self.key}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: the time is an ISO 8601 string in UTC."""
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "uri": self.uri,
+            "size": self.size,
+            "last_modified": self.last_modified.isoformat(),
+            "etag": self.etag,
+            "content_type": self.content_type,
+            "metadata": dict(self.metadata),
+        }
+
+
+def _strip_etag(value: Any) -> str:
+    return str(value or "").strip().strip('"')
+
+
+def _http_date(value: Any) -> datetime:
+    """An HTTP date (``Sat, 21 Nov 2026 11:25:41 GMT``) as an aware UTC datetime."""
+    try:
+        return parsedate_to_datetime(str(value)).astimezone(timezone.utc)
+    except (TypeError, ValueError):
+        return _listing_time(value)
+
+
+def _listing_time(value: Any) -> datetime:
+    """The ``lastModified`` of a listing entry as an aware UTC datetime.
+
+    The SDK rewrites the service's UTC timestamp into the *local* wall time of
+    this machine (``%Y/%m/%d %H:%M:%S``) with
+    ``time.localtime(time.mktime(utc_fields) - time.timezone)``. Undo exactly
+    those two steps. If the SDK ever passes the raw ISO text through, read that.
+    """
+    text = str(value or "").strip()
+    try:
+        local_fields = time.strptime(text, "%Y/%m/%d %H:%M:%S")
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return datetime.fromtimestamp(0, timezone.utc)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    shifted = time.mktime(local_fields)  # == mktime(utc_fields) - time.timezone
+    utc_fields = time.localtime(shifted + time.timezone)
+    return datetime(*utc_fields[:6], tzinfo=timezone.utc)
+
+
+# --- the hook -----------------------------------------------------------------------------
+
+
+def _mask(*values: str | None) -> None:
+    from airflow.sdk.log import mask_secret
+
+    for value in values:
+        if value:
+            mask_secret(value)
+
+
+class HuaweiObsHook(BaseHook):
+    """Reads and writes Huawei Cloud OBS objects with a ``huaweicloud_ocr`` connection.
+
+    :param huaweicloud_ocr_conn_id: the Airflow connection (the same one the OCR hook uses).
+    :param region: overrides the connection's ``region`` extra.
+
+    Creating the hook does nothing: the connection is read and the client built
+    on first use. The client is cached; call :meth:`close` when done.
+
+    The OBS endpoint is the connection's ``obs_endpoint`` extra, or
+    ``https://obs.{region}.myhuaweicloud.com``. Set ``obs_path_style`` to
+    ``true`` for servers that want ``{endpoint}/{bucket}/{key}`` addresses, and
+    ``obs_signature`` (``obs``, ``v2`` or ``v4``) for S3-compatible servers.
+    """
+
+    conn_name_attr = "huaweicloud_ocr_conn_id"
+    default_conn_name = "huaweicloud_ocr_default"
+    conn_type = CONN_TYPE
+    hook_name = "Huawei Cloud OBS"
+
+    def __init__(
+        self,
+        huaweicloud_ocr_conn_id: str = default_conn_name,
+        *,
+        region: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.huaweicloud_ocr_conn_id = huaweicloud_ocr_conn_id
+        self.region = region
+        self._client: ObsClient | None = None
+        self._client_lock = threading.Lock()
+
+    # --- settings ---------------------------------------------------------------------
+
+    @cached_property
+    def settings(self) -> CloudSettings:
+        """The validated connection (looked up on first use)."""
+        conn = self.get_connection(self.huaweicloud_ocr_conn_id)
+        return self._settings_from(conn)
+
+    async def aload_settings(self) -> CloudSettings:
+        """Look the connection up without blocking an event loop (for triggers)."""
+        if "settings" not in self.__dict__:
+            conn = await self.aget_connection(self.huaweicloud_ocr_conn_id)
+            self.__dict__["settings"] = self._settings_from(conn)
+        return self.settings
+
+    def _settings_from(self, conn: Any) -> CloudSettings:
+        settings = settings_from_connection(conn, region=self.region, service="obs")
+        proxy_password = urlsplit(settings.proxy).password if settings.proxy else None
+        # The AK is Airflow's "login" and is not masked by default.
+        _mask(settings.ak, settings.sk, settings.security_token, proxy_password)
+        return settings
+
+    @property
+    def endpoint(self) -> str:
+        """The OBS endpoint URL, without a trailing slash."""
+        s = self.settings
+        return s.obs_endpoint or f"https://obs.{s.region}.myhuaweicloud.com"
+
+    @property
+    def ssl_verify(self) -> str | bool:
+        """What the SDK gets as ``ssl_verify``: a CA bundle path, or ``False`` to not verify."""
+        verify = self.settings.verify
+        if verify is False:
+            return False
+        if isinstance(verify, str):
+            return verify
+        import certifi
+
+        return certifi.where()
+
+    # --- client -----------------------------------------------------------------------
+
+    def get_client(self) -> ObsClient:
+        """The ``obs.ObsClient`` for this connection, built once and then reused."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = self._build_client()
+            return self._client
+
+    def get_conn(self) -> ObsClient:
+        return self.get_client()
+
+    def close(self) -> None:
+        """Close the cached client; the next call builds a new one."""
+        with self._client_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # closing is best effort
+                self.log.debug("closing the OBS client failed", exc_info=True)
+
+    def _build_client(self) -> ObsClient:
+        from obs import ObsClient
+
+        s = self.settings
+        endpoint = urlsplit(self.endpoint)
+        if endpoint.path not in ("", "/") or endpoint.query:
+            raise HuaweiOcrConfigurationError(
+                f"connection {s.conn_id!r}, field 'obs_endpoint': must be scheme://host[:port] "
+                f"with no path, got {self.endpoint!r}",
+                field="obs_endpoint",
+            )
+        proxy: dict[str, Any] = {}
+        if s.proxy:
+            p = urlsplit(s.proxy if "://" in s.proxy else f"http://{s.proxy}")
+            if not p.hostname:
+                raise HuaweiOcrConfigurationError(
+                    f"connection {s.conn_id!r}, field 'proxy': expected http://[user:password@]host:port",
+                    field="proxy",
+                )
+            proxy = {
+                "proxy_host": p.hostname,
+                "proxy_port": p.port or 80,
+                "proxy_username": unquote(p.username) if p.username else None,
+                "proxy_password": unquote(p.password) if p.password else None,
+            }
+        ssl_verify = self.ssl_verify
+        options: dict[str, Any] = {
+            "access_key_id": s.ak,
+            "secret_access_key": s.sk,
+            "security_token": s.security_token,
+            "server": f"{endpoint.scheme}://{endpoint.netloc}",
+            "is_secure": endpoint.scheme == "https",
+            "signature": s.obs_signature,
+            "region": s.region,
+            "path_style": s.obs_path_style,
+            "ssl_verify": ssl_verify,
+            # One request per call: skip the SDK's protocol probing.
+            "is_signature_negotiation": False,
+            "max_retry_count": max(0, s.max_retries - 1),
+            "timeout": s.timeout,
+            **proxy,
+        }
+        with warnings.catch_warnings():
+            # The SDK builds its TLS context with the deprecated PROTOCOL_TLS alias; not the user's concern.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            client = ObsClient(**options)
+        context = getattr(client, "context", None)
+        if ssl_verify and context is not None:
+            # The SDK loads the CA bundle but switches host name checking off;
+            # a valid certificate for another host must not pass.
+            context.check_hostname = True
+        return client
+
+    # --- calling the SDK ----------------------------------------------------------------
+
+    def _call(
+        self, operation: str, bucket: str, key: str | None, method: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        """Call an SDK method; return the response if its status is < 300, else raise."""
+        resp = self._send(operation, bucket, key, method, *args, **kwargs)
+        if resp.status >= 300:
+            raise self._error(operation, bucket, key, resp)
+        return resp
+
+    def _send(
+        self, operation: str, bucket: str, key: str | None, method: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        """Call an SDK method; return any response with a status, raise on no response at all."""
+        _check_bucket(bucket)
+        client = self.get_client()
+        where = _where(bucket, key)
+        try:
+            resp = getattr(client, method)(*args, **kwargs)
+        except Exception as exc:
+            detail = clean_text(f"{type(exc).__name__}: {exc}", self.settings.secrets)
+            raise HuaweiObsTransientError(
+                f"OBS {operation} of {where} failed: no response from {self.endpoint} ({detail})",
+                bucket=bucket,
+                key=key,
+                operation=operation,
+            ) from exc
+        if resp is None or getattr(resp, "status", None) is None:
+            detail = clean_text(getattr(resp, "reason", None) or "no status", self.settings.secrets)
+            raise HuaweiObsTransientError(
+                f"OBS {operation} of {where} failed: no response from {self.endpoint} ({detail})",
+                bucket=bucket,
+                key=key,
+                operation=operation,
+            )
+        return resp
+
+    def _error(self, operation: str, bucket: str, key: str | None, resp: Any) -> HuaweiObsError:
+        status = int(resp.status)
+        secrets = self.settings.secrets
+        code = clean_text(getattr(resp, "errorCode", None), secrets) or None
+        message = clean_text(getattr(resp, "errorMessage", None), secrets) or None
+        request_id = clean_text(getattr(resp, "requestId", None), secrets) or None
+        if request_id is None:
+            headers = _header_dict(resp)
+            request_id = headers.get("request-id") or None
+        where = _where(bucket, key)
+        cls: type[HuaweiObsError] = HuaweiObsError
+        if status == 404:
+            cls = HuaweiObsNotFoundError
+            if code == "NoSuchBucket":
+                text = f"OBS {operation}: bucket {bucket!r} does not exist (NoSuchBucket)"
+            elif code == "NoSuchKey" or (code is None and key):
+                code = code or "NoSuchKey"
+                text = f"OBS {operation}: object {where} does not exist (NoSuchKey)"
+            else:
+                text = f"OBS {operation} of {where}: not found"
+        elif status == 403:
+            cls = HuaweiObsAccessDeniedError
+            code = code or "AccessDenied"
+            text = (
+                f"OBS {operation} of {where}: access denied. The AK/SK of connection "
+                f"{self.huaweicloud_ocr_conn_id!r} may not do this (IAM permissions or bucket policy)"
+            )
+            if key and operation in ("head", "get"):
+                text += "; OBS also answers 403 for a missing object when listing the bucket is not allowed"
+        elif status >= 500 or status in (408, 429) or code in ("SlowDown", "ServiceUnavailable"):
+            cls = HuaweiObsTransientError
+            text = f"OBS {operation} of {where} failed on the server side"
+        elif status in (301, 307) or code in ("PermanentRedirect", "TemporaryRedirect"):
+            text = (
+                f"OBS {operation} of {where}: the bucket is in another region than "
+                f"{self.settings.region!r} (set the connection's region or obs_endpoint)"
+            )
+        else:
+            text = f"OBS {operation} of {where} failed"
+        if message:
+            text = f"{text}: {message}"
+        return cls(
+            text,
+            status=status,
+            error_code=code,
+            error_message=message,
+            request_id=request_id,
+            bucket=bucket,
+            key=key,
+            operation=operation,
+        )
+
+    def _missing(self, operation: str, bucket: str, key: str) -> None:
+        """After a 404 on an object: raise if the *bucket* is what is missing, else return."""
+        resp = self._send(operation, bucket, None, "headBucket", bucket)
+        if resp.status == 404:
+            raise HuaweiObsNotFoundError(
+                f"OBS {operation}: bucket {bucket!r} does not exist (NoSuchBucket), looking for {key!r}",
+                status=404,
+                error_code="NoSuchBucket",
+                request_id=_header_dict(resp).get("request-id"),
+                bucket=bucket,
+                key=key,
+                operation=operation,
+            )
+        if resp.status >= 300:
+            raise self._error(operation, bucket, None, resp)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def head(self, bucket: str, key: str) -> ObsObjectInfo | None:
+        """Size, time, ETag, content type and user metadata of one object; ``None`` if it does not exist.
+
+        A missing *bucket* is not an answer but a mistake: it raises
+        :class:`HuaweiObsNotFoundError` (``NoSuchBucket``).
+        """
+        _check_key(key)
+        resp = self._send("head", bucket, key, "getObjectMetadata", bucket, key)
+        if resp.status == 404:
+            self._missing("head", bucket, key)
+            return None
+        if resp.status >= 300:
+            raise self._error("head", bucket, key, resp)
+        body = resp.body
+        headers = _header_dict(resp)
+        size = getattr(body, "contentLength", None)
+        if size is None:
+            size = headers.get("content-length", 0)
+        return ObsObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=int(size or 0),
+            last_modified=_http_date(getattr(body, "lastModified", None) or headers.get("last-modified")),
+            etag=_strip_etag(getattr(body, "etag", None) or headers.get("etag")),
+            content_type=getattr(body, "contentType", None) or headers.get("content-type") or None,
+            metadata=_user_metadata(resp),
+        )
+
+    def exists(self, bucket: str, key: str) -> bool:
+        """Whether the object exists (a missing bucket raises, as in :meth:`head`)."""
+        return self.head(bucket, key) is not None
+
+    def get_bytes(self, bucket: str, key: str) -> bytes:
+        """The whole object in memory. Raises :class:`HuaweiObsNotFoundError` if it is missing."""
+        _check_key(key)
+        resp = self._call("get", bucket, key, "getObject", bucket, key, loadStreamInMemory=True)
+        data = getattr(resp.body, "buffer", None)
+        return bytes(data) if data else b""
+
+    def get_json(self, bucket: str, key: str) -> Any:
+        """The object parsed as UTF-8 JSON."""
+        data = self.get_bytes(bucket, key)
+        try:
+            return json.loads(data.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ValueError(f"obs://{bucket}/{key} is not UTF-8 JSON: {exc}") from None
+
+    def list_objects(
+        self, bucket: str, prefix: str = "", *, max_items: int | None = None
+    ) -> list[ObsObjectInfo]:
+        """Every object whose key starts with ``prefix``, in key order, across as many pages as needed."""
+        if max_items is not None and (not isinstance(max_items, int) or max_items < 0):
+            raise ValueError(f"max_items must be a non-negative int or None, got {max_items!r}")
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be a string, got {type(prefix).__name__}")
+        out: list[ObsObjectInfo] = []
+        marker: str | None = None
+        while max_items is None or len(out) < max_items:
+            page = _PAGE_SIZE if max_items is None else min(_PAGE_SIZE, max_items - len(out))
+            resp = self._call(
+                "list",
+                bucket,
+                prefix or None,
+                "listObjects",
+                bucket,
+                prefix=prefix or None,
+                marker=marker,
+                max_keys=page,
+            )
+            body = resp.body
+            contents = list(getattr(body, "contents", None) or [])
+            for item in contents:
+                out.append(
+                    ObsObjectInfo(
+                        bucket=bucket,
+                        key=item.key,
+                        size=int(item.size or 0),
+                        last_modified=_listing_time(item.lastModified),
+                        etag=_strip_etag(item.etag),
+                    )
+                )
+            if not getattr(body, "is_truncated", False) or not contents:
+                break
+            # OBS gives NextMarker; some servers give an opaque token, others none (then: the last key).
+            next_marker = getattr(body, "next_marker", None) or contents[-1].key
+            if next_marker == marker:  # a server that does not advance would loop forever
+                raise HuaweiObsError(
+                    f"OBS list of obs://{bucket}/{prefix}: the listing did not advance past {marker!r}",
+                    bucket=bucket,
+                    key=prefix,
+                    operation="list",
+                )
+            marker = next_marker
+        return out if max_items is None else out[:max_items]
+
+    def list_keys(self, bucket: str, prefix: str = "", *, max_items: int | None = None) -> list[str]:
+        """The keys under ``prefix`` (all pages)."""
+        return [o.key for o in self.list_objects(bucket, prefix, max_items=max_items)]
+
+    # --- writing ------------------------------------------------------------------------
+
+    def put_bytes(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        """Write ``data`` to ``obs://bucket/key`` (replacing any object there).
+
+        ``metadata`` is user metadata. Names are stored lower case (HTTP
+        headers are case-insensitive), may use ``a-z 0-9 . _ -`` and must not be
+        one of the names OBS uses for its own headers. Values are text: the
+        SDK sends every value percent-encoded (UTF-8), so non-ASCII text
+        survives, and :meth:`head` decodes it again; other tools see the
+        encoded form. Everything together must stay under 8 KB. The body is sent
+        with its MD5, so OBS rejects a corrupted upload.
+        """
+        from obs import PutObjectHeader
+
+        _check_key(key)
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data must be bytes, got {type(data).__name__} (encode text first)")
+        data = bytes(data)
+        meta = _check_metadata(metadata)
+        md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
+        headers = PutObjectHeader(contentType=content_type, md5=md5)
+        self._call(
+            "put", bucket, key, "putContent", bucket, key, content=data, metadata=meta, headers=headers
+        )
+
+    def put_json(self, bucket: str, key: str, obj: Any, *, metadata: dict[str, str] | None = None) -> None:
+        """Write ``obj`` as UTF-8 JSON (non-ASCII kept as is) with content type ``application/json``."""
+        data = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        self.put_bytes(bucket, key, data, content_type="application/json", metadata=metadata)
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete one object. Deleting a key that does not exist succeeds, as in OBS itself."""
+        _check_key(key)
+        self._call("delete", bucket, key, "deleteObject", bucket, key)
+
+    # --- URLs ---------------------------------------------------------------------------
+
+    def signed_get_url(self, bucket: str, key: str, *, expires: int = 3600) -> str:
+        """A temporary URL anyone can GET the object with, valid for ``expires`` seconds.
+
+        Computed locally (no request). The URL carries a signature, so it is
+        masked in task logs.
+        """
+        _check_bucket(bucket)
+        _check_key(key)
+        if isinstance(expires, bool) or not isinstance(expires, int) or expires <= 0:
+            raise ValueError(f"expires must be a positive number of seconds, got {expires!r}")
+        result = self.get_client().createSignedUrl("GET", bucket, key, expires=expires)
+        url = result["signedUrl"] if isinstance(result, dict) else result.signedUrl
+        _mask(url)
+        for name, value in parse_qsl(urlsplit(url).query):
+            if name.lower() in (
+                "signature",
+                "x-amz-signature",
+                "x-obs-security-token",
+                "x-amz-security-token",
+            ):
+                _mask(value)
+        return url
+
+    def object_url(self, bucket: str, key: str) -> str:
+        """The plain (unsigned) URL of an object, as OCR's OBS authorization fetches it.
+
+        ``https://{bucket}.obs.{region}.myhuaweicloud.com/{key}`` by default. The
+        key is percent-encoded as UTF-8, ``/`` kept, so the URL is pure ASCII.
+        With an ``obs_endpoint`` the bucket goes in front of that endpoint's
+        host, or, with ``obs_path_style``, into the path:
+        ``{obs_endpoint}/{bucket}/{key}``.
+        """
+        _check_bucket(bucket)
+        _check_key(key)
+        s = self.settings
+        path = quote(key, safe="/")
+        if not s.obs_endpoint:
+            return f"https://{bucket}.obs.{s.region}.myhuaweicloud.com/{path}"
+        endpoint = urlsplit(s.obs_endpoint)
+        if s.obs_path_style:
+            return f"{endpoint.scheme}://{endpoint.netloc}/{bucket}/{path}"
+        return f"{endpoint.scheme}://{bucket}.{endpoint.netloc}/{path}"
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _where(bucket: str, key: str | None) -> str:
+    return f"obs://{bucket}/{key}" if key else f"bucket {bucket!r}"
+
+
+def _check_bucket(bucket: Any) -> None:
+    if not isinstance(bucket, str) or not bucket.strip():
+        raise ValueError(f"bucket must be a non-empty string, got {bucket!r}")
+
+
+def _check_key(key: Any) -> None:
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"key must be a non-empty string, got {key!r}")
+
+
+def _header_dict(resp: Any) -> dict[str, str]:
+    headers = getattr(resp, "header", None) or []
+    if isinstance(headers, dict):
+        headers = headers.items()
+    return {str(k).lower(): v for k, v in headers}
+
+
+def _user_metadata(resp: Any) -> dict[str, str]:
+    return {k: str(v) for k, v in _header_dict(resp).items() if not _is_system_header(k)}
+
+
+def _check_metadata(metadata: dict[str, str] | None) -> dict[str, str] | None:
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict of str to str, got {type(metadata).__name__}")
+    out: dict[str, str] = {}
+    total = 0
+    for name, value in metadata.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"metadata must map str to str; got {name!r}: {type(value).__name__}")
+        lowered = name.strip().lower()
+        if not _META_NAME_RE.match(lowered):
+            raise ValueError(
+                f"metadata name {name!r}: use only a-z, 0-9, '.', '_' and '-' (stored lower case)"
+            )
+        if _is_system_header(lowered):
+            raise ValueError(f"metadata name {name!r} is reserved for an OBS system header; choose another")
+        if lowered in out:
+            raise ValueError(f"metadata names {name!r} and another one are the same once lower-cased")
+        out[lowered] = value
+        total += len(lowered) + len(quote(value, safe=" ;/?:@&=+$,'*"))
+    if total > _MAX_METADATA_BYTES:
+        raise ValueError(
+            f"metadata is {total:,} bytes once encoded; OBS allows at most {_MAX_METADATA_BYTES:,}"
+        )
+    return out

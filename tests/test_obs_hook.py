@@ -1,0 +1,439 @@
+"""HuaweiObsHook against a real object server (moto, server mode) through the real esdk-obs-python."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import ssl
+import time
+
+import pytest
+import requests
+from _airflow_env import CONN_ENV, conn_json
+from _obs_env import allow_anonymous_read, bulk_put, create_bucket, moto_front, obs_client
+from constants import AK, SK
+
+from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
+from airflow_provider_hwocr.hooks.obs import (
+    HuaweiObsAccessDeniedError,
+    HuaweiObsError,
+    HuaweiObsHook,
+    HuaweiObsNotFoundError,
+    HuaweiObsTransientError,
+    ObsObjectInfo,
+)
+
+ODD_KEY = "scans/2024 06/reçu n°1 ü.png"  # spaces and non-ASCII
+
+
+@pytest.fixture
+def hook(obs_conn):
+    hook = HuaweiObsHook(obs_conn)
+    yield hook
+    hook.close()
+
+
+def _use_conn(monkeypatch, emulator, **extra):
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra=extra))
+    return HuaweiObsHook()
+
+
+# --- reading and writing ---------------------------------------------------------------------
+
+
+def test_put_head_get_round_trip_with_metadata(hook, obs_bucket):
+    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    data = b"\x89PNG fake image bytes"
+    hook.put_bytes(
+        obs_bucket,
+        ODD_KEY,
+        data,
+        content_type="image/png",
+        metadata={"Source": "scanner-7", "hwocr-note": 'reçu n°1 50% {"a": 1}'},
+    )
+
+    info = hook.head(obs_bucket, ODD_KEY)
+    assert isinstance(info, ObsObjectInfo)
+    assert (info.bucket, info.key, info.size) == (obs_bucket, ODD_KEY, len(data))
+    assert info.content_type == "image/png"
+    import hashlib
+
+    assert info.etag == hashlib.md5(data).hexdigest()  # no quotes
+    # names come back lower case; the non-ASCII value comes back as written
+    assert info.metadata == {"source": "scanner-7", "hwocr-note": 'reçu n°1 50% {"a": 1}'}
+    assert info.last_modified.tzinfo is not None and info.last_modified.utcoffset() == dt.timedelta(0)
+    assert before - dt.timedelta(seconds=5) <= info.last_modified <= before + dt.timedelta(seconds=60)
+    assert info.uri == f"obs://{obs_bucket}/{ODD_KEY}"
+    as_dict = json.loads(json.dumps(info.to_dict()))
+    assert as_dict["last_modified"] == info.last_modified.isoformat()
+    assert as_dict["uri"] == info.uri and as_dict["metadata"]["source"] == "scanner-7"
+
+    assert hook.exists(obs_bucket, ODD_KEY) is True
+    assert hook.get_bytes(obs_bucket, ODD_KEY) == data
+
+
+def test_put_json_is_utf8_json_with_its_content_type(hook, obs_bucket):
+    doc = {"text": "Grüße 你好", "n": [1, 2.5, None]}
+    hook.put_json(obs_bucket, "out/result.json", doc, metadata={"api": "general-text"})
+
+    assert hook.get_json(obs_bucket, "out/result.json") == doc
+    raw = hook.get_bytes(obs_bucket, "out/result.json")
+    assert "Grüße 你好".encode() in raw  # ensure_ascii=False
+    info = hook.head(obs_bucket, "out/result.json")
+    assert info.content_type == "application/json"
+    assert info.metadata == {"api": "general-text"}
+
+
+def test_get_json_of_non_json_names_the_object(hook, obs_bucket):
+    hook.put_bytes(obs_bucket, "x.bin", b"\xff\xfe not json")
+    with pytest.raises(ValueError, match=f"obs://{obs_bucket}/x.bin"):
+        hook.get_json(obs_bucket, "x.bin")
+
+
+def test_missing_key_is_none_for_head_and_false_for_exists(hook, obs_bucket):
+    assert hook.head(obs_bucket, "nope/none.png") is None
+    assert hook.exists(obs_bucket, "nope/none.png") is False
+
+
+def test_delete_then_gone_and_deleting_again_is_fine(hook, obs_bucket):
+    hook.put_bytes(obs_bucket, ODD_KEY, b"1")
+    hook.delete(obs_bucket, ODD_KEY)
+    assert hook.exists(obs_bucket, ODD_KEY) is False
+    hook.delete(obs_bucket, ODD_KEY)  # as in OBS: not an error
+
+
+def test_bad_metadata_is_refused_before_any_request(hook, obs_bucket):
+    for bad, error in (
+        ({"bad name": "x"}, ValueError),
+        ({"etag": "x"}, ValueError),  # would be taken for OBS's own header
+        ({"request-id": "x"}, ValueError),
+        ({"n": 1}, TypeError),
+        ({"a": "x", "A": "y"}, ValueError),
+        ({"big": "x" * 9000}, ValueError),
+    ):
+        with pytest.raises(error):
+            hook.put_bytes(obs_bucket, "k", b"1", metadata=bad)
+    with pytest.raises(TypeError, match="bytes"):
+        hook.put_bytes(obs_bucket, "k", "text")  # type: ignore[arg-type]
+    assert hook.list_keys(obs_bucket) == []
+
+
+# --- listing --------------------------------------------------------------------------------
+
+
+def test_listing_pages_past_1000(hook, obs_bucket):
+    keys = [f"batch/{i:05d}.png" for i in range(1100)]
+    bulk_put(obs_bucket, keys)
+    hook.put_bytes(obs_bucket, "other/a.png", b"12345")
+
+    listed = hook.list_keys(obs_bucket, "batch/")
+    assert listed == keys  # all pages, in order, nothing twice
+
+    objects = hook.list_objects(obs_bucket)
+    assert len(objects) == 1101
+    other = objects[-1]
+    assert (other.key, other.size, other.uri) == ("other/a.png", 5, f"obs://{obs_bucket}/other/a.png")
+    assert other.content_type is None and other.metadata == {}  # a listing does not carry them
+    assert abs(other.last_modified - hook.head(obs_bucket, "other/a.png").last_modified) <= dt.timedelta(
+        seconds=1
+    )
+
+    assert len(hook.list_objects(obs_bucket, "batch/", max_items=1005)) == 1005
+    assert hook.list_keys(obs_bucket, "batch/", max_items=3) == keys[:3]
+    assert hook.list_keys(obs_bucket, "nothing-here/") == []
+
+
+def test_listing_times_are_utc_whatever_the_local_zone(monkeypatch):
+    """The SDK turns listing times into local wall time; the hook turns them back."""
+    from obs.model import DateTime
+
+    from airflow_provider_hwocr.hooks.obs import _listing_time
+
+    original = time.tzname
+    try:
+        for zone in ("America/New_York", "Asia/Shanghai", "UTC"):
+            monkeypatch.setenv("TZ", zone)
+            time.tzset()
+            for raw, expected in (
+                ("2024-01-15T10:20:30.000Z", dt.datetime(2024, 1, 15, 10, 20, 30, tzinfo=dt.timezone.utc)),
+                ("2024-07-01T23:59:59.123Z", dt.datetime(2024, 7, 1, 23, 59, 59, tzinfo=dt.timezone.utc)),
+            ):
+                assert _listing_time(DateTime.UTCToLocal(raw)) == expected, zone
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert time.tzname == original
+
+
+# --- URLs -----------------------------------------------------------------------------------
+
+
+def test_signed_url_downloads_with_plain_requests_and_is_masked(hook, obs_bucket):
+    from airflow.sdk._shared.secrets_masker import redact
+
+    hook.put_bytes(obs_bucket, ODD_KEY, b"signed bytes")
+    # the bucket is private: the plain URL is refused
+    assert requests.get(hook.object_url(obs_bucket, ODD_KEY), timeout=5).status_code == 403
+
+    url = hook.signed_get_url(obs_bucket, ODD_KEY, expires=120)
+    assert url.isascii()
+    response = requests.get(url, timeout=5)
+    assert response.status_code == 200 and response.content == b"signed bytes"
+    assert redact(f"fetching {url}") == "fetching ***"
+    with pytest.raises(ValueError):
+        hook.signed_get_url(obs_bucket, ODD_KEY, expires=0)
+
+
+def test_object_url_of_odd_key_downloads_path_style(hook, obs_bucket, obs_server):
+    hook.put_bytes(obs_bucket, ODD_KEY, b"public bytes")
+    allow_anonymous_read(obs_bucket)  # what OCR's OBS authorization stands for here
+
+    url = hook.object_url(obs_bucket, ODD_KEY)
+    assert url == f"{obs_server}/{obs_bucket}/scans/2024%2006/re%C3%A7u%20n%C2%B01%20%C3%BC.png"
+    response = requests.get(url, timeout=5)
+    assert response.status_code == 200 and response.content == b"public bytes"
+
+
+def test_object_url_forms(monkeypatch, emulator):
+    # Huawei Cloud: virtual-host style on the region's OBS domain
+    hook = _use_conn(monkeypatch, emulator)
+    assert hook.object_url("my-bucket", "a b/ü~x.png") == (
+        "https://my-bucket.obs.ap-southeast-1.myhuaweicloud.com/a%20b/%C3%BC~x.png"
+    )
+    assert (
+        HuaweiObsHook(region="cn-north-4").object_url("b-1", "k")
+        == "https://b-1.obs.cn-north-4.myhuaweicloud.com/k"
+    )
+    # an endpoint override, virtual-host style
+    hook = _use_conn(monkeypatch, emulator, obs_endpoint="https://obs.example.test:8443")
+    assert hook.object_url("my-bucket", "k 1") == "https://my-bucket.obs.example.test:8443/k%201"
+    # ... and path style
+    hook = _use_conn(monkeypatch, emulator, obs_endpoint="http://127.0.0.1:9000", obs_path_style=True)
+    assert hook.object_url("my-bucket", "k 1") == "http://127.0.0.1:9000/my-bucket/k%201"
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def test_missing_bucket_is_a_clear_error_everywhere(hook):
+    bucket = "hwocr-no-such-bucket"
+    calls = [
+        lambda: hook.head(bucket, "a.png"),
+        lambda: hook.exists(bucket, "a.png"),
+        lambda: hook.get_bytes(bucket, "a.png"),
+        lambda: hook.list_keys(bucket, "in/"),
+        lambda: hook.put_bytes(bucket, "a.png", b"1"),
+        lambda: hook.delete(bucket, "a.png"),
+    ]
+    for call in calls:
+        with pytest.raises(HuaweiObsNotFoundError) as info:
+            call()
+        err = info.value
+        assert (err.status, err.error_code, err.bucket) == (404, "NoSuchBucket", bucket)
+        assert f"bucket {bucket!r} does not exist" in str(err)
+
+
+def test_missing_key_on_get_names_bucket_and_key(hook, obs_bucket):
+    with pytest.raises(HuaweiObsNotFoundError) as info:
+        hook.get_bytes(obs_bucket, "in/missing.png")
+    err = info.value
+    assert (err.status, err.error_code, err.bucket, err.key) == (
+        404,
+        "NoSuchKey",
+        obs_bucket,
+        "in/missing.png",
+    )
+    assert f"obs://{obs_bucket}/in/missing.png does not exist" in str(err)
+    assert err.request_id and err.request_id in str(err)
+    assert isinstance(err, HuaweiObsError)
+
+
+def test_access_denied_is_typed_and_writes_nothing(hook, monkeypatch):
+    """A bucket of another account, with moto's cross-account access switched off, answers 403."""
+    from moto.s3.models import s3_backends
+
+    other_account = "222222222222"
+    bucket = create_bucket(account=other_account)
+    client = obs_client()
+    client.putContent(
+        bucket, "secret.png", content=b"theirs", extensionHeaders={"x-moto-account-id": other_account}
+    )
+    client.close()
+    monkeypatch.setenv("MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS", "false")
+
+    for operation, call in (
+        ("head", lambda: hook.head(bucket, "secret.png")),
+        ("get", lambda: hook.get_bytes(bucket, "secret.png")),
+        ("list", lambda: hook.list_keys(bucket)),
+        ("put", lambda: hook.put_json(bucket, "out/new.json", {"a": 1})),
+    ):
+        with pytest.raises(HuaweiObsAccessDeniedError) as info:
+            call()
+        err = info.value
+        assert (err.status, err.error_code, err.bucket, err.operation) == (
+            403,
+            "AccessDenied",
+            bucket,
+            operation,
+        )
+        assert "access denied" in str(err) and "huaweicloud_ocr_default" in str(err)
+        assert AK not in str(err) and SK not in str(err)
+    stored = s3_backends[other_account]["aws"].buckets[bucket].keys
+    assert list(stored.keys()) == ["secret.png"]  # the refused PUT left nothing behind
+
+
+def test_no_answer_is_a_transient_error(monkeypatch, emulator):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    hook = _use_conn(
+        monkeypatch,
+        emulator,
+        obs_endpoint=f"http://127.0.0.1:{port}",
+        obs_path_style=True,
+        obs_signature="v2",
+        max_retries=1,
+    )
+    with pytest.raises(HuaweiObsTransientError) as info:
+        hook.head("some-bucket", "k")
+    assert "no response" in str(info.value) and info.value.retryable
+    assert AK not in str(info.value) and SK not in str(info.value)
+
+
+# --- credentials and TLS ----------------------------------------------------------------------
+
+
+def test_empty_credentials_fail_before_any_request(monkeypatch, emulator):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        for field, overrides in (("login", {"login": ""}), ("password", {"password": "  "})):
+            monkeypatch.setenv(
+                CONN_ENV,
+                conn_json(emulator, **overrides, extra={"obs_endpoint": endpoint, "obs_path_style": True}),
+            )
+            hook = HuaweiObsHook()
+            with pytest.raises(HuaweiOcrConfigurationError) as info:
+                hook.exists("some-bucket", "k")
+            assert info.value.field == field and "unsigned" in str(info.value)
+            assert hook._client is None
+        # an IAM-token connection has no AK/SK to sign OBS requests with
+        monkeypatch.setenv(
+            CONN_ENV,
+            conn_json(
+                emulator, login=None, password=None, extra={"auth_type": "token", "obs_endpoint": endpoint}
+            ),
+        )
+        with pytest.raises(HuaweiOcrConfigurationError, match="IAM token"):
+            HuaweiObsHook().list_keys("some-bucket")
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody ever connected
+    finally:
+        listener.close()
+
+
+def test_secrets_are_masked(hook):
+    from airflow.sdk._shared.secrets_masker import redact
+
+    hook.get_client()
+    assert redact(f"ak={AK} sk={SK}") == "ak=*** sk=***"
+    assert AK not in repr(hook.settings) and SK not in repr(hook.settings)
+
+
+def test_tls_verification_is_on_by_default(monkeypatch, emulator):
+    import certifi
+
+    # default: the certifi bundle, certificates and host names checked
+    client = _use_conn(monkeypatch, emulator, verify=None).get_client()
+    assert client.ssl_verify == certifi.where()
+    client = _use_conn(
+        monkeypatch, emulator, verify=None, obs_endpoint="https://obs.example.test"
+    ).get_client()
+    assert client.is_secure and client.ssl_verify == certifi.where()
+    assert client.context.verify_mode == ssl.CERT_REQUIRED and client.context.check_hostname is True
+    # verify=false switches it off
+    client = _use_conn(
+        monkeypatch, emulator, verify=False, obs_endpoint="https://obs.example.test"
+    ).get_client()
+    assert client.ssl_verify is False and client.context.verify_mode == ssl.CERT_NONE
+    # a CA bundle path is passed on as is
+    client = _use_conn(
+        monkeypatch, emulator, verify=certifi.where(), obs_endpoint="https://obs.example.test"
+    ).get_client()
+    assert client.ssl_verify == certifi.where() and client.context.verify_mode == ssl.CERT_REQUIRED
+
+
+def _self_signed(tmp_path, name: str, *, ip: str | None = None, dns: str | None = None) -> tuple[str, str]:
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    sans = [x509.IPAddress(ipaddress.ip_address(ip))] if ip else [x509.DNSName(dns)]
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+def test_tls_really_checks_certificate_and_host_name(monkeypatch, emulator, obs_server, tmp_path):
+    bucket = create_bucket()
+    obs_client().putContent(bucket, "k", content=b"over tls")
+    good = _self_signed(tmp_path, "loopback", ip="127.0.0.1")
+    wrong_host = _self_signed(tmp_path, "elsewhere", dns="elsewhere.example")
+    common = {"obs_path_style": True, "obs_signature": "v2", "max_retries": 1}
+
+    with moto_front(ssl_context=good) as url:
+        # default (public CA bundle): a self-signed server is refused
+        hook = _use_conn(monkeypatch, emulator, obs_endpoint=url, **common)
+        with pytest.raises(HuaweiObsTransientError, match="CERTIFICATE_VERIFY_FAILED"):
+            hook.get_bytes(bucket, "k")
+        # its certificate as the CA bundle: accepted
+        assert _use_conn(monkeypatch, emulator, obs_endpoint=url, verify=good[0], **common).get_bytes(
+            bucket, "k"
+        ) == (b"over tls")
+        # verify=false: accepted without checks
+        assert _use_conn(monkeypatch, emulator, obs_endpoint=url, verify=False, **common).get_bytes(
+            bucket, "k"
+        ) == (b"over tls")
+    with moto_front(ssl_context=wrong_host) as url:
+        # a trusted certificate for another host name is refused (the SDK alone would accept it)
+        hook = _use_conn(monkeypatch, emulator, obs_endpoint=url, verify=wrong_host[0], **common)
+        with pytest.raises(HuaweiObsTransientError, match="(?i)hostname|IP address mismatch"):
+            hook.get_bytes(bucket, "k")
+
+
+def test_bad_endpoint_and_settings_are_configuration_errors(monkeypatch, emulator):
+    for extra, field in (
+        ({"obs_endpoint": "http://127.0.0.1:9/prefix"}, "obs_endpoint"),
+        ({"obs_signature": "v3"}, "obs_signature"),
+        ({"obs_path_style": "maybe"}, "obs_path_style"),
+    ):
+        with pytest.raises(HuaweiOcrConfigurationError) as info:
+            _use_conn(monkeypatch, emulator, **extra).get_client()
+        assert info.value.field == field
