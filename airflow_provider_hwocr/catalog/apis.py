@@ -367,6 +367,7 @@ APIS: tuple[Api, ...] = (
         ),
         enterprise_project_header=False,
         alias_paths=("/v1.0/ocr/auto-classification",),
+        sdk_method="recognize_auto_classification",
         notes=(
             "Each result item has its own status; a 200 answer can hold failed items.",
             "The v1.0 path is an alias without the project id.",
@@ -394,6 +395,7 @@ APIS: tuple[Api, ...] = (
             _bool("detect_direction", "Straighten tilted images.", False),
         ),
         enterprise_project_header=False,
+        sdk_method="recognize_handwriting",
         notes=("The docs' list of char_set values was lost; any non-empty string is accepted.",),
     ),
 )
