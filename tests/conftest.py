@@ -39,6 +39,11 @@ def emulator_session() -> Iterator[OcrEmulator]:
         region=REGION,
         iam_users={(IAM_DOMAIN, IAM_USER): IAM_PASSWORD},
         fetch_timeout=5.0,
+        # The shared emulator answers each API's documented example verbatim, so
+        # tests can compare results exactly. A test that wants answers read from
+        # the image sets ``emulator.config.results = "computed"`` (reset() puts
+        # it back); tests/test_emulator_service.py covers computed answers.
+        results="documented",
     )
     with OcrEmulator(config) as emulator:
         yield emulator

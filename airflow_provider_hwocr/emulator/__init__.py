@@ -1,10 +1,16 @@
-"""A local stand-in for the Huawei Cloud OCR service, for tests and offline development.
+"""A local stand-in for the Huawei Cloud OCR service, for tests, demos and offline development.
 
 It checks AK/SK signatures and IAM tokens, validates request bodies against
-the API catalog, answers each API's documented example, records every call,
-and can be told to fail. It depends only on the catalog and the standard
-library (Pillow, when installed, helps read image sizes); it never imports
-the provider's client, so that it stays an independent check of it.
+the API catalog, and answers every API in its documented shape: text APIs
+read the image (with Tesseract when it is installed, else a deterministic
+synthetic reader), structured APIs send their documented fields fitted to
+the image. It can add latency, throttle per API, inject faults, records
+every call with timestamps, and runs from the shell as ``hwocr-emulator``.
+
+It depends only on the catalog and the standard library (Pillow, when
+installed, reads the rarer image formats and prepares images for
+Tesseract); it never imports the provider's client, so that it stays an
+independent check of it.
 """
 
 from __future__ import annotations

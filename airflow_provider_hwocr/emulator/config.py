@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from airflow_provider_hwocr.catalog import get_api
 
 #: The service refuses request bodies above 10 MB (ModelArts.4104).
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+
+#: ``results``: compute answers from the image, or send the documented examples verbatim.
+RESULT_MODES = ("computed", "documented")
+#: ``ocr_engine``: ``auto`` uses Tesseract when it is installed, else the synthetic reader.
+OCR_ENGINES = ("auto", "tesseract", "synthetic")
+#: Names of the injected fault kinds, in the order their rates are drawn.
+FAULT_KINDS = ("error_500", "error_503", "drop", "slow", "truncate")
+
+#: Fields that describe how the service behaves (not who the account is). A
+#: test may change them on a running emulator; ``OcrEmulator.reset`` restores
+#: the values they had when the emulator was built.
+BEHAVIOUR_FIELDS = (
+    "not_subscribed",
+    "results",
+    "ocr_engine",
+    "latency_ms",
+    "latency_jitter_ms",
+    "qps_limit",
+    "qps_limits",
+    "error_500_rate",
+    "error_503_rate",
+    "drop_rate",
+    "slow_rate",
+    "slow_reply_seconds",
+    "truncate_rate",
+    "seed",
+)
 
 
 @dataclass
@@ -46,16 +74,85 @@ class EmulatorConfig:
     #: How many recent calls :meth:`OcrEmulator.calls` keeps (None = all); each
     #: keeps its body, images included. Counters and stats count every call.
     max_recorded_calls: int | None = 1_000
+    #: How many (start, end, status) timestamps ``stats()["timestamps"]`` keeps per API.
+    max_timestamps: int = 2_000
+
+    # --- what answers look like ------------------------------------------------
+    #: ``computed``: text APIs read the image (Tesseract or the synthetic reader),
+    #: structured APIs send the documented fields with coordinates fitted to the
+    #: image. ``documented``: every API sends its documented example verbatim.
+    results: str = "computed"
+    #: ``auto``, ``tesseract`` (fail at start-up when it is missing) or ``synthetic``.
+    ocr_engine: str = "auto"
+
+    # --- service behaviour knobs ---------------------------------------------------
+    #: Added to every OCR request that gets past the gateway (auth, throttling).
+    latency_ms: float = 0.0
+    #: A uniform random extra delay in [0, latency_jitter_ms] on top of ``latency_ms``.
+    latency_jitter_ms: float = 0.0
+    #: Requests per second allowed per API (token bucket, burst = one second's
+    #: worth); beyond it: HTTP 429 APIG.0308. None = unlimited.
+    qps_limit: float | None = None
+    #: Per-API overrides of ``qps_limit``: slug -> requests per second.
+    qps_limits: dict[str, float] = field(default_factory=dict)
+    #: Probability, per valid request, of each injected fault. Their sum must be <= 1.
+    #: 500 ModelArts.4505.
+    error_500_rate: float = 0.0
+    #: 503 ModelArts.4403.
+    error_503_rate: float = 0.0
+    #: The connection is closed without an answer.
+    drop_rate: float = 0.0
+    #: The answer (a normal one) comes after ``slow_reply_seconds``.
+    slow_rate: float = 0.0
+    slow_reply_seconds: float = 30.0
+    #: A 200 whose body stops half-way and whose connection is then closed.
+    truncate_rate: float = 0.0
+    #: Seed of the random faults and jitter; the same seed and the same
+    #: sequence of requests give the same faults. None = unpredictable.
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if not self.project_id or "/" in self.project_id:
             raise ValueError(f"invalid project_id {self.project_id!r}")
         self.not_subscribed = set(self.not_subscribed)
-        for slug in self.not_subscribed:
-            get_api(slug)  # raises KeyError for unknown slugs
+        self.qps_limits = dict(self.qps_limits)
+        self.check_behaviour()
         for ak, value in self.temporary_credentials.items():
             if not (isinstance(value, tuple) and len(value) == 2):
                 raise ValueError(f"temporary_credentials[{ak!r}] must be (sk, security_token)")
+
+    def check_behaviour(self) -> None:
+        """Raise ``ValueError`` (``KeyError`` for an unknown slug) if a behaviour knob is out of range."""
+        for slug in (*self.not_subscribed, *self.qps_limits):
+            get_api(slug)  # raises KeyError for unknown slugs
+        if self.results not in RESULT_MODES:
+            raise ValueError(f"results must be one of {RESULT_MODES}, not {self.results!r}")
+        if self.ocr_engine not in OCR_ENGINES:
+            raise ValueError(f"ocr_engine must be one of {OCR_ENGINES}, not {self.ocr_engine!r}")
+        for name in ("latency_ms", "latency_jitter_ms", "slow_reply_seconds"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a number >= 0, not {value!r}")
+        limits = dict(self.qps_limits)
+        if self.qps_limit is not None:
+            limits["*"] = self.qps_limit
+        for slug, qps in limits.items():
+            if not (isinstance(qps, (int, float)) and math.isfinite(qps) and qps > 0):
+                raise ValueError(f"QPS limit of {slug} must be a number > 0, not {qps!r}")
+        rates = self.fault_rates()
+        for kind, rate in rates.items():
+            if not (isinstance(rate, (int, float)) and 0 <= rate <= 1):
+                raise ValueError(f"{kind}_rate must be within 0..1, not {rate!r}")
+        if sum(rates.values()) > 1 + 1e-9:
+            raise ValueError("the fault rates add up to more than 1")
+
+    def fault_rates(self) -> dict[str, float]:
+        """Rate of each injected fault kind, keyed by the names in ``FAULT_KINDS``."""
+        return {kind: getattr(self, f"{kind}_rate") for kind in FAULT_KINDS}
+
+    def qps_for(self, slug: str) -> float | None:
+        """The requests-per-second limit of API ``slug`` (None = unlimited)."""
+        return self.qps_limits.get(slug, self.qps_limit)
 
     def secret_for(self, ak: str) -> tuple[str, str | None] | None:
         """(SK, required security token or None) for ``ak``, or None if unknown."""

@@ -1,11 +1,13 @@
-"""Failures a test asks for in advance (``OcrEmulator.fail_next``)."""
+"""Failures on purpose: scripted ones (``OcrEmulator.fail_next``) and random ones at configured rates."""
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass
 
 from airflow_provider_hwocr.catalog import get_api
+from airflow_provider_hwocr.emulator.config import FAULT_KINDS, EmulatorConfig
 from airflow_provider_hwocr.emulator.errors import EmulatorError, catalog_message
 
 
@@ -72,3 +74,42 @@ class FailureScript:
     def clear(self) -> None:
         with self._lock:
             self._queue.clear()
+
+
+class RandomFaults:
+    """Draws, for each valid request, whether it meets an injected fault and which one.
+
+    One uniform draw per request is compared with the cumulative rates in
+    ``FAULT_KINDS`` order. Nothing is drawn while every rate is zero, so
+    turning faults on later does not depend on how many calls came before.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+
+    def reseed(self, seed: int | None) -> None:
+        with self._lock:
+            self._rng = random.Random(seed)
+
+    def draw(self, config: EmulatorConfig) -> str | None:
+        rates = config.fault_rates()
+        if not any(rates.values()):
+            return None
+        with self._lock:
+            point = self._rng.random()
+        edge = 0.0
+        for kind in FAULT_KINDS:
+            edge += rates[kind]
+            if point < edge:
+                return kind
+        return None
+
+
+def injected_error(kind: str) -> EmulatorError | None:
+    """The error answer of an injected fault kind, or None for kinds that are not an error answer."""
+    if kind == "error_500":
+        return EmulatorError(500, "ModelArts.4505", detail="injected fault (error_500_rate)")
+    if kind == "error_503":
+        return EmulatorError(503, "ModelArts.4403", detail="injected fault (error_503_rate)")
+    return None

@@ -7,9 +7,15 @@ Pipeline of an OCR request (the first failure answers):
 3. a scripted failure (:meth:`OcrEmulator.fail_next`), if one is queued
 4. project: the path's (and ``X-Project-Id``'s) project id must be the
    configured one, else 403 ModelArts.4203
-5. subscription: slugs in ``config.not_subscribed`` get 403 ModelArts.4204
-6. body validation (see :mod:`.validation`), 400
-7. 200 with the API's documented example response
+5. throttling: beyond the API's QPS limit, 429 APIG.0308
+6. latency: ``latency_ms`` plus jitter (sleeps in this request's thread only)
+7. subscription: slugs in ``config.not_subscribed`` get 403 ModelArts.4204
+8. body validation (see :mod:`.validation`), 400
+9. random faults at the configured rates: 500 ModelArts.4505, 503
+   ModelArts.4403, a dropped connection, a slow reply, a truncated body
+10. 200 with the answer built by :mod:`.results` (or the documented example
+    with ``results="documented"``), header ``X-Emulator-Ocr`` telling how it
+    was made: ``tesseract``, ``synthetic`` or ``documented``
 
 Besides OCR the same server answers IAM (``POST /v3/auth/tokens``,
 ``GET /v3/projects``) and its own control paths (``GET /_emulator/stats``,
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -29,16 +36,25 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from airflow_provider_hwocr.catalog import APIS, get_api
-from airflow_provider_hwocr.emulator import auth, examples, iam, validation
-from airflow_provider_hwocr.emulator.config import EmulatorConfig
+from airflow_provider_hwocr.emulator import auth, examples, iam, results, validation
+from airflow_provider_hwocr.emulator.config import BEHAVIOUR_FIELDS, EmulatorConfig
 from airflow_provider_hwocr.emulator.errors import EmulatorError
-from airflow_provider_hwocr.emulator.faults import FailureScript
+from airflow_provider_hwocr.emulator.faults import FailureScript, RandomFaults, injected_error
+from airflow_provider_hwocr.emulator.ocr import TextReader
 from airflow_provider_hwocr.emulator.stats import CallLog, RecordedCall
+from airflow_provider_hwocr.emulator.timing import Latency, RateLimiter
 
 JSON_TYPE = "application/json;charset=UTF-8"
 #: Alias paths (no project id in them) -> slug.
 _ALIASES = {path: api.slug for api in APIS for path in api.alias_paths}
 _SLUGS = frozenset(api.slug for api in APIS)
+
+
+def _copy(value: Any) -> Any:
+    """A copy of a config value deep enough that later edits of the config do not reach it."""
+    if isinstance(value, (set, dict, list)):
+        return type(value)(value)
+    return value
 
 
 def _reason(status: int) -> str:
@@ -96,7 +112,7 @@ class _Request:
 
 
 class _Answer:
-    __slots__ = ("body", "close", "headers", "status")
+    __slots__ = ("body", "close", "drop", "headers", "status", "truncate")
 
     def __init__(
         self, status: int, body: bytes, headers: dict[str, str] | None = None, close: bool = False
@@ -105,6 +121,9 @@ class _Answer:
         self.body = body
         self.headers = headers or {}
         self.close = close
+        #: Injected faults: close without answering / send half the body, then close.
+        self.drop = False
+        self.truncate = False
 
 
 def _json_answer(status: int, payload: Any, headers: dict[str, str] | None = None) -> _Answer:
@@ -178,6 +197,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send_answer(self, answer: _Answer, request_id: str) -> None:
         """Write status line, headers and body in a single write."""
+        if answer.drop:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         lines = [
             f"{self.protocol_version} {answer.status} {_reason(answer.status)}",
             f"Server: {self.server_version}",
@@ -191,6 +217,10 @@ class _Handler(BaseHTTPRequestHandler):
             lines.append("Connection: close")
             self.close_connection = True
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        if answer.truncate:
+            self.close_connection = True
+            self.wfile.write(head + answer.body[: len(answer.body) // 2])
+            return
         self.wfile.write(head if self.command == "HEAD" else head + answer.body)
 
 
@@ -205,6 +235,12 @@ class _Server(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (timed out, hung up) is normal here; other errors are printed."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
     def track(self, conn: socket.socket, alive: bool) -> None:
         with self._connections_lock:
@@ -237,19 +273,40 @@ class OcrEmulator:
         self.config = config if config is not None else EmulatorConfig()
         self.host = host
         self._requested_port = port
-        self._initial_not_subscribed = set(self.config.not_subscribed)
+        self._initial_behaviour = {name: _copy(getattr(self.config, name)) for name in BEHAVIOUR_FIELDS}
         self._examples = examples.load_all()
         self._tokens = iam.TokenStore()
-        self._log = CallLog(self.config.max_recorded_calls)
+        self._log = CallLog(self.config.max_recorded_calls, self.config.max_timestamps)
         self._script = FailureScript()
+        self._limiter = RateLimiter()
+        self._faults = RandomFaults(self.config.seed)
+        self._latency = Latency(None if self.config.seed is None else self.config.seed + 1)
+        self._readers: dict[str, TextReader] = {}
+        self.reader  # noqa: B018 - ocr_engine="tesseract" without Tesseract fails here, not on a call
+        self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def reader(self) -> TextReader:
+        """The text reader for the current ``config.ocr_engine`` (built once per setting)."""
+        setting = self.config.ocr_engine
+        reader = self._readers.get(setting)
+        if reader is None:
+            reader = self._readers[setting] = TextReader(setting)
+        return reader
+
+    @property
+    def ocr_engine(self) -> str:
+        """``tesseract`` or ``synthetic``: what text APIs use to read images."""
+        return self.reader.engine
 
     # --- life cycle -------------------------------------------------------------
 
     def start(self) -> OcrEmulator:
         if self._server is not None:
             raise RuntimeError("emulator already started")
+        self._stopping.clear()
         self._server = _Server((self.host, self._requested_port), self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -265,6 +322,7 @@ class OcrEmulator:
         if server is None:
             return
         self._server = self._thread = None
+        self._stopping.set()  # wake requests sleeping for latency or a slow reply
         server.shutdown()
         server.server_close()
         server.close_connections()
@@ -301,19 +359,37 @@ class OcrEmulator:
         return self._log.count(slug, status)
 
     def stats(self) -> dict[str, Any]:
-        """Counters: ``total``, ``billable``, ``by_status``, ``by_error_code``, per API in ``apis``."""
-        return {**self._log.stats(), "tokens_issued": self._tokens.issue_count}
+        """Counters and timings of the OCR calls since the last reset.
+
+        ``total``, ``billable``, ``by_status``, ``by_error_code``, per API in
+        ``apis``; ``faults`` (injected faults by kind); ``timestamps`` (per
+        API, recent calls as ``[start, end, status]``); ``peak_concurrency``;
+        ``tokens_issued``; ``ocr_engine`` (``tesseract`` or ``synthetic``) and
+        ``results`` (``computed`` or ``documented``).
+        """
+        return {
+            **self._log.stats(),
+            "tokens_issued": self._tokens.issue_count,
+            "ocr_engine": self.ocr_engine,
+            "results": self.config.results,
+        }
 
     def reset(self) -> None:
-        """Forget calls, counters (``token_issue_count`` too) and scripted failures;
-        restore ``not_subscribed``.
+        """Forget calls, counters (``token_issue_count`` too), scripted failures and
+        throttling state; restore the behaviour knobs (``not_subscribed``, latency,
+        QPS limits, fault rates, seed, result mode) to their values at construction,
+        and restart the random faults from the seed.
 
         Issued tokens stay valid (or expired): a client's cached token keeps working.
         """
         self._log.clear()
         self._script.clear()
         self._tokens.reset_count()
-        self.config.not_subscribed = set(self._initial_not_subscribed)
+        for name, value in self._initial_behaviour.items():
+            setattr(self.config, name, _copy(value))
+        self._limiter.clear()
+        self._faults.reseed(self.config.seed)
+        self._latency.reseed(None if self.config.seed is None else self.config.seed + 1)
 
     def fail_next(
         self,
@@ -343,6 +419,7 @@ class OcrEmulator:
     # --- request handling -------------------------------------------------------
 
     def _handle(self, handler: _Handler) -> None:
+        started = time.time()
         request_id = uuid.uuid4().hex
         headers = _lower_headers(handler.headers)
         try:
@@ -358,7 +435,7 @@ class OcrEmulator:
             elif path.startswith("/v3/"):
                 answer = self._iam(request, request_id)
             else:
-                answer = self._ocr(request, request_id)
+                answer = self._ocr(request, request_id, started)
         except Exception as exc:  # noqa: BLE001 - a bug here must answer 500, not drop the connection
             error = EmulatorError(500, "ModelArts.4505", detail=f"emulator error: {type(exc).__name__}")
             answer = _error_answer(error, request_id)
@@ -379,31 +456,48 @@ class OcrEmulator:
             return parts[4], unquote(parts[2])
         return None, None
 
-    def _ocr(self, request: _Request, request_id: str) -> _Answer:
+    def _ocr(self, request: _Request, request_id: str, started: float) -> _Answer:
         slug, project_id = self._route(request.raw_path)
         mode = auth.auth_mode(request.headers)
+        config = self.config
         body: Any = None
         parsed = False
+        fault = None
         try:
             if slug is None or request.method != "POST":
                 raise EmulatorError(404, "APIG.0101", detail="no API at this method and path")
             auth.authenticate(
-                self.config, self._tokens, request.method, request.raw_path,
+                config, self._tokens, request.method, request.raw_path,
                 request.raw_query, request.headers, request.body,
             )  # fmt: skip
             scripted = self._script.take(slug)
             if scripted is not None:
                 raise scripted
+            self._limiter.check(config, slug)
+            delay = self._latency.seconds(config)
+            if delay > 0:
+                self._stopping.wait(delay)
             header_project = request.headers.get("x-project-id")
             for given in (project_id, header_project):
-                if given is not None and given != self.config.project_id:
+                if given is not None and given != config.project_id:
                     raise EmulatorError(403, "ModelArts.4203", detail="project id is not this account's")
-            if slug in self.config.not_subscribed:
+            if slug in config.not_subscribed:
                 raise EmulatorError(403, "ModelArts.4204", slug=slug, detail="API not subscribed")
-            body = validation.parse_body(request.body, self.config.max_body_bytes)
+            body = validation.parse_body(request.body, config.max_body_bytes)
             parsed = True
-            validation.validate(get_api(slug), body, self.config)
-            answer = _Answer(200, self._examples[slug])
+            image = validation.validate(get_api(slug), body, config)
+            fault = self._faults.draw(config)
+            error = injected_error(fault) if fault else None
+            if error is not None:
+                raise error
+            if fault == "drop":
+                answer = _Answer(0, b"")
+                answer.drop = True
+            else:
+                answer = self._success(slug, body, image)
+                if fault == "slow":
+                    self._stopping.wait(config.slow_reply_seconds)
+                answer.truncate = fault == "truncate"
             error_code = None
         except EmulatorError as error:
             answer = _error_answer(error, request_id)
@@ -420,9 +514,17 @@ class OcrEmulator:
                 error_code=error_code,
                 auth_mode=mode,
                 timestamp=time.time(),
+                started=started,
+                fault=fault,
             )
         )
         return answer
+
+    def _success(self, slug: str, body: dict[str, Any], image: validation.CheckedImage) -> _Answer:
+        if self.config.results == "documented":
+            return _Answer(200, self._examples[slug], {"X-Emulator-Ocr": "documented"})
+        payload, made_by = results.build(slug, body, image, self.reader)
+        return _json_answer(200, payload, {"X-Emulator-Ocr": made_by})
 
     def _iam(self, request: _Request, request_id: str) -> _Answer:
         path, method = request.raw_path.rstrip("/"), request.method

@@ -19,6 +19,7 @@ Order of checks, first failure wins (all answered with HTTP 400):
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_hwocr.catalog import Api, Limits, Param
@@ -33,6 +34,15 @@ from airflow_provider_hwocr.emulator.images import (
     image_size,
     sniff_format,
 )
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    """An image that passed every check: its bytes, format and (width, height) if known."""
+
+    data: bytes
+    fmt: str
+    size: tuple[int, int] | None
 
 
 def _bad(code: str, detail: str) -> EmulatorError:
@@ -99,15 +109,15 @@ def check_params(api: Api, body: dict[str, Any]) -> str:
     return source
 
 
-def check_image(limits: Limits, data: bytes) -> str:
-    """Check format and size of decoded image bytes; return the format name."""
+def check_image(limits: Limits, data: bytes) -> CheckedImage:
+    """Check format and size of decoded image bytes."""
     fmt = sniff_format(data)
     if fmt is None:
         raise _bad("AIS.0102", "image bytes are not in a recognised format")
     if fmt not in limits.formats:
         raise _bad("AIS.0102", f"{fmt} is not accepted by this API")
     if fmt == "PDF":
-        return fmt
+        return CheckedImage(data, fmt, None)
     try:
         size = image_size(data, fmt)
     except TooLarge:
@@ -115,7 +125,7 @@ def check_image(limits: Limits, data: bytes) -> str:
     except ValueError:
         raise _bad("AIS.0102", f"{fmt} image header is damaged") from None
     if size is None:
-        return fmt
+        return CheckedImage(data, fmt, None)
     width, height = size
     # Both side rules of the catalog ("each side within [min, max]" and "short
     # side >= min, long side <= max") come to the same test for two sides.
@@ -126,7 +136,7 @@ def check_image(limits: Limits, data: bytes) -> str:
         )
     if limits.max_pixels is not None and width * height > limits.max_pixels:
         raise _bad("AIS.0103", f"image has more than {limits.max_pixels} pixels")
-    return fmt
+    return CheckedImage(data, fmt, (width, height))
 
 
 def load_image(api: Api, source: str, value: str, config: EmulatorConfig) -> bytes:
@@ -145,8 +155,8 @@ def load_image(api: Api, source: str, value: str, config: EmulatorConfig) -> byt
         raise _bad(problem.code, problem.detail) from None
 
 
-def validate(api: Api, body: dict[str, Any], config: EmulatorConfig) -> str:
-    """Run checks 3-10 on a body :func:`parse_body` returned; return the image format."""
+def validate(api: Api, body: dict[str, Any], config: EmulatorConfig) -> CheckedImage:
+    """Run checks 3-10 on a body :func:`parse_body` returned; return the checked image."""
     source = check_params(api, body)
     data = load_image(api, source, body[source], config)
     return check_image(api.limits, data)
