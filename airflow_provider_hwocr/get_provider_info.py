@@ -132,6 +132,18 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_hwocr.operators.ocr"],
             }
         ],
+        "sensors": [
+            {
+                "integration-name": "Huawei Cloud OBS",
+                "python-modules": ["airflow_provider_hwocr.sensors.obs"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Huawei Cloud OBS",
+                "python-modules": ["airflow_provider_hwocr.triggers.obs"],
+            }
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_hwocr.hooks.ocr.HuaweiOcrHook",

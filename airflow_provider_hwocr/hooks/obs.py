@@ -26,6 +26,7 @@ The ``obs`` package is imported inside methods only, so importing this module
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -276,7 +277,11 @@ class HuaweiObsHook(BaseHook):
     async def aload_settings(self) -> CloudSettings:
         """Look the connection up without blocking an event loop (for triggers)."""
         if "settings" not in self.__dict__:
-            conn = await self.aget_connection(self.huaweicloud_ocr_conn_id)
+            aget = getattr(self, "aget_connection", None)  # Airflow 3.1+
+            if aget is not None:
+                conn = await aget(self.huaweicloud_ocr_conn_id)
+            else:
+                conn = await asyncio.to_thread(self.get_connection, self.huaweicloud_ocr_conn_id)
             self.__dict__["settings"] = self._settings_from(conn)
         return self.settings
 

@@ -1,0 +1,219 @@
+"""Which OBS objects a key sensor is waiting for, and whether they are there.
+
+One place for the matching rules, used by both
+:class:`~airflow_provider_hwocr.sensors.obs.HuaweiObsKeySensor` (poke mode) and
+:class:`~airflow_provider_hwocr.triggers.obs.HuaweiObsKeyTrigger` (deferred).
+
+A query is a list of *targets* (bucket + pattern). Each target must match at
+least one object; the answer is every matching object. A pattern is read as:
+
+``exact``     the key itself (one HEAD request)
+``prefix``    any object under it (``prefix=True``, or a pattern ending in ``/``)
+``wildcard``  :func:`fnmatch.fnmatchcase` (``*``, ``?``, ``[seq]``; ``*`` also matches ``/``)
+``regex``     :func:`re.fullmatch` against the whole key (``use_regex=True``)
+
+Pattern modes list the bucket under the longest literal prefix of the
+pattern, so ``incoming/*.png`` only lists ``incoming/``. In those modes keys
+ending in ``/`` (the "folders" the OBS console creates) are never matches.
+Objects smaller than ``min_size`` bytes are ignored in every mode.
+
+Nothing here imports the OBS SDK.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_hwocr.obs_uri import is_obs_uri, parse_obs_uri
+
+if TYPE_CHECKING:
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook, ObsObjectInfo
+
+#: Fields a caller may ask for, per matched object.
+METADATA_KEYS = ("key", "uri", "size", "last_modified", "etag", "content_type", "metadata", "bucket")
+DEFAULT_METADATA_KEYS = ("key", "uri", "size")
+#: Fields only a HEAD request returns; asking for them costs one HEAD per listed match.
+_HEAD_ONLY = frozenset({"content_type", "metadata"})
+_WILDCARD_CHARS = frozenset("*?[")
+_REGEX_SPECIAL = frozenset(".^$*+?{}[]\\|()")
+
+
+@dataclass(frozen=True)
+class ObsKeyQuery:
+    """What to look for. Build it with :func:`build_query`; it round-trips through :meth:`to_dict`."""
+
+    targets: tuple[tuple[str, str, str], ...]  # (bucket, pattern, mode)
+    min_size: int = 0
+    metadata_keys: tuple[str, ...] = DEFAULT_METADATA_KEYS
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "targets": [list(t) for t in self.targets],
+            "min_size": self.min_size,
+            "metadata_keys": list(self.metadata_keys),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ObsKeyQuery:
+        return cls(
+            targets=tuple((str(b), str(p), str(m)) for b, p, m in data["targets"]),
+            min_size=int(data.get("min_size", 0)),
+            metadata_keys=tuple(data.get("metadata_keys", DEFAULT_METADATA_KEYS)),
+        )
+
+    def describe(self) -> str:
+        return ", ".join(f"{mode} obs://{bucket}/{pattern}" for bucket, pattern, mode in self.targets)
+
+
+def build_query(
+    bucket: str | None,
+    key: str | Sequence[str],
+    *,
+    use_regex: bool = False,
+    prefix: bool = False,
+    wildcard_match: bool | None = None,
+    min_size: int = 0,
+    metadata_keys: Iterable[str] | None = None,
+) -> ObsKeyQuery:
+    """Check the sensor's arguments and turn them into a :class:`ObsKeyQuery`.
+
+    ``key`` entries may be full ``obs://bucket/key`` URIs (then ``bucket`` may
+    be ``None``). ``wildcard_match=None`` treats a key with ``*``, ``?`` or ``[``
+    as a wildcard; ``False`` reads such characters literally.
+    """
+    if use_regex and prefix:
+        raise ValueError("use_regex and prefix cannot both be set")
+    if use_regex and wildcard_match:
+        raise ValueError("use_regex and wildcard_match cannot both be set")
+    keys = [key] if isinstance(key, str) else list(key or [])
+    if not keys:
+        raise ValueError("key: give at least one key, pattern or prefix")
+    targets: list[tuple[str, str, str]] = []
+    for entry in keys:
+        if not isinstance(entry, str) or not entry:
+            raise ValueError(f"key: every entry must be a non-empty string, got {entry!r}")
+        if is_obs_uri(entry):
+            loc = parse_obs_uri(entry, allow_empty_key=prefix, parameter="key")
+            if bucket and loc.bucket != bucket:
+                raise ValueError(f"key: {entry!r} names bucket {loc.bucket!r} but bucket={bucket!r}")
+            entry_bucket, pattern = loc.bucket, loc.key
+        else:
+            if not bucket:
+                raise ValueError(f"key: {entry!r} is not an obs:// URI, so bucket is required")
+            entry_bucket, pattern = bucket, entry
+        if use_regex:
+            mode = "regex"
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"key: {pattern!r} is not a valid regular expression: {exc}") from None
+        elif prefix or pattern.endswith("/"):
+            mode = "prefix"
+        elif wildcard_match or (wildcard_match is None and _WILDCARD_CHARS & set(pattern)):
+            mode = "wildcard"
+        else:
+            mode = "exact"
+        targets.append((entry_bucket, pattern, mode))
+    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 0:
+        raise ValueError(f"min_size must be a non-negative int (bytes), got {min_size!r}")
+    fields = tuple(DEFAULT_METADATA_KEYS if metadata_keys is None else metadata_keys)
+    unknown = [f for f in fields if f not in METADATA_KEYS]
+    if isinstance(metadata_keys, str) or unknown or not fields:
+        raise ValueError(
+            f"metadata_keys must be a non-empty list of {', '.join(METADATA_KEYS)}; got {metadata_keys!r}"
+        )
+    return ObsKeyQuery(targets=tuple(targets), min_size=min_size, metadata_keys=fields)
+
+
+def literal_prefix(pattern: str, mode: str) -> str:
+    """The part of a pattern every matching key starts with (what to list)."""
+    if mode in ("exact", "prefix"):
+        return pattern
+    if mode == "wildcard":
+        cut = next((i for i, ch in enumerate(pattern) if ch in _WILDCARD_CHARS), len(pattern))
+        return pattern[:cut]
+    # regex: give up on alternation; stop at the first special character and drop
+    # the character before a quantifier (it may occur zero times).
+    if "|" in pattern:
+        return ""
+    body = pattern.removeprefix("^")
+    out = []
+    for ch in body:
+        if ch in _REGEX_SPECIAL:
+            if ch in "*?{" and out:
+                out.pop()
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def _matches(key: str, pattern: str, mode: str) -> bool:
+    if mode == "exact":
+        return key == pattern
+    if key.endswith("/"):
+        return False  # a "folder" marker, not a file
+    if mode == "prefix":
+        return key.startswith(pattern)
+    if mode == "wildcard":
+        return fnmatch.fnmatchcase(key, pattern)
+    return re.fullmatch(pattern, key) is not None
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The outcome of one check: ``done`` when every target matched at least one object."""
+
+    done: bool
+    objects: tuple[ObsObjectInfo, ...]
+    missing: tuple[str, ...]  # the targets that matched nothing, as "mode obs://bucket/pattern"
+
+    @property
+    def uris(self) -> list[str]:
+        return [o.uri for o in self.objects]
+
+
+def find_matches(hook: HuaweiObsHook, query: ObsKeyQuery) -> MatchResult:
+    """Look the query's targets up in OBS (blocking; the trigger runs this in a thread)."""
+    found: dict[str, ObsObjectInfo] = {}
+    missing: list[str] = []
+    want_head = bool(_HEAD_ONLY & set(query.metadata_keys))
+    for bucket, pattern, mode in query.targets:
+        hits: list[ObsObjectInfo] = []
+        if mode == "exact":
+            info = hook.head(bucket, pattern)
+            if info is not None and info.size >= query.min_size:
+                hits.append(info)
+        else:
+            for info in hook.list_objects(bucket, literal_prefix(pattern, mode)):
+                if info.size >= query.min_size and _matches(info.key, pattern, mode):
+                    hits.append(info)
+        if not hits:
+            missing.append(f"{mode} obs://{bucket}/{pattern}")
+        for info in hits:
+            found.setdefault(info.uri, info)
+    if missing:
+        return MatchResult(False, (), tuple(missing))
+    objects = []
+    for info in found.values():
+        if want_head and info.content_type is None and not info.metadata:
+            fresh = hook.head(info.bucket, info.key)
+            if fresh is None:  # deleted between the listing and now
+                continue
+            info = fresh
+        objects.append(info)
+    if not objects:  # everything vanished while we looked
+        return MatchResult(False, (), (query.describe(),))
+    return MatchResult(True, tuple(objects), ())
+
+
+def describe_objects(objects: Iterable[ObsObjectInfo], metadata_keys: Sequence[str]) -> list[dict[str, Any]]:
+    """One JSON-safe dict per object with just the requested fields."""
+    out = []
+    for info in objects:
+        full = info.to_dict()
+        out.append({name: full[name] for name in metadata_keys})
+    return out

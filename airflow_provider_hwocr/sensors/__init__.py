@@ -1,0 +1,1 @@
+"""Sensors of the Huawei Cloud OCR provider."""

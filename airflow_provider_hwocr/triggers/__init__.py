@@ -1,0 +1,1 @@
+"""Triggers (run by the Airflow triggerer) of the Huawei Cloud OCR provider."""
