@@ -91,6 +91,12 @@ def test_get_json_of_non_json_names_the_object(hook, obs_bucket):
         hook.get_json(obs_bucket, "x.bin")
 
 
+def test_empty_object(hook, obs_bucket):
+    hook.put_bytes(obs_bucket, "empty", b"")
+    assert hook.get_bytes(obs_bucket, "empty") == b""
+    assert hook.head(obs_bucket, "empty").size == 0
+
+
 def test_missing_key_is_none_for_head_and_false_for_exists(hook, obs_bucket):
     assert hook.head(obs_bucket, "nope/none.png") is None
     assert hook.exists(obs_bucket, "nope/none.png") is False
@@ -437,3 +443,11 @@ def test_bad_endpoint_and_settings_are_configuration_errors(monkeypatch, emulato
         with pytest.raises(HuaweiOcrConfigurationError) as info:
             _use_conn(monkeypatch, emulator, **extra).get_client()
         assert info.value.field == field
+
+
+def test_object_server_routes_any_sigv2_request_to_s3(hook, obs_bucket, obs_server):
+    """The fixture's moto work-around: a SigV2 signature with four '/' once meant HTTP 500 (about 1 in 1,400)."""
+    hook.put_bytes(obs_bucket, "k", b"ok")
+    unlucky = {"Authorization": f"AWS {AK}:ab/cd/ef/gh/ijklmnopqrstuvw="}  # moto does not check signatures
+    response = requests.get(f"{obs_server}/{obs_bucket}/k", headers=unlucky, timeout=5)
+    assert (response.status_code, response.content) == (200, b"ok")
