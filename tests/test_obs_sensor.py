@@ -105,6 +105,28 @@ def test_regex(hook, obs_bucket):
         _poke(_sensor(bucket=obs_bucket, key="scans/(", use_regex=True))
 
 
+@pytest.mark.parametrize(
+    ("pattern", "mode", "expected"),
+    [
+        (r"in/scan-\d+\.png", "regex", "in/scan-"),
+        ("^in/x.png", "regex", "in/x"),
+        ("in/ab?c", "regex", "in/a"),  # 'b' may be absent
+        ("in/ab*", "regex", "in/a"),
+        ("in/a{2}", "regex", "in/"),
+        ("in/a+", "regex", "in/a"),
+        ("a/x|b/y", "regex", ""),  # alternation: list everything
+        ("in/(a|b)", "regex", ""),
+        ("in/file?.png", "wildcard", "in/file"),
+        ("in/[ab].png", "wildcard", "in/"),
+        ("in/", "prefix", "in/"),
+    ],
+)
+def test_listing_prefix_never_misses_a_match(pattern, mode, expected):
+    from airflow_provider_hwocr.hooks.obs_match import literal_prefix
+
+    assert literal_prefix(pattern, mode) == expected
+
+
 def test_prefix_by_flag_or_trailing_slash_ignores_folder_markers(hook, obs_bucket):
     hook.put_bytes(obs_bucket, "drop/", b"")  # a console "folder"
     assert _poke(_sensor(bucket=obs_bucket, key="drop/"))[0] is False
@@ -186,6 +208,8 @@ def test_metadata_keys(hook, obs_bucket):
 def test_obs_uris_without_bucket(hook, obs_bucket):
     hook.put_bytes(obs_bucket, "u/a.png", b"1")
     result, _ = _poke(_sensor(key=[f"obs://{obs_bucket}/u/a.png", f"obs://{obs_bucket}/u/*.png"]))
+    assert result.xcom_value == [f"obs://{obs_bucket}/u/a.png"]
+    result, _ = _poke(_sensor(key=f"obs://{obs_bucket}/"))  # the whole bucket
     assert result.xcom_value == [f"obs://{obs_bucket}/u/a.png"]
     with pytest.raises(ValueError, match="bucket is required"):
         _poke(_sensor(key="u/a.png"))

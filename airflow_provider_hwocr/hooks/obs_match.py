@@ -97,7 +97,7 @@ def build_query(
         if not isinstance(entry, str) or not entry:
             raise ValueError(f"key: every entry must be a non-empty string, got {entry!r}")
         if is_obs_uri(entry):
-            loc = parse_obs_uri(entry, allow_empty_key=prefix, parameter="key")
+            loc = parse_obs_uri(entry, allow_empty_key=True, parameter="key")
             if bucket and loc.bucket != bucket:
                 raise ValueError(f"key: {entry!r} names bucket {loc.bucket!r} but bucket={bucket!r}")
             entry_bucket, pattern = loc.bucket, loc.key
@@ -111,7 +111,7 @@ def build_query(
                 re.compile(pattern)
             except re.error as exc:
                 raise ValueError(f"key: {pattern!r} is not a valid regular expression: {exc}") from None
-        elif prefix or pattern.endswith("/"):
+        elif prefix or pattern.endswith("/") or not pattern:  # "obs://bucket/": the whole bucket
             mode = "prefix"
         elif wildcard_match or (wildcard_match is None and _WILDCARD_CHARS & set(pattern)):
             mode = "wildcard"
