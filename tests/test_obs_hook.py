@@ -451,3 +451,98 @@ def test_object_server_routes_any_sigv2_request_to_s3(hook, obs_bucket, obs_serv
     unlucky = {"Authorization": f"AWS {AK}:ab/cd/ef/gh/ijklmnopqrstuvw="}  # moto does not check signatures
     response = requests.get(f"{obs_server}/{obs_bucket}/k", headers=unlucky, timeout=5)
     assert (response.status_code, response.content) == (200, b"ok")
+
+
+class _ConnectProxy:
+    """A tiny HTTP CONNECT proxy (what the OBS SDK speaks to a proxy); records what it was asked."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.requests: list[tuple[str, str | None]] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client: socket.socket) -> None:
+        import threading
+
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+        target = lines[0].split()[1]
+        auth = next(
+            (
+                v.strip()
+                for k, _, v in (x.partition(":") for x in lines[1:])
+                if k.lower() == "proxy-authorization"
+            ),
+            None,
+        )
+        self.requests.append((target, auth))
+        host, _, port = target.rpartition(":")
+        upstream = socket.create_connection((host, int(port)))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        def pipe(src: socket.socket, dst: socket.socket) -> None:
+            try:
+                while data := src.recv(65536):
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (src, dst):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_requests_go_through_the_connection_proxy_with_its_credentials(
+    monkeypatch, emulator, obs_server, obs_bucket
+):
+    import base64
+
+    from airflow.sdk._shared.secrets_masker import redact
+
+    proxy = _ConnectProxy()
+    try:
+        hook = _use_conn(
+            monkeypatch,
+            emulator,
+            obs_endpoint=obs_server,
+            obs_path_style=True,
+            obs_signature="v2",
+            verify=False,
+            proxy=f"http://squid-user:{'pr%40xy-secret'}@127.0.0.1:{proxy.port}",
+        )
+        hook.put_bytes(obs_bucket, "via-proxy.txt", b"tunnelled")
+        assert hook.get_bytes(obs_bucket, "via-proxy.txt") == b"tunnelled"
+    finally:
+        proxy.close()
+    expected_auth = "Basic " + base64.b64encode(b"squid-user:pr@xy-secret").decode()
+    assert proxy.requests == [(obs_server.removeprefix("http://"), expected_auth)] * 2
+    assert redact("pr@xy-secret") == "***"

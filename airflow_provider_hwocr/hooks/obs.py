@@ -288,9 +288,21 @@ class HuaweiObsHook(BaseHook):
     def _settings_from(self, conn: Any) -> CloudSettings:
         settings = settings_from_connection(conn, region=self.region, service="obs")
         proxy_password = urlsplit(settings.proxy).password if settings.proxy else None
-        # The AK is Airflow's "login" and is not masked by default.
+        # The AK is Airflow's "login" and is not masked by default; the proxy
+        # password is masked as written in the URL and decoded.
         _mask(settings.ak, settings.sk, settings.security_token, proxy_password)
+        if proxy_password:
+            _mask(unquote(proxy_password))
         return settings
+
+    @property
+    def _secrets(self) -> list[str]:
+        """Everything to blank out of error text: credentials and the proxy password."""
+        secrets = list(self.settings.secrets)
+        password = urlsplit(self.settings.proxy).password if self.settings.proxy else None
+        if password:
+            secrets += [password, unquote(password)]
+        return secrets
 
     @property
     def endpoint(self) -> str:
@@ -406,7 +418,7 @@ class HuaweiObsHook(BaseHook):
         try:
             resp = getattr(client, method)(*args, **kwargs)
         except Exception as exc:
-            detail = clean_text(f"{type(exc).__name__}: {exc}", self.settings.secrets)
+            detail = clean_text(f"{type(exc).__name__}: {exc}", self._secrets)
             raise HuaweiObsTransientError(
                 f"OBS {operation} of {where} failed: no response from {self.endpoint} ({detail})",
                 bucket=bucket,
@@ -414,7 +426,7 @@ class HuaweiObsHook(BaseHook):
                 operation=operation,
             ) from exc
         if resp is None or getattr(resp, "status", None) is None:
-            detail = clean_text(getattr(resp, "reason", None) or "no status", self.settings.secrets)
+            detail = clean_text(getattr(resp, "reason", None) or "no status", self._secrets)
             raise HuaweiObsTransientError(
                 f"OBS {operation} of {where} failed: no response from {self.endpoint} ({detail})",
                 bucket=bucket,
@@ -425,7 +437,7 @@ class HuaweiObsHook(BaseHook):
 
     def _error(self, operation: str, bucket: str, key: str | None, resp: Any) -> HuaweiObsError:
         status = int(resp.status)
-        secrets = self.settings.secrets
+        secrets = self._secrets
         code = clean_text(getattr(resp, "errorCode", None), secrets) or None
         message = clean_text(getattr(resp, "errorMessage", None), secrets) or None
         request_id = clean_text(getattr(resp, "requestId", None), secrets) or None
