@@ -19,7 +19,13 @@ def dagbag():
 
 def test_example_dags_import_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert {"hwocr_general_text", "hwocr_id_documents"} <= set(dagbag.dag_ids)
+    assert {
+        "hwocr_general_text",
+        "hwocr_id_documents",
+        "ocr_new_uploads",
+        "ocr_daily_backfill",
+        "ocr_classify_and_route",
+    } <= set(dagbag.dag_ids)
     for dag_file in EXAMPLES.glob("*.py"):
         assert any(d.fileloc == str(dag_file) for d in dagbag.dags.values()), dag_file
 
@@ -84,3 +90,79 @@ def test_mapped_dag_runs_one_call_per_image(airflow_db, emulator, ocr_conn, imag
     assert emulator.count("thailand-license-plate") == 1
     collected = _xcom(dag_run, "collect")
     assert len(collected["passport_numbers"]) == 3
+
+
+# --- OBS pipelines (moto object server + emulator) ------------------------------------
+
+import pendulum  # noqa: E402
+
+
+def _upload(obs, bucket, keys):
+    for key in keys:
+        obs.put_bytes(bucket, key, png((320, 140), key.rsplit("/", 1)[-1]), content_type="image/png")
+
+
+def test_ocr_new_uploads_end_to_end_and_rerun_is_free(airflow_db, emulator, obs_conn, obs_bucket):
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+    obs = HuaweiObsHook()
+    scans = [f"incoming/scan-{i}.png" for i in range(3)]
+    _upload(obs, obs_bucket, scans)
+    dag = _load("ocr_new_uploads")
+    day = pendulum.datetime(2026, 11, 20, tz="UTC")
+    conf = {"bucket": obs_bucket}
+
+    first = dag.test(logical_date=day, run_conf=conf)
+
+    assert first.state == "success"
+    assert emulator.count("general-text") == 3
+    matched = _xcom(first, "wait_for_scans")
+    assert sorted(matched) == sorted(f"obs://{obs_bucket}/{k}" for k in scans)
+    stored = obs.list_keys(obs_bucket, "results/2026-11-20/")
+    assert len(stored) == 3
+    report = _xcom(first, "summarize")
+    assert report["documents"] == 3 and sorted(report["results"]) == sorted(f"obs://{obs_bucket}/{k}" for k in stored)
+    doc = obs.get_json(obs_bucket, stored[0])
+    assert doc["api"] == "general-text" and doc["source"]["uri"] in matched
+
+    # the same logical date again: every result exists, zero OCR calls
+    emulator.reset()
+    second = dag.test(logical_date=day, run_conf=conf)
+    assert second.state == "success"
+    assert emulator.count() == 0
+    assert _xcom(second, "summarize")["documents"] == 3
+    assert len(obs.list_keys(obs_bucket, "results/2026-11-20/")) == 3
+
+
+def test_ocr_daily_backfill_two_days_then_rerun(airflow_db, emulator, obs_conn, obs_bucket):
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+    obs = HuaweiObsHook()
+    _upload(obs, obs_bucket, [f"scans/2026-11-0{d}/p{i}.png" for d in (1, 2) for i in range(3)])
+    obs.put_bytes(obs_bucket, "scans/2026-11-01/readme.txt", b"not an image, not matched by *.png")
+    dag = _load("ocr_daily_backfill")
+    for d in (1, 2):
+        run = dag.test(logical_date=pendulum.datetime(2026, 11, d, tz="UTC"), run_conf={"bucket": obs_bucket})
+        assert run.state == "success"
+        manifest = obs.get_json(obs_bucket, f"ocr/2026-11-0{d}/_manifest.general-text.json")
+        assert manifest["totals"]["done"] == 3 and manifest["totals"]["failed"] == 0
+    assert emulator.count("general-text") == 6
+    emulator.reset()
+    run = dag.test(logical_date=pendulum.datetime(2026, 11, 1, tz="UTC"), run_conf={"bucket": obs_bucket})
+    assert run.state == "success" and emulator.count() == 0
+
+
+def test_ocr_classify_and_route(airflow_db, emulator, obs_conn, obs_bucket):
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+    obs = HuaweiObsHook()
+    _upload(obs, obs_bucket, ["inbox/document.png"])
+    dag = _load("ocr_classify_and_route")
+    run = dag.test(run_conf={"bucket": obs_bucket, "image": f"obs://{obs_bucket}/inbox/document.png"})
+    assert run.state == "success"
+    assert emulator.count("auto-classification") == 1
+    # the documented classification answer holds invoices: routed to key-value extraction
+    assert emulator.count("smart-document-recognizer") == 1
+    assert emulator.count("passport") == 0 and emulator.count("general-text") == 0
+    (stored,) = obs.list_keys(obs_bucket, "routed/")
+    assert stored.endswith(".smart-document-recognizer.json")

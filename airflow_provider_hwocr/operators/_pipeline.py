@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_hwocr.catalog import Api
-from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+from airflow_provider_hwocr.client.errors import HuaweiOcrError, HuaweiOcrValidationError
 from airflow_provider_hwocr.client.request import prepare_request, read_image_file, validate_params
 from airflow_provider_hwocr.obs_uri import ObsLocation, is_obs_uri, parse_obs_uri
 from airflow_provider_hwocr.results import (
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
 
 IMAGE_SOURCES = ("signed_url", "authorized", "inline")
+#: Service errors meaning "could not read the object from OBS".
+_OBS_FETCH_CODES = frozenset({"ModelArts.4603", "ModelArts.4702", "ModelArts.4703", "ModelArts.4704", "ModelArts.4706"})
 #: Longest validity accepted for signed URLs (OBS allows up to 7 days).
 MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600
 
@@ -220,7 +222,15 @@ class OcrPipeline:
         prepared = prepare_request(self.api, image=src.data, url=src.url, params=self.params)
         if self.before_call is not None:
             self.before_call()
-        response = self.ocr_hook.call(self.api, prepared.body, enterprise_project_id=self.enterprise_project_id)
+        try:
+            response = self.ocr_hook.call(self.api, prepared.body, enterprise_project_id=self.enterprise_project_id)
+        except HuaweiOcrError as exc:
+            if src.kind == "obs" and self.image_source == "authorized" and exc.error_code in _OBS_FETCH_CODES:
+                exc.hint = (
+                    "image_source='authorized' needs OBS Authorization enabled in the OCR console and the "
+                    "bucket in the same region as OCR; or use image_source='signed_url'."
+                )
+            raise
         summary = summarize(self.api, response.result)
         if key:
             reference = self._store(key, src, response, summary)

@@ -1,0 +1,66 @@
+"""Classify a document, then send it to the API made for its type.
+
+    auto-classification -> branch -> passport | invoice key-values | general text -> results in OBS
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Param, task
+
+from airflow_provider_hwocr.operators.ocr import (
+    HuaweiOcrAutoClassificationOperator,
+    HuaweiOcrGeneralTextOperator,
+    HuaweiOcrPassportOperator,
+    HuaweiOcrSmartDocumentRecognizerOperator,
+)
+
+INVOICE_TYPES = {"vat_invoice", "vat_roll_invoice", "mvs_invoice", "taxi_invoice", "quota_invoice", "toll_invoice"}
+RESULTS = "obs://{{ params.bucket }}/routed/{{ ds }}/"
+
+with DAG(
+    dag_id="ocr_classify_and_route",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    catchup=False,
+    params={
+        "bucket": Param("hwocr-demo", type="string"),
+        "image": Param("obs://hwocr-demo/inbox/document.png", type="string"),
+    },
+    tags=["hwocr", "example", "obs"],
+) as dag:
+    classify = HuaweiOcrAutoClassificationOperator(
+        task_id="classify", image="{{ params.image }}", region="cn-north-4"
+    )
+
+    @task.branch
+    def route(items: list[dict]) -> str:
+        """Pick the task for the first document the service recognised."""
+        types = [
+            item.get("type")
+            for item in items
+            if (item.get("status") or {}).get("error_code", "AIS.0000") == "AIS.0000"
+        ]
+        print("HWOCR_TYPES", types)
+        if "passport" in types:
+            return "passport"
+        if INVOICE_TYPES & set(types):
+            return "invoice_fields"
+        return "general_text"
+
+    passport = HuaweiOcrPassportOperator(
+        task_id="passport", image="{{ params.image }}", region="ap-southeast-1", output_uri=RESULTS
+    )
+    invoice = HuaweiOcrSmartDocumentRecognizerOperator(
+        task_id="invoice_fields",
+        image="{{ params.image }}",
+        kv=True,
+        table=True,
+        region="ap-southeast-1",
+        output_uri=RESULTS,
+    )
+    text = HuaweiOcrGeneralTextOperator(
+        task_id="general_text", image="{{ params.image }}", region="ap-southeast-1", output_uri=RESULTS
+    )
+
+    route(classify.output) >> [passport, invoice, text]
