@@ -132,48 +132,17 @@ def moto_front(*, delay: float = 0.0, ssl_context=None) -> Iterator[str]:
         thread.join(5)
 
 
-@contextmanager
-def _sigv2_always_s3() -> Iterator[None]:
-    """Work around a moto bug that fails ~1 in 1,400 SigV2-signed requests with HTTP 500.
-
-    moto picks the backend by parsing the Authorization header as SigV4
-    (``Credential=AK/date/region/service/aws4_request``, split on ``/``). A SigV2
-    header is ``AWS AK:base64-signature``; when the signature happens to hold
-    exactly four ``/``, the split "works" and names a service that does not exist.
-    moto's own fallback for headers that are not SigV4 is S3, so send SigV2 (and
-    OBS-signed) requests there directly. Only the server's routing is changed.
-    """
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-
-    original = DomainDispatcherApplication.infer_service_region_host
-
-    def infer(self, environ, path):
-        if (environ.get("HTTP_AUTHORIZATION") or "").startswith(("AWS ", "OBS ")):
-            return None  # -> moto's default service, S3
-        return original(self, environ, path)
-
-    DomainDispatcherApplication.infer_service_region_host = infer
-    try:
-        yield
-    finally:
-        DomainDispatcherApplication.infer_service_region_host = original
-
-
 @pytest.fixture(scope="session")
 def obs_server() -> Iterator[str]:
     """moto's S3 server on 127.0.0.1 and a free port; yields ``http://127.0.0.1:PORT``."""
     global _server_url
-    from moto.server import ThreadedMotoServer
+    from airflow_provider_hwocr.testing import local_object_server
 
-    with _sigv2_always_s3():
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        _server_url = f"http://{host}:{port}"
+    with local_object_server() as url:
+        _server_url = url
         try:
             yield _server_url
         finally:
-            server.stop()
             _server_url = None
 
 

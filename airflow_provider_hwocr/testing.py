@@ -1,0 +1,67 @@
+"""Local stand-ins for testing DAGs offline: an OBS-compatible object server.
+
+``local_object_server()`` runs moto's S3 server (``pip install "moto[server]"``)
+on 127.0.0.1 and a free port. Point a ``huaweicloud_ocr`` connection at it with
+the extras ``obs_endpoint`` (the yielded URL), ``obs_path_style: true``,
+``obs_signature: "v2"`` and ``verify: false``. The OCR side is
+``airflow_provider_hwocr.emulator``.
+
+Not imported by the provider itself; moto is a test dependency only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["local_object_server", "object_server_extras"]
+
+
+@contextmanager
+def _sigv2_always_s3() -> Iterator[None]:
+    """Work around a moto routing bug that fails ~1 in 1,400 SigV2-signed requests with HTTP 500.
+
+    moto picks the backend by parsing the Authorization header as SigV4
+    (``Credential=AK/date/region/service/aws4_request``, split on ``/``). A SigV2
+    header is ``AWS AK:base64-signature``; when the signature happens to hold
+    exactly four ``/``, the split "works" and names a service that does not exist.
+    moto's own fallback for headers that are not SigV4 is S3, so send SigV2 (and
+    OBS-signed) requests there directly. Only the server's routing is changed.
+    """
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.infer_service_region_host
+
+    def infer(self, environ, path):  # type: ignore[no-untyped-def]
+        if (environ.get("HTTP_AUTHORIZATION") or "").startswith(("AWS ", "OBS ")):
+            return None  # -> moto's default service, S3
+        return original(self, environ, path)
+
+    DomainDispatcherApplication.infer_service_region_host = infer
+    try:
+        yield
+    finally:
+        DomainDispatcherApplication.infer_service_region_host = original
+
+
+@contextmanager
+def local_object_server() -> Iterator[str]:
+    """Run an S3/OBS-compatible server on loopback; yields ``http://127.0.0.1:PORT``."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise RuntimeError('the local object server needs moto: pip install "moto[server]"') from exc
+
+    with _sigv2_always_s3():
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+
+
+def object_server_extras(url: str) -> dict[str, object]:
+    """Connection extras that point the OBS side of a connection at ``url``."""
+    return {"obs_endpoint": url, "obs_path_style": True, "obs_signature": "v2", "verify": False}
