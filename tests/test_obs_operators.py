@@ -253,3 +253,20 @@ def test_batch_stops_early_on_errors_that_fail_every_image(obs, obs_bucket, emul
     assert emulator.count() < 20  # did not burn through every image
     manifest = obs.get_json(obs_bucket, "nso/_manifest.general-text.json")
     assert manifest["totals"]["not_attempted"] > 0
+
+
+def test_batch_concurrency_is_bounded(obs, obs_bucket, emulator):
+    # With 300 ms of service latency, in-flight calls pile up to the bound, never past it.
+    _fill(obs, obs_bucket, "c/", n_images=9)
+    emulator.config.latency_ms = 300
+    HuaweiOcrBatchOperator(
+        task_id="batch", api="general-text", source_uri=f"obs://{obs_bucket}/c/",
+        output_uri=f"obs://{obs_bucket}/co/", image_source="inline", max_concurrency=3, qps=None,
+    ).execute({})
+    calls = emulator.calls("general-text")
+    assert len(calls) == 9
+    # overlap measured from the emulator's own start/end times
+    spans = [(c.started, c.timestamp) for c in calls]
+    peak = max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
+    assert peak == 3
+    assert emulator.stats()["peak_concurrency"] <= 3
