@@ -40,7 +40,7 @@ def source_identity(kind: str, *, uri: str | None = None, data: bytes | None = N
     OBS objects and URLs are identified by location (a URL's query string is
     dropped: signed URLs differ on every call); bytes and files by content.
     """
-    if kind in ("obs",):
+    if kind == "obs":
         return str(uri)
     if kind == "url":
         parts = urlsplit(str(uri))

@@ -142,8 +142,10 @@ def test_templated_image_and_parameters_render(emulator, ocr_conn, image_server)
 
 
 def test_region_and_project_overrides(emulator, ocr_conn):
+    from airflow_provider_hwocr.client.errors import HuaweiOcrAuthError
+
     op = ocr.HuaweiOcrGeneralTextOperator(task_id="t", image=png(), project_id="someotherproject")
-    with pytest.raises(Exception):
+    with pytest.raises(HuaweiOcrAuthError, match="ModelArts.4203"):
         op.execute({})
     # the override reached the wire: the path carries the other project id
     assert emulator.calls()[0].path == "/v2/someotherproject/ocr/general-text"

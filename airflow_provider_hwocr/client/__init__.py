@@ -68,23 +68,4 @@ if TYPE_CHECKING:
     from airflow_provider_hwocr.client.retry import RetryPolicy
     from airflow_provider_hwocr.client.signer import sign_request
 
-__all__ = [
-    "AKSK_MAX_BODY_BYTES",
-    "AkSkCredentials",
-    "HuaweiOcrAuthError",
-    "HuaweiOcrConfigurationError",
-    "HuaweiOcrError",
-    "HuaweiOcrInvalidInputError",
-    "HuaweiOcrNotFoundError",
-    "HuaweiOcrNotSubscribedError",
-    "HuaweiOcrRecognitionError",
-    "HuaweiOcrThrottledError",
-    "HuaweiOcrTransientError",
-    "HuaweiOcrValidationError",
-    "IamTokenCredentials",
-    "OcrClient",
-    "OcrResponse",
-    "RetryPolicy",
-    "error_from_response",
-    "sign_request",
-]
+__all__ = sorted(_EXPORTS)

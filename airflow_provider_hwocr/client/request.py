@@ -23,9 +23,7 @@ from airflow_provider_hwocr.client.images import image_size, sniff_format
 
 log = logging.getLogger("airflow_provider_hwocr.client")
 
-__all__ = ["PreparedRequest", "prepare_request", "build_request_body", "validate_params", "ImageInput"]
-
-ImageInput = "bytes | bytearray | memoryview | str | os.PathLike[str]"
+__all__ = ["PreparedRequest", "prepare_request", "build_request_body", "validate_params", "read_image_file"]
 
 # Characters that may stay as they are in a URL; everything else (spaces,
 # non-ASCII) is percent-encoded, as the service requires.

@@ -6,6 +6,7 @@ same way. Every malformed or missing field raises an error naming it.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -83,8 +84,6 @@ def _parse_verify(conn_id: str, raw: Any) -> bool | str:
         return True
     if text.lower() in ("false", "0", "no"):
         return False
-    import os
-
     if not os.path.isfile(text):
         raise _err(conn_id, "verify", f"must be true, false or the path of a CA bundle file; no file at {text!r}")
     return text

@@ -132,7 +132,7 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
             HuaweiOcrConfigurationError,
             HuaweiOcrNotFoundError,
         )
-        from airflow_provider_hwocr.obs_uri import parse_obs_uri
+        from airflow_provider_hwocr.obs_uri import ObsLocation, parse_obs_uri
         from airflow_provider_hwocr.ratelimit import TokenBucket
 
         fatal_types = (HuaweiOcrAuthError, HuaweiOcrConfigurationError, HuaweiOcrNotFoundError)
@@ -213,7 +213,7 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         manifest_loc = (
             parse_obs_uri(self.manifest_uri, parameter="manifest_uri")
             if self.manifest_uri
-            else type(output)(output.bucket, f"{output.key}_manifest.{pipeline.api.slug}.json")
+            else ObsLocation(output.bucket, f"{output.key}_manifest.{pipeline.api.slug}.json")
         )
         manifest = {
             "format": MANIFEST_FORMAT,
