@@ -129,7 +129,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Huawei Cloud OCR",
-                "python-modules": ["airflow_provider_hwocr.operators.ocr", "airflow_provider_hwocr.operators.batch"],
+                "python-modules": [
+                    "airflow_provider_hwocr.operators.ocr",
+                    "airflow_provider_hwocr.operators.batch",
+                ],
             }
         ],
         "sensors": [

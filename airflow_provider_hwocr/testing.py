@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 __all__ = ["local_object_server", "object_server_extras"]
 
@@ -32,16 +33,16 @@ def _sigv2_always_s3() -> Iterator[None]:
 
     original = DomainDispatcherApplication.infer_service_region_host
 
-    def infer(self, environ, path):  # type: ignore[no-untyped-def]
+    def infer(self: Any, environ: Any, path: Any) -> Any:
         if (environ.get("HTTP_AUTHORIZATION") or "").startswith(("AWS ", "OBS ")):
             return None  # -> moto's default service, S3
         return original(self, environ, path)
 
-    DomainDispatcherApplication.infer_service_region_host = infer
+    DomainDispatcherApplication.infer_service_region_host = infer  # type: ignore[method-assign]
     try:
         yield
     finally:
-        DomainDispatcherApplication.infer_service_region_host = original
+        DomainDispatcherApplication.infer_service_region_host = original  # type: ignore[method-assign]
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 """Classify a document, then send it to the API made for its type.
 
-    auto-classification -> branch -> passport | invoice key-values | general text -> results in OBS
+auto-classification -> branch -> passport | invoice key-values | general text -> results in OBS
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from airflow_provider_hwocr.operators.ocr import (
     HuaweiOcrSmartDocumentRecognizerOperator,
 )
 
-INVOICE_TYPES = {"vat_invoice", "vat_roll_invoice", "mvs_invoice", "taxi_invoice", "quota_invoice", "toll_invoice"}
+INVOICE_TYPES = {
+    "vat_invoice",
+    "vat_roll_invoice",
+    "mvs_invoice",
+    "taxi_invoice",
+    "quota_invoice",
+    "toll_invoice",
+}
 RESULTS = "obs://{{ params.bucket }}/routed/{{ ds }}/"
 
 with DAG(

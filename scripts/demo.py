@@ -77,24 +77,55 @@ def render_documents() -> dict[str, bytes]:
     import io
 
     docs = {}
-    img, _ = _page((900, 620), [
-        "INVOICE  No. 2026-1120",
-        "Acme Supplies Ltd.",
-        "Bill to: Northwind Traders",
-        "Widgets   10 x 4.50   45.00",
-        "Bolts    200 x 0.10   20.00",
-        "Total due             65.00",
-    ])
+    img, _ = _page(
+        (900, 620),
+        [
+            "INVOICE  No. 2026-1120",
+            "Acme Supplies Ltd.",
+            "Bill to: Northwind Traders",
+            "Widgets   10 x 4.50   45.00",
+            "Bolts    200 x 0.10   20.00",
+            "Total due             65.00",
+        ],
+    )
     docs["invoice"] = img
-    img, _ = _page((600, 520), ["CORNER CAFE", "2 Espresso      6.00", "1 Croissant     3.50", "TOTAL           9.50", "Thank you!"])
+    img, _ = _page(
+        (600, 520),
+        ["CORNER CAFE", "2 Espresso      6.00", "1 Croissant     3.50", "TOTAL           9.50", "Thank you!"],
+    )
     docs["receipt"] = img
-    img, _ = _page((800, 360), ["Meeting notes", "Ship the OCR pipeline on Friday", "Backfill November scans"], font_size=34)
+    img, _ = _page(
+        (800, 360),
+        ["Meeting notes", "Ship the OCR pipeline on Friday", "Backfill November scans"],
+        font_size=34,
+    )
     docs["note"] = img
-    img, draw = _page((900, 420), ["Region      Orders   Revenue", "North          120      5400", "South           95      4100", "East           143      6020"], start=(60, 60), gap=2.0)
+    img, draw = _page(
+        (900, 420),
+        [
+            "Region      Orders   Revenue",
+            "North          120      5400",
+            "South           95      4100",
+            "East           143      6020",
+        ],
+        start=(60, 60),
+        gap=2.0,
+    )
     for i in range(5):
         draw.line([(40, 40 + i * 80), (860, 40 + i * 80)], fill="black", width=2)
     docs["table"] = img
-    img, draw = _page((860, 540), ["IDENTITY CARD", "Name: MARIA GARCIA", "Born: 1990-04-12", "No: 4509 2231 7788", "Expires: 2031-04-11"], start=(320, 70), box=True)
+    img, draw = _page(
+        (860, 540),
+        [
+            "IDENTITY CARD",
+            "Name: MARIA GARCIA",
+            "Born: 1990-04-12",
+            "No: 4509 2231 7788",
+            "Expires: 2031-04-11",
+        ],
+        start=(320, 70),
+        box=True,
+    )
     draw.rectangle([60, 90, 280, 380], outline="black", width=3)
     draw.text((110, 220), "PHOTO", fill="black", font=_font(30))
     docs["id_card"] = img
@@ -135,11 +166,11 @@ def main() -> int:
 
 
 def _run(stack: ExitStack, ak: str, sk: str, project_id: str, region: str, started: float) -> int:
+    import logging
+
     from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
     from airflow_provider_hwocr.emulator.ocr import describe_engine
     from airflow_provider_hwocr.testing import local_object_server, object_server_extras
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the object server's access log
     obs_url = stack.enter_context(local_object_server())
@@ -176,7 +207,9 @@ def _run(stack: ExitStack, ak: str, sk: str, project_id: str, region: str, start
         for name in ("receipt", "note", "table"):
             obs.put_bytes(BUCKET, f"scans/{day}/{name}.png", docs[name], content_type="image/png")
     obs.put_bytes(BUCKET, "inbox/document.png", docs["invoice"], content_type="image/png")
-    say(f"uploaded {len(docs)} documents to obs://{BUCKET}/incoming/, 6 scans for the backfill, 1 to the inbox")
+    say(
+        f"uploaded {len(docs)} documents to obs://{BUCKET}/incoming/, 6 scans for the backfill, 1 to the inbox"
+    )
 
     say("migrating a throwaway Airflow database")
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
@@ -186,7 +219,7 @@ def _run(stack: ExitStack, ak: str, sk: str, project_id: str, region: str, start
         cmd += ["-c", json.dumps({"bucket": BUCKET, **(conf or {})})]
         before = emulator.stats()["billable"]
         t0 = time.monotonic()
-        run = subprocess.run(cmd, capture_output=True, text=True)
+        run = subprocess.run(cmd, capture_output=True, text=True, check=False)
         out = run.stdout + run.stderr
         if run.returncode != 0 or "state=failed" in out.replace(" ", ""):
             sys.stdout.write(out[-6000:])
@@ -194,7 +227,9 @@ def _run(stack: ExitStack, ak: str, sk: str, project_id: str, region: str, start
         if sk in out or ak in out:
             raise SystemExit("[demo] FAILED: a credential appeared in the task log")
         calls = emulator.stats()["billable"] - before
-        say(f"airflow dags test {dag_id} {' '.join(args)}: success in {time.monotonic() - t0:.1f} s, {calls} OCR call(s)")
+        say(
+            f"airflow dags test {dag_id} {' '.join(args)}: success in {time.monotonic() - t0:.1f} s, {calls} OCR call(s)"
+        )
         return out
 
     dags_test("ocr_new_uploads", DAY)
@@ -216,14 +251,20 @@ def _run(stack: ExitStack, ak: str, sk: str, project_id: str, region: str, start
             print(f"      | {block['words']}  ({block.get('confidence', 0):.2f})")
     for day in BACKFILL_DAYS:
         manifest = obs.get_json(BUCKET, f"ocr/{day}/_manifest.general-text.json")
-        print(f"  backfill {day}: {manifest['totals']}  manifest obs://{BUCKET}/ocr/{day}/_manifest.general-text.json")
+        print(
+            f"  backfill {day}: {manifest['totals']}  manifest obs://{BUCKET}/ocr/{day}/_manifest.general-text.json"
+        )
     types = [line.split("HWOCR_TYPES", 1)[1].strip() for line in routed.splitlines() if "HWOCR_TYPES" in line]
     routed_keys = obs.list_keys(BUCKET, f"routed/{DAY}/")
-    print(f"  classify & route: detected {types[-1] if types else '?'} -> {', '.join('obs://' + BUCKET + '/' + k for k in routed_keys)}")
+    print(
+        f"  classify & route: detected {types[-1] if types else '?'} -> {', '.join('obs://' + BUCKET + '/' + k for k in routed_keys)}"
+    )
     print(f"  re-run of ocr_new_uploads for {DAY}: {rerun_calls} OCR call(s) (results already in OBS)")
     stats = emulator.stats()
     print()
-    say(f"emulator: {stats['total']} OCR request(s), {stats['billable']} billable; object server {obs_url} (bucket {BUCKET})")
+    say(
+        f"emulator: {stats['total']} OCR request(s), {stats['billable']} billable; object server {obs_url} (bucket {BUCKET})"
+    )
     if "synthetic" in engine:
         say("results are SYNTHETIC text: install Tesseract (apt-get install -y tesseract-ocr) for real OCR")
     say(f"done in {time.monotonic() - started:.0f} s; stopping the servers")

@@ -3,6 +3,7 @@
 
     python3 scripts/dev.py demo     # the main job: example DAG end to end on the local emulator
     python3 scripts/dev.py test     # the test suite
+    python3 scripts/dev.py lint     # ruff check, ruff format --check, mypy
 
 Creates ``.venv`` next to ``pyproject.toml`` on first use and installs the
 package with its test extras; later runs reinstall only when
@@ -43,13 +44,24 @@ def ensure_env() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "test", "env"):
+    if not argv or argv[0] not in ("demo", "test", "lint", "env"):
         print(__doc__)
         return 2
     ensure_env()
     job, rest = argv[0], argv[1:]
     if job == "env":
         return 0
+    if job == "lint":
+        checks = [
+            [str(BIN / "ruff"), "check", "."],
+            [str(BIN / "ruff"), "format", "--check", "."],
+            [str(BIN / "mypy"), "airflow_provider_hwocr"],
+        ]
+        failed = 0
+        for check in checks:
+            _say(" ".join(Path(check[0]).name if i == 0 else a for i, a in enumerate(check)))
+            failed |= subprocess.call(check, cwd=ROOT) != 0
+        return int(failed)
     if job == "demo":
         cmd = [str(PY), str(ROOT / "scripts" / "demo.py"), *rest]
     else:

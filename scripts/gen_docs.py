@@ -10,11 +10,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from airflow_provider_hwocr.catalog.docs import TABLE_BEGIN, TABLE_END, operators_block  # noqa: E402
+from airflow_provider_hwocr.catalog.docs import TABLE_BEGIN, TABLE_END, operators_block
 
 readme = ROOT / "README.md"
 text = readme.read_text(encoding="utf-8")
-pattern = re.compile(re.escape(TABLE_BEGIN) + ".*?" + re.escape(TABLE_END), re.S)
+pattern = re.compile(re.escape(TABLE_BEGIN) + ".*?" + re.escape(TABLE_END), re.DOTALL)
 if not pattern.search(text):
     sys.exit("README.md has no operators-table markers")
 readme.write_text(pattern.sub(lambda _m: operators_block(), text), encoding="utf-8")

@@ -83,7 +83,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture
 def image_server(tmp_path):
     """Serve ``tmp_path`` over HTTP on 127.0.0.1; yields (base_url, directory)."""
-    handler = lambda *a, **kw: _QuietHandler(*a, directory=str(tmp_path), **kw)  # noqa: E731
+    handler = lambda *a, **kw: _QuietHandler(*a, directory=str(tmp_path), **kw)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

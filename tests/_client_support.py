@@ -28,7 +28,13 @@ BODY = {"image": _png()}
 
 def fast_policy(**overrides) -> RetryPolicy:
     """Tiny delays so retry tests stay fast."""
-    settings = dict(max_attempts=5, base_delay=0.01, max_delay=0.05, throttle_min_delay=0.01, max_elapsed=10.0)
+    settings = {
+        "max_attempts": 5,
+        "base_delay": 0.01,
+        "max_delay": 0.05,
+        "throttle_min_delay": 0.01,
+        "max_elapsed": 10.0,
+    }
     settings.update(overrides)
     return RetryPolicy(**settings)
 
@@ -126,7 +132,9 @@ def tls_server(tmp_path):
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(key, hashes.SHA256())
     )
@@ -134,11 +142,13 @@ def tls_server(tmp_path):
     key_path = tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             payload = b'{"result": {"ok": true}}'
             self.send_response(200)

@@ -68,7 +68,9 @@ def test_aksk_request_as_received(emulator):
     assert re.fullmatch(r"\d{8}T\d{6}Z", h["x-sdk-date"])
     assert "x-auth-token" not in h
     assert AUTH_HEADER.match(h["authorization"])["ak"] == AK
-    assert {"content-type", "host", "x-project-id", "x-sdk-date", "enterprise-project-id"} <= set(signed_names(call))
+    assert {"content-type", "host", "x-project-id", "x-sdk-date", "enterprise-project-id"} <= set(
+        signed_names(call)
+    )
 
 
 def test_recognize_builds_the_body_and_calls(emulator):
@@ -286,8 +288,9 @@ def _scenarios(emulator):
 
     def server_error_echoing_temporary_secrets():
         emulator.fail_next(SLUG, 500, "ModelArts.4505", error_msg=f"bang {TEMP_SK} {SECURITY_TOKEN}")
-        aksk_client(emulator, ak=TEMP_AK, sk=TEMP_SK, security_token=SECURITY_TOKEN,
-                    retry=fast_policy(max_attempts=1)).call(SLUG, BODY)
+        aksk_client(
+            emulator, ak=TEMP_AK, sk=TEMP_SK, security_token=SECURITY_TOKEN, retry=fast_policy(max_attempts=1)
+        ).call(SLUG, BODY)
 
     def wrong_password():
         token_client(emulator, token_credentials(emulator, password=IAM_PASSWORD + "x")).call(SLUG, BODY)
@@ -300,19 +303,35 @@ def _scenarios(emulator):
         client.call(SLUG, BODY)
 
     def refused_connection():
-        OcrClient(region=REGION, project_id=PROJECT_ID, credentials=AkSkCredentials(AK, SK),
-                  endpoint=f"http://127.0.0.1:{closed_port()}", retry=fast_policy(max_attempts=2)).call(SLUG, BODY)
+        OcrClient(
+            region=REGION,
+            project_id=PROJECT_ID,
+            credentials=AkSkCredentials(AK, SK),
+            endpoint=f"http://127.0.0.1:{closed_port()}",
+            retry=fast_policy(max_attempts=2),
+        ).call(SLUG, BODY)
 
     def refused_iam_connection():
-        creds = IamTokenCredentials(IAM_USER, IAM_PASSWORD, IAM_DOMAIN, REGION, f"http://127.0.0.1:{closed_port()}")
+        creds = IamTokenCredentials(
+            IAM_USER, IAM_PASSWORD, IAM_DOMAIN, REGION, f"http://127.0.0.1:{closed_port()}"
+        )
         token_client(emulator, creds, retry=fast_policy(max_attempts=2)).call(SLUG, BODY)
 
     def list_projects_wrong_sk():
         aksk_client(emulator, sk=SK + "y").list_projects(name=REGION)
 
-    return [wrong_sk, temp_wrong_token, throttled_exhausted, server_error_echoing_secrets,
-            server_error_echoing_temporary_secrets, wrong_password,
-            expired_token_then_refused, refused_connection, refused_iam_connection, list_projects_wrong_sk]
+    return [
+        wrong_sk,
+        temp_wrong_token,
+        throttled_exhausted,
+        server_error_echoing_secrets,
+        server_error_echoing_temporary_secrets,
+        wrong_password,
+        expired_token_then_refused,
+        refused_connection,
+        refused_iam_connection,
+        list_projects_wrong_sk,
+    ]
 
 
 def test_secrets_never_in_logs_or_errors(emulator, caplog):
@@ -341,4 +360,6 @@ def test_secrets_never_in_logs_or_errors(emulator, caplog):
     everything = "\n".join([caplog.text, *texts, *(r.getMessage() for r in caplog.records)])
     for secret in (AK, SK, TEMP_SK, SECURITY_TOKEN, IAM_PASSWORD, *tokens):
         assert secret not in everything, f"a secret leaked: {secret[:4]}..."
-    assert "boom *** ***" in everything and "bang *** ***" in everything  # the echoed secrets were blanked, not dropped silently
+    assert (
+        "boom *** ***" in everything and "bang *** ***" in everything
+    )  # the echoed secrets were blanked, not dropped silently

@@ -81,8 +81,14 @@ def test_error_class_from_real_response(emulator, status, code, cls):
 
 def test_retryable_flags():
     assert HuaweiOcrThrottledError.retryable and HuaweiOcrTransientError.retryable
-    for cls in (HuaweiOcrInvalidInputError, HuaweiOcrAuthError, HuaweiOcrNotSubscribedError,
-                HuaweiOcrNotFoundError, HuaweiOcrRecognitionError, HuaweiOcrValidationError):
+    for cls in (
+        HuaweiOcrInvalidInputError,
+        HuaweiOcrAuthError,
+        HuaweiOcrNotSubscribedError,
+        HuaweiOcrNotFoundError,
+        HuaweiOcrRecognitionError,
+        HuaweiOcrValidationError,
+    ):
         assert not cls.retryable
 
 
@@ -110,8 +116,13 @@ def test_not_found_for_real_points_at_region_endpoint_project(emulator):
 
 
 def test_not_found_names_regions_offering_the_api():
-    err = error_from_response(404, {"error_code": "APIG.0101", "error_msg": "nope"}, {},
-                              api="chile-id-card", region="ap-southeast-1")
+    err = error_from_response(
+        404,
+        {"error_code": "APIG.0101", "error_msg": "nope"},
+        {},
+        api="chile-id-card",
+        region="ap-southeast-1",
+    )
     assert "'chile-id-card' is offered in: la-south-2." in str(err)
 
 
@@ -126,9 +137,12 @@ def test_wrong_project_id_is_an_auth_error_from_the_service(emulator):
 
 
 def test_nested_result_shape_of_general_table():
-    body = json.dumps({"result": {"error_code": "AIS.0103", "error_msg": "The image size does not meet the "
-                                  "requirements."}}).encode()
-    err = error_from_response(400, body, {"X-Request-Id": "rid-1"}, api="general-table", region="ap-southeast-3")
+    body = json.dumps(
+        {"result": {"error_code": "AIS.0103", "error_msg": "The image size does not meet the requirements."}}
+    ).encode()
+    err = error_from_response(
+        400, body, {"X-Request-Id": "rid-1"}, api="general-table", region="ap-southeast-3"
+    )
     assert type(err) is HuaweiOcrInvalidInputError
     assert (err.error_code, err.request_id, err.status_code) == ("AIS.0103", "rid-1", 400)
     assert str(err) == (
@@ -138,23 +152,38 @@ def test_nested_result_shape_of_general_table():
 
 
 def test_top_level_shape_from_dict_and_lowercase_headers():
-    err = error_from_response(429, {"error_code": "APIG.0308", "error_msg": "limit"},
-                              {"x-request-id": "abc", "retry-after": "3"}, api="passport", region="ap-southeast-2")
+    err = error_from_response(
+        429,
+        {"error_code": "APIG.0308", "error_msg": "limit"},
+        {"x-request-id": "abc", "retry-after": "3"},
+        api="passport",
+        region="ap-southeast-2",
+    )
     assert type(err) is HuaweiOcrThrottledError
     assert err.request_id == "abc" and err.retry_after == 3.0
 
 
 def test_request_id_from_body_when_header_missing():
-    err = error_from_response(401, {"error_code": "APIG.0301", "error_msg": "x", "request_id": "from-body"}, None)
+    err = error_from_response(
+        401, {"error_code": "APIG.0301", "error_msg": "x", "request_id": "from-body"}, None
+    )
     assert err.request_id == "from-body"
 
 
 @pytest.mark.parametrize(
     "status,cls",
-    [(401, HuaweiOcrAuthError), (403, HuaweiOcrAuthError), (404, HuaweiOcrNotFoundError),
-     (429, HuaweiOcrThrottledError), (500, HuaweiOcrTransientError), (503, HuaweiOcrTransientError),
-     (408, HuaweiOcrTransientError), (400, HuaweiOcrInvalidInputError), (413, HuaweiOcrInvalidInputError),
-     (302, HuaweiOcrError)],
+    [
+        (401, HuaweiOcrAuthError),
+        (403, HuaweiOcrAuthError),
+        (404, HuaweiOcrNotFoundError),
+        (429, HuaweiOcrThrottledError),
+        (500, HuaweiOcrTransientError),
+        (503, HuaweiOcrTransientError),
+        (408, HuaweiOcrTransientError),
+        (400, HuaweiOcrInvalidInputError),
+        (413, HuaweiOcrInvalidInputError),
+        (302, HuaweiOcrError),
+    ],
 )
 def test_status_fallback_without_a_code(status, cls):
     err = error_from_response(status, b"<html>gateway says no</html>", {}, api=SLUG)
@@ -190,12 +219,17 @@ def test_retry_after_parsing():
     assert parse_retry_after(format_datetime(now + timedelta(seconds=42), usegmt=True), now=now) == 42.0
     assert parse_retry_after(format_datetime(now - timedelta(seconds=42), usegmt=True), now=now) == 0.0
     assert parse_retry_after("-3") == 0.0
-    assert parse_retry_after("soon") is None and parse_retry_after(None) is None and parse_retry_after("") is None
+    assert (
+        parse_retry_after("soon") is None
+        and parse_retry_after(None) is None
+        and parse_retry_after("") is None
+    )
 
 
 def test_errors_survive_pickling():
-    err = error_from_response(429, {"error_code": "APIG.0308", "error_msg": "m"}, {"Retry-After": "2"},
-                              api=SLUG, region=REGION)
+    err = error_from_response(
+        429, {"error_code": "APIG.0308", "error_msg": "m"}, {"Retry-After": "2"}, api=SLUG, region=REGION
+    )
     copy = pickle.loads(pickle.dumps(err))
     assert type(copy) is HuaweiOcrThrottledError
     assert (copy.error_code, copy.retry_after, copy.api, str(copy)) == ("APIG.0308", 2.0, SLUG, str(err))
@@ -235,13 +269,16 @@ def test_project_id_is_required_and_checked(project_id):
     assert info.value.field == "project_id" and isinstance(info.value, ValueError)
 
 
-@pytest.mark.parametrize("kwargs,field", [
-    ({"region": ""}, "region"),
-    ({"endpoint": "ftp://ocr.example.com"}, "endpoint"),
-    ({"endpoint": "ocr.example.com"}, "endpoint"),
-    ({"iam_endpoint": "https://"}, "iam_endpoint"),
-    ({"credentials": None}, "credentials"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        ({"region": ""}, "region"),
+        ({"endpoint": "ftp://ocr.example.com"}, "endpoint"),
+        ({"endpoint": "ocr.example.com"}, "endpoint"),
+        ({"iam_endpoint": "https://"}, "iam_endpoint"),
+        ({"credentials": None}, "credentials"),
+    ],
+)
 def test_other_settings_are_checked(kwargs, field):
     settings = {"region": REGION, "project_id": PROJECT_ID, "credentials": AkSkCredentials(AK, SK), **kwargs}
     with pytest.raises(HuaweiOcrConfigurationError) as info:
@@ -299,9 +336,16 @@ def test_tls_is_verified_by_default(tmp_path):
     from _client_support import tls_server
 
     with tls_server(tmp_path) as (url, cert):
+
         def client(**kw):
-            return OcrClient(region=REGION, project_id=PROJECT_ID, credentials=AkSkCredentials(AK, SK),
-                             endpoint=url, retry=fast_policy(max_attempts=3), **kw)
+            return OcrClient(
+                region=REGION,
+                project_id=PROJECT_ID,
+                credentials=AkSkCredentials(AK, SK),
+                endpoint=url,
+                retry=fast_policy(max_attempts=3),
+                **kw,
+            )
 
         with pytest.raises(HuaweiOcrConfigurationError) as info:
             client().call(SLUG, BODY)
@@ -311,8 +355,13 @@ def test_tls_is_verified_by_default(tmp_path):
 
 
 def test_unusable_ca_bundle_path_is_a_configuration_error(tmp_path):
-    client = OcrClient(region=REGION, project_id=PROJECT_ID, credentials=AkSkCredentials(AK, SK),
-                       endpoint="https://127.0.0.1:9", verify=str(tmp_path / "missing.pem"))
+    client = OcrClient(
+        region=REGION,
+        project_id=PROJECT_ID,
+        credentials=AkSkCredentials(AK, SK),
+        endpoint="https://127.0.0.1:9",
+        verify=str(tmp_path / "missing.pem"),
+    )
     with pytest.raises(HuaweiOcrConfigurationError) as info:
         client.call(SLUG, BODY)
     assert info.value.field == "verify"

@@ -59,8 +59,12 @@ def test_server_errors_until_attempts_are_exhausted(emulator):
 
 @pytest.mark.parametrize(
     "status,code,cls",
-    [(400, "AIS.0101", HuaweiOcrInvalidInputError), (400, "AIS.0105", HuaweiOcrRecognitionError),
-     (401, "APIG.0301", HuaweiOcrAuthError), (403, "ModelArts.4204", HuaweiOcrNotSubscribedError)],
+    [
+        (400, "AIS.0101", HuaweiOcrInvalidInputError),
+        (400, "AIS.0105", HuaweiOcrRecognitionError),
+        (401, "APIG.0301", HuaweiOcrAuthError),
+        (403, "ModelArts.4204", HuaweiOcrNotSubscribedError),
+    ],
 )
 def test_no_retry_on_permanent_errors(emulator, status, code, cls):
     emulator.fail_next(SLUG, status, code, times=5)
@@ -142,7 +146,7 @@ def test_read_timeout_is_retried_by_default():
 
 
 def test_read_timeout_not_retried_when_disabled():
-    with silent_server() as (url, accepted):
+    with silent_server() as (url, _accepted):
         client = OcrClient(
             region=REGION, project_id=PROJECT_ID, credentials=AkSkCredentials(AK, SK), endpoint=url,
             timeout=(1.0, 0.15), retry=fast_policy(max_attempts=5, retry_on_read_timeout=False),
@@ -179,16 +183,28 @@ def test_only_throttled_and_transient_are_retryable():
     assert policy.should_retry(HuaweiOcrThrottledError("x"))
     assert policy.should_retry(HuaweiOcrTransientError("x"))
     assert policy.should_retry(HuaweiOcrTransientError("x", read_timeout=True))
-    assert not RetryPolicy(retry_on_read_timeout=False).should_retry(HuaweiOcrTransientError("x", read_timeout=True))
-    for err in (HuaweiOcrInvalidInputError("x"), HuaweiOcrAuthError("x"), HuaweiOcrRecognitionError("x"),
-                ValueError("x")):
+    assert not RetryPolicy(retry_on_read_timeout=False).should_retry(
+        HuaweiOcrTransientError("x", read_timeout=True)
+    )
+    for err in (
+        HuaweiOcrInvalidInputError("x"),
+        HuaweiOcrAuthError("x"),
+        HuaweiOcrRecognitionError("x"),
+        ValueError("x"),
+    ):
         assert not policy.should_retry(err)
 
 
 def test_defaults_and_clamping():
     policy = RetryPolicy()
-    assert (policy.max_attempts, policy.base_delay, policy.max_delay, policy.max_elapsed,
-            policy.throttle_min_delay, policy.retry_on_read_timeout) == (5, 1.0, 30.0, 120.0, 2.0, True)
+    assert (
+        policy.max_attempts,
+        policy.base_delay,
+        policy.max_delay,
+        policy.max_elapsed,
+        policy.throttle_min_delay,
+        policy.retry_on_read_timeout,
+    ) == (5, 1.0, 30.0, 120.0, 2.0, True)
     assert RetryPolicy(max_attempts=0).max_attempts == 1
     with pytest.raises(ValueError):
         RetryPolicy(base_delay=-1)

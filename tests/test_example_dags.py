@@ -50,7 +50,13 @@ def _xcom(dag_run, task_id: str, map_index: int = -1):
     with create_session() as session:
         row = (
             session.query(XComModel)
-            .filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id, task_id=task_id, map_index=map_index, key="return_value")
+            .filter_by(
+                dag_id=dag_run.dag_id,
+                run_id=dag_run.run_id,
+                task_id=task_id,
+                map_index=map_index,
+                key="return_value",
+            )
             .one()
         )
         return XComModel.deserialize_value(row)
@@ -94,7 +100,7 @@ def test_mapped_dag_runs_one_call_per_image(airflow_db, emulator, ocr_conn, imag
 
 # --- OBS pipelines (moto object server + emulator) ------------------------------------
 
-import pendulum  # noqa: E402
+import pendulum
 
 
 def _upload(obs, bucket, keys):
@@ -121,7 +127,9 @@ def test_ocr_new_uploads_end_to_end_and_rerun_is_free(airflow_db, emulator, obs_
     stored = obs.list_keys(obs_bucket, "results/2026-11-20/")
     assert len(stored) == 3
     report = _xcom(first, "summarize")
-    assert report["documents"] == 3 and sorted(report["results"]) == sorted(f"obs://{obs_bucket}/{k}" for k in stored)
+    assert report["documents"] == 3 and sorted(report["results"]) == sorted(
+        f"obs://{obs_bucket}/{k}" for k in stored
+    )
     doc = obs.get_json(obs_bucket, stored[0])
     assert doc["api"] == "general-text" and doc["source"]["uri"] in matched
 

@@ -35,7 +35,9 @@ BAD_CONNECTIONS = [
 ]
 
 
-@pytest.mark.parametrize(("overrides", "field"), BAD_CONNECTIONS, ids=[b[1] + str(i) for i, b in enumerate(BAD_CONNECTIONS)])
+@pytest.mark.parametrize(
+    ("overrides", "field"), BAD_CONNECTIONS, ids=[b[1] + str(i) for i, b in enumerate(BAD_CONNECTIONS)]
+)
 def test_bad_connection_names_the_field(overrides, field, emulator, monkeypatch):
     hook = _use(monkeypatch, emulator, **overrides)
     with pytest.raises(HuaweiOcrConfigurationError) as info:
@@ -78,7 +80,12 @@ def test_token_mode_end_to_end(emulator, monkeypatch):
         emulator,
         login=None,
         password=None,
-        extra={"auth_type": "token", "user_name": IAM_USER, "domain_name": IAM_DOMAIN, "password": IAM_PASSWORD},
+        extra={
+            "auth_type": "token",
+            "user_name": IAM_USER,
+            "domain_name": IAM_DOMAIN,
+            "password": IAM_PASSWORD,
+        },
     )
     assert hook.test_connection()[0]
     hook.recognize("general-text", image=png())

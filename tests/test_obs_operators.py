@@ -114,7 +114,10 @@ def test_write_back_envelope_key_and_reference(obs, obs_bucket, emulator):
 
     # deterministic: same image + same prefix -> same key, overwritten not duplicated
     again = HuaweiOcrGeneralTextOperator(
-        task_id="t", image=f"obs://{obs_bucket}/scans/r1.png", output_uri=output, language="auto",
+        task_id="t",
+        image=f"obs://{obs_bucket}/scans/r1.png",
+        output_uri=output,
+        language="auto",
         skip_existing=False,
     ).execute({})
     assert again["uri"] == ref["uri"]
@@ -142,7 +145,11 @@ def test_xcom_size_guard(obs, obs_bucket, emulator):
 
 def test_skip_existing_makes_no_call_and_recomputes_when_inputs_change(obs, obs_bucket, emulator):
     _put(obs, obs_bucket, "s/a.png")
-    kwargs = dict(task_id="t", image=f"obs://{obs_bucket}/s/a.png", output_uri=f"obs://{obs_bucket}/out/")
+    kwargs = {
+        "task_id": "t",
+        "image": f"obs://{obs_bucket}/s/a.png",
+        "output_uri": f"obs://{obs_bucket}/out/",
+    }
     first = HuaweiOcrGeneralTextOperator(**kwargs).execute({})
     assert emulator.count() == 1
     second = HuaweiOcrGeneralTextOperator(**kwargs).execute({})
@@ -171,7 +178,9 @@ def test_missing_object_and_bucket_fail_clearly_without_a_call(obs, obs_bucket, 
 def test_oversized_object_is_refused_before_download(obs, obs_bucket, emulator):
     _put(obs, obs_bucket, "huge.png", png((20, 20)) + b"\0" * 8_000_000)
     with pytest.raises(HuaweiOcrValidationError, match="nothing was downloaded"):
-        HuaweiOcrGeneralTextOperator(task_id="t", image=f"obs://{obs_bucket}/huge.png", image_source="inline").execute({})
+        HuaweiOcrGeneralTextOperator(
+            task_id="t", image=f"obs://{obs_bucket}/huge.png", image_source="inline"
+        ).execute({})
     assert emulator.count() == 0
 
 
@@ -198,17 +207,17 @@ def _fill(obs, bucket, prefix, n_images, n_other=0, bad=()):
 
 def test_batch_over_1500_objects_with_pagination_failure_policy_and_resume(obs, obs_bucket, emulator):
     _fill(obs, obs_bucket, "day/", n_images=24, n_other=1480, bad=["img-bad.png"])
-    common = dict(
-        task_id="batch",
-        api="general-text",
-        source_uri=f"obs://{obs_bucket}/day/",
-        pattern="*.png",
-        output_uri=f"obs://{obs_bucket}/ocr/",
-        image_source="inline",
-        max_concurrency=6,
-        qps=None,
-        progress_interval=0.5,
-    )
+    common = {
+        "task_id": "batch",
+        "api": "general-text",
+        "source_uri": f"obs://{obs_bucket}/day/",
+        "pattern": "*.png",
+        "output_uri": f"obs://{obs_bucket}/ocr/",
+        "image_source": "inline",
+        "max_concurrency": 6,
+        "qps": None,
+        "progress_interval": 0.5,
+    }
     with pytest.raises(HuaweiOcrBatchFailedError, match="1 of 25"):
         HuaweiOcrBatchOperator(**common).execute({})
     # everything was processed before failing: 24 good calls, the bad one refused locally
@@ -218,7 +227,16 @@ def test_batch_over_1500_objects_with_pagination_failure_policy_and_resume(obs, 
     (bad,) = [e for e in manifest["images"] if e["status"] == "failed"]
     assert bad["source"].endswith("img-bad.png") and bad["error_type"] == "HuaweiOcrValidationError"
     assert all(e["result_uri"] for e in manifest["images"] if e["status"] == "done")
-    assert len([k for k in obs.list_keys(obs_bucket, "ocr/") if k.endswith(".general-text.json") and "_manifest" not in k]) == 24
+    assert (
+        len(
+            [
+                k
+                for k in obs.list_keys(obs_bucket, "ocr/")
+                if k.endswith(".general-text.json") and "_manifest" not in k
+            ]
+        )
+        == 24
+    )
 
     # resume, with a policy that tolerates the one bad image: zero new OCR calls
     emulator.reset()
@@ -230,8 +248,13 @@ def test_batch_over_1500_objects_with_pagination_failure_policy_and_resume(obs, 
 def test_batch_respects_qps(obs, obs_bucket, emulator):
     _fill(obs, obs_bucket, "q/", n_images=12)
     HuaweiOcrBatchOperator(
-        task_id="batch", api="general-text", source_uri=f"obs://{obs_bucket}/q/",
-        output_uri=f"obs://{obs_bucket}/qo/", image_source="inline", max_concurrency=6, qps=8,
+        task_id="batch",
+        api="general-text",
+        source_uri=f"obs://{obs_bucket}/q/",
+        output_uri=f"obs://{obs_bucket}/qo/",
+        image_source="inline",
+        max_concurrency=6,
+        qps=8,
     ).execute({})
     times = sorted(c.timestamp for c in emulator.calls("general-text"))
     assert len(times) == 12
@@ -247,8 +270,13 @@ def test_batch_stops_early_on_errors_that_fail_every_image(obs, obs_bucket, emul
     emulator.config.not_subscribed.add("general-text")
     with pytest.raises(HuaweiOcrNotSubscribedError):
         HuaweiOcrBatchOperator(
-            task_id="batch", api="general-text", source_uri=f"obs://{obs_bucket}/ns/",
-            output_uri=f"obs://{obs_bucket}/nso/", image_source="inline", max_concurrency=2, qps=None,
+            task_id="batch",
+            api="general-text",
+            source_uri=f"obs://{obs_bucket}/ns/",
+            output_uri=f"obs://{obs_bucket}/nso/",
+            image_source="inline",
+            max_concurrency=2,
+            qps=None,
         ).execute({})
     assert emulator.count() < 20  # did not burn through every image
     manifest = obs.get_json(obs_bucket, "nso/_manifest.general-text.json")
@@ -260,8 +288,13 @@ def test_batch_concurrency_is_bounded(obs, obs_bucket, emulator):
     _fill(obs, obs_bucket, "c/", n_images=9)
     emulator.config.latency_ms = 300
     HuaweiOcrBatchOperator(
-        task_id="batch", api="general-text", source_uri=f"obs://{obs_bucket}/c/",
-        output_uri=f"obs://{obs_bucket}/co/", image_source="inline", max_concurrency=3, qps=None,
+        task_id="batch",
+        api="general-text",
+        source_uri=f"obs://{obs_bucket}/c/",
+        output_uri=f"obs://{obs_bucket}/co/",
+        image_source="inline",
+        max_concurrency=3,
+        qps=None,
     ).execute({})
     calls = emulator.calls("general-text")
     assert len(calls) == 9

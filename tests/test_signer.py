@@ -13,12 +13,10 @@ import pytest
 from airflow_provider_hwocr.client.signer import canonical_query, canonical_uri, canonical_url, sign_request
 
 sdk_signer = pytest.importorskip("huaweicloudsdkcore.signer.signer")
-from huaweicloudsdkcore.auth.credentials import BasicCredentials  # noqa: E402
-from huaweicloudsdkcore.sdk_request import SdkRequest  # noqa: E402
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.sdk_request import SdkRequest
 
-VECTOR_URL = (
-    "https://ocr.cn-north-4.myhuaweicloud.com/v2/0123456789abcdef0123456789abcdef/ocr/general-text"
-)
+VECTOR_URL = "https://ocr.cn-north-4.myhuaweicloud.com/v2/0123456789abcdef0123456789abcdef/ocr/general-text"
 VECTOR_HEADERS = {
     "Content-Type": "application/json;charset=UTF-8",
     "X-Sdk-Date": "20240101T000000Z",
@@ -124,15 +122,18 @@ def test_non_json_content_type_is_unsigned_payload():
     headers = {"Content-Type": "application/octet-stream"}
     ours = sign_request("PUT", VECTOR_URL, headers, b"\x00" * 10, "ak", "sk", now=FIXED_NOW)
     assert ours["X-Sdk-Content-Sha256"] == "UNSIGNED-PAYLOAD"
-    oracle, _ = oracle_sign("PUT", VECTOR_URL, [], {**headers, "X-Sdk-Date": ours["X-Sdk-Date"]},
-                            b"\x00" * 10, "ak", "sk")
+    oracle, _ = oracle_sign(
+        "PUT", VECTOR_URL, [], {**headers, "X-Sdk-Date": ours["X-Sdk-Date"]}, b"\x00" * 10, "ak", "sk"
+    )
     assert ours == oracle
 
 
 def test_different_inputs_give_different_signatures():
     base = sign_request("POST", VECTOR_URL, VECTOR_HEADERS, VECTOR_BODY, "AK_EXAMPLE", "SK_EXAMPLE")
     other_sk = sign_request("POST", VECTOR_URL, VECTOR_HEADERS, VECTOR_BODY, "AK_EXAMPLE", "SK_EXAMPLF")
-    other_body = sign_request("POST", VECTOR_URL, VECTOR_HEADERS, VECTOR_BODY + b" ", "AK_EXAMPLE", "SK_EXAMPLE")
+    other_body = sign_request(
+        "POST", VECTOR_URL, VECTOR_HEADERS, VECTOR_BODY + b" ", "AK_EXAMPLE", "SK_EXAMPLE"
+    )
     assert len({base["Authorization"], other_sk["Authorization"], other_body["Authorization"]}) == 3
 
 
@@ -176,8 +177,15 @@ def _random_case(rng: random.Random, name: str) -> str:
 def _generate(rng: random.Random):
     method = rng.choice(["GET", "POST", "PUT", "DELETE", "PATCH", "post", "Get"])
     scheme = rng.choice(["http", "https"])
-    host = rng.choice(["ocr.ap-southeast-1.myhuaweicloud.com", "127.0.0.1", "iam.la-south-2.myhuaweicloud.com",
-                       "localhost", "[::1]"])
+    host = rng.choice(
+        [
+            "ocr.ap-southeast-1.myhuaweicloud.com",
+            "127.0.0.1",
+            "iam.la-south-2.myhuaweicloud.com",
+            "localhost",
+            "[::1]",
+        ]
+    )
     if rng.random() < 0.5:
         host += f":{rng.choice([80, 443, 8080, 65535, rng.randint(1, 65535)])}"
     segments = [_text(rng, SEGMENT_CHARS, 0, 8) for _ in range(rng.randint(1, 5))]
@@ -245,11 +253,13 @@ def test_generated_requests_cover_the_interesting_cases():
     """Guard against the generator silently losing coverage."""
     seen = {"port": 0, "underscore": 0, "unsigned": 0, "repeated": 0, "empty": 0, "large": 0, "unicode": 0}
     for seed in range(300):
-        method, url, pairs, headers, body, ak, sk = _generate(random.Random(seed))
+        _method, url, pairs, headers, body, _ak, _sk = _generate(random.Random(seed))
         netloc = urlsplit(url).netloc
         seen["port"] += netloc.rsplit("]", 1)[-1].count(":") == 1
         seen["underscore"] += any("_" in h for h in headers)
-        seen["unsigned"] += headers.get("Content-Type", "application/json").startswith(("text", "application/oct"))
+        seen["unsigned"] += headers.get("Content-Type", "application/json").startswith(
+            ("text", "application/oct")
+        )
         seen["repeated"] += len({k for k, _ in pairs}) < len(pairs)
         seen["empty"] += body in (b"", "")
         seen["large"] += len(body) > 1024 * 1024
@@ -261,15 +271,19 @@ def test_body_hash_is_sha256_of_body():
     body = b'{"a": 1}'
     ours = sign_request("POST", VECTOR_URL, VECTOR_HEADERS, body, "ak", "sk")
     # Recompute by hand for one case: the oracle agrees, and the hash really is of the body.
-    canonical = "\n".join([
-        "POST",
-        "/v2/0123456789abcdef0123456789abcdef/ocr/general-text/",
-        "",
-        "content-type:application/json;charset=UTF-8\nhost:ocr.cn-north-4.myhuaweicloud.com\n"
-        "x-project-id:0123456789abcdef0123456789abcdef\nx-sdk-date:20240101T000000Z\n",
-        "content-type;host;x-project-id;x-sdk-date",
-        hashlib.sha256(body).hexdigest(),
-    ])
+    canonical = "\n".join(
+        [
+            "POST",
+            "/v2/0123456789abcdef0123456789abcdef/ocr/general-text/",
+            "",
+            (
+                "content-type:application/json;charset=UTF-8\nhost:ocr.cn-north-4.myhuaweicloud.com\n"
+                "x-project-id:0123456789abcdef0123456789abcdef\nx-sdk-date:20240101T000000Z\n"
+            ),
+            "content-type;host;x-project-id;x-sdk-date",
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
     import hmac
 
     to_sign = f"SDK-HMAC-SHA256\n20240101T000000Z\n{hashlib.sha256(canonical.encode()).hexdigest()}"

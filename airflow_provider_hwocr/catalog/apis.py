@@ -74,7 +74,9 @@ APIS: tuple[Api, ...] = (
         limits=Limits(formats=_formats("JPEG PNG BMP TIFF PDF"), min_side=15, max_side=30000),
         params=(
             _bool("single_orientation_mode", "Assume all text shares one orientation.", True),
-            _choice("language", "Recognition language (zh = Chinese and English).", SMART_DOCUMENT_LANGUAGES, "zh"),
+            _choice(
+                "language", "Recognition language (zh = Chinese and English).", SMART_DOCUMENT_LANGUAGES, "zh"
+            ),
             _bool("kv", "Extract key-value pairs into kv_result (language zh only)."),
             _bool("table", "Recognise tables into table_result."),
             _bool("layout", "Run layout analysis into layout_result."),
@@ -107,8 +109,16 @@ APIS: tuple[Api, ...] = (
         result_kind="object",
         limits=Limits(formats=_formats("JPEG PNG BMP TIFF"), min_side=100, max_side=8192),
         params=(
-            _choices("country_region", "ISO 3166-1 alpha-3 codes of the issuing countries to consider.", ID_DOCUMENT_COUNTRIES),
-            _choices("id_type", "Document types to consider: PP passport, DL driving licence, ID identity card.", ("PP", "DL", "ID")),
+            _choices(
+                "country_region",
+                "ISO 3166-1 alpha-3 codes of the issuing countries to consider.",
+                ID_DOCUMENT_COUNTRIES,
+            ),
+            _choices(
+                "id_type",
+                "Document types to consider: PP passport, DL driving licence, ID identity card.",
+                ("PP", "DL", "ID"),
+            ),
             _bool("return_portrait_image", "Return the portrait photo as Base64."),
         ),
         sdk_method="recognize_id_document",
@@ -137,7 +147,11 @@ APIS: tuple[Api, ...] = (
         limits=Limits(formats=_formats("JPEG PNG BMP TIFF"), min_side=15, max_side=8192),
         params=(
             _bool("return_text_location", "Return the coordinates of text blocks and cells.", False),
-            _bool("return_char_location", "Return per-character coordinates (needs return_text_location).", False),
+            _bool(
+                "return_char_location",
+                "Return per-character coordinates (needs return_text_location).",
+                False,
+            ),
             _bool("return_confidence", "Return confidence scores.", False),
             _bool("return_excel", "Return the table as a Base64 .xlsx in result.excel.", False),
             _bool("return_rectification_matrix", "Return the perspective correction matrix.", False),
@@ -164,7 +178,12 @@ APIS: tuple[Api, ...] = (
             _bool("detect_direction", "Straighten tilted images and report the angle.", False),
             _bool("quick_mode", "Fast path for images holding a single line of text.", False),
             _bool("character_mode", "Return per-character results (char_list).", False),
-            _choice("language", "Recognition language; auto detects it (zh = Chinese and English).", GENERAL_TEXT_LANGUAGES, "zh"),
+            _choice(
+                "language",
+                "Recognition language; auto detects it (zh = Chinese and English).",
+                GENERAL_TEXT_LANGUAGES,
+                "zh",
+            ),
             _bool("single_orientation_mode", "Assume all text shares one orientation.", False),
             _page(),
             _bool("return_markdown_result", "Also return all text joined as markdown_result.", False),
@@ -184,7 +203,11 @@ APIS: tuple[Api, ...] = (
         ),
         params=(
             _bool("detect_direction", "Straighten tilted images.", False),
-            _choices("extract_type", "Structured items to extract into extracted_data.", ("image_size", "contact_info")),
+            _choices(
+                "extract_type",
+                "Structured items to extract into extracted_data.",
+                ("image_size", "contact_info"),
+            ),
             _bool("detect_font", "Return the most similar fonts of each block.", False),
             _bool("detect_text_direction", "Detect the direction of each text field.", True),
         ),
@@ -363,7 +386,11 @@ APIS: tuple[Api, ...] = (
             formats=_formats("JPEG PNG BMP TIFF"), min_side=15, max_side=8000, side_rule="short_long"
         ),
         params=(
-            _choices("type_list", "Only documents of these types are recognised; omit for all.", AUTO_CLASSIFICATION_TYPES),
+            _choices(
+                "type_list",
+                "Only documents of these types are recognised; omit for all.",
+                AUTO_CLASSIFICATION_TYPES,
+            ),
         ),
         enterprise_project_header=False,
         alias_paths=("/v1.0/ocr/auto-classification",),

@@ -13,9 +13,7 @@ ParamKind = Literal["bool", "str", "int", "str_list", "json_str"]
 ResultKind = Literal["object", "list"]
 
 #: Canonical image format names. ``JPG`` and ``JPEG`` are the same format.
-IMAGE_FORMATS = frozenset(
-    {"JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP", "PCX", "ICO", "PDF", "PSD", "TGA"}
-)
+IMAGE_FORMATS = frozenset({"JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP", "PCX", "ICO", "PDF", "PSD", "TGA"})
 
 #: The service's cap on the Base64 text of one image (10 MB).
 MAX_BASE64_BYTES = 10 * 1024 * 1024

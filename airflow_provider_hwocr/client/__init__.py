@@ -68,4 +68,23 @@ if TYPE_CHECKING:
     from airflow_provider_hwocr.client.retry import RetryPolicy
     from airflow_provider_hwocr.client.signer import sign_request
 
-__all__ = sorted(_EXPORTS)
+__all__ = [  # noqa: RUF022 (the order of _EXPORTS, grouped by module)
+    "AkSkCredentials",
+    "IamTokenCredentials",
+    "AKSK_MAX_BODY_BYTES",
+    "OcrClient",
+    "OcrResponse",
+    "HuaweiOcrAuthError",
+    "HuaweiOcrConfigurationError",
+    "HuaweiOcrError",
+    "HuaweiOcrInvalidInputError",
+    "HuaweiOcrNotFoundError",
+    "HuaweiOcrNotSubscribedError",
+    "HuaweiOcrRecognitionError",
+    "HuaweiOcrThrottledError",
+    "HuaweiOcrTransientError",
+    "HuaweiOcrValidationError",
+    "error_from_response",
+    "RetryPolicy",
+    "sign_request",
+]

@@ -165,7 +165,9 @@ class IamTokenCredentials:
             raise HuaweiOcrConfigurationError("The IAM password is required.", field="password")
         self._password = password
         self._domain_name = _required(domain_name, "domain_name", "The account (domain) name")
-        self._project_name = _required(project_name, "project_name", "The project name (usually the region id)")
+        self._project_name = _required(
+            project_name, "project_name", "The project name (usually the region id)"
+        )
         if iam_endpoint is not None:
             iam_endpoint = _required(iam_endpoint, "iam_endpoint", "The IAM endpoint").rstrip("/")
             if not iam_endpoint.startswith(("https://", "http://")):

@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -35,6 +35,9 @@ from airflow_provider_hwocr.client.errors import (
 )
 from airflow_provider_hwocr.client.retry import RetryPolicy, run_with_retry
 from airflow_provider_hwocr.client.signer import canonical_query
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["AKSK_MAX_BODY_BYTES", "OcrClient", "OcrResponse"]
 
@@ -158,7 +161,9 @@ class OcrClient:
             found = ()
         return (*found, self._proxy_secret) if self._proxy_secret else found
 
-    def send(self, method: str, url: str, headers: dict[str, str], body: bytes, *, api: str) -> requests.Response:
+    def send(
+        self, method: str, url: str, headers: dict[str, str], body: bytes, *, api: str
+    ) -> requests.Response:
         """Send one prepared request; network failures become typed errors. Used by credentials too."""
         host = urlsplit(url).netloc
         try:
@@ -198,11 +203,16 @@ class OcrClient:
         except requests.exceptions.InvalidHeader:
             raise HuaweiOcrValidationError(
                 "a request header has a value that cannot be sent (check enterprise_project_id).",
-                parameter="headers", api=api, region=self.region,
+                parameter="headers",
+                api=api,
+                region=self.region,
             ) from None
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
             raise HuaweiOcrConfigurationError(
-                f"invalid URL for {host}: {type(exc).__name__}.", field="endpoint", api=api, region=self.region
+                f"invalid URL for {host}: {type(exc).__name__}.",
+                field="endpoint",
+                api=api,
+                region=self.region,
             ) from None
         except requests.exceptions.RequestException as exc:
             reason = redact(_short_reason(exc), self._secrets())
@@ -214,7 +224,9 @@ class OcrClient:
             if isinstance(self.verify, str) and "certificate" in str(exc).lower():
                 raise HuaweiOcrConfigurationError(
                     f"the CA bundle given in 'verify' cannot be used: {self.verify!r}.",
-                    field="verify", api=api, region=self.region,
+                    field="verify",
+                    api=api,
+                    region=self.region,
                 ) from None
             raise HuaweiOcrTransientError(
                 f"connection to {host} failed: {type(exc).__name__}", api=api, region=self.region
@@ -253,8 +265,11 @@ class OcrClient:
                 and isinstance(error, HuaweiOcrAuthError)
                 and error.error_code in TOKEN_EXPIRED_CODES
             ):
-                logger.info("OCR call %s: the service rejected the IAM token (%s); fetching a new one",
-                            api, error.error_code)
+                logger.info(
+                    "OCR call %s: the service rejected the IAM token (%s); fetching a new one",
+                    api,
+                    error.error_code,
+                )
                 self.credentials.invalidate(sent.get("X-Auth-Token"))
                 token_refreshed = True
                 continue
@@ -270,7 +285,9 @@ class OcrClient:
         except KeyError as exc:
             raise HuaweiOcrValidationError(str(exc.args[0]), parameter="api") from None
 
-    def call(self, api: Api | str, body: dict[str, Any], *, enterprise_project_id: str | None = None) -> OcrResponse:
+    def call(
+        self, api: Api | str, body: dict[str, Any], *, enterprise_project_id: str | None = None
+    ) -> OcrResponse:
         """POST ``body`` to one OCR API and return its ``result``.
 
         ``body`` is sent as given (see :meth:`recognize` for validation). Raises a
@@ -281,7 +298,9 @@ class OcrClient:
             raise HuaweiOcrValidationError(
                 f"{api_obj.slug} is not offered in region {self.region!r}; it is offered in "
                 f"{', '.join(api_obj.regions)}. Set region= (operator or connection) to one of those.",
-                parameter="region", api=api_obj.slug, region=self.region,
+                parameter="region",
+                api=api_obj.slug,
+                region=self.region,
             )
         url = f"{self.endpoint}{api_obj.path(self.project_id)}"
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -303,7 +322,9 @@ class OcrClient:
             if not epid.isascii() or any(c in epid for c in "\r\n"):
                 raise HuaweiOcrValidationError(
                     f"enterprise_project_id must be a plain ASCII id (got {epid!r}).",
-                    parameter="enterprise_project_id", api=api_obj.slug, region=self.region,
+                    parameter="enterprise_project_id",
+                    api=api_obj.slug,
+                    region=self.region,
                 )
             headers["Enterprise-Project-Id"] = epid
 
@@ -392,7 +413,7 @@ class OcrClient:
         if self._owns_session:
             self.session.close()
 
-    def __enter__(self) -> OcrClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -415,7 +436,11 @@ def _error_in_success(doc: dict[str, Any]) -> bool:
     if code and code != "AIS.0000" and "result" not in doc:
         return True
     inner = doc.get("result")
-    return isinstance(inner, dict) and bool(inner.get("error_code")) and set(inner) <= {"error_code", "error_msg"}
+    return (
+        isinstance(inner, dict)
+        and bool(inner.get("error_code"))
+        and set(inner) <= {"error_code", "error_msg"}
+    )
 
 
 def _short_reason(exc: BaseException) -> str:

@@ -26,6 +26,7 @@ the server echoes back.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -35,6 +36,7 @@ from typing import Any, ClassVar
 from airflow_provider_hwocr.catalog import ERROR_CODES, REGIONS, get_api
 
 __all__ = [
+    "TOKEN_EXPIRED_CODES",
     "HuaweiOcrAuthError",
     "HuaweiOcrConfigurationError",
     "HuaweiOcrError",
@@ -45,7 +47,6 @@ __all__ = [
     "HuaweiOcrThrottledError",
     "HuaweiOcrTransientError",
     "HuaweiOcrValidationError",
-    "TOKEN_EXPIRED_CODES",
     "error_from_response",
     "parse_retry_after",
     "redact",
@@ -246,7 +247,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
         seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
-    if seconds != seconds:  # NaN
+    if math.isnan(seconds):
         return None
     return max(0.0, seconds)
 
@@ -394,7 +395,7 @@ def error_from_response(
     request_id = _header(headers, "X-Request-Id") or body_request_id
 
     known = ERROR_CODES.get(code) if code else None
-    category = known.category if known else None
+    category: str | None = known.category if known else None
     if category is None:
         category = _category_from_status(status)
     cls = _BY_CATEGORY.get(category or "", HuaweiOcrError)
@@ -429,4 +430,3 @@ def error_from_response(
         hint=hint,
         retry_after=retry_after,
     )
-

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["sniff_format", "image_size"]
+__all__ = ["image_size", "sniff_format"]
 
 
 def sniff_format(data: bytes) -> str | None:

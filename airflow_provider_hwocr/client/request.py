@@ -23,7 +23,7 @@ from airflow_provider_hwocr.client.images import image_size, sniff_format
 
 log = logging.getLogger("airflow_provider_hwocr.client")
 
-__all__ = ["PreparedRequest", "prepare_request", "build_request_body", "validate_params", "read_image_file"]
+__all__ = ["PreparedRequest", "build_request_body", "prepare_request", "read_image_file", "validate_params"]
 
 # Characters that may stay as they are in a URL; everything else (spaces,
 # non-ASCII) is percent-encoded, as the service requires.
@@ -92,7 +92,9 @@ def _coerce_choice(p: Param, value: Any) -> str:
             raise _fail(p.name, "must not be empty")
         return value
     if value not in p.allowed:
-        raise _fail(p.name, f"{value!r} is not allowed{_suggest(value, p.allowed)}; allowed: {', '.join(p.allowed)}")
+        raise _fail(
+            p.name, f"{value!r} is not allowed{_suggest(value, p.allowed)}; allowed: {', '.join(p.allowed)}"
+        )
     return value
 
 
@@ -105,7 +107,9 @@ def _coerce_list(p: Param, value: Any) -> list[str] | None:
         if not isinstance(item, str):
             raise _fail(p.name, f"items must be strings, got {item!r}")
         if p.allowed is not None and item not in p.allowed:
-            raise _fail(p.name, f"{item!r} is not allowed{_suggest(item, p.allowed)}; allowed: {', '.join(p.allowed)}")
+            raise _fail(
+                p.name, f"{item!r} is not allowed{_suggest(item, p.allowed)}; allowed: {', '.join(p.allowed)}"
+            )
         if item not in out:
             out.append(item)
     return out or None  # an empty list means "all", the same as leaving it out
@@ -118,10 +122,10 @@ def _coerce_json_str(p: Param, value: Any) -> str:
         raise _fail(p.name, f"must be a JSON object (a dict or its JSON text), got {value!r}")
     try:
         parsed = json.loads(value)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise _fail(p.name, f"is not valid JSON ({exc.msg} at position {exc.pos})") from None
     if not isinstance(parsed, dict):
-        raise _fail(p.name, "must be a JSON object such as '{\"Name\": \"Full name\"}'")
+        raise _fail(p.name, 'must be a JSON object such as \'{"Name": "Full name"}\'')
     return value
 
 
@@ -140,7 +144,9 @@ def validate_params(api: Api | str, params: Mapping[str, Any] | None) -> dict[st
     params = dict(params or {})
     for reserved in (api.image_field, "url", "image", "data"):
         if reserved in params:
-            raise _fail(reserved, "pass the image with image= (a URL, a file path or bytes), not as a parameter")
+            raise _fail(
+                reserved, "pass the image with image= (a URL, a file path or bytes), not as a parameter"
+            )
     known = {p.name: p for p in api.params}
     out: dict[str, Any] = {}
     for name, value in params.items():
@@ -218,7 +224,10 @@ def check_image_bytes(api: Api, data: bytes, source: str) -> tuple[str, tuple[in
     fmt = sniff_format(data)
     allowed = ", ".join(sorted(limits.formats))
     if fmt is None:
-        raise _fail("image", f"{source} is not an image format {api.slug} accepts (unrecognised content); accepted: {allowed}")
+        raise _fail(
+            "image",
+            f"{source} is not an image format {api.slug} accepts (unrecognised content); accepted: {allowed}",
+        )
     if fmt not in limits.formats:
         raise _fail("image", f"{source} is {fmt}, which {api.slug} does not accept; accepted: {allowed}")
     size = image_size(data, fmt)
@@ -240,7 +249,9 @@ def _check_dimensions(api: Api, size: tuple[int, int], source: str) -> None:
     if min(w, h) < lim.min_side or max(w, h) > lim.max_side:
         raise _fail("image", f"{source} is {w}x{h} px; {api.slug} needs {rule}")
     if lim.max_pixels is not None and w * h > lim.max_pixels:
-        raise _fail("image", f"{source} is {w}x{h} = {w * h:,} pixels; {api.slug} accepts at most {lim.max_pixels:,}")
+        raise _fail(
+            "image", f"{source} is {w}x{h} = {w * h:,} pixels; {api.slug} accepts at most {lim.max_pixels:,}"
+        )
 
 
 def prepare_request(

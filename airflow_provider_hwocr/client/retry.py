@@ -125,7 +125,7 @@ def run_with_retry(
         try:
             return attempt(number), number
         except HuaweiOcrError as error:
-            error.attempts = number  # type: ignore[attr-defined]
+            error.attempts = number
             if not policy.should_retry(error) or number >= policy.max_attempts:
                 raise
             delay = policy.backoff(number, error)
@@ -134,11 +134,20 @@ def run_with_retry(
                 logger.warning(
                     "OCR call %s failed with %s (attempt %d/%d); not retrying: a wait of %.2f s "
                     "would exceed the %.1f s budget",
-                    api or "-", _describe(error), number, policy.max_attempts, delay, policy.max_elapsed,
+                    api or "-",
+                    _describe(error),
+                    number,
+                    policy.max_attempts,
+                    delay,
+                    policy.max_elapsed,
                 )
                 raise
             logger.warning(
                 "OCR call %s failed with %s (attempt %d/%d); retrying in %.2f s",
-                api or "-", _describe(error), number, policy.max_attempts, delay,
+                api or "-",
+                _describe(error),
+                number,
+                policy.max_attempts,
+                delay,
             )
             policy.sleep(delay)

@@ -18,7 +18,7 @@ def example_response(slug: str) -> Any:
 @cache
 def example_bytes(slug: str) -> bytes:
     """The documented 200 body of API ``slug``, as compact UTF-8 JSON ready to send."""
-    path = resources.files(__package__).joinpath("responses", f"{slug}.json")
+    path = resources.files(__package__).joinpath("responses").joinpath(f"{slug}.json")
     data = json.loads(path.read_text(encoding="utf-8"))
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 

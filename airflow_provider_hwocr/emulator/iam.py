@@ -104,7 +104,9 @@ def issue_token(config: EmulatorConfig, tokens: TokenStore, body: Any) -> tuple[
     user = _dig(auth, "identity", "password", "user")
     name, password = user.get("name"), user.get("password")
     domain = (user.get("domain") or {}).get("name") if isinstance(user.get("domain"), dict) else None
-    if not all(isinstance(v, str) and v for v in (name, password, domain)):
+    if not (isinstance(name, str) and isinstance(password, str) and isinstance(domain, str)) or not (
+        name and password and domain
+    ):
         raise IamError(400, "auth.identity.password.user needs name, password and domain.name.")
     known = config.iam_users.get((domain, name))
     if known is None or not secrets.compare_digest(known.encode(), password.encode()):

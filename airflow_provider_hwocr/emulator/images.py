@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 try:  # Pillow is optional: only needed for the rarer formats' dimensions.
     from PIL import Image as _PILImage
 except ImportError:  # pragma: no cover - exercised only without Pillow
-    _PILImage = None
+    _PILImage = None  # type: ignore[assignment]
 
 
 class ImageProblem(Exception):

@@ -25,11 +25,12 @@ import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 try:  # Pillow is optional: it normalises images before Tesseract reads them.
     from PIL import Image as _PILImage
 except ImportError:  # pragma: no cover - exercised only without Pillow
-    _PILImage = None
+    _PILImage = None  # type: ignore[assignment]
 
 #: Formats the ``tesseract`` binary (through Leptonica) reads by itself.
 _TESSERACT_NATIVE = frozenset({"PNG", "JPEG", "TIFF", "BMP", "GIF", "WEBP"})
@@ -136,7 +137,7 @@ def _prepare(data: bytes, fmt: str) -> tuple[bytes, float]:
         return data, 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # DecompressionBombWarning: sizes were checked already
-        image = _PILImage.open(io.BytesIO(data))
+        image: Any = _PILImage.open(io.BytesIO(data))
         image.seek(0)
         image.load()
     scale = 1.0
@@ -168,7 +169,7 @@ def _parse_tsv(text: str, scale: float) -> list[Line]:
             conf = float(row["conf"])
         except (KeyError, TypeError, ValueError):
             continue
-        box = tuple(round(v / scale) for v in (left, top, right, bottom))
+        box = (round(left / scale), round(top / scale), round(right / scale), round(bottom / scale))
         key = (int(row["block_num"]), int(row["par_num"]), int(row["line_num"]))
         lines.setdefault(key, []).append(Word(word, round(max(0.0, min(conf, 100.0)) / 100, 4), box))
     return [Line(tuple(words)) for words in lines.values()]

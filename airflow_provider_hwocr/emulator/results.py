@@ -28,7 +28,7 @@ from airflow_provider_hwocr.emulator.validation import CheckedImage
 try:
     from PIL import Image as _PILImage
 except ImportError:  # pragma: no cover - exercised only without Pillow
-    _PILImage = None
+    _PILImage = None  # type: ignore[assignment]
 
 #: Gap between two words, in line heights, that separates table cells.
 CELL_GAP = 1.2

@@ -178,7 +178,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _read_chunked(self, limit: int) -> bytes:
-        chunks, total = [], 0
+        chunks: list[bytes] = []
+        total = 0
         while True:
             line = self.rfile.readline(1024)
             try:
@@ -437,8 +438,8 @@ class OcrEmulator:
             else:
                 answer = self._ocr(request, request_id, started)
         except Exception as exc:  # noqa: BLE001 - a bug here must answer 500, not drop the connection
-            error = EmulatorError(500, "ModelArts.4505", detail=f"emulator error: {type(exc).__name__}")
-            answer = _error_answer(error, request_id)
+            internal = EmulatorError(500, "ModelArts.4505", detail=f"emulator error: {type(exc).__name__}")
+            answer = _error_answer(internal, request_id)
         handler.send_answer(answer, request_id)
 
     def _route(self, raw_path: str) -> tuple[str | None, str | None]:

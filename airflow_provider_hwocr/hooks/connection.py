@@ -85,7 +85,9 @@ def _parse_verify(conn_id: str, raw: Any) -> bool | str:
     if text.lower() in ("false", "0", "no"):
         return False
     if not os.path.isfile(text):
-        raise _err(conn_id, "verify", f"must be true, false or the path of a CA bundle file; no file at {text!r}")
+        raise _err(
+            conn_id, "verify", f"must be true, false or the path of a CA bundle file; no file at {text!r}"
+        )
     return text
 
 

@@ -141,7 +141,7 @@ def literal_prefix(pattern: str, mode: str) -> str:
     if "|" in pattern:
         return ""
     body = pattern.removeprefix("^")
-    out = []
+    out: list[str] = []
     for ch in body:
         if ch in _REGEX_SPECIAL:
             if ch in "*?{" and out:

@@ -73,14 +73,14 @@ class HuaweiOcrHook(BaseHook):
         s = self.settings
         if s.auth_type == "token":
             credentials: Any = IamTokenCredentials(
-                user_name=s.user_name,
-                password=s.password,
-                domain_name=s.domain_name,
+                user_name=s.user_name or "",
+                password=s.password or "",
+                domain_name=s.domain_name or "",
                 project_name=s.region,
                 iam_endpoint=s.iam_endpoint,  # None: the client's IAM endpoint for the region
             )
         else:
-            credentials = AkSkCredentials(s.ak, s.sk, security_token=s.security_token)
+            credentials = AkSkCredentials(s.ak or "", s.sk or "", security_token=s.security_token)
         return OcrClient(
             region=s.region,
             project_id=s.project_id,
@@ -112,7 +112,9 @@ class HuaweiOcrHook(BaseHook):
             api, image=image, url=url, enterprise_project_id=enterprise_project_id, **params
         )
 
-    def call(self, api: Api | str, body: dict[str, Any], *, enterprise_project_id: str | None = None) -> OcrResponse:
+    def call(
+        self, api: Api | str, body: dict[str, Any], *, enterprise_project_id: str | None = None
+    ) -> OcrResponse:
         """Send an already-validated body (see ``client.request.prepare_request``)."""
         return self.client.call(api, body, enterprise_project_id=enterprise_project_id)
 
@@ -121,7 +123,7 @@ class HuaweiOcrHook(BaseHook):
         try:
             s = self.settings
             projects = self.client.list_projects(name=s.region)
-        except Exception as exc:  # reported, not raised: that is test_connection's contract
+        except Exception as exc:  # noqa: BLE001 (reported, not raised: test_connection's contract)
             return False, f"{type(exc).__name__}: {exc}"
         ids = {p.get("id") for p in projects}
         if s.project_id not in ids:
@@ -130,7 +132,10 @@ class HuaweiOcrHook(BaseHook):
                 f"Credentials work, but project {s.project_id!r} is not a project of region {s.region!r} "
                 f"(projects found: {found})."
             )
-        return True, f"Connected: credentials accepted ({s.auth_type}), project {s.project_id} is in {s.region}."
+        return (
+            True,
+            f"Connected: credentials accepted ({s.auth_type}), project {s.project_id} is in {s.region}.",
+        )
 
     # --- connection form for Airflow < 3.2 (3.2+ reads provider info) ------------------------
 
@@ -143,8 +148,12 @@ class HuaweiOcrHook(BaseHook):
         widgets: dict[str, Any] = {}
         for name, spec in CONN_FIELDS.items():
             secret = spec["schema"].get("format") == "password"
-            field_cls, widget = (PasswordField, BS3PasswordFieldWidget) if secret else (StringField, BS3TextFieldWidget)
-            widgets[name] = field_cls(lazy_gettext(spec["label"]), widget=widget(), description=spec.get("description"))
+            field_cls, widget = (
+                (PasswordField, BS3PasswordFieldWidget) if secret else (StringField, BS3TextFieldWidget)
+            )
+            widgets[name] = field_cls(
+                lazy_gettext(spec["label"]), widget=widget(), description=spec.get("description")
+            )
         return widgets
 
     @classmethod

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 
 IMAGE_SOURCES = ("signed_url", "authorized", "inline")
 #: Service errors meaning "could not read the object from OBS".
-_OBS_FETCH_CODES = frozenset({"ModelArts.4603", "ModelArts.4702", "ModelArts.4703", "ModelArts.4704", "ModelArts.4706"})
+_OBS_FETCH_CODES = frozenset(
+    {"ModelArts.4603", "ModelArts.4702", "ModelArts.4703", "ModelArts.4704", "ModelArts.4706"}
+)
 #: Longest validity accepted for signed URLs (OBS allows up to 7 days).
 MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600
 
@@ -88,7 +90,7 @@ class OcrPipeline:
         output: ObsLocation | None = None,
         skip_existing: bool = True,
         enterprise_project_id: str | None = None,
-        log: logging.Logger | None = None,
+        log: Any = None,
     ) -> None:
         check_image_source(image_source, signed_url_expires)
         self.api = api
@@ -120,21 +122,44 @@ class OcrPipeline:
         if isinstance(image, str) and image.strip().lower().startswith(("http://", "https://")):
             url = image.strip()
             ident = source_identity("url", uri=url)
-            return _Source("url", ident + ("?…" if urlsplit(url).query else ""), ident, _name_of_url(url), url=url,
-                           record={"kind": "url", "url": ident})
+            return _Source(
+                "url",
+                ident + ("?…" if urlsplit(url).query else ""),
+                ident,
+                _name_of_url(url),
+                url=url,
+                record={"kind": "url", "url": ident},
+            )
         if isinstance(image, (bytes, bytearray, memoryview)):
             data = bytes(image)
             ident = source_identity("bytes", data=data) if data else "empty"
-            return _Source("bytes", "<bytes>", ident, "image", data=data,
-                           record={"kind": "bytes", "sha256": ident.removeprefix("sha256:"), "size": len(data)})
+            return _Source(
+                "bytes",
+                "<bytes>",
+                ident,
+                "image",
+                data=data,
+                record={"kind": "bytes", "sha256": ident.removeprefix("sha256:"), "size": len(data)},
+            )
         if isinstance(image, os.PathLike) or (
             isinstance(image, str) and image.strip() and not image.strip().lower().startswith("data:")
         ):
             path = os.fspath(image)
             data = read_image_file(path)
             ident = source_identity("file", data=data) if data else "empty"
-            return _Source("file", path, ident, os.path.basename(path), data=data,
-                           record={"kind": "file", "path": path, "sha256": ident.removeprefix("sha256:"), "size": len(data)})
+            return _Source(
+                "file",
+                path,
+                ident,
+                os.path.basename(path),
+                data=data,
+                record={
+                    "kind": "file",
+                    "path": path,
+                    "sha256": ident.removeprefix("sha256:"),
+                    "size": len(data),
+                },
+            )
         # Anything else (None, "", other types): let request validation explain.
         return _Source("other", repr(image)[:80], "", "image", data=image)
 
@@ -152,8 +177,16 @@ class OcrPipeline:
                 f"at most {limit:,} bytes (nothing was downloaded or sent)",
                 parameter="image",
             )
-        record = {"kind": "obs", "uri": loc.uri, "etag": info.etag, "size": info.size, "mode": self.image_source}
-        src = _Source("obs", loc.uri, source_identity("obs", uri=loc.uri), loc.key, etag=info.etag, record=record)
+        record = {
+            "kind": "obs",
+            "uri": loc.uri,
+            "etag": info.etag,
+            "size": info.size,
+            "mode": self.image_source,
+        }
+        src = _Source(
+            "obs", loc.uri, source_identity("obs", uri=loc.uri), loc.key, etag=info.etag, record=record
+        )
         if self.image_source == "inline":
             src.data = self.obs.get_bytes(loc.bucket, loc.key)
         elif self.image_source == "authorized":
@@ -196,7 +229,9 @@ class OcrPipeline:
         metadata = {
             META_API: self.api.slug,
             META_PARAMS: self.digest,
-            META_SOURCE: src.identity if src.identity.isascii() else src.identity.encode("unicode_escape").decode(),
+            META_SOURCE: src.identity
+            if src.identity.isascii()
+            else src.identity.encode("unicode_escape").decode(),
             META_SUMMARY: json.dumps(summary, ensure_ascii=True, separators=(",", ":")),
         }
         if src.etag:
@@ -223,7 +258,9 @@ class OcrPipeline:
         if self.before_call is not None:
             self.before_call()
         try:
-            response = self.ocr_hook.call(self.api, prepared.body, enterprise_project_id=self.enterprise_project_id)
+            response = self.ocr_hook.call(
+                self.api, prepared.body, enterprise_project_id=self.enterprise_project_id
+            )
         except HuaweiOcrError as exc:
             if src.kind == "obs" and self.image_source == "authorized" and exc.error_code in _OBS_FETCH_CODES:
                 exc.hint = (
@@ -234,14 +271,17 @@ class OcrPipeline:
         summary = summarize(self.api, response.result)
         if key:
             reference = self._store(key, src, response, summary)
-            return ImageOutcome(src.display, "done", reference, response.request_id, response.attempts, reference["uri"])
+            return ImageOutcome(
+                src.display, "done", reference, response.request_id, response.attempts, reference["uri"]
+            )
         return ImageOutcome(src.display, "done", response.result, response.request_id, response.attempts)
 
 
 def check_image_source(image_source: str, signed_url_expires: Any) -> None:
     if image_source not in IMAGE_SOURCES:
         raise HuaweiOcrValidationError(
-            f"image_source: {image_source!r} is not one of {', '.join(IMAGE_SOURCES)}", parameter="image_source"
+            f"image_source: {image_source!r} is not one of {', '.join(IMAGE_SOURCES)}",
+            parameter="image_source",
         )
     if (
         isinstance(signed_url_expires, bool)

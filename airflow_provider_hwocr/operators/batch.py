@@ -82,7 +82,9 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         if not output_uri:
             raise ValueError("output_uri: required for batch OCR (results are stored in OBS, one per image)")
         if (images is None) == (source_uri is None):
-            raise ValueError("give either images=[...] or source_uri='obs://bucket/prefix/', not both or neither")
+            raise ValueError(
+                "give either images=[...] or source_uri='obs://bucket/prefix/', not both or neither"
+            )
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency: must be >= 1, got {max_concurrency}")
         if qps is not None and qps <= 0:
@@ -161,7 +163,7 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
                 return {"source": image, "status": "not_attempted"}
             try:
                 outcome = pipeline.run(image)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 (recorded per image in the manifest)
                 if isinstance(exc, fatal_types):
                     stop.set()
                     fatal.append(exc)
@@ -207,9 +209,12 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
                 entries[index] = {"source": image, "status": "not_attempted"}
 
         ordered = [entries[i] for i in range(total)]
-        totals = {s: sum(1 for e in ordered if e["status"] == s) for s in ("done", "skipped", "failed", "not_attempted")}
+        totals = {
+            s: sum(1 for e in ordered if e["status"] == s)
+            for s in ("done", "skipped", "failed", "not_attempted")
+        }
         totals["total"] = total
-        output = parse_obs_uri(self.output_uri, allow_empty_key=True, parameter="output_uri")
+        output = parse_obs_uri(str(self.output_uri), allow_empty_key=True, parameter="output_uri")
         manifest_loc = (
             parse_obs_uri(self.manifest_uri, parameter="manifest_uri")
             if self.manifest_uri

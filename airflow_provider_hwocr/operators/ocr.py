@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 from airflow.sdk import BaseOperator
 
@@ -26,27 +26,27 @@ if TYPE_CHECKING:
 ImageArg = Union[str, bytes, "os.PathLike[str]", None]
 
 __all__ = [
-    "HuaweiOcrOperator",
-    "HuaweiOcrXComSizeError",
-    "ImageArg",
-    "HuaweiOcrGeneralTextOperator",
-    "HuaweiOcrHandwritingOperator",
-    "HuaweiOcrGeneralTableOperator",
-    "HuaweiOcrWebImageOperator",
-    "HuaweiOcrSmartDocumentRecognizerOperator",
     "HuaweiOcrAutoClassificationOperator",
     "HuaweiOcrAutoIdDocClassificationOperator",
+    "HuaweiOcrCambodianIdCardOperator",
+    "HuaweiOcrChileIdCardOperator",
+    "HuaweiOcrColombiaIdCardOperator",
+    "HuaweiOcrGeneralTableOperator",
+    "HuaweiOcrGeneralTextOperator",
+    "HuaweiOcrHandwritingOperator",
     "HuaweiOcrIdDocumentOperator",
+    "HuaweiOcrMyanmarDriverLicenseOperator",
+    "HuaweiOcrMyanmarIdCardOperator",
+    "HuaweiOcrOperator",
     "HuaweiOcrPassportOperator",
+    "HuaweiOcrPeruIdCardOperator",
+    "HuaweiOcrSmartDocumentRecognizerOperator",
     "HuaweiOcrThailandIdCardOperator",
     "HuaweiOcrThailandLicensePlateOperator",
-    "HuaweiOcrColombiaIdCardOperator",
-    "HuaweiOcrCambodianIdCardOperator",
-    "HuaweiOcrMyanmarIdCardOperator",
-    "HuaweiOcrMyanmarDriverLicenseOperator",
-    "HuaweiOcrChileIdCardOperator",
     "HuaweiOcrVietnamIdCardOperator",
-    "HuaweiOcrPeruIdCardOperator",
+    "HuaweiOcrWebImageOperator",
+    "HuaweiOcrXComSizeError",
+    "ImageArg",
 ]
 
 
@@ -123,7 +123,7 @@ class HuaweiOcrOperator(BaseOperator):
         "project_id",
         "enterprise_project_id",
     )
-    template_fields_renderers = {"parameters": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"parameters": "json"}
     ui_color = "#c7000b"
     ui_fgcolor = "#ffffff"
 
@@ -172,7 +172,11 @@ class HuaweiOcrOperator(BaseOperator):
         if spec.deprecation:
             from airflow.exceptions import AirflowProviderDeprecationWarning
 
-            warnings.warn(f"{spec.title} ({spec.slug}): {spec.deprecation}", AirflowProviderDeprecationWarning, stacklevel=3)
+            warnings.warn(
+                f"{spec.title} ({spec.slug}): {spec.deprecation}",
+                AirflowProviderDeprecationWarning,
+                stacklevel=3,
+            )
         if isinstance(self.parameters, dict):
             static = {k: v for k, v in self.parameters.items() if _is_static(v)}
             # Names are never templated: check every name, and the values known now.
@@ -200,8 +204,7 @@ class HuaweiOcrOperator(BaseOperator):
         return HuaweiObsHook(huaweicloud_ocr_conn_id=self.huaweicloud_ocr_conn_id, region=self.region)
 
     def make_pipeline(self) -> Any:
-        from airflow_provider_hwocr.operators._pipeline import parse_output_uri
-        from airflow_provider_hwocr.operators._pipeline import OcrPipeline
+        from airflow_provider_hwocr.operators._pipeline import OcrPipeline, parse_output_uri
 
         spec = get_api(self.api)
         output = parse_output_uri(self.output_uri)
@@ -298,7 +301,9 @@ class HuaweiOcrGeneralTextOperator(HuaweiOcrOperator):
         return_markdown_result: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
 
 
 class HuaweiOcrHandwritingOperator(HuaweiOcrOperator):
@@ -323,7 +328,9 @@ class HuaweiOcrHandwritingOperator(HuaweiOcrOperator):
         detect_direction: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
 
 
 class HuaweiOcrGeneralTableOperator(HuaweiOcrOperator):
@@ -354,7 +361,9 @@ class HuaweiOcrGeneralTableOperator(HuaweiOcrOperator):
         with_borders: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
 
 
 class HuaweiOcrWebImageOperator(HuaweiOcrOperator):
@@ -381,7 +390,9 @@ class HuaweiOcrWebImageOperator(HuaweiOcrOperator):
         detect_text_direction: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
 
 
 class HuaweiOcrSmartDocumentRecognizerOperator(HuaweiOcrOperator):
@@ -426,7 +437,9 @@ class HuaweiOcrSmartDocumentRecognizerOperator(HuaweiOcrOperator):
         character_mode: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
 
 
 class HuaweiOcrAutoClassificationOperator(HuaweiOcrOperator):
@@ -447,7 +460,9 @@ class HuaweiOcrAutoClassificationOperator(HuaweiOcrOperator):
         type_list: list[str] | str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
 
 
 class HuaweiOcrAutoIdDocClassificationOperator(HuaweiOcrOperator):
@@ -468,7 +483,9 @@ class HuaweiOcrAutoIdDocClassificationOperator(HuaweiOcrOperator):
         alarm: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
 
 
 class HuaweiOcrIdDocumentOperator(HuaweiOcrOperator):
@@ -495,7 +512,9 @@ class HuaweiOcrIdDocumentOperator(HuaweiOcrOperator):
         return_portrait_image: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
 
 
 class HuaweiOcrPassportOperator(HuaweiOcrOperator):
@@ -516,7 +535,9 @@ class HuaweiOcrPassportOperator(HuaweiOcrOperator):
         country_code: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
 
 
 class HuaweiOcrThailandIdCardOperator(HuaweiOcrOperator):
@@ -545,7 +566,9 @@ class HuaweiOcrThailandIdCardOperator(HuaweiOcrOperator):
         return_text_location: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
 
 
 class HuaweiOcrThailandLicensePlateOperator(HuaweiOcrOperator):
@@ -612,7 +635,9 @@ class HuaweiOcrCambodianIdCardOperator(HuaweiOcrOperator):
         detect_reproduce: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
 
 
 class HuaweiOcrMyanmarIdCardOperator(HuaweiOcrOperator):
@@ -643,7 +668,9 @@ class HuaweiOcrMyanmarIdCardOperator(HuaweiOcrOperator):
         return_translation: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
 
 
 class HuaweiOcrMyanmarDriverLicenseOperator(HuaweiOcrOperator):
@@ -664,7 +691,9 @@ class HuaweiOcrMyanmarDriverLicenseOperator(HuaweiOcrOperator):
         convert_unicode: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
 
 
 class HuaweiOcrChileIdCardOperator(HuaweiOcrOperator):
@@ -707,7 +736,9 @@ class HuaweiOcrVietnamIdCardOperator(HuaweiOcrOperator):
         return_text_location: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
 
 
 class HuaweiOcrPeruIdCardOperator(HuaweiOcrOperator):
@@ -730,4 +761,6 @@ class HuaweiOcrPeruIdCardOperator(HuaweiOcrOperator):
         return_portrait_location: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+        )
