@@ -84,6 +84,17 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "schema": {"type": ["integer", "null"], "default": 5},
         "description": "Attempts per call on throttling and transient errors.",
     },
+    "retry_possibly_billed": {
+        "label": "Retry possibly billed calls",
+        "schema": {**_STR, "default": "true"},
+        "description": "Retry after a read timeout, a truncated answer or a connection lost after "
+        "sending (the call may be billed twice; each such retry is logged and counted).",
+    },
+    "price_per_call": {
+        "label": "Price per call",
+        "schema": {"type": ["number", "null"]},
+        "description": "Price of one OCR call, used for cost estimates in dry runs and summaries.",
+    },
 }
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {

@@ -246,12 +246,12 @@ def test_validation_error_is_invalid_input_and_value_error():
     assert err.parameter == "image" and err.status_code is None and str(err) == "image: not an image"
 
 
-def test_oversized_aksk_body_is_refused_before_sending(emulator):
+def test_oversized_body_is_refused_before_sending(emulator):
     client = aksk_client(emulator)
     with pytest.raises(HuaweiOcrValidationError) as info:
         client.call(SLUG, {"image": "A" * (AKSK_MAX_BODY_BYTES + 1)})
     assert info.value.parameter == "image"
-    assert "12 MB" in str(info.value) and "token" in str(info.value)
+    assert "10 MB" in str(info.value) and "ModelArts.4104" in str(info.value)
     assert emulator.count() == 0
 
 

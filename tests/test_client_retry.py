@@ -203,7 +203,7 @@ def test_defaults_and_clamping():
         policy.max_delay,
         policy.max_elapsed,
         policy.throttle_min_delay,
-        policy.retry_on_read_timeout,
+        policy.retry_possibly_billed,
     ) == (5, 1.0, 30.0, 120.0, 2.0, True)
     assert RetryPolicy(max_attempts=0).max_attempts == 1
     with pytest.raises(ValueError):

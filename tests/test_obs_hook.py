@@ -15,11 +15,13 @@ from _obs_env import allow_anonymous_read, bulk_put, create_bucket, moto_front, 
 from constants import AK, SK
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
+from airflow_provider_hwocr.errors import HuaweiCloudNonRetryableError
 from airflow_provider_hwocr.hooks.obs import (
     HuaweiObsAccessDeniedError,
     HuaweiObsError,
     HuaweiObsHook,
     HuaweiObsNotFoundError,
+    HuaweiObsTlsError,
     HuaweiObsTransientError,
     ObsObjectInfo,
 )
@@ -416,9 +418,13 @@ def test_tls_really_checks_certificate_and_host_name(monkeypatch, emulator, obs_
 
     with moto_front(ssl_context=good) as url:
         # default (public CA bundle): a self-signed server is refused
-        hook = _use_conn(monkeypatch, emulator, obs_endpoint=url, **common)
-        with pytest.raises(HuaweiObsTransientError, match="CERTIFICATE_VERIFY_FAILED"):
+        hook = _use_conn(monkeypatch, emulator, obs_endpoint=url, **{**common, "max_retries": 5})
+        started = time.monotonic()
+        with pytest.raises(HuaweiObsTlsError, match="CERTIFICATE_VERIFY_FAILED") as info:
             hook.get_bytes(bucket, "k")
+        # never retried: not by the SDK (its retries sleep 0.2 + 0.4 + 0.8 + 1.6 s), not by a retry policy
+        assert time.monotonic() - started < 1.0
+        assert isinstance(info.value, HuaweiCloudNonRetryableError) and not info.value.retryable
         # its certificate as the CA bundle: accepted
         assert _use_conn(monkeypatch, emulator, obs_endpoint=url, verify=good[0], **common).get_bytes(
             bucket, "k"
@@ -430,7 +436,7 @@ def test_tls_really_checks_certificate_and_host_name(monkeypatch, emulator, obs_
     with moto_front(ssl_context=wrong_host) as url:
         # a trusted certificate for another host name is refused (the SDK alone would accept it)
         hook = _use_conn(monkeypatch, emulator, obs_endpoint=url, verify=wrong_host[0], **common)
-        with pytest.raises(HuaweiObsTransientError, match="(?i)hostname|IP address mismatch"):
+        with pytest.raises(HuaweiObsTlsError, match="(?i)hostname|IP address mismatch"):
             hook.get_bytes(bucket, "k")
 
 

@@ -22,6 +22,7 @@ _EXPORTS = {
     "AkSkCredentials": "auth",
     "IamTokenCredentials": "auth",
     "AKSK_MAX_BODY_BYTES": "client",
+    "MAX_BODY_BYTES": "client",
     "OcrClient": "client",
     "OcrResponse": "client",
     "HuaweiOcrAuthError": "errors",
@@ -32,9 +33,11 @@ _EXPORTS = {
     "HuaweiOcrNotSubscribedError": "errors",
     "HuaweiOcrRecognitionError": "errors",
     "HuaweiOcrThrottledError": "errors",
+    "HuaweiOcrTlsError": "errors",
     "HuaweiOcrTransientError": "errors",
     "HuaweiOcrValidationError": "errors",
     "error_from_response": "errors",
+    "OcrRetryPolicy": "retry",
     "RetryPolicy": "retry",
     "sign_request": "signer",
 }
@@ -51,7 +54,12 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from airflow_provider_hwocr.client.auth import AkSkCredentials, IamTokenCredentials
-    from airflow_provider_hwocr.client.client import AKSK_MAX_BODY_BYTES, OcrClient, OcrResponse
+    from airflow_provider_hwocr.client.client import (
+        AKSK_MAX_BODY_BYTES,
+        MAX_BODY_BYTES,
+        OcrClient,
+        OcrResponse,
+    )
     from airflow_provider_hwocr.client.errors import (
         HuaweiOcrAuthError,
         HuaweiOcrConfigurationError,
@@ -61,17 +69,19 @@ if TYPE_CHECKING:
         HuaweiOcrNotSubscribedError,
         HuaweiOcrRecognitionError,
         HuaweiOcrThrottledError,
+        HuaweiOcrTlsError,
         HuaweiOcrTransientError,
         HuaweiOcrValidationError,
         error_from_response,
     )
-    from airflow_provider_hwocr.client.retry import RetryPolicy
+    from airflow_provider_hwocr.client.retry import OcrRetryPolicy, RetryPolicy
     from airflow_provider_hwocr.client.signer import sign_request
 
 __all__ = [  # noqa: RUF022 (the order of _EXPORTS, grouped by module)
     "AkSkCredentials",
     "IamTokenCredentials",
     "AKSK_MAX_BODY_BYTES",
+    "MAX_BODY_BYTES",
     "OcrClient",
     "OcrResponse",
     "HuaweiOcrAuthError",
@@ -82,9 +92,11 @@ __all__ = [  # noqa: RUF022 (the order of _EXPORTS, grouped by module)
     "HuaweiOcrNotSubscribedError",
     "HuaweiOcrRecognitionError",
     "HuaweiOcrThrottledError",
+    "HuaweiOcrTlsError",
     "HuaweiOcrTransientError",
     "HuaweiOcrValidationError",
     "error_from_response",
+    "OcrRetryPolicy",
     "RetryPolicy",
     "sign_request",
 ]

@@ -5,7 +5,8 @@ Plain Python on top of ``requests``; nothing here imports Airflow. A call is
 1. the JSON body serialised once;
 2. per attempt: headers authorised (AK/SK signature or IAM token), one POST;
 3. a non-2xx answer turned into a typed error (:mod:`.errors`);
-4. throttling and transient failures retried per :class:`RetryPolicy`;
+4. throttling and transient failures retried per :class:`OcrRetryPolicy`;
+   a retry after a try the service may have billed is logged and counted;
 5. with token auth, a 401 saying the token is no longer valid answered by
    fetching a new token and trying once more.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,23 +30,30 @@ from airflow_provider_hwocr.client.errors import (
     HuaweiOcrAuthError,
     HuaweiOcrConfigurationError,
     HuaweiOcrError,
+    HuaweiOcrTlsError,
     HuaweiOcrTransientError,
     HuaweiOcrValidationError,
     error_from_response,
     redact,
 )
-from airflow_provider_hwocr.client.retry import RetryPolicy, run_with_retry
+from airflow_provider_hwocr.client.retry import OcrRetryPolicy, RetryOutcome, run_with_retry
 from airflow_provider_hwocr.client.signer import canonical_query
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["AKSK_MAX_BODY_BYTES", "OcrClient", "OcrResponse"]
+__all__ = ["AKSK_MAX_BODY_BYTES", "MAX_BODY_BYTES", "OcrClient", "OcrResponse"]
 
 logger = logging.getLogger("airflow_provider_hwocr.client")
 
-#: The gateway refuses AK/SK-signed bodies above 12 MB; token auth has no such cap.
+#: The gateway refuses AK/SK-signed bodies above 12 MB; the 10 MB body limit below is
+#: stricter and applies to every request, so this one never decides on its own.
 AKSK_MAX_BODY_BYTES = 12 * 1024 * 1024
+#: The service refuses request bodies over 10 MB with ModelArts.4104 ("The size
+#: cannot exceed 10 MB"), whatever the authentication. Read as 10 MiB, the same
+#: reading as the per-image Base64 limit: an image just under that limit plus
+#: its parameters makes a body over this one.
+MAX_BODY_BYTES = 10 * 1024 * 1024
 
 _USER_AGENT = "airflow-provider-hwocr"
 
@@ -58,6 +67,8 @@ class OcrResponse:
     :param status_code: the HTTP status (200).
     :param attempts: tries made, the successful one included.
     :param elapsed: seconds from the first try to the answer, waits included.
+    :param billed_retries: retries made after a try the service may have billed (read
+        timeout, truncated body, connection lost after sending). Each may be a second charge.
     """
 
     result: Any
@@ -65,6 +76,12 @@ class OcrResponse:
     status_code: int
     attempts: int
     elapsed: float
+    billed_retries: int = 0
+
+    @property
+    def possibly_billed_twice(self) -> bool:
+        """Whether this call may have been charged more than once."""
+        return self.billed_retries > 0
 
 
 def _base_url(value: str | None, default: str, field: str) -> str:
@@ -80,6 +97,44 @@ def _base_url(value: str | None, default: str, field: str) -> str:
     return url
 
 
+_PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+
+
+def _proxy_url(value: str | None) -> str | None:
+    """Check a proxy URL before any request; a bad one is a ``proxy`` configuration error."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    parts = urlsplit(text if "://" in text else f"http://{text}")
+    shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # no password
+    scheme = parts.scheme.lower()
+    if scheme not in _PROXY_SCHEMES:
+        raise HuaweiOcrConfigurationError(
+            f"proxy must be a URL such as http://host:3128 (scheme one of {', '.join(_PROXY_SCHEMES)}), "
+            f"got {shown!r}.",
+            field="proxy",
+        )
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        host = None
+    if not host:
+        raise HuaweiOcrConfigurationError(
+            f"proxy must be a URL such as http://host:3128 with a host and a numeric port, got {shown!r}.",
+            field="proxy",
+        )
+    if scheme.startswith("socks"):
+        import importlib.util
+
+        if importlib.util.find_spec("socks") is None:
+            raise HuaweiOcrConfigurationError(
+                f"proxy {shown!r} is a SOCKS proxy, which needs PySocks: pip install 'requests[socks]'.",
+                field="proxy",
+            )
+    return text if "://" in text else f"http://{text}"
+
+
 class OcrClient:
     """Calls Huawei Cloud OCR APIs of one region and project.
 
@@ -93,7 +148,7 @@ class OcrClient:
     :param verify: TLS verification: ``True`` (default), ``False``, or a CA bundle path.
     :param proxy: proxy URL used for both http and https.
     :param timeout: seconds, or ``(connect, read)``.
-    :param retry: retry policy; default :class:`RetryPolicy()`.
+    :param retry: retry policy; default :class:`OcrRetryPolicy()`.
     :param session: a ``requests.Session`` to use instead of a private pooled one
         (it is not closed by :meth:`close`).
     :param pool_size: connections kept per host by the private session.
@@ -110,7 +165,7 @@ class OcrClient:
         verify: bool | str = True,
         proxy: str | None = None,
         timeout: float | tuple[float, float] = (10, 60),
-        retry: RetryPolicy | None = None,
+        retry: OcrRetryPolicy | None = None,
         session: requests.Session | None = None,
         pool_size: int = 32,
     ) -> None:
@@ -139,11 +194,12 @@ class OcrClient:
         self._check_region = endpoint is None
         self.iam_endpoint = _base_url(iam_endpoint, f"https://iam.{region}.myhuaweicloud.com", "iam_endpoint")
         self.verify = verify
+        proxy = _proxy_url(proxy)
         self.proxies = {"http": proxy, "https": proxy} if proxy else None
         # A proxy URL may carry a password; keep it out of error text too.
         self._proxy_secret = urlsplit(proxy).password if proxy else None
-        self.timeout = timeout
-        self.retry = retry or RetryPolicy()
+        self.timeout = _check_timeout(timeout)
+        self.retry = retry or OcrRetryPolicy()
         self._owns_session = session is None
         if session is None:
             session = requests.Session()
@@ -164,10 +220,17 @@ class OcrClient:
     def send(
         self, method: str, url: str, headers: dict[str, str], body: bytes, *, api: str
     ) -> requests.Response:
-        """Send one prepared request; network failures become typed errors. Used by credentials too."""
+        """Send one prepared request; network failures become typed errors. Used by credentials too.
+
+        The body of the answer is read here, so that an answer cut short is
+        told apart from one that never came: a 2xx whose body ends early is a
+        transient error with ``billing_risk="truncated"`` (the service did the
+        work and charges for it).
+        """
         host = urlsplit(url).netloc
+        where = {"api": api, "region": self.region}
         try:
-            return self.session.request(
+            response = self.session.request(
                 method,
                 url,
                 data=body or None,
@@ -176,61 +239,91 @@ class OcrClient:
                 verify=self.verify,
                 proxies=self.proxies,
                 allow_redirects=False,
+                stream=True,
                 # An explicit no-op auth stops requests from replacing our
                 # Authorization header with credentials from ~/.netrc.
                 auth=_keep_headers,
             )
         except requests.exceptions.SSLError as exc:
-            raise HuaweiOcrConfigurationError(
+            raise HuaweiOcrTlsError(
                 f"TLS verification of {host} failed ({type(exc).__name__}); set 'verify' to the path of a "
                 "CA bundle that signs this host, or fix the endpoint.",
                 field="verify",
-                api=api,
-                region=self.region,
+                **where,
+            ) from None
+        except requests.exceptions.ProxyError as exc:
+            reason = redact(_short_reason(exc), self._secrets())
+            raise HuaweiOcrTransientError(
+                f"connection to {host} failed at the proxy: {reason}", **where
             ) from None
         except requests.exceptions.ConnectTimeout:
             raise HuaweiOcrTransientError(
-                f"could not connect to {host} within the connect timeout.", api=api, region=self.region
+                f"could not connect to {host} within the connect timeout.", **where
             ) from None
         except requests.exceptions.ReadTimeout:
             raise HuaweiOcrTransientError(
                 f"{host} accepted the request but did not answer within the read timeout; "
                 "the call may still have been processed (and billed).",
-                api=api,
-                region=self.region,
-                read_timeout=True,
+                billing_risk="read_timeout",
+                **where,
             ) from None
         except requests.exceptions.InvalidHeader:
             raise HuaweiOcrValidationError(
                 "a request header has a value that cannot be sent (check enterprise_project_id).",
                 parameter="headers",
-                api=api,
-                region=self.region,
+                **where,
+            ) from None
+        except requests.exceptions.InvalidProxyURL:
+            raise HuaweiOcrConfigurationError("the proxy URL is not valid.", field="proxy", **where) from None
+        except requests.exceptions.InvalidSchema as exc:
+            socks = "socks" in str(exc).lower()
+            raise HuaweiOcrConfigurationError(
+                "the SOCKS proxy needs PySocks: pip install 'requests[socks]'."
+                if socks
+                else f"invalid URL scheme for {host}.",
+                field="proxy" if socks else "endpoint",
+                **where,
             ) from None
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
             raise HuaweiOcrConfigurationError(
-                f"invalid URL for {host}: {type(exc).__name__}.",
-                field="endpoint",
-                api=api,
-                region=self.region,
+                f"invalid URL for {host}: {type(exc).__name__}.", field="endpoint", **where
             ) from None
         except requests.exceptions.RequestException as exc:
             reason = redact(_short_reason(exc), self._secrets())
+            lost = _sent_then_lost(exc)
             raise HuaweiOcrTransientError(
-                f"connection to {host} failed: {reason}", api=api, region=self.region
+                f"connection to {host} failed: {reason}"
+                + (
+                    "; the request had been sent, so it may have been processed (and billed)." if lost else ""
+                ),
+                billing_risk="connection_lost" if lost else None,
+                **where,
             ) from None
         except OSError as exc:
             # requests raises a bare OSError when the CA bundle path is unusable.
             if isinstance(self.verify, str) and "certificate" in str(exc).lower():
-                raise HuaweiOcrConfigurationError(
+                raise HuaweiOcrTlsError(
                     f"the CA bundle given in 'verify' cannot be used: {self.verify!r}.",
                     field="verify",
-                    api=api,
-                    region=self.region,
+                    **where,
                 ) from None
             raise HuaweiOcrTransientError(
-                f"connection to {host} failed: {type(exc).__name__}", api=api, region=self.region
+                f"connection to {host} failed: {type(exc).__name__}", **where
             ) from None
+        try:
+            response.content  # noqa: B018 - read the whole body now
+        except (requests.exceptions.RequestException, OSError) as exc:
+            response.close()
+            ok = response.status_code < 300
+            raise HuaweiOcrTransientError(
+                f"{host} answered HTTP {response.status_code} but the body was cut short "
+                f"({type(exc).__name__})" + ("; the call was processed and is billed." if ok else "."),
+                billing_risk="truncated" if ok else None,
+                status_code=response.status_code,
+                request_id=response.headers.get("X-Request-Id"),
+                **where,
+            ) from None
+        return response
 
     def _error(self, response: requests.Response, api: str) -> HuaweiOcrError:
         return error_from_response(
@@ -304,10 +397,11 @@ class OcrClient:
             )
         url = f"{self.endpoint}{api_obj.path(self.project_id)}"
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        if not getattr(self.credentials, "uses_token", False) and len(payload) > AKSK_MAX_BODY_BYTES:
+        if len(payload) > MAX_BODY_BYTES:
             raise HuaweiOcrValidationError(
-                f"the request body is {len(payload) / 1048576:.1f} MB; AK/SK-signed requests are limited to "
-                "12 MB. Use IAM token authentication, a smaller image, or pass the image as a URL.",
+                f"the request body is {len(payload):,} bytes; the service refuses bodies over "
+                f"{MAX_BODY_BYTES:,} bytes (10 MB, ModelArts.4104), image and parameters included. "
+                "Use a smaller image, or pass the image as a URL.",
                 parameter=api_obj.image_field,
                 api=api_obj.slug,
                 region=self.region,
@@ -328,13 +422,14 @@ class OcrClient:
                 )
             headers["Enterprise-Project-Id"] = epid
 
-        def attempt(number: int) -> requests.Response:
-            return self._authorized_exchange("POST", url, headers, payload, api=api_obj.slug)
+        def attempt(number: int) -> tuple[requests.Response, dict[str, Any]]:
+            response = self._authorized_exchange("POST", url, headers, payload, api=api_obj.slug)
+            return response, self._json(response, api_obj.slug)
 
         started = time.monotonic()
-        response, attempts = run_with_retry(self.retry, attempt, api=api_obj.slug)
+        outcome = RetryOutcome()
+        (response, doc), attempts = run_with_retry(self.retry, attempt, api=api_obj.slug, outcome=outcome)
         elapsed = time.monotonic() - started
-        doc = self._json(response, api_obj.slug)
         error = _error_in_success(doc)
         if error:
             err = error_from_response(
@@ -342,6 +437,7 @@ class OcrClient:
                 secrets=self._secrets(),
             )  # fmt: skip
             err.attempts = attempts
+            err.billed_retries = outcome.billed_retries
             raise err
         return OcrResponse(
             result=doc.get("result"),
@@ -349,6 +445,7 @@ class OcrClient:
             status_code=response.status_code,
             attempts=attempts,
             elapsed=elapsed,
+            billed_retries=outcome.billed_retries,
         )
 
     def _json(self, response: requests.Response, api: str) -> dict[str, Any]:
@@ -357,8 +454,11 @@ class OcrClient:
         except ValueError:
             doc = None
         if not isinstance(doc, dict):
-            raise HuaweiOcrError(
+            # A 2xx was sent, so the call is billed; the answer is unusable, so it
+            # is treated like a body cut short (retried per retry_possibly_billed).
+            raise HuaweiOcrTransientError(
                 "the service answered with a body that is not a JSON object.",
+                billing_risk="truncated" if response.status_code < 300 else None,
                 status_code=response.status_code,
                 request_id=response.headers.get("X-Request-Id"),
                 api=api,
@@ -424,6 +524,41 @@ class OcrClient:
             f"OcrClient(region={self.region!r}, project_id={self.project_id!r}, endpoint={self.endpoint!r}, "
             f"credentials={self.credentials!r})"
         )
+
+
+def _check_timeout(timeout: Any) -> float | tuple[float, float]:
+    """A finite, positive timeout (the connection extra also enforces a sensible range)."""
+    values = timeout if isinstance(timeout, tuple) else (timeout,)
+    names = ("connect timeout", "read timeout") if isinstance(timeout, tuple) else ("timeout",)
+    if len(values) not in (1, 2):
+        raise HuaweiOcrConfigurationError("timeout must be seconds or (connect, read).", field="timeout")
+    for name, value in zip(names, values):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or value <= 0:
+            raise HuaweiOcrConfigurationError(
+                f"timeout: the {name} must be a finite number of seconds > 0, got {value!r}.",
+                field="timeout",
+            )
+    return timeout
+
+
+def _sent_then_lost(exc: BaseException) -> bool:
+    """Whether a connection error happened after the request went out (the server may have it)."""
+    import urllib3.exceptions as u3
+
+    cause: BaseException | None = exc
+    for _ in range(8):
+        if cause is None:
+            break
+        if isinstance(cause, (u3.NewConnectionError, u3.NameResolutionError, u3.ConnectTimeoutError)):
+            return False
+        if isinstance(cause, u3.ProtocolError):
+            return True
+        inner = getattr(cause, "reason", None)
+        if inner is None and cause.args and isinstance(cause.args[0], BaseException):
+            inner = cause.args[0]
+        cause = inner if isinstance(inner, BaseException) else (cause.__cause__ or cause.__context__)
+    return False
 
 
 def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:

@@ -15,7 +15,18 @@ class                                     meaning
 :class:`HuaweiOcrThrottledError`          rate or concurrency limit; retried after a delay
 :class:`HuaweiOcrTransientError`          5xx, backend failure, connection error, timeout; retried
 :class:`HuaweiOcrRecognitionError`        the service could not process this image
+:class:`HuaweiOcrTlsError`                TLS verification failed (a configuration error)
 ========================================  ==========================================
+
+Each class also derives from one branch of the provider's root
+(:mod:`airflow_provider_hwocr.errors`): throttled and transient errors from
+:class:`~airflow_provider_hwocr.errors.HuaweiCloudRetryableError`, all others
+from :class:`~airflow_provider_hwocr.errors.HuaweiCloudNonRetryableError`.
+
+A transient error carries ``billing_risk`` when the service may already
+have processed, and billed, the call (read timeout, a truncated 200 body, a
+connection lost after the request was sent); ``billed_retries`` on a final
+error or a response counts the retries that followed such a failure.
 
 Messages carry the error code, the service's message, the API, the HTTP
 status and the request id. They never carry credentials: the client passes
@@ -34,6 +45,12 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 from airflow_provider_hwocr.catalog import ERROR_CODES, REGIONS, get_api
+from airflow_provider_hwocr.errors import (
+    HuaweiCloudError,
+    HuaweiCloudNonRetryableError,
+    HuaweiCloudThrottledError,
+    HuaweiCloudTransientError,
+)
 
 __all__ = [
     "TOKEN_EXPIRED_CODES",
@@ -45,6 +62,7 @@ __all__ = [
     "HuaweiOcrNotSubscribedError",
     "HuaweiOcrRecognitionError",
     "HuaweiOcrThrottledError",
+    "HuaweiOcrTlsError",
     "HuaweiOcrTransientError",
     "HuaweiOcrValidationError",
     "error_from_response",
@@ -60,13 +78,11 @@ _REDACTED = "***"
 _MAX_BODY_SNIPPET = 200
 
 
-class HuaweiOcrError(Exception):
+class HuaweiOcrError(HuaweiCloudError):
     """Base class of every error raised by this package's OCR client."""
 
     #: The catalog category this class stands for (see ``catalog.errors``).
     category: ClassVar[str] = "error"
-    #: Whether the client's retry policy may try the call again.
-    retryable: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -91,6 +107,8 @@ class HuaweiOcrError(Exception):
         self.retry_after = retry_after
         #: How many tries were made, set by the retry loop on the error it raises.
         self.attempts: int | None = None
+        #: Retries made after a try that the service may have billed (set by the retry loop).
+        self.billed_retries: int = 0
         self.message = message if message is not None else (error_msg or self._default_message())
         super().__init__(self.message)
 
@@ -136,7 +154,7 @@ def _rebuild(cls: type[HuaweiOcrError], state: dict[str, Any]) -> HuaweiOcrError
     return err
 
 
-class HuaweiOcrInvalidInputError(HuaweiOcrError):
+class HuaweiOcrInvalidInputError(HuaweiOcrError, HuaweiCloudNonRetryableError):
     """The request is not acceptable (AIS.0101-0104 and the like). Retrying cannot help."""
 
     category = "invalid_input"
@@ -157,7 +175,7 @@ class HuaweiOcrValidationError(HuaweiOcrInvalidInputError, ValueError):
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
-class HuaweiOcrConfigurationError(HuaweiOcrError, ValueError):
+class HuaweiOcrConfigurationError(HuaweiOcrError, HuaweiCloudNonRetryableError, ValueError):
     """A setting is missing or malformed; ``field`` names it.
 
     Either ``HuaweiOcrConfigurationError("project_id")`` (the field alone;
@@ -175,7 +193,13 @@ class HuaweiOcrConfigurationError(HuaweiOcrError, ValueError):
         super().__init__(message, **kwargs)
 
 
-class HuaweiOcrAuthError(HuaweiOcrError):
+class HuaweiOcrTlsError(HuaweiOcrConfigurationError):
+    """TLS verification of the server failed: a wrong CA bundle, endpoint or an intercepting proxy."""
+
+    category = "tls"
+
+
+class HuaweiOcrAuthError(HuaweiOcrError, HuaweiCloudNonRetryableError):
     """Authentication or authorisation failed: AK/SK, token, permission or account state."""
 
     category = "auth"
@@ -187,34 +211,63 @@ class HuaweiOcrNotSubscribedError(HuaweiOcrAuthError):
     category = "not_subscribed"
 
 
-class HuaweiOcrNotFoundError(HuaweiOcrError):
+class HuaweiOcrNotFoundError(HuaweiOcrError, HuaweiCloudNonRetryableError):
     """APIG.0101 / HTTP 404: the endpoint has no such API (region, endpoint or project id is wrong)."""
 
     category = "not_found"
 
 
-class HuaweiOcrThrottledError(HuaweiOcrError):
+class HuaweiOcrThrottledError(HuaweiOcrError, HuaweiCloudThrottledError):
     """APIG.0308, ModelArts.4401 or HTTP 429. ``retry_after`` is the server's hint in seconds, if any."""
 
     category = "throttled"
-    retryable = True
 
 
-class HuaweiOcrTransientError(HuaweiOcrError):
-    """A failure that may go away: 5xx, backend timeout, connection error, client timeout."""
+#: Why a failed try may still have been billed (``HuaweiOcrTransientError.billing_risk``).
+BILLING_RISKS = ("read_timeout", "truncated", "connection_lost")
+
+
+class HuaweiOcrTransientError(HuaweiOcrError, HuaweiCloudTransientError):
+    """A failure that may go away: 5xx, backend timeout, connection error, client timeout.
+
+    ``billing_risk`` is set when the service may have processed (and billed)
+    the call although no usable answer came back: ``read_timeout`` (the
+    request was sent, no answer in time), ``truncated`` (a 2xx whose body
+    ended early or was not JSON) or ``connection_lost`` (the connection
+    closed after the request was sent, before an answer).
+    """
 
     category = "transient"
-    retryable = True
 
-    def __init__(self, message: str | None = None, *, read_timeout: bool = False, **kwargs: Any) -> None:
-        #: True when the server took the request but did not answer in time: it may
-        #: have been processed (and billed) anyway.
-        self.read_timeout = read_timeout
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        read_timeout: bool = False,
+        billing_risk: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if read_timeout and billing_risk is None:
+            billing_risk = "read_timeout"
+        if billing_risk is not None and billing_risk not in BILLING_RISKS:
+            raise ValueError(f"billing_risk must be one of {BILLING_RISKS}, got {billing_risk!r}")
+        #: True when the server took the request but did not answer in time.
+        self.read_timeout = billing_risk == "read_timeout"
+        self.billing_risk = billing_risk
         super().__init__(message, **kwargs)
 
+    @property
+    def possibly_billed(self) -> bool:
+        """Whether the service may have charged for this failed try."""
+        return self.billing_risk is not None
 
-class HuaweiOcrRecognitionError(HuaweiOcrError):
-    """The service accepted the request but could not recognise the image (e.g. AIS.0105)."""
+
+class HuaweiOcrRecognitionError(HuaweiOcrError, HuaweiCloudNonRetryableError):
+    """The service accepted the request but could not recognise the image (e.g. AIS.0105).
+
+    Also raised, with ``documents`` set, when every document an
+    auto-classification call found failed (see ``check_classification``).
+    """
 
     category = "failed"
 
@@ -415,7 +468,12 @@ def error_from_response(
     elif cls is HuaweiOcrAuthError:
         hint = _auth_hint(code, status)
     elif code == "APIG.0308":
-        hint = "Reduce the request rate (the service advises waiting 2-5 s)."
+        hint = "Reduce the request rate (lower qps or max_concurrency)."
+    elif code == "APIG.0201":
+        hint = (
+            "If calls are frequent, retry after 2-5 s or wait for one answer before the next; "
+            "for large images or slow networks, compress the image."
+        )
 
     retry_after = parse_retry_after(_header(headers, "Retry-After")) if cls.retryable else None
 

@@ -23,7 +23,14 @@ from airflow_provider_hwocr.client.images import image_size, sniff_format
 
 log = logging.getLogger("airflow_provider_hwocr.client")
 
-__all__ = ["PreparedRequest", "build_request_body", "prepare_request", "read_image_file", "validate_params"]
+__all__ = [
+    "PreparedRequest",
+    "build_request_body",
+    "prepare_request",
+    "read_image_file",
+    "safe_url",
+    "validate_params",
+]
 
 # Characters that may stay as they are in a URL; everything else (spaces,
 # non-ASCII) is percent-encoded, as the service requires.
@@ -191,9 +198,14 @@ def _normalise_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
 
 
-def _redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "…" if parts.query else "", ""))
+def safe_url(url: str) -> str:
+    """``url`` fit for logs and records: no ``user:password@``, no query (it may hold a signature)."""
+    parts = urlsplit(url.strip())
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, "…" if parts.query else "", ""))
+
+
+_redact_url = safe_url
 
 
 def read_image_file(path: str | os.PathLike[str]) -> bytes:

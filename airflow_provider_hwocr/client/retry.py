@@ -10,6 +10,15 @@ and the exponential cap), so parallel tasks that fail together do not come
 back together. After throttling (APIG.0308, ModelArts.4401, HTTP 429) the
 delay is at least ``throttle_min_delay``, because the vendor advises waiting
 2-5 s. A ``Retry-After`` header from the server replaces the computed delay.
+
+A failed try that the service may have billed (read timeout, truncated 2xx
+body, connection lost after the request was sent) is retried only when
+``retry_possibly_billed`` is on; every such retry is logged at WARNING and
+counted in ``billed_retries`` on the response or on the final error.
+
+The class was called ``RetryPolicy``; it is ``OcrRetryPolicy`` now, so it is
+not confused with Airflow's task-level ``airflow.sdk.RetryPolicy``. The old
+name stays as an alias.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from airflow_provider_hwocr.client.errors import (
     parse_retry_after,
 )
 
-__all__ = ["RetryPolicy", "parse_retry_after", "run_with_retry"]
+__all__ = ["OcrRetryPolicy", "RetryOutcome", "RetryPolicy", "parse_retry_after", "run_with_retry"]
 
 logger = logging.getLogger("airflow_provider_hwocr.client")
 
@@ -36,7 +45,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class OcrRetryPolicy:
     """How an :class:`~airflow_provider_hwocr.client.OcrClient` retries a failed call.
 
     :param max_attempts: total tries, the first one included (values below 1 mean 1).
@@ -47,9 +56,13 @@ class RetryPolicy:
     :param throttle_min_delay: smallest wait after a throttling error.
     :param jitter: draw each delay uniformly in ``[0, cap]`` (full jitter). Turn off only
         for tests or strictly sequential use.
-    :param retry_on_read_timeout: also retry when the server accepted the connection but did
-        not answer in time. **Such a call may have been processed, and billed, already**;
-        set to ``False`` if a duplicate charge is worse than a failed task.
+    :param retry_possibly_billed: also retry a try the service may have processed, and
+        billed, already: a read timeout, a truncated 2xx body, a connection lost after the
+        request was sent. On by default (see the README, "Billing and retries"): such a
+        failure leaves no result, so giving up means paying again when the image is re-run.
+        Set to ``False`` when a duplicate charge is worse than a failed image.
+    :param retry_on_read_timeout: the former name of ``retry_possibly_billed``; when given,
+        it wins (it used to cover read timeouts only; now it covers every billable failure).
     :param sleep: how to wait (``time.sleep``); tests pass a recorder or a shorter sleep.
     :param clock: monotonic clock used for the elapsed budget.
     """
@@ -60,7 +73,8 @@ class RetryPolicy:
     max_elapsed: float = 120.0
     throttle_min_delay: float = 2.0
     jitter: bool = True
-    retry_on_read_timeout: bool = True
+    retry_possibly_billed: bool = True
+    retry_on_read_timeout: bool | None = None
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
     rng: Callable[[], float] = field(default=random.random, repr=False, compare=False)
@@ -68,12 +82,14 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         for name in ("base_delay", "max_delay", "max_elapsed", "throttle_min_delay"):
             if getattr(self, name) < 0:
-                raise ValueError(f"RetryPolicy.{name} must not be negative")
+                raise ValueError(f"OcrRetryPolicy.{name} must not be negative")
         if self.max_attempts < 1:
             object.__setattr__(self, "max_attempts", 1)
+        if self.retry_on_read_timeout is not None:
+            object.__setattr__(self, "retry_possibly_billed", bool(self.retry_on_read_timeout))
 
     @classmethod
-    def no_retry(cls) -> RetryPolicy:
+    def no_retry(cls) -> OcrRetryPolicy:
         """A policy that tries once."""
         return cls(max_attempts=1)
 
@@ -82,7 +98,7 @@ class RetryPolicy:
         if isinstance(error, HuaweiOcrThrottledError):
             return True
         if isinstance(error, HuaweiOcrTransientError):
-            return self.retry_on_read_timeout or not getattr(error, "read_timeout", False)
+            return self.retry_possibly_billed or error.billing_risk is None
         return False
 
     def backoff(self, retry_number: int, error: BaseException | None = None) -> float:
@@ -107,26 +123,47 @@ def _describe(error: BaseException) -> str:
     return type(error).__name__
 
 
+@dataclass
+class RetryOutcome:
+    """What the retry loop did for one call: tries made and billable retries among them."""
+
+    attempts: int = 0
+    billed_retries: int = 0
+
+
 def run_with_retry(
-    policy: RetryPolicy,
+    policy: OcrRetryPolicy,
     attempt: Callable[[int], T],
     *,
     api: str | None = None,
+    outcome: RetryOutcome | None = None,
 ) -> tuple[T, int]:
     """Call ``attempt(n)`` for n = 1, 2, ... until it succeeds or the policy gives up.
 
-    Returns ``(result, attempts)``. The last error is raised with an
-    ``attempts`` attribute set to the number of tries made.
+    Returns ``(result, attempts)``. The last error is raised with ``attempts``
+    (tries made) and ``billed_retries`` set. ``outcome``, when given, is
+    filled in as the loop goes, for callers that want the billed retries of
+    a successful call.
     """
+    outcome = outcome if outcome is not None else RetryOutcome()
     started = policy.clock()
     number = 0
     while True:
         number += 1
+        outcome.attempts = number
         try:
             return attempt(number), number
         except HuaweiOcrError as error:
             error.attempts = number
+            error.billed_retries = outcome.billed_retries
+            risk = getattr(error, "billing_risk", None)
             if not policy.should_retry(error) or number >= policy.max_attempts:
+                if risk is not None and not policy.retry_possibly_billed:
+                    logger.warning(
+                        "OCR call %s failed with %s after the request was sent (%s): the service may "
+                        "have billed it; not retried because retry_possibly_billed is off",
+                        api or "-", _describe(error), risk,
+                    )  # fmt: skip
                 raise
             delay = policy.backoff(number, error)
             spent = policy.clock() - started
@@ -142,6 +179,14 @@ def run_with_retry(
                     policy.max_elapsed,
                 )
                 raise
+            if risk is not None:
+                outcome.billed_retries += 1
+                logger.warning(
+                    "OCR call %s: attempt %d/%d failed after the request was sent (%s); the service "
+                    "may have billed it, so this retry may be billed twice (billed retries of this "
+                    "call so far: %d)",
+                    api or "-", number, policy.max_attempts, risk, outcome.billed_retries,
+                )  # fmt: skip
             logger.warning(
                 "OCR call %s failed with %s (attempt %d/%d); retrying in %.2f s",
                 api or "-",
@@ -151,3 +196,7 @@ def run_with_retry(
                 delay,
             )
             policy.sleep(delay)
+
+
+#: The former name, kept so existing code keeps working.
+RetryPolicy = OcrRetryPolicy

@@ -6,6 +6,7 @@ same way. Every malformed or missing field raises an error naming it.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -48,6 +49,11 @@ class CloudSettings:
     # and the request signing protocol ("obs" for Huawei OBS, "v2"/"v4" for S3-compatible servers).
     obs_path_style: bool = False
     obs_signature: str = "obs"
+    #: Retry a try the service may already have billed (read timeout, truncated body,
+    #: connection lost after sending). See the README, "Billing and retries".
+    retry_possibly_billed: bool = True
+    #: Price of one billed OCR call, for cost estimates (dry runs, budgets); None = unknown.
+    price_per_call: float | None = None
 
     def __repr__(self) -> str:  # never show credentials
         return (
@@ -104,15 +110,49 @@ def _parse_bool(conn_id: str, name: str, raw: Any, default: bool) -> bool:
     raise _err(conn_id, name, f"must be true or false, got {raw!r}")
 
 
+#: Accepted ranges of numeric extras: (smallest, largest, why).
+_RANGES: dict[str, tuple[float, float, str]] = {
+    "timeout": (
+        1.0,
+        3600.0,
+        "seconds to wait for an answer; a shorter one than an OCR answer takes fails calls the "
+        "service has already billed",
+    ),
+    "max_retries": (1, 20, "tries per call, the first included"),
+}
+
+
 def _parse_number(conn_id: str, name: str, raw: Any, default: float, kind: type) -> Any:
     if raw is None or raw == "":
         return kind(default)
+    if isinstance(raw, bool):
+        raise _err(conn_id, name, f"must be a number, got {raw!r}")
     try:
-        value = kind(raw)
-    except (TypeError, ValueError):
+        number = float(raw)
+    except (TypeError, ValueError, OverflowError):
         raise _err(conn_id, name, f"must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise _err(conn_id, name, f"must be greater than 0, got {raw!r}")
+    if not math.isfinite(number):
+        raise _err(conn_id, name, f"must be a finite number, got {raw!r}")
+    if kind is int and not number.is_integer():
+        raise _err(conn_id, name, f"must be a whole number, got {raw!r}")
+    low, high, why = _RANGES.get(name, (0.0, math.inf, ""))
+    if number <= 0 or not low <= number <= high:
+        limit = f"between {low:g} and {high:g}" if high != math.inf else "greater than 0"
+        raise _err(
+            conn_id, name, f"must be {limit} ({why}), got {raw!r}" if why else f"must be {limit}, got {raw!r}"
+        )
+    return kind(number)
+
+
+def _parse_price(conn_id: str, raw: Any) -> float | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        raise _err(conn_id, "price_per_call", f"must be a number, got {raw!r}") from None
+    if isinstance(raw, bool) or not math.isfinite(value) or value < 0:
+        raise _err(conn_id, "price_per_call", f"must be a finite number >= 0, got {raw!r}")
     return value
 
 
@@ -211,6 +251,10 @@ def settings_from_connection(
         max_retries=max_retries,
         obs_path_style=_parse_bool(conn_id, "obs_path_style", extra.get("obs_path_style"), False),
         obs_signature=_parse_obs_signature(conn_id, extra.get("obs_signature")),
+        retry_possibly_billed=_parse_bool(
+            conn_id, "retry_possibly_billed", extra.get("retry_possibly_billed"), True
+        ),
+        price_per_call=_parse_price(conn_id, extra.get("price_per_call")),
     )
 
 

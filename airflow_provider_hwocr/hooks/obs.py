@@ -50,6 +50,9 @@ from airflow_provider_hwocr.hooks.obs_errors import (
     HuaweiObsAccessDeniedError,
     HuaweiObsError,
     HuaweiObsNotFoundError,
+    HuaweiObsRequestError,
+    HuaweiObsThrottledError,
+    HuaweiObsTlsError,
     HuaweiObsTransientError,
     clean_text,
 )
@@ -62,9 +65,42 @@ __all__ = [
     "HuaweiObsError",
     "HuaweiObsHook",
     "HuaweiObsNotFoundError",
+    "HuaweiObsRequestError",
+    "HuaweiObsThrottledError",
+    "HuaweiObsTlsError",
     "HuaweiObsTransientError",
     "ObsObjectInfo",
 ]
+
+
+class _TlsFailure(BaseException):
+    """Carries a TLS failure out of the OBS SDK, past its retry loop.
+
+    The SDK retries every ``Exception`` (up to ``max_retry_count`` times, with
+    sleeps); a certificate that failed verification fails the same way every
+    time, so it must not be retried. A ``BaseException`` is not caught there.
+    """
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _stop_retries_on_tls_failure(client: Any) -> None:
+    import ssl
+
+    inner = getattr(client, "_make_request_internal", None)
+    if inner is None:  # another SDK version: keep its behaviour
+        return
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return inner(*args, **kwargs)
+        except ssl.SSLError as exc:
+            raise _TlsFailure(exc) from exc
+
+    client._make_request_internal = guarded
+
 
 #: Most keys one ListObjects page returns.
 _PAGE_SIZE = 1000
@@ -395,6 +431,7 @@ class HuaweiObsHook(BaseHook):
             # The SDK loads the CA bundle but switches host name checking off;
             # a valid certificate for another host must not pass.
             context.check_hostname = True
+        _stop_retries_on_tls_failure(client)
         return client
 
     # --- calling the SDK ----------------------------------------------------------------
@@ -417,6 +454,16 @@ class HuaweiObsHook(BaseHook):
         where = _where(bucket, key)
         try:
             resp = getattr(client, method)(*args, **kwargs)
+        except _TlsFailure as failure:
+            detail = clean_text(f"{type(failure.error).__name__}: {failure.error}", self._secrets)
+            raise HuaweiObsTlsError(
+                f"OBS {operation} of {where} failed: TLS verification of {self.endpoint} failed ({detail}); "
+                "set the connection's 'verify' to the path of a CA bundle that signs this host, "
+                "or fix obs_endpoint",
+                bucket=bucket,
+                key=key,
+                operation=operation,
+            ) from None
         except Exception as exc:
             detail = clean_text(f"{type(exc).__name__}: {exc}", self._secrets)
             raise HuaweiObsTransientError(
@@ -445,7 +492,7 @@ class HuaweiObsHook(BaseHook):
             headers = _header_dict(resp)
             request_id = headers.get("request-id") or None
         where = _where(bucket, key)
-        cls: type[HuaweiObsError] = HuaweiObsError
+        cls: type[HuaweiObsError] = HuaweiObsRequestError
         if status == 404:
             cls = HuaweiObsNotFoundError
             if code == "NoSuchBucket":
@@ -465,7 +512,7 @@ class HuaweiObsHook(BaseHook):
             if key and operation in ("head", "get"):
                 text += "; OBS also answers 403 for a missing object when listing the bucket is not allowed"
         elif status >= 500 or status in (408, 429) or code in ("SlowDown", "ServiceUnavailable"):
-            cls = HuaweiObsTransientError
+            cls = HuaweiObsThrottledError if status == 429 or code == "SlowDown" else HuaweiObsTransientError
             text = f"OBS {operation} of {where} failed on the server side"
         elif status in (301, 307) or code in ("PermanentRedirect", "TemporaryRedirect"):
             text = (

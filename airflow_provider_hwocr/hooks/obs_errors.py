@@ -10,8 +10,16 @@ class                                  meaning
 :class:`HuaweiObsError`                any failed OBS request (base class)
 :class:`HuaweiObsNotFoundError`        404: the bucket (``NoSuchBucket``) or object (``NoSuchKey``)
 :class:`HuaweiObsAccessDeniedError`    403: the AK/SK may not do this (IAM or bucket policy)
+:class:`HuaweiObsRequestError`         any other refusal (4xx, a bucket in another region)
+:class:`HuaweiObsTlsError`             the server's certificate failed verification; not retried
 :class:`HuaweiObsTransientError`       5xx, throttling, or no response at all; worth retrying
+:class:`HuaweiObsThrottledError`       503 SlowDown / 429 (a transient error too)
 =====================================  =============================================================
+
+They share the provider's root (:mod:`airflow_provider_hwocr.errors`) with the
+OCR errors: not found, access denied, other refusals and TLS failures are
+``HuaweiCloudNonRetryableError``; transient ones ``HuaweiCloudTransientError``
+and throttling ``HuaweiCloudThrottledError``.
 
 Messages hold the operation, the ``obs://`` location, the HTTP status, the
 OBS error code and message and the request id. They never hold credentials
@@ -23,10 +31,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from airflow_provider_hwocr.errors import (
+    HuaweiCloudError,
+    HuaweiCloudNonRetryableError,
+    HuaweiCloudThrottledError,
+    HuaweiCloudTransientError,
+)
+
 __all__ = [
     "HuaweiObsAccessDeniedError",
     "HuaweiObsError",
     "HuaweiObsNotFoundError",
+    "HuaweiObsRequestError",
+    "HuaweiObsThrottledError",
+    "HuaweiObsTlsError",
     "HuaweiObsTransientError",
     "clean_text",
 ]
@@ -46,11 +64,8 @@ def clean_text(text: object, secrets: Iterable[str | None] = ()) -> str:
     return _SIGNED_QUERY_RE.sub(r"\1***", out)
 
 
-class HuaweiObsError(Exception):
+class HuaweiObsError(HuaweiCloudError):
     """An OBS request failed. Attributes are ``None`` when the service did not say."""
-
-    #: Whether trying again later may succeed.
-    retryable: bool = False
 
     def __init__(
         self,
@@ -107,15 +122,25 @@ def _rebuild(cls: type[HuaweiObsError], message: str, state: dict) -> HuaweiObsE
     return cls(message, **state)
 
 
-class HuaweiObsNotFoundError(HuaweiObsError):
+class HuaweiObsNotFoundError(HuaweiObsError, HuaweiCloudNonRetryableError):
     """404: ``error_code`` is ``NoSuchBucket`` or ``NoSuchKey`` (the message says which)."""
 
 
-class HuaweiObsAccessDeniedError(HuaweiObsError):
+class HuaweiObsAccessDeniedError(HuaweiObsError, HuaweiCloudNonRetryableError):
     """403: the credentials may not perform this operation on this bucket or object."""
 
 
-class HuaweiObsTransientError(HuaweiObsError):
-    """A 5xx or throttling answer, or no answer at all (connection, TLS or timeout failure)."""
+class HuaweiObsRequestError(HuaweiObsError, HuaweiCloudNonRetryableError):
+    """OBS refused the request for a reason other than 403/404 (a 4xx, a bucket in another region)."""
 
-    retryable = True
+
+class HuaweiObsTlsError(HuaweiObsError, HuaweiCloudNonRetryableError):
+    """TLS failed: the server's certificate is not trusted or names another host. Set ``verify``."""
+
+
+class HuaweiObsTransientError(HuaweiObsError, HuaweiCloudTransientError):
+    """A 5xx or throttling answer, or no answer at all (connection or timeout failure)."""
+
+
+class HuaweiObsThrottledError(HuaweiObsTransientError, HuaweiCloudThrottledError):
+    """OBS asked to slow down (503 SlowDown, 429)."""

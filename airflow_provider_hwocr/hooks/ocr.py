@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 from typing import Any
 
@@ -13,7 +14,7 @@ from airflow_provider_hwocr.client import (
     IamTokenCredentials,
     OcrClient,
     OcrResponse,
-    RetryPolicy,
+    OcrRetryPolicy,
 )
 from airflow_provider_hwocr.get_provider_info import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_hwocr.hooks.connection import CloudSettings, settings_from_connection
@@ -32,7 +33,10 @@ class HuaweiOcrHook(BaseHook):
     :param huaweicloud_ocr_conn_id: the Airflow connection to use.
     :param region: overrides the connection's ``region`` extra.
     :param project_id: overrides the connection's ``project_id`` extra.
-    :param retry: overrides the retry policy built from the connection's ``max_retries``.
+    :param retry: overrides the retry policy built from the connection's ``max_retries``
+        and ``retry_possibly_billed``.
+    :param retry_possibly_billed: overrides the connection's ``retry_possibly_billed``:
+        whether to retry a try the service may already have billed.
 
     Nothing is looked up until the first call: creating the hook is free.
     """
@@ -48,7 +52,8 @@ class HuaweiOcrHook(BaseHook):
         *,
         region: str | None = None,
         project_id: str | None = None,
-        retry: RetryPolicy | None = None,
+        retry: OcrRetryPolicy | None = None,
+        retry_possibly_billed: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -56,6 +61,16 @@ class HuaweiOcrHook(BaseHook):
         self.region = region
         self.project_id = project_id
         self.retry = retry
+        self.retry_possibly_billed = retry_possibly_billed
+        #: Requests sent and retries that may have been billed twice, over all calls of this hook.
+        self.requests_sent = 0
+        self.billed_retries = 0
+        self._count_lock = threading.Lock()
+
+    def _count(self, attempts: int | None, billed_retries: int) -> None:
+        with self._count_lock:
+            self.requests_sent += attempts or 0
+            self.billed_retries += billed_retries
 
     # --- connection ---------------------------------------------------------------
 
@@ -90,8 +105,15 @@ class HuaweiOcrHook(BaseHook):
             verify=s.verify,
             proxy=s.proxy,
             timeout=(10.0, s.timeout),
-            retry=self.retry or RetryPolicy(max_attempts=s.max_retries),
+            retry=self.retry
+            or OcrRetryPolicy(max_attempts=s.max_retries, retry_possibly_billed=self._retry_billed),
         )
+
+    @property
+    def _retry_billed(self) -> bool:
+        if self.retry_possibly_billed is not None:
+            return bool(self.retry_possibly_billed)
+        return self.settings.retry_possibly_billed
 
     def get_conn(self) -> OcrClient:
         return self.client
@@ -108,15 +130,28 @@ class HuaweiOcrHook(BaseHook):
         **params: Any,
     ) -> OcrResponse:
         """Validate and send one OCR call; returns the response (``.result`` is the API's result)."""
-        return self.client.recognize(
-            api, image=image, url=url, enterprise_project_id=enterprise_project_id, **params
-        )
+        from airflow_provider_hwocr.client.request import build_request_body
+
+        api_obj = self.client._api(api)
+        body = build_request_body(api_obj, image=image, url=url, params=params)
+        return self.call(api_obj, body, enterprise_project_id=enterprise_project_id)
 
     def call(
         self, api: Api | str, body: dict[str, Any], *, enterprise_project_id: str | None = None
     ) -> OcrResponse:
-        """Send an already-validated body (see ``client.request.prepare_request``)."""
-        return self.client.call(api, body, enterprise_project_id=enterprise_project_id)
+        """Send an already-validated body (see ``client.request.prepare_request``).
+
+        Counts requests and billed retries on the hook (``requests_sent``, ``billed_retries``).
+        """
+        from airflow_provider_hwocr.client.errors import HuaweiOcrError
+
+        try:
+            response = self.client.call(api, body, enterprise_project_id=enterprise_project_id)
+        except HuaweiOcrError as exc:
+            self._count(exc.attempts, exc.billed_retries)
+            raise
+        self._count(response.attempts, response.billed_retries)
+        return response
 
     def test_connection(self) -> tuple[bool, str]:
         """Check credentials and project id with IAM ``GET /v3/projects`` (free; no OCR call)."""

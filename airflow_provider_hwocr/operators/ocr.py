@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Union
 from airflow.sdk import BaseOperator
 
 from airflow_provider_hwocr.catalog import get_api
+from airflow_provider_hwocr.errors import HuaweiCloudNonRetryableError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -76,8 +77,14 @@ DEFAULT_MAX_XCOM_BYTES = 48 * 1024
 _LARGE_RESULT_PARAMS = ("return_excel", "return_portrait_image", "return_adjusted_image")
 
 
-class HuaweiOcrXComSizeError(ValueError):
-    """A result too large for XCom, with no ``output_uri`` to store it in."""
+class HuaweiOcrXComSizeError(HuaweiCloudNonRetryableError, ValueError):
+    """A result too large for XCom, with no ``output_uri`` to store it in.
+
+    Raised after the (billed) call; never retry it: a retry bills again and
+    fails the same way. ``parameter`` is ``max_xcom_bytes``.
+    """
+
+    parameter = "max_xcom_bytes"
 
 
 class HuaweiOcrOperator(BaseOperator):
@@ -110,6 +117,11 @@ class HuaweiOcrOperator(BaseOperator):
     :param project_id: overrides the connection's project id.
     :param enterprise_project_id: sent as the ``Enterprise-Project-Id`` header
         to split billing by enterprise project.
+    :param retry_possibly_billed: retry a try the service may already have billed
+        (read timeout, truncated answer, connection lost after sending). ``None``
+        (default): the connection's ``retry_possibly_billed`` extra, itself on by
+        default. Every such retry is logged at WARNING and counted; see the README,
+        "Billing and retries".
     :return: the API's ``result`` (a dict, or a list for list-shaped APIs), or
         the reference to it in OBS; pushed to XCom.
     """
@@ -142,6 +154,7 @@ class HuaweiOcrOperator(BaseOperator):
         region: str | None = None,
         project_id: str | None = None,
         enterprise_project_id: str | None = None,
+        retry_possibly_billed: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -157,6 +170,7 @@ class HuaweiOcrOperator(BaseOperator):
         self.region = region
         self.project_id = project_id
         self.enterprise_project_id = enterprise_project_id
+        self.retry_possibly_billed = retry_possibly_billed
         self._check_at_parse_time()
 
     def _check_at_parse_time(self) -> None:
@@ -185,6 +199,17 @@ class HuaweiOcrOperator(BaseOperator):
         check_image_source(self.image_source, self.signed_url_expires)
         if isinstance(self.output_uri, str) and _is_static(self.output_uri):
             parse_output_uri(self.output_uri)
+        max_xcom = self.max_xcom_bytes
+        if isinstance(max_xcom, bool) or not isinstance(max_xcom, int) or max_xcom <= 0:
+            raise HuaweiOcrValidationError(
+                f"max_xcom_bytes: must be a whole number of bytes > 0, got {max_xcom!r}",
+                parameter="max_xcom_bytes",
+            )
+        if self.retry_possibly_billed is not None and not isinstance(self.retry_possibly_billed, bool):
+            raise HuaweiOcrValidationError(
+                f"retry_possibly_billed: must be True, False or None, got {self.retry_possibly_billed!r}",
+                parameter="retry_possibly_billed",
+            )
 
     # --- execution ------------------------------------------------------------------
 
@@ -196,6 +221,7 @@ class HuaweiOcrOperator(BaseOperator):
             huaweicloud_ocr_conn_id=self.huaweicloud_ocr_conn_id,
             region=self.region,
             project_id=self.project_id,
+            retry_possibly_billed=self.retry_possibly_billed,
         )
 
     def _obs_hook(self) -> Any:
@@ -219,10 +245,11 @@ class HuaweiOcrOperator(BaseOperator):
             self.log.warning(
                 "The docs do not list the Enterprise-Project-Id header for %s; sending it anyway.", spec.slug
             )
+        self._ocr_hook = self.hook
         return OcrPipeline(
             api=spec,
             parameters=self.parameters,
-            ocr_hook=self.hook,
+            ocr_hook=self._ocr_hook,
             obs_hook_factory=self._obs_hook,
             image_source=self.image_source,
             signed_url_expires=self.signed_url_expires,
@@ -233,9 +260,15 @@ class HuaweiOcrOperator(BaseOperator):
         )
 
     def execute(self, context: Context) -> Any:
+        from airflow_provider_hwocr.client.errors import HuaweiOcrError
+
         pipeline = self.make_pipeline()
         self.log.info("OCR %s on %s", pipeline.api.slug, _describe(self.image))
-        outcome = pipeline.run(self.image)
+        try:
+            outcome = pipeline.run(self.image)
+        except HuaweiOcrError:
+            self._report_billing(context, failed=True)
+            raise
         if outcome.status == "skipped":
             self.log.info("Result already in %s: skipped, no OCR call", outcome.result_uri)
             return outcome.value
@@ -246,9 +279,30 @@ class HuaweiOcrOperator(BaseOperator):
             outcome.attempts,
             f"; stored in {outcome.result_uri}" if outcome.result_uri else "",
         )
+        self._report_billing(context, failed=False)
         if outcome.result_uri is None:
             self._check_xcom_size(outcome)
         return outcome.value
+
+    def _report_billing(self, context: Any, *, failed: bool) -> None:
+        """Log, and push to XCom under key ``billing``, the requests sent and billed retries."""
+        hook = getattr(self, "_ocr_hook", None)
+        if hook is None:
+            return
+        billing = {"requests_sent": hook.requests_sent, "billed_retries": hook.billed_retries}
+        if hook.billed_retries:
+            self.log.warning(
+                "OCR %s: %d retr%s followed a try the service may already have billed; this image may "
+                "have been billed %d times%s",
+                self.api,
+                hook.billed_retries,
+                "y" if hook.billed_retries == 1 else "ies",
+                hook.billed_retries + 1,
+                " (and still failed)" if failed else "",
+            )
+        ti = context.get("ti") if isinstance(context, dict) or hasattr(context, "get") else None
+        if ti is not None and hook.requests_sent:
+            ti.xcom_push(key="billing", value=billing)
 
     def _check_xcom_size(self, outcome: Any) -> None:
         import json
@@ -263,12 +317,14 @@ class HuaweiOcrOperator(BaseOperator):
 
 
 def _describe(image: Any) -> str:
-    """A log-safe description of the image argument (no bytes, no URL query)."""
+    """A log-safe description of the image argument (no bytes, no URL credentials, no URL query)."""
     if isinstance(image, (bytes, bytearray, memoryview)):
         return f"<{len(image):,} bytes>"
-    if isinstance(image, str) and "?" in image:
-        return image.split("?", 1)[0] + "?…"
-    return repr(image) if not isinstance(image, str) else image
+    if not isinstance(image, str):
+        return repr(image)
+    from airflow_provider_hwocr.client.request import safe_url
+
+    return safe_url(image) if "://" in image else image
 
 
 class HuaweiOcrGeneralTextOperator(HuaweiOcrOperator):

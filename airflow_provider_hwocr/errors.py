@@ -1,0 +1,66 @@
+"""The root of every error this provider raises, split by what to do about it.
+
+OCR errors (:mod:`airflow_provider_hwocr.client.errors`), OBS errors
+(:mod:`airflow_provider_hwocr.hooks.obs_errors`), checks made before any
+call and the XCom size guard all derive from :class:`HuaweiCloudError`, and
+each of them from exactly one of two branches:
+
+===========================================  ================================================
+branch                                       what it means
+===========================================  ================================================
+:class:`HuaweiCloudNonRetryableError`        trying again cannot help, and may cost money:
+                                             invalid input, auth, not subscribed, no such
+                                             API, configuration, TLS, XCom size, recognition
+                                             failure, budget exhausted
+:class:`HuaweiCloudRetryableError`           trying again later may succeed
+  :class:`HuaweiCloudThrottledError`         rate or concurrency limit: retry after a delay
+  :class:`HuaweiCloudTransientError`         5xx, dropped connection, timeout: retry
+===========================================  ================================================
+
+So one ``except HuaweiCloudError`` catches everything the provider raises,
+and one rule per branch decides retries (see
+:mod:`airflow_provider_hwocr.retry_policy` for a ready-made Airflow policy).
+An error that is only a :class:`HuaweiCloudError` (neither branch) is one
+whose nature is unknown; Airflow's ordinary task retries apply to it.
+
+This module imports nothing, so operators can use it at DAG parse time.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "HuaweiCloudError",
+    "HuaweiCloudNonRetryableError",
+    "HuaweiCloudRetryableError",
+    "HuaweiCloudThrottledError",
+    "HuaweiCloudTransientError",
+]
+
+
+class HuaweiCloudError(Exception):
+    """Base class of every error raised by airflow-provider-hwocr."""
+
+    #: Whether trying the same thing again later may succeed.
+    retryable: ClassVar[bool] = False
+
+
+class HuaweiCloudNonRetryableError(HuaweiCloudError):
+    """Trying again cannot succeed: fix the input, the settings or the account first."""
+
+    retryable = False
+
+
+class HuaweiCloudRetryableError(HuaweiCloudError):
+    """Trying again later may succeed."""
+
+    retryable = True
+
+
+class HuaweiCloudThrottledError(HuaweiCloudRetryableError):
+    """A rate or concurrency limit was hit; retry after a delay."""
+
+
+class HuaweiCloudTransientError(HuaweiCloudRetryableError):
+    """A failure that may go away by itself (5xx, dropped connection, timeout)."""
