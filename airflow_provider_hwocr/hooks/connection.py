@@ -115,8 +115,7 @@ _RANGES: dict[str, tuple[float, float, str]] = {
     "timeout": (
         1.0,
         3600.0,
-        "seconds to wait for an answer; a shorter one than an OCR answer takes fails calls the "
-        "service has already billed",
+        "seconds to wait for an answer; one shorter than an OCR answer fails calls already billed",
     ),
     "max_retries": (1, 20, "tries per call, the first included"),
 }
