@@ -30,6 +30,7 @@ from airflow_provider_hwocr.client.errors import (
     HuaweiOcrAuthError,
     HuaweiOcrConfigurationError,
     HuaweiOcrError,
+    HuaweiOcrThrottledError,
     HuaweiOcrTlsError,
     HuaweiOcrTransientError,
     HuaweiOcrValidationError,
@@ -152,6 +153,10 @@ class OcrClient:
     :param session: a ``requests.Session`` to use instead of a private pooled one
         (it is not closed by :meth:`close`).
     :param pool_size: connections kept per host by the private session.
+    :param rate_limiter: paces OCR calls, e.g. an
+        :class:`~airflow_provider_hwocr.ratelimit.AdaptiveRateLimiter` shared by the threads of
+        a task: ``acquire()`` before every try, ``on_throttled(retry_after)`` after a throttled one.
+        Throttled tries are then retried at the limiter's pace instead of after a backoff.
     """
 
     def __init__(
@@ -168,6 +173,7 @@ class OcrClient:
         retry: OcrRetryPolicy | None = None,
         session: requests.Session | None = None,
         pool_size: int = 32,
+        rate_limiter: Any = None,
     ) -> None:
         region = (region or "").strip()
         if not region or "/" in region or " " in region:
@@ -200,6 +206,7 @@ class OcrClient:
         self._proxy_secret = urlsplit(proxy).password if proxy else None
         self.timeout = _check_timeout(timeout)
         self.retry = retry or OcrRetryPolicy()
+        self.rate_limiter = rate_limiter
         self._owns_session = session is None
         if session is None:
             session = requests.Session()
@@ -228,7 +235,7 @@ class OcrClient:
         work and charges for it).
         """
         host = urlsplit(url).netloc
-        where = {"api": api, "region": self.region}
+        where: dict[str, Any] = {"api": api, "region": self.region}
         try:
             response = self.session.request(
                 method,
@@ -422,13 +429,30 @@ class OcrClient:
                 )
             headers["Enterprise-Project-Id"] = epid
 
+        limiter = self.rate_limiter
+
         def attempt(number: int) -> tuple[requests.Response, dict[str, Any]]:
-            response = self._authorized_exchange("POST", url, headers, payload, api=api_obj.slug)
+            if limiter is not None:
+                limiter.acquire()
+            try:
+                response = self._authorized_exchange("POST", url, headers, payload, api=api_obj.slug)
+            except HuaweiOcrThrottledError as exc:
+                if limiter is not None:
+                    limiter.on_throttled(exc.retry_after)
+                raise
+            except HuaweiOcrError:
+                if limiter is not None:
+                    limiter.on_success()  # answered, not throttled
+                raise
+            if limiter is not None:
+                limiter.on_success()
             return response, self._json(response, api_obj.slug)
 
         started = time.monotonic()
         outcome = RetryOutcome()
-        (response, doc), attempts = run_with_retry(self.retry, attempt, api=api_obj.slug, outcome=outcome)
+        (response, doc), attempts = run_with_retry(
+            self.retry, attempt, api=api_obj.slug, outcome=outcome, paced=limiter is not None
+        )
         elapsed = time.monotonic() - started
         error = _error_in_success(doc)
         if error:

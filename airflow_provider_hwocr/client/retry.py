@@ -137,13 +137,15 @@ def run_with_retry(
     *,
     api: str | None = None,
     outcome: RetryOutcome | None = None,
+    paced: bool = False,
 ) -> tuple[T, int]:
     """Call ``attempt(n)`` for n = 1, 2, ... until it succeeds or the policy gives up.
 
     Returns ``(result, attempts)``. The last error is raised with ``attempts``
     (tries made) and ``billed_retries`` set. ``outcome``, when given, is
     filled in as the loop goes, for callers that want the billed retries of
-    a successful call.
+    a successful call. ``paced``: a rate limiter spaces the tries and honours
+    ``Retry-After``, so a throttled try is retried without a wait of its own.
     """
     outcome = outcome if outcome is not None else RetryOutcome()
     started = policy.clock()
@@ -165,7 +167,8 @@ def run_with_retry(
                         api or "-", _describe(error), risk,
                     )  # fmt: skip
                 raise
-            delay = policy.backoff(number, error)
+            paced_throttle = paced and isinstance(error, HuaweiOcrThrottledError)
+            delay = 0.0 if paced_throttle else policy.backoff(number, error)
             spent = policy.clock() - started
             if spent + delay > policy.max_elapsed:
                 logger.warning(
@@ -187,6 +190,12 @@ def run_with_retry(
                     "call so far: %d)",
                     api or "-", number, policy.max_attempts, risk, outcome.billed_retries,
                 )  # fmt: skip
+            if paced_throttle:
+                logger.info(
+                    "OCR call %s throttled (%s, attempt %d/%d); retrying at the limiter's new rate",
+                    api or "-", _describe(error), number, policy.max_attempts,
+                )  # fmt: skip
+                continue
             logger.warning(
                 "OCR call %s failed with %s (attempt %d/%d); retrying in %.2f s",
                 api or "-",

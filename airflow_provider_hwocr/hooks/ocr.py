@@ -37,6 +37,8 @@ class HuaweiOcrHook(BaseHook):
         and ``retry_possibly_billed``.
     :param retry_possibly_billed: overrides the connection's ``retry_possibly_billed``:
         whether to retry a try the service may already have billed.
+    :param rate_limiter: paces every try of every call made through this hook (e.g. an
+        :class:`~airflow_provider_hwocr.ratelimit.AdaptiveRateLimiter` shared by a task's threads).
 
     Nothing is looked up until the first call: creating the hook is free.
     """
@@ -54,6 +56,7 @@ class HuaweiOcrHook(BaseHook):
         project_id: str | None = None,
         retry: OcrRetryPolicy | None = None,
         retry_possibly_billed: bool | None = None,
+        rate_limiter: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -62,6 +65,7 @@ class HuaweiOcrHook(BaseHook):
         self.project_id = project_id
         self.retry = retry
         self.retry_possibly_billed = retry_possibly_billed
+        self.rate_limiter = rate_limiter
         #: Requests sent and retries that may have been billed twice, over all calls of this hook.
         self.requests_sent = 0
         self.billed_retries = 0
