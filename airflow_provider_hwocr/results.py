@@ -83,6 +83,19 @@ def summarize(api: Api, result: Any) -> dict[str, Any]:
         plates = [i.get("plate_number") for i in result if isinstance(i, dict) and i.get("plate_number")]
         if plates:
             summary["plates"] = plates[:20]
+        statuses = [
+            i.get("status") for i in result if isinstance(i, dict) and isinstance(i.get("status"), dict)
+        ]
+        if statuses and len(statuses) == len(result):  # per-document status (auto-classification)
+            failed = [
+                {"type": item.get("type"), "error_code": item["status"].get("error_code")}
+                for item in result
+                if item["status"].get("error_code") not in (None, "", "AIS.0000")
+            ]
+            summary["documents_recognised"] = len(result) - len(failed)  # = billed units
+            summary["documents_failed"] = len(failed)
+            if failed:
+                summary["failed_documents"] = failed[:20]
         return summary
     if not isinstance(result, dict):
         return summary

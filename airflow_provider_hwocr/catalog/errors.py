@@ -63,10 +63,10 @@ _TABLE = (
     ErrorCode("ModelArts.4402", "Backend service timeout error.", "transient"),
     ErrorCode("ModelArts.4403", "Backend service unavailable error.", "transient"),
     ErrorCode("ModelArts.4502", "Backend service response error.", "transient"),
-    ErrorCode("ModelArts.4503", "Backend service found error.", "failed"),
-    ErrorCode("ModelArts.4504", "Backend service api not found.", "failed"),
+    ErrorCode("ModelArts.4503", "Backend service found error.", "not_found"),
+    ErrorCode("ModelArts.4504", "Backend service api not found.", "not_found"),
     ErrorCode("ModelArts.4505", "Backend service internal error.", "transient"),
-    ErrorCode("ModelArts.4506", "SubService service found error.", "failed"),
+    ErrorCode("ModelArts.4506", "SubService service found error.", "not_found"),
     ErrorCode("ModelArts.4508", "Service not start.", "transient"),
     ErrorCode(
         "ModelArts.4601",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from airflow_provider_hwocr.client.errors import (
     HuaweiOcrAuthError,
     HuaweiOcrConfigurationError,
     HuaweiOcrError,
+    HuaweiOcrRecognitionError,
     HuaweiOcrThrottledError,
     HuaweiOcrTlsError,
     HuaweiOcrTransientError,
@@ -43,7 +45,7 @@ from airflow_provider_hwocr.client.signer import canonical_query
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["AKSK_MAX_BODY_BYTES", "MAX_BODY_BYTES", "OcrClient", "OcrResponse"]
+__all__ = ["AKSK_MAX_BODY_BYTES", "MAX_BODY_BYTES", "OcrClient", "OcrResponse", "document_statuses"]
 
 logger = logging.getLogger("airflow_provider_hwocr.client")
 
@@ -78,6 +80,14 @@ class OcrResponse:
     attempts: int
     elapsed: float
     billed_retries: int = 0
+    #: Per-document status for APIs that report one per item (auto-classification):
+    #: ``({"type", "error_code", "error_msg", "ok"}, ...)``; ``None`` for other APIs.
+    documents: tuple[dict[str, Any], ...] | None = None
+
+    @property
+    def recognised_documents(self) -> int | None:
+        """Documents recognised: the billed units of an auto-classification call (None for other APIs)."""
+        return None if self.documents is None else sum(1 for d in self.documents if d["ok"])
 
     @property
     def possibly_billed_twice(self) -> bool:
@@ -207,6 +217,8 @@ class OcrClient:
         self.timeout = _check_timeout(timeout)
         self.retry = retry or OcrRetryPolicy()
         self.rate_limiter = rate_limiter
+        # Per-thread: the password of the image URL of the call in progress, kept out of error text.
+        self._local = threading.local()
         self._owns_session = session is None
         if session is None:
             session = requests.Session()
@@ -222,7 +234,8 @@ class OcrClient:
             found = tuple(self.credentials.secrets())
         except Exception:  # noqa: BLE001 - a foreign credentials object
             found = ()
-        return (*found, self._proxy_secret) if self._proxy_secret else found
+        extra = getattr(self._local, "url_secret", None)
+        return (*found, *(s for s in (self._proxy_secret, extra) if s))
 
     def send(
         self, method: str, url: str, headers: dict[str, str], body: bytes, *, api: str
@@ -430,6 +443,8 @@ class OcrClient:
             headers["Enterprise-Project-Id"] = epid
 
         limiter = self.rate_limiter
+        image_url = body.get(api_obj.url_field)
+        self._local.url_secret = urlsplit(image_url).password if isinstance(image_url, str) else None
 
         def attempt(number: int) -> tuple[requests.Response, dict[str, Any]]:
             if limiter is not None:
@@ -463,6 +478,21 @@ class OcrClient:
             err.attempts = attempts
             err.billed_retries = outcome.billed_retries
             raise err
+        documents = document_statuses(doc.get("result"))
+        if documents and not any(d["ok"] for d in documents):
+            failed = HuaweiOcrRecognitionError(
+                f"all {len(documents)} document(s) in the image failed to be recognised: "
+                + "; ".join(f"{d['type'] or 'unknown type'}: {d['error_code']}" for d in documents[:10])
+                + ". The service charges only recognised documents, so this call is not billed.",
+                status_code=response.status_code,
+                error_code=documents[0]["error_code"],
+                request_id=response.headers.get("X-Request-Id"),
+                api=api_obj.slug,
+                region=self.region,
+            )
+            failed.documents = documents
+            failed.attempts, failed.billed_retries = attempts, outcome.billed_retries
+            raise failed
         return OcrResponse(
             result=doc.get("result"),
             request_id=response.headers.get("X-Request-Id"),
@@ -470,6 +500,7 @@ class OcrClient:
             attempts=attempts,
             elapsed=elapsed,
             billed_retries=outcome.billed_retries,
+            documents=documents,
         )
 
     def _json(self, response: requests.Response, api: str) -> dict[str, Any]:
@@ -548,6 +579,34 @@ class OcrClient:
             f"OcrClient(region={self.region!r}, project_id={self.project_id!r}, endpoint={self.endpoint!r}, "
             f"credentials={self.credentials!r})"
         )
+
+
+_OK_CODES = (None, "", "AIS.0000")
+
+
+def document_statuses(result: Any) -> tuple[dict[str, Any], ...] | None:
+    """The status of each document of a list result whose items carry a ``status`` (auto-classification).
+
+    ``None`` when the result is not of that shape. An item is ``ok`` when its
+    ``status.error_code`` is ``AIS.0000`` (or absent).
+    """
+    if not isinstance(result, list) or not result:
+        return None
+    out = []
+    for item in result:
+        status = item.get("status") if isinstance(item, dict) else None
+        if not isinstance(status, dict):
+            return None
+        code = status.get("error_code")
+        out.append(
+            {
+                "type": item.get("type"),
+                "error_code": str(code) if code else "AIS.0000",
+                "error_msg": status.get("error_msg"),
+                "ok": code in _OK_CODES,
+            }
+        )
+    return tuple(out)
 
 
 def _check_timeout(timeout: Any) -> float | tuple[float, float]:

@@ -265,9 +265,13 @@ class HuaweiOcrTransientError(HuaweiOcrError, HuaweiCloudTransientError):
 class HuaweiOcrRecognitionError(HuaweiOcrError, HuaweiCloudNonRetryableError):
     """The service accepted the request but could not recognise the image (e.g. AIS.0105).
 
-    Also raised, with ``documents`` set, when every document an
-    auto-classification call found failed (see ``check_classification``).
+    Also raised, with ``documents`` set (the status of each document), when
+    every document an auto-classification call found failed: the service
+    charges only recognised documents, and the caller has nothing to use.
     """
+
+    #: Per-document status (auto-classification), when that is why the call failed.
+    documents: tuple[dict[str, Any], ...] | None = None
 
     category = "failed"
 

@@ -155,6 +155,15 @@ class HuaweiOcrHook(BaseHook):
             self._count(exc.attempts, exc.billed_retries)
             raise
         self._count(response.attempts, response.billed_retries)
+        failed = [d for d in response.documents or () if not d["ok"]]
+        if failed:
+            self.log.warning(
+                "OCR %s: %d of %d document(s) failed to be recognised (not billed): %s",
+                getattr(api, "slug", api),
+                len(failed),
+                len(response.documents or ()),
+                ", ".join(f"{d['type'] or 'unknown type'} {d['error_code']}" for d in failed[:10]),
+            )
         return response
 
     def test_connection(self) -> tuple[bool, str]:

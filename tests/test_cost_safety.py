@@ -1,0 +1,354 @@
+"""Issue 8: never pay twice by accident, never pay for a call that must fail.
+
+Each case of the issue's list: the error names the parameter and no request
+reached the emulator, or the error has the right type and no retry happened.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from _airflow_env import CONN_ENV, conn_json
+from _client_support import BODY, SLUG, aksk_client, closed_port, fast_policy
+from constants import AK, PROJECT_ID, REGION, SK
+from images import png, png_header_only
+
+from airflow_provider_hwocr.client import (
+    MAX_BODY_BYTES,
+    AkSkCredentials,
+    OcrClient,
+    OcrRetryPolicy,
+    RetryPolicy,
+)
+from airflow_provider_hwocr.client.errors import (
+    HuaweiOcrConfigurationError,
+    HuaweiOcrError,
+    HuaweiOcrNotFoundError,
+    HuaweiOcrRecognitionError,
+    HuaweiOcrThrottledError,
+    HuaweiOcrTransientError,
+    HuaweiOcrValidationError,
+    error_from_response,
+)
+from airflow_provider_hwocr.errors import (
+    HuaweiCloudError,
+    HuaweiCloudNonRetryableError,
+    HuaweiCloudRetryableError,
+    HuaweiCloudThrottledError,
+    HuaweiCloudTransientError,
+)
+
+# --- one root, two branches -------------------------------------------------------------
+
+
+def test_every_provider_error_derives_from_one_root_and_one_branch():
+    from airflow_provider_hwocr.client import errors as ocr
+    from airflow_provider_hwocr.hooks import obs_errors as obs
+    from airflow_provider_hwocr.operators.ocr import HuaweiOcrXComSizeError
+
+    classes = [getattr(ocr, n) for n in ocr.__all__ if n.startswith("HuaweiOcr")]
+    classes += [getattr(obs, n) for n in obs.__all__ if n.startswith("HuaweiObs")]
+    classes.append(HuaweiOcrXComSizeError)
+    bases = {ocr.HuaweiOcrError, obs.HuaweiObsError}
+    for cls in classes:
+        assert issubclass(cls, HuaweiCloudError), cls
+        if cls in bases:
+            continue
+        retry = issubclass(cls, HuaweiCloudRetryableError)
+        never = issubclass(cls, HuaweiCloudNonRetryableError)
+        assert retry != never, cls  # exactly one branch
+        assert cls.retryable is retry, cls
+    assert issubclass(ocr.HuaweiOcrThrottledError, HuaweiCloudThrottledError)
+    assert issubclass(obs.HuaweiObsThrottledError, HuaweiCloudThrottledError)
+    assert issubclass(ocr.HuaweiOcrTransientError, HuaweiCloudTransientError)
+    # local validation, XCom size and TLS are never retried; old names stay importable
+    for cls in (
+        ocr.HuaweiOcrValidationError,
+        HuaweiOcrXComSizeError,
+        ocr.HuaweiOcrTlsError,
+        obs.HuaweiObsTlsError,
+    ):
+        assert issubclass(cls, HuaweiCloudNonRetryableError)
+    assert issubclass(HuaweiOcrXComSizeError, ValueError)
+    assert RetryPolicy is OcrRetryPolicy
+
+
+def test_error_table_fixes():
+    for code in ("ModelArts.4503", "ModelArts.4504", "ModelArts.4506"):
+        err = error_from_response(500, {"error_code": code, "error_msg": "x"})
+        assert isinstance(err, HuaweiOcrNotFoundError) and not err.retryable, code
+    timeout = error_from_response(504, {"error_code": "APIG.0201", "error_msg": "Backend timeout."})
+    throttled = error_from_response(429, {"error_code": "APIG.0308", "error_msg": "limit"})
+    assert "2-5 s" in str(timeout) and "2-5 s" not in str(throttled)
+    assert isinstance(throttled, HuaweiOcrThrottledError)
+
+
+# --- billed twice: counted, logged, and a choice ------------------------------------------
+
+
+def _settled_count(emulator, expected: int) -> int:
+    """Calls the emulator recorded, once the slow answers still being sent are in (at most 5 s)."""
+    deadline = time.monotonic() + 5
+    while emulator.count(SLUG) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.1)
+    return emulator.count(SLUG)
+
+
+def _faulty(emulator, **rates) -> None:
+    for name, value in rates.items():
+        setattr(emulator.config, name, value)
+
+
+@pytest.mark.parametrize(
+    ("fault", "risk"),
+    [("truncate_rate", "truncated"), ("drop_rate", "connection_lost"), ("slow_rate", "read_timeout")],
+)
+def test_possibly_billed_failures_are_retried_counted_and_logged(emulator, caplog, fault, risk):
+    _faulty(emulator, **{fault: 1.0, "slow_reply_seconds": 0.6})
+    client = aksk_client(emulator, timeout=(2.0, 0.3), retry=fast_policy(max_attempts=3))
+    caplog.set_level(logging.WARNING, logger="airflow_provider_hwocr.client")
+    with pytest.raises(HuaweiOcrTransientError) as info:
+        client.call(SLUG, BODY)
+    err = info.value
+    assert err.billing_risk == risk and err.possibly_billed
+    assert err.attempts == 3 and err.billed_retries == 2
+    assert _settled_count(emulator, 3) == 3
+    assert sum("may have billed it" in r.getMessage() for r in caplog.records) == 2
+    billable = emulator.stats()["apis"][SLUG]["billable"]
+    assert billable == (3 if risk != "connection_lost" else 0)  # the emulator bills answers it sent
+
+
+@pytest.mark.parametrize("fault", ["truncate_rate", "drop_rate", "slow_rate"])
+def test_possibly_billed_failures_are_not_retried_when_switched_off(emulator, caplog, fault):
+    _faulty(emulator, **{fault: 1.0, "slow_reply_seconds": 0.6})
+    client = aksk_client(
+        emulator, timeout=(2.0, 0.3), retry=fast_policy(max_attempts=5, retry_possibly_billed=False)
+    )
+    caplog.set_level(logging.WARNING, logger="airflow_provider_hwocr.client")
+    with pytest.raises(HuaweiOcrTransientError) as info:
+        client.call(SLUG, BODY)
+    assert info.value.attempts == 1 and info.value.billed_retries == 0
+    assert _settled_count(emulator, 1) == 1
+    assert "not retried because retry_possibly_billed is off" in caplog.text
+
+
+def test_other_transient_failures_are_still_retried_and_not_counted(emulator):
+    emulator.fail_next(SLUG, 503, "ModelArts.4403", times=2)
+    client = aksk_client(emulator, retry=fast_policy(retry_possibly_billed=False))
+    response = client.call(SLUG, BODY)
+    assert response.attempts == 3 and response.billed_retries == 0 and not response.possibly_billed_twice
+    refused = OcrClient(
+        region=REGION, project_id=PROJECT_ID, credentials=AkSkCredentials(AK, SK),
+        endpoint=f"http://127.0.0.1:{closed_port()}", retry=fast_policy(max_attempts=2),
+    )  # fmt: skip
+    with pytest.raises(HuaweiOcrTransientError) as info:
+        refused.call(SLUG, BODY)
+    assert info.value.billing_risk is None and info.value.attempts == 2  # never sent: never billed
+
+
+def test_billed_retries_match_the_emulators_billing_under_random_faults(emulator):
+    _faulty(emulator, truncate_rate=0.3, error_503_rate=0.1)
+    client = aksk_client(emulator, retry=fast_policy(max_attempts=10))
+    responses = [client.call(SLUG, BODY) for _ in range(40)]
+    billable = emulator.stats()["apis"][SLUG]["billable"]
+    assert sum(r.billed_retries for r in responses) == billable - 40 > 0
+
+
+def test_retry_possibly_billed_comes_from_the_connection_and_the_operator(emulator, monkeypatch):
+    from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={"retry_possibly_billed": "false"}))
+    assert HuaweiOcrHook().client.retry.retry_possibly_billed is False
+    assert HuaweiOcrHook(retry_possibly_billed=True).client.retry.retry_possibly_billed is True
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator))
+    assert HuaweiOcrHook().client.retry.retry_possibly_billed is True  # the default
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={"retry_possibly_billed": "sometimes"}))
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        HuaweiOcrHook().client  # noqa: B018
+    assert info.value.field == "retry_possibly_billed"
+
+
+def test_single_image_operator_reports_billed_retries(emulator, ocr_conn, capsys):
+    from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
+
+    _faulty(emulator, truncate_rate=1.0)
+    op = HuaweiOcrGeneralTextOperator(task_id="t", image=png(), retry_possibly_billed=True)
+
+    class Ti:
+        pushed: dict = {}
+
+        def xcom_push(self, key, value):
+            self.pushed[key] = value
+
+    ti = Ti()
+    with pytest.raises(HuaweiOcrTransientError):
+        op.execute({"ti": ti})
+    assert ti.pushed["billing"] == {"requests_sent": 2, "billed_retries": 1}  # conn max_retries=2
+    assert "may have been billed 2 times" in capsys.readouterr().out
+    emulator.reset()
+    op2 = HuaweiOcrGeneralTextOperator(task_id="t2", image=png(), retry_possibly_billed=False)
+    _faulty(emulator, truncate_rate=1.0)
+    with pytest.raises(HuaweiOcrTransientError):
+        op2.execute({"ti": ti})
+    assert ti.pushed["billing"] == {"requests_sent": 1, "billed_retries": 0}
+    assert emulator.count(SLUG) == 1
+
+
+# --- rejected before any call ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "-inf", "1e-6", 0, -5, "1e9", True, "soon"])
+def test_timeout_extra_that_cannot_work_is_refused_before_any_call(emulator, monkeypatch, timeout):
+    from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={"timeout": timeout}))
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        HuaweiOcrHook().recognize(SLUG, image=png())
+    assert info.value.field == "timeout" and "'timeout'" in str(info.value)
+    assert emulator.count() == 0
+
+
+def test_timeout_given_to_the_client_must_be_finite_and_positive():
+    for bad in (math.nan, math.inf, 0, (10, math.nan), (-1, 5)):
+        with pytest.raises(HuaweiOcrConfigurationError, match="timeout"):
+            OcrClient(region=REGION, project_id=PROJECT_ID, credentials=AkSkCredentials(AK, SK), timeout=bad)
+
+
+@pytest.mark.parametrize("value", [0, -1, "48000", 1.5, True])
+def test_max_xcom_bytes_must_be_positive_whole_bytes(value):
+    from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
+
+    with pytest.raises(HuaweiOcrValidationError) as info:
+        HuaweiOcrGeneralTextOperator(task_id="t", image="x.png", max_xcom_bytes=value)
+    assert info.value.parameter == "max_xcom_bytes" and "max_xcom_bytes" in str(info.value)
+
+
+def test_xcom_size_error_is_typed_never_retry(emulator, ocr_conn):
+    from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator, HuaweiOcrXComSizeError
+
+    op = HuaweiOcrGeneralTextOperator(task_id="t", image=png(), max_xcom_bytes=10)
+    with pytest.raises(HuaweiOcrXComSizeError) as info:
+        op.execute({})
+    assert isinstance(info.value, HuaweiCloudNonRetryableError) and "max_xcom_bytes" in str(info.value)
+    assert emulator.count() == 1  # the call was made once, and will not be retried by the policy
+
+
+def test_body_over_10_mb_is_refused_although_the_image_is_under_its_limit(emulator):
+    # Base64 4 bytes under the 10 MiB image limit: the JSON around it makes the body too big.
+    image = png_header_only(100, 100)
+    target = (MAX_BODY_BYTES - 4) // 4 * 3
+    image += b"\0" * (target - len(image))
+    assert 4 * math.ceil(len(image) / 3) <= MAX_BODY_BYTES
+    client = aksk_client(emulator)
+    with pytest.raises(HuaweiOcrValidationError) as info:
+        client.recognize(SLUG, image=image, detect_direction=True)
+    assert info.value.parameter == "image" and "10 MB" in str(info.value)
+    assert emulator.count() == 0
+
+
+@pytest.mark.parametrize("proxy", ["http://proxy.example:notaport", "ftp://proxy.example:21", "http://:3128"])
+def test_malformed_proxy_is_reported_as_proxy_before_any_call(emulator, proxy):
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        aksk_client(emulator, proxy=proxy)
+    assert info.value.field == "proxy" and "proxy" in str(info.value)
+    assert emulator.count() == 0
+
+
+def test_socks_proxy_without_pysocks_is_a_configuration_error(emulator):
+    pytest.importorskip("requests")
+    try:
+        import socks  # noqa: F401
+
+        pytest.skip("PySocks is installed here")
+    except ImportError:
+        pass
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        aksk_client(emulator, proxy="socks5://127.0.0.1:1080")
+    assert info.value.field == "proxy" and "PySocks" in str(info.value)
+    assert not info.value.retryable and emulator.count() == 0
+
+
+def test_url_password_stays_out_of_logs_and_errors(emulator, ocr_conn, caplog, capsys):
+    from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
+
+    secret = "Sup3r-Secr3t-pw"
+    url = f"https://scanner:{secret}@images.example/scans/a.png"
+    caplog.set_level(logging.DEBUG)
+    op = HuaweiOcrGeneralTextOperator(task_id="t", image=url)
+    # a service that echoes the URL in its error message
+    emulator.fail_next(SLUG, 400, "ModelArts.4603", error_msg=f"cannot download {url}")
+    with pytest.raises(HuaweiOcrError) as info:
+        op.execute({})
+    (call,) = emulator.calls(SLUG)
+    assert call.body["url"] == url  # the service gets what it needs to download the image
+    logged = caplog.text + capsys.readouterr().out
+    assert "images.example/scans/a.png" in logged  # the image is named ...
+    assert secret not in logged  # ... without its password
+    assert secret not in str(info.value) + repr(info.value) and "***" in str(info.value)
+
+
+# --- auto-classification: billed per recognised document ---------------------------------------
+
+
+@contextmanager
+def canned_server(payload: dict):
+    body = json.dumps(payload).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _doc(code: str, kind: str = "quota_invoice") -> dict:
+    return {"status": {"error_code": code, "error_msg": "x"}, "type": kind, "content": {}}
+
+
+def test_auto_classification_reports_each_document_and_fails_when_none_was_recognised():
+    from airflow_provider_hwocr.catalog import get_api
+    from airflow_provider_hwocr.results import summarize
+
+    client_args = {"region": "cn-north-4", "project_id": PROJECT_ID, "credentials": AkSkCredentials(AK, SK)}
+    mixed = [_doc("AIS.0000"), _doc("AIS.0104", "taxi_invoice"), _doc("AIS.0000", "train_ticket")]
+    with canned_server({"result": mixed}) as url:
+        response = OcrClient(endpoint=url, **client_args).call(
+            "auto-classification", {"image": BODY["image"]}
+        )
+    assert response.recognised_documents == 2
+    assert [d["ok"] for d in response.documents] == [True, False, True]
+    summary = summarize(get_api("auto-classification"), response.result)
+    assert summary["documents_recognised"] == 2 and summary["documents_failed"] == 1
+    assert summary["failed_documents"] == [{"type": "taxi_invoice", "error_code": "AIS.0104"}]
+
+    with canned_server({"result": [_doc("AIS.0104"), _doc("AIS.0103")]}) as url:
+        with pytest.raises(HuaweiOcrRecognitionError) as info:
+            OcrClient(endpoint=url, retry=fast_policy(), **client_args).call(
+                "auto-classification", {"image": BODY["image"]}
+            )
+    err = info.value
+    assert isinstance(err, HuaweiCloudNonRetryableError) and err.attempts == 1
+    assert [d["error_code"] for d in err.documents] == ["AIS.0104", "AIS.0103"]
+    assert "not billed" in str(err)
