@@ -183,7 +183,8 @@ def test_single_image_operator_reports_billed_retries(emulator, ocr_conn, capsys
     op = HuaweiOcrGeneralTextOperator(task_id="t", image=png(), retry_possibly_billed=True)
 
     class Ti:
-        pushed: dict = {}
+        def __init__(self) -> None:
+            self.pushed: dict = {}
 
         def xcom_push(self, key, value):
             self.pushed[key] = value
@@ -303,7 +304,7 @@ def canned_server(payload: dict):
     body = json.dumps(payload).encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -343,11 +344,11 @@ def test_auto_classification_reports_each_document_and_fails_when_none_was_recog
     assert summary["documents_recognised"] == 2 and summary["documents_failed"] == 1
     assert summary["failed_documents"] == [{"type": "taxi_invoice", "error_code": "AIS.0104"}]
 
-    with canned_server({"result": [_doc("AIS.0104"), _doc("AIS.0103")]}) as url:
-        with pytest.raises(HuaweiOcrRecognitionError) as info:
-            OcrClient(endpoint=url, retry=fast_policy(), **client_args).call(
-                "auto-classification", {"image": BODY["image"]}
-            )
+    failing = canned_server({"result": [_doc("AIS.0104"), _doc("AIS.0103")]})
+    with failing as url, pytest.raises(HuaweiOcrRecognitionError) as info:
+        OcrClient(endpoint=url, retry=fast_policy(), **client_args).call(
+            "auto-classification", {"image": BODY["image"]}
+        )
     err = info.value
     assert isinstance(err, HuaweiCloudNonRetryableError) and err.attempts == 1
     assert [d["error_code"] for d in err.documents] == ["AIS.0104", "AIS.0103"]
