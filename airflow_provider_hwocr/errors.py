@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "HuaweiCloudBudgetExceededError",
     "HuaweiCloudError",
     "HuaweiCloudNonRetryableError",
     "HuaweiCloudRetryableError",
@@ -64,3 +65,11 @@ class HuaweiCloudThrottledError(HuaweiCloudRetryableError):
 
 class HuaweiCloudTransientError(HuaweiCloudRetryableError):
     """A failure that may go away by itself (5xx, dropped connection, timeout)."""
+
+
+class HuaweiCloudBudgetExceededError(HuaweiCloudNonRetryableError):
+    """The task reached its ``max_calls``: the call that would exceed it was not made.
+
+    The images left are recorded as ``not_attempted``; a re-run (with results in
+    OBS, finished images are skipped) continues where this one stopped.
+    """

@@ -158,6 +158,22 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_hwocr.triggers.obs"],
             }
         ],
+        "config": {
+            "huaweicloud_ocr": {
+                "description": "Settings of the Huawei Cloud OCR provider.",
+                "options": {
+                    "dry_run": {
+                        "description": "Force a dry run on every Huawei Cloud OCR operator: images are "
+                        "resolved, listed, validated and skips decided, but no OCR call is made and nothing "
+                        "is written. The environment variable HWOCR_DRY_RUN=1 does the same.",
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": "True",
+                        "default": "False",
+                    }
+                },
+            }
+        },
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_hwocr.hooks.ocr.HuaweiOcrHook",
