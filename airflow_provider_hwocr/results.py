@@ -38,13 +38,15 @@ def source_identity(kind: str, *, uri: str | None = None, data: bytes | None = N
     """What makes two inputs "the same image" for result keys.
 
     OBS objects and URLs are identified by location (a URL's query string is
-    dropped: signed URLs differ on every call); bytes and files by content.
+    dropped: signed URLs differ on every call; so are ``user:password@``
+    credentials, which must never be stored); bytes and files by content.
     """
     if kind == "obs":
         return str(uri)
     if kind == "url":
         parts = urlsplit(str(uri))
-        return f"{parts.scheme}://{parts.netloc}{parts.path}"
+        host = parts.netloc.rpartition("@")[2]  # never user:password
+        return f"{parts.scheme}://{host}{parts.path}"
     if data is None:
         raise ValueError("bytes and files are identified by their content")
     return "sha256:" + hashlib.sha256(data).hexdigest()

@@ -249,11 +249,12 @@ def _run(stack: ExitStack, ak: str, sk: str, project_id: str, region: str, start
         print(f"  {doc['source']['uri']}  ->  obs://{BUCKET}/{key}")
         for block in blocks[:6]:
             print(f"      | {block['words']}  ({block.get('confidence', 0):.2f})")
+    from airflow_provider_hwocr.operators.batch import latest_manifest_uri
+
     for day in BACKFILL_DAYS:
-        manifest = obs.get_json(BUCKET, f"ocr/{day}/_manifest.general-text.json")
-        print(
-            f"  backfill {day}: {manifest['totals']}  manifest obs://{BUCKET}/ocr/{day}/_manifest.general-text.json"
-        )
+        manifest_uri = latest_manifest_uri(f"obs://{BUCKET}/ocr/{day}/", "general-text")
+        manifest = obs.get_json(BUCKET, manifest_uri.split("/", 3)[3])
+        print(f"  backfill {day}: {manifest['totals']}  manifest {manifest_uri}")
     types = [line.split("HWOCR_TYPES", 1)[1].strip() for line in routed.splitlines() if "HWOCR_TYPES" in line]
     routed_keys = obs.list_keys(BUCKET, f"routed/{DAY}/")
     print(

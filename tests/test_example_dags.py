@@ -152,7 +152,10 @@ def test_ocr_daily_backfill_two_days_then_rerun(airflow_db, emulator, obs_conn, 
     for d in (1, 2):
         run = dag.test(logical_date=pendulum.datetime(2026, 11, d, tz="UTC"), run_conf={"bucket": obs_bucket})
         assert run.state == "success"
-        manifest = obs.get_json(obs_bucket, f"ocr/2026-11-0{d}/_manifest.general-text.json")
+        from airflow_provider_hwocr.operators.batch import latest_manifest_uri
+
+        uri = latest_manifest_uri(f"obs://{obs_bucket}/ocr/2026-11-0{d}/", "general-text")
+        manifest = obs.get_json(obs_bucket, uri.split("/", 3)[3])
         assert manifest["totals"]["done"] == 3 and manifest["totals"]["failed"] == 0
     assert emulator.count("general-text") == 6
     emulator.reset()

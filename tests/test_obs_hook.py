@@ -177,7 +177,7 @@ def test_listing_times_are_utc_whatever_the_local_zone(monkeypatch):
 # --- URLs -----------------------------------------------------------------------------------
 
 
-def test_signed_url_downloads_with_plain_requests_and_is_masked(hook, obs_bucket):
+def test_signed_url_downloads_with_plain_requests_and_is_not_handed_to_the_masker(hook, obs_bucket):
     from airflow.sdk._shared.secrets_masker import redact
 
     hook.put_bytes(obs_bucket, ODD_KEY, b"signed bytes")
@@ -188,7 +188,10 @@ def test_signed_url_downloads_with_plain_requests_and_is_masked(hook, obs_bucket
     assert url.isascii()
     response = requests.get(url, timeout=5)
     assert response.status_code == 200 and response.content == b"signed bytes"
-    assert redact(f"fetching {url}") == "fetching ***"
+    # Per-object secrets are kept out of logs by construction (tests/test_batch_scale.py), not
+    # registered with Airflow's masker, whose cost grows with every value it holds.
+    signature = url.rsplit("Signature=", 1)[1]
+    assert signature in redact(f"fetching {url}")
     with pytest.raises(ValueError):
         hook.signed_get_url(obs_bucket, ODD_KEY, expires=0)
 

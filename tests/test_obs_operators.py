@@ -11,7 +11,12 @@ import pytest
 from images import png
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
-from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchFailedError, HuaweiOcrBatchOperator
+from airflow_provider_hwocr.obs_uri import parse_obs_uri
+from airflow_provider_hwocr.operators.batch import (
+    HuaweiOcrBatchFailedError,
+    HuaweiOcrBatchOperator,
+    latest_manifest_uri,
+)
 from airflow_provider_hwocr.operators.ocr import (
     HuaweiOcrGeneralTextOperator,
     HuaweiOcrSmartDocumentRecognizerOperator,
@@ -205,6 +210,11 @@ def _fill(obs, bucket, prefix, n_images, n_other=0, bad=()):
         list(pool.map(lambda kv: obs.put_bytes(bucket, kv[0], kv[1]), jobs))
 
 
+def _manifest(obs, output_uri, api="general-text"):
+    loc = parse_obs_uri(latest_manifest_uri(output_uri, api))
+    return obs.get_json(loc.bucket, loc.key)
+
+
 def test_batch_over_1500_objects_with_pagination_failure_policy_and_resume(obs, obs_bucket, emulator):
     _fill(obs, obs_bucket, "day/", n_images=24, n_other=1480, bad=["img-bad.png"])
     common = {
@@ -222,8 +232,17 @@ def test_batch_over_1500_objects_with_pagination_failure_policy_and_resume(obs, 
         HuaweiOcrBatchOperator(**common).execute({})
     # everything was processed before failing: 24 good calls, the bad one refused locally
     assert emulator.count("general-text") == 24
-    manifest = obs.get_json(obs_bucket, "ocr/_manifest.general-text.json")
-    assert manifest["totals"] == {"done": 24, "skipped": 0, "failed": 1, "not_attempted": 0, "total": 25}
+    manifest = _manifest(obs, f"obs://{obs_bucket}/ocr/")
+    assert manifest["totals"] == {
+        "done": 24,
+        "skipped": 0,
+        "failed": 1,
+        "not_attempted": 0,
+        "total": 25,
+        "duplicates": 0,
+        "billed_retries": 0,
+        "images_possibly_billed_twice": 0,
+    }
     (bad,) = [e for e in manifest["images"] if e["status"] == "failed"]
     assert bad["source"].endswith("img-bad.png") and bad["error_type"] == "HuaweiOcrValidationError"
     assert all(e["result_uri"] for e in manifest["images"] if e["status"] == "done")
@@ -279,7 +298,7 @@ def test_batch_stops_early_on_errors_that_fail_every_image(obs, obs_bucket, emul
             qps=None,
         ).execute({})
     assert emulator.count() < 20  # did not burn through every image
-    manifest = obs.get_json(obs_bucket, "nso/_manifest.general-text.json")
+    manifest = _manifest(obs, f"obs://{obs_bucket}/nso/")
     assert manifest["totals"]["not_attempted"] > 0
 
 

@@ -140,9 +140,31 @@ def test_prefix_by_flag_or_trailing_slash_ignores_folder_markers(hook, obs_bucke
 def test_prefix_over_many_pages(obs_bucket):
     keys = [f"big/{i:05d}.png" for i in range(1050)]
     bulk_put(obs_bucket, keys)
-    result, pushed = _poke(_sensor(bucket=obs_bucket, key="big/"))
+    result, pushed = _poke(_sensor(bucket=obs_bucket, key="big/", max_matches=None))
     assert result.xcom_value == [f"obs://{obs_bucket}/{k}" for k in keys]
     assert len(pushed["files"]) == 1050
+
+
+def test_more_matches_than_max_matches_fail_without_pushing_them(obs_bucket):
+    from airflow_provider_hwocr.sensors.obs import HuaweiObsTooManyMatchesError
+
+    bulk_put(obs_bucket, [f"cap/{i:04d}.png" for i in range(12)])
+    with pytest.raises(HuaweiObsTooManyMatchesError, match="max_matches: 12 objects .* max_matches=10"):
+        _poke(_sensor(bucket=obs_bucket, key="cap/*.png", max_matches=10))
+    result, _ = _poke(_sensor(bucket=obs_bucket, key="cap/*.png", max_matches=12))
+    assert len(result.xcom_value) == 12
+
+
+def test_return_selection_hands_over_a_small_value_whatever_the_count(obs_bucket):
+    import json
+
+    keys = [f"sel/{i:05d}.png" for i in range(2500)]
+    bulk_put(obs_bucket, keys)
+    result, pushed = _poke(_sensor(bucket=obs_bucket, key="sel/*.png", return_selection=True))
+    value = result.xcom_value
+    assert value["format"] == "hwocr-selection/1" and value["count"] == 2500
+    assert len(json.dumps(value)) < 1000  # vs. ~190 KB for the list of URIs
+    assert "files" not in pushed
 
 
 def test_min_size_ignores_small_objects(hook, obs_bucket):

@@ -18,7 +18,11 @@ What this hook adds over the bare SDK:
   on. ``verify=false`` on the connection switches both off.
 * Empty credentials are refused before any request: the SDK would otherwise
   send unsigned requests.
-* AK, SK, security token, proxy password and signed URLs are masked in logs.
+* AK, SK, security token and proxy password are masked in logs. Signed URLs
+  are per-object secrets: they are *not* handed to Airflow's masker (it keeps
+  every value ever registered and rebuilds one regex over all of them, which
+  makes a batch of signed URLs quadratic); callers keep them out of logs,
+  XCom and error text by construction (see ``operators/_pipeline.py``).
 
 The ``obs`` package is imported inside methods only, so importing this module
 (as sensors and operators do at DAG parse time) does not load the SDK.
@@ -39,7 +43,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from airflow.sdk import BaseHook
 
@@ -600,9 +604,12 @@ class HuaweiObsHook(BaseHook):
             raise ValueError(f"obs://{bucket}/{key} is not UTF-8 JSON: {exc}") from None
 
     def list_objects(
-        self, bucket: str, prefix: str = "", *, max_items: int | None = None
+        self, bucket: str, prefix: str = "", *, max_items: int | None = None, delimiter: str | None = None
     ) -> list[ObsObjectInfo]:
-        """Every object whose key starts with ``prefix``, in key order, across as many pages as needed."""
+        """Every object whose key starts with ``prefix``, in key order, across as many pages as needed.
+
+        With ``delimiter="/"`` only the objects directly under ``prefix`` (no sub-folders).
+        """
         if max_items is not None and (not isinstance(max_items, int) or max_items < 0):
             raise ValueError(f"max_items must be a non-negative int or None, got {max_items!r}")
         if not isinstance(prefix, str):
@@ -620,6 +627,7 @@ class HuaweiObsHook(BaseHook):
                 prefix=prefix or None,
                 marker=marker,
                 max_keys=page,
+                delimiter=delimiter,
             )
             body = resp.body
             contents = list(getattr(body, "contents", None) or [])
@@ -633,10 +641,14 @@ class HuaweiObsHook(BaseHook):
                         etag=_strip_etag(item.etag),
                     )
                 )
-            if not getattr(body, "is_truncated", False) or not contents:
+            if not getattr(body, "is_truncated", False) or not (
+                contents or getattr(body, "commonPrefixs", None)
+            ):
                 break
             # OBS gives NextMarker; some servers give an opaque token, others none (then: the last key).
-            next_marker = getattr(body, "next_marker", None) or contents[-1].key
+            next_marker = getattr(body, "next_marker", None) or (
+                contents[-1].key if contents else body.commonPrefixs[-1].prefix
+            )
             if next_marker == marker:  # a server that does not advance would loop forever
                 raise HuaweiObsError(
                     f"OBS list of obs://{bucket}/{prefix}: the listing did not advance past {marker!r}",
@@ -661,8 +673,8 @@ class HuaweiObsHook(BaseHook):
         *,
         content_type: str = "application/octet-stream",
         metadata: dict[str, str] | None = None,
-    ) -> None:
-        """Write ``data`` to ``obs://bucket/key`` (replacing any object there).
+    ) -> str:
+        """Write ``data`` to ``obs://bucket/key`` (replacing any object there); return its ETag.
 
         ``metadata`` is user metadata. Names are stored lower case (HTTP
         headers are case-insensitive), may use ``a-z 0-9 . _ -`` and must not be
@@ -681,44 +693,63 @@ class HuaweiObsHook(BaseHook):
         meta = _check_metadata(metadata)
         md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
         headers = PutObjectHeader(contentType=content_type, md5=md5)
-        self._call(
+        resp = self._call(
             "put", bucket, key, "putContent", bucket, key, content=data, metadata=meta, headers=headers
         )
+        # The ETag a listing will show for this object: the server's answer, or
+        # (servers that omit it) the MD5 that a plain PUT's ETag is.
+        etag = _strip_etag(getattr(resp.body, "etag", None) or _header_dict(resp).get("etag"))
+        return etag or hashlib.md5(data, usedforsecurity=False).hexdigest()
 
-    def put_json(self, bucket: str, key: str, obj: Any, *, metadata: dict[str, str] | None = None) -> None:
+    def put_json(self, bucket: str, key: str, obj: Any, *, metadata: dict[str, str] | None = None) -> str:
         """Write ``obj`` as UTF-8 JSON (non-ASCII kept as is) with content type ``application/json``."""
         data = json.dumps(obj, ensure_ascii=False).encode("utf-8")
-        self.put_bytes(bucket, key, data, content_type="application/json", metadata=metadata)
+        return self.put_bytes(bucket, key, data, content_type="application/json", metadata=metadata)
 
     def delete(self, bucket: str, key: str) -> None:
         """Delete one object. Deleting a key that does not exist succeeds, as in OBS itself."""
         _check_key(key)
         self._call("delete", bucket, key, "deleteObject", bucket, key)
 
+    def delete_many(self, bucket: str, keys: list[str]) -> int:
+        """Delete objects, up to 1,000 per request (OBS's multi-object delete); returns how many."""
+        from obs import DeleteObjectsRequest, Object
+
+        keys = list(keys)
+        for key in keys:
+            _check_key(key)
+        for start in range(0, len(keys), _PAGE_SIZE):
+            chunk = keys[start : start + _PAGE_SIZE]
+            request = DeleteObjectsRequest(quiet=True, objects=[Object(key=k) for k in chunk])
+            resp = self._call("delete", bucket, None, "deleteObjects", bucket, request)
+            errors = list(getattr(resp.body, "error", None) or [])
+            if errors:
+                first = errors[0]
+                raise HuaweiObsRequestError(
+                    f"OBS delete in bucket {bucket!r}: {len(errors)} of {len(chunk)} object(s) were not "
+                    f"deleted (first: {getattr(first, 'key', '?')!r}, {getattr(first, 'code', '?')})",
+                    bucket=bucket,
+                    operation="delete",
+                )
+        return len(keys)
+
     # --- URLs ---------------------------------------------------------------------------
 
     def signed_get_url(self, bucket: str, key: str, *, expires: int = 3600) -> str:
         """A temporary URL anyone can GET the object with, valid for ``expires`` seconds.
 
-        Computed locally (no request). The URL carries a signature, so it is
-        masked in task logs.
+        Computed locally (no request). The URL carries a signature and is a
+        secret: do not log it. It is deliberately not registered with Airflow's
+        secrets masker, whose cost grows with every value registered (one
+        registration per image makes a batch quadratic); the OCR pipeline
+        sends it only in the request body and scrubs it from error text.
         """
         _check_bucket(bucket)
         _check_key(key)
         if isinstance(expires, bool) or not isinstance(expires, int) or expires <= 0:
             raise ValueError(f"expires must be a positive number of seconds, got {expires!r}")
         result = self.get_client().createSignedUrl("GET", bucket, key, expires=expires)
-        url = result["signedUrl"] if isinstance(result, dict) else result.signedUrl
-        _mask(url)
-        for name, value in parse_qsl(urlsplit(url).query):
-            if name.lower() in (
-                "signature",
-                "x-amz-signature",
-                "x-obs-security-token",
-                "x-amz-security-token",
-            ):
-                _mask(value)
-        return url
+        return str(result["signedUrl"] if isinstance(result, dict) else result.signedUrl)
 
     def object_url(self, bucket: str, key: str) -> str:
         """The plain (unsigned) URL of an object, as OCR's OBS authorization fetches it.

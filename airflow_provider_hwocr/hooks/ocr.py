@@ -111,6 +111,7 @@ class HuaweiOcrHook(BaseHook):
             timeout=(10.0, s.timeout),
             retry=self.retry
             or OcrRetryPolicy(max_attempts=s.max_retries, retry_possibly_billed=self._retry_billed),
+            rate_limiter=self.rate_limiter,
         )
 
     @property

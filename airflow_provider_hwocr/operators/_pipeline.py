@@ -13,11 +13,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_hwocr.catalog import Api
 from airflow_provider_hwocr.client.errors import HuaweiOcrError, HuaweiOcrValidationError
-from airflow_provider_hwocr.client.request import prepare_request, read_image_file, validate_params
+from airflow_provider_hwocr.client.request import prepare_request, read_image_file, safe_url, validate_params
 from airflow_provider_hwocr.obs_uri import ObsLocation, is_obs_uri, parse_obs_uri
 from airflow_provider_hwocr.results import (
     META_API,
@@ -57,6 +57,10 @@ class ImageOutcome:
     request_id: str | None = None
     attempts: int = 0
     result_uri: str | None = None
+    #: Retries after a try the service may already have billed (0: billed at most once).
+    billed_retries: int = 0
+    #: ETag of the stored result object (as a listing shows it), for the batch's index.
+    result_etag: str | None = None
 
 
 @dataclass
@@ -123,12 +127,7 @@ class OcrPipeline:
             url = image.strip()
             ident = source_identity("url", uri=url)
             return _Source(
-                "url",
-                ident + ("?…" if urlsplit(url).query else ""),
-                ident,
-                _name_of_url(url),
-                url=url,
-                record={"kind": "url", "url": ident},
+                "url", safe_url(url), ident, _name_of_url(url), url=url, record={"kind": "url", "url": ident}
             )
         if isinstance(image, (bytes, bytearray, memoryview)):
             data = bytes(image)
@@ -167,33 +166,43 @@ class OcrPipeline:
         info = self.obs.head(loc.bucket, loc.key)
         if info is None:
             raise HuaweiOcrValidationError(f"image: {loc.uri} does not exist", parameter="image")
+        src = self.listed_source(loc, size=info.size, etag=info.etag)
+        self.attach(src)
+        return src
+
+    def listed_source(self, loc: ObsLocation, *, size: int, etag: str | None) -> _Source:
+        """An OBS source from what a HEAD or a listing said of it (no request); checks its size."""
         limit = self.api.limits.max_base64_bytes
-        encoded = 4 * ((info.size + 2) // 3)
-        if info.size == 0:
+        encoded = 4 * ((size + 2) // 3)
+        if size == 0:
             raise HuaweiOcrValidationError(f"image: {loc.uri} is empty (0 bytes)", parameter="image")
         if encoded > limit:
             raise HuaweiOcrValidationError(
-                f"image: {loc.uri} is {info.size:,} bytes, {encoded:,} after Base64; {self.api.slug} accepts "
+                f"image: {loc.uri} is {size:,} bytes, {encoded:,} after Base64; {self.api.slug} accepts "
                 f"at most {limit:,} bytes (nothing was downloaded or sent)",
                 parameter="image",
             )
-        record = {
-            "kind": "obs",
-            "uri": loc.uri,
-            "etag": info.etag,
-            "size": info.size,
-            "mode": self.image_source,
-        }
-        src = _Source(
-            "obs", loc.uri, source_identity("obs", uri=loc.uri), loc.key, etag=info.etag, record=record
+        record = {"kind": "obs", "uri": loc.uri, "etag": etag, "size": size, "mode": self.image_source}
+        return _Source(
+            "obs", loc.uri, source_identity("obs", uri=loc.uri), loc.key, etag=etag or None, record=record
         )
+
+    def attach(self, src: _Source) -> None:
+        """Give an OBS source what the request needs: its bytes, a signed URL or its plain URL.
+
+        Called only for images that will be sent. A signed URL is a secret that
+        lives in ``src.url`` only: it is never logged, recorded or put in XCom,
+        and :meth:`send` scrubs it from error text.
+        """
+        if src.kind != "obs" or src.url is not None or src.data is not None:
+            return
+        loc = parse_obs_uri(src.display)
         if self.image_source == "inline":
             src.data = self.obs.get_bytes(loc.bucket, loc.key)
         elif self.image_source == "authorized":
             src.url = self.obs.object_url(loc.bucket, loc.key)
         else:
             src.url = self.obs.signed_get_url(loc.bucket, loc.key, expires=self.signed_url_expires)
-        return src
 
     # --- output ---------------------------------------------------------------------
 
@@ -236,8 +245,8 @@ class OcrPipeline:
         }
         if src.etag:
             metadata[META_SOURCE_ETAG] = src.etag
-        self.obs.put_json(self.output.bucket, key, doc, metadata=metadata)
-        return {"uri": f"obs://{self.output.bucket}/{key}", "summary": summary}
+        etag = self.obs.put_json(self.output.bucket, key, doc, metadata=metadata)
+        return {"uri": f"obs://{self.output.bucket}/{key}", "summary": summary, "etag": etag}
 
     # --- one image ------------------------------------------------------------------
 
@@ -247,14 +256,27 @@ class OcrPipeline:
         return result_key(self.output.key, self.api, src.identity, src.name)
 
     def run(self, image: Any) -> ImageOutcome:
+        """One image: resolve it (HEAD for OBS), skip it if its result is in OBS, else call and store."""
         src = self._resolve(image)
         key = self.output_key_for(src) if src.identity else None
         if key and self.skip_existing:
             existing = self._existing(key, src)
             if existing is not None:
                 return ImageOutcome(src.display, "skipped", existing, result_uri=existing["uri"])
+        return self.send(src, key)
+
+    def check(self, src: _Source) -> Any:
+        """Every local check of the request for ``src`` (no call); returns the prepared request."""
+        return prepare_request(self.api, image=src.data, url=src.url, params=self.params)
+
+    def send(self, src: _Source, key: str | None) -> ImageOutcome:
+        """Call OCR for a resolved source and store the result under ``key`` (if any)."""
         # Everything is checked here, before the (billed) call.
-        prepared = prepare_request(self.api, image=src.data, url=src.url, params=self.params)
+        try:
+            prepared = self.check(src)
+        except HuaweiOcrError as exc:
+            scrub(exc, src.url)
+            raise
         if self.before_call is not None:
             self.before_call()
         try:
@@ -267,14 +289,67 @@ class OcrPipeline:
                     "image_source='authorized' needs OBS Authorization enabled in the OCR console and the "
                     "bucket in the same region as OCR; or use image_source='signed_url'."
                 )
+            scrub(exc, src.url)
+            raise
+        except Exception as exc:
+            scrub(exc, src.url)
             raise
         summary = summarize(self.api, response.result)
+        billed = getattr(response, "billed_retries", 0) or 0
         if key:
             reference = self._store(key, src, response, summary)
+            etag = reference.pop("etag", None)
             return ImageOutcome(
-                src.display, "done", reference, response.request_id, response.attempts, reference["uri"]
+                src.display,
+                "done",
+                reference,
+                response.request_id,
+                response.attempts,
+                reference["uri"],
+                billed_retries=billed,
+                result_etag=etag,
             )
-        return ImageOutcome(src.display, "done", response.result, response.request_id, response.attempts)
+        return ImageOutcome(
+            src.display,
+            "done",
+            response.result,
+            response.request_id,
+            response.attempts,
+            billed_retries=billed,
+        )
+
+
+def scrub(exc: BaseException, url: str | None) -> None:
+    """Take a URL that may carry a signature or credentials out of an exception's text, in place.
+
+    Per-item secrets (signed URLs) are not registered with Airflow's masker
+    (its cost grows with every value registered); instead, every error raised
+    while one is in use is rewritten here before it can reach a log.
+    """
+    if not url:
+        return
+    secrets = [url]
+    query = urlsplit(url).query
+    if query:
+        secrets.append(query)
+        secrets.extend(v for _, v in parse_qsl(query) if len(v) >= 8)
+    safe = safe_url(url)
+
+    def clean(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, safe if secret == url else "…")
+        return value
+
+    for name in ("message", "error_msg", "hint"):
+        if isinstance(getattr(exc, name, None), str):
+            try:
+                setattr(exc, name, clean(getattr(exc, name)))
+            except AttributeError:  # pragma: no cover - read-only attribute
+                pass
+    exc.args = tuple(clean(a) for a in exc.args)
 
 
 def check_image_source(image_source: str, signed_url_expires: Any) -> None:

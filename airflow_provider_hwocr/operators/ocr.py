@@ -134,6 +134,7 @@ class HuaweiOcrOperator(BaseOperator):
         "region",
         "project_id",
         "enterprise_project_id",
+        "max_calls",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"parameters": "json"}
     ui_color = "#c7000b"
@@ -155,10 +156,17 @@ class HuaweiOcrOperator(BaseOperator):
         project_id: str | None = None,
         enterprise_project_id: str | None = None,
         retry_possibly_billed: bool | None = None,
+        dry_run: bool = False,
+        max_calls: int | None = None,
+        price_per_call: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.api = api
+        # Not ``self.dry_run``: that name is BaseOperator's method (``airflow tasks test --dry-run``).
+        self.ocr_dry_run = dry_run
+        self.max_calls = max_calls
+        self.price_per_call = price_per_call
         self.image = image
         self.parameters = dict(parameters or {})
         self.image_source = image_source
@@ -210,6 +218,35 @@ class HuaweiOcrOperator(BaseOperator):
                 f"retry_possibly_billed: must be True, False or None, got {self.retry_possibly_billed!r}",
                 parameter="retry_possibly_billed",
             )
+        from airflow_provider_hwocr.costs import check_max_calls, check_price
+
+        if self.ocr_dry_run not in (True, False):
+            raise HuaweiOcrValidationError(
+                f"dry_run: must be True or False, got {self.ocr_dry_run!r}", parameter="dry_run"
+            )
+        if _is_static(self.max_calls):
+            check_max_calls(self.max_calls)
+        check_price(self.price_per_call)
+
+    # --- cost controls --------------------------------------------------------------
+
+    def _dry_run(self) -> tuple[bool, str | None]:
+        from airflow_provider_hwocr.costs import resolve_dry_run
+
+        return resolve_dry_run(self.ocr_dry_run)
+
+    def _max_calls(self) -> int | None:
+        from airflow_provider_hwocr.costs import check_max_calls
+
+        return check_max_calls(self.max_calls)
+
+    def _price(self, hook: Any) -> float | None:
+        from airflow_provider_hwocr.costs import check_price
+
+        price = check_price(self.price_per_call)
+        if price is None:
+            price = getattr(hook.settings, "price_per_call", None)
+        return price
 
     # --- execution ------------------------------------------------------------------
 
@@ -262,7 +299,20 @@ class HuaweiOcrOperator(BaseOperator):
     def execute(self, context: Context) -> Any:
         from airflow_provider_hwocr.client.errors import HuaweiOcrError
 
+        dry, why = self._dry_run()
+        limit = self._max_calls()
         pipeline = self.make_pipeline()
+        if dry:
+            return self._dry_run_one(pipeline, why)
+        if limit == 0:
+            from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError
+
+            def refuse() -> None:
+                raise HuaweiCloudBudgetExceededError(
+                    "max_calls: this task may make 0 OCR calls; the call was not made"
+                )
+
+            pipeline.before_call = refuse
         self.log.info("OCR %s on %s", pipeline.api.slug, _describe(self.image))
         try:
             outcome = pipeline.run(self.image)
@@ -283,6 +333,44 @@ class HuaweiOcrOperator(BaseOperator):
         if outcome.result_uri is None:
             self._check_xcom_size(outcome)
         return outcome.value
+
+    def _dry_run_one(self, pipeline: Any, why: str | None) -> dict[str, Any]:
+        """Resolve and check the image and decide the skip, with no OCR call and no write."""
+        from airflow_provider_hwocr.client.errors import HuaweiOcrError
+        from airflow_provider_hwocr.costs import estimate_cost
+
+        report: dict[str, Any] = {"dry_run": True, "reason": why, "total": 1}
+        status, reason = "would_call", None
+        try:
+            src = pipeline._resolve(self.image)
+            key = pipeline.output_key_for(src) if src.identity else None
+            if key and pipeline.skip_existing and pipeline._existing(key, src) is not None:
+                status = "skipped"
+            else:
+                pipeline.check(src)
+        except (HuaweiOcrError, ValueError) as exc:
+            status, reason = "rejected", str(exc)[:500]
+        price = self._price(pipeline.ocr_hook)
+        report.update(
+            would_call=int(status == "would_call"),
+            skipped=int(status == "skipped"),
+            rejected=int(status == "rejected"),
+            rejections=[{"source": _describe(self.image), "reason": reason}] if reason else [],
+            price_per_call=price,
+            estimated_cost=estimate_cost(int(status == "would_call"), price),
+        )
+        self.log.info(
+            "DRY RUN (%s): %s %s%s; no OCR call and no write was made",
+            why,
+            _describe(self.image),
+            {
+                "would_call": "would be sent to OCR",
+                "skipped": "is done already",
+                "rejected": "would be rejected",
+            }[status],
+            f": {reason}" if reason else "",
+        )
+        return report
 
     def _report_billing(self, context: Any, *, failed: bool) -> None:
         """Log, and push to XCom under key ``billing``, the requests sent and billed retries."""

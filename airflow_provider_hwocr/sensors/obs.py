@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
+from airflow_provider_hwocr.errors import HuaweiCloudNonRetryableError
 from airflow_provider_hwocr.hooks.obs_match import (
     DEFAULT_METADATA_KEYS,
     METADATA_KEYS,
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 #: XCom key under which the matched objects' details (``metadata_keys`` fields) are pushed.
 FILES_XCOM_KEY = "files"
+#: ``format`` of the sensor's value with ``return_selection=True`` (what the batch accepts).
+SELECTION_FORMAT = "hwocr-selection/1"
 
 
 class HuaweiObsKeySensor(BaseSensorOperator):
@@ -62,6 +65,16 @@ class HuaweiObsKeySensor(BaseSensorOperator):
     :param min_size: ignore objects smaller than this many bytes (e.g. empty placeholders).
     :param deferrable: wait in the triggerer instead of a worker slot. Default:
         ``[operators] default_deferrable``.
+    :param max_matches: most objects handed over as a list (default 1,000: a mapped task
+        cannot expand over more than ``[core] max_map_length``, 1,024 by default). More
+        matches fail the sensor with :class:`HuaweiObsTooManyMatchesError` rather than
+        push a huge XCom or drop images; use ``return_selection=True`` for large drops.
+        ``None``: no cap.
+    :param return_selection: return the *selection* instead of the list: a small dict
+        ``{"format": "hwocr-selection/1", "query": ..., "count": n, "total_bytes": ...}``
+        whatever the number of matches. :class:`~airflow_provider_hwocr.operators.batch.HuaweiOcrBatchOperator`
+        takes it as ``images=sensor.output`` and lists the objects itself, so 50,000 matches
+        cost a few hundred bytes of XCom. ``files`` is then not pushed.
 
     Returns (XCom ``return_value``) the matched objects as a list of ``obs://`` URIs
     (in the order of ``key``; a pattern's matches in key order), so a mapped task can ``.expand(image=sensor.output)``. The
@@ -85,9 +98,19 @@ class HuaweiObsKeySensor(BaseSensorOperator):
         metadata_keys: Sequence[str] | None = None,
         min_size: int = 0,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        max_matches: int | None = 1000,
+        return_selection: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if max_matches is not None and (
+            isinstance(max_matches, bool) or not isinstance(max_matches, int) or max_matches < 1
+        ):
+            raise ValueError(f"max_matches: must be a whole number >= 1 or None, got {max_matches!r}")
+        if not isinstance(return_selection, bool):
+            raise TypeError(f"return_selection: must be True or False, got {return_selection!r}")
+        self.max_matches = max_matches
+        self.return_selection = return_selection
         self.key = key
         self.bucket = bucket
         self.huaweicloud_ocr_conn_id = huaweicloud_ocr_conn_id
@@ -139,7 +162,16 @@ class HuaweiObsKeySensor(BaseSensorOperator):
             return True
         return bool(self.check_fn(files, **_kwargs_for(self.check_fn, context)))
 
-    def _finish(self, context: Context, uris: list[str], files: list[dict[str, Any]]) -> list[str]:
+    def _finish(self, context: Context, uris: list[str], files: list[dict[str, Any]], count: int) -> Any:
+        if self.return_selection:
+            return selection_value(self._query(), count, files)
+        if self.max_matches is not None and count > self.max_matches:
+            raise HuaweiObsTooManyMatchesError(
+                f"max_matches: {count:,} objects match {self._query().describe()}, more than "
+                f"max_matches={self.max_matches:,}; they are not pushed to XCom. Pass "
+                "return_selection=True and give the sensor's output to HuaweiOcrBatchOperator(images=...), "
+                "or raise max_matches"
+            )
         context["ti"].xcom_push(key=FILES_XCOM_KEY, value=files)
         return list(uris)
 
@@ -156,7 +188,7 @@ class HuaweiObsKeySensor(BaseSensorOperator):
             self.log.info("%d object(s) match, but check_fn says not yet", len(files))
             return False
         self.log.info("Found %d object(s) for %s", len(files), query.describe())
-        return PokeReturnValue(True, xcom_value=self._finish(context, result.uris, files))
+        return PokeReturnValue(True, xcom_value=self._finish(context, result.uris, files, len(files)))
 
     # --- deferrable mode --------------------------------------------------------------
 
@@ -187,6 +219,8 @@ class HuaweiObsKeySensor(BaseSensorOperator):
             poke_interval=self.poke_interval,
             deadline=deadline,
             first_poke_delay=self.poke_interval,
+            # The event carries at most this many objects (plus the count): never a 50k list.
+            max_matches=0 if self.return_selection else self.max_matches,
         )
         # Airflow enforces the deadline too; a little slack lets the trigger report it first.
         self.defer(trigger=trigger, method_name="execute_complete", timeout=timedelta(seconds=remaining + 60))
@@ -201,6 +235,7 @@ class HuaweiObsKeySensor(BaseSensorOperator):
         if status == "success":
             files = list(event.get("files") or [])
             uris = list(event.get("matches") or [])
+            count = int(event.get("count", len(uris)))
             if not self._check(files, context):
                 deadline = event.get("deadline")
                 if deadline is not None and time.time() >= float(deadline):
@@ -209,11 +244,28 @@ class HuaweiObsKeySensor(BaseSensorOperator):
                     )
                 self.log.info("%d object(s) match, but check_fn says not yet; waiting again", len(files))
                 self._defer(deadline=float(deadline) if deadline is not None else time.time() + self.timeout)
-            return self._finish(context, uris, files)
+            return self._finish(context, uris, files, count)
         message = str(event.get("message") or event)
         if status == "timeout":
             raise AirflowSensorTimeout(message)
         raise _error_from_event(event.get("error_type"), message)
+
+
+class HuaweiObsTooManyMatchesError(HuaweiCloudNonRetryableError, ValueError):
+    """More objects matched than ``max_matches`` allows to hand over as a list."""
+
+    parameter = "max_matches"
+
+
+def selection_value(query: ObsKeyQuery, count: int, files: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sensor's small XCom value in ``return_selection`` mode: what to list, not what was listed."""
+    return {
+        "format": SELECTION_FORMAT,
+        "query": query.to_dict(),
+        "describe": query.describe(),
+        "count": count,
+        "total_bytes": sum(int(f.get("size") or 0) for f in files) if files else None,
+    }
 
 
 def _error_from_event(error_type: Any, message: str) -> Exception:

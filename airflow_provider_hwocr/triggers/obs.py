@@ -37,8 +37,10 @@ class HuaweiObsKeyTrigger(BaseTrigger):
     :param timeout: seconds to wait in all (``None``: no limit); turned into ``deadline``.
     :param deadline: when to give up, as a Unix time; set from ``timeout`` when not given.
     :param first_poke_delay: seconds to wait before the first check (the sensor has just checked).
+    :param max_matches: most objects listed in the event (``None``: all); ``count`` always
+        gives how many matched, so a large drop never makes a large event.
 
-    Events: ``{"status": "success", "matches": [obs:// URIs], "files": [dicts], "deadline": ...}``,
+    Events: ``{"status": "success", "matches": [obs:// URIs], "files": [dicts], "count": n, "deadline": ...}``,
     ``{"status": "timeout", "message": ...}`` or
     ``{"status": "error", "message": ..., "error_type": <exception class name>}``.
     """
@@ -59,6 +61,7 @@ class HuaweiObsKeyTrigger(BaseTrigger):
         timeout: float | None = None,
         deadline: float | None = None,
         first_poke_delay: float = 0.0,
+        max_matches: int | None = None,
     ) -> None:
         super().__init__()
         self.bucket = bucket
@@ -87,6 +90,7 @@ class HuaweiObsKeyTrigger(BaseTrigger):
             deadline = time.time() + self.timeout
         self.deadline = None if deadline is None else float(deadline)
         self.first_poke_delay = max(0.0, float(first_poke_delay or 0.0))
+        self.max_matches = None if max_matches is None else max(0, int(max_matches))
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -105,6 +109,7 @@ class HuaweiObsKeyTrigger(BaseTrigger):
                 "timeout": self.timeout,
                 "deadline": self.deadline,
                 "first_poke_delay": self.first_poke_delay,
+                "max_matches": self.max_matches,
             },
         )
 
@@ -131,11 +136,13 @@ class HuaweiObsKeyTrigger(BaseTrigger):
                 result = await asyncio.to_thread(find_matches, hook, self.query)
                 if result.done:
                     self.log.info("Found %d object(s) for %s", len(result.objects), self.query.describe())
+                    shown = result.objects if self.max_matches is None else result.objects[: self.max_matches]
                     yield TriggerEvent(
                         {
                             "status": "success",
-                            "matches": result.uris,
-                            "files": describe_objects(result.objects, self.query.metadata_keys),
+                            "matches": [o.uri for o in shown],
+                            "files": describe_objects(shown, self.query.metadata_keys),
+                            "count": len(result.objects),
                             "deadline": self.deadline,
                         }
                     )
