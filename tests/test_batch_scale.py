@@ -1,0 +1,424 @@
+"""The batch at scale, against the real emulator and a real object server (moto, server mode).
+
+Object-server requests are counted where they arrive: a counting listener on the same
+in-process moto state (the emulator's own downloads of signed URLs are told apart by
+their User-Agent, so only the provider's requests are counted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from _airflow_env import CONN_ENV, conn_json
+from _obs_env import bulk_put
+from images import png
+
+from airflow_provider_hwocr.obs_uri import parse_obs_uri
+from airflow_provider_hwocr.operators.batch import (
+    HuaweiOcrBatchEmptyError,
+    HuaweiOcrBatchOperator,
+    latest_manifest_uri,
+)
+
+SLUG = "general-text"
+PNG = png((120, 60), "scan")
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: list[tuple[str, str]] = []  # (method, path) of the provider's requests
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+    def by_method(self) -> Counter[str]:
+        with self.lock:
+            return Counter(m for m, _ in self.requests)
+
+    @property
+    def total(self) -> int:
+        with self.lock:
+            return len(self.requests)
+
+    def writes(self) -> int:
+        return sum(n for m, n in self.by_method().items() if m in ("PUT", "POST", "DELETE"))
+
+
+@contextmanager
+def _counting_front() -> Iterator[tuple[str, _Counter]]:
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    counter = _Counter()
+
+    def counting_app(environ, start_response):
+        if environ.get("HTTP_USER_AGENT") != "hwocr-emulator":
+            with counter.lock:
+                counter.requests.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
+        return app(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, counting_app, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", counter
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture
+def counted(emulator, obs_server, obs_bucket, monkeypatch):
+    """The default connection, its OBS side through a counting listener; yields the counter."""
+    with _counting_front() as (url, counter):
+        monkeypatch.setenv(
+            CONN_ENV,
+            conn_json(
+                emulator,
+                extra={"obs_endpoint": url, "obs_path_style": True, "obs_signature": "v2", "verify": False},
+            ),
+        )
+        yield counter
+
+
+@pytest.fixture
+def obs(obs_conn):
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+    return HuaweiObsHook()
+
+
+def _manifest(obs, output_uri, api=SLUG, **shard):
+    loc = parse_obs_uri(latest_manifest_uri(output_uri, api, **shard))
+    return obs.get_json(loc.bucket, loc.key)
+
+
+def _batch(bucket, **kwargs):
+    settings = {
+        "task_id": "batch",
+        "api": SLUG,
+        "source_uri": f"obs://{bucket}/day/",
+        "output_uri": f"obs://{bucket}/ocr/",
+        "max_concurrency": 8,
+        "qps": None,
+        "progress_interval": 1.0,
+    }
+    settings.update(kwargs)
+    return HuaweiOcrBatchOperator(**settings)
+
+
+def _called_keys(emulator) -> Counter[str]:
+    """How often each source key was sent (signed URL mode: from the URL the emulator got)."""
+    out: Counter[str] = Counter()
+    for call in emulator.calls(SLUG):
+        url = (call.body or {}).get("url")
+        if url:
+            out[unquote(urlsplit(url).path).split("/", 2)[2]] += 1
+    return out
+
+
+# --- cost per image -------------------------------------------------------------------
+
+
+def test_first_run_is_one_write_per_image_and_a_rerun_costs_a_listing(counted, obs_bucket, emulator):
+    n = 1200  # more than one listing page
+    bulk_put(obs_bucket, [f"day/p{i:05d}.png" for i in range(n)], PNG)
+    counted.reset()
+    first = _batch(obs_bucket, max_concurrency=16).execute({})
+    assert first["totals"]["done"] == n and emulator.count(SLUG) == n
+    methods = counted.by_method()
+    # one PUT per result; per batch: 2 listings of sources + 2 of results, 1 GET of the
+    # (absent) manifest, progress parts, 2 manifests, 1 delete of the parts
+    assert methods["HEAD"] == 0, methods
+    assert n <= methods["PUT"] <= n + 10, methods
+    assert counted.total - n <= 20, methods
+
+    emulator.reset()
+    counted.reset()
+    again = _batch(obs_bucket, max_concurrency=16).execute({})
+    assert again["totals"]["skipped"] == n and emulator.count() == 0
+    pages = -(-n // 1000)
+    assert counted.total <= 2 * pages + 3, counted.by_method()
+
+
+def test_duplicates_in_one_batch_are_called_once(obs, obs_bucket, emulator):
+    for i in range(3):
+        obs.put_bytes(obs_bucket, f"d/{i}.png", PNG)
+    uris = [f"obs://{obs_bucket}/d/{i}.png" for i in (0, 1, 0, 2, 1, 0)]
+    out = _batch(obs_bucket, source_uri=None, images=[*uris, uris[0].replace("obs://", "OBS://")]).execute({})
+    assert emulator.count(SLUG) == 3
+    assert out["totals"]["done"] == 3 and out["totals"]["duplicates"] == 4 and out["totals"]["total"] == 3
+    manifest = _manifest(obs, f"obs://{obs_bucket}/ocr/")
+    assert sorted(e["source"] for e in manifest["images"]) == sorted(set(uris))
+
+
+def test_changed_parameters_or_a_replaced_source_are_recomputed_from_listings(
+    obs, obs_bucket, emulator, counted
+):
+    for i in range(4):
+        obs.put_bytes(obs_bucket, f"day/{i}.png", PNG)
+    _batch(obs_bucket).execute({})
+    assert emulator.count(SLUG) == 4
+    emulator.reset()
+    obs.put_bytes(obs_bucket, "day/2.png", png((140, 60), "rescanned"))  # same key, new ETag
+    counted.reset()
+    out = _batch(obs_bucket).execute({})
+    assert emulator.count(SLUG) == 1 and out["totals"]["done"] == 1 and out["totals"]["skipped"] == 3
+    assert counted.by_method()["HEAD"] == 0  # decided from listings, not per-object requests
+    emulator.reset()
+    out = _batch(obs_bucket, parameters={"detect_direction": True}).execute({})
+    assert emulator.count(SLUG) == 4 and out["totals"]["done"] == 4
+
+
+def test_results_written_by_the_single_image_operator_are_checked_once_then_indexed(
+    obs, obs_bucket, emulator, counted
+):
+    from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
+
+    for i in range(3):
+        obs.put_bytes(obs_bucket, f"day/{i}.png", PNG)
+        HuaweiOcrGeneralTextOperator(
+            task_id=f"t{i}", image=f"obs://{obs_bucket}/day/{i}.png", output_uri=f"obs://{obs_bucket}/ocr/"
+        ).execute({})
+    emulator.reset()
+    counted.reset()
+    out = _batch(obs_bucket).execute({})
+    assert emulator.count() == 0 and out["totals"]["skipped"] == 3
+    assert counted.by_method()["HEAD"] == 3  # not in the index yet: one HEAD each
+    counted.reset()
+    _batch(obs_bucket).execute({})
+    assert counted.by_method()["HEAD"] == 0  # now they are
+
+
+# --- secrets and the masker -------------------------------------------------------------
+
+
+def test_signed_urls_stay_secret_and_the_masker_does_not_grow_with_the_batch(
+    obs, obs_bucket, emulator, caplog, capsys, monkeypatch
+):
+    import logging
+
+    import airflow.sdk.log as sdk_log
+
+    from airflow_provider_hwocr.client.errors import HuaweiOcrTransientError
+    from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+
+    registered: list[str] = []
+    real_mask = sdk_log.mask_secret
+
+    def counting_mask(secret, *args, **kwargs):
+        registered.append(str(secret))
+        return real_mask(secret, *args, **kwargs)
+
+    monkeypatch.setattr(sdk_log, "mask_secret", counting_mask)
+    for i in range(60):
+        obs.put_bytes(obs_bucket, f"day/{i:03d}.png", PNG)
+    # One image meets a service error that echoes the request (what a proxy or a
+    # verbose error page might do): the one function stubbed here.
+    real_call = HuaweiOcrHook.call
+    sent: list[str] = []
+
+    def echoing_call(self, api, body, **kwargs):
+        sent.append(body.get("url", ""))
+        if body.get("url", "").split("?")[0].endswith("/day/007.png"):
+            raise HuaweiOcrTransientError(f"bad gateway while fetching {body['url']}", status_code=502)
+        return real_call(self, api, body, **kwargs)
+
+    monkeypatch.setattr(HuaweiOcrHook, "call", echoing_call)
+    caplog.set_level(logging.DEBUG)
+
+    def run(n: int) -> dict:
+        registered.clear()
+        op = _batch(obs_bucket, source_uri=None, images=[f"obs://{obs_bucket}/day/{i:03d}.png" for i in range(n)],
+                    output_uri=f"obs://{obs_bucket}/out{n}/", max_failures=1)  # fmt: skip
+        return op.execute({})
+
+    small = run(10)
+    small_registrations = len(registered)
+    big = run(60)
+    assert len(registered) == small_registrations  # constant per task, not one per image
+    assert not any("Signature=" in r for r in registered)
+    assert big["totals"]["done"] == 59 and big["totals"]["failed"] == 1
+
+    assert all(call.status == 200 for call in emulator.calls(SLUG))  # the service could use them
+    signatures = set()
+    for url in sent:
+        assert "Signature=" in url  # signed URLs were sent
+        signatures.add(url.split("Signature=", 1)[1].split("&", 1)[0])
+    assert len(sent) == 70 and len(signatures) >= 60
+    # Everything the provider logged or printed (the in-process object server's own access log,
+    # logger "werkzeug", shows the URLs it was asked for, as any web server does: not ours).
+    logged = [caplog.handler.format(r) for r in caplog.records if r.name != "werkzeug"]
+    printed = [line for line in capsys.readouterr().out.splitlines() if "[werkzeug]" not in line]
+    assert len(logged) > 100  # DEBUG logging of the client and hooks was on
+    texts = [*logged, *printed, json.dumps(small), json.dumps(big)]
+    for key in obs.list_keys(obs_bucket, ""):
+        if key.endswith(".json"):
+            texts.append(json.dumps(obs.get_json(obs_bucket, key)))  # envelopes, manifests, parts
+    everything = "\n".join(texts)
+    failed = [e for e in _manifest(obs, f"obs://{obs_bucket}/out60/")["images"] if e["status"] == "failed"]
+    assert "bad gateway while fetching" in failed[0]["error_message"]  # the error is kept ...
+    assert f"obs://{obs_bucket}/day/007.png" in everything
+    for sig in signatures:
+        for form in (sig, unquote(sig)):
+            at = everything.find(form)
+            assert at < 0, everything[max(0, at - 300) : at + 100]  # ... its signature is not
+
+
+# --- crash safety -------------------------------------------------------------------------
+
+_KILLED_BATCH = """
+import sys
+from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+HuaweiOcrBatchOperator(
+    task_id="batch", api="general-text", source_uri=sys.argv[1], output_uri=sys.argv[2],
+    max_concurrency=4, qps=None, checkpoint_every=10, checkpoint_interval=0.5,
+).execute({})
+"""
+
+
+def test_sigkill_mid_batch_leaves_a_partial_manifest_and_the_rerun_pays_nothing_twice(
+    obs, obs_bucket, emulator, tmp_path
+):
+    n = 200
+    bulk_put(obs_bucket, [f"day/k{i:04d}.png" for i in range(n)], PNG)
+    emulator.config.latency_ms = 25
+    script = tmp_path / "batch.py"
+    script.write_text(textwrap.dedent(_KILLED_BATCH))
+    output = f"obs://{obs_bucket}/ocr/"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), f"obs://{obs_bucket}/day/", output],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while emulator.count(SLUG) < 0.4 * n and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert proc.poll() is None, "the batch finished (or died) before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    time.sleep(0.3)  # calls in flight at the kill reach the emulator's log
+    first_calls = _called_keys(emulator)
+    stored = {
+        k for k in obs.list_keys(obs_bucket, "ocr/") if k.endswith(f".{SLUG}.json") and "_hwocr" not in k
+    }
+    assert 0.3 * n <= len(first_calls) < n
+
+    # the partial manifest: progress parts, each a readable JSON list of finished images
+    parts = obs.list_keys(obs_bucket, "ocr/_hwocr_progress/")
+    assert parts
+    checkpointed = [e for key in parts for e in obs.get_json(obs_bucket, key)["entries"]]
+    assert checkpointed and all(e["status"] == "done" and e["request_id"] for e in checkpointed)
+    assert len(checkpointed) <= len(stored)
+
+    out = _batch(obs_bucket, max_concurrency=4).execute({})
+    assert out["totals"]["done"] + out["totals"]["skipped"] == n and out["totals"]["failed"] == 0
+    calls = _called_keys(emulator)
+    twice = {k for k, c in calls.items() if c > 1}
+    stored_sources = {k for k in first_calls if any(s.startswith("ocr/" + k.split("/")[-1]) for s in stored)}
+    # Nothing that was stored is paid again; only calls in flight at the kill (their
+    # answers went to a dead process) can be: at most max_concurrency of them.
+    assert not (twice & stored_sources)
+    assert len(twice) <= 4
+    assert sum(calls.values()) == n + len(twice)
+    results = [
+        k for k in obs.list_keys(obs_bucket, "ocr/") if k.endswith(f".{SLUG}.json") and "_hwocr" not in k
+    ]
+    assert len(results) == n  # exactly one result per image
+    assert obs.list_keys(obs_bucket, "ocr/_hwocr_progress/") == []  # merged into the manifest, then removed
+
+
+# --- selection, history, sharding ----------------------------------------------------------
+
+
+def test_an_empty_selection_fails_naming_the_prefix_and_pattern(obs, obs_bucket, emulator):
+    obs.put_bytes(obs_bucket, "day/readme.txt", b"not an image")
+    with pytest.raises(HuaweiOcrBatchEmptyError, match=r"source_uri='obs://.*/day/', pattern='\*\.png'"):
+        _batch(obs_bucket, pattern="*.png").execute({})
+    assert obs.list_keys(obs_bucket, "ocr") == []  # nothing written either
+    out = _batch(obs_bucket, pattern="*.png", allow_empty=True).execute({})
+    assert out["totals"]["total"] == 0 and emulator.count() == 0
+
+
+def test_manifests_keep_history_per_run_and_try(obs, obs_bucket, emulator):
+    class _TI:
+        def __init__(self, n):
+            self.try_number = n
+
+    obs.put_bytes(obs_bucket, "day/a.png", PNG)
+    first = _batch(obs_bucket).execute({"run_id": "scheduled__2026-11-30", "ti": _TI(1)})
+    second = _batch(obs_bucket).execute({"run_id": "scheduled__2026-11-30", "ti": _TI(2)})
+    third = _batch(obs_bucket).execute({"run_id": "manual__x"})
+    histories = {first["history_uri"], second["history_uri"], third["history_uri"]}
+    assert len(histories) == 3 and all("_hwocr/general-text/runs/" in h for h in histories)
+    one = obs.get_json(obs_bucket, parse_obs_uri(first["history_uri"]).key)
+    assert one["totals"]["done"] == 1 and one["images"][0]["request_id"]  # the first run's ids survive
+    latest = _manifest(obs, f"obs://{obs_bucket}/ocr/")
+    assert latest["run_id"] == "manual__x" and latest["history_uri"] == third["history_uri"]
+
+
+def test_shards_cover_every_image_exactly_once_at_their_share_of_the_rate(obs, obs_bucket, emulator):
+    n = 90
+    bulk_put(obs_bucket, [f"day/s{i:03d}.png" for i in range(n)], PNG)
+    totals = []
+    for index in range(3):
+        out = _batch(obs_bucket, shard_index=index, shard_count=3, qps=300).execute({})
+        totals.append(out["totals"]["total"])
+    assert sum(totals) == n and all(t > 10 for t in totals)
+    calls = _called_keys(emulator)
+    assert len(calls) == n and set(calls.values()) == {1}
+    emulator.reset()
+    for index in range(3):
+        _batch(obs_bucket, shard_index=index, shard_count=3).execute({})
+    assert emulator.count() == 0
+
+
+def test_shard_arguments_are_checked_before_anything_runs(obs_bucket):
+    from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+
+    with pytest.raises(HuaweiOcrValidationError, match="shard_index: required"):
+        _batch(obs_bucket, shard_count=4)
+    with pytest.raises(HuaweiOcrValidationError, match="shard_index: must be below"):
+        _batch(obs_bucket, shard_count=4, shard_index=4)
+    for name, value in (("max_concurrency", "8x"), ("qps", "fast"), ("shard_count", 0)):
+        with pytest.raises(HuaweiOcrValidationError, match=f"^{name}: "):
+            _batch(obs_bucket, **{name: value})
+    with pytest.raises(HuaweiOcrValidationError, match="^images: "):
+        _batch(obs_bucket, source_uri=None, images=12345)
+
+
+def test_the_sensor_hands_a_large_selection_to_the_batch_without_the_list(obs, obs_bucket, emulator):
+    from airflow_provider_hwocr.sensors.obs import HuaweiObsKeySensor
+
+    n = 1100
+    bulk_put(obs_bucket, [f"day/x{i:05d}.png" for i in range(n)], PNG)
+    bulk_put(obs_bucket, ["day/notes.txt"], b"x")
+    sensor = HuaweiObsKeySensor(task_id="wait", key=f"obs://{obs_bucket}/day/*.png", return_selection=True)
+    selection = sensor.poke({"ti": None}).xcom_value
+    assert selection["count"] == n and len(json.dumps(selection)) < 1000
+    out = _batch(obs_bucket, source_uri=None, images=selection, max_concurrency=16).execute({})
+    assert out["totals"]["done"] == n and emulator.count(SLUG) == n
