@@ -12,6 +12,7 @@ import pytest
 # Sets AIRFLOW_HOME & co. before any test imports Airflow; provides the
 # ocr_conn, airflow_db and image_server fixtures.
 from _airflow_env import airflow_db, image_server, ocr_conn  # noqa: F401
+from _batch_env import counted  # noqa: F401
 from _obs_env import obs_bucket, obs_conn, obs_server  # noqa: F401
 from constants import (
     AK,
@@ -44,6 +45,8 @@ def emulator_session() -> Iterator[OcrEmulator]:
         # the image sets ``emulator.config.results = "computed"`` (reset() puts
         # it back); tests/test_emulator_service.py covers computed answers.
         results="documented",
+        # Batch tests check every call of a 1,000-image batch (with its retries).
+        max_recorded_calls=20_000,
     )
     with OcrEmulator(config) as emulator:
         yield emulator

@@ -1,8 +1,6 @@
 """The batch at scale, against the real emulator and a real object server (moto, server mode).
 
-Object-server requests are counted where they arrive: a counting listener on the same
-in-process moto state (the emulator's own downloads of signed URLs are told apart by
-their User-Agent, so only the provider's requests are counted).
+Object-server requests are counted where they arrive (``counted``, see ``_batch_env``).
 """
 
 from __future__ import annotations
@@ -13,91 +11,16 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import pytest
-from _airflow_env import CONN_ENV, conn_json
+from _batch_env import PNG, SLUG, called_keys, make_batch, manifest_of
 from _obs_env import bulk_put
 from images import png
 
 from airflow_provider_hwocr.obs_uri import parse_obs_uri
-from airflow_provider_hwocr.operators.batch import (
-    HuaweiOcrBatchEmptyError,
-    HuaweiOcrBatchOperator,
-    latest_manifest_uri,
-)
-
-SLUG = "general-text"
-PNG = png((120, 60), "scan")
-
-
-class _Counter:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.requests: list[tuple[str, str]] = []  # (method, path) of the provider's requests
-
-    def reset(self) -> None:
-        with self.lock:
-            self.requests.clear()
-
-    def by_method(self) -> Counter[str]:
-        with self.lock:
-            return Counter(m for m, _ in self.requests)
-
-    @property
-    def total(self) -> int:
-        with self.lock:
-            return len(self.requests)
-
-    def writes(self) -> int:
-        return sum(n for m, n in self.by_method().items() if m in ("PUT", "POST", "DELETE"))
-
-
-@contextmanager
-def _counting_front() -> Iterator[tuple[str, _Counter]]:
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
-
-    app = DomainDispatcherApplication(create_backend_app)
-    counter = _Counter()
-
-    def counting_app(environ, start_response):
-        if environ.get("HTTP_USER_AGENT") != "hwocr-emulator":
-            with counter.lock:
-                counter.requests.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
-        return app(environ, start_response)
-
-    server = make_server("127.0.0.1", 0, counting_app, threaded=True, request_handler=MotoRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", counter
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
-@pytest.fixture
-def counted(emulator, obs_server, obs_bucket, monkeypatch):
-    """The default connection, its OBS side through a counting listener; yields the counter."""
-    with _counting_front() as (url, counter):
-        monkeypatch.setenv(
-            CONN_ENV,
-            conn_json(
-                emulator,
-                extra={"obs_endpoint": url, "obs_path_style": True, "obs_signature": "v2", "verify": False},
-            ),
-        )
-        yield counter
+from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchEmptyError
 
 
 @pytest.fixture
@@ -107,35 +30,6 @@ def obs(obs_conn):
     return HuaweiObsHook()
 
 
-def _manifest(obs, output_uri, api=SLUG, **shard):
-    loc = parse_obs_uri(latest_manifest_uri(output_uri, api, **shard))
-    return obs.get_json(loc.bucket, loc.key)
-
-
-def _batch(bucket, **kwargs):
-    settings = {
-        "task_id": "batch",
-        "api": SLUG,
-        "source_uri": f"obs://{bucket}/day/",
-        "output_uri": f"obs://{bucket}/ocr/",
-        "max_concurrency": 8,
-        "qps": None,
-        "progress_interval": 1.0,
-    }
-    settings.update(kwargs)
-    return HuaweiOcrBatchOperator(**settings)
-
-
-def _called_keys(emulator) -> Counter[str]:
-    """How often each source key was sent (signed URL mode: from the URL the emulator got)."""
-    out: Counter[str] = Counter()
-    for call in emulator.calls(SLUG):
-        url = (call.body or {}).get("url")
-        if url:
-            out[unquote(urlsplit(url).path).split("/", 2)[2]] += 1
-    return out
-
-
 # --- cost per image -------------------------------------------------------------------
 
 
@@ -143,7 +37,7 @@ def test_first_run_is_one_write_per_image_and_a_rerun_costs_a_listing(counted, o
     n = 1200  # more than one listing page
     bulk_put(obs_bucket, [f"day/p{i:05d}.png" for i in range(n)], PNG)
     counted.reset()
-    first = _batch(obs_bucket, max_concurrency=16).execute({})
+    first = make_batch(obs_bucket, max_concurrency=16).execute({})
     assert first["totals"]["done"] == n and emulator.count(SLUG) == n
     methods = counted.by_method()
     # one PUT per result; per batch: 2 listings of sources + 2 of results, 1 GET of the
@@ -154,7 +48,7 @@ def test_first_run_is_one_write_per_image_and_a_rerun_costs_a_listing(counted, o
 
     emulator.reset()
     counted.reset()
-    again = _batch(obs_bucket, max_concurrency=16).execute({})
+    again = make_batch(obs_bucket, max_concurrency=16).execute({})
     assert again["totals"]["skipped"] == n and emulator.count() == 0
     pages = -(-n // 1000)
     assert counted.total <= 2 * pages + 3, counted.by_method()
@@ -164,10 +58,12 @@ def test_duplicates_in_one_batch_are_called_once(obs, obs_bucket, emulator):
     for i in range(3):
         obs.put_bytes(obs_bucket, f"d/{i}.png", PNG)
     uris = [f"obs://{obs_bucket}/d/{i}.png" for i in (0, 1, 0, 2, 1, 0)]
-    out = _batch(obs_bucket, source_uri=None, images=[*uris, uris[0].replace("obs://", "OBS://")]).execute({})
+    out = make_batch(
+        obs_bucket, source_uri=None, images=[*uris, uris[0].replace("obs://", "OBS://")]
+    ).execute({})
     assert emulator.count(SLUG) == 3
     assert out["totals"]["done"] == 3 and out["totals"]["duplicates"] == 4 and out["totals"]["total"] == 3
-    manifest = _manifest(obs, f"obs://{obs_bucket}/ocr/")
+    manifest = manifest_of(obs, f"obs://{obs_bucket}/ocr/")
     assert sorted(e["source"] for e in manifest["images"]) == sorted(set(uris))
 
 
@@ -176,16 +72,16 @@ def test_changed_parameters_or_a_replaced_source_are_recomputed_from_listings(
 ):
     for i in range(4):
         obs.put_bytes(obs_bucket, f"day/{i}.png", PNG)
-    _batch(obs_bucket).execute({})
+    make_batch(obs_bucket).execute({})
     assert emulator.count(SLUG) == 4
     emulator.reset()
     obs.put_bytes(obs_bucket, "day/2.png", png((140, 60), "rescanned"))  # same key, new ETag
     counted.reset()
-    out = _batch(obs_bucket).execute({})
+    out = make_batch(obs_bucket).execute({})
     assert emulator.count(SLUG) == 1 and out["totals"]["done"] == 1 and out["totals"]["skipped"] == 3
     assert counted.by_method()["HEAD"] == 0  # decided from listings, not per-object requests
     emulator.reset()
-    out = _batch(obs_bucket, parameters={"detect_direction": True}).execute({})
+    out = make_batch(obs_bucket, parameters={"detect_direction": True}).execute({})
     assert emulator.count(SLUG) == 4 and out["totals"]["done"] == 4
 
 
@@ -201,18 +97,18 @@ def test_results_written_by_the_single_image_operator_are_checked_once_then_inde
         ).execute({})
     emulator.reset()
     counted.reset()
-    out = _batch(obs_bucket).execute({})
+    out = make_batch(obs_bucket).execute({})
     assert emulator.count() == 0 and out["totals"]["skipped"] == 3
     assert counted.by_method()["HEAD"] == 3  # not in the index yet: one HEAD each
     counted.reset()
-    _batch(obs_bucket).execute({})
+    make_batch(obs_bucket).execute({})
     assert counted.by_method()["HEAD"] == 0  # now they are
 
 
 # --- secrets and the masker -------------------------------------------------------------
 
 
-def test_signed_urls_stay_secret_and_the_masker_does_not_grow_with_the_batch(
+def test_signed_urls_stay_secret_and_the_masker_does_not_grow_with_themake_batch(
     obs, obs_bucket, emulator, caplog, capsys, monkeypatch
 ):
     import logging
@@ -248,7 +144,7 @@ def test_signed_urls_stay_secret_and_the_masker_does_not_grow_with_the_batch(
 
     def run(n: int) -> dict:
         registered.clear()
-        op = _batch(obs_bucket, source_uri=None, images=[f"obs://{obs_bucket}/day/{i:03d}.png" for i in range(n)],
+        op = make_batch(obs_bucket, source_uri=None, images=[f"obs://{obs_bucket}/day/{i:03d}.png" for i in range(n)],
                     output_uri=f"obs://{obs_bucket}/out{n}/", max_failures=1)  # fmt: skip
         return op.execute({})
 
@@ -275,7 +171,7 @@ def test_signed_urls_stay_secret_and_the_masker_does_not_grow_with_the_batch(
         if key.endswith(".json"):
             texts.append(json.dumps(obs.get_json(obs_bucket, key)))  # envelopes, manifests, parts
     everything = "\n".join(texts)
-    failed = [e for e in _manifest(obs, f"obs://{obs_bucket}/out60/")["images"] if e["status"] == "failed"]
+    failed = [e for e in manifest_of(obs, f"obs://{obs_bucket}/out60/")["images"] if e["status"] == "failed"]
     assert "bad gateway while fetching" in failed[0]["error_message"]  # the error is kept ...
     assert f"obs://{obs_bucket}/day/007.png" in everything
     for sig in signatures:
@@ -322,7 +218,7 @@ def test_sigkill_mid_batch_leaves_a_partial_manifest_and_the_rerun_pays_nothing_
         if proc.poll() is None:
             proc.kill()
     time.sleep(0.3)  # calls in flight at the kill reach the emulator's log
-    first_calls = _called_keys(emulator)
+    first_calls = called_keys(emulator)
     stored = {
         k for k in obs.list_keys(obs_bucket, "ocr/") if k.endswith(f".{SLUG}.json") and "_hwocr" not in k
     }
@@ -335,9 +231,9 @@ def test_sigkill_mid_batch_leaves_a_partial_manifest_and_the_rerun_pays_nothing_
     assert checkpointed and all(e["status"] == "done" and e["request_id"] for e in checkpointed)
     assert len(checkpointed) <= len(stored)
 
-    out = _batch(obs_bucket, max_concurrency=4).execute({})
+    out = make_batch(obs_bucket, max_concurrency=4).execute({})
     assert out["totals"]["done"] + out["totals"]["skipped"] == n and out["totals"]["failed"] == 0
-    calls = _called_keys(emulator)
+    calls = called_keys(emulator)
     twice = {k for k, c in calls.items() if c > 1}
     stored_sources = {k for k in first_calls if any(s.startswith("ocr/" + k.split("/")[-1]) for s in stored)}
     # Nothing that was stored is paid again; only calls in flight at the kill (their
@@ -358,9 +254,9 @@ def test_sigkill_mid_batch_leaves_a_partial_manifest_and_the_rerun_pays_nothing_
 def test_an_empty_selection_fails_naming_the_prefix_and_pattern(obs, obs_bucket, emulator):
     obs.put_bytes(obs_bucket, "day/readme.txt", b"not an image")
     with pytest.raises(HuaweiOcrBatchEmptyError, match=r"source_uri='obs://.*/day/', pattern='\*\.png'"):
-        _batch(obs_bucket, pattern="*.png").execute({})
+        make_batch(obs_bucket, pattern="*.png").execute({})
     assert obs.list_keys(obs_bucket, "ocr") == []  # nothing written either
-    out = _batch(obs_bucket, pattern="*.png", allow_empty=True).execute({})
+    out = make_batch(obs_bucket, pattern="*.png", allow_empty=True).execute({})
     assert out["totals"]["total"] == 0 and emulator.count() == 0
 
 
@@ -370,14 +266,14 @@ def test_manifests_keep_history_per_run_and_try(obs, obs_bucket, emulator):
             self.try_number = n
 
     obs.put_bytes(obs_bucket, "day/a.png", PNG)
-    first = _batch(obs_bucket).execute({"run_id": "scheduled__2026-11-30", "ti": _TI(1)})
-    second = _batch(obs_bucket).execute({"run_id": "scheduled__2026-11-30", "ti": _TI(2)})
-    third = _batch(obs_bucket).execute({"run_id": "manual__x"})
+    first = make_batch(obs_bucket).execute({"run_id": "scheduled__2026-11-30", "ti": _TI(1)})
+    second = make_batch(obs_bucket).execute({"run_id": "scheduled__2026-11-30", "ti": _TI(2)})
+    third = make_batch(obs_bucket).execute({"run_id": "manual__x"})
     histories = {first["history_uri"], second["history_uri"], third["history_uri"]}
     assert len(histories) == 3 and all("_hwocr/general-text/runs/" in h for h in histories)
     one = obs.get_json(obs_bucket, parse_obs_uri(first["history_uri"]).key)
     assert one["totals"]["done"] == 1 and one["images"][0]["request_id"]  # the first run's ids survive
-    latest = _manifest(obs, f"obs://{obs_bucket}/ocr/")
+    latest = manifest_of(obs, f"obs://{obs_bucket}/ocr/")
     assert latest["run_id"] == "manual__x" and latest["history_uri"] == third["history_uri"]
 
 
@@ -386,14 +282,14 @@ def test_shards_cover_every_image_exactly_once_at_their_share_of_the_rate(obs, o
     bulk_put(obs_bucket, [f"day/s{i:03d}.png" for i in range(n)], PNG)
     totals = []
     for index in range(3):
-        out = _batch(obs_bucket, shard_index=index, shard_count=3, qps=300).execute({})
+        out = make_batch(obs_bucket, shard_index=index, shard_count=3, qps=300).execute({})
         totals.append(out["totals"]["total"])
     assert sum(totals) == n and all(t > 10 for t in totals)
-    calls = _called_keys(emulator)
+    calls = called_keys(emulator)
     assert len(calls) == n and set(calls.values()) == {1}
     emulator.reset()
     for index in range(3):
-        _batch(obs_bucket, shard_index=index, shard_count=3).execute({})
+        make_batch(obs_bucket, shard_index=index, shard_count=3).execute({})
     assert emulator.count() == 0
 
 
@@ -401,14 +297,14 @@ def test_shard_arguments_are_checked_before_anything_runs(obs_bucket):
     from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 
     with pytest.raises(HuaweiOcrValidationError, match="shard_index: required"):
-        _batch(obs_bucket, shard_count=4)
+        make_batch(obs_bucket, shard_count=4)
     with pytest.raises(HuaweiOcrValidationError, match="shard_index: must be below"):
-        _batch(obs_bucket, shard_count=4, shard_index=4)
+        make_batch(obs_bucket, shard_count=4, shard_index=4)
     for name, value in (("max_concurrency", "8x"), ("qps", "fast"), ("shard_count", 0)):
         with pytest.raises(HuaweiOcrValidationError, match=f"^{name}: "):
-            _batch(obs_bucket, **{name: value})
+            make_batch(obs_bucket, **{name: value})
     with pytest.raises(HuaweiOcrValidationError, match="^images: "):
-        _batch(obs_bucket, source_uri=None, images=12345)
+        make_batch(obs_bucket, source_uri=None, images=12345)
 
 
 def test_the_sensor_hands_a_large_selection_to_the_batch_without_the_list(obs, obs_bucket, emulator):
@@ -420,5 +316,5 @@ def test_the_sensor_hands_a_large_selection_to_the_batch_without_the_list(obs, o
     sensor = HuaweiObsKeySensor(task_id="wait", key=f"obs://{obs_bucket}/day/*.png", return_selection=True)
     selection = sensor.poke({"ti": None}).xcom_value
     assert selection["count"] == n and len(json.dumps(selection)) < 1000
-    out = _batch(obs_bucket, source_uri=None, images=selection, max_concurrency=16).execute({})
+    out = make_batch(obs_bucket, source_uri=None, images=selection, max_concurrency=16).execute({})
     assert out["totals"]["done"] == n and emulator.count(SLUG) == n
