@@ -177,3 +177,21 @@ def test_ocr_classify_and_route(airflow_db, emulator, obs_conn, obs_bucket):
     assert emulator.count("passport") == 0 and emulator.count("general-text") == 0
     (stored,) = obs.list_keys(obs_bucket, "routed/")
     assert stored.endswith(".smart-document-recognizer.json")
+
+
+def test_ocr_sharded_backfill_covers_every_image_exactly_once(airflow_db, emulator, obs_conn, obs_bucket):
+    from _batch_env import PNG, called_keys
+    from _obs_env import bulk_put
+
+    keys = [f"scans/2026-11-07/s{i:03d}.png" for i in range(60)]
+    bulk_put(obs_bucket, keys, PNG)
+    dag = _load("ocr_sharded_backfill")
+    run = dag.test(run_conf={"bucket": obs_bucket, "day": "2026-11-07"})
+    assert run.state == "success"
+    calls = called_keys(emulator)
+    assert set(calls) == set(keys) and set(calls.values()) == {1}
+    shards = [_xcom(run, "ocr_shard", i)["totals"]["total"] for i in range(4)]
+    assert sum(shards) == 60 and min(shards) > 0
+    emulator.reset()
+    assert dag.test(run_conf={"bucket": obs_bucket, "day": "2026-11-07"}).state == "success"
+    assert emulator.count() == 0
