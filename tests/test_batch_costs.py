@@ -185,3 +185,37 @@ def test_with_retries_of_billable_failures_off_nothing_is_billed_twice(
     assert max(billed.values()) == 1  # no image was billed twice
     done = {e["source"].split("/", 3)[3] for e in entries if e["status"] == "done"}
     assert done <= set(billed)
+
+
+def test_an_output_uri_that_renders_empty_fails_before_any_call(obs, obs_bucket, emulator):
+    from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+
+    obs.put_bytes(obs_bucket, "day/a.png", PNG)
+    op = make_batch(obs_bucket, output_uri="obs://{{ params.out }}/")
+    op.output_uri = ""  # what the template rendered to
+    with pytest.raises(HuaweiOcrValidationError, match="^output_uri: rendered to ''") as info:
+        op.execute({})
+    assert info.value.parameter == "output_uri" and emulator.count() == 0
+
+
+def test_a_password_in_an_image_url_is_kept_out_of_manifest_envelope_and_log(
+    obs, obs_bucket, emulator, image_server, caplog
+):
+    import json
+    import logging
+
+    base, directory = image_server
+    (directory / "a.png").write_bytes(PNG)
+    url = base.replace("http://", "http://scanner:s3cr3t-pw@") + "/a.png"
+    caplog.set_level(logging.DEBUG)
+    # The emulator's downloader does not take credentials in URLs, so the image fails on the
+    # service side: error text must stay clean too.
+    out = make_batch(obs_bucket, source_uri=None, images=[url], max_failures=1).execute({})
+    assert emulator.calls(SLUG)[0].body["url"] == url  # sent as given
+    stored = [
+        json.dumps(obs.get_json(obs_bucket, k)) for k in obs.list_keys(obs_bucket, "") if k.endswith(".json")
+    ]
+    logged = [caplog.handler.format(r) for r in caplog.records if r.name != "werkzeug"]
+    assert stored and "s3cr3t-pw" not in "\n".join([*stored, *logged, json.dumps(out)])
+    assert any(f"{base}/a.png" in s for s in stored)  # recorded without the credentials
+    assert "ModelArts.4603" in "\n".join(stored)  # the service's error is in the manifest
