@@ -219,3 +219,22 @@ def test_a_password_in_an_image_url_is_kept_out_of_manifest_envelope_and_log(
     assert stored and "s3cr3t-pw" not in "\n".join([*stored, *logged, json.dumps(out)])
     assert any(f"{base}/a.png" in s for s in stored)  # recorded without the credentials
     assert "ModelArts.4603" in "\n".join(stored)  # the service's error is in the manifest
+
+
+def test_the_batch_adapts_to_a_service_limit_below_its_qps(obs, obs_bucket, emulator, monkeypatch):
+    """Emulator limited to 20/s, batch asking for 40/s: few throttled answers, close to the limit."""
+    from _obs_env import _server_url
+
+    extra = {"obs_endpoint": _server_url, "obs_path_style": True, "obs_signature": "v2", "verify": False}
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={**extra, "max_retries": 5}))  # the default
+    limit, n = 20.0, 240
+    bulk_put(obs_bucket, [f"day/r{i:04d}.png" for i in range(n)], PNG)
+    emulator.config.qps_limit = limit
+    started = time.monotonic()
+    out = make_batch(obs_bucket, qps=2 * limit, max_concurrency=8, image_source="inline").execute({})
+    elapsed = time.monotonic() - started
+    stats = emulator.stats()
+    throttled = stats["by_status"].get("429", 0)
+    assert out["totals"]["done"] == n and throttled > 0  # the limit was hit, and adapted to
+    assert throttled / stats["total"] < 0.05, (throttled, stats["total"])
+    assert n / elapsed >= 0.85 * limit * 0.95, n / elapsed  # 5% for the batch's listing and writes
