@@ -26,7 +26,9 @@ __all__ = [
     "DRY_RUN_ENV",
     "CallBudget",
     "check_max_calls",
+    "check_number",
     "check_price",
+    "check_whole",
     "dry_run_forced",
     "estimate_cost",
     "resolve_dry_run",
@@ -89,28 +91,23 @@ def resolve_dry_run(requested: Any) -> tuple[bool, str | None]:
     return False, None
 
 
-def check_max_calls(value: Any) -> int | None:
-    """``max_calls`` as given to an operator: None, or a whole number >= 0."""
+def check_whole(value: Any, parameter: str, minimum: int = 0) -> int:
+    """A whole number >= ``minimum`` (a rendered template's digits count); else an error naming it."""
     from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 
-    if value is None:
-        return None
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())  # a rendered template
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise HuaweiOcrValidationError(
-            f"max_calls: must be a whole number >= 0 (OCR calls this task may make), got {value!r}",
-            parameter="max_calls",
+            f"{parameter}: must be a whole number >= {minimum}, got {value!r}", parameter=parameter
         )
     return value
 
 
-def check_price(value: Any, parameter: str = "price_per_call") -> float | None:
-    """A price per call: None, or a finite number >= 0."""
+def check_number(value: Any, parameter: str, *, positive: bool = False) -> float:
+    """A finite number, >= 0 (or > 0 with ``positive``); numeric strings count; else an error naming it."""
     from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 
-    if value is None:
-        return None
     if isinstance(value, str):
         try:
             value = float(value)
@@ -121,11 +118,23 @@ def check_price(value: Any, parameter: str = "price_per_call") -> float | None:
         or not isinstance(value, (int, float))
         or not math.isfinite(value)
         or value < 0
+        or (positive and value == 0)
     ):
         raise HuaweiOcrValidationError(
-            f"{parameter}: must be a finite number >= 0, got {value!r}", parameter=parameter
+            f"{parameter}: must be a finite number {'>' if positive else '>='} 0, got {value!r}",
+            parameter=parameter,
         )
     return float(value)
+
+
+def check_max_calls(value: Any) -> int | None:
+    """``max_calls`` as given to an operator: None, or a whole number >= 0."""
+    return None if value is None else check_whole(value, "max_calls")
+
+
+def check_price(value: Any, parameter: str = "price_per_call") -> float | None:
+    """A price per call: None, or a finite number >= 0."""
+    return None if value is None else check_number(value, parameter)
 
 
 def estimate_cost(calls: int, price_per_call: float | None) -> float | None:

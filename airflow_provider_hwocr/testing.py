@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["local_object_server", "object_server_extras"]
+__all__ = ["anonymous_read_policy", "local_object_server", "object_server_extras"]
 
 
 @contextmanager
@@ -66,3 +66,20 @@ def local_object_server() -> Iterator[str]:
 def object_server_extras(url: str) -> dict[str, object]:
     """Connection extras that point the OBS side of a connection at ``url``."""
     return {"obs_endpoint": url, "obs_path_style": True, "obs_signature": "v2", "verify": False}
+
+
+def anonymous_read_policy(bucket: str) -> str:
+    """A bucket policy letting anyone GET the bucket's objects, as JSON.
+
+    On a local object server it stands in for what OCR's OBS authorization grants on
+    Huawei Cloud, so the emulator can fetch plain object URLs (``image_source="authorized"``).
+    """
+    import json
+
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": ["s3:GetObject"],
+        "Resource": [f"arn:aws:s3:::{bucket}/*"],
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})

@@ -196,18 +196,9 @@ def _bucket(servers: Servers, public: bool = False) -> str:
     client = hook.get_client()
     assert client.createBucket(name).status < 300
     if public:  # what OCR's OBS authorization grants on Huawei Cloud (for image_source="authorized")
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": ["s3:GetObject"],
-                    "Resource": [f"arn:aws:s3:::{name}/*"],
-                }
-            ],
-        }
-        assert client.setBucketPolicy(name, json.dumps(policy)).status < 300
+        from airflow_provider_hwocr.testing import anonymous_read_policy
+
+        assert client.setBucketPolicy(name, anonymous_read_policy(name)).status < 300
     hook.close()
     return name
 

@@ -18,7 +18,6 @@ moto is imported here only, so it is needed by the tests and nothing else.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -80,20 +79,12 @@ def bulk_put(bucket: str, keys, data: bytes = b"x") -> None:
 
 def allow_anonymous_read(bucket: str) -> None:
     """Let anyone GET the bucket's objects (what OCR's OBS authorization grants on Huawei Cloud)."""
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": ["s3:GetObject"],
-                "Resource": [f"arn:aws:s3:::{bucket}/*"],
-            }
-        ],
-    }
+    from airflow_provider_hwocr.testing import anonymous_read_policy
+
+    policy = anonymous_read_policy(bucket)
     client = obs_client()
     try:
-        resp = client.setBucketPolicy(bucket, json.dumps(policy))
+        resp = client.setBucketPolicy(bucket, policy)
         assert resp.status < 300, (resp.status, resp.errorCode)
     finally:
         client.close()

@@ -70,40 +70,17 @@ class _Item:
 
 
 def _check_int(value: Any, name: str, minimum: int) -> int:
-    from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+    from airflow_provider_hwocr.costs import check_whole
 
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())  # a rendered template
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise HuaweiOcrValidationError(
-            f"{name}: must be a whole number >= {minimum}, got {value!r}", parameter=name
-        )
-    return value
+    return check_whole(value, name, minimum)
 
 
 def _check_number(value: Any, name: str, *, allow_none: bool) -> float | None:
-    import math
-
-    from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+    from airflow_provider_hwocr.costs import check_number
 
     if value is None and allow_none:
         return None
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            pass
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise HuaweiOcrValidationError(
-            f"{name}: must be a finite number > 0{' or None' if allow_none else ''}, got {value!r}",
-            parameter=name,
-        )
-    return float(value)
+    return check_number(value, name, positive=True)
 
 
 def _check_images(images: Any) -> None:
