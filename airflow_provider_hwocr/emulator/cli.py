@@ -99,7 +99,7 @@ _OPTIONS: tuple[tuple[str, Callable[[str], Any] | None, Any, str, dict[str, Any]
     ("--not-subscribed", _slug, [], "API answered 403 ModelArts.4204 (repeatable)",
      {"action": "append", "metavar": "SLUG"}),
     ("--seed", int, None, "seed of the random faults and jitter (reproducible runs)", {}),
-    ("--ocr", str, "auto", "text reader: tesseract if installed (auto), tesseract, or synthetic",
+    ("--ocr", str, "auto", "text reader: tesserocr, else the tesseract binary (auto); or one of them, or synthetic",
      {"choices": OCR_ENGINES}),
     ("--results", str, "computed", "computed from the image, or each API's documented example",
      {"choices": RESULT_MODES}),

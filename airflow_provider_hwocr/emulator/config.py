@@ -12,8 +12,8 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 
 #: ``results``: compute answers from the image, or send the documented examples verbatim.
 RESULT_MODES = ("computed", "documented")
-#: ``ocr_engine``: ``auto`` uses Tesseract when it is installed, else the synthetic reader.
-OCR_ENGINES = ("auto", "tesseract", "synthetic")
+#: ``ocr_engine``: ``auto`` uses Tesseract in-process (tesserocr), else the tesseract binary, else the synthetic reader.
+OCR_ENGINES = ("auto", "tesserocr", "tesseract", "synthetic")
 #: Names of the injected fault kinds, in the order their rates are drawn.
 FAULT_KINDS = ("error_500", "error_503", "drop", "slow", "truncate")
 

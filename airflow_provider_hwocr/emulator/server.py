@@ -15,7 +15,7 @@ Pipeline of an OCR request (the first failure answers):
    ModelArts.4403, a dropped connection, a slow reply, a truncated body
 10. 200 with the answer built by :mod:`.results` (or the documented example
     with ``results="documented"``), header ``X-Emulator-Ocr`` telling how it
-    was made: ``tesseract``, ``synthetic`` or ``documented``
+    was made: ``tesserocr``, ``tesseract``, ``synthetic`` or ``documented``
 
 Besides OCR the same server answers IAM (``POST /v3/auth/tokens``,
 ``GET /v3/projects``) and its own control paths (``GET /_emulator/stats``,
@@ -283,7 +283,7 @@ class OcrEmulator:
         self._faults = RandomFaults(self.config.seed)
         self._latency = Latency(None if self.config.seed is None else self.config.seed + 1)
         self._readers: dict[str, TextReader] = {}
-        self.reader  # noqa: B018 - ocr_engine="tesseract" without Tesseract fails here, not on a call
+        self.reader  # noqa: B018 - ocr_engine="tesseract" without the binary fails here, not on a call
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -365,7 +365,7 @@ class OcrEmulator:
         ``total``, ``billable``, ``by_status``, ``by_error_code``, per API in
         ``apis``; ``faults`` (injected faults by kind); ``timestamps`` (per
         API, recent calls as ``[start, end, status]``); ``peak_concurrency``;
-        ``tokens_issued``; ``ocr_engine`` (``tesseract`` or ``synthetic``) and
+        ``tokens_issued``; ``ocr_engine`` (``tesserocr``, ``tesseract`` or ``synthetic``) and
         ``results`` (``computed`` or ``documented``).
         """
         return {
