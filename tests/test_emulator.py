@@ -262,7 +262,12 @@ def test_example_files_ship_inside_the_package():
     import airflow_provider_hwocr.emulator as pkg
 
     folder = os.path.join(os.path.dirname(pkg.__file__), "responses")
-    assert sorted(os.listdir(folder)) == sorted(f"{a.slug}.json" for a in APIS)
+    names = sorted(os.listdir(folder))
+    assert [n for n in names if n.count(".") == 1] == sorted(f"{a.slug}.json" for a in APIS)
+    # Second documented examples: the back of two cards, a non-Chinese passport.
+    assert [n for n in names if n.count(".") == 2] == [
+        "myanmar-id-card.back.json", "passport.general.json", "thailand-id-card.back.json",
+    ]  # fmt: skip
 
 
 # --- routing, project and subscription -----------------------------------------
