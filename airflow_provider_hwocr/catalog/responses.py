@@ -195,7 +195,6 @@ RESPONSES: dict[str, ResponseModel] = {
                                 when="@type=form and form",
                                 notes=(
                                     "Seed says 'the input parameter table is True' for form_id; probably meant form=true. Ambiguous.",
-                                    "Read as form=true.",
                                 ),
                             ),
                             F(
@@ -251,10 +250,7 @@ RESPONSES: dict[str, ResponseModel] = {
                 "object",
                 "Formulas.",
                 when="formula",
-                notes=(
-                    "Seed gives no 'returned only when' condition; presumably formula=true.",
-                    "The docs give no condition; formula=true is taken.",
-                ),
+                notes=("Seed gives no 'returned only when' condition; presumably formula=true.",),
                 fields=(
                     F("formula_count", "int", "Number of formulas."),
                     F(
