@@ -114,7 +114,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hwocr-emulator",
         description="Local Huawei Cloud OCR service: all catalog APIs, AK/SK and IAM token auth, "
-        "real OCR with Tesseract when installed, latency, throttling and fault injection.",
+        "real OCR (Tesseract in-process, from pip), latency, throttling and fault injection.",
         epilog=f"Every flag can also be set with an environment variable {ENV_PREFIX}<FLAG> "
         f"(e.g. {env_name('--latency-ms')}=200); repeatable flags take a comma-separated list there.",
     )

@@ -78,11 +78,11 @@ class EmulatorConfig:
     max_timestamps: int = 2_000
 
     # --- what answers look like ------------------------------------------------
-    #: ``computed``: text APIs read the image (Tesseract or the synthetic reader),
-    #: structured APIs send the documented fields with coordinates fitted to the
-    #: image. ``documented``: every API sends its documented example verbatim.
+    #: ``computed``: answers read from the image (see :mod:`.results`), the
+    #: documented example fitted to the image where nothing can be read.
+    #: ``documented``: every API sends its documented example verbatim.
     results: str = "computed"
-    #: ``auto``, ``tesseract`` (fail at start-up when it is missing) or ``synthetic``.
+    #: ``auto``, ``tesserocr`` or ``tesseract`` (fail at start-up when missing) or ``synthetic``.
     ocr_engine: str = "auto"
 
     # --- service behaviour knobs ---------------------------------------------------

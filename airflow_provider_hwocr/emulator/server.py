@@ -299,7 +299,7 @@ class OcrEmulator:
 
     @property
     def ocr_engine(self) -> str:
-        """``tesseract`` or ``synthetic``: what text APIs use to read images."""
+        """``tesserocr``, ``tesseract`` or ``synthetic``: what the emulator reads images with."""
         return self.reader.engine
 
     # --- life cycle -------------------------------------------------------------
