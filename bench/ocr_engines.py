@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from airflow_provider_hwocr.emulator import ocr, samples  # noqa: E402
+from airflow_provider_hwocr.emulator import ocr, samples
 
 
 def per_image(read, images: list[bytes], rounds: int) -> float:
