@@ -820,7 +820,8 @@ def test_counters_and_stats(emulator):
     assert stats["by_status"] == {"200": 2, "400": 1, "401": 1}
     assert stats["by_error_code"] == {"AIS.0102": 1, "APIG.0301": 1}
     assert stats["apis"]["general-text"] == {
-        "total": 2, "billable": 1, "by_status": {"200": 1, "400": 1}, "by_error_code": {"AIS.0102": 1},
+        "total": 2, "billable": 1, "billed_units": 1, "by_status": {"200": 1, "400": 1},
+        "by_error_code": {"AIS.0102": 1},
     }  # fmt: skip
     assert [c.slug for c in emulator.calls()] == ["general-text", "general-text", "passport", "passport"]
     assert len(emulator.calls("passport")) == 2

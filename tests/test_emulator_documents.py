@@ -154,3 +154,29 @@ def test_labelled_card_fields_are_read_into_each_apis_names():
         )
         chile = client.ocr("chile-id-card", {"image": card}).json()["result"]
         assert (chile["surname"], chile["given_name"]) == (["GARCIA"], "MARIA")
+
+
+def test_stats_bill_auto_classification_per_recognised_document():
+    from constants import IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION
+    from test_response_model import Client
+
+    from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
+
+    config = EmulatorConfig(
+        project_id=PROJECT_ID, region=REGION, iam_users={(IAM_DOMAIN, IAM_USER): IAM_PASSWORD}
+    )
+    with OcrEmulator(config) as emu:
+        client = Client(emu)
+        for name in ("invoice", "note", "passport"):
+            assert client.ocr("auto-classification", {"image": b64(SAMPLES[name].png)}).status_code == 200
+        client.ocr("general-text", {"image": b64(SAMPLES["note"].png)})
+        stats = emu.stats()
+        assert stats["apis"]["auto-classification"]["billable"] == 3
+        assert stats["apis"]["auto-classification"]["billed_units"] == 2  # the note was not recognised
+        assert stats["apis"]["general-text"]["billed_units"] == 1
+        assert stats["billed_units"] == 3
+        emu.config.results = "documented"  # the docs' example: two documents recognised, one failed
+        client.ocr("auto-classification", {"image": b64(SAMPLES["note"].png)})
+        assert emu.stats()["apis"]["auto-classification"]["billed_units"] == 4
+        emu.reset()
+        assert emu.stats()["billed_units"] == 0

@@ -111,8 +111,20 @@ class _Request:
         self.body = body
 
 
+def _recognised_documents(payload: Any) -> int:
+    """Auto-classification bills per document recognised (status AIS.0000), not per call."""
+    items = payload.get("result") if isinstance(payload, dict) else None
+    if not isinstance(items, list):
+        return 0
+    return sum(
+        1
+        for item in items
+        if isinstance(item, dict) and (item.get("status") or {}).get("error_code", "AIS.0000") == "AIS.0000"
+    )
+
+
 class _Answer:
-    __slots__ = ("body", "close", "drop", "headers", "status", "truncate")
+    __slots__ = ("body", "close", "drop", "headers", "status", "truncate", "units")
 
     def __init__(
         self, status: int, body: bytes, headers: dict[str, str] | None = None, close: bool = False
@@ -124,6 +136,8 @@ class _Answer:
         #: Injected faults: close without answering / send half the body, then close.
         self.drop = False
         self.truncate = False
+        #: Billed units of a 200: 1, or for auto-classification one per recognised document.
+        self.units = 1
 
 
 def _json_answer(status: int, payload: Any, headers: dict[str, str] | None = None) -> _Answer:
@@ -517,15 +531,22 @@ class OcrEmulator:
                 timestamp=time.time(),
                 started=started,
                 fault=fault,
+                units=answer.units if answer.status == 200 else 0,
             )
         )
         return answer
 
     def _success(self, slug: str, body: dict[str, Any], image: validation.CheckedImage) -> _Answer:
         if self.config.results == "documented":
-            return _Answer(200, self._examples[slug], {"X-Emulator-Ocr": "documented"})
+            answer = _Answer(200, self._examples[slug], {"X-Emulator-Ocr": "documented"})
+            if slug == "auto-classification":
+                answer.units = _recognised_documents(json.loads(self._examples[slug]))
+            return answer
         payload, made_by = results.build(slug, body, image, self.reader)
-        return _json_answer(200, payload, {"X-Emulator-Ocr": made_by})
+        answer = _json_answer(200, payload, {"X-Emulator-Ocr": made_by})
+        if slug == "auto-classification":
+            answer.units = _recognised_documents(payload)
+        return answer
 
     def _iam(self, request: _Request, request_id: str) -> _Answer:
         path, method = request.raw_path.rstrip("/"), request.method
