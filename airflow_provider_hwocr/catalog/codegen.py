@@ -123,7 +123,8 @@ def _returned_only_when(fields: tuple[Field, ...], prefix: str = "result") -> li
     for f in fields:
         path = f"{prefix}.{f.name}"
         if f.flags:
-            out.append(f"``{path}``: only with {_when_text(f.when or '')}")
+            otherwise = " (``null`` otherwise)" if f.off == "null" else ""
+            out.append(f"``{path}``: only with {_when_text(f.when or '')}{otherwise}")
         out.extend(_returned_only_when(f.fields, path))
     return out
 

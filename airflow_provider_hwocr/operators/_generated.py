@@ -811,8 +811,8 @@ class HuaweiOcrPeruIdCardOperator(HuaweiOcrOperator):
 
     Fields returned only on request:
 
-    * ``result.portrait_image``: only with ``return_portrait_image=true``
-    * ``result.portrait_location``: only with ``return_portrait_location=true``
+    * ``result.portrait_image``: only with ``return_portrait_image=true`` (``null`` otherwise)
+    * ``result.portrait_location``: only with ``return_portrait_location=true`` (``null`` otherwise)
 
     Notes on the docs (where they contradict themselves, the reading taken):
 
