@@ -50,10 +50,13 @@ with DAG(
         ]
         print("HWOCR_TYPES", types)
         if "passport" in types:
-            return "passport"
-        if INVOICE_TYPES & set(types):
-            return "invoice_fields"
-        return "general_text"
+            branch = "passport"
+        elif INVOICE_TYPES & set(types):
+            branch = "invoice_fields"
+        else:
+            branch = "general_text"
+        print("HWOCR_BRANCH", branch)
+        return branch
 
     passport = HuaweiOcrPassportOperator(
         task_id="passport", image="{{ params.image }}", region="ap-southeast-1", output_uri=RESULTS

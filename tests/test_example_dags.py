@@ -195,3 +195,28 @@ def test_ocr_sharded_backfill_covers_every_image_exactly_once(airflow_db, emulat
     emulator.reset()
     assert dag.test(run_conf={"bucket": obs_bucket, "day": "2026-11-07"}).state == "success"
     assert emulator.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("document", "branch_api"),
+    [("passport", "passport"), ("invoice", "smart-document-recognizer")],
+)
+def test_ocr_classify_and_route_takes_the_branch_of_the_document(
+    document, branch_api, airflow_db, emulator, obs_conn, obs_bucket
+):
+    """With answers read from the image, a passport and an invoice go down different branches."""
+    from airflow_provider_hwocr.emulator.samples import all_samples
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+    emulator.config.results = "computed"  # reset() puts the documented examples back
+    obs = HuaweiObsHook()
+    obs.put_bytes(obs_bucket, f"inbox/{document}.png", all_samples()[document].png, content_type="image/png")
+    dag = _load("ocr_classify_and_route")
+    run = dag.test(run_conf={"bucket": obs_bucket, "image": f"obs://{obs_bucket}/inbox/{document}.png"})
+    assert run.state == "success"
+    assert emulator.count("auto-classification") == 1
+    branches = {"passport", "smart-document-recognizer", "general-text"}
+    assert emulator.count(branch_api) == 1
+    assert all(emulator.count(other) == 0 for other in branches - {branch_api})
+    (stored,) = obs.list_keys(obs_bucket, "routed/")
+    assert stored.endswith(f".{branch_api}.json")

@@ -96,7 +96,7 @@ APIS: tuple[Api, ...] = (
         sdk_method="recognize_smart_document_recognizer",
         notes=(
             "Formats: the parameter table lists JPG, PNG, BMP, TIFF, PDF; the notes section also names GIF, WebP, PCX, ICO, PSD. The parameter table is used.",
-            "result is documented as one item per page but the example puts each result kind in its own item; merge items by key.",
+            "The data description says only the first page of a PDF is read, while pdf_page_number selects any page; pdf_page_number is offered.",
         ),
     ),
     Api(

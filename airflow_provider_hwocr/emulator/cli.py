@@ -99,7 +99,7 @@ _OPTIONS: tuple[tuple[str, Callable[[str], Any] | None, Any, str, dict[str, Any]
     ("--not-subscribed", _slug, [], "API answered 403 ModelArts.4204 (repeatable)",
      {"action": "append", "metavar": "SLUG"}),
     ("--seed", int, None, "seed of the random faults and jitter (reproducible runs)", {}),
-    ("--ocr", str, "auto", "text reader: tesseract if installed (auto), tesseract, or synthetic",
+    ("--ocr", str, "auto", "text reader: tesserocr, else the tesseract binary (auto); or one of them, or synthetic",
      {"choices": OCR_ENGINES}),
     ("--results", str, "computed", "computed from the image, or each API's documented example",
      {"choices": RESULT_MODES}),
@@ -114,7 +114,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hwocr-emulator",
         description="Local Huawei Cloud OCR service: all catalog APIs, AK/SK and IAM token auth, "
-        "real OCR with Tesseract when installed, latency, throttling and fault injection.",
+        "real OCR (Tesseract in-process, from pip), latency, throttling and fault injection.",
         epilog=f"Every flag can also be set with an environment variable {ENV_PREFIX}<FLAG> "
         f"(e.g. {env_name('--latency-ms')}=200); repeatable flags take a comma-separated list there.",
     )

@@ -12,8 +12,8 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 
 #: ``results``: compute answers from the image, or send the documented examples verbatim.
 RESULT_MODES = ("computed", "documented")
-#: ``ocr_engine``: ``auto`` uses Tesseract when it is installed, else the synthetic reader.
-OCR_ENGINES = ("auto", "tesseract", "synthetic")
+#: ``ocr_engine``: ``auto`` uses Tesseract in-process (tesserocr), else the tesseract binary, else the synthetic reader.
+OCR_ENGINES = ("auto", "tesserocr", "tesseract", "synthetic")
 #: Names of the injected fault kinds, in the order their rates are drawn.
 FAULT_KINDS = ("error_500", "error_503", "drop", "slow", "truncate")
 
@@ -78,11 +78,11 @@ class EmulatorConfig:
     max_timestamps: int = 2_000
 
     # --- what answers look like ------------------------------------------------
-    #: ``computed``: text APIs read the image (Tesseract or the synthetic reader),
-    #: structured APIs send the documented fields with coordinates fitted to the
-    #: image. ``documented``: every API sends its documented example verbatim.
+    #: ``computed``: answers read from the image (see :mod:`.results`), the
+    #: documented example fitted to the image where nothing can be read.
+    #: ``documented``: every API sends its documented example verbatim.
     results: str = "computed"
-    #: ``auto``, ``tesseract`` (fail at start-up when it is missing) or ``synthetic``.
+    #: ``auto``, ``tesserocr`` or ``tesseract`` (fail at start-up when missing) or ``synthetic``.
     ocr_engine: str = "auto"
 
     # --- service behaviour knobs ---------------------------------------------------

@@ -1,4 +1,8 @@
-"""The documented example answer of each API, shipped as ``responses/<slug>.json``."""
+"""The documented example answers of each API, shipped as ``responses/<slug>.json``.
+
+Some APIs have a second documented example (``<slug>.<variant>.json``): the
+back of a card (``back``), a non-Chinese passport (``general``).
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,20 @@ from typing import Any
 from airflow_provider_hwocr.catalog import APIS
 
 
-def example_response(slug: str) -> Any:
-    """A fresh copy of the documented 200 body of API ``slug``."""
-    return json.loads(example_bytes(slug))
+def example_response(slug: str, variant: str | None = None) -> Any:
+    """A fresh copy of the documented 200 body of API ``slug`` (or of its ``variant``)."""
+    return json.loads(example_bytes(slug, variant))
+
+
+def has_variant(slug: str, variant: str) -> bool:
+    return resources.files(__package__).joinpath("responses").joinpath(f"{slug}.{variant}.json").is_file()
 
 
 @cache
-def example_bytes(slug: str) -> bytes:
+def example_bytes(slug: str, variant: str | None = None) -> bytes:
     """The documented 200 body of API ``slug``, as compact UTF-8 JSON ready to send."""
-    path = resources.files(__package__).joinpath("responses").joinpath(f"{slug}.json")
+    name = f"{slug}.{variant}.json" if variant else f"{slug}.json"
+    path = resources.files(__package__).joinpath("responses").joinpath(name)
     data = json.loads(path.read_text(encoding="utf-8"))
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 

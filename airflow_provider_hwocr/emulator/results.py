@@ -7,9 +7,17 @@
 * Tables come from line structure: each line is a row, and a wide horizontal
   gap between words starts a new cell. Columns are anchored on the row with
   the most cells; other rows' cells take the columns they overlap.
-* Structured APIs (ID cards, passport, plates, classification) answer their
-  documented example, with every coordinate scaled to fit inside the image
-  and, when Pillow can decode the image, a real portrait crop.
+* Structured APIs read the image too (:mod:`.documents`): passport fields
+  from the machine-readable zone, ID-card fields from ``Label: value``
+  lines, the document kind for both classification APIs from keywords and
+  layout. Where nothing can be read (no zone, no label, the synthetic
+  reader, a licence plate), they answer their documented example with every
+  coordinate scaled to fit inside the image and, when Pillow can decode the
+  image, a real portrait crop; the ``X-Emulator-Ocr: documented`` header
+  says so.
+* Every answer is then fitted to the catalog's response model for the
+  request (:mod:`.shape`): fields whose flag is off are left out, documented
+  fields nothing could be read for are returned empty.
 """
 
 from __future__ import annotations
@@ -21,8 +29,10 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from airflow_provider_hwocr.emulator.examples import example_response
-from airflow_provider_hwocr.emulator.ocr import Box, Line, TextReader, Word, quad, union
+from airflow_provider_hwocr.catalog.responses import response_model
+from airflow_provider_hwocr.emulator import documents, shape
+from airflow_provider_hwocr.emulator.examples import example_response, has_variant
+from airflow_provider_hwocr.emulator.ocr import REAL_ENGINES, Box, Line, TextReader, Word, quad, union
 from airflow_provider_hwocr.emulator.validation import CheckedImage
 
 try:
@@ -136,8 +146,16 @@ def handwriting(lines: list[Line], body: dict[str, Any], image: CheckedImage) ->
     return {"words_block_count": len(blocks), "words_block_list": blocks}
 
 
+#: The emulator cannot tell fonts apart: with detect_font it names these, most likely first.
+FONT_GUESSES = ("DejaVu Sans", "Arial", "Helvetica", "Liberation Sans", "Verdana")
+
+
 def web_image(lines: list[Line], body: dict[str, Any], image: CheckedImage) -> dict[str, Any]:
     blocks = _blocks(lines)
+    if body.get("detect_font"):
+        for block in blocks:
+            block["font_list"] = list(FONT_GUESSES)
+            block["font_scores"] = [round(0.6 - 0.1 * i, 2) for i in range(len(FONT_GUESSES))]
     extracted: dict[str, Any] = {}
     wanted = body.get("extract_type") or []
     if "image_size" in wanted and image.size is not None:
@@ -151,19 +169,69 @@ def web_image(lines: list[Line], body: dict[str, Any], image: CheckedImage) -> d
     return {"words_block_count": len(blocks), "words_block_list": blocks, "extracted_data": extracted}
 
 
+def _words_list(line_words: list[tuple[Word, ...]], with_chars: bool) -> list[dict[str, Any]]:
+    """The text lines inside one cell (general-table's ``words_list``)."""
+    out = []
+    for words in line_words:
+        line = Line(words)
+        entry: dict[str, Any] = {
+            "words": line.text,
+            "confidence": line.confidence,
+            "location": quad(line.box),
+        }
+        if with_chars:
+            entry["char_list"] = _char_list(line)
+        out.append(entry)
+    return out
+
+
 def general_table(lines: list[Line], body: dict[str, Any], image: CheckedImage) -> dict[str, Any]:
     with_location = bool(body.get("return_text_location"))
+    with_chars = with_location and bool(body.get("return_char_location"))
     regions = []
     for kind, region_lines, rows in _regions(lines):
         if kind == "table":
             blocks = _cells(rows, with_location)
+            cell_words = [cell for row in rows for cell in row]
+            for block, words in zip(blocks, cell_words):
+                if with_location:
+                    block["cell_location"] = block["location"]
+                    block["words_list"] = _words_list([words], with_chars)
         else:
             blocks = [{"words": line.text, "confidence": line.confidence} for line in region_lines]
             if with_location:
                 for block, line in zip(blocks, region_lines):
                     block["location"] = quad(line.box)
+                    block["words_list"] = _words_list([line.words], with_chars)
         regions.append({"type": kind, "words_block_count": len(blocks), "words_block_list": blocks})
-    return {"words_region_count": len(regions), "words_region_list": regions}
+    result: dict[str, Any] = {"words_region_count": len(regions), "words_region_list": regions}
+    if body.get("return_excel"):
+        result["excel"] = excel_base64(regions)
+    return result
+
+
+def excel_base64(regions: list[dict[str, Any]]) -> str:
+    """The regions as a Base64 .xlsx: text lines one per row, table cells at their row and column."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    row = 1
+    for region in regions:
+        if region["type"] == "table":
+            height = 0
+            for cell in region["words_block_list"]:
+                r, c = cell["rows"][0], cell["columns"][0]
+                sheet.cell(row=row + r, column=1 + c, value=cell["words"])
+                height = max(height, r + 1)
+            row += height
+        else:
+            for block in region["words_block_list"]:
+                sheet.cell(row=row, column=1, value=block["words"])
+                row += 1
+    buf = io.BytesIO()
+    book.save(buf)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _kv_result(lines: list[Line]) -> dict[str, Any]:
@@ -209,9 +277,10 @@ def smart_document(lines: list[Line], body: dict[str, Any], image: CheckedImage)
             if kind == "table":
                 cells = [{k: c[k] for k in ("words", "rows", "columns")} for c in _cells(rows, False)]
                 box = union(line.box for line in region_lines)
-                tables.append(
-                    {"words_block_count": len(cells), "words_block_list": cells, "location": quad(box)}
-                )
+                table = {"words_block_count": len(cells), "words_block_list": cells, "location": quad(box)}
+                if body.get("return_excel"):
+                    table["excel"] = excel_base64([{"type": "table", "words_block_list": cells}])
+                tables.append(table)
         page["table_result"] = {"table_count": len(tables), "table_list": tables}
     if body.get("layout"):
         layout, line_index, table_id = [], 0, 0
@@ -289,9 +358,9 @@ def _crop_jpeg(data: bytes, box: Box) -> str | None:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def fitted_example(slug: str, image: CheckedImage) -> dict[str, Any]:
-    """The documented example of ``slug`` with coordinates scaled into the image."""
-    answer = example_response(slug)
+def fitted_example(slug: str, image: CheckedImage, variant: str | None = None) -> dict[str, Any]:
+    """The documented example of ``slug`` (or its ``variant``) with coordinates scaled into the image."""
+    answer = example_response(slug, variant)
     if image.size is None:
         return answer
     width, height = image.size
@@ -323,10 +392,226 @@ def fitted_example(slug: str, image: CheckedImage) -> dict[str, Any]:
     return answer
 
 
+# --- structured APIs read off the image ---------------------------------------------------
+
+#: The classifier's document kinds -> auto-classification's ``type`` values. A till receipt is
+#: what the docs call a general VAT roll invoice.
+CLASSIFICATION_TYPES = {
+    "passport": "passport",
+    "id_card": "id_card_portrait_side",
+    "driver_license": "driver_license_front",
+    "invoice": "vat_invoice",
+    "receipt": "vat_roll_invoice",
+    "taxi_invoice": "taxi_invoice",
+    "train_ticket": "train_ticket",
+    "flight_itinerary": "flight_itinerary",
+    "toll_invoice": "toll_invoice",
+}
+#: The classifier's kinds -> auto-id-doc-classification's ``type`` values (ID documents only).
+ID_DOC_TYPES = {"passport": "passport", "id_card": "id_card", "driver_license": "myanmar_driver_license"}
+_SUCCEEDED = {"error_code": "AIS.0000", "error_msg": "Succeeded."}
+_UNSUPPORTED = {
+    "error_code": "AIS.0104",
+    "error_msg": "The image is not supported or the image quality is poor.",
+}
+
+
+def _padded(box: Box | None, image: CheckedImage, pad: int = 10) -> list[list[int]]:
+    width, height = image.size or (1, 1)
+    if box is None:
+        return [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]]
+    left, top, right, bottom = box
+    return quad(
+        (max(0, left - pad), max(0, top - pad), min(width - 1, right + pad), min(height - 1, bottom + pad))
+    )
+
+
+def _mrz_fields(mrz: documents.Mrz) -> dict[str, Any]:
+    fields = {
+        "country_code": mrz.country_code,
+        "surname": mrz.surname,
+        "given_name": mrz.given_name,
+        "passport_number": mrz.passport_number,
+        "date_of_birth": mrz.date_of_birth,
+        "sex": mrz.sex,
+        "date_of_expiry": mrz.date_of_expiry,
+    }
+    return {**fields, "confidence": {name: mrz.confidence for name in fields}}
+
+
+def passport(lines: list[Line], body: dict[str, Any], image: CheckedImage) -> dict[str, Any] | None:
+    mrz = documents.read_mrz(lines)
+    if mrz is None:
+        return None
+    result = _mrz_fields(mrz)
+    if mrz.nationality != mrz.country_code:
+        result["nationality"] = mrz.nationality
+        result["confidence"]["nationality"] = mrz.confidence
+    result.update(machine_code=mrz.line1, machine_code2=mrz.line2, extra_info={})
+    return result
+
+
+def _document_content(kind: documents.Kind, lines: list[Line]) -> dict[str, Any]:
+    if kind.mrz is not None:
+        return _mrz_fields(kind.mrz)
+    if kind.kind in ("id_card", "driver_license"):
+        labels = documents.labelled_fields(lines)
+        content = {name: found.value for name, found in labels.items()}
+        return {**content, "confidence": {name: found.confidence for name, found in labels.items()}}
+    content = documents.amounts(lines)
+    confidence = round(sum(line.confidence for line in lines) / max(1, len(lines)), 4)
+    return {**content, "confidence": {name: confidence for name in content}}
+
+
+def auto_classification(
+    lines: list[Line], body: dict[str, Any], image: CheckedImage
+) -> list[dict[str, Any]] | None:
+    """One item per document found (this emulator finds one per image), with its own status."""
+    if not lines:
+        return None
+    kind = documents.classify(lines)
+    doc_type = CLASSIFICATION_TYPES.get(kind.kind or "")
+    location = _padded(kind.box, image)
+    if doc_type is None:
+        return [{"status": dict(_UNSUPPORTED), "type": "", "location": location, "content": {}}]
+    wanted = body.get("type_list")
+    if wanted and doc_type not in wanted:
+        return []  # documents of other types are ignored
+    content = _document_content(kind, lines)
+    return [{"status": dict(_SUCCEEDED), "type": doc_type, "location": location, "content": content}]
+
+
+def auto_id_doc_classification(
+    lines: list[Line], body: dict[str, Any], image: CheckedImage
+) -> dict[str, Any] | None:
+    kind = documents.classify(lines)
+    doc_type = ID_DOC_TYPES.get(kind.kind or "")
+    if doc_type is None:
+        return None
+    result: dict[str, Any] = {
+        "type": doc_type,
+        "location": _padded(kind.box, image),
+        "confidence": kind.confidence,
+    }
+    # Alarms (alarm=true): a clean rendered page raises none; the model adds them as false / 0.
+    return result
+
+
+def _portrait_box(lines: list[Line], image: CheckedImage) -> Box | None:
+    """The free area left of the text block, where cards print the photo."""
+    if not lines or image.size is None:
+        return None
+    width, height = image.size
+    left, top, _, bottom = union(line.box for line in lines)
+    if left < width // 4:
+        return None
+    return (max(0, width // 20), max(0, top), max(1, left - width // 40), min(height - 1, bottom))
+
+
+def id_card(slug: str, lines: list[Line], body: dict[str, Any], image: CheckedImage) -> dict[str, Any] | None:
+    """Labelled fields (``Name: ...``) read off a card, under the API's documented field names."""
+    labels = documents.labelled_fields(lines)
+    model = response_model(slug)
+    result: dict[str, Any] = {}
+    confidence: dict[str, float] = {}
+    locations: dict[str, Any] = {}
+    mrz = documents.read_mrz(lines)
+    from_mrz = _mrz_id_fields(mrz) if mrz is not None else {}
+    full_name = documents.field_value("name", labels)
+    if full_name is not None and " " in full_name.value:
+        # A card printing one "Name" line: its first word is the given name, the rest the surname.
+        given, _, family = full_name.value.partition(" ")
+        for targets, value in ((("given_name", "first_name", "first_name_en"), given),
+                               (("surname", "last_name", "last_name_en", "first_surname"), family)):  # fmt: skip
+            for name in targets:
+                labels.setdefault(name, documents.Labelled(value, full_name.confidence, full_name.box))
+    for field in model.fields:
+        if field.type not in ("str", "list[str]") or field.when or field.name == "side":
+            continue
+        found = documents.field_value(field.name, labels)
+        if found is not None:
+            value, conf, box = found.value, found.confidence, found.box
+        elif field.name in from_mrz and mrz is not None:
+            value, conf, box = from_mrz[field.name], mrz.confidence, mrz.box
+        else:
+            continue
+        result[field.name] = value.split() if field.type == "list[str]" else value
+        confidence[field.name] = conf
+        locations[field.name] = quad(box)
+    if not result:
+        return None
+    names = {f.name for f in model.fields}
+    if "side" in names:
+        result = {"side": body.get("side") or "front", **result}
+    if "id_type" in names:
+        result["id_type"] = "PP" if mrz is not None else "ID"
+        regions = body.get("country_region") or []
+        result["country_region"] = regions[0] if regions else (mrz.country_code if mrz else "")
+    result["confidence"] = confidence
+    if "text_location" in names:
+        result["text_location"] = locations
+    portrait = _portrait_box(lines, image)
+    if portrait is not None and "portrait_location" in names:
+        result["portrait_location"] = quad(portrait)
+    if portrait is not None and "portrait_image" in names:
+        crop = _crop_jpeg(image.data, portrait)
+        if crop is not None:
+            result["portrait_image"] = crop
+    if "adjusted_image" in names:
+        result["adjusted_image"] = base64.b64encode(image.data).decode("ascii")
+    if "idcard_type" in names:
+        result["idcard_type"] = "normal"
+    return result
+
+
+def _mrz_id_fields(mrz: documents.Mrz) -> dict[str, str]:
+    return {
+        "first_name": mrz.given_name, "given_name": mrz.given_name, "last_name": mrz.surname,
+        "surname": mrz.surname, "document_number": mrz.passport_number, "nationality": mrz.nationality,
+        "birth_date": mrz.date_of_birth, "expiry_date": mrz.date_of_expiry, "sex": mrz.sex,
+    }  # fmt: skip
+
+
+STRUCTURED_BUILDERS: dict[str, Callable[[list[Line], dict[str, Any], CheckedImage], Any]] = {
+    "passport": passport,
+    "auto-classification": auto_classification,
+    "auto-id-doc-classification": auto_id_doc_classification,
+}
+#: APIs whose fields are printed with labels on the card.
+ID_CARD_APIS = frozenset(
+    {
+        "id-document", "thailand-id-card", "colombia-id-card", "cambodian-idcard", "myanmar-id-card",
+        "myanmar-driver-license", "chile-id-card", "vietnam-id-card", "peru-id-card",
+    }
+)  # fmt: skip
+
+
+def _documented(slug: str, body: dict[str, Any], image: CheckedImage) -> dict[str, Any]:
+    """The documented example that fits the request best (the back of a card, a non-Chinese passport)."""
+    variant = None
+    if body.get("side") == "back" and has_variant(slug, "back"):
+        variant = "back"
+    elif slug == "passport" and body.get("country_code") == "GENERAL":
+        variant = "general"
+    answer = fitted_example(slug, image, variant)
+    result = answer.get("result")
+    if isinstance(result, dict) and body.get("side") in ("front", "back"):
+        result["side"] = body["side"]
+    return answer
+
+
 def build(slug: str, body: dict[str, Any], image: CheckedImage, reader: TextReader) -> tuple[Any, str]:
-    """(answer body, how it was made: ``tesseract``, ``synthetic`` or ``documented``)."""
-    builder = TEXT_BUILDERS.get(slug)
-    if builder is None:
-        return fitted_example(slug, image), "documented"
+    """(answer body, how it was made: ``tesserocr``, ``tesseract``, ``synthetic`` or ``documented``)."""
     lines, engine = reader.read(image.data, image.fmt, image.size, body.get("language"))
-    return {"result": builder(lines, body, image)}, engine
+    builder = TEXT_BUILDERS.get(slug)
+    if builder is not None:
+        return shape.fit(slug, body, {"result": builder(lines, body, image)}, image.size), engine
+    result = None
+    if engine in REAL_ENGINES:
+        if slug in STRUCTURED_BUILDERS:
+            result = STRUCTURED_BUILDERS[slug](lines, body, image)
+        elif slug in ID_CARD_APIS:
+            result = id_card(slug, lines, body, image)
+    if result is None:
+        return shape.fit(slug, body, _documented(slug, body, image), image.size), "documented"
+    return shape.fit(slug, body, {"result": result}, image.size), engine

@@ -15,7 +15,7 @@ Pipeline of an OCR request (the first failure answers):
    ModelArts.4403, a dropped connection, a slow reply, a truncated body
 10. 200 with the answer built by :mod:`.results` (or the documented example
     with ``results="documented"``), header ``X-Emulator-Ocr`` telling how it
-    was made: ``tesseract``, ``synthetic`` or ``documented``
+    was made: ``tesserocr``, ``tesseract``, ``synthetic`` or ``documented``
 
 Besides OCR the same server answers IAM (``POST /v3/auth/tokens``,
 ``GET /v3/projects``) and its own control paths (``GET /_emulator/stats``,
@@ -111,8 +111,20 @@ class _Request:
         self.body = body
 
 
+def _recognised_documents(payload: Any) -> int:
+    """Auto-classification bills per document recognised (status AIS.0000), not per call."""
+    items = payload.get("result") if isinstance(payload, dict) else None
+    if not isinstance(items, list):
+        return 0
+    return sum(
+        1
+        for item in items
+        if isinstance(item, dict) and (item.get("status") or {}).get("error_code", "AIS.0000") == "AIS.0000"
+    )
+
+
 class _Answer:
-    __slots__ = ("body", "close", "drop", "headers", "status", "truncate")
+    __slots__ = ("body", "close", "drop", "headers", "status", "truncate", "units")
 
     def __init__(
         self, status: int, body: bytes, headers: dict[str, str] | None = None, close: bool = False
@@ -124,6 +136,8 @@ class _Answer:
         #: Injected faults: close without answering / send half the body, then close.
         self.drop = False
         self.truncate = False
+        #: Billed units of a 200: 1, or for auto-classification one per recognised document.
+        self.units = 1
 
 
 def _json_answer(status: int, payload: Any, headers: dict[str, str] | None = None) -> _Answer:
@@ -283,7 +297,7 @@ class OcrEmulator:
         self._faults = RandomFaults(self.config.seed)
         self._latency = Latency(None if self.config.seed is None else self.config.seed + 1)
         self._readers: dict[str, TextReader] = {}
-        self.reader  # noqa: B018 - ocr_engine="tesseract" without Tesseract fails here, not on a call
+        self.reader  # noqa: B018 - ocr_engine="tesseract" without the binary fails here, not on a call
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -299,7 +313,7 @@ class OcrEmulator:
 
     @property
     def ocr_engine(self) -> str:
-        """``tesseract`` or ``synthetic``: what text APIs use to read images."""
+        """``tesserocr``, ``tesseract`` or ``synthetic``: what the emulator reads images with."""
         return self.reader.engine
 
     # --- life cycle -------------------------------------------------------------
@@ -365,7 +379,7 @@ class OcrEmulator:
         ``total``, ``billable``, ``by_status``, ``by_error_code``, per API in
         ``apis``; ``faults`` (injected faults by kind); ``timestamps`` (per
         API, recent calls as ``[start, end, status]``); ``peak_concurrency``;
-        ``tokens_issued``; ``ocr_engine`` (``tesseract`` or ``synthetic``) and
+        ``tokens_issued``; ``ocr_engine`` (``tesserocr``, ``tesseract`` or ``synthetic``) and
         ``results`` (``computed`` or ``documented``).
         """
         return {
@@ -517,15 +531,22 @@ class OcrEmulator:
                 timestamp=time.time(),
                 started=started,
                 fault=fault,
+                units=answer.units if answer.status == 200 else 0,
             )
         )
         return answer
 
     def _success(self, slug: str, body: dict[str, Any], image: validation.CheckedImage) -> _Answer:
         if self.config.results == "documented":
-            return _Answer(200, self._examples[slug], {"X-Emulator-Ocr": "documented"})
+            answer = _Answer(200, self._examples[slug], {"X-Emulator-Ocr": "documented"})
+            if slug == "auto-classification":
+                answer.units = _recognised_documents(json.loads(self._examples[slug]))
+            return answer
         payload, made_by = results.build(slug, body, image, self.reader)
-        return _json_answer(200, payload, {"X-Emulator-Ocr": made_by})
+        answer = _json_answer(200, payload, {"X-Emulator-Ocr": made_by})
+        if slug == "auto-classification":
+            answer.units = _recognised_documents(payload)
+        return answer
 
     def _iam(self, request: _Request, request_id: str) -> _Answer:
         path, method = request.raw_path.rstrip("/"), request.method

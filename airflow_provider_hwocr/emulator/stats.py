@@ -33,6 +33,8 @@ class RecordedCall:
     started: float | None = None
     #: The injected fault this call met (``FAULT_KINDS``), if any.
     fault: str | None = None
+    #: Billed units: 1 for a 200, one per recognised document for auto-classification, else 0.
+    units: int = 1
 
     @property
     def billable(self) -> bool:
@@ -53,6 +55,8 @@ class CallLog:
         # (slug, status, error_code) -> count; survives the log's size cap.
         self._counts: Counter[tuple[str | None, int, str | None]] = Counter()
         self._faults: Counter[str] = Counter()
+        # slug -> billed units of its billable calls
+        self._units: Counter[str] = Counter()
         self._max_timestamps = max_timestamps
         # slug -> recent (start, end, status), oldest first
         self._timestamps: dict[str, deque[tuple[float, float, int]]] = {}
@@ -65,6 +69,8 @@ class CallLog:
             self._counts[(call.slug, call.status, call.error_code)] += 1
             if call.fault is not None:
                 self._faults[call.fault] += 1
+            if call.billable and call.slug is not None:
+                self._units[call.slug] += call.units
             stamps = self._timestamps.get(key)
             if stamps is None:
                 stamps = self._timestamps[key] = deque(maxlen=self._max_timestamps)
@@ -75,6 +81,7 @@ class CallLog:
             self._calls.clear()
             self._counts.clear()
             self._faults.clear()
+            self._units.clear()
             self._timestamps.clear()
 
     def calls(self, slug: str | None = None) -> list[RecordedCall]:
@@ -90,7 +97,10 @@ class CallLog:
             )
 
     def stats(self) -> dict[str, Any]:
-        """Totals, and per API: counts by HTTP status and by error code, and billable calls.
+        """Totals, and per API: counts by HTTP status and by error code, billable calls, billed units.
+
+        ``billed_units`` is what the service would charge: one per billable call,
+        except auto-classification, billed per document it recognised.
 
         Also ``faults`` (injected faults by kind), ``timestamps`` (per API, the
         recent calls as ``[start, end, status]``, wall-clock seconds, status 0
@@ -100,10 +110,11 @@ class CallLog:
         with self._lock:
             counts = list(self._counts.items())
             faults = dict(self._faults)
+            units = dict(self._units)
             timestamps = {slug: [list(t) for t in stamps] for slug, stamps in self._timestamps.items()}
 
         def empty() -> dict[str, Any]:
-            return {"total": 0, "billable": 0, "by_status": {}, "by_error_code": {}}
+            return {"total": 0, "billable": 0, "billed_units": 0, "by_status": {}, "by_error_code": {}}
 
         totals = empty()
         apis: dict[str, dict[str, Any]] = {}
@@ -116,6 +127,9 @@ class CallLog:
                     bucket["by_error_code"][code] = bucket["by_error_code"].get(code, 0) + n
                 if status == 200 and slug is not None:
                     bucket["billable"] += n
+        for slug, n in units.items():
+            totals["billed_units"] += n
+            apis.setdefault(slug, empty())["billed_units"] += n
         return {
             **totals,
             "apis": apis,

@@ -1,0 +1,26 @@
+"""Operators: ``HuaweiOcrOperator`` (any API by name) and one class per OCR API.
+
+The names resolve on first use, so importing this package costs nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_hwocr.catalog import APIS
+
+if TYPE_CHECKING:
+    from airflow_provider_hwocr.operators.ocr import *
+
+_NAMES = frozenset({"HuaweiOcrOperator", "HuaweiOcrXComSizeError", *(api.operator_name for api in APIS)})
+
+__all__ = ["HuaweiOcrOperator", "HuaweiOcrXComSizeError"]
+__all__.extend(sorted(api.operator_name for api in APIS))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        from airflow_provider_hwocr.operators import ocr
+
+        return getattr(ocr, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,85 @@
+"""Fit an answer to the catalog's response model for the request that was sent.
+
+The builders in :mod:`.results` fill in what they can read off the image;
+this pass then makes the answer look the way the docs say for *this*
+request: a field whose flag is off is left out (or ``null`` where the docs
+say so), a documented field the builder could not compute is returned
+empty (``""``, ``0``, ``false``, ``{}``), and a number where the docs say
+String becomes a string. The model, not each builder, decides the shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_hwocr.catalog import get_api
+from airflow_provider_hwocr.catalog.model import Field
+from airflow_provider_hwocr.catalog.responses import response_model
+
+
+def empty(field: Field, body: dict[str, Any], defaults: dict[str, Any], size: tuple[int, int] | None) -> Any:
+    """The value a field has when nothing could be read for it."""
+    if field.type == "str":
+        return field.allowed[0] if field.allowed else ""
+    if field.type == "int":
+        return 0
+    if field.type == "float":
+        return 0.0
+    if field.type == "bool":
+        return False
+    if field.type == "points":
+        width, height = size or (1, 1)
+        return [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]]
+    if field.type == "object":
+        obj: dict[str, Any] = {}
+        if field.fields:
+            _fit(field.fields, obj, body, defaults, size)
+        return obj
+    return []
+
+
+def _coerce(field: Field, value: Any) -> Any:
+    if field.type == "str" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _fit(
+    fields: tuple[Field, ...],
+    obj: dict[str, Any],
+    body: dict[str, Any],
+    defaults: dict[str, Any],
+    size: tuple[int, int] | None,
+) -> None:
+    for field in fields:
+        if not field.applies(body, defaults, obj):
+            if field.off == "null":
+                obj[field.name] = None
+            else:
+                obj.pop(field.name, None)
+            continue
+        if field.name not in obj:
+            if field.required:
+                obj[field.name] = empty(field, body, defaults, size)
+            continue
+        value = obj[field.name] = _coerce(field, obj[field.name])
+        if field.fields and field.type == "object" and isinstance(value, dict):
+            _fit(field.fields, value, body, defaults, size)
+        elif field.fields and field.type == "list[object]" and isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    _fit(field.fields, item, body, defaults, size)
+
+
+def fit(
+    slug: str, body: dict[str, Any], answer: dict[str, Any], size: tuple[int, int] | None
+) -> dict[str, Any]:
+    """``answer`` (``{"result": ...}``) made to match the response model for ``body``, in place."""
+    model = response_model(slug)
+    defaults = {p.name: p.default for p in get_api(slug).params}
+    result = answer.get("result")
+    items = result if isinstance(result, list) else [result]
+    for item in items:
+        if isinstance(item, dict):
+            _fit(model.fields, item, body, defaults, size)
+    return answer

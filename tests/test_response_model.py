@@ -1,0 +1,221 @@
+"""The catalog's response model, and every emulator answer checked against it.
+
+Each API is called over HTTP on an emulator of its own, with a document it is
+made for (a passport page, a labelled ID card, an invoice, a table), its
+Boolean flags all off, left out, and all on (and each side of the card where
+the API has ``side``), with real OCR and with the synthetic reader (which
+makes the structured APIs fall back on their documented examples). Every
+answer must match the model: no undocumented field, no field whose flag is
+off, no missing field whose flag is on, every type as documented.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import requests
+from constants import IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION
+
+from airflow_provider_hwocr.catalog import APIS, get_api
+from airflow_provider_hwocr.catalog.responses import RESPONSES, check, response_model
+from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator, example_response, samples
+
+SAMPLES = samples.all_samples()
+#: The document each API is called with.
+DOCUMENT_FOR = {
+    "passport": "passport",
+    "id-document": "passport",
+    "auto-id-doc-classification": "passport",
+    "auto-classification": "invoice",
+    "general-table": "table",
+    "general-text": "invoice",
+    "handwriting": "note",
+    "web-image": "receipt",
+    "smart-document-recognizer": "invoice",
+    "thailand-license-plate": "note",
+}
+
+
+def _document(slug: str) -> bytes:
+    return SAMPLES[DOCUMENT_FOR.get(slug, "id_card")].png
+
+
+class Client:
+    def __init__(self, emulator: OcrEmulator) -> None:
+        self.url = emulator.url
+        self.http = requests.Session()
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {"name": IAM_USER, "password": IAM_PASSWORD, "domain": {"name": IAM_DOMAIN}}
+                    },
+                },
+                "scope": {"project": {"name": REGION}},
+            }
+        }
+        response = self.http.post(f"{self.url}/v3/auth/tokens", json=body, timeout=10)
+        assert response.status_code == 201, response.text
+        self.token = response.headers["X-Subject-Token"]
+
+    def ocr(self, slug: str, body: dict) -> requests.Response:
+        return self.http.post(
+            f"{self.url}/v2/{PROJECT_ID}/ocr/{slug}",
+            json=body,
+            headers={"X-Auth-Token": self.token},
+            timeout=60,
+        )
+
+
+@contextmanager
+def emulator(**knobs) -> Iterator[Client]:
+    config = EmulatorConfig(
+        project_id=PROJECT_ID, region=REGION, iam_users={(IAM_DOMAIN, IAM_USER): IAM_PASSWORD}, **knobs
+    )
+    with OcrEmulator(config) as emu:
+        yield Client(emu)
+
+
+def variants(slug: str) -> list[tuple[str, dict]]:
+    """(label, request body without the image): flags off, left out, on; each side."""
+    api = get_api(slug)
+    bools = [p.name for p in api.params if p.kind == "bool"]
+    on: dict = {name: True for name in bools}
+    for p in api.params:
+        if p.kind == "str_list" and p.allowed and slug != "auto-classification":
+            on[p.name] = list(p.allowed)
+    out = [("flags off", {name: False for name in bools}), ("defaults", {}), ("flags on", on)]
+    if "side" in api.param_names:
+        out += [("front, flags on", {**on, "side": "front"}), ("back, flags on", {**on, "side": "back"})]
+        out += [("back, flags off", {**{name: False for name in bools}, "side": "back"})]
+    return out
+
+
+@pytest.mark.parametrize("engine", ["auto", "synthetic"])
+def test_every_answer_matches_the_response_model(engine):
+    mismatches: list[str] = []
+    answered = 0
+    with emulator(ocr_engine=engine) as client:
+        for api in APIS:
+            image = base64.b64encode(_document(api.slug)).decode("ascii")
+            for label, body in variants(api.slug):
+                response = client.ocr(api.slug, {api.image_field: image, **body})
+                assert response.status_code == 200, (api.slug, label, response.text)
+                answered += 1
+                made_by = response.headers["X-Emulator-Ocr"]
+                for problem in check(api.slug, body, response.json()):
+                    mismatches.append(f"{api.slug} ({label}, {made_by}): {problem}")
+    assert answered >= 3 * len(APIS)
+    assert mismatches == [], "\n".join(mismatches)
+
+
+def test_flags_decide_which_fields_come_back():
+    """The cases the docs spell out, asserted by name (the model test covers them generally)."""
+    with emulator() as client:
+        table = base64.b64encode(SAMPLES["table"].png).decode("ascii")
+        card = base64.b64encode(SAMPLES["id_card"].png).decode("ascii")
+
+        plain = client.ocr("general-table", {"image": table}).json()["result"]
+        block = plain["words_region_list"][0]["words_block_list"][0]
+        assert "excel" not in plain and "confidence" not in block and "location" not in block
+        full = client.ocr(
+            "general-table",
+            {"image": table, "return_excel": True, "return_confidence": True, "return_text_location": True},
+        ).json()["result"]
+        block = full["words_region_list"][0]["words_block_list"][0]
+        assert {"confidence", "location", "words_list"} <= set(block)
+
+        alarms = client.ocr("auto-id-doc-classification", {"data": card, "alarm": True}).json()["result"]
+        assert {"alarm_result", "alarm_confidence"} <= set(alarms)
+        quiet = client.ocr("auto-id-doc-classification", {"data": card}).json()["result"]
+        assert "alarm_result" not in quiet and "alarm_confidence" not in quiet
+
+        myanmar = client.ocr("myanmar-id-card", {"image": card, "return_confidence": False}).json()["result"]
+        assert "confidence" not in myanmar and "portrait_image" not in myanmar
+
+        peru = client.ocr("peru-id-card", {"image": card}).json()["result"]
+        assert peru["portrait_image"] is None and peru["portrait_location"] is None  # "null when false"
+        assert isinstance(peru["birth_place"], str)
+
+        khmer = client.ocr("cambodian-idcard", {"image": card, "detect_blur": True, "detect_tampering": True})
+        result = khmer.json()["result"]
+        assert result["detect_blur_result"] is False and result["detect_tampering_result"] is False
+        assert set(result["score_info"]) == {"blur_score", "tampering_score"}
+        assert "detect_glare_result" not in result
+
+        passport = base64.b64encode(SAMPLES["passport"].png).decode("ascii")
+        document = client.ocr("id-document", {"image": passport}).json()["result"]
+        documented = {f.name for f in response_model("id-document").fields}
+        assert len(documented) == 15 and documented - set(document) == {"portrait_image"}
+        assert (document["last_name"], document["document_number"]) == ("ERIKSSON", "L898902C3")
+
+        back = client.ocr("thailand-id-card", {"image": card, "side": "back"}).json()["result"]
+        assert back["side"] == "back"
+        front = client.ocr("vietnam-id-card", {"image": card, "side": "front"}).json()["result"]
+        assert front["side"] == "front" and "machine_code1" not in front
+        back = client.ocr("vietnam-id-card", {"image": card, "side": "back"}).json()["result"]
+        assert back["side"] == "back" and "machine_code1" in back
+
+
+def test_general_table_excel_is_a_real_workbook_with_the_cells():
+    from openpyxl import load_workbook
+
+    with emulator() as client:
+        table = base64.b64encode(SAMPLES["table"].png).decode("ascii")
+        result = client.ocr("general-table", {"image": table, "return_excel": True}).json()["result"]
+    data = base64.b64decode(result["excel"])
+    assert zipfile.is_zipfile(io.BytesIO(data))
+    sheet = load_workbook(io.BytesIO(data)).active
+    rows = [[c for c in row if c is not None] for row in sheet.iter_rows(values_only=True)]
+    assert rows[0] == ["Region", "Orders", "Revenue"]
+    assert rows[2] == ["South", "95", "4100"]
+
+
+# --- the model itself --------------------------------------------------------------------------
+
+
+def test_every_api_has_a_model_of_its_result_kind():
+    assert set(RESPONSES) == {api.slug for api in APIS}
+    for api in APIS:
+        assert RESPONSES[api.slug].kind == api.result_kind, api.slug
+
+
+def _all_fields(fields, prefix=""):
+    for f in fields:
+        yield prefix + f.name, f
+        yield from _all_fields(f.fields, prefix + f.name + ".")
+
+
+def test_conditions_name_real_request_parameters():
+    for api in APIS:
+        for path, field in _all_fields(RESPONSES[api.slug].fields):
+            for flag in field.flags:
+                assert flag in api.param_names, f"{api.slug}: {path} depends on unknown parameter {flag}"
+
+
+def test_documented_examples_use_only_modelled_fields():
+    """The docs' own examples, as a second witness: every field they hold is in the model."""
+    for api in APIS:
+        body = {p.name: True for p in api.params if p.kind == "bool"}
+        problems = [p for p in check(api.slug, body, example_response(api.slug)) if "not a documented" in p]
+        assert problems == [], api.slug
+
+
+def test_the_check_catches_what_the_docs_contradict():
+    """The documented examples break the model exactly where the notes say the docs contradict."""
+    peru = check("peru-id-card", {"return_portrait_image": True, "return_portrait_location": True},
+                 example_response("peru-id-card"))  # fmt: skip
+    assert peru == ["result.birth_place: int 240102 is not str"]
+    table = check("general-table", {"return_confidence": False}, example_response("general-table"))
+    assert any("confidence: returned although" in p for p in table)
+    assert "240102" in " ".join(response_model("peru-id-card").field("birth_place").notes)
+    # The smart document recognizer's example puts each result kind in an item of its own.
+    smart = check("smart-document-recognizer", {}, example_response("smart-document-recognizer"))
+    assert any("ocr_result: missing" in p for p in smart)
+    assert "one item per page" in " ".join(response_model("smart-document-recognizer").notes)
