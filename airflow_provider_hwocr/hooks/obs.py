@@ -43,6 +43,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from airflow.sdk import BaseHook
 
+from airflow_provider_hwocr import lineage as _lineage
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
 from airflow_provider_hwocr.get_provider_info import CONN_TYPE
 from airflow_provider_hwocr.hooks.connection import CloudSettings, settings_from_connection
@@ -589,6 +590,7 @@ class HuaweiObsHook(BaseHook):
         _check_key(key)
         resp = self._call("get", bucket, key, "getObject", bucket, key, loadStreamInMemory=True)
         data = getattr(resp.body, "buffer", None)
+        _lineage.hook_read(self, bucket, key)
         return bytes(data) if data else b""
 
     def get_json(self, bucket: str, key: str) -> Any:
@@ -684,6 +686,7 @@ class HuaweiObsHook(BaseHook):
         self._call(
             "put", bucket, key, "putContent", bucket, key, content=data, metadata=meta, headers=headers
         )
+        _lineage.hook_wrote(self, bucket, key)
 
     def put_json(self, bucket: str, key: str, obj: Any, *, metadata: dict[str, str] | None = None) -> None:
         """Write ``obj`` as UTF-8 JSON (non-ASCII kept as is) with content type ``application/json``."""

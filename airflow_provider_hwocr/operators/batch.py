@@ -233,6 +233,12 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         }
         pipeline.obs.put_json(manifest_loc.bucket, manifest_loc.key, manifest)
         self.log.info("Manifest written to %s: %s", manifest_loc.uri, json.dumps(totals))
+        # issue 11: lineage, console links, asset event (what was read and written)
+        self._integration_after_run(
+            context,
+            sources=images,
+            results=[e.get("result_uri") for e in ordered] + [manifest_loc.uri],
+        )
 
         if fatal:
             raise fatal[0]

@@ -23,6 +23,7 @@ from airflow_provider_hwocr.hooks.obs_match import (
     describe_objects,
     find_matches,
 )
+from airflow_provider_hwocr.lineage import OpenLineageMixin, record
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 FILES_XCOM_KEY = "files"
 
 
-class HuaweiObsKeySensor(BaseSensorOperator):
+class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
     """Wait until objects exist in OBS; return their ``obs://`` URIs.
 
     :param key: what to wait for. One key, or a list of them (each must match).
@@ -141,6 +142,7 @@ class HuaweiObsKeySensor(BaseSensorOperator):
 
     def _finish(self, context: Context, uris: list[str], files: list[dict[str, Any]]) -> list[str]:
         context["ti"].xcom_push(key=FILES_XCOM_KEY, value=files)
+        record(self, inputs=uris)  # issue 11: lineage names the matched objects
         return list(uris)
 
     # --- poke mode --------------------------------------------------------------------
