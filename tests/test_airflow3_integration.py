@@ -332,6 +332,14 @@ def test_map_index_label_never_shows_secrets_or_bytes():
     op = HuaweiOcrGeneralTextOperator(task_id="t", image="https://u:p@h/x/scan.png?Signature=s")
     assert op.map_index_label == "scan.png"
     assert HuaweiOcrGeneralTextOperator(task_id="u", image=b"12345").map_index_label == "<5 bytes>"
+    other = HuaweiOcrGeneralTextOperator(task_id="w", image="ftp://user:secret@host/dir/x.png?token=t")
+    assert other.map_index_label == "x.png"
+    assert HuaweiOcrGeneralTextOperator(task_id="d", image="data:image/png;base64,AAAA").map_index_label == (
+        "data URI"
+    )
+    assert (
+        HuaweiOcrGeneralTextOperator(task_id="f", image="/tmp/in/scan 2.png").map_index_label == "scan 2.png"
+    )
     assert op.map_index_template == "{{ task.map_index_label }}"
     custom = HuaweiOcrGeneralTextOperator(task_id="v", image="a.png", map_index_template="{{ 1 }}")
     assert custom.map_index_template == "{{ 1 }}"

@@ -10,9 +10,10 @@ credentials and OBS settings of the ``huaweicloud_ocr`` connection
 ``timeout`` and ``max_retries``. The connection is read the same way and with
 the same checks as the OBS hook (empty AK/SK is refused: never unsigned).
 
-Needs the ``obs-fs`` extra: ``pip install "airflow-provider-hwocr[obs-fs]"``
-(s3fs). s3fs is imported only when a path is first used, so listing the
-filesystem in provider info costs nothing when it is not installed.
+Needs the ``obs-fs`` extra: ``pip install "airflow-provider-hwocr[obs-fs]"``. fsspec learns
+the ``obs`` protocol from the package's ``fsspec.specs`` entry point (a class
+path only), and s3fs is imported only when a path is first used, so listing the
+filesystem in provider info costs nothing when s3fs is not installed.
 
 Usable as the target of common-io's object-storage XCom backend:
 ``[common.io] xcom_objectstorage_path = obs://my_conn@bucket/xcom``.
@@ -38,18 +39,6 @@ def _filesystem_class() -> type:
             'the obs:// filesystem needs s3fs: pip install "airflow-provider-hwocr[obs-fs]"'
         ) from exc
     return ObsFileSystem
-
-
-def register() -> None:
-    """Make ``obs`` known to fsspec (lazily, by class path: s3fs is not imported here).
-
-    The package's ``fsspec.specs`` entry point does the same when installed;
-    this covers environments that did not run the install (a source checkout).
-    """
-    import fsspec
-
-    if "obs" not in fsspec.registry and "obs" not in fsspec.available_protocols():
-        fsspec.register_implementation("obs", "airflow_provider_hwocr.fs._s3fs.ObsFileSystem", clobber=False)
 
 
 def storage_options_for(settings: Any, endpoint: str) -> dict[str, Any]:

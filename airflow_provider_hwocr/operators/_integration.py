@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow_provider_hwocr import lineage
 from airflow_provider_hwocr.links import HuaweiObsResultLink, HuaweiObsSourceLink
@@ -34,8 +35,11 @@ def image_label(image: Any) -> str:
     if not isinstance(image, str):
         return "" if image is None else type(image).__name__
     ref = lineage.dataset_ref(image)
-    if ref is None:
-        return image.strip()[:60]
+    if ref is None:  # data: URIs and other schemes: never user info, a query or inline data
+        if image.strip().lower().startswith("data:"):
+            return "data URI"
+        parts = urlsplit(image.strip())
+        return parts.path.rstrip("/").rsplit("/", 1)[-1] or parts.scheme
     name = ref[1].rstrip("/").rsplit("/", 1)[-1]
     return name or ref[0]
 
