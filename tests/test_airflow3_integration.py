@@ -141,6 +141,23 @@ def test_openlineage_facets_name_the_source_and_result_objects(obs, obs_bucket, 
     assert facets.outputs == [Dataset(namespace=f"obs://{obs_bucket}", name=ref["uri"].split("/", 3)[3])]
 
 
+def test_the_openlineage_provider_picks_the_facets_up(obs, obs_bucket, emulator):
+    """The provider's own extractor machinery (what its listener calls) finds and converts them."""
+    from airflow.providers.openlineage.extractors.base import DefaultExtractor
+    from airflow.providers.openlineage.extractors.manager import ExtractorManager
+
+    uri = _put_image(obs, obs_bucket, "in/b.png")
+    op = HuaweiOcrGeneralTextOperator(task_id="t", image=uri, output_uri=f"obs://{obs_bucket}/out/")
+    ref = op.execute({"ti": _TI()})
+    extractor_class = ExtractorManager().get_extractor_class(op)
+    assert extractor_class is DefaultExtractor
+    lineage = extractor_class(op).extract_on_complete(None)
+    assert [(d.namespace, d.name) for d in lineage.inputs] == [(f"obs://{obs_bucket}", "in/b.png")]
+    assert [(d.namespace, d.name) for d in lineage.outputs] == [
+        (f"obs://{obs_bucket}", ref["uri"].split("/", 3)[3])
+    ]
+
+
 def test_openlineage_for_a_url_drops_credentials_and_query(emulator, ocr_conn, image_server):
     base, directory = image_server
     (directory / "a.png").write_bytes(png())
