@@ -14,9 +14,10 @@ event) and ``ocr_results_consumer`` (started by the results asset the OCR
 task emits) to succeed. Then restarts the triggerer (stopped by its pid,
 started again), uploads a second PNG, and checks that it starts a second run
 while the first object is not OCR'd again (the watermark lives in OBS; a
-redelivered event would cost no call either: ``skip_existing``). Prints what
-it saw; exits 0 on success. Everything
-is bounded in time (``--timeout``), and every process it started is stopped
+redelivered event would cost no call either: ``skip_existing``). Last, reads
+the mapped OCR instance's extra links from the api-server's REST API. Prints
+what it saw; exits 0 on success. Everything is bounded in time
+(``--timeout``), and every process it started is stopped
 by its pid (its own process group) at the end, whatever happened.
 
     python3 scripts/run_assetwatcher_check.py [--timeout 420] [--keep-home]
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -261,6 +263,16 @@ def main() -> int:
             say(f"asset event {uri} from {source or 'trigger'}: {extra}")
         for ti in tis:
             say(f"task instance {ti}")
+        # The extra links of the mapped OCR instance, as the UI gets them from the api-server.
+        run_id = runs("ocr_on_upload")[0][0]
+        links_url = (
+            f"http://127.0.0.1:{api_port}/api/v2/dags/ocr_on_upload/dagRuns/{urllib.parse.quote(run_id)}"
+            "/taskInstances/ocr/links?map_index=0"
+        )
+        answer = json.loads(_get(links_url, token=_token(api_port)) or b"{}")
+        links = answer.get("extra_links", answer)
+        say(f"extra links of ocr_on_upload.ocr[0] from the api-server: {links}")
+        links_ok = str(links.get("OBS result", "")).startswith("https://console-intl.huaweicloud.com/obs/")
         results = client.listObjects(BUCKET, prefix="ocr-results/")
         stored = sorted(c.key for c in (results.body.contents or []))
         say(f"stored results: {stored}")
@@ -271,8 +283,13 @@ def main() -> int:
             sum(k.endswith(".general-text.json") for k in stored) == 2
             and sum(k.endswith(".text.json") for k in stored) == 2
             and calls == 2  # one OCR call per uploaded image, none repeated after the restart
+            and links_ok
         )
-        say("CHECK PASSED" if ok else "CHECK FAILED: results missing")
+        say(
+            "CHECK PASSED"
+            if ok
+            else f"CHECK FAILED: stored {stored}, OCR calls {calls}, links ok {links_ok} (want 2, 2, True)"
+        )
         return 0 if ok else 1
     except Exception as exc:  # noqa: BLE001 - reported with the process logs, then everything is stopped
         say(f"CHECK FAILED: {type(exc).__name__}: {exc}")
@@ -288,11 +305,21 @@ def main() -> int:
             shutil.rmtree(home, ignore_errors=True)
 
 
-def _get(url: str) -> bytes | None:
+def _get(url: str, token: str | None = None) -> bytes | None:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(url, timeout=3) as resp:  # loopback only
+        with urllib.request.urlopen(request, timeout=10) as resp:  # loopback only
             return resp.read()
     except OSError:
+        return None
+
+
+def _token(api_port: int) -> str | None:
+    """A JWT from the simple auth manager (every user is admin in this throwaway setup)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/auth/token", timeout=10) as resp:
+            return json.loads(resp.read()).get("access_token")
+    except (OSError, ValueError):
         return None
 
 
