@@ -155,7 +155,24 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": "Huawei Cloud OBS",
-                "python-modules": ["airflow_provider_hwocr.triggers.obs"],
+                "python-modules": [
+                    "airflow_provider_hwocr.triggers.obs",
+                    "airflow_provider_hwocr.triggers.obs_event",  # issue 11
+                ],
+            }
+        ],
+        # issue 11: Airflow 3 integration (links, obs:// filesystem and asset scheme)
+        "extra-links": [
+            "airflow_provider_hwocr.links.HuaweiObsSourceLink",
+            "airflow_provider_hwocr.links.HuaweiObsResultLink",
+        ],
+        "filesystems": ["airflow_provider_hwocr.fs.obs"],
+        "asset-uris": [
+            {
+                "schemes": ["obs"],
+                "handler": "airflow_provider_hwocr.lineage.sanitize_uri",
+                "factory": "airflow_provider_hwocr.lineage.create_asset",
+                "to_openlineage_converter": "airflow_provider_hwocr.lineage.convert_asset_to_openlineage",
             }
         ],
         "config": {

@@ -47,6 +47,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from airflow.sdk import BaseHook
 
+from airflow_provider_hwocr import lineage as _lineage
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
 from airflow_provider_hwocr.get_provider_info import CONN_TYPE
 from airflow_provider_hwocr.hooks.connection import CloudSettings, settings_from_connection
@@ -593,6 +594,7 @@ class HuaweiObsHook(BaseHook):
         _check_key(key)
         resp = self._call("get", bucket, key, "getObject", bucket, key, loadStreamInMemory=True)
         data = getattr(resp.body, "buffer", None)
+        _lineage.hook_read(self, bucket, key)
         return bytes(data) if data else b""
 
     def get_json(self, bucket: str, key: str) -> Any:
@@ -696,6 +698,7 @@ class HuaweiObsHook(BaseHook):
         resp = self._call(
             "put", bucket, key, "putContent", bucket, key, content=data, metadata=meta, headers=headers
         )
+        _lineage.hook_wrote(self, bucket, key)
         # The ETag a listing will show for this object: the server's answer, or
         # (servers that omit it) the MD5 that a plain PUT's ETag is.
         etag = _strip_etag(getattr(resp.body, "etag", None) or _header_dict(resp).get("etag"))

@@ -95,8 +95,10 @@ class OcrPipeline:
         skip_existing: bool = True,
         enterprise_project_id: str | None = None,
         log: Any = None,
+        export_text: bool = False,
     ) -> None:
         check_image_source(image_source, signed_url_expires)
+        self.export_text = export_text
         self.api = api
         self.params = validate_params(api, parameters)
         self.digest = params_digest(self.params)
@@ -246,6 +248,17 @@ class OcrPipeline:
         if src.etag:
             metadata[META_SOURCE_ETAG] = src.etag
         etag = self.obs.put_json(self.output.bucket, key, doc, metadata=metadata)
+        if self.export_text:  # issue 11: plain-text pages next to the envelope
+            from airflow_provider_hwocr.text_export import text_document, text_key
+
+            text = text_document(
+                self.api.slug,
+                response.result,
+                source=src.identity,
+                request_id=response.request_id,
+                result_uri=f"obs://{self.output.bucket}/{key}",
+            )
+            self.obs.put_json(self.output.bucket, text_key(key), text)
         return {"uri": f"obs://{self.output.bucket}/{key}", "summary": summary, "etag": etag}
 
     # --- one image ------------------------------------------------------------------

@@ -682,6 +682,12 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
                 billed_retries,
                 "y" if billed_retries == 1 else "ies",
             )
+        # issue 11: lineage, console links, asset event (what was read and written)
+        self._integration_after_run(
+            context,
+            sources=[e["source"] for e in ordered],
+            results=[e["result_uri"] for e in ordered if e.get("result_uri")] + [manifest_uri],
+        )
 
         if fatal:
             raise fatal[0]

@@ -16,6 +16,8 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_hwocr.catalog import APIS, get_api
 from airflow_provider_hwocr.errors import HuaweiCloudNonRetryableError
+from airflow_provider_hwocr.links import HuaweiObsResultLink, HuaweiObsSourceLink
+from airflow_provider_hwocr.operators._integration import DEFAULT_MAP_INDEX_TEMPLATE, OcrIntegrationMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -87,7 +89,7 @@ class HuaweiOcrXComSizeError(HuaweiCloudNonRetryableError, ValueError):
     parameter = "max_xcom_bytes"
 
 
-class HuaweiOcrOperator(BaseOperator):
+class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
     """Run one Huawei Cloud OCR API on one image and return its ``result``.
 
     The image is checked (format, size, pixel limits) and every parameter is
@@ -117,6 +119,13 @@ class HuaweiOcrOperator(BaseOperator):
     :param project_id: overrides the connection's project id.
     :param enterprise_project_id: sent as the ``Enterprise-Project-Id`` header
         to split billing by enterprise project.
+    :param emit_asset: with a fixed ``output_uri``, declare ``Asset("obs://bucket/prefix/")``
+        as an outlet, so DAGs scheduled on it run when results land (the asset
+        event's ``extra`` lists the result URIs). See README, "Airflow 3 integration".
+    :param export_text: with ``output_uri``, also store each result as plain text
+        pages with metadata (``{"text", "metadata"}`` per page) next to the envelope,
+        at ``….{api}.text.json``.
+    :param map_index_template: how mapped instances are named; default: the image's file name.
     :param retry_possibly_billed: retry a try the service may already have billed
         (read timeout, truncated answer, connection lost after sending). ``None``
         (default): the connection's ``retry_possibly_billed`` extra, itself on by
@@ -139,6 +148,7 @@ class HuaweiOcrOperator(BaseOperator):
     template_fields_renderers: ClassVar[dict[str, str]] = {"parameters": "json"}
     ui_color = "#c7000b"
     ui_fgcolor = "#ffffff"
+    operator_extra_links = (HuaweiObsSourceLink(), HuaweiObsResultLink())
 
     def __init__(
         self,
@@ -159,9 +169,14 @@ class HuaweiOcrOperator(BaseOperator):
         dry_run: bool = False,
         max_calls: int | None = None,
         price_per_call: float | None = None,
+        emit_asset: bool = False,
+        export_text: bool = False,
+        map_index_template: str | None = DEFAULT_MAP_INDEX_TEMPLATE,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        # The default above (read by .partial() too) names mapped instances by file (issue 11).
+        super().__init__(map_index_template=map_index_template, **kwargs)
+        self.export_text = export_text
         self.api = api
         # Not ``self.dry_run``: that name is BaseOperator's method (``airflow tasks test --dry-run``).
         self.ocr_dry_run = dry_run
@@ -180,6 +195,8 @@ class HuaweiOcrOperator(BaseOperator):
         self.enterprise_project_id = enterprise_project_id
         self.retry_possibly_billed = retry_possibly_billed
         self._check_at_parse_time()
+        if (asset := self._integration_init(emit_asset=emit_asset)) is not None:
+            self.outlets = [*self.outlets, asset]
 
     def _check_at_parse_time(self) -> None:
         """Fail at DAG parse time on what is already known to be wrong (no I/O)."""
@@ -294,6 +311,7 @@ class HuaweiOcrOperator(BaseOperator):
             skip_existing=True if self.skip_existing is None else bool(self.skip_existing),
             enterprise_project_id=self.enterprise_project_id,
             log=self.log,
+            export_text=bool(self.export_text),
         )
 
     def execute(self, context: Context) -> Any:
@@ -319,6 +337,7 @@ class HuaweiOcrOperator(BaseOperator):
         except HuaweiOcrError:
             self._report_billing(context, failed=True)
             raise
+        self._integration_after_run(context, results=[outcome.result_uri])
         if outcome.status == "skipped":
             self.log.info("Result already in %s: skipped, no OCR call", outcome.result_uri)
             return outcome.value

@@ -24,6 +24,7 @@ from airflow_provider_hwocr.hooks.obs_match import (
     describe_objects,
     find_matches,
 )
+from airflow_provider_hwocr.lineage import OpenLineageMixin, record
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -36,7 +37,7 @@ FILES_XCOM_KEY = "files"
 SELECTION_FORMAT = "hwocr-selection/1"
 
 
-class HuaweiObsKeySensor(BaseSensorOperator):
+class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
     """Wait until objects exist in OBS; return their ``obs://`` URIs.
 
     :param key: what to wait for. One key, or a list of them (each must match).
@@ -173,6 +174,7 @@ class HuaweiObsKeySensor(BaseSensorOperator):
                 "or raise max_matches"
             )
         context["ti"].xcom_push(key=FILES_XCOM_KEY, value=files)
+        record(self, inputs=uris)  # issue 11: lineage names the matched objects
         return list(uris)
 
     # --- poke mode --------------------------------------------------------------------

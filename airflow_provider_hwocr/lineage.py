@@ -1,0 +1,220 @@
+"""Lineage: OpenLineage datasets for the operators and sensor, hook-level lineage for OBS I/O.
+
+Everything here is cheap to import: the OpenLineage provider (an optional
+extra, ``pip install "airflow-provider-hwocr[openlineage]"``) and Airflow's
+lineage collector are imported inside the functions that use them.
+
+Naming follows OpenLineage's object-store convention: an OBS object is the
+dataset ``namespace="obs://{bucket}", name="{key}"``; a prefix (a batch's
+source or output folder) is a dataset named by the prefix. An image URL is
+``namespace="{scheme}://{host}", name="{path}"`` with any user info and query
+string (credentials, signatures) dropped; a local file is ``namespace="file"``.
+
+Lists are capped (:data:`MAX_DATASETS`): past the cap, the objects of one
+bucket collapse into one dataset named by their common prefix, so a batch of
+10,000 images yields an event of the same size as a batch of 100.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+#: Most datasets listed on one side (inputs or outputs) before they collapse to prefixes.
+MAX_DATASETS = 100
+
+DatasetRef = tuple[str, str]  # (namespace, name)
+
+
+def dataset_ref(item: Any) -> DatasetRef | None:
+    """``(namespace, name)`` for one image or result location; ``None`` for bytes and unknowns."""
+    if isinstance(item, os.PathLike):
+        item = os.fspath(item)
+    if not isinstance(item, str) or not item.strip():
+        return None
+    text = item.strip()
+    lowered = text.lower()
+    if lowered.startswith("obs://"):
+        bucket, _, key = text[len("obs://") :].partition("/")
+        return (f"obs://{bucket}", key) if bucket else None
+    if lowered.startswith(("http://", "https://")):
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return (f"{parts.scheme.lower()}://{host}", parts.path.lstrip("/"))
+    if "://" in text or lowered.startswith("data:"):
+        return None
+    return ("file", os.path.abspath(text))
+
+
+def _common_prefix(names: Sequence[str]) -> str:
+    prefix = os.path.commonprefix(list(names))
+    return prefix[: prefix.rfind("/") + 1] if "/" in prefix else ""
+
+
+def dataset_refs(items: Iterable[Any], *, limit: int = MAX_DATASETS) -> list[DatasetRef]:
+    """Deduplicated refs in first-seen order; past ``limit``, one prefix ref per namespace."""
+    seen: dict[DatasetRef, None] = {}
+    for item in items:
+        ref = dataset_ref(item)
+        if ref is not None:
+            seen.setdefault(ref, None)
+    refs = list(seen)
+    if len(refs) <= limit:
+        return refs
+    by_namespace: dict[str, list[str]] = {}
+    for namespace, name in refs:
+        by_namespace.setdefault(namespace, []).append(name)
+    return [
+        (namespace, names[0] if len(names) == 1 else _common_prefix(names))
+        for namespace, names in by_namespace.items()
+    ]
+
+
+# --- what each kind of task read and wrote ------------------------------------------------------
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes, bytearray, memoryview, os.PathLike)):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return []
+
+
+def _prefix_uri(uri: Any) -> list[Any]:
+    return [uri] if isinstance(uri, str) and uri.lower().startswith("obs://") else []
+
+
+def operator_lineage_refs(task: Any) -> tuple[list[DatasetRef], list[DatasetRef]]:
+    """Inputs and outputs of an OCR, batch or sensor task, from what it recorded or its arguments.
+
+    ``execute`` records the exact objects in ``_lineage_inputs`` /
+    ``_lineage_outputs`` (lists of URIs); without them (a task that failed
+    early, or code that does not record), the task's rendered arguments are
+    used: ``image``, or ``images`` / ``source_uri`` for a batch, and
+    ``output_uri`` (plus ``manifest_uri``) as the output prefix; for the sensor,
+    its ``bucket`` and ``key``.
+    """
+    inputs = getattr(task, "_lineage_inputs", None)
+    outputs = getattr(task, "_lineage_outputs", None)
+    if inputs is None:
+        if hasattr(task, "images") or hasattr(task, "source_uri"):
+            inputs = _as_list(getattr(task, "images", None)) or _prefix_uri(getattr(task, "source_uri", None))
+        elif hasattr(task, "image"):
+            inputs = _as_list(task.image)
+        else:
+            inputs = _sensor_inputs(task)
+    if outputs is None:
+        outputs = _prefix_uri(getattr(task, "output_uri", None)) + _prefix_uri(
+            getattr(task, "manifest_uri", None)
+        )
+    return dataset_refs(inputs), dataset_refs(outputs)
+
+
+def _sensor_inputs(task: Any) -> list[str]:
+    keys = _as_list(getattr(task, "key", None))
+    bucket = getattr(task, "bucket", None)
+    out = []
+    for key in keys:
+        if not isinstance(key, str):
+            continue
+        if key.lower().startswith("obs://"):
+            out.append(key)
+        elif bucket:
+            out.append(f"obs://{bucket}/{key}")
+    return out
+
+
+def record(task: Any, *, inputs: Iterable[Any] | None = None, outputs: Iterable[Any] | None = None) -> None:
+    """Remember on the task what it read and wrote (read back by ``get_openlineage_facets_on_complete``)."""
+    if inputs is not None:
+        task._lineage_inputs = [i for i in inputs if i is not None]
+    if outputs is not None:
+        task._lineage_outputs = [o for o in outputs if o is not None]
+
+
+def openlineage_facets(task: Any) -> Any:
+    """``OperatorLineage`` for the task; ``None`` when the OpenLineage provider is not installed."""
+    try:
+        from airflow.providers.openlineage.extractors import OperatorLineage
+        from openlineage.client.event_v2 import Dataset
+    except ImportError:
+        return None
+    inputs, outputs = operator_lineage_refs(task)
+    return OperatorLineage(
+        inputs=[Dataset(namespace=ns, name=name) for ns, name in inputs],
+        outputs=[Dataset(namespace=ns, name=name) for ns, name in outputs],
+    )
+
+
+class OpenLineageMixin:
+    """Adds ``get_openlineage_facets_on_complete`` (called by the OpenLineage listener, if installed)."""
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        return openlineage_facets(self)
+
+
+# --- hook-level lineage -------------------------------------------------------------------------
+
+
+def _collector() -> Any:
+    from importlib import import_module
+
+    for module in ("airflow.sdk.lineage", "airflow.lineage.hook"):  # Airflow 3.1+, then 3.0
+        try:
+            return import_module(module).get_hook_lineage_collector()
+        except (ImportError, AttributeError):
+            continue
+    return None
+
+
+def hook_read(hook: Any, bucket: str, key: str) -> None:
+    """Tell Airflow's hook lineage collector that ``hook`` read ``obs://bucket/key``."""
+    _hook_lineage(hook, "input", bucket, key)
+
+
+def hook_wrote(hook: Any, bucket: str, key: str) -> None:
+    """Tell Airflow's hook lineage collector that ``hook`` wrote ``obs://bucket/key``."""
+    _hook_lineage(hook, "output", bucket, key)
+
+
+def _hook_lineage(hook: Any, side: str, bucket: str, key: str) -> None:
+    try:
+        collector = _collector()
+        if collector is None:
+            return
+        add = collector.add_input_asset if side == "input" else collector.add_output_asset
+        add(context=hook, scheme="obs", asset_kwargs={"bucket": bucket, "key": key})
+    except Exception:  # noqa: BLE001 - lineage must never fail a read or a write
+        return
+
+
+# --- the obs:// asset scheme (provider info "asset-uris") ---------------------------------------
+
+
+def sanitize_uri(uri: Any) -> Any:
+    """Check an ``obs://bucket/key`` asset URI (a ``SplitResult``): it must name a bucket."""
+    if not uri.netloc:
+        raise ValueError("an obs:// asset URI must name a bucket: obs://bucket/key")
+    return uri
+
+
+def create_asset(*, bucket: str, key: str = "", extra: dict[str, Any] | None = None) -> Any:
+    """The Asset for an OBS object or prefix (used by the hook lineage collector)."""
+    from airflow.sdk import Asset
+
+    return Asset(uri=f"obs://{bucket}/{key.lstrip('/')}", extra=extra)
+
+
+def convert_asset_to_openlineage(asset: Any, lineage_context: Any = None) -> Any:
+    """An ``obs://`` Asset as an OpenLineage dataset (``obs://{bucket}``, key)."""
+    from openlineage.client.event_v2 import Dataset
+
+    namespace, name = dataset_ref(asset.uri) or ("obs://", "")
+    return Dataset(namespace=namespace, name=name)

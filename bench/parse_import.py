@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""DAG parse cost of the provider: import time of the operator and sensor modules over ``airflow.sdk``.
+
+Each sample is a fresh interpreter that imports ``airflow.sdk`` (what any DAG
+file does) and then, for the second variant, the provider's operator, batch,
+sensor and event-trigger modules; the time is measured inside the child with
+``perf_counter`` (interpreter start-up excluded). Variants alternate, so
+machine noise hits both alike. Prints the medians and the difference.
+
+    .venv/bin/python bench/parse_import.py [--runs 15] [--base-tree DIR]
+
+The package is imported from this checkout through ``PYTHONPATH`` (as an
+installed package would be), not through the editable-install import hook,
+which adds its own ~40 ms on first use. ``--base-tree DIR`` adds a third
+variant: the same modules from another source tree (e.g. the previous commit,
+``git archive <rev> airflow_provider_hwocr | tar -x -C DIR``), to show what a
+change added.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: What a DAG file using the provider imports at parse time.
+MODULES = (
+    "airflow_provider_hwocr.operators.ocr",
+    "airflow_provider_hwocr.operators.batch",
+    "airflow_provider_hwocr.sensors.obs",
+)
+#: Imported too by a DAG file with an AssetWatcher on OBS (reported on its own: it loads airflow.triggers.base).
+TRIGGER = "airflow_provider_hwocr.triggers.obs_event"
+
+CHILD = """
+import sys, time
+t0 = time.perf_counter()
+import airflow.sdk
+from airflow.sdk import BaseOperator, BaseSensorOperator  # what a DAG file touches
+t1 = time.perf_counter()
+for name in sys.argv[1:]:
+    __import__(name)
+t2 = time.perf_counter()
+heavy = sorted(m for m in sys.modules if m == "obs" or m.startswith(("obs.", "s3fs", "openlineage", "requests")))
+print(f"{t1 - t0:.6f} {t2 - t1:.6f} {','.join(heavy) or '-'}")
+"""
+
+
+def sample(modules: tuple[str, ...], tree: Path = ROOT) -> tuple[float, float, str]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, *modules], check=True, capture_output=True, text=True, env=env
+    )
+    sdk, extra, heavy = out.stdout.strip().splitlines()[-1].split(" ")
+    return float(sdk), float(extra), heavy
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--base-tree", type=Path, default=None)
+    args = parser.parse_args()
+    base_tree: list[float] = []
+    trigger: list[float] = []
+    sdk_alone: list[float] = []
+    sdk_with: list[float] = []
+    provider: list[float] = []
+    heavy = "-"
+    for _ in range(args.runs):
+        sdk_alone.append(sample(())[0])
+        base, extra, heavy = sample(MODULES)
+        sdk_with.append(base + extra)
+        provider.append(extra)
+        if args.base_tree:
+            base_tree.append(sample(MODULES, args.base_tree)[1])
+        trigger.append(sample((*MODULES, TRIGGER))[1] - extra)
+    a, b, p = (statistics.median(x) * 1000 for x in (sdk_alone, sdk_with, provider))
+    print(f"runs per variant: {args.runs}")
+    print(f"airflow.sdk alone:                  median {a:7.1f} ms")
+    print(f"airflow.sdk + provider modules:     median {b:7.1f} ms")
+    print(f"difference of the medians:                 {b - a:7.1f} ms")
+    print(f"provider modules, timed in-process: median {p:7.1f} ms (after airflow.sdk)")
+    if base_tree:
+        q = statistics.median(base_tree) * 1000
+        print(f"same modules from {args.base_tree}:  median {q:7.1f} ms (in-process)")
+    print(f"+ {TRIGGER}: median {statistics.median(trigger) * 1000:7.1f} ms more")
+    print(f"heavy modules loaded by the provider imports: {heavy}")
+    print(f"modules: {', '.join(MODULES)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
