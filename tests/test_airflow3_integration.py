@@ -189,7 +189,8 @@ def test_openlineage_for_the_batch_and_the_sensor(obs, obs_bucket, emulator):
     manifest = out["manifest_uri"].split("/", 3)[3]
     names = sorted(d.name for d in after.outputs)
     assert manifest in names and len(names) == 4
-    assert all(n.startswith("res/") for n in names)
+    assert all(n.startswith("res/") for n in names if n != manifest)
+    assert manifest.startswith("res_hwocr/")  # kept next to the results prefix, outside it
 
     sensor = HuaweiObsKeySensor(task_id="s", bucket=obs_bucket, key="drop/*.png")
     ti = _TI()
