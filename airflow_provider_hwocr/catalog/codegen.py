@@ -15,7 +15,8 @@ import textwrap
 from typing import Any
 
 from airflow_provider_hwocr.catalog.apis import APIS
-from airflow_provider_hwocr.catalog.model import Api, Field, Param, ResponseModel
+from airflow_provider_hwocr.catalog.model import Api, Param
+from airflow_provider_hwocr.catalog.response_model import Field, ResponseModel
 from airflow_provider_hwocr.catalog.responses import RESPONSES
 
 GENERATED_PATH = "airflow_provider_hwocr/operators/_generated.py"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_hwocr.catalog.model import Field, ResponseModel
+from airflow_provider_hwocr.catalog.response_model import Field, ResponseModel
 
 F = Field
 

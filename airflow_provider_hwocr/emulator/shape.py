@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_hwocr.catalog import get_api
-from airflow_provider_hwocr.catalog.model import Field
+from airflow_provider_hwocr.catalog.response_model import Field
 from airflow_provider_hwocr.catalog.responses import response_model
 
 

@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hwocr.errors import HuaweiCloudError, HuaweiCloudNonRetryableError
@@ -59,14 +58,18 @@ class _NotAttempted(Exception):
     """Raised by the pre-call hook when an image must not be sent (budget spent, batch stopping)."""
 
 
-@dataclass
 class _Item:
-    pos: int
-    source: str  # log-safe description
-    src: Any = None  # _Source once resolved
-    key: str | None = None  # result key
-    action: str = "send"  # send, skip, verify (HEAD the result first), reject
-    entry: dict[str, Any] | None = None  # the manifest entry once decided
+    """One selected image on its way through the batch (a plain class: no dataclass at parse time)."""
+
+    __slots__ = ("action", "entry", "key", "pos", "source", "src")
+
+    def __init__(self, pos: int, source: str) -> None:
+        self.pos = pos
+        self.source = source  # log-safe description
+        self.src: Any = None  # _Source once resolved
+        self.key: str | None = None  # result key
+        self.action = "send"  # send, skip, verify (HEAD the result first), reject
+        self.entry: dict[str, Any] | None = None  # the manifest entry once decided
 
 
 def _check_int(value: Any, name: str, minimum: int) -> int:

@@ -1,0 +1,106 @@
+"""The response model: every documented field of an API's ``result``, as data.
+
+Kept apart from :mod:`airflow_provider_hwocr.catalog.model` so that DAG files, which
+load the catalog to check operator arguments, do not pay for it; the emulator, the
+docs generator and the tests read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from airflow_provider_hwocr.catalog.model import ResultKind
+
+# --- response model -----------------------------------------------------------------------
+
+#: Value types of response fields. ``points`` is a list of [x, y] pairs, ``object``
+#: a JSON object (its ``fields`` are checked when given, else anything goes).
+FieldType = Literal[
+    "str", "int", "float", "bool", "object", "points", "list[int]", "list[str]", "list[float]", "list[object]"
+]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One documented field of an API's ``result`` (or of an object inside it).
+
+    ``when`` is the condition under which the service returns the field, in
+    terms of the request: ``flag`` (a Boolean parameter is true, its catalog
+    default applying when omitted), ``param=value``, ``param~value`` (a list
+    parameter contains the value), ``@field=value`` (a sibling field of the
+    answer has that value), joined with ``and`` / ``or`` (``or`` binds
+    loosest). Without ``when`` the field is always returned, unless
+    ``required`` is false (returned for some documents only).
+    """
+
+    name: str
+    type: FieldType
+    doc: str = ""
+    when: str | None = None
+    #: For ``str`` fields: the documented values (``None`` = free text).
+    allowed: tuple[str, ...] | None = None
+    #: Returned whenever ``when`` holds (false: the docs name cases without it).
+    required: bool = True
+    #: How the field looks when ``when`` does not hold: left out, or ``null``.
+    off: Literal["absent", "null"] = "absent"
+    fields: tuple[Field, ...] = ()
+    #: Where the docs contradict themselves about this field, and the reading taken.
+    notes: tuple[str, ...] = ()
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """Request parameters named in ``when``."""
+        if not self.when:
+            return ()
+        names = []
+        for term in self.when.replace(" or ", " and ").split(" and "):
+            term = term.strip()
+            if term.startswith("@"):
+                continue
+            names.append(term.split("=")[0].split("~")[0].strip())
+        return tuple(names)
+
+    def applies(self, body: dict[str, Any], defaults: dict[str, Any], obj: dict[str, Any]) -> bool:
+        """Whether the service returns this field for request ``body`` inside ``obj``."""
+        if not self.when:
+            return True
+        return any(
+            all(_term(t.strip(), body, defaults, obj) for t in alternative.split(" and "))
+            for alternative in self.when.split(" or ")
+        )
+
+
+def _term(term: str, body: dict[str, Any], defaults: dict[str, Any], obj: dict[str, Any]) -> bool:
+    if term.startswith("@"):
+        name, _, value = term[1:].partition("=")
+        return obj.get(name) == value
+    if "~" in term:
+        name, _, value = term.partition("~")
+        got = body.get(name, defaults.get(name))
+        return isinstance(got, (list, tuple)) and value in got
+    if "=" in term:
+        name, _, value = term.partition("=")
+        return body.get(name, defaults.get(name)) == value
+    return body.get(term, defaults.get(term)) is True
+
+
+@dataclass(frozen=True)
+class ResponseModel:
+    """The documented ``result`` of one API: an object, or a list of objects (``kind``)."""
+
+    kind: ResultKind
+    fields: tuple[Field, ...]
+    #: Where the docs contradict themselves about the answer's shape, and the reading taken.
+    notes: tuple[str, ...] = ()
+
+    def field(self, path: str) -> Field:
+        """The field at a dotted ``path`` such as ``words_block_list.char_list``."""
+        fields, found = self.fields, None
+        for part in path.split("."):
+            found = next((f for f in fields if f.name == part), None)
+            if found is None:
+                raise KeyError(path)
+            fields = found.fields
+        assert found is not None
+        return found
