@@ -79,8 +79,10 @@ class AdaptiveRateLimiter:
       A ``Retry-After`` from the server pauses every caller until it has passed;
     * after ``quiet`` seconds without throttling it grows by ``step`` requests per second.
 
-    Calls are spaced evenly (no bursts): :meth:`acquire` hands out start times
-    ``1/rate`` apart. Every change of rate is logged at INFO.
+    Calls are spaced evenly: :meth:`acquire` hands out start times ``1/rate`` apart; a
+    slot missed because every thread was busy may be made up later, at most two slots
+    (0.1 s) back, so a batch whose threads are sometimes all busy still averages ``rate``.
+    Every change of rate is logged at INFO.
     """
 
     def __init__(
@@ -144,8 +146,18 @@ class AdaptiveRateLimiter:
                 self._set_rate(
                     min(self.max_qps, self._rate + self.step), now, f"{self.quiet:g} s without throttling"
                 )
-            start = max(now, self._next)
-            self._next = start + 1.0 / self._rate
+            interval = 1.0 / self._rate
+            if self.calls == 0:
+                self._next = now  # the schedule starts with the first call, with nothing to make up
+            if now >= self._next:
+                # Late: every thread was busy when the slot came. The schedule may trail the
+                # clock by up to two slots (0.1 s at most), so a short gap is made up by at
+                # most two calls back to back instead of being lost for good.
+                start = now
+                self._next = max(self._next, now - min(0.1, 2 * interval)) + interval
+            else:
+                start = self._next
+                self._next = start + interval
             self.calls += 1
         wait = start - now
         if wait > 0:

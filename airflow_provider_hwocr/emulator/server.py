@@ -8,7 +8,9 @@ Pipeline of an OCR request (the first failure answers):
 4. project: the path's (and ``X-Project-Id``'s) project id must be the
    configured one, else 403 ModelArts.4203
 5. throttling: beyond the API's QPS limit, 429 APIG.0308
-6. latency: ``latency_ms`` plus jitter (sleeps in this request's thread only)
+6. latency: the answer (to any of the steps below) is sent ``latency_ms`` plus jitter
+   after this point, whatever the work took: the service's answer time (sleeps in this
+   request's thread only)
 7. subscription: slugs in ``config.not_subscribed`` get 403 ModelArts.4204
 8. body validation (see :mod:`.validation`), 400
 9. random faults at the configured rates: 500 ModelArts.4505, 503
@@ -478,6 +480,7 @@ class OcrEmulator:
         body: Any = None
         parsed = False
         fault = None
+        answer_at: float | None = None
         try:
             if slug is None or request.method != "POST":
                 raise EmulatorError(404, "APIG.0101", detail="no API at this method and path")
@@ -489,9 +492,10 @@ class OcrEmulator:
             if scripted is not None:
                 raise scripted
             self._limiter.check(config, slug)
-            delay = self._latency.seconds(config)
-            if delay > 0:
-                self._stopping.wait(delay)
+            # The answer goes out ``latency`` after this point, whatever the work took
+            # (downloading a URL, OCR): latency is the service's answer time, not a pause
+            # added on top of it.
+            answer_at = time.monotonic() + self._latency.seconds(config)
             header_project = request.headers.get("x-project-id")
             for given in (project_id, header_project):
                 if given is not None and given != config.project_id:
@@ -517,6 +521,10 @@ class OcrEmulator:
         except EmulatorError as error:
             answer = _error_answer(error, request_id)
             error_code = error.code
+        if answer_at is not None:
+            remaining = answer_at - time.monotonic()
+            if remaining > 0:
+                self._stopping.wait(remaining)
         if not parsed:
             body = _try_json(request.body)
         self._log.add(
