@@ -23,6 +23,7 @@ imports this module): no I/O, only Airflow modules a DAG file loads anyway.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import airflow.sdk as _sdk
@@ -91,6 +92,12 @@ RetryRule: Any = getattr(_sdk, "RetryRule", None)
 #: Whether this Airflow has task retry policies (3.3+).
 RETRY_POLICIES_AVAILABLE: bool = ExceptionRetryPolicy is not None
 
+#: Held around every call of ours that may talk to the task supervisor (masking a
+#: secret, looking a connection up), which batch tasks make from worker threads. The
+#: channel to the supervisor has no lock of its own before Airflow 3.2: two threads
+#: sending at once hang the task (seen on 3.1.8 in a real deployment).
+SUPERVISOR_LOCK = threading.RLock()
+
 #: Shortest value worth handing to Airflow's secrets masker. The masker refuses
 #: (and warns about) anything shorter; no real credential is that short.
 MIN_SECRET_LENGTH = 5
@@ -106,4 +113,5 @@ def mask_secret(value: str | None) -> None:
         return
     from airflow.sdk.log import mask_secret as _mask_secret
 
-    _mask_secret(value)
+    with SUPERVISOR_LOCK:
+        _mask_secret(value)

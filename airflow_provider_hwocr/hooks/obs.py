@@ -306,7 +306,10 @@ class HuaweiObsHook(BaseHook):
     @cached_property
     def settings(self) -> CloudSettings:
         """The validated connection (looked up on first use)."""
-        conn = self.get_connection(self.huaweicloud_ocr_conn_id)
+        from airflow_provider_hwocr._compat import SUPERVISOR_LOCK
+
+        with SUPERVISOR_LOCK:  # a batch's threads may ask at once
+            conn = self.get_connection(self.huaweicloud_ocr_conn_id)
         return self._settings_from(conn)
 
     async def aload_settings(self) -> CloudSettings:

@@ -73,7 +73,10 @@ class HuaweiOcrHook(BaseHook):
 
     @cached_property
     def settings(self) -> CloudSettings:
-        conn = self.get_connection(self.huaweicloud_ocr_conn_id)
+        from airflow_provider_hwocr._compat import SUPERVISOR_LOCK
+
+        with SUPERVISOR_LOCK:  # a batch's threads may ask at once
+            conn = self.get_connection(self.huaweicloud_ocr_conn_id)
         settings = settings_from_connection(conn, region=self.region, project_id=self.project_id)
         # The AK is not masked by Airflow (it is the login); mask it and the
         # rest explicitly so no log line or rendered field shows them.
