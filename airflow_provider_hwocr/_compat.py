@@ -1,20 +1,22 @@
 """Differences between the Airflow releases this provider supports, in one place.
 
-Supported: Airflow 3.1 and newer (see the README, "Supported Airflow versions").
+Supported: Airflow 3.1.8 and newer (see the README, "Supported Airflow versions").
+CI runs the whole suite on 3.1.8 and 3.3.2; "since" below is the first release
+known to have it.
 
 =====================================  ========  =============================================
 what                                   since     on older releases
 =====================================  ========  =============================================
-``airflow.sdk.BaseHook``,              3.1       (floor)
+``airflow.sdk.BaseHook``,              3.1       (the floor)
 ``airflow.sdk.log.mask_secret``
 ``from airflow.sdk import conf``       3.2       ``airflow.configuration.conf``
-``airflow.sdk.exceptions``             3.2       ``airflow.exceptions``
-(``AirflowSensorTimeout``,
-``TaskDeferred``)
+``AirflowSensorTimeout``,              3.3.2     ``airflow.exceptions`` (3.1.8)
+``TaskDeferred`` in
+``airflow.sdk.exceptions``
 task retry policies                    3.3       none: :data:`RETRY_POLICIES_AVAILABLE` is
 (``airflow.sdk.ExceptionRetryPolicy``)           ``False``
-``dag.test(logical_date=None)`` runs   3.2       ``dag.test()`` always sets a logical date
-without a logical date
+a thread-safe channel to the task      3.3.2     none (3.1.8): :data:`SUPERVISOR_LOCK`
+supervisor
 =====================================  ========  =============================================
 
 Everything here is cheap to import (DAG files import the sensor, which
@@ -67,7 +69,7 @@ AirflowException: Any = _sdk_exceptions.AirflowException  # in the SDK since 3.0
 
 
 def _exception(name: str) -> Any:
-    """A sensor exception: in ``airflow.sdk.exceptions`` from 3.2, ``airflow.exceptions`` before."""
+    """A sensor exception: in ``airflow.sdk.exceptions`` on newer releases, else ``airflow.exceptions``."""
     found = getattr(_sdk_exceptions, name, None)
     if found is None:  # Airflow 3.1
         import airflow.exceptions
@@ -93,9 +95,9 @@ RetryRule: Any = getattr(_sdk, "RetryRule", None)
 RETRY_POLICIES_AVAILABLE: bool = ExceptionRetryPolicy is not None
 
 #: Held around every call of ours that may talk to the task supervisor (masking a
-#: secret, looking a connection up), which batch tasks make from worker threads. The
-#: channel to the supervisor has no lock of its own before Airflow 3.2: two threads
-#: sending at once hang the task (seen on 3.1.8 in a real deployment).
+#: secret, looking a connection up), which batch tasks make from worker threads. On
+#: Airflow 3.1.8 the channel to the supervisor has no lock of its own (3.3.2 has one):
+#: two threads sending at once hung a batch task in a real deployment.
 SUPERVISOR_LOCK = threading.RLock()
 
 #: Shortest value worth handing to Airflow's secrets masker. The masker refuses
