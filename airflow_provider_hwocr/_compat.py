@@ -1,8 +1,8 @@
 """Differences between the Airflow releases this provider supports, in one place.
 
-Supported: Airflow 3.1.8 and newer (see the README, "Supported Airflow versions").
-CI runs the whole suite on 3.1.8 and 3.3.2; "since" below is the first release
-known to have it.
+Supported: Airflow 3.1.2 and newer (see the README, "Supported Airflow versions").
+CI runs the whole suite on 3.1.2 and 3.3.2 (it also passed on 3.1.3, 3.1.5 and
+3.1.8); "since" below is the first release known to have it.
 
 =====================================  ========  =============================================
 what                                   since     on older releases
@@ -10,12 +10,12 @@ what                                   since     on older releases
 ``airflow.sdk.BaseHook``,              3.1       (the floor)
 ``airflow.sdk.log.mask_secret``
 ``from airflow.sdk import conf``       3.2       ``airflow.configuration.conf``
-``AirflowSensorTimeout``,              3.3.2     ``airflow.exceptions`` (3.1.8)
+``AirflowSensorTimeout``,              3.3.2     ``airflow.exceptions`` (3.1.2, 3.1.8)
 ``TaskDeferred`` in
 ``airflow.sdk.exceptions``
 task retry policies                    3.3       none: :data:`RETRY_POLICIES_AVAILABLE` is
 (``airflow.sdk.ExceptionRetryPolicy``)           ``False``
-a thread-safe channel to the task      3.3.2     none (3.1.8): :data:`SUPERVISOR_LOCK`
+a thread-safe channel to the task      3.3.2     none (3.1.2, 3.1.8): :data:`SUPERVISOR_LOCK`
 supervisor
 =====================================  ========  =============================================
 
@@ -96,8 +96,8 @@ RETRY_POLICIES_AVAILABLE: bool = ExceptionRetryPolicy is not None
 
 #: Held around every call of ours that may talk to the task supervisor (masking a
 #: secret, looking a connection up), which batch tasks make from worker threads. On
-#: Airflow 3.1.8 the channel to the supervisor has no lock of its own (3.3.2 has one):
-#: two threads sending at once hung a batch task in a real deployment.
+#: Airflow 3.1 the channel to the supervisor has no lock of its own (3.3.2 has one):
+#: two threads sending at once hung a batch task in a real deployment on 3.1.8.
 SUPERVISOR_LOCK = threading.RLock()
 
 #: Shortest value worth handing to Airflow's secrets masker. The masker refuses
