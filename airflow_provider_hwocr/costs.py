@@ -45,14 +45,10 @@ _FALSE = ("", "0", "false", "no", "off")
 
 
 def _config_flag() -> bool:
-    conf: Any
     try:
-        from airflow.sdk import conf  # Airflow 3.2+
-    except ImportError:  # pragma: no cover - Airflow 3.1
-        try:
-            from airflow.configuration import conf
-        except ImportError:
-            return False
+        from airflow_provider_hwocr._compat import conf
+    except ImportError:  # pragma: no cover - Airflow itself not importable
+        return False
     try:
         return bool(conf.getboolean(CONFIG_SECTION, CONFIG_OPTION, fallback=False))
     except Exception:  # noqa: BLE001 - a malformed value must not break every task; the env var is checked strictly

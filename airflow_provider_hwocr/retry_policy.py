@@ -41,18 +41,16 @@ from airflow_provider_hwocr.errors import (
 )
 
 if TYPE_CHECKING:
-    from airflow.sdk import ExceptionRetryPolicy
+    from airflow.sdk import ExceptionRetryPolicy  # type: ignore[attr-defined,unused-ignore]  # 3.3+
 
 __all__ = ["HWOCR_RETRY_POLICY", "RETRY_POLICIES_AVAILABLE", "make_retry_policy"]
 
-try:  # Airflow 3.3+
-    from airflow.sdk import ExceptionRetryPolicy as _Base
-    from airflow.sdk import RetryAction, RetryDecision, RetryRule
-except ImportError:  # Airflow 3.1 / 3.2
-    _Base = None  # type: ignore[assignment,misc]
+# None on Airflow 3.1 / 3.2 (see airflow_provider_hwocr._compat).
+from airflow_provider_hwocr._compat import ExceptionRetryPolicy as _Base
+from airflow_provider_hwocr._compat import RetryAction, RetryDecision, RetryRule
 
 #: Whether this Airflow has task retry policies (3.3+).
-RETRY_POLICIES_AVAILABLE = _Base is not None
+RETRY_POLICIES_AVAILABLE: bool = _Base is not None
 
 _DEFAULT_THROTTLE_DELAY = timedelta(seconds=60)
 

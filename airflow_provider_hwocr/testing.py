@@ -3,7 +3,7 @@
 ``local_object_server()`` runs moto's S3 server (``pip install "moto[server]"``)
 on 127.0.0.1 and a free port. Point a ``huaweicloud_ocr`` connection at it with
 the extras ``obs_endpoint`` (the yielded URL), ``obs_path_style: true``,
-``obs_signature: "v2"`` and ``verify: false``. The OCR side is
+``obs_signature: "sigv2"`` and ``verify: false`` (:func:`object_server_extras`). The OCR side is
 ``airflow_provider_hwocr.emulator``.
 
 Not imported by the provider itself; moto is a test dependency only.
@@ -46,15 +46,18 @@ def _sigv2_always_s3() -> Iterator[None]:
 
 
 @contextmanager
-def local_object_server() -> Iterator[str]:
-    """Run an S3/OBS-compatible server on loopback; yields ``http://127.0.0.1:PORT``."""
+def local_object_server(port: int = 0) -> Iterator[str]:
+    """Run an S3/OBS-compatible server on loopback; yields ``http://127.0.0.1:PORT``.
+
+    ``port=0`` picks a free port. From a shell: ``hwocr-object-server``.
+    """
     try:
         from moto.server import ThreadedMotoServer
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError('the local object server needs moto: pip install "moto[server]"') from exc
 
     with _sigv2_always_s3():
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
         try:
@@ -65,7 +68,8 @@ def local_object_server() -> Iterator[str]:
 
 def object_server_extras(url: str) -> dict[str, object]:
     """Connection extras that point the OBS side of a connection at ``url``."""
-    return {"obs_endpoint": url, "obs_path_style": True, "obs_signature": "v2", "verify": False}
+    # "sigv2", not its short spelling "v2": Airflow's masker warns about short extra values.
+    return {"obs_endpoint": url, "obs_path_style": True, "obs_signature": "sigv2", "verify": False}
 
 
 def anonymous_read_policy(bucket: str) -> str:

@@ -1,6 +1,9 @@
 """Classify a document, then send it to the API made for its type.
 
 auto-classification -> branch -> passport | invoice key-values | general text -> results in OBS
+
+Usually triggered by hand or through the REST API (``schedule=None``), so a
+run has no logical date: results go under the day the run was triggered for.
 """
 
 from __future__ import annotations
@@ -23,7 +26,11 @@ INVOICE_TYPES = {
     "quota_invoice",
     "toll_invoice",
 }
-RESULTS = "obs://{{ params.bucket }}/routed/{{ ds }}/"
+# The run's day: its logical date, or, for a run triggered with no logical date
+# (UI, ``airflow dags trigger`` without ``-l``, REST API), the time it was triggered
+# for. ``{{ ds }}`` alone is undefined in such runs.
+RUN_DAY = "{{ (logical_date | default(dag_run.run_after, true)) | ds }}"
+RESULTS = "obs://{{ params.bucket }}/routed/" + RUN_DAY + "/"
 
 with DAG(
     dag_id="ocr_classify_and_route",

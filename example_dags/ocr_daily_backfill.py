@@ -1,9 +1,16 @@
 """Daily batch OCR over a date-partitioned prefix, safe to backfill and to re-run.
 
 Scans for day D are under ``obs://{bucket}/scans/D/``; results and a manifest
-go under ``obs://{bucket}/ocr/D/``. ``catchup=True`` processes every past day;
-calls are capped by ``qps`` so months of backfill stay within the account's
-rate limit, and a re-run of a finished day makes zero OCR calls.
+go under ``obs://{bucket}/ocr/D/``. Past days are processed with
+``airflow backfill create --dag-id ocr_daily_backfill --from-date ... --to-date ...``
+(``catchup=False``, so that enabling the DAG does not start one run per day
+since ``start_date`` at once); calls are capped by ``qps`` so months of
+backfill stay within the account's rate limit, and a re-run of a finished day
+(``--reprocess-behavior completed``) makes zero OCR calls.
+
+D is the run's logical date (scheduled runs and ``airflow backfill create``).
+A run triggered with no logical date (UI, ``airflow dags trigger`` without
+``-l``, REST API) processes the day it was triggered for.
 """
 
 from __future__ import annotations
@@ -13,11 +20,16 @@ from airflow.sdk import DAG, Param
 
 from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
 
+# The run's day: its logical date, or, for a run triggered with no logical date
+# (UI, ``airflow dags trigger`` without ``-l``, REST API), the time it was triggered
+# for. ``{{ ds }}`` alone is undefined in such runs.
+RUN_DAY = "{{ (logical_date | default(dag_run.run_after, true)) | ds }}"
+
 with DAG(
     dag_id="ocr_daily_backfill",
     schedule="@daily",
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
-    catchup=True,
+    catchup=False,  # past days: airflow backfill create
     max_active_runs=2,
     params={"bucket": Param("hwocr-demo", type="string")},
     tags=["hwocr", "example", "obs", "backfill"],
@@ -25,9 +37,9 @@ with DAG(
     HuaweiOcrBatchOperator(
         task_id="ocr_day",
         api="general-text",
-        source_uri="obs://{{ params.bucket }}/scans/{{ ds }}/",
+        source_uri="obs://{{ params.bucket }}/scans/" + RUN_DAY + "/",
         pattern="*.png",
-        output_uri="obs://{{ params.bucket }}/ocr/{{ ds }}/",
+        output_uri="obs://{{ params.bucket }}/ocr/" + RUN_DAY + "/",
         parameters={"detect_direction": True},
         max_concurrency=4,
         qps=5,

@@ -2,9 +2,16 @@
 
     OBS sensor (prefix) -> one mapped OCR task per new object -> summary
 
-Results go to ``obs://{bucket}/{results}{ds}/`` (one JSON envelope per image),
-XCom carries only references. Re-running the same logical date costs no OCR
-call: every result already exists and is skipped.
+Results go to ``obs://{bucket}/{results}{day}/`` (one JSON envelope per image),
+XCom carries only references; ``day`` is the run's logical date, or the day a
+run with no logical date (UI, CLI without ``-l``, REST API) was triggered for.
+Re-running the same day costs no OCR call: every result already exists and is
+skipped.
+
+The sensor defers explicitly (``deferrable=True``): ``[operators]
+default_deferrable`` is off in a stock install, and a poking sensor would hold
+a worker slot for up to ``timeout`` (6 h) while it waits. Deferred, it waits
+in the triggerer and uses no worker slot.
 """
 
 from __future__ import annotations
@@ -14,6 +21,11 @@ from airflow.sdk import DAG, Param, task
 
 from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
 from airflow_provider_hwocr.sensors.obs import HuaweiObsKeySensor
+
+# The run's day: its logical date, or, for a run triggered with no logical date
+# (UI, ``airflow dags trigger`` without ``-l``, REST API), the time it was triggered
+# for. ``{{ ds }}`` alone is undefined in such runs.
+RUN_DAY = "{{ (logical_date | default(dag_run.run_after, true)) | ds }}"
 
 with DAG(
     dag_id="ocr_new_uploads",
@@ -35,11 +47,12 @@ with DAG(
         min_size=1,
         poke_interval=30,
         timeout=6 * 3600,
+        deferrable=True,  # wait in the triggerer, not in a worker slot
     )
 
     ocr = HuaweiOcrGeneralTextOperator.partial(
         task_id="ocr",
-        output_uri="obs://{{ params.bucket }}/{{ params.results }}{{ ds }}/",
+        output_uri="obs://{{ params.bucket }}/{{ params.results }}" + RUN_DAY + "/",
         detect_direction=True,
         max_active_tis_per_dag=8,
     ).expand(image=wait_for_scans.output)

@@ -8,6 +8,11 @@
 Creates ``.venv`` next to ``pyproject.toml`` on first use and installs the
 package with its test extras; later runs reinstall only when
 ``pyproject.toml`` changed. Uses only the standard library.
+
+Environment:
+    HWOCR_VENV=/path/to/venv    use (or create) that virtualenv instead of ``.venv``
+    HWOCR_AIRFLOW=3.1.8         install exactly that Airflow release (default: the
+                                newest one pyproject.toml allows)
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ VENV = Path(os.environ.get("HWOCR_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".hwocr-installed"
+AIRFLOW = os.environ.get("HWOCR_AIRFLOW", "").strip()
 
 
 def _say(msg: str) -> None:
@@ -31,15 +37,16 @@ def _say(msg: str) -> None:
 
 
 def ensure_env() -> None:
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + AIRFLOW.encode()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted and PY.exists():
         return
     if not PY.exists():
         _say(f"creating virtualenv {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    _say("installing airflow-provider-hwocr[test] (first run takes about a minute)")
+    pin = [f"apache-airflow=={AIRFLOW}"] if AIRFLOW else []
+    _say(f"installing airflow-provider-hwocr[test] {' '.join(pin)} (first run takes about a minute)")
     subprocess.run([str(PY), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run([str(PY), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]"], check=True)
+    subprocess.run([str(PY), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]", *pin], check=True)
     STAMP.write_text(wanted)
 
 

@@ -346,7 +346,7 @@ def test_trigger_timeout_and_error_events(obs_conn, obs_bucket):
 
 
 def test_deferrable_sensor_defers_with_every_parameter_then_completes(hook, obs_bucket):
-    from airflow.sdk.exceptions import TaskDeferred
+    from airflow_provider_hwocr._compat import TaskDeferred
 
     sensor = _sensor(
         bucket=obs_bucket,
@@ -386,7 +386,7 @@ def test_deferrable_sensor_defers_with_every_parameter_then_completes(hook, obs_
 
 
 def test_execute_complete_raises_typed_errors():
-    from airflow.sdk.exceptions import AirflowSensorTimeout
+    from airflow_provider_hwocr._compat import AirflowSensorTimeout
 
     sensor = _sensor(bucket="b-1", key="k", deferrable=True)
     for _ in range(2):

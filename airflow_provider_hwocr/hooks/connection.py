@@ -6,11 +6,13 @@ same way. Every malformed or missing field raises an error naming it.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from airflow_provider_hwocr.catalog import REGIONS
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
 
 AUTH_TYPES = ("aksk", "token")
 OBS_SIGNATURES = ("obs", "v2", "v4")
+#: Longer spellings of the S3 signatures. Airflow's masker warns about every extra value
+#: under 5 characters in each task log, so connections are best written with these.
+OBS_SIGNATURE_ALIASES = {"sigv2": "v2", "sigv4": "v4"}
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -64,6 +69,56 @@ class CloudSettings:
     @property
     def secrets(self) -> list[str]:
         return [s for s in (self.ak, self.sk, self.security_token, self.password) if s]
+
+    @property
+    def proxy_password(self) -> str | None:
+        """The password in the ``proxy`` URL, as written there (percent-encoded), if any."""
+        if not self.proxy:
+            return None
+        try:
+            proxy = self.proxy if "://" in self.proxy else f"http://{self.proxy}"
+            return urlsplit(proxy).password or None
+        except ValueError:
+            return None
+
+    def mask_secrets(self) -> None:
+        """Register the real secrets with Airflow's masker, and nothing else.
+
+        AK, SK, security token, IAM password and proxy password (as written and
+        decoded). Non-secret extras (``auth_type``, ``obs_signature``, region...)
+        are never handed to the masker, and values too short to mask are skipped
+        instead of making the masker warn in every task log.
+        """
+        from airflow_provider_hwocr._compat import mask_secret
+
+        values = list(self.secrets)
+        proxy_password = self.proxy_password
+        if proxy_password:
+            values += [proxy_password, unquote(proxy_password)]
+        for value in values:
+            mask_secret(value)
+
+
+def _extra_of(conn: Connection) -> dict[str, Any]:
+    """The connection's extras as a dict, parsed here rather than with ``extra_dejson``.
+
+    ``extra_dejson`` hands every extra value to Airflow's secrets masker, which
+    warns "Skipping masking for a secret as it's too short" for short non-secret
+    values such as ``obs_signature: v2`` or ``auth_type: aksk`` (in every task
+    log). The secrets among the extras are masked by :meth:`CloudSettings.mask_secrets`.
+    """
+    raw = conn.extra
+    if not raw:
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    try:
+        extra = json.loads(raw)
+    except (TypeError, ValueError):
+        raise _err(conn.conn_id, "extra", "must be a JSON object") from None
+    if not isinstance(extra, dict):
+        raise _err(conn.conn_id, "extra", "must be a JSON object")
+    return extra
 
 
 def _err(conn_id: str, field: str, message: str) -> HuaweiOcrConfigurationError:
@@ -179,9 +234,7 @@ def settings_from_connection(
     if service not in ("ocr", "obs"):
         raise ValueError(f"service must be 'ocr' or 'obs', got {service!r}")
     conn_id = conn.conn_id
-    extra = conn.extra_dejson if conn.extra else {}
-    if not isinstance(extra, dict):
-        raise _err(conn_id, "extra", "must be a JSON object")
+    extra = _extra_of(conn)
 
     region = (region or _text(extra, "region") or "").strip()
     if not region:
@@ -261,6 +314,8 @@ def _parse_obs_signature(conn_id: str, raw: Any) -> str:
     if raw is None or raw == "":
         return "obs"
     value = str(raw).strip().lower()
+    value = OBS_SIGNATURE_ALIASES.get(value, value)
     if value not in OBS_SIGNATURES:
-        raise _err(conn_id, "obs_signature", f"must be one of {', '.join(OBS_SIGNATURES)}, got {raw!r}")
+        known = ", ".join([*OBS_SIGNATURES, *OBS_SIGNATURE_ALIASES])
+        raise _err(conn_id, "obs_signature", f"must be one of {known}, got {raw!r}")
     return value

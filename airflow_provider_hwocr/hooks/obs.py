@@ -267,11 +267,10 @@ def _listing_time(value: Any) -> datetime:
 
 
 def _mask(*values: str | None) -> None:
-    from airflow.sdk.log import mask_secret
+    from airflow_provider_hwocr._compat import mask_secret
 
     for value in values:
-        if value:
-            mask_secret(value)
+        mask_secret(value)
 
 
 class HuaweiObsHook(BaseHook):
@@ -312,7 +311,10 @@ class HuaweiObsHook(BaseHook):
     @cached_property
     def settings(self) -> CloudSettings:
         """The validated connection (looked up on first use)."""
-        conn = self.get_connection(self.huaweicloud_ocr_conn_id)
+        from airflow_provider_hwocr._compat import SUPERVISOR_LOCK
+
+        with SUPERVISOR_LOCK:  # a batch's threads may ask at once
+            conn = self.get_connection(self.huaweicloud_ocr_conn_id)
         return self._settings_from(conn)
 
     async def aload_settings(self) -> CloudSettings:
@@ -328,12 +330,9 @@ class HuaweiObsHook(BaseHook):
 
     def _settings_from(self, conn: Any) -> CloudSettings:
         settings = settings_from_connection(conn, region=self.region, service="obs")
-        proxy_password = urlsplit(settings.proxy).password if settings.proxy else None
         # The AK is Airflow's "login" and is not masked by default; the proxy
         # password is masked as written in the URL and decoded.
-        _mask(settings.ak, settings.sk, settings.security_token, proxy_password)
-        if proxy_password:
-            _mask(unquote(proxy_password))
+        settings.mask_secrets()
         return settings
 
     @property

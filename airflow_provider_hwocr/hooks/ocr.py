@@ -20,13 +20,6 @@ from airflow_provider_hwocr.get_provider_info import CONN_FIELDS, CONN_TYPE, UI_
 from airflow_provider_hwocr.hooks.connection import CloudSettings, settings_from_connection
 
 
-def _mask(values: list[str]) -> None:
-    from airflow.sdk.log import mask_secret
-
-    for value in values:
-        mask_secret(value)
-
-
 class HuaweiOcrHook(BaseHook):
     """Calls Huawei Cloud OCR with the credentials of a ``huaweicloud_ocr`` connection.
 
@@ -80,11 +73,14 @@ class HuaweiOcrHook(BaseHook):
 
     @cached_property
     def settings(self) -> CloudSettings:
-        conn = self.get_connection(self.huaweicloud_ocr_conn_id)
+        from airflow_provider_hwocr._compat import SUPERVISOR_LOCK
+
+        with SUPERVISOR_LOCK:  # a batch's threads may ask at once
+            conn = self.get_connection(self.huaweicloud_ocr_conn_id)
         settings = settings_from_connection(conn, region=self.region, project_id=self.project_id)
         # The AK is not masked by Airflow (it is the login); mask it and the
         # rest explicitly so no log line or rendered field shows them.
-        _mask(settings.secrets)
+        settings.mask_secrets()
         return settings
 
     @cached_property

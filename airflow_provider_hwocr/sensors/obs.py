@@ -13,8 +13,9 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_hwocr._compat import conf
 from airflow_provider_hwocr.errors import HuaweiCloudNonRetryableError
 from airflow_provider_hwocr.hooks.obs_match import (
     DEFAULT_METADATA_KEYS,
@@ -229,7 +230,7 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> list[str]:
         """Handle the trigger's event. Depends on the event only, so a repeated event gives the same result."""
-        from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
+        from airflow_provider_hwocr._compat import AirflowException, AirflowSensorTimeout
 
         if not isinstance(event, dict):
             raise AirflowException(f"unexpected trigger event: {event!r}")
@@ -272,8 +273,7 @@ def selection_value(query: ObsKeyQuery, count: int, files: list[dict[str, Any]])
 
 def _error_from_event(error_type: Any, message: str) -> Exception:
     """Rebuild the trigger's exception type where it is one of ours, so retry rules still match it."""
-    from airflow.sdk.exceptions import AirflowException
-
+    from airflow_provider_hwocr._compat import AirflowException
     from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
     from airflow_provider_hwocr.hooks import obs_errors
 
