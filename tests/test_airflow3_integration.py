@@ -397,7 +397,10 @@ def test_obs_fs_options_verify_tls_by_default_and_follow_the_connection():
         extra = "{}"
 
         def __init__(self, extra):
+            import json
+
             self.extra_dejson = extra
+            self.extra = json.dumps(extra)  # what the hooks read
 
     default = storage_options_for(
         settings_from_connection(Conn({"region": "ap-southeast-1"}), service="obs"),
