@@ -20,6 +20,15 @@ from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator, H
 from airflow_provider_hwocr.sensors.obs import HuaweiObsKeySensor
 from airflow_provider_hwocr.text_export import text_key, text_pages
 
+#: Measured on 3.1.2: no ``airflow.sdk.lineage`` (hook lineage), ``map_index_template`` is not
+#: rendered by ``dag.test()``, outlet asset events of ``dag.test()`` runs are not recorded, and
+#: common-io's object-storage XCom backend builds ``obs://conn@/bucket`` paths. 3.3.2 passes;
+#: 3.2 is not measured, so these run from 3.3 (README, "Airflow 3 integration").
+needs_airflow_33 = pytest.mark.skipif(
+    __import__("airflow_provider_hwocr._compat", fromlist=["AIRFLOW_VERSION"]).AIRFLOW_VERSION < (3, 3, 0),
+    reason="measured not to work on Airflow 3.1.2; tested from 3.3",
+)
+
 
 def documented_result(slug):
     return example_response(slug)["result"]
@@ -207,6 +216,7 @@ def test_lineage_lists_collapse_to_prefixes_past_the_cap():
     assert refs == [("obs://b", "day/1/"), ("obs://c", "x.png")]
 
 
+@needs_airflow_33
 def test_hook_lineage_records_obs_reads_and_writes(obs, obs_bucket, monkeypatch):
     import airflow.sdk.lineage as sdk_lineage
     from airflow.sdk.lineage import HookLineageCollector
@@ -262,6 +272,7 @@ def _rows(run, **filters):
         return {row.map_index: XComModel.deserialize_value(row) for row in rows}
 
 
+@needs_airflow_33
 def test_mapped_task_instances_are_named_by_file_and_link_to_their_objects(
     producer_run, obs_bucket, emulator
 ):
@@ -289,6 +300,7 @@ def test_mapped_task_instances_are_named_by_file_and_link_to_their_objects(
     assert all(link.endswith("prefix=inbox%2F") for link in sources.values())
 
 
+@needs_airflow_33
 def test_results_asset_events_list_what_each_instance_wrote(producer_run, obs, obs_bucket):
     from airflow.models.asset import AssetEvent
     from airflow.sdk import Asset
@@ -423,6 +435,7 @@ def test_obs_fs_options_verify_tls_by_default_and_follow_the_connection():
     assert test_server["config_kwargs"]["s3"] == {"addressing_style": "path"}
 
 
+@needs_airflow_33
 def test_common_io_xcom_backend_stores_in_obs(obs, obs_bucket, monkeypatch):
     from airflow.providers.common.io.xcom import backend as xcom_backend
 
