@@ -6,7 +6,7 @@ object server (moto) in **separate processes**, so this process's CPU time is th
 alone; the object server counts the requests it gets from the provider (the emulator's own
 downloads of signed URLs are told apart by their User-Agent). Then, side by side in one run:
 
-1. images/s / min(C/L, qps) for N images, C=16, L=50 ms, at qps=100 and qps=None, with
+1. images/s / min(C/L, qps) for N images, C=16, L=50 ms, at qps=100, 50 and None, with
    ``obs://`` sources in the default mode (``signed_url``), plus the CPU each of the three
    processes spent per image. A run at L=200 ms (bound 80/s) shows the batch at the bound
    when the object server's CPU is not what limits it.
@@ -182,7 +182,7 @@ def _connect(servers: Servers) -> None:
                 "iam_endpoint": servers.emu_url,
                 "obs_endpoint": servers.obs_url,
                 "obs_path_style": True,
-                "obs_signature": "v2",
+                "obs_signature": "sigv2",
                 "verify": False,
             },
         }
@@ -259,7 +259,7 @@ def throughput(servers: Servers, n: int, latency_s: float, label: str) -> list[s
     the whole task (wall clock, so including the batch's listings and manifests)."""
     rows = []
     bucket = _bucket(servers)
-    for i, qps in enumerate((100.0, None)):
+    for i, qps in enumerate((100.0, 50.0, None)):
         prefix = f"t{i}/"
         servers.fill(bucket, prefix, n)
         servers.requests()
