@@ -1,7 +1,8 @@
 """Daily batch OCR over a date-partitioned prefix, safe to backfill and to re-run.
 
-Scans for day D are under ``obs://{bucket}/scans/D/``; results and a manifest
-go under ``obs://{bucket}/ocr/D/``. Past days are processed with
+Scans for day D are under ``obs://{bucket}/scans/D/``; results go under
+``obs://{bucket}/ocr/D/`` and the manifests (one per run, plus the latest with the
+index that makes re-runs cost a listing) under ``obs://{bucket}/ocr/D_hwocr/``. Past days are processed with
 ``airflow backfill create --dag-id ocr_daily_backfill --from-date ... --to-date ...``
 (``catchup=False``, so that enabling the DAG does not start one run per day
 since ``start_date`` at once); calls are capped by ``qps`` so months of
