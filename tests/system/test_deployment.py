@@ -240,10 +240,14 @@ class Deployment:
         )
 
     def upload(self, keys: list[str]) -> None:
+        from airflow_provider_hwocr.emulator.samples import all_samples
+
         client = self.obs_client()
         try:
             for key in keys:
                 body = png((320, 140), key.rsplit("/", 1)[-1])
+                if key.startswith("inbox/"):  # routed by what the emulator reads: a real invoice
+                    body = all_samples()["invoice"].png
                 resp = client.putContent(BUCKET, key, body)
                 assert resp.status < 300, (key, resp.status, resp.errorMessage)
         finally:
@@ -416,11 +420,11 @@ def test_backfill_three_days_then_reprocess_completed_is_free(deployment: Deploy
     assert sorted(r["logical_date"][:10] for r in first) == days
     assert dep.ocr_calls("general-text") - before == 6
     for d in days:
-        stored = dep.keys(f"ocr/{d}/")
-        manifests = [k for k in stored if "manifest" in k.rsplit("/", 1)[-1]]
-        results = [k for k in stored if k not in manifests]
-        assert len(results) == 2, stored
-        assert manifests, stored
+        results = dep.keys(f"ocr/{d}/")
+        manifests = dep.keys(f"ocr/{d}_hwocr/")  # kept next to the results (README, batch)
+        assert len(results) == 2, results
+        assert any(k.endswith("/manifest.json") for k in manifests), manifests
+        assert any("/runs/" in k for k in manifests), manifests
 
     before = dep.ocr_calls()
     again = _backfill(dep, days[0], days[-1], "--reprocess-behavior", "completed")
