@@ -92,3 +92,18 @@ def image_server(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def rearm_short_secret_warning(monkeypatch) -> None:
+    """The masker warns about a too-short value once per process: re-arm it for this test."""
+    import importlib
+
+    for name in (
+        "airflow.sdk._shared.secrets_masker.secrets_masker",
+        "airflow._shared.secrets_masker.secrets_masker",
+    ):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        monkeypatch.setattr(module.SecretsMasker, "_has_warned_short_secret", False, raising=False)

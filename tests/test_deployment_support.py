@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from _airflow_env import CONN_ENV
+from _airflow_env import CONN_ENV, rearm_short_secret_warning
 from constants import AK, SK
 
 from airflow_provider_hwocr import _compat
@@ -46,20 +46,6 @@ def test_version_tuple_reads_pre_releases():
     assert _compat._version_tuple("3.1.8.post1") == (3, 1, 8)
 
 
-def _rearm_short_warning(monkeypatch):
-    import importlib
-
-    for name in (
-        "airflow.sdk._shared.secrets_masker.secrets_masker",
-        "airflow._shared.secrets_masker.secrets_masker",
-    ):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        monkeypatch.setattr(module.SecretsMasker, "_has_warned_short_secret", False, raising=False)
-
-
 def _use(monkeypatch, **extra):
     conn = {
         "conn_type": "huaweicloud_ocr",
@@ -82,7 +68,7 @@ def test_hooks_mask_real_secrets_only_and_nothing_short(monkeypatch, caplog):
         security_token="TEMP-security-token-0123456789",
         proxy="http://proxyuser:pr%40xy-pass-42@127.0.0.1:3128",
     )
-    _rearm_short_warning(monkeypatch)
+    rearm_short_secret_warning(monkeypatch)
     caplog.set_level(logging.WARNING)
     registered: list[str] = []
     real = _compat.mask_secret
@@ -108,7 +94,7 @@ def test_hooks_mask_real_secrets_only_and_nothing_short(monkeypatch, caplog):
 
 
 def test_a_short_value_is_never_handed_to_the_masker(monkeypatch, caplog):
-    _rearm_short_warning(monkeypatch)
+    rearm_short_secret_warning(monkeypatch)
     caplog.set_level(logging.WARNING)
     _compat.mask_secret("v2")
     _compat.mask_secret("")

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from _airflow_env import rearm_short_secret_warning
 from images import png
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "example_dags"
@@ -241,21 +242,6 @@ def test_ocr_classify_and_route_takes_the_branch_of_the_document(
 # --- runs with no logical date (UI, `airflow dags trigger` without -l, REST API) ---------
 
 
-def _reset_short_secret_warning(monkeypatch):
-    """The masker warns about a too-short value once per process: re-arm it for this test."""
-    import importlib
-
-    for name in (
-        "airflow.sdk._shared.secrets_masker.secrets_masker",
-        "airflow._shared.secrets_masker.secrets_masker",
-    ):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        monkeypatch.setattr(module.SecretsMasker, "_has_warned_short_secret", False, raising=False)
-
-
 def test_every_example_dag_runs_with_no_logical_date(
     airflow_db, emulator, obs_conn, obs_bucket, tmp_path, monkeypatch, caplog, capfd
 ):
@@ -276,7 +262,7 @@ def test_every_example_dag_runs_with_no_logical_date(
     # the connection as hwocr-object-server prints it; no short extra values left
     conn["extra"].update(object_server_extras(conn["extra"]["obs_endpoint"]))
     monkeypatch.setenv(CONN_ENV, json.dumps(conn))
-    _reset_short_secret_warning(monkeypatch)
+    rearm_short_secret_warning(monkeypatch)
     caplog.set_level(logging.WARNING)
 
     obs = HuaweiObsHook()
