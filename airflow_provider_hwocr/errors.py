@@ -37,6 +37,9 @@ __all__ = [
     "HuaweiCloudRetryableError",
     "HuaweiCloudThrottledError",
     "HuaweiCloudTransientError",
+    "HuaweiOcrBatchEmptyError",
+    "HuaweiOcrBatchFailedError",
+    "HuaweiOcrXComSizeError",
 ]
 
 
@@ -73,3 +76,29 @@ class HuaweiCloudBudgetExceededError(HuaweiCloudNonRetryableError):
     The images left are recorded as ``not_attempted``; a re-run (with results in
     OBS, finished images are skipped) continues where this one stopped.
     """
+
+
+# --- what an OCR task itself decides (raised at task time, importable at parse time) -----------
+
+
+class HuaweiOcrXComSizeError(HuaweiCloudNonRetryableError, ValueError):
+    """A result too large for XCom, with no ``output_uri`` to store it in.
+
+    Raised after the (billed) call; never retry it: a retry bills again and
+    fails the same way. ``parameter`` is ``max_xcom_bytes``.
+    """
+
+    parameter = "max_xcom_bytes"
+
+
+class HuaweiOcrBatchFailedError(HuaweiCloudError, RuntimeError):
+    """More images failed than the failure policy allows (see the manifest).
+
+    Neither retryable nor not: a task retry re-sends only the failed images.
+    """
+
+
+class HuaweiOcrBatchEmptyError(HuaweiCloudNonRetryableError, ValueError):
+    """The selection matched no image (pass ``allow_empty=True`` if that is expected)."""
+
+    parameter = "source_uri"

@@ -167,16 +167,16 @@ def get_provider_info() -> dict[str, Any]:
         ],
         # issue 11: Airflow 3 integration (links, obs:// filesystem and asset scheme)
         "extra-links": [
-            "airflow_provider_hwocr.links.HuaweiObsSourceLink",
-            "airflow_provider_hwocr.links.HuaweiObsResultLink",
+            "airflow_provider_hwocr.integration.links.HuaweiObsSourceLink",
+            "airflow_provider_hwocr.integration.links.HuaweiObsResultLink",
         ],
         "filesystems": ["airflow_provider_hwocr.fs.obs"],
         "asset-uris": [
             {
                 "schemes": ["obs"],
-                "handler": "airflow_provider_hwocr.lineage.sanitize_uri",
-                "factory": "airflow_provider_hwocr.lineage.create_asset",
-                "to_openlineage_converter": "airflow_provider_hwocr.lineage.convert_asset_to_openlineage",
+                "handler": "airflow_provider_hwocr.integration.lineage.sanitize_uri",
+                "factory": "airflow_provider_hwocr.integration.lineage.create_asset",
+                "to_openlineage_converter": "airflow_provider_hwocr.integration.lineage.convert_asset_to_openlineage",
             }
         ],
         "config": {

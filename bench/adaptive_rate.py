@@ -8,7 +8,7 @@ one run, the same number of calls is made through the provider's client by
 
 * ``fixed``: a token bucket at ``qps`` before each call (what the batch did
   before) and the client's own retry policy for throttled answers;
-* ``adaptive``: :class:`~airflow_provider_hwocr.ratelimit.AdaptiveRateLimiter`
+* ``adaptive``: :class:`~airflow_provider_hwocr.runtime.ratelimit.AdaptiveRateLimiter`
   starting at ``qps``;
 * ``oracle``: a token bucket at exactly the emulator's limit (the best a user
   who knew the limit could do).
@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from airflow_provider_hwocr.client import AkSkCredentials, OcrClient, OcrRetryPolicy
 from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
-from airflow_provider_hwocr.ratelimit import AdaptiveRateLimiter, TokenBucket
+from airflow_provider_hwocr.runtime.ratelimit import AdaptiveRateLimiter, TokenBucket
 
 AK = "BENCH" + secrets.token_hex(6).upper()
 SK = secrets.token_urlsafe(30)

@@ -71,7 +71,7 @@ def _object_server(port_q: mp.Queue) -> None:
     from moto.s3.models import s3_backends
     from werkzeug.serving import make_server
 
-    from airflow_provider_hwocr.testing import _sigv2_always_s3
+    from airflow_provider_hwocr.testing.object_server import _sigv2_always_s3
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app = DomainDispatcherApplication(create_backend_app)
@@ -212,7 +212,7 @@ class _Clock:
         self.lock = threading.Lock()
 
     def __enter__(self) -> _Clock:  # noqa: PYI034
-        from airflow_provider_hwocr.operators import _pipeline
+        from airflow_provider_hwocr.runtime import pipeline as _pipeline
 
         self._orig = _pipeline.OcrPipeline.send
         clock = self
@@ -228,7 +228,7 @@ class _Clock:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from airflow_provider_hwocr.operators import _pipeline
+        from airflow_provider_hwocr.runtime import pipeline as _pipeline
 
         _pipeline.OcrPipeline.send = self._orig  # type: ignore[method-assign]
 

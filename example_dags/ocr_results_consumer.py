@@ -28,7 +28,7 @@ with DAG(
 
         from airflow.sdk import ObjectStoragePath
 
-        from airflow_provider_hwocr.text_export import text_key
+        from airflow_provider_hwocr.runtime.store import text_key
 
         documents = []
         for event in context["triggering_asset_events"][RESULTS]:

@@ -93,7 +93,7 @@ def obs(obs_conn):
 
 
 def manifest_of(obs, output_uri, api=SLUG, **shard):
-    from airflow_provider_hwocr.obs_uri import parse_obs_uri
+    from airflow_provider_hwocr.client.sources import parse_obs_uri
     from airflow_provider_hwocr.operators.batch import latest_manifest_uri
 
     loc = parse_obs_uri(latest_manifest_uri(output_uri, api, **shard))

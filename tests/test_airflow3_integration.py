@@ -17,8 +17,9 @@ from airflow_provider_hwocr.catalog.text import TEXT_LAYOUTS
 from airflow_provider_hwocr.emulator.examples import example_response
 from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
 from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator, HuaweiOcrOperator
+from airflow_provider_hwocr.runtime.store import text_key
+from airflow_provider_hwocr.runtime.text_export import text_pages
 from airflow_provider_hwocr.sensors.obs import HuaweiObsKeySensor
-from airflow_provider_hwocr.text_export import text_key, text_pages
 
 #: Measured on 3.1.2: no ``airflow.sdk.lineage`` (hook lineage), ``map_index_template`` is not
 #: rendered by ``dag.test()``, outlet asset events of ``dag.test()`` runs are not recorded, and
@@ -210,7 +211,7 @@ def test_openlineage_for_the_batch_and_the_sensor(obs, obs_bucket, emulator):
 
 
 def test_lineage_lists_collapse_to_prefixes_past_the_cap():
-    from airflow_provider_hwocr.lineage import dataset_refs
+    from airflow_provider_hwocr.integration.lineage import dataset_refs
 
     refs = dataset_refs([f"obs://b/day/1/{i}.png" for i in range(500)] + ["obs://c/x.png"], limit=100)
     assert refs == [("obs://b", "day/1/"), ("obs://c", "x.png")]
@@ -221,7 +222,7 @@ def test_hook_lineage_records_obs_reads_and_writes(obs, obs_bucket, monkeypatch)
     import airflow.sdk.lineage as sdk_lineage
     from airflow.sdk.lineage import HookLineageCollector
 
-    from airflow_provider_hwocr.lineage import convert_asset_to_openlineage
+    from airflow_provider_hwocr.integration.lineage import convert_asset_to_openlineage
 
     collector = HookLineageCollector()
     monkeypatch.setattr(sdk_lineage, "get_hook_lineage_collector", lambda: collector)
@@ -306,7 +307,7 @@ def test_results_asset_events_list_what_each_instance_wrote(producer_run, obs, o
     from airflow.sdk import Asset
     from airflow.utils.session import create_session
 
-    from airflow_provider_hwocr.text_export import text_key
+    from airflow_provider_hwocr.runtime.store import text_key
 
     run, _, _, _ = producer_run
     prefix = f"obs://{obs_bucket}/ocr-results/"
@@ -347,10 +348,10 @@ def test_extra_links_are_class_attributes_and_in_provider_info():
     assert names == {"OBS source", "OBS result"}
     info = get_provider_info()
     assert set(info["extra-links"]) == {
-        "airflow_provider_hwocr.links.HuaweiObsSourceLink",
-        "airflow_provider_hwocr.links.HuaweiObsResultLink",
+        "airflow_provider_hwocr.integration.links.HuaweiObsSourceLink",
+        "airflow_provider_hwocr.integration.links.HuaweiObsResultLink",
     }
-    from airflow_provider_hwocr.links import console_url
+    from airflow_provider_hwocr.integration.links import console_url
 
     assert console_url("la-south-2", "b", "x/y/z.json") == (
         "https://console-intl.huaweicloud.com/obs/?region=la-south-2&locale=en-us"
@@ -481,7 +482,7 @@ def test_new_integrations_import_nothing_heavy_at_parse_time():
 
     out = subprocess.run([sys.executable, "-c", PARSE_PROBE], check=True, capture_output=True, text=True)
     new = json.loads(out.stdout.strip().splitlines()[-1])
-    assert "airflow_provider_hwocr.operators._integration" in new  # the probe really imported it
+    assert "airflow_provider_hwocr.integration.mixin" in new  # the probe really imported it
     heavy = [
         m
         for m in new

@@ -19,7 +19,7 @@ from _batch_env import PNG, SLUG, called_keys, make_batch, manifest_of
 from _obs_env import bulk_put
 from images import png
 
-from airflow_provider_hwocr.obs_uri import parse_obs_uri
+from airflow_provider_hwocr.client.sources import parse_obs_uri
 from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchEmptyError
 
 

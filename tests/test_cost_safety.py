@@ -330,7 +330,7 @@ def _doc(code: str, kind: str = "quota_invoice") -> dict:
 
 def test_auto_classification_reports_each_document_and_fails_when_none_was_recognised():
     from airflow_provider_hwocr.catalog import get_api
-    from airflow_provider_hwocr.results import summarize
+    from airflow_provider_hwocr.runtime.envelopes import summarize
 
     client_args = {"region": "cn-north-4", "project_id": PROJECT_ID, "credentials": AkSkCredentials(AK, SK)}
     mixed = [_doc("AIS.0000"), _doc("AIS.0104", "taxi_invoice"), _doc("AIS.0000", "train_ticket")]

@@ -11,7 +11,7 @@ import pytest
 from images import png
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
-from airflow_provider_hwocr.obs_uri import parse_obs_uri
+from airflow_provider_hwocr.client.sources import parse_obs_uri
 from airflow_provider_hwocr.operators.batch import (
     HuaweiOcrBatchFailedError,
     HuaweiOcrBatchOperator,

@@ -12,7 +12,7 @@ from constants import AK, PROJECT_ID, REGION, SK
 
 from airflow_provider_hwocr.client import OcrRetryPolicy
 from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
-from airflow_provider_hwocr.ratelimit import AdaptiveRateLimiter
+from airflow_provider_hwocr.runtime.ratelimit import AdaptiveRateLimiter
 
 
 class FakeTime:
@@ -43,7 +43,7 @@ def test_starts_at_qps_and_spaces_calls_evenly():
 
 def test_throttling_lowers_the_rate_and_quiet_raises_it_back_to_qps_not_beyond(caplog):
     lim, t = limiter(10.0, step=1.0, quiet=1.0)
-    caplog.set_level("INFO", logger="airflow_provider_hwocr.ratelimit")
+    caplog.set_level("INFO", logger="airflow_provider_hwocr.runtime.ratelimit")
     lim.acquire()
     lim.on_throttled()
     assert lim.rate == pytest.approx(9.0)  # a lone throttled answer: the gentle decrease

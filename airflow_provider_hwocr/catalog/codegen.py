@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_hwocr.operators.ocr import HuaweiOcrOperator, ImageArg, _own_params
+from airflow_provider_hwocr.operators.base import HuaweiOcrOperator, ImageArg, own_params
 
 __all__ = [
 {names}
@@ -180,7 +180,7 @@ def _class(api: Api) -> list[str]:
     if api.params:
         out += [
             "        super().__init__(",
-            "            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs",
+            "            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs",
             "        )",
         ]
     else:

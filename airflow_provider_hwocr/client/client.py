@@ -164,7 +164,7 @@ class OcrClient:
         (it is not closed by :meth:`close`).
     :param pool_size: connections kept per host by the private session.
     :param rate_limiter: paces OCR calls, e.g. an
-        :class:`~airflow_provider_hwocr.ratelimit.AdaptiveRateLimiter` shared by the threads of
+        :class:`~airflow_provider_hwocr.runtime.ratelimit.AdaptiveRateLimiter` shared by the threads of
         a task: ``acquire()`` before every try, ``on_throttled(retry_after)`` after a throttled one.
         Throttled tries are then retried at the limiter's pace instead of after a backoff.
     """

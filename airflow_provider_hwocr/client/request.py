@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from airflow_provider_hwocr.catalog import Api, Param, get_api
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.client.images import image_size, sniff_format
+from airflow_provider_hwocr.client.sources import image_kind, read_image_file, safe_url
 
 log = logging.getLogger("airflow_provider_hwocr.client")
 
@@ -198,27 +199,7 @@ def _normalise_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
 
 
-def safe_url(url: str) -> str:
-    """``url`` fit for logs and records: no ``user:password@``, no query (it may hold a signature)."""
-    parts = urlsplit(url.strip())
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, "…" if parts.query else "", ""))
-
-
 _redact_url = safe_url
-
-
-def read_image_file(path: str | os.PathLike[str]) -> bytes:
-    p = os.fspath(path)
-    if not os.path.exists(p):
-        raise _fail("image", f"no file at {p!r} (and it is not an http(s):// or obs:// URL)")
-    if os.path.isdir(p):
-        raise _fail("image", f"{p!r} is a directory, not an image file")
-    try:
-        with open(p, "rb") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise _fail("image", f"cannot read {p!r}: {exc.strerror}") from None
 
 
 def check_image_bytes(api: Api, data: bytes, source: str) -> tuple[str, tuple[int, int] | None]:
@@ -272,32 +253,33 @@ def prepare_request(
     image: Any = None,
     url: str | None = None,
     params: Mapping[str, Any] | None = None,
+    validated: bool = False,
 ) -> PreparedRequest:
     """Validate everything and build the body; raises ``HuaweiOcrValidationError``.
 
     ``image`` may be raw bytes, a local file path, or an ``http(s)://`` URL
     (then sent as ``url``). ``obs://`` URIs are resolved by the Airflow layer.
+    ``validated=True``: ``params`` is what :func:`validate_params` returned (a task
+    validates its parameters once, not once per image).
     """
     api = _as_api(api)
-    body = validate_params(api, params)
+    body = dict(params or {}) if validated else validate_params(api, params)
 
-    if isinstance(image, str):
-        stripped = image.strip()
-        lowered = stripped.lower()
-        if lowered.startswith(("http://", "https://")):
-            if url is not None:
-                raise _fail("image", "give the image either as image= or as url=, not both")
-            image, url = None, stripped
-        elif lowered.startswith("obs://"):
-            raise _fail(
-                "image",
-                "obs:// URIs are resolved by the Airflow operators (HuaweiOcr*Operator); "
-                "the plain client takes a URL, a file path or bytes",
-            )
-        elif lowered.startswith("data:"):
-            raise _fail("image", "data: URIs are not accepted; pass the file path or the raw bytes instead")
-        elif not stripped:
-            raise _fail("image", "is an empty string")
+    kind = image_kind(image)
+    if kind == "url":
+        if url is not None:
+            raise _fail("image", "give the image either as image= or as url=, not both")
+        image, url = None, str(image).strip()
+    elif kind == "obs":
+        raise _fail(
+            "image",
+            "obs:// URIs are resolved by the Airflow operators (HuaweiOcr*Operator); "
+            "the plain client takes a URL, a file path or bytes",
+        )
+    elif kind == "data":
+        raise _fail("image", "data: URIs are not accepted; pass the file path or the raw bytes instead")
+    elif isinstance(image, str) and not image.strip():
+        raise _fail("image", "is an empty string")
 
     if image is not None and url is not None:
         raise _fail("image", "give the image either as image= or as url=, not both")

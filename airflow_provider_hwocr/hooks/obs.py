@@ -47,7 +47,6 @@ from urllib.parse import quote, unquote, urlsplit
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_hwocr import lineage as _lineage
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
 from airflow_provider_hwocr.get_provider_info import CONN_TYPE
 from airflow_provider_hwocr.hooks.connection import CloudSettings, settings_from_connection
@@ -61,6 +60,7 @@ from airflow_provider_hwocr.hooks.obs_errors import (
     HuaweiObsTransientError,
     clean_text,
 )
+from airflow_provider_hwocr.integration import lineage as _lineage
 
 if TYPE_CHECKING:
     from obs import ObsClient

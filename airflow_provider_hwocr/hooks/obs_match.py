@@ -28,7 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_hwocr.obs_uri import is_obs_uri, parse_obs_uri
+from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+from airflow_provider_hwocr.client.sources import is_obs_uri, parse_obs_uri
 
 if TYPE_CHECKING:
     from airflow_provider_hwocr.hooks.obs import HuaweiObsHook, ObsObjectInfo
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 #: Fields a caller may ask for, per matched object.
 METADATA_KEYS = ("key", "uri", "size", "last_modified", "etag", "content_type", "metadata", "bucket")
 DEFAULT_METADATA_KEYS = ("key", "uri", "size")
+#: ``format`` of a sensor's value with ``return_selection=True`` (what the batch accepts).
+SELECTION_FORMAT = "hwocr-selection/1"
 #: Fields only a HEAD request returns; asking for them costs one HEAD per listed match.
 _HEAD_ONLY = frozenset({"content_type", "metadata"})
 _WILDCARD_CHARS = frozenset("*?[")
@@ -217,3 +220,28 @@ def describe_objects(objects: Iterable[ObsObjectInfo], metadata_keys: Sequence[s
         full = info.to_dict()
         out.append({name: full[name] for name in metadata_keys})
     return out
+
+
+# --- selections: a query handed from a sensor to a batch ---------------------------------------
+
+
+def selection_value(query: ObsKeyQuery, count: int, files: list[dict[str, Any]]) -> dict[str, Any]:
+    """A sensor's small XCom value in ``return_selection`` mode: what to list, not what was listed."""
+    return {
+        "format": SELECTION_FORMAT,
+        "query": query.to_dict(),
+        "describe": query.describe(),
+        "count": count,
+        "total_bytes": sum(int(f.get("size") or 0) for f in files) if files else None,
+    }
+
+
+def selection_query(selection: dict[str, Any]) -> ObsKeyQuery:
+    """The query of a selection, asking for listing fields only (no HEAD per object)."""
+    if selection.get("format") != SELECTION_FORMAT or not isinstance(selection.get("query"), dict):
+        raise HuaweiOcrValidationError(
+            f"images: a dict must be a sensor selection ({SELECTION_FORMAT}), got keys {sorted(selection)}",
+            parameter="images",
+        )
+    query = ObsKeyQuery.from_dict(selection["query"])
+    return ObsKeyQuery(query.targets, query.min_size, DEFAULT_METADATA_KEYS)

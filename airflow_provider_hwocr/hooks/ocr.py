@@ -31,7 +31,7 @@ class HuaweiOcrHook(BaseHook):
     :param retry_possibly_billed: overrides the connection's ``retry_possibly_billed``:
         whether to retry a try the service may already have billed.
     :param rate_limiter: paces every try of every call made through this hook (e.g. an
-        :class:`~airflow_provider_hwocr.ratelimit.AdaptiveRateLimiter` shared by a task's threads).
+        :class:`~airflow_provider_hwocr.runtime.ratelimit.AdaptiveRateLimiter` shared by a task's threads).
 
     Nothing is looked up until the first call: creating the hook is free.
     """

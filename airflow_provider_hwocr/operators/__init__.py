@@ -1,6 +1,7 @@
-"""Operators: ``HuaweiOcrOperator`` (any API by name) and one class per OCR API.
+"""Operators: ``HuaweiOcrOperator`` (any API by name), one class per OCR API, and the batch.
 
-The names resolve on first use, so importing this package costs nothing.
+What DAG files import at parse time, so everything here is cheap. The names resolve on
+first use, so importing this package itself costs nothing.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_hwocr.operators.ocr import HuaweiOcrOperator, ImageArg, _own_params
+from airflow_provider_hwocr.operators.base import HuaweiOcrOperator, ImageArg, own_params
 
 __all__ = [
     "HuaweiOcrAutoClassificationOperator",
@@ -138,7 +138,7 @@ class HuaweiOcrSmartDocumentRecognizerOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
@@ -187,7 +187,7 @@ class HuaweiOcrIdDocumentOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
@@ -228,7 +228,7 @@ class HuaweiOcrAutoIdDocClassificationOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
@@ -297,7 +297,7 @@ class HuaweiOcrGeneralTableOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
@@ -360,7 +360,7 @@ class HuaweiOcrGeneralTextOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
@@ -410,7 +410,7 @@ class HuaweiOcrWebImageOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
@@ -449,7 +449,7 @@ class HuaweiOcrPassportOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
@@ -505,7 +505,7 @@ class HuaweiOcrThailandIdCardOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
@@ -623,7 +623,7 @@ class HuaweiOcrCambodianIdCardOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
@@ -681,7 +681,7 @@ class HuaweiOcrMyanmarIdCardOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
@@ -715,7 +715,7 @@ class HuaweiOcrMyanmarDriverLicenseOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
@@ -789,7 +789,7 @@ class HuaweiOcrVietnamIdCardOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
@@ -833,7 +833,7 @@ class HuaweiOcrPeruIdCardOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
@@ -902,7 +902,7 @@ class HuaweiOcrAutoClassificationOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
@@ -941,5 +941,5 @@ class HuaweiOcrHandwritingOperator(HuaweiOcrOperator):
     ) -> None:
         _reject_generic_arguments(type(self), kwargs)
         super().__init__(
-            api=self.api_slug, image=image, parameters=_own_params(self.api_slug, locals()), **kwargs
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )

@@ -24,8 +24,9 @@ from airflow_provider_hwocr.hooks.obs_match import (
     build_query,
     describe_objects,
     find_matches,
+    selection_value,
 )
-from airflow_provider_hwocr.lineage import OpenLineageMixin, record
+from airflow_provider_hwocr.integration.lineage import OpenLineageMixin, record
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
 
 #: XCom key under which the matched objects' details (``metadata_keys`` fields) are pushed.
 FILES_XCOM_KEY = "files"
-#: ``format`` of the sensor's value with ``return_selection=True`` (what the batch accepts).
-SELECTION_FORMAT = "hwocr-selection/1"
 
 
 class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
@@ -258,17 +257,6 @@ class HuaweiObsTooManyMatchesError(HuaweiCloudNonRetryableError, ValueError):
     """More objects matched than ``max_matches`` allows to hand over as a list."""
 
     parameter = "max_matches"
-
-
-def selection_value(query: ObsKeyQuery, count: int, files: list[dict[str, Any]]) -> dict[str, Any]:
-    """The sensor's small XCom value in ``return_selection`` mode: what to list, not what was listed."""
-    return {
-        "format": SELECTION_FORMAT,
-        "query": query.to_dict(),
-        "describe": query.describe(),
-        "count": count,
-        "total_bytes": sum(int(f.get("size") or 0) for f in files) if files else None,
-    }
 
 
 def _error_from_event(error_type: Any, message: str) -> Exception:

@@ -15,19 +15,10 @@ from typing import Any
 from airflow_provider_hwocr.catalog.text import TextLayout, TextSource, text_layout
 
 TEXT_FORMAT = "hwocr-text/1"
-#: Suffix of the text object stored next to a result envelope (``….general-text.json`` ->
-#: ``….general-text.text.json``).
-TEXT_SUFFIX = ".text.json"
 
 #: Field names that never carry recognised text (images, geometry, scores, flags).
 _NOT_TEXT = frozenset({"confidence", "location", "status", "words_ids", "rows", "columns"})
 _NOT_TEXT_SUFFIXES = ("_image", "_location", "_score", "_count", "_result_list")
-
-
-def text_key(result_key: str) -> str:
-    """The key of the text object for a result envelope key."""
-    stem = result_key.removesuffix(".json")
-    return stem + TEXT_SUFFIX
 
 
 def _walk(node: Any, path: tuple[str, ...]) -> Iterator[Any]:

@@ -25,7 +25,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_hwocr.testing import local_object_server, object_server_extras
+from airflow_provider_hwocr.testing.connections import local_connection, object_server_extras
+from airflow_provider_hwocr.testing.object_server import local_object_server
 
 _PLACEHOLDER_AK = "LOCALOBJECTSERVERAK"
 _PLACEHOLDER_SK = "local-object-server-secret-key"
@@ -55,18 +56,14 @@ def parser() -> argparse.ArgumentParser:
 
 def connection(url: str, args: argparse.Namespace) -> dict[str, Any]:
     """A ``huaweicloud_ocr`` connection (``AIRFLOW_CONN_*`` JSON form) using the server for OBS."""
-    extra: dict[str, Any] = {"region": args.region, **object_server_extras(url)}
-    if args.project_id:
-        extra["project_id"] = args.project_id
-    if args.ocr_endpoint:
-        extra["endpoint"] = args.ocr_endpoint
-        extra["iam_endpoint"] = args.ocr_endpoint
-    return {
-        "conn_type": "huaweicloud_ocr",
-        "login": args.ak or _PLACEHOLDER_AK,
-        "password": args.sk or _PLACEHOLDER_SK,
-        "extra": extra,
-    }
+    return local_connection(
+        ak=args.ak or _PLACEHOLDER_AK,
+        sk=args.sk or _PLACEHOLDER_SK,
+        region=args.region,
+        project_id=args.project_id,
+        ocr_endpoint=args.ocr_endpoint,
+        obs_endpoint=url,
+    )
 
 
 def _create_buckets(url: str, names: Sequence[str], ak: str, sk: str) -> None:

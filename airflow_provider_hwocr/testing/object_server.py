@@ -1,12 +1,8 @@
-"""Local stand-ins for testing DAGs offline: an OBS-compatible object server.
+"""A local OBS-compatible object server: moto's S3 server on 127.0.0.1 and a free port.
 
-``local_object_server()`` runs moto's S3 server (``pip install "moto[server]"``)
-on 127.0.0.1 and a free port. Point a ``huaweicloud_ocr`` connection at it with
-the extras ``obs_endpoint`` (the yielded URL), ``obs_path_style: true``,
-``obs_signature: "sigv2"`` and ``verify: false`` (:func:`object_server_extras`). The OCR side is
-``airflow_provider_hwocr.emulator``.
-
-Not imported by the provider itself; moto is a test dependency only.
+Point a ``huaweicloud_ocr`` connection at it with
+:func:`~airflow_provider_hwocr.testing.connections.object_server_extras`. moto is a test
+dependency only.
 """
 
 from __future__ import annotations
@@ -15,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["anonymous_read_policy", "local_object_server", "object_server_extras"]
+__all__ = ["anonymous_read_policy", "local_object_server"]
 
 
 @contextmanager
@@ -64,12 +60,6 @@ def local_object_server(port: int = 0) -> Iterator[str]:
             yield f"http://{host}:{port}"
         finally:
             server.stop()
-
-
-def object_server_extras(url: str) -> dict[str, object]:
-    """Connection extras that point the OBS side of a connection at ``url``."""
-    # "sigv2", not its short spelling "v2": Airflow's masker warns about short extra values.
-    return {"obs_endpoint": url, "obs_path_style": True, "obs_signature": "sigv2", "verify": False}
 
 
 def anonymous_read_policy(bucket: str) -> str:

@@ -18,6 +18,8 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseOperatorLink
 
+from airflow_provider_hwocr.client.sources import image_kind
+
 CONSOLE_HOST = "https://console-intl.huaweicloud.com"
 
 
@@ -51,12 +53,12 @@ class ObsConsoleLink(BaseOperatorLink):
     @classmethod
     def persist(cls, context: Any, *, region: str | None, uri: str | None) -> None:
         """Store (in this task instance's XCom) what the link needs; no-op for non-OBS locations."""
-        if not isinstance(uri, str) or not uri.lower().startswith("obs://"):
+        if image_kind(uri) != "obs":
             return
         ti = context.get("ti") if hasattr(context, "get") else None
         if ti is None:
             return
-        bucket, _, key = uri.strip()[len("obs://") :].partition("/")
+        bucket, _, key = str(uri).strip()[len("obs://") :].partition("/")
         ti.xcom_push(key=cls.key, value={"region": region or "", "bucket": bucket, "key": key})
 
 

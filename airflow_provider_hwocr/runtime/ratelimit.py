@@ -115,7 +115,7 @@ class AdaptiveRateLimiter:
         self._local = threading.local()
         self._clock = clock
         self._sleep = sleep
-        self.log = log or logging.getLogger("airflow_provider_hwocr.ratelimit")
+        self.log = log or logging.getLogger("airflow_provider_hwocr.runtime.ratelimit")
         self._lock = threading.Lock()
         self._rate = self.max_qps
         self._next = clock()

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow_provider_hwocr.client.sources import image_kind
+
 #: Most datasets listed on one side (inputs or outputs) before they collapse to prefixes.
 MAX_DATASETS = 100
 
@@ -30,24 +32,20 @@ DatasetRef = tuple[str, str]  # (namespace, name)
 
 def dataset_ref(item: Any) -> DatasetRef | None:
     """``(namespace, name)`` for one image or result location; ``None`` for bytes and unknowns."""
-    if isinstance(item, os.PathLike):
-        item = os.fspath(item)
-    if not isinstance(item, str) or not item.strip():
+    kind = image_kind(item)
+    if kind == "file":
+        return ("file", os.path.abspath(os.fspath(item).strip()))
+    if kind not in ("obs", "url"):
         return None
-    text = item.strip()
-    lowered = text.lower()
-    if lowered.startswith("obs://"):
+    text = str(item).strip()
+    if kind == "obs":
         bucket, _, key = text[len("obs://") :].partition("/")
         return (f"obs://{bucket}", key) if bucket else None
-    if lowered.startswith(("http://", "https://")):
-        parts = urlsplit(text)
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        return (f"{parts.scheme.lower()}://{host}", parts.path.lstrip("/"))
-    if "://" in text or lowered.startswith("data:"):
-        return None
-    return ("file", os.path.abspath(text))
+    parts = urlsplit(text)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return (f"{parts.scheme.lower()}://{host}", parts.path.lstrip("/"))
 
 
 def _common_prefix(names: Sequence[str]) -> str:

@@ -12,23 +12,21 @@
 * **Estimate**: :func:`estimate_cost` multiplies calls by a price per call given
   as an operator argument or the connection's ``price_per_call`` extra.
 
-Nothing here imports Airflow at module level.
+Runs at task time only (it reads the Airflow configuration).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from typing import Any
 
+from airflow_provider_hwocr._compat import conf
+from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError, HuaweiOcrValidationError
+
 __all__ = [
     "DRY_RUN_ENV",
     "CallBudget",
-    "check_max_calls",
-    "check_number",
-    "check_price",
-    "check_whole",
     "dry_run_forced",
     "estimate_cost",
     "resolve_dry_run",
@@ -46,10 +44,6 @@ _FALSE = ("", "0", "false", "no", "off")
 
 def _config_flag() -> bool:
     try:
-        from airflow_provider_hwocr._compat import conf
-    except ImportError:  # pragma: no cover - Airflow itself not importable
-        return False
-    try:
         return bool(conf.getboolean(CONFIG_SECTION, CONFIG_OPTION, fallback=False))
     except Exception:  # noqa: BLE001 - a malformed value must not break every task; the env var is checked strictly
         return False
@@ -57,8 +51,6 @@ def _config_flag() -> bool:
 
 def dry_run_forced() -> bool:
     """Whether the provider-wide switch forces dry runs (env var, then Airflow config)."""
-    from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
-
     raw = os.environ.get(DRY_RUN_ENV)
     if raw is not None:
         value = raw.strip().lower()
@@ -74,8 +66,6 @@ def dry_run_forced() -> bool:
 
 def resolve_dry_run(requested: Any) -> tuple[bool, str | None]:
     """(dry run or not, why) from an operator's ``dry_run`` and the provider-wide switch."""
-    from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
-
     if requested not in (True, False, None):
         raise HuaweiOcrValidationError(
             f"dry_run: must be True or False, got {requested!r}", parameter="dry_run"
@@ -85,52 +75,6 @@ def resolve_dry_run(requested: Any) -> tuple[bool, str | None]:
     if requested:
         return True, "dry_run=True"
     return False, None
-
-
-def check_whole(value: Any, parameter: str, minimum: int = 0) -> int:
-    """A whole number >= ``minimum`` (a rendered template's digits count); else an error naming it."""
-    from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
-
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())  # a rendered template
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise HuaweiOcrValidationError(
-            f"{parameter}: must be a whole number >= {minimum}, got {value!r}", parameter=parameter
-        )
-    return value
-
-
-def check_number(value: Any, parameter: str, *, positive: bool = False) -> float:
-    """A finite number, >= 0 (or > 0 with ``positive``); numeric strings count; else an error naming it."""
-    from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
-
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            pass
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-        or (positive and value == 0)
-    ):
-        raise HuaweiOcrValidationError(
-            f"{parameter}: must be a finite number {'>' if positive else '>='} 0, got {value!r}",
-            parameter=parameter,
-        )
-    return float(value)
-
-
-def check_max_calls(value: Any) -> int | None:
-    """``max_calls`` as given to an operator: None, or a whole number >= 0."""
-    return None if value is None else check_whole(value, "max_calls")
-
-
-def check_price(value: Any, parameter: str = "price_per_call") -> float | None:
-    """A price per call: None, or a finite number >= 0."""
-    return None if value is None else check_number(value, parameter)
 
 
 def estimate_cost(calls: int, price_per_call: float | None) -> float | None:

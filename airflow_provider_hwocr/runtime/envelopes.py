@@ -1,16 +1,14 @@
-"""Where OCR results go in OBS, what the stored object holds, and its XCom summary.
+"""What a stored result holds (the envelope), its object metadata and its XCom summary.
 
-Pure functions, no I/O: the operators call them, tests check them directly.
+Pure functions, no I/O. Where results are stored is :mod:`airflow_provider_hwocr.runtime.store`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
 from airflow_provider_hwocr import __version__
 from airflow_provider_hwocr.catalog import Api
@@ -25,45 +23,11 @@ META_SOURCE = "hwocr-source"
 META_SOURCE_ETAG = "hwocr-source-etag"
 META_SUMMARY = "hwocr-summary"
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
 
 def params_digest(params: dict[str, Any]) -> str:
     """A short stable digest of the request parameters (not of the image)."""
     text = json.dumps(params, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def source_identity(kind: str, *, uri: str | None = None, data: bytes | None = None) -> str:
-    """What makes two inputs "the same image" for result keys.
-
-    OBS objects and URLs are identified by location (a URL's query string is
-    dropped: signed URLs differ on every call; so are ``user:password@``
-    credentials, which must never be stored); bytes and files by content.
-    """
-    if kind == "obs":
-        return str(uri)
-    if kind == "url":
-        parts = urlsplit(str(uri))
-        host = parts.netloc.rpartition("@")[2]  # never user:password
-        return f"{parts.scheme}://{host}{parts.path}"
-    if data is None:
-        raise ValueError("bytes and files are identified by their content")
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def result_key(prefix: str, api: Api, identity: str, name_hint: str) -> str:
-    """Deterministic object key: same image + same prefix + same API -> same key.
-
-    ``{prefix}{name}-{digest}.{api}.json`` where ``name`` is a readable, safe
-    form of the image's file name and ``digest`` tells apart images with the
-    same name.
-    """
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    name = _UNSAFE.sub("_", name_hint.rsplit("/", 1)[-1]).strip("._") or "image"
-    digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:12]
-    return f"{prefix}{name[:80]}-{digest}.{api.slug}.json"
 
 
 def _blocks(result: Any) -> list[dict[str, Any]]:

@@ -1,0 +1,30 @@
+"""The results prefix as an Airflow Asset: an OCR task's outlet, and what its events carry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Most result URIs listed in an asset event's ``extra`` (a batch lists the first ones).
+MAX_EVENT_RESULTS = 100
+
+
+def result_asset(output_uri: str) -> Any:
+    """The Asset for an ``output_uri`` prefix: ``Asset("obs://bucket/prefix/")``."""
+    from airflow.sdk import Asset  # Airflow's asset classes load only where an asset is made
+
+    uri = output_uri.strip()
+    return Asset(uri=uri, name=uri)
+
+
+def annotate_asset_event(context: Any, output_uri: str, results: list[str], api: Any) -> None:
+    """Put the result URIs (the first :data:`MAX_EVENT_RESULTS`) and their count on the task's event."""
+    events = context.get("outlet_events") if hasattr(context, "get") else None
+    if events is None:
+        return
+    try:
+        extra = events[result_asset(output_uri)].extra
+    except (KeyError, AttributeError, TypeError):  # not an outlet of this task after all
+        return
+    extra["results"] = results[:MAX_EVENT_RESULTS]
+    extra["result_count"] = len(results)
+    extra["api"] = api

@@ -1,0 +1,126 @@
+"""Checks of operator arguments: in ``__init__`` on what is known when the DAG is parsed, and
+again at the start of ``execute()`` on what templates rendered to.
+
+Each check raises :class:`~airflow_provider_hwocr.client.errors.HuaweiOcrValidationError`
+naming the argument, before anything is called. Cheap to import (DAG files load it): no
+hook, no SDK, no I/O. The runtime receives values these checks have passed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+from airflow_provider_hwocr.client.sources import parse_obs_uri
+
+__all__ = [
+    "IMAGE_SOURCES",
+    "MAX_SIGNED_URL_SECONDS",
+    "check_image_source",
+    "check_images",
+    "check_max_calls",
+    "check_number",
+    "check_output_uri",
+    "check_price",
+    "check_whole",
+    "is_static",
+]
+
+#: How the service gets an ``obs://`` image (see ``HuaweiOcrOperator(image_source=...)``).
+IMAGE_SOURCES = ("signed_url", "authorized", "inline")
+#: Longest validity accepted for signed URLs (OBS allows up to 7 days).
+MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600
+
+
+def _fail(parameter: str, message: str) -> HuaweiOcrValidationError:
+    return HuaweiOcrValidationError(f"{parameter}: {message}", parameter=parameter)
+
+
+def is_static(value: Any) -> bool:
+    """True for a plain value known at parse time (not a template, not an XCom)."""
+    if isinstance(value, str):
+        return "{{" not in value and "{%" not in value
+    if isinstance(value, (bool, int, float)) or value is None:
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(is_static(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and is_static(v) for k, v in value.items())
+    return False
+
+
+def check_whole(value: Any, parameter: str, minimum: int = 0) -> int:
+    """A whole number >= ``minimum`` (a rendered template's digits count); else an error naming it."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())  # a rendered template
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _fail(parameter, f"must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def check_number(value: Any, parameter: str, *, positive: bool = False) -> float:
+    """A finite number, >= 0 (or > 0 with ``positive``); numeric strings count; else an error naming it."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+        or (positive and value == 0)
+    ):
+        raise _fail(parameter, f"must be a finite number {'>' if positive else '>='} 0, got {value!r}")
+    return float(value)
+
+
+def check_max_calls(value: Any) -> int | None:
+    """``max_calls`` as given to an operator: None, or a whole number >= 0."""
+    return None if value is None else check_whole(value, "max_calls")
+
+
+def check_price(value: Any, parameter: str = "price_per_call") -> float | None:
+    """A price per call: None, or a finite number >= 0."""
+    return None if value is None else check_number(value, parameter)
+
+
+def check_image_source(image_source: Any, signed_url_expires: Any) -> None:
+    if image_source not in IMAGE_SOURCES:
+        raise _fail("image_source", f"{image_source!r} is not one of {', '.join(IMAGE_SOURCES)}")
+    if (
+        isinstance(signed_url_expires, bool)
+        or not isinstance(signed_url_expires, int)
+        or not 1 <= signed_url_expires <= MAX_SIGNED_URL_SECONDS
+    ):
+        raise _fail(
+            "signed_url_expires",
+            f"must be whole seconds between 1 and {MAX_SIGNED_URL_SECONDS}, got {signed_url_expires!r}",
+        )
+
+
+def check_output_uri(output_uri: Any, *, required: bool = False) -> None:
+    """``obs://bucket/prefix/`` (the prefix may be empty); ``None``/``""`` unless ``required``."""
+    if output_uri is None or output_uri == "":
+        if required:
+            raise _fail(
+                "output_uri",
+                f"rendered to {output_uri!r}; batch results need obs://bucket/prefix/ (nothing was called)",
+            )
+        return
+    parse_obs_uri(output_uri, allow_empty_key=True, parameter="output_uri")
+
+
+def check_images(images: Any, *, rendered: bool = False) -> None:
+    """A batch's ``images=``: a list (or one string), a sensor's selection, or (at parse time) an XComArg."""
+    if images is None or isinstance(images, (str, list, tuple, dict)):
+        return
+    if not rendered and type(images).__name__ in ("XComArg", "PlainXComArg", "MapXComArg"):
+        return  # resolved at run time
+    raise _fail(
+        "images",
+        "must be a list of obs:// URIs, http(s):// URLs or paths (or a sensor's selection), "
+        f"got {type(images).__name__}",
+    )

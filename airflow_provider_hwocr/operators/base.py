@@ -1,0 +1,247 @@
+"""``HuaweiOcrOperator``: one Huawei Cloud OCR API on one image; the base of every OCR operator.
+
+What a DAG file imports, so it stays cheap: the catalog, the argument checks and the
+integration mixin. The hooks, the HTTP stack and the task's work
+(:mod:`airflow_provider_hwocr.runtime`) load when a task runs, in ``execute()``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, Union
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_hwocr.catalog import get_api
+from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+from airflow_provider_hwocr.client.request import validate_params
+from airflow_provider_hwocr.errors import HuaweiOcrXComSizeError
+from airflow_provider_hwocr.integration.assets import result_asset
+from airflow_provider_hwocr.integration.links import HuaweiObsResultLink, HuaweiObsSourceLink
+from airflow_provider_hwocr.integration.mixin import DEFAULT_MAP_INDEX_TEMPLATE, OcrIntegrationMixin
+from airflow_provider_hwocr.operators.arguments import (
+    check_image_source,
+    check_max_calls,
+    check_output_uri,
+    check_price,
+    is_static,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+    from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+
+__all__ = ["DEFAULT_MAX_XCOM_BYTES", "HuaweiOcrOperator", "HuaweiOcrXComSizeError", "ImageArg", "own_params"]
+
+#: What ``image=`` accepts: an ``http(s)://`` URL, an ``obs://bucket/key`` URI,
+#: a local file path, or the image bytes.
+ImageArg = Union[str, bytes, "os.PathLike[str]", None]
+
+#: Default ceiling for a result pushed whole to XCom (bytes of JSON).
+DEFAULT_MAX_XCOM_BYTES = 48 * 1024
+
+
+def own_params(slug: str, scope: dict[str, Any]) -> dict[str, Any]:
+    """The API parameters among a constructor's local variables that were set (generated operators)."""
+    names = get_api(slug).param_names
+    return {name: scope[name] for name in names if scope.get(name) is not None}
+
+
+class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
+    """Run one Huawei Cloud OCR API on one image and return its ``result``.
+
+    The image is checked (format, size, pixel limits) and every parameter is
+    validated against the API's documentation before a request is sent, so a
+    bad input fails the task without a billed call.
+
+    :param api: the API's path slug, e.g. ``general-text`` (see the README table).
+    :param image: an ``http(s)://`` URL (sent as ``url``), an ``obs://bucket/key``
+        URI, a local file path or raw bytes (sent Base64). Templated.
+    :param parameters: the API's optional body parameters. Templated.
+    :param image_source: how the service gets an ``obs://`` image:
+        ``signed_url`` (default: a temporary signed GET URL, works with any
+        private bucket the connection can read), ``authorized`` (the plain
+        object URL; needs OCR's OBS authorization enabled, bucket in the same
+        region) or ``inline`` (downloaded by the worker and sent Base64).
+    :param signed_url_expires: validity of signed URLs, seconds (default 900).
+    :param output_uri: ``obs://bucket/prefix/`` to store each result there (an
+        envelope with API, parameters, source, request id, time and result);
+        XCom then gets ``{"uri": ..., "summary": ...}``. Templated
+        (``obs://results/{{ ds }}/``). Unset: the result goes to XCom.
+    :param skip_existing: with ``output_uri``, do not call OCR when the result
+        object already exists (same image, same parameters); default on.
+    :param max_xcom_bytes: a result larger than this is never pushed to XCom;
+        without ``output_uri`` the task fails and says so. Default 48 KB.
+    :param huaweicloud_ocr_conn_id: Airflow connection of type ``huaweicloud_ocr``.
+    :param region: overrides the connection's region.
+    :param project_id: overrides the connection's project id.
+    :param enterprise_project_id: sent as the ``Enterprise-Project-Id`` header
+        to split billing by enterprise project.
+    :param emit_asset: with a fixed ``output_uri``, declare ``Asset("obs://bucket/prefix/")``
+        as an outlet, so DAGs scheduled on it run when results land (the asset
+        event's ``extra`` lists the result URIs). See README, "Airflow 3 integration".
+    :param export_text: with ``output_uri``, also store each result as plain text
+        pages with metadata (``{"text", "metadata"}`` per page) next to the envelope,
+        at ``….{api}.text.json``.
+    :param map_index_template: how mapped instances are named; default: the image's file name.
+    :param retry_possibly_billed: retry a try the service may already have billed
+        (read timeout, truncated answer, connection lost after sending). ``None``
+        (default): the connection's ``retry_possibly_billed`` extra, itself on by
+        default. Every such retry is logged at WARNING and counted; see the README,
+        "Billing and retries".
+    :param dry_run: resolve and check the image and decide the skip; no OCR call, no write.
+    :param max_calls: OCR calls this task may make (0 refuses the call).
+    :param price_per_call: for cost estimates (else the connection's ``price_per_call``).
+    :return: the API's ``result`` (a dict, or a list for list-shaped APIs), or
+        the reference to it in OBS; pushed to XCom.
+    """
+
+    template_fields: Sequence[str] = (
+        "image",
+        "parameters",
+        "output_uri",
+        "huaweicloud_ocr_conn_id",
+        "region",
+        "project_id",
+        "enterprise_project_id",
+        "max_calls",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"parameters": "json"}
+    ui_color = "#c7000b"
+    ui_fgcolor = "#ffffff"
+    operator_extra_links = (HuaweiObsSourceLink(), HuaweiObsResultLink())
+
+    def __init__(
+        self,
+        *,
+        api: str,
+        image: ImageArg = None,
+        parameters: dict[str, Any] | None = None,
+        image_source: str = "signed_url",
+        signed_url_expires: int = 900,
+        output_uri: str | None = None,
+        skip_existing: bool | None = None,
+        max_xcom_bytes: int = DEFAULT_MAX_XCOM_BYTES,
+        huaweicloud_ocr_conn_id: str = "huaweicloud_ocr_default",
+        region: str | None = None,
+        project_id: str | None = None,
+        enterprise_project_id: str | None = None,
+        retry_possibly_billed: bool | None = None,
+        dry_run: bool = False,
+        max_calls: int | None = None,
+        price_per_call: float | None = None,
+        emit_asset: bool = False,
+        export_text: bool = False,
+        map_index_template: str | None = DEFAULT_MAP_INDEX_TEMPLATE,
+        **kwargs: Any,
+    ) -> None:
+        # The default above (read by .partial() too) names mapped instances by file.
+        super().__init__(map_index_template=map_index_template, **kwargs)
+        self.export_text = export_text
+        self.api = api
+        # Not ``self.dry_run``: that name is BaseOperator's method (``airflow tasks test --dry-run``).
+        self.ocr_dry_run = dry_run
+        self.max_calls = max_calls
+        self.price_per_call = price_per_call
+        self.image = image
+        self.parameters = dict(parameters or {})
+        self.image_source = image_source
+        self.signed_url_expires = signed_url_expires
+        self.output_uri = output_uri
+        self.skip_existing = skip_existing
+        self.max_xcom_bytes = max_xcom_bytes
+        self.huaweicloud_ocr_conn_id = huaweicloud_ocr_conn_id
+        self.region = region
+        self.project_id = project_id
+        self.enterprise_project_id = enterprise_project_id
+        self.retry_possibly_billed = retry_possibly_billed
+        self.emit_asset = emit_asset
+        self._check_at_parse_time()
+        if emit_asset:
+            self.outlets = [*self.outlets, result_asset(str(self.output_uri))]
+
+    def _check_at_parse_time(self) -> None:
+        """Fail at DAG parse time on what is already known to be wrong (no I/O)."""
+        try:
+            spec = get_api(self.api)
+        except KeyError as exc:
+            raise HuaweiOcrValidationError(f"api: {exc.args[0]}", parameter="api") from None
+        if spec.deprecation:
+            from airflow.exceptions import AirflowProviderDeprecationWarning  # only for a deprecated API
+
+            warnings.warn(
+                f"{spec.title} ({spec.slug}): {spec.deprecation}",
+                AirflowProviderDeprecationWarning,
+                stacklevel=3,
+            )
+        if isinstance(self.parameters, dict):
+            static = {k: v for k, v in self.parameters.items() if is_static(v)}
+            # Names are never templated: check every name, and the values known now.
+            templated = {k: None for k in self.parameters if k not in static}
+            validate_params(spec, {**static, **templated})
+        check_image_source(self.image_source, self.signed_url_expires)
+        if isinstance(self.output_uri, str) and is_static(self.output_uri):
+            check_output_uri(self.output_uri)
+        max_xcom = self.max_xcom_bytes
+        if isinstance(max_xcom, bool) or not isinstance(max_xcom, int) or max_xcom <= 0:
+            raise HuaweiOcrValidationError(
+                f"max_xcom_bytes: must be a whole number of bytes > 0, got {max_xcom!r}",
+                parameter="max_xcom_bytes",
+            )
+        if self.retry_possibly_billed is not None and not isinstance(self.retry_possibly_billed, bool):
+            raise HuaweiOcrValidationError(
+                f"retry_possibly_billed: must be True, False or None, got {self.retry_possibly_billed!r}",
+                parameter="retry_possibly_billed",
+            )
+        if self.ocr_dry_run not in (True, False):
+            raise HuaweiOcrValidationError(
+                f"dry_run: must be True or False, got {self.ocr_dry_run!r}", parameter="dry_run"
+            )
+        if is_static(self.max_calls):
+            check_max_calls(self.max_calls)
+        check_price(self.price_per_call)
+        if self.emit_asset and not (
+            isinstance(self.output_uri, str) and self.output_uri and is_static(self.output_uri)
+        ):
+            raise HuaweiOcrValidationError(
+                "emit_asset: needs a fixed output_uri='obs://bucket/prefix/' (no template): the asset "
+                f"must be known when the DAG is parsed, got output_uri={self.output_uri!r}",
+                parameter="emit_asset",
+            )
+
+    def _check_rendered(self) -> None:
+        """Check, once, what the templates rendered to; keep the checked values (run time)."""
+        check_output_uri(self.output_uri)
+        self.max_calls = check_max_calls(self.max_calls)
+
+    # --- the hooks (built when the task runs, once) ---------------------------------------
+
+    @cached_property
+    def hook(self) -> HuaweiOcrHook:
+        from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+
+        return HuaweiOcrHook(
+            huaweicloud_ocr_conn_id=self.huaweicloud_ocr_conn_id,
+            region=self.region,
+            project_id=self.project_id,
+            retry_possibly_billed=self.retry_possibly_billed,
+        )
+
+    def obs_hook(self) -> HuaweiObsHook:
+        """A new OBS hook on this task's connection (the runtime asks once, when it first needs OBS)."""
+        from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+        return HuaweiObsHook(huaweicloud_ocr_conn_id=self.huaweicloud_ocr_conn_id, region=self.region)
+
+    # --- execution ------------------------------------------------------------------
+
+    def execute(self, context: Context) -> Any:
+        from airflow_provider_hwocr.runtime import single
+
+        self._check_rendered()
+        return single.run(self, context)

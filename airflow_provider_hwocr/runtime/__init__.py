@@ -1,0 +1,15 @@
+"""What an OCR task does when it runs (never imported when a DAG file is parsed).
+
+An operator's ``execute()`` checks what its templates rendered to, then hands over here with
+one import:
+
+* :mod:`~airflow_provider_hwocr.runtime.single`: one image (the per-API operators);
+* :mod:`~airflow_provider_hwocr.runtime.batch`: many images, in four stages
+  (select, decide, send, record);
+* :mod:`~airflow_provider_hwocr.runtime.pipeline`: the way of one image, shared by both;
+* :mod:`~airflow_provider_hwocr.runtime.store`: the key of every object a task writes;
+* :mod:`~airflow_provider_hwocr.runtime.envelopes`, :mod:`~airflow_provider_hwocr.runtime.text_export`:
+  what is written;
+* :mod:`~airflow_provider_hwocr.runtime.costs`, :mod:`~airflow_provider_hwocr.runtime.ratelimit`:
+  dry runs, budgets, estimates and pacing.
+"""

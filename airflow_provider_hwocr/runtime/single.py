@@ -1,0 +1,115 @@
+"""One image per task (the per-API operators and ``HuaweiOcrOperator``): dry run, budget, call, report."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airflow_provider_hwocr.client.errors import HuaweiOcrError
+from airflow_provider_hwocr.client.sources import describe
+from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrXComSizeError
+from airflow_provider_hwocr.runtime.costs import estimate_cost, resolve_dry_run
+from airflow_provider_hwocr.runtime.pipeline import ImageOutcome, OcrPipeline
+from airflow_provider_hwocr.runtime.task import pipeline_for, price_of
+
+
+def run(task: Any, context: Any) -> Any:
+    """Run ``task`` (a checked, rendered OCR operator) on its image; returns its XCom value."""
+    dry, why = resolve_dry_run(task.ocr_dry_run)
+    pipeline = pipeline_for(task)
+    if dry:
+        return dry_run(task, pipeline, why)
+    if task.max_calls == 0:
+
+        def refuse() -> None:
+            raise HuaweiCloudBudgetExceededError(
+                "max_calls: this task may make 0 OCR calls; the call was not made"
+            )
+
+        pipeline.before_call = refuse
+    task.log.info("OCR %s on %s", pipeline.api.slug, describe(task.image))
+    try:
+        outcome = pipeline.run(task.image)
+    except HuaweiOcrError:
+        report_billing(task, context, failed=True)
+        raise
+    task._integration_after_run(context, results=[outcome.result_uri])
+    if outcome.status == "skipped":
+        task.log.info("Result already in %s: skipped, no OCR call", outcome.result_uri)
+        return outcome.value
+    task.log.info(
+        "OCR %s succeeded: request id %s, %d attempt(s)%s",
+        pipeline.api.slug,
+        outcome.request_id,
+        outcome.attempts,
+        f"; stored in {outcome.result_uri}" if outcome.result_uri else "",
+    )
+    report_billing(task, context, failed=False)
+    if outcome.result_uri is None:
+        check_xcom_size(task, outcome)
+    return outcome.value
+
+
+def dry_run(task: Any, pipeline: OcrPipeline, why: str | None) -> dict[str, Any]:
+    """Resolve and check the image and decide the skip, with no OCR call and no write."""
+    report: dict[str, Any] = {"dry_run": True, "reason": why, "total": 1}
+    status, reason = "would_call", None
+    try:
+        src = pipeline.resolve(task.image)
+        key = pipeline.result_key(src)
+        if key and pipeline.skip_existing and pipeline.existing(key, src) is not None:
+            status = "skipped"
+        else:
+            pipeline.check(src)
+    except (HuaweiOcrError, ValueError) as exc:
+        status, reason = "rejected", str(exc)[:500]
+    price = price_of(task, pipeline.ocr_hook)
+    report.update(
+        would_call=int(status == "would_call"),
+        skipped=int(status == "skipped"),
+        rejected=int(status == "rejected"),
+        rejections=[{"source": describe(task.image), "reason": reason}] if reason else [],
+        price_per_call=price,
+        estimated_cost=estimate_cost(int(status == "would_call"), price),
+    )
+    task.log.info(
+        "DRY RUN (%s): %s %s%s; no OCR call and no write was made",
+        why,
+        describe(task.image),
+        {"would_call": "would be sent to OCR", "skipped": "is done already", "rejected": "would be rejected"}[
+            status
+        ],
+        f": {reason}" if reason else "",
+    )
+    return report
+
+
+def report_billing(task: Any, context: Any, *, failed: bool) -> None:
+    """Log, and push to XCom under key ``billing``, the requests sent and billed retries."""
+    hook = task.__dict__.get("hook")  # only a hook the task built
+    if hook is None:
+        return
+    billing = {"requests_sent": hook.requests_sent, "billed_retries": hook.billed_retries}
+    if hook.billed_retries:
+        task.log.warning(
+            "OCR %s: %d retr%s followed a try the service may already have billed; this image may "
+            "have been billed %d times%s",
+            task.api,
+            hook.billed_retries,
+            "y" if hook.billed_retries == 1 else "ies",
+            hook.billed_retries + 1,
+            " (and still failed)" if failed else "",
+        )
+    ti = context.get("ti") if isinstance(context, dict) or hasattr(context, "get") else None
+    if ti is not None and hook.requests_sent:
+        ti.xcom_push(key="billing", value=billing)
+
+
+def check_xcom_size(task: Any, outcome: ImageOutcome) -> None:
+    size = len(json.dumps(outcome.value, ensure_ascii=False).encode("utf-8"))
+    if size > task.max_xcom_bytes:
+        raise HuaweiOcrXComSizeError(
+            f"the {task.api} result is {size:,} bytes, over max_xcom_bytes={task.max_xcom_bytes:,}; "
+            "it is not pushed to XCom. Set output_uri='obs://bucket/prefix/' to store results in OBS "
+            f"and push only a reference (request id {outcome.request_id})."
+        )

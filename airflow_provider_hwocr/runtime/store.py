@@ -1,0 +1,126 @@
+"""Where results go: one type names every object a task writes under an ``output_uri``.
+
+For results under ``obs://bucket/P`` (``P`` is empty or ends with ``/``):
+
+* results: ``P{name}-{hash}.{api}.json``, one per image (the same key from a single-image
+  operator and from a batch, so either skips what the other did);
+* text pages (``export_text``): ``P{name}-{hash}.{api}.text.json``, next to the result;
+* progress parts: ``P_hwocr_progress/{api}/{shard-}{token}-{seq}.json``, written while a batch
+  runs and deleted once its manifest is written. They sit under ``P`` so that the one listing
+  of ``P`` a batch makes anyway also finds the parts a killed run left behind;
+* housekeeping next to ``P`` (``{P without its last /}_hwocr/``, outside the results listing):
+  ``{api}/manifest{.shard}.json``, the latest manifest with the index, and
+  ``{api}/runs/{time}-{run id}-try{n}{.shard}.json``, one manifest per run and try (history).
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_hwocr.client.sources import parse_obs_uri
+
+__all__ = ["HOUSEKEEPING_SUFFIX", "PROGRESS_DIR", "TEXT_SUFFIX", "ResultStore", "shard_tag", "text_key"]
+
+PROGRESS_DIR = "_hwocr_progress/"
+HOUSEKEEPING_SUFFIX = "_hwocr/"
+#: Suffix of the text object stored next to a result (``….general-text.json`` ->
+#: ``….general-text.text.json``).
+TEXT_SUFFIX = ".text.json"
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def shard_tag(shard_index: int | None, shard_count: int) -> str:
+    """``s{i}of{n}`` for a shard of a sharded batch, ``""`` otherwise."""
+    return "" if shard_count <= 1 or shard_index is None else f"s{shard_index}of{shard_count}"
+
+
+def text_key(result_key: str) -> str:
+    """The key of the text object stored next to a result."""
+    return result_key.removesuffix(".json") + TEXT_SUFFIX
+
+
+@dataclass(frozen=True)
+class ResultStore:
+    """The objects of one API's results under one output prefix (and, for a batch, one shard)."""
+
+    bucket: str
+    prefix: str  # "" or ending with "/"
+    api: str
+    shard: str = ""  # "" or "s{i}of{n}"
+
+    @classmethod
+    def from_uri(cls, output_uri: str | None, api: str, shard: str = "") -> ResultStore | None:
+        """``obs://bucket/prefix/`` -> the store; ``None`` or ``""`` -> ``None`` (results go to XCom)."""
+        if output_uri is None or output_uri == "":
+            return None
+        loc = parse_obs_uri(output_uri, allow_empty_key=True, parameter="output_uri")
+        prefix = loc.key
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        return cls(loc.bucket, prefix, api, shard)
+
+    def uri(self, key: str = "") -> str:
+        return f"obs://{self.bucket}/{key}"
+
+    @property
+    def root_uri(self) -> str:
+        """The results prefix as a URI: what a run's lineage and links name."""
+        return self.uri(self.prefix)
+
+    # --- results ----------------------------------------------------------------------
+
+    def result_key(self, identity: str, name_hint: str) -> str:
+        """Deterministic key: same image, prefix and API -> same key.
+
+        ``{prefix}{name}-{digest}.{api}.json``: ``name`` is a readable, safe form of
+        the image's file name and ``digest`` tells apart images with the same name.
+        """
+        name = _UNSAFE.sub("_", name_hint.rsplit("/", 1)[-1]).strip("._") or "image"
+        digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:12]
+        return f"{self.prefix}{name[:80]}-{digest}.{self.api}.json"
+
+    text_key = staticmethod(text_key)
+
+    # --- progress parts ---------------------------------------------------------------
+
+    @property
+    def progress_prefix(self) -> str:
+        return f"{self.prefix}{PROGRESS_DIR}{self.api}/"
+
+    def part_key(self, token: str, seq: int) -> str:
+        lead = f"{self.shard}-" if self.shard else ""
+        return f"{self.progress_prefix}{lead}{token}-{seq:05d}.json"
+
+    def is_own_part(self, key: str) -> bool:
+        if not key.startswith(self.progress_prefix) or not key.endswith(".json"):
+            return False
+        name = key[len(self.progress_prefix) :]
+        if self.shard:
+            return name.startswith(f"{self.shard}-")
+        return not name.startswith("s") or "of" not in name.split("-", 1)[0]
+
+    # --- manifests --------------------------------------------------------------------
+
+    @property
+    def housekeeping(self) -> str:
+        return (self.prefix[:-1] + HOUSEKEEPING_SUFFIX) if self.prefix else HOUSEKEEPING_SUFFIX
+
+    def _suffix(self) -> str:
+        return f".{self.shard}" if self.shard else ""
+
+    @property
+    def latest_key(self) -> str:
+        return f"{self.housekeeping}{self.api}/manifest{self._suffix()}.json"
+
+    def history_key(self, run_id: str | None, try_number: Any, when: datetime) -> str:
+        run = _UNSAFE.sub("_", str(run_id or "manual"))[:120]
+        stamp = when.strftime("%Y%m%dT%H%M%SZ")
+        tries = f"-try{try_number}" if try_number not in (None, "") else ""
+        return f"{self.housekeeping}{self.api}/runs/{stamp}-{run}{tries}{self._suffix()}.json"
