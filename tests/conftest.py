@@ -9,12 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
+
 # Sets AIRFLOW_HOME & co. before any test imports Airflow; provides the
 # ocr_conn, airflow_db and image_server fixtures.
-from _airflow_env import airflow_db, image_server, ocr_conn  # noqa: F401
-from _batch_env import counted  # noqa: F401
-from _obs_env import obs_bucket, obs_conn, obs_server  # noqa: F401
-from constants import (
+from tests.helpers.airflow_env import airflow_db, image_server, ocr_conn  # noqa: F401
+from tests.helpers.batch_env import counted  # noqa: F401
+from tests.helpers.constants import (
     AK,
     IAM_DOMAIN,
     IAM_PASSWORD,
@@ -26,8 +27,7 @@ from constants import (
     TEMP_AK,
     TEMP_SK,
 )
-
-from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
+from tests.helpers.obs_env import obs_bucket, obs_conn, obs_server  # noqa: F401
 
 
 @pytest.fixture(scope="session")

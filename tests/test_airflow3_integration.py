@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from images import png
 
 from airflow_provider_hwocr.catalog import APIS
 from airflow_provider_hwocr.catalog.text import TEXT_LAYOUTS
@@ -20,6 +19,8 @@ from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator, H
 from airflow_provider_hwocr.runtime.store import text_key
 from airflow_provider_hwocr.runtime.text_export import text_pages
 from airflow_provider_hwocr.sensors.obs import HuaweiObsKeySensor
+from tests.helpers.images import png
+from tests.helpers.paths import REPO
 
 #: Measured on 3.1.2: no ``airflow.sdk.lineage`` (hook lineage), ``map_index_template`` is not
 #: rendered by ``dag.test()``, outlet asset events of ``dag.test()`` runs are not recorded, and
@@ -241,9 +242,8 @@ def test_hook_lineage_records_obs_reads_and_writes(obs, obs_bucket, monkeypatch)
 
 def _load_example(dag_id: str):
     import importlib.util
-    from pathlib import Path
 
-    for path in (Path(__file__).resolve().parent.parent / "example_dags").glob("*.py"):
+    for path in (REPO / "example_dags").glob("*.py"):
         spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)

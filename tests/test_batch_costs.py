@@ -7,12 +7,12 @@ from collections import Counter
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from _airflow_env import CONN_ENV, conn_json
-from _batch_env import PNG, SLUG, called_keys, make_batch, manifest_of
-from _obs_env import bulk_put
 
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError
 from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchFailedError
+from tests.helpers.airflow_env import CONN_ENV, conn_json
+from tests.helpers.batch_env import PNG, SLUG, called_keys, make_batch, manifest_of
+from tests.helpers.obs_env import bulk_put
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_dry_run_over_1000_images_calls_nothing_writes_nothing_and_prices_the_re
     assert "empty (0 bytes)" in reasons["empt"] and "accepts at most" in reasons["huge"]
 
     # the provider-wide switch forces it on an operator that did not ask, price from the connection
-    from _obs_env import _server_url
+    from tests.helpers.obs_env import _server_url
 
     monkeypatch.setenv("HWOCR_DRY_RUN", "1")
     monkeypatch.setenv(
@@ -114,7 +114,7 @@ def _settle(emulator, seconds: float = 3.0) -> None:
 
 
 def _faulty_conn(emulator, monkeypatch, **extra):
-    from _obs_env import _server_url
+    from tests.helpers.obs_env import _server_url
 
     settings = {"obs_endpoint": _server_url, "obs_path_style": True, "obs_signature": "v2", "verify": False,
                 "timeout": 1, "max_retries": 8}  # fmt: skip
@@ -223,7 +223,7 @@ def test_a_password_in_an_image_url_is_kept_out_of_manifest_envelope_and_log(
 
 def test_the_batch_adapts_to_a_service_limit_below_its_qps(obs, obs_bucket, emulator, monkeypatch):
     """Emulator limited to 20/s, batch asking for 40/s: few throttled answers, close to the limit."""
-    from _obs_env import _server_url
+    from tests.helpers.obs_env import _server_url
 
     extra = {"obs_endpoint": _server_url, "obs_path_style": True, "obs_signature": "v2", "verify": False}
     monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={**extra, "max_retries": 5}))  # the default

@@ -15,12 +15,12 @@ import time
 from urllib.parse import unquote
 
 import pytest
-from _batch_env import PNG, SLUG, called_keys, make_batch, manifest_of
-from _obs_env import bulk_put
-from images import png
 
 from airflow_provider_hwocr.client.sources import parse_obs_uri
 from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchEmptyError
+from tests.helpers.batch_env import PNG, SLUG, called_keys, make_batch, manifest_of
+from tests.helpers.images import png
+from tests.helpers.obs_env import bulk_put
 
 
 @pytest.fixture

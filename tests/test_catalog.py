@@ -7,6 +7,7 @@ import inspect
 import pytest
 
 from airflow_provider_hwocr.catalog import APIS, ERROR_CODES, IMAGE_FORMATS, REGIONS, get_api
+from tests.helpers.paths import REPO
 
 EXPECTED_SLUGS = {
     "smart-document-recognizer", "id-document", "auto-id-doc-classification", "general-table",
@@ -97,11 +98,10 @@ def test_every_operator_exposes_exactly_its_api_parameters():
 
 
 def test_readme_operator_table_is_generated_from_catalog():
-    from pathlib import Path
 
     from airflow_provider_hwocr.catalog.docs import operators_block
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert operators_block() in readme, "README table is stale: run python3 scripts/gen_docs.py"
     for api in APIS:
         assert api.operator_name in readme

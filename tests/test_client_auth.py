@@ -7,7 +7,15 @@ import re
 import threading
 
 import pytest
-from _client_support import (
+
+from airflow_provider_hwocr.client import (
+    AkSkCredentials,
+    HuaweiOcrAuthError,
+    HuaweiOcrError,
+    IamTokenCredentials,
+    OcrClient,
+)
+from tests.helpers.client_support import (
     BODY,
     SLUG,
     aksk_client,
@@ -16,7 +24,7 @@ from _client_support import (
     token_client,
     token_credentials,
 )
-from constants import (
+from tests.helpers.constants import (
     AK,
     IAM_DOMAIN,
     IAM_PASSWORD,
@@ -27,14 +35,6 @@ from constants import (
     SK,
     TEMP_AK,
     TEMP_SK,
-)
-
-from airflow_provider_hwocr.client import (
-    AkSkCredentials,
-    HuaweiOcrAuthError,
-    HuaweiOcrError,
-    IamTokenCredentials,
-    OcrClient,
 )
 
 AUTH_HEADER = re.compile(

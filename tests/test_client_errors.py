@@ -9,8 +9,6 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
-from _client_support import BODY, SLUG, aksk_client, fast_policy, token_credentials
-from constants import AK, PROJECT_ID, REGION, SK
 
 from airflow_provider_hwocr.client import (
     AKSK_MAX_BODY_BYTES,
@@ -30,6 +28,8 @@ from airflow_provider_hwocr.client import (
     error_from_response,
 )
 from airflow_provider_hwocr.client.errors import parse_retry_after
+from tests.helpers.client_support import BODY, SLUG, aksk_client, fast_policy, token_credentials
+from tests.helpers.constants import AK, PROJECT_ID, REGION, SK
 
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -317,7 +317,7 @@ def test_configuration_error_with_message_and_field():
 
 
 def test_iam_wrong_password_is_an_auth_error_without_the_password(emulator):
-    from _client_support import token_client
+    from tests.helpers.client_support import token_client
 
     creds = token_credentials(emulator, password="wrong-password-123")
     with pytest.raises(HuaweiOcrAuthError) as info:
@@ -333,7 +333,7 @@ def test_iam_wrong_password_is_an_auth_error_without_the_password(emulator):
 
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_tls_is_verified_by_default(tmp_path):
-    from _client_support import tls_server
+    from tests.helpers.client_support import tls_server
 
     with tls_server(tmp_path) as (url, cert):
 

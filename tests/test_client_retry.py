@@ -6,8 +6,6 @@ import logging
 import time
 
 import pytest
-from _client_support import BODY, SLUG, aksk_client, closed_port, fast_policy, silent_server
-from constants import AK, PROJECT_ID, REGION, SK
 
 from airflow_provider_hwocr.client import (
     AkSkCredentials,
@@ -21,6 +19,8 @@ from airflow_provider_hwocr.client import (
     RetryPolicy,
 )
 from airflow_provider_hwocr.client.retry import run_with_retry
+from tests.helpers.client_support import BODY, SLUG, aksk_client, closed_port, fast_policy, silent_server
+from tests.helpers.constants import AK, PROJECT_ID, REGION, SK
 
 LOGGER = "airflow_provider_hwocr.client"
 

@@ -15,10 +15,6 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from _airflow_env import CONN_ENV, conn_json
-from _client_support import BODY, SLUG, aksk_client, closed_port, fast_policy
-from constants import AK, PROJECT_ID, REGION, SK
-from images import png, png_header_only
 
 from airflow_provider_hwocr.client import (
     MAX_BODY_BYTES,
@@ -44,6 +40,10 @@ from airflow_provider_hwocr.errors import (
     HuaweiCloudThrottledError,
     HuaweiCloudTransientError,
 )
+from tests.helpers.airflow_env import CONN_ENV, conn_json
+from tests.helpers.client_support import BODY, SLUG, aksk_client, closed_port, fast_policy
+from tests.helpers.constants import AK, PROJECT_ID, REGION, SK
+from tests.helpers.images import png, png_header_only
 
 # --- one root, two branches -------------------------------------------------------------
 

@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from _airflow_env import CONN_ENV, rearm_short_secret_warning
-from constants import AK, SK
 
 from airflow_provider_hwocr import _compat
+from tests.helpers.airflow_env import CONN_ENV, rearm_short_secret_warning
+from tests.helpers.constants import AK, SK
+from tests.helpers.paths import REPO
 
 BIN = Path(sys.executable).parent
 
@@ -23,7 +24,7 @@ BIN = Path(sys.executable).parent
 def _declared_floor() -> tuple[int, int, int]:
     import re
 
-    text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    text = (REPO / "pyproject.toml").read_text()
     (floor,) = re.findall(r'"apache-airflow>=([0-9.]+)"', text)
     return _compat._version_tuple(floor)
 

@@ -27,7 +27,16 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from constants import (
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.sdk_request import SdkRequest
+from huaweicloudsdkcore.signer.signer import Signer
+from PIL import Image
+
+from airflow_provider_hwocr.catalog import APIS, ERROR_CODES, get_api
+from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator, example_response
+from airflow_provider_hwocr.emulator import auth as emu_auth
+from airflow_provider_hwocr.emulator.images import image_size, sniff_format
+from tests.helpers.constants import (
     AK,
     IAM_DOMAIN,
     IAM_PASSWORD,
@@ -39,15 +48,6 @@ from constants import (
     TEMP_AK,
     TEMP_SK,
 )
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
-from huaweicloudsdkcore.sdk_request import SdkRequest
-from huaweicloudsdkcore.signer.signer import Signer
-from PIL import Image
-
-from airflow_provider_hwocr.catalog import APIS, ERROR_CODES, get_api
-from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator, example_response
-from airflow_provider_hwocr.emulator import auth as emu_auth
-from airflow_provider_hwocr.emulator.images import image_size, sniff_format
 
 SDK_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")

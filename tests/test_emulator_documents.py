@@ -10,10 +10,10 @@ import base64
 import shutil
 
 import pytest
-from test_response_model import emulator
 
 from airflow_provider_hwocr.emulator import documents, samples
 from airflow_provider_hwocr.emulator.ocr import Line, Word
+from tests.helpers.emulator_client import emulator
 
 SAMPLES = samples.all_samples()
 
@@ -157,10 +157,9 @@ def test_labelled_card_fields_are_read_into_each_apis_names():
 
 
 def test_stats_bill_auto_classification_per_recognised_document():
-    from constants import IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION
-    from test_response_model import Client
-
     from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
+    from tests.helpers.constants import IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION
+    from tests.helpers.emulator_client import Client
 
     config = EmulatorConfig(
         project_id=PROJECT_ID, region=REGION, iam_users={(IAM_DOMAIN, IAM_USER): IAM_PASSWORD}

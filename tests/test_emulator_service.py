@@ -24,12 +24,12 @@ from contextlib import contextmanager
 
 import pytest
 import requests
-from constants import IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION
 from PIL import Image, ImageDraw, ImageFont
 
 from airflow_provider_hwocr.catalog import APIS, get_api
 from airflow_provider_hwocr.catalog.responses import check
 from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator, cli, ocr, stats
+from tests.helpers.constants import IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION
 
 HAVE_TESSERACT = shutil.which("tesseract") is not None
 

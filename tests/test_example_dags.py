@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-from _airflow_env import rearm_short_secret_warning
-from images import png
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "example_dags"
+from tests.helpers.airflow_env import rearm_short_secret_warning
+from tests.helpers.images import png
+from tests.helpers.paths import REPO
+
+EXAMPLES = REPO / "example_dags"
 
 
 @pytest.fixture(scope="module")
@@ -197,8 +198,8 @@ def test_ocr_classify_and_route(airflow_db, emulator, obs_conn, obs_bucket):
 
 
 def test_ocr_sharded_backfill_covers_every_image_exactly_once(airflow_db, emulator, obs_conn, obs_bucket):
-    from _batch_env import PNG, called_keys
-    from _obs_env import bulk_put
+    from tests.helpers.batch_env import PNG, called_keys
+    from tests.helpers.obs_env import bulk_put
 
     keys = [f"scans/2026-11-07/s{i:03d}.png" for i in range(60)]
     bulk_put(obs_bucket, keys, PNG)
@@ -253,10 +254,9 @@ def test_every_example_dag_runs_with_no_logical_date(
     import json
     import logging
 
-    from _airflow_env import CONN_ENV
-
     from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
     from airflow_provider_hwocr.testing import object_server_extras
+    from tests.helpers.airflow_env import CONN_ENV
 
     conn = json.loads(os.environ[CONN_ENV])
     # the connection as hwocr-object-server prints it; no short extra values left

@@ -6,15 +6,15 @@ import dataclasses
 import inspect
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from airflow_provider_hwocr.catalog import APIS, get_api
 from airflow_provider_hwocr.catalog.codegen import GENERATED_PATH, operators_module
 from airflow_provider_hwocr.catalog.responses import response_model
+from tests.helpers.paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 
 
 def test_generated_module_is_fresh():

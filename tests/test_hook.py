@@ -6,12 +6,12 @@ import json
 import logging
 
 import pytest
-from _airflow_env import CONN_ENV, conn_json
-from constants import AK, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION, SK
-from images import png
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrAuthError, HuaweiOcrConfigurationError
 from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+from tests.helpers.airflow_env import CONN_ENV, conn_json
+from tests.helpers.constants import AK, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION, SK
+from tests.helpers.images import png
 
 
 def _use(monkeypatch, emulator, **overrides) -> HuaweiOcrHook:

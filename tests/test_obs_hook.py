@@ -10,9 +10,6 @@ import time
 
 import pytest
 import requests
-from _airflow_env import CONN_ENV, conn_json
-from _obs_env import allow_anonymous_read, bulk_put, create_bucket, moto_front, obs_client
-from constants import AK, SK
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
 from airflow_provider_hwocr.errors import HuaweiCloudNonRetryableError
@@ -25,6 +22,9 @@ from airflow_provider_hwocr.hooks.obs import (
     HuaweiObsTransientError,
     ObsObjectInfo,
 )
+from tests.helpers.airflow_env import CONN_ENV, conn_json
+from tests.helpers.constants import AK, SK
+from tests.helpers.obs_env import allow_anonymous_read, bulk_put, create_bucket, moto_front, obs_client
 
 ODD_KEY = "scans/2024 06/reçu n°1 ü.png"  # spaces and non-ASCII
 

@@ -8,7 +8,6 @@ import json
 from urllib.parse import quote
 
 import pytest
-from images import png
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.client.sources import parse_obs_uri
@@ -22,6 +21,7 @@ from airflow_provider_hwocr.operators.ocr import (
     HuaweiOcrSmartDocumentRecognizerOperator,
     HuaweiOcrXComSizeError,
 )
+from tests.helpers.images import png
 
 ODD_KEY = "in coming/收据 näme 1.png"
 
@@ -41,7 +41,7 @@ def _put(obs, bucket, key, data=None):
 
 @pytest.mark.parametrize("mode", ["signed_url", "authorized", "inline"])
 def test_source_modes_end_to_end_with_an_odd_key(mode, obs, obs_bucket, obs_server, emulator):
-    from _obs_env import allow_anonymous_read
+    from tests.helpers.obs_env import allow_anonymous_read
 
     data = _put(obs, obs_bucket, ODD_KEY)
     if mode == "authorized":

@@ -9,13 +9,13 @@ import threading
 import time
 
 import pytest
-from _airflow_env import CONN_ENV, conn_json
-from _obs_env import bulk_put, moto_front, obs_client
-from images import png
 
 from airflow_provider_hwocr.hooks.obs import HuaweiObsHook, HuaweiObsNotFoundError
 from airflow_provider_hwocr.sensors.obs import HuaweiObsKeySensor
 from airflow_provider_hwocr.triggers.obs import HuaweiObsKeyTrigger
+from tests.helpers.airflow_env import CONN_ENV, conn_json
+from tests.helpers.images import png
+from tests.helpers.obs_env import bulk_put, moto_front, obs_client
 
 
 class _TI:

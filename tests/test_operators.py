@@ -7,11 +7,11 @@ import json
 import warnings
 
 import pytest
-from images import png
 
 from airflow_provider_hwocr.catalog import APIS, Api
 from airflow_provider_hwocr.emulator.examples import example_response
 from airflow_provider_hwocr.operators import ocr
+from tests.helpers.images import png
 
 
 def _sample_value(p):

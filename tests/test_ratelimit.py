@@ -7,12 +7,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from _client_support import BODY, SLUG, aksk_client
-from constants import AK, PROJECT_ID, REGION, SK
 
 from airflow_provider_hwocr.client import OcrRetryPolicy
 from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
 from airflow_provider_hwocr.runtime.ratelimit import AdaptiveRateLimiter
+from tests.helpers.client_support import BODY, SLUG, aksk_client
+from tests.helpers.constants import AK, PROJECT_ID, REGION, SK
 
 
 class FakeTime:

@@ -9,8 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from _airflow_env import CONN_ENV, REPO, conn_json
-from images import png
 
 from airflow_provider_hwocr.client.errors import (
     HuaweiOcrAuthError,
@@ -33,6 +31,8 @@ from airflow_provider_hwocr.retry_policy import (
     RETRY_POLICIES_AVAILABLE,
     make_retry_policy,
 )
+from tests.helpers.airflow_env import CONN_ENV, REPO, conn_json
+from tests.helpers.images import png
 
 #: Task retry policies exist from Airflow 3.3; on 3.1/3.2 only the import guard is tested.
 needs_retry_policies = pytest.mark.skipif(

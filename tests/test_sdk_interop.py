@@ -14,7 +14,6 @@ import io
 from collections.abc import Iterator
 
 import pytest
-from constants import AK, PROJECT_ID, REGION, SK
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException, ServerResponseException
 from huaweicloudsdkocr import v1 as sdk
@@ -22,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from airflow_provider_hwocr.catalog import APIS, get_api
 from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
+from tests.helpers.constants import AK, PROJECT_ID, REGION, SK
 
 TEXT_APIS = ("general-text", "handwriting", "web-image", "general-table", "smart-document-recognizer")
 SDK_APIS = [api for api in APIS if api.sdk_method]

@@ -7,10 +7,10 @@ emulator's counter proves that not one call was made (so nothing was billed).
 from __future__ import annotations
 
 import pytest
-from images import encoded, png, png_header_only
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.operators import ocr
+from tests.helpers.images import encoded, png, png_header_only
 
 
 def _file(tmp_path, name: str, data: bytes) -> str:
@@ -345,7 +345,7 @@ def test_rendered_boolean_strings_are_accepted(tmp_path, emulator, ocr_conn):
 def test_api_not_offered_in_the_region_is_refused_locally(emulator, monkeypatch):
     # With the public endpoint (no override), handwriting (cn-north-4 only)
     # cannot succeed in ap-southeast-1: refuse before sending anything.
-    from _airflow_env import CONN_ENV, conn_json
+    from tests.helpers.airflow_env import CONN_ENV, conn_json
 
     monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={"endpoint": None}))
     op = ocr.HuaweiOcrHandwritingOperator(task_id="t", image=png())

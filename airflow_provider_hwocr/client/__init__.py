@@ -1,13 +1,12 @@
 """Plain-Python client for Huawei Cloud OCR (no Airflow imports).
 
->>> from airflow_provider_hwocr.client import OcrClient, AkSkCredentials
->>> with OcrClient(region="ap-southeast-1", project_id="...",
-...                credentials=AkSkCredentials(ak, sk)) as client:  # doctest: +SKIP
-...     client.recognize("general-text", image=b"...").result
+    from airflow_provider_hwocr.client import OcrClient, AkSkCredentials
+    with OcrClient(region="ap-southeast-1", project_id="...", credentials=AkSkCredentials(ak, sk)) as c:
+        c.recognize("general-text", image=b"...").result
 
-Modules: ``signer`` (AK/SK signature), ``auth`` (credentials), ``errors``
-(typed exceptions), ``retry`` (retry policy), ``client`` (the HTTP client),
-``request`` (input validation and request bodies).
+Modules: ``signer`` (AK/SK signature), ``auth`` (credentials), ``errors`` (typed
+exceptions), ``retry`` (retry policy), ``client`` (the HTTP client), ``request`` (input
+validation and request bodies), ``sources`` (what an image argument is).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ Plain Python on top of ``requests``; nothing here imports Airflow. A call is
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import math
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3.exceptions as u3
 from requests.adapters import HTTPAdapter
 
 from airflow_provider_hwocr.catalog import Api, get_api
@@ -39,6 +41,7 @@ from airflow_provider_hwocr.client.errors import (
     error_from_response,
     redact,
 )
+from airflow_provider_hwocr.client.request import build_request_body
 from airflow_provider_hwocr.client.retry import OcrRetryPolicy, RetryOutcome, run_with_retry
 from airflow_provider_hwocr.client.signer import canonical_query
 
@@ -135,14 +138,11 @@ def _proxy_url(value: str | None) -> str | None:
             f"proxy must be a URL such as http://host:3128 with a host and a numeric port, got {shown!r}.",
             field="proxy",
         )
-    if scheme.startswith("socks"):
-        import importlib.util
-
-        if importlib.util.find_spec("socks") is None:
-            raise HuaweiOcrConfigurationError(
-                f"proxy {shown!r} is a SOCKS proxy, which needs PySocks: pip install 'requests[socks]'.",
-                field="proxy",
-            )
+    if scheme.startswith("socks") and importlib.util.find_spec("socks") is None:
+        raise HuaweiOcrConfigurationError(
+            f"proxy {shown!r} is a SOCKS proxy, which needs PySocks: pip install 'requests[socks]'.",
+            field="proxy",
+        )
     return text if "://" in text else f"http://{text}"
 
 
@@ -536,8 +536,6 @@ class OcrClient:
         one of them). Other keyword arguments are the API's optional parameters.
         Invalid input raises :class:`HuaweiOcrValidationError` before any request.
         """
-        from airflow_provider_hwocr.client.request import build_request_body
-
         api_obj = self._api(api)
         body = build_request_body(api_obj, image=image, url=url, params=params)
         return self.call(api_obj, body, enterprise_project_id=enterprise_project_id)
@@ -627,8 +625,6 @@ def _check_timeout(timeout: Any) -> float | tuple[float, float]:
 
 def _sent_then_lost(exc: BaseException) -> bool:
     """Whether a connection error happened after the request went out (the server may have it)."""
-    import urllib3.exceptions as u3
-
     cause: BaseException | None = exc
     for _ in range(8):
         if cause is None:

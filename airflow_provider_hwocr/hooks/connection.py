@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from airflow_provider_hwocr._compat import mask_secret
 from airflow_provider_hwocr.catalog import REGIONS
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
 
@@ -89,8 +90,6 @@ class CloudSettings:
         are never handed to the masker, and values too short to mask are skipped
         instead of making the masker warn in every task log.
         """
-        from airflow_provider_hwocr._compat import mask_secret
-
         values = list(self.secrets)
         proxy_password = self.proxy_password
         if proxy_password:

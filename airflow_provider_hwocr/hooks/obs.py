@@ -22,10 +22,10 @@ What this hook adds over the bare SDK:
   are per-object secrets: they are *not* handed to Airflow's masker (it keeps
   every value ever registered and rebuilds one regex over all of them, which
   makes a batch of signed URLs quadratic); callers keep them out of logs,
-  XCom and error text by construction (see ``operators/_pipeline.py``).
+  XCom and error text by construction (see ``runtime/pipeline.py``).
 
-The ``obs`` package is imported inside methods only, so importing this module
-(as sensors and operators do at DAG parse time) does not load the SDK.
+The ``obs`` package (about 0.3 s to import) loads when the first client is built
+(:func:`_obs_sdk`), so a task that never touches OBS never pays for it.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import base64
 import hashlib
 import json
 import re
+import ssl
 import threading
 import time
 import warnings
@@ -45,8 +46,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
+import certifi
 from airflow.sdk import BaseHook
 
+from airflow_provider_hwocr._compat import SUPERVISOR_LOCK, mask_secret
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
 from airflow_provider_hwocr.get_provider_info import CONN_TYPE
 from airflow_provider_hwocr.hooks.connection import CloudSettings, settings_from_connection
@@ -78,6 +81,13 @@ __all__ = [
 ]
 
 
+def _obs_sdk() -> Any:
+    """The ``obs`` SDK module, imported when a client is first built (it takes about 0.3 s)."""
+    import obs
+
+    return obs
+
+
 class _TlsFailure(BaseException):
     """Carries a TLS failure out of the OBS SDK, past its retry loop.
 
@@ -92,8 +102,6 @@ class _TlsFailure(BaseException):
 
 
 def _stop_retries_on_tls_failure(client: Any) -> None:
-    import ssl
-
     inner = getattr(client, "_make_request_internal", None)
     if inner is None:  # another SDK version: keep its behaviour
         return
@@ -267,8 +275,6 @@ def _listing_time(value: Any) -> datetime:
 
 
 def _mask(*values: str | None) -> None:
-    from airflow_provider_hwocr._compat import mask_secret
-
     for value in values:
         mask_secret(value)
 
@@ -311,8 +317,6 @@ class HuaweiObsHook(BaseHook):
     @cached_property
     def settings(self) -> CloudSettings:
         """The validated connection (looked up on first use)."""
-        from airflow_provider_hwocr._compat import SUPERVISOR_LOCK
-
         with SUPERVISOR_LOCK:  # a batch's threads may ask at once
             conn = self.get_connection(self.huaweicloud_ocr_conn_id)
         return self._settings_from(conn)
@@ -358,8 +362,6 @@ class HuaweiObsHook(BaseHook):
             return False
         if isinstance(verify, str):
             return verify
-        import certifi
-
         return certifi.where()
 
     # --- client -----------------------------------------------------------------------
@@ -385,8 +387,6 @@ class HuaweiObsHook(BaseHook):
                 self.log.debug("closing the OBS client failed", exc_info=True)
 
     def _build_client(self) -> ObsClient:
-        from obs import ObsClient
-
         s = self.settings
         endpoint = urlsplit(self.endpoint)
         if endpoint.path not in ("", "/") or endpoint.query:
@@ -429,7 +429,7 @@ class HuaweiObsHook(BaseHook):
         with warnings.catch_warnings():
             # The SDK builds its TLS context with the deprecated PROTOCOL_TLS alias; not the user's concern.
             warnings.simplefilter("ignore", DeprecationWarning)
-            client = ObsClient(**options)
+            client = _obs_sdk().ObsClient(**options)
         context = getattr(client, "context", None)
         if ssl_verify and context is not None:
             # The SDK loads the CA bundle but switches host name checking off;
@@ -685,15 +685,13 @@ class HuaweiObsHook(BaseHook):
         encoded form. Everything together must stay under 8 KB. The body is sent
         with its MD5, so OBS rejects a corrupted upload.
         """
-        from obs import PutObjectHeader
-
         _check_key(key)
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes, got {type(data).__name__} (encode text first)")
         data = bytes(data)
         meta = _check_metadata(metadata)
         md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
-        headers = PutObjectHeader(contentType=content_type, md5=md5)
+        headers = _obs_sdk().PutObjectHeader(contentType=content_type, md5=md5)
         resp = self._call(
             "put", bucket, key, "putContent", bucket, key, content=data, metadata=meta, headers=headers
         )
@@ -715,14 +713,13 @@ class HuaweiObsHook(BaseHook):
 
     def delete_many(self, bucket: str, keys: list[str]) -> int:
         """Delete objects, up to 1,000 per request (OBS's multi-object delete); returns how many."""
-        from obs import DeleteObjectsRequest, Object
-
+        sdk = _obs_sdk()
         keys = list(keys)
         for key in keys:
             _check_key(key)
         for start in range(0, len(keys), _PAGE_SIZE):
             chunk = keys[start : start + _PAGE_SIZE]
-            request = DeleteObjectsRequest(quiet=True, objects=[Object(key=k) for k in chunk])
+            request = sdk.DeleteObjectsRequest(quiet=True, objects=[sdk.Object(key=k) for k in chunk])
             resp = self._call("delete", bucket, None, "deleteObjects", bucket, request)
             errors = list(getattr(resp.body, "error", None) or [])
             if errors:

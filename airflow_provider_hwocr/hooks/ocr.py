@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
+from airflow_provider_hwocr._compat import SUPERVISOR_LOCK
 from airflow_provider_hwocr.catalog import Api
 from airflow_provider_hwocr.client import (
     AkSkCredentials,
@@ -16,6 +17,8 @@ from airflow_provider_hwocr.client import (
     OcrResponse,
     OcrRetryPolicy,
 )
+from airflow_provider_hwocr.client.errors import HuaweiOcrError
+from airflow_provider_hwocr.client.request import build_request_body
 from airflow_provider_hwocr.get_provider_info import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_hwocr.hooks.connection import CloudSettings, settings_from_connection
 
@@ -73,8 +76,6 @@ class HuaweiOcrHook(BaseHook):
 
     @cached_property
     def settings(self) -> CloudSettings:
-        from airflow_provider_hwocr._compat import SUPERVISOR_LOCK
-
         with SUPERVISOR_LOCK:  # a batch's threads may ask at once
             conn = self.get_connection(self.huaweicloud_ocr_conn_id)
         settings = settings_from_connection(conn, region=self.region, project_id=self.project_id)
@@ -131,8 +132,6 @@ class HuaweiOcrHook(BaseHook):
         **params: Any,
     ) -> OcrResponse:
         """Validate and send one OCR call; returns the response (``.result`` is the API's result)."""
-        from airflow_provider_hwocr.client.request import build_request_body
-
         api_obj = self.client._api(api)
         body = build_request_body(api_obj, image=image, url=url, params=params)
         return self.call(api_obj, body, enterprise_project_id=enterprise_project_id)
@@ -144,8 +143,6 @@ class HuaweiOcrHook(BaseHook):
 
         Counts requests and billed retries on the hook (``requests_sent``, ``billed_retries``).
         """
-        from airflow_provider_hwocr.client.errors import HuaweiOcrError
-
         try:
             response = self.client.call(api, body, enterprise_project_id=enterprise_project_id)
         except HuaweiOcrError as exc:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -162,8 +163,6 @@ class OpenLineageMixin:
 
 
 def _collector() -> Any:
-    from importlib import import_module
-
     for module in ("airflow.sdk.lineage", "airflow.lineage.hook"):  # Airflow 3.1+, then 3.0
         try:
             return import_module(module).get_hook_lineage_collector()

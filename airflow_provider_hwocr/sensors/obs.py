@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_hwocr._compat import conf
+from airflow_provider_hwocr._compat import AirflowException, AirflowSensorTimeout, conf
+from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
 from airflow_provider_hwocr.errors import HuaweiCloudNonRetryableError
+from airflow_provider_hwocr.hooks import obs_errors
 from airflow_provider_hwocr.hooks.obs_match import (
     DEFAULT_METADATA_KEYS,
     METADATA_KEYS,
@@ -229,8 +231,6 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> list[str]:
         """Handle the trigger's event. Depends on the event only, so a repeated event gives the same result."""
-        from airflow_provider_hwocr._compat import AirflowException, AirflowSensorTimeout
-
         if not isinstance(event, dict):
             raise AirflowException(f"unexpected trigger event: {event!r}")
         status = event.get("status")
@@ -261,10 +261,6 @@ class HuaweiObsTooManyMatchesError(HuaweiCloudNonRetryableError, ValueError):
 
 def _error_from_event(error_type: Any, message: str) -> Exception:
     """Rebuild the trigger's exception type where it is one of ours, so retry rules still match it."""
-    from airflow_provider_hwocr._compat import AirflowException
-    from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
-    from airflow_provider_hwocr.hooks import obs_errors
-
     known = {
         cls.__name__: cls
         for cls in (

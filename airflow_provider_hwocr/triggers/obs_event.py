@@ -54,6 +54,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsTransientError
+
 WATERMARK_FORMAT = "hwocr-watermark/1"
 WATERMARK_FOLDER = ".hwocr-watermarks/"
 START_FROM = ("now", "beginning")
@@ -229,8 +231,6 @@ class HuaweiObsNewObjectTrigger(BaseEventTrigger):
     # --- the loop -------------------------------------------------------------------------
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsTransientError
-
         hook = self._hook()
         grace = timedelta(seconds=self.grace_seconds)
         try:

@@ -45,12 +45,13 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from constants import AK, PROJECT_ID, REGION, SK
-from images import png
+
+from tests.helpers.constants import AK, PROJECT_ID, REGION, SK
+from tests.helpers.images import png
+from tests.helpers.paths import REPO
 
 pytestmark = pytest.mark.system
 
-REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "example_dags"
 BIN = Path(sys.executable).parent
 BUCKET = "hwocr-demo"  # the example DAGs' default bucket: their defaults work as shipped

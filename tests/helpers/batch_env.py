@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from _airflow_env import CONN_ENV, conn_json
-from images import png
+
+from tests.helpers.airflow_env import CONN_ENV, conn_json
+from tests.helpers.images import png
 
 SLUG = "general-text"
 PNG = png((120, 60), "scan")

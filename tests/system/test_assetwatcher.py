@@ -2,7 +2,7 @@
 
 Runs ``scripts/run_assetwatcher_check.py`` (scheduler, triggerer, dag-processor and
 api-server on 127.0.0.1, the emulator and the local object server; about two
-minutes). Opt in with ``HWOCR_SYSTEM_TESTS=1``: it starts a whole Airflow.
+minutes). Marker ``system``, like every test in ``tests/system``: ``python3 scripts/dev.py test -m system``.
 """
 
 from __future__ import annotations
@@ -10,14 +10,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "run_assetwatcher_check.py"
+from tests.helpers.paths import REPO
+
+SCRIPT = REPO / "scripts" / "run_assetwatcher_check.py"
+
+pytestmark = pytest.mark.system
 
 
-@pytest.mark.skipif(os.environ.get("HWOCR_SYSTEM_TESTS") != "1", reason="set HWOCR_SYSTEM_TESTS=1")
 def test_upload_starts_the_assetwatcher_dag_with_a_real_scheduler():
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     proc = subprocess.run(

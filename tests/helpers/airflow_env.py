@@ -15,11 +15,11 @@ import subprocess
 import sys
 import tempfile
 import threading
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers.paths import REPO
+
 _HOME = tempfile.mkdtemp(prefix="hwocr-airflow-home-")
 atexit.register(shutil.rmtree, _HOME, True)
 
@@ -35,7 +35,7 @@ CONN_ENV = "AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT"
 
 def conn_json(emulator, **overrides) -> str:
     """A huaweicloud_ocr connection (AK/SK) pointing at the emulator."""
-    from constants import AK, PROJECT_ID, REGION, SK
+    from tests.helpers.constants import AK, PROJECT_ID, REGION, SK
 
     conn = {
         "conn_type": "huaweicloud_ocr",

@@ -8,10 +8,10 @@ import socket
 import threading
 from contextlib import contextmanager
 
-from constants import AK, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION, SK
 from PIL import Image
 
 from airflow_provider_hwocr.client import AkSkCredentials, IamTokenCredentials, OcrClient, RetryPolicy
+from tests.helpers.constants import AK, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION, SK
 
 SLUG = "general-text"
 

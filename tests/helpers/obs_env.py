@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from _airflow_env import CONN_ENV, conn_json
+
+from tests.helpers.airflow_env import CONN_ENV, conn_json
 
 #: Account that owns the buckets the tests create (moto's default account).
 OBS_ACCOUNT = "123456789012"
@@ -35,8 +36,9 @@ _server_url: str | None = None
 
 def obs_client(server: str | None = None, **overrides):
     """A plain SDK client on the local object server, with the test AK/SK."""
-    from constants import AK, SK
     from obs import ObsClient
+
+    from tests.helpers.constants import AK, SK
 
     options = {
         "access_key_id": AK,

@@ -1,0 +1,280 @@
+"""The layout keeps its promises: what runs when is where it says, layers run one way, no cycles.
+
+Read from the source with :mod:`ast` (nothing is imported): every ``import`` statement of every
+module of the package, at module level and inside functions, except under ``TYPE_CHECKING``.
+``from package import submodule`` counts as an import of the submodule (as import-linter reads it).
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.paths import REPO
+
+PKG = "airflow_provider_hwocr"
+SRC = REPO / PKG
+TESTS = REPO / "tests"
+#: Generated from the catalog (a test keeps it fresh); not hand-written.
+GENERATED = {f"{PKG}.operators._generated"}
+#: The modules that belong at the package root (besides ``__init__``).
+ROOT_MODULES = {"_compat", "errors", "get_provider_info", "retry_policy"}
+
+
+def _name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+@cache
+def modules() -> dict[str, Path]:
+    return {_name(p): p for p in sorted(SRC.rglob("*.py"))}
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+class _Imports(ast.NodeVisitor):
+    def __init__(self, name: str, is_package: bool) -> None:
+        self.name, self.is_package = name, is_package
+        self.found: list[tuple[str, bool]] = []  # (module, at module level)
+        self.depth = 0
+
+    def visit_If(self, node: ast.If) -> None:
+        if _is_type_checking(node.test):
+            for child in node.orelse:
+                self.visit(child)
+            return
+        self.generic_visit(node)
+
+    def _function(self, node: ast.AST) -> None:
+        self.depth += 1
+        self.generic_visit(node)
+        self.depth -= 1
+
+    visit_FunctionDef = visit_AsyncFunctionDef = _function
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.found += [(a.name, self.depth == 0) for a in node.names]
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        base = node.module or ""
+        if node.level:
+            package = self.name if self.is_package else self.name.rpartition(".")[0]
+            for _ in range(node.level - 1):
+                package = package.rpartition(".")[0]
+            base = f"{package}.{base}" if base else package
+        for alias in node.names:
+            sub = f"{base}.{alias.name}"
+            self.found.append((sub if sub in modules() else base, self.depth == 0))
+
+
+@cache
+def imports_of(name: str) -> tuple[tuple[str, bool], ...]:
+    """(imported module, at module level) for every import statement of ``name``."""
+    path = modules()[name]
+    visitor = _Imports(name, path.name == "__init__.py")
+    visitor.visit(ast.parse(path.read_text(encoding="utf-8")))
+    return tuple(visitor.found)
+
+
+def internal_imports(name: str, *, top_only: bool = False) -> set[str]:
+    out = set()
+    for target, top in imports_of(name):
+        if top_only and not top:
+            continue
+        while target and target not in modules():
+            target = target.rpartition(".")[0]
+        if target and target != name:
+            out.add(target)
+    return out
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1 or v in graph[v]:
+                found.append(sorted(component))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle_in_the_package():
+    graph = {name: internal_imports(name) for name in modules()}
+    assert _cycles(graph) == []
+
+
+def test_at_most_four_modules_at_the_package_root():
+    root = {p.stem for p in SRC.glob("*.py")} - {"__init__"}
+    assert root == ROOT_MODULES
+
+
+def _layer(name: str) -> str:
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+#: What each layer may import from the package (besides itself). The emulator is the
+#: independent witness of the wire protocol: the catalog only.
+ALLOWED = {
+    "catalog": set(),
+    "client": {"catalog", "errors"},
+    "hooks": {"catalog", "client", "errors", "_compat", "get_provider_info", "integration"},
+    "integration": {"client"},
+    "runtime": {"catalog", "client", "hooks", "errors", "_compat"},
+    "operators": {"catalog", "client", "errors", "integration", "hooks", "runtime"},
+    "sensors": {"client", "hooks", "errors", "integration", "triggers", "_compat"},
+    "triggers": {"client", "hooks", "errors", "_compat"},
+    "emulator": {"catalog"},
+    "testing": set(),
+    "fs": {"hooks", "client", "errors"},
+    "errors": set(),
+    "_compat": set(),
+    "get_provider_info": set(),
+    "retry_policy": {"_compat", "errors"},
+    "": set(),
+}
+
+
+def test_layers_run_one_way():
+    wrong = []
+    for name in modules():
+        layer = _layer(name)
+        for target in internal_imports(name):
+            other = _layer(target)
+            if other not in (layer, "") and other not in ALLOWED[layer]:
+                wrong.append(f"{name} -> {target}")
+    assert wrong == []
+
+
+def test_parse_time_modules_leave_hooks_and_runtime_to_run_time():
+    """Operators, sensors and triggers import no hook and no runtime module at module level."""
+    wrong = []
+    for name in modules():
+        if _layer(name) not in ("operators", "sensors", "triggers"):
+            continue
+        for target in internal_imports(name, top_only=True):
+            if _layer(target) == "runtime" or target in (f"{PKG}.hooks.ocr", f"{PKG}.hooks.obs"):
+                wrong.append(f"{name} -> {target}")
+    assert wrong == []
+
+
+def test_the_runtime_imports_at_the_top_of_its_modules():
+    local = [
+        f"{name}: {target}"
+        for name in modules()
+        if _layer(name) == "runtime"
+        for target, top in imports_of(name)
+        if not top
+    ]
+    assert local == []
+
+
+def test_nothing_but_the_testing_package_imports_it():
+    users = [
+        name
+        for name in modules()
+        if _layer(name) != "testing" and any(_layer(t) == "testing" for t in internal_imports(name))
+    ]
+    assert users == []
+
+
+def _functions(path: Path) -> list[tuple[str, int]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        (node.name, node.end_lineno - node.lineno + 1)  # type: ignore[operator]
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
+
+
+def test_no_hand_written_function_over_120_lines():
+    long = [
+        f"{name}.{fn} ({lines} lines)"
+        for name, path in modules().items()
+        if name not in GENERATED
+        for fn, lines in _functions(path)
+        if lines > 120
+    ]
+    assert long == []
+
+
+def test_the_batch_execute_reads_as_its_stages():
+    path = modules()[f"{PKG}.operators.batch"]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    (execute,) = [
+        node
+        for cls in tree.body
+        if isinstance(cls, ast.ClassDef) and cls.name == "HuaweiOcrBatchOperator"
+        for node in cls.body
+        if isinstance(node, ast.FunctionDef) and node.name == "execute"
+    ]
+    assert execute.end_lineno - execute.lineno + 1 <= 40  # type: ignore[operator]
+    calls = [
+        node.func.attr
+        for node in ast.walk(execute)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    ]
+    stages = [c for c in calls if c in ("select", "decide", "send", "record")]
+    assert stages == ["select", "decide", "send", "record"]
+
+
+def mirrored_test(path: Path) -> Path:
+    """``airflow_provider_hwocr/a/b.py`` -> ``tests/a/test_b.py`` (``_b.py`` too;
+    ``a/__init__.py`` -> ``tests/a/test_package.py``)."""
+    rel = path.relative_to(SRC)
+    stem = "package" if rel.name == "__init__.py" else rel.stem.lstrip("_")
+    return TESTS.joinpath(*rel.parts[:-1], f"test_{stem}.py")
+
+
+def test_mirrored_paths():
+    assert (
+        mirrored_test(SRC / "runtime" / "batch" / "send.py") == TESTS / "runtime" / "batch" / "test_send.py"
+    )
+    assert mirrored_test(SRC / "_compat.py") == TESTS / "test_compat.py"
+    assert mirrored_test(SRC / "client" / "__init__.py") == TESTS / "client" / "test_package.py"
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, p in modules().items() if len(p.read_text(encoding="utf-8").splitlines()) >= 100)
+)
+def test_every_module_of_100_lines_has_a_test_file_at_its_mirrored_path(name):
+    test = mirrored_test(modules()[name])
+    assert test.is_file(), f"{name}: no {test.relative_to(REPO)}"
+    assert "def test_" in test.read_text(encoding="utf-8")
