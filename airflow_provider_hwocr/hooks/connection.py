@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from airflow_provider_hwocr._compat import mask_secret
+from airflow_provider_hwocr import _compat
 from airflow_provider_hwocr.catalog import REGIONS
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
 
@@ -95,7 +95,7 @@ class CloudSettings:
         if proxy_password:
             values += [proxy_password, unquote(proxy_password)]
         for value in values:
-            mask_secret(value)
+            _compat.mask_secret(value)
 
 
 def _extra_of(conn: Connection) -> dict[str, Any]:

@@ -49,7 +49,8 @@ from urllib.parse import quote, unquote, urlsplit
 import certifi
 from airflow.sdk import BaseHook
 
-from airflow_provider_hwocr._compat import SUPERVISOR_LOCK, mask_secret
+from airflow_provider_hwocr import _compat
+from airflow_provider_hwocr._compat import SUPERVISOR_LOCK
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
 from airflow_provider_hwocr.get_provider_info import CONN_TYPE
 from airflow_provider_hwocr.hooks.connection import CloudSettings, settings_from_connection
@@ -276,7 +277,7 @@ def _listing_time(value: Any) -> datetime:
 
 def _mask(*values: str | None) -> None:
     for value in values:
-        mask_secret(value)
+        _compat.mask_secret(value)
 
 
 class HuaweiObsHook(BaseHook):
