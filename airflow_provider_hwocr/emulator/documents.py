@@ -278,7 +278,9 @@ def amounts(lines: list[Line]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for line in lines:
         text = line.text
-        number = re.search(r"\b(?:no\.?|number|#)\s*[:.]?\s*([A-Z0-9][A-Z0-9-]{2,})", text, re.IGNORECASE)
+        number = re.search(
+            r"\b(?:no\.?|number|#)(?![a-z])\s*[:.]?\s*([A-Z0-9][A-Z0-9-]{2,})", text, re.IGNORECASE
+        )
         if number and "number" not in out:
             out["number"] = number.group(1)
         if re.search(r"\btotal\b", text, re.IGNORECASE):
