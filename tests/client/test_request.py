@@ -1,6 +1,7 @@
-"""Bad input fails with an error naming the problem, and no request reaches the service.
+"""Request validation and bodies (``client/request.py``): bad input fails with an error naming the
+problem, and no request reaches the service.
 
-Each case builds the operator and runs ``execute`` against the emulator; the
+Most cases build an operator and run ``execute`` against the emulator; the
 emulator's counter proves that not one call was made (so nothing was billed).
 """
 
@@ -10,6 +11,7 @@ import pytest
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.operators import ocr
+from tests.helpers.client_support import SLUG, aksk_client
 from tests.helpers.images import encoded, png, png_header_only
 
 
@@ -19,7 +21,6 @@ def _file(tmp_path, name: str, data: bytes) -> str:
     return str(path)
 
 
-# (case id, operator class, kwargs builder taking tmp_path, parameter the error must name, text it must contain)
 CASES = [
     (
         "unknown-param",
@@ -342,28 +343,10 @@ def test_rendered_boolean_strings_are_accepted(tmp_path, emulator, ocr_conn):
     assert emulator.calls()[0].body["detect_direction"] is True
 
 
-def test_api_not_offered_in_the_region_is_refused_locally(emulator, monkeypatch):
-    # With the public endpoint (no override), handwriting (cn-north-4 only)
-    # cannot succeed in ap-southeast-1: refuse before sending anything.
-    from tests.helpers.airflow_env import CONN_ENV, conn_json
-
-    monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={"endpoint": None}))
-    op = ocr.HuaweiOcrHandwritingOperator(task_id="t", image=png())
-    with pytest.raises(HuaweiOcrValidationError, match="offered in cn-north-4") as info:
-        op.execute({})
-    assert info.value.parameter == "region"
+def test_recognize_rejects_bad_input_without_a_call(emulator):
+    client = aksk_client(emulator)
+    with pytest.raises(HuaweiOcrValidationError):
+        client.recognize(SLUG, image=b"definitely not an image")
+    with pytest.raises(HuaweiOcrValidationError):
+        client.recognize(SLUG, url="https://example.com/a.jpg", no_such_parameter=True)
     assert emulator.count() == 0
-
-
-def test_operator_init_does_not_import_the_http_client():
-    import subprocess
-    import sys
-
-    probe = (
-        "import sys\n"
-        "from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator as Op\n"
-        "Op(task_id='t', image='/x.png', language='zh')\n"
-        "print('requests' in sys.modules, 'airflow_provider_hwocr.client.client' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
-    assert out.stdout.strip().splitlines()[-1].endswith("False")

@@ -1,4 +1,5 @@
-"""The catalog's response model, and every emulator answer checked against it.
+"""The catalog's response model of every API (``catalog/responses.py``) and ``check``, with every
+emulator answer checked against it.
 
 Each API is called over HTTP on an emulator of its own, with a document it is
 made for (a passport page, a labelled ID card, an invoice, a table), its
@@ -23,6 +24,8 @@ from airflow_provider_hwocr.emulator import example_response, samples
 from tests.helpers.emulator_client import emulator
 
 SAMPLES = samples.all_samples()
+
+
 #: The document each API is called with.
 DOCUMENT_FOR = {
     "passport": "passport",
@@ -137,7 +140,7 @@ def test_general_table_excel_is_a_real_workbook_with_the_cells():
     assert rows[2] == ["South", "95", "4100"]
 
 
-# --- the model itself --------------------------------------------------------------------------
+# --- the model itself -------------------------------------------------------------------------
 
 
 def test_every_api_has_a_model_of_its_result_kind():
