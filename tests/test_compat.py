@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+
+import pytest
 
 from airflow_provider_hwocr import _compat
 from tests.helpers.airflow_env import CONN_ENV, rearm_short_secret_warning
@@ -109,3 +112,56 @@ def test_short_obs_signature_spelling_still_works(monkeypatch):
     assert HuaweiObsHook().settings.obs_signature == "v4"
     _use(monkeypatch, obs_signature="sigv4")
     assert HuaweiObsHook().settings.obs_signature == "v4"
+
+
+def test_version_tuple_pads_and_cuts():
+    assert _compat._version_tuple("3") == (3, 0, 0)
+    assert _compat._version_tuple("3.1.dev0") == (3, 1, 0)
+    assert _compat._version_tuple("10.20.30.40") == (10, 20, 30)
+    assert _compat._version_tuple("") == (0, 0, 0)
+
+
+def test_every_exported_name_exists_and_conf_is_the_sdk_one():
+    import airflow.sdk
+
+    for name in _compat.__all__:
+        assert hasattr(_compat, name), name
+    if hasattr(airflow.sdk, "conf"):  # Airflow 3.2+
+        assert _compat.conf is airflow.sdk.conf
+
+
+def test_sensor_exceptions_fall_back_to_airflow_exceptions(monkeypatch):
+    import airflow.exceptions
+    import airflow.sdk.exceptions
+
+    assert _compat._exception("AirflowException") is airflow.sdk.exceptions.AirflowException
+    # Airflow 3.1: the SDK module does not have the name yet
+    monkeypatch.setattr(_compat, "_sdk_exceptions", type("Empty", (), {})())
+    assert _compat._exception("AirflowException") is airflow.exceptions.AirflowException
+    with pytest.raises(AttributeError):
+        _compat._exception("NoSuchAirflowException")
+
+
+def test_mask_secret_hands_values_of_5_or_more_characters_over_under_the_lock(monkeypatch):
+    import airflow.sdk.log
+
+    handed: list[tuple[str, bool]] = []
+
+    def fake_mask_secret(value):
+        # Held by the caller: another thread cannot take the lock now.
+        free = []
+        probe = threading.Thread(target=lambda: free.append(_compat.SUPERVISOR_LOCK.acquire(blocking=False)))
+        probe.start()
+        probe.join()
+        if free[0]:
+            _compat.SUPERVISOR_LOCK.release()
+        handed.append((value, not free[0]))
+
+    monkeypatch.setattr(airflow.sdk.log, "mask_secret", fake_mask_secret)
+    assert _compat.MIN_SECRET_LENGTH == 5
+    for value in ("abcd", "abcde", "", None, "a-long-secret-key"):
+        _compat.mask_secret(value)
+    assert handed == [("abcde", True), ("a-long-secret-key", True)]
+    # and the lock is free again afterwards
+    assert _compat.SUPERVISOR_LOCK.acquire(blocking=False)
+    _compat.SUPERVISOR_LOCK.release()

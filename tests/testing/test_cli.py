@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_hwocr.testing import cli
 from tests.helpers.airflow_env import CONN_ENV
 from tests.helpers.constants import AK, SK
 
@@ -73,3 +74,43 @@ def test_object_server_command_rejects_a_bad_port(port):
         check=False,
     )
     assert done.returncode == 2 and "not a port" in done.stderr
+
+
+def test_parser_defaults():
+    args = cli.parser().parse_args([])
+    assert (args.port, args.bucket, args.ak, args.sk, args.region) == (0, [], None, None, "ap-southeast-1")
+    args = cli.parser().parse_args(["--bucket", "a-bucket", "--bucket", "b-bucket", "--port", "9000"])
+    assert args.bucket == ["a-bucket", "b-bucket"] and args.port == 9000
+
+
+def test_connection_points_obs_at_the_server_and_ocr_where_asked():
+    url = "http://127.0.0.1:5000"
+    args = cli.parser().parse_args(["--ak", AK, "--sk", SK, "--ocr-endpoint", "http://127.0.0.1:8790"])
+    conn = cli.connection(url, args)
+    assert (conn["login"], conn["password"]) == (AK, SK)
+    extra = conn["extra"]
+    assert extra["obs_endpoint"] == url and extra["obs_path_style"] is True and extra["verify"] is False
+    assert extra["endpoint"] == extra["iam_endpoint"] == "http://127.0.0.1:8790"
+    assert "project_id" not in extra  # None values are left out
+    placeholder = cli.connection(url, cli.parser().parse_args([]))
+    assert placeholder["login"] and placeholder["password"] and "endpoint" not in placeholder["extra"]
+
+
+def test_banner_never_echoes_a_chosen_secret_key():
+    url = "http://127.0.0.1:5000"
+    chosen = cli.banner(url, cli.parser().parse_args(["--ak", AK, "--sk", SK, "--bucket", "cli-bucket"]))
+    text = "\n".join(chosen)
+    assert SK not in text and "<the --sk value>" in text
+    assert chosen[0] == f"Local object server (OBS/S3 API) listening on {url}"
+    assert "  buckets: cli-bucket" in chosen and "placeholders" not in text
+    placeholders = "\n".join(cli.banner(url, cli.parser().parse_args([])))
+    assert "placeholders" in placeholders and "buckets" not in placeholders
+    conn = json.loads(placeholders.split("AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT='", 1)[1].split("'", 1)[0])
+    assert conn["password"] == cli._PLACEHOLDER_SK  # a placeholder is no secret: shown as it is
+
+
+@pytest.mark.parametrize("port", ["-1", "65536"])
+def test_main_refuses_a_bad_port_before_starting(port, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--port", port])
+    assert info.value.code == 2 and f"not a port: {port}" in capsys.readouterr().err
