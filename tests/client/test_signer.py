@@ -1,4 +1,5 @@
-"""The AK/SK signer against the vendor's official one (huaweicloudsdkcore), used as an oracle."""
+"""The AK/SK signer (``client/signer.py``) against the vendor's official one (huaweicloudsdkcore),
+used as an oracle."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Retries: which errors, how many times, how long, and what gets logged."""
+"""Retries (``client/retry.py``): which errors, how many times, how long, and what gets logged."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ def test_read_timeout_not_retried_when_disabled():
         assert info.value.attempts == 1 and info.value.read_timeout
 
 
-# --- the policy on its own ------------------------------------------------------------------
+# --- the policy on its own --------------------------------------------------------------------
 
 
 def test_backoff_doubles_and_is_capped_without_jitter():
@@ -240,15 +240,3 @@ def test_non_ocr_exceptions_are_not_swallowed():
 
     with pytest.raises(KeyError):
         run_with_retry(RetryPolicy(sleep=SleepRecorder()), attempt)
-
-
-def test_proxy_password_is_not_in_connection_errors():
-    client = OcrClient(
-        region=REGION, project_id=PROJECT_ID, credentials=AkSkCredentials(AK, SK),
-        endpoint="http://ocr.invalid", proxy=f"http://proxyuser:Pr0xy-S3cret@127.0.0.1:{closed_port()}",
-        retry=fast_policy(max_attempts=1),
-    )  # fmt: skip
-    with pytest.raises(HuaweiOcrTransientError) as info:
-        client.call(SLUG, BODY)
-    assert "Pr0xy-S3cret" not in str(info.value) + repr(info.value)
-    assert "connection to ocr.invalid failed" in str(info.value)

@@ -1,4 +1,5 @@
-"""The catalog's response model, and every emulator answer checked against it.
+"""The catalog's response model of every API (``catalog/responses.py``) and ``check``, with every
+emulator answer checked against it.
 
 Each API is called over HTTP on an emulator of its own, with a document it is
 made for (a passport page, a labelled ID card, an invoice, a table), its
@@ -23,6 +24,8 @@ from airflow_provider_hwocr.emulator import example_response, samples
 from tests.helpers.emulator_client import emulator
 
 SAMPLES = samples.all_samples()
+
+
 #: The document each API is called with.
 DOCUMENT_FOR = {
     "passport": "passport",
@@ -137,7 +140,7 @@ def test_general_table_excel_is_a_real_workbook_with_the_cells():
     assert rows[2] == ["South", "95", "4100"]
 
 
-# --- the model itself --------------------------------------------------------------------------
+# --- the model itself -------------------------------------------------------------------------
 
 
 def test_every_api_has_a_model_of_its_result_kind():
@@ -179,3 +182,68 @@ def test_the_check_catches_what_the_docs_contradict():
     smart = check("smart-document-recognizer", {}, example_response("smart-document-recognizer"))
     assert any("ocr_result: missing" in p for p in smart)
     assert "one item per page" in " ".join(response_model("smart-document-recognizer").notes)
+
+
+# --- check, branch by branch ---------------------------------------------------------------------
+
+
+def _general_text() -> dict:
+    answer = example_response("general-text")
+    assert check("general-text", {"character_mode": True}, answer) == []  # the starting point matches
+    return answer
+
+
+def test_check_reports_a_missing_result_and_extra_top_level_keys():
+    assert check("general-text", {}, {"error_code": "AIS.0101"}) == ["answer: no result"]
+    assert check("general-text", {}, ["not", "an", "object"]) == ["answer: no result"]
+    answer = {**_general_text(), "request_id": "x"}
+    assert check("general-text", {"character_mode": True}, answer) == [
+        "answer.request_id: not a documented field"
+    ]
+
+
+def test_check_reports_the_wrong_shape_of_result():
+    assert check("general-text", {}, {"result": []}) == ["result: list, documented as an object"]
+    assert check("thailand-license-plate", {}, {"result": {}}) == ["result: dict, documented as a list"]
+    assert check("thailand-license-plate", {}, {"result": [1]}) == ["result[0]: not an object"]
+
+
+def test_check_reports_missing_fields_wrong_types_and_undocumented_ones():
+    answer = _general_text()
+    del answer["result"]["words_block_count"]
+    block = answer["result"]["words_block_list"][0]
+    block["confidence"] = True  # a bool is not a float
+    block["location"] = [[1, 2, 3]]  # not [x, y] pairs
+    block["colour"] = "red"
+    assert sorted(check("general-text", {"character_mode": True}, answer)) == [
+        "result.words_block_count: missing",
+        "result.words_block_list[0].colour: not a documented field",
+        "result.words_block_list[0].confidence: bool True is not float",
+        "result.words_block_list[0].location: list [[1, 2, 3]] is not points",
+    ]
+
+
+def test_check_reports_a_flagged_field_missing_although_its_flag_is_on():
+    answer = _general_text()
+    del answer["result"]["words_block_list"][0]["char_list"]
+    assert check("general-text", {"character_mode": True}, answer) == [
+        "result.words_block_list[0].char_list: missing although character_mode"
+    ]
+
+
+def test_check_reports_values_outside_the_documented_ones():
+    answer = example_response("passport")
+    answer["result"]["passport_type"] = "Q"
+    problems = check("passport", {}, answer)
+    assert "result.passport_type: 'Q' is not one of P, W, G" in problems
+
+
+def test_check_accepts_null_for_a_field_documented_as_null_when_off():
+    body = {"return_portrait_image": False, "return_portrait_location": False}
+    answer = example_response("peru-id-card")
+    answer["result"].update(portrait_image=None, portrait_location=None, birth_place="LIMA")
+    assert check("peru-id-card", body, answer) == []
+    answer["result"]["portrait_image"] = "aGVsbG8="
+    assert check("peru-id-card", body, answer) == [
+        "result.portrait_image: returned although its condition (return_portrait_image) does not hold"
+    ]

@@ -1,4 +1,5 @@
-"""Credentials against the emulator: AK/SK, temporary AK/SK, IAM tokens; and no secret leaks."""
+"""Credentials (``client/auth.py``) against the emulator: AK/SK, temporary AK/SK, IAM tokens, their
+checks; and no secret leaks into logs or errors."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from airflow_provider_hwocr.client import (
     AkSkCredentials,
     HuaweiOcrAuthError,
+    HuaweiOcrConfigurationError,
     HuaweiOcrError,
     IamTokenCredentials,
     OcrClient,
@@ -73,35 +75,6 @@ def test_aksk_request_as_received(emulator):
     )
 
 
-def test_recognize_builds_the_body_and_calls(emulator):
-    import base64
-
-    png = base64.b64decode(BODY["image"])
-    with aksk_client(emulator) as client:
-        response = client.recognize(SLUG, image=png, detect_direction=True)
-    assert response.status_code == 200 and response.result["words_block_count"] >= 1
-    (call,) = emulator.calls(SLUG)
-    assert call.body["image"] == BODY["image"] and call.body["detect_direction"] is True
-
-
-def test_close_releases_the_private_session_only(emulator):
-    import requests
-
-    own = aksk_client(emulator)
-    own.call(SLUG, BODY)
-    pool = own.session.get_adapter(emulator.url)
-    assert pool._pool_maxsize == 32
-    own.close()
-    assert not pool.poolmanager.pools  # connections dropped
-
-    shared = requests.Session()
-    client = aksk_client(emulator, session=shared)
-    client.call(SLUG, BODY)
-    client.close()
-    assert shared.get_adapter(emulator.url).poolmanager.pools  # the caller's session is left alone
-    shared.close()
-
-
 def test_wrong_sk_is_an_auth_error(emulator):
     with pytest.raises(HuaweiOcrAuthError) as info:
         aksk_client(emulator, sk=SK[:-1] + "x").call(SLUG, BODY)
@@ -130,19 +103,6 @@ def test_temporary_credentials_without_their_token_are_refused(emulator):
     assert "x-security-token" not in call.headers
 
 
-def test_list_projects_with_aksk(emulator):
-    projects = aksk_client(emulator).list_projects(name=REGION)
-    assert [p["id"] for p in projects] == [PROJECT_ID]
-    assert aksk_client(emulator).list_projects(name="la-south-2") == []
-    assert aksk_client(emulator).list_projects()[0]["name"] == REGION
-
-
-def test_list_projects_with_wrong_sk_is_an_auth_error(emulator):
-    with pytest.raises(HuaweiOcrAuthError) as info:
-        aksk_client(emulator, sk="wrong-secret-key").list_projects(name=REGION)
-    assert info.value.api == "iam:projects"
-
-
 def test_aksk_repr_hides_secrets():
     creds = AkSkCredentials(AK, SK, security_token=SECURITY_TOKEN)
     client = OcrClient(region=REGION, project_id=PROJECT_ID, credentials=creds)
@@ -155,7 +115,14 @@ def test_surrounding_spaces_in_keys_are_dropped(emulator):
     assert aksk_client(emulator, ak=f" {AK} ", sk=f"{SK}\n").call(SLUG, BODY).status_code == 200
 
 
-# --- IAM token ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("ak,sk,field", [("", SK, "ak"), (AK, "", "sk"), (None, SK, "ak"), (AK, "  ", "sk")])
+def test_empty_ak_or_sk_is_a_configuration_error(ak, sk, field):
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        AkSkCredentials(ak, sk)
+    assert info.value.field == field
+
+
+# --- IAM token --------------------------------------------------------------------------------
 
 
 def test_token_fetched_once_and_cached(emulator):
@@ -250,11 +217,6 @@ def test_token_request_body_and_endpoint_default(emulator):
     }}  # fmt: skip
 
 
-def test_list_projects_with_token(emulator):
-    projects = token_client(emulator).list_projects(name=REGION)
-    assert [p["id"] for p in projects] == [PROJECT_ID]
-
-
 def test_iam_repr_hides_password():
     creds = IamTokenCredentials(IAM_USER, IAM_PASSWORD, IAM_DOMAIN, REGION, "https://iam.example.com")
     assert IAM_PASSWORD not in repr(creds) and IAM_USER in repr(creds)
@@ -266,7 +228,26 @@ def test_iam_endpoint_must_be_http():
     assert info.value.field == "iam_endpoint"
 
 
-# --- secrets never leak --------------------------------------------------------------------------
+@pytest.mark.parametrize("field", ["user_name", "password", "domain_name", "project_name"])
+def test_empty_iam_field_is_a_configuration_error(emulator, field):
+    values = {"user_name": "u", "password": "p", "domain_name": "d", "project_name": REGION}
+    values[field] = ""
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        IamTokenCredentials(**values, iam_endpoint=emulator.url)
+    assert info.value.field == field
+
+
+def test_iam_wrong_password_is_an_auth_error_without_the_password(emulator):
+    creds = token_credentials(emulator, password="wrong-password-123")
+    with pytest.raises(HuaweiOcrAuthError) as info:
+        token_client(emulator, creds).call(SLUG, BODY)
+    assert info.value.status_code == 401
+    assert "username or password is wrong" in str(info.value)
+    assert "wrong-password-123" not in str(info.value) + repr(info.value)
+    assert emulator.count() == 0  # no OCR call without a token
+
+
+# --- secrets never leak -----------------------------------------------------------------------
 
 
 def _scenarios(emulator):

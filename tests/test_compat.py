@@ -1,15 +1,11 @@
-"""The compat module, what the hooks hand to the secrets masker, and ``hwocr-object-server``."""
+"""``_compat``: the names it resolves on this Airflow, its version parsing, and what reaches the
+secrets masker through it (from the hooks, too)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
+import threading
 
 import pytest
 
@@ -17,8 +13,6 @@ from airflow_provider_hwocr import _compat
 from tests.helpers.airflow_env import CONN_ENV, rearm_short_secret_warning
 from tests.helpers.constants import AK, SK
 from tests.helpers.paths import REPO
-
-BIN = Path(sys.executable).parent
 
 
 def _declared_floor() -> tuple[int, int, int]:
@@ -34,7 +28,7 @@ def test_compat_names_resolve_on_this_airflow():
 
     assert _compat.AIRFLOW_VERSION[:2] == tuple(int(x) for x in airflow.__version__.split(".")[:2])
     assert _compat.AIRFLOW_VERSION >= _declared_floor()  # CI runs the floor itself
-    assert _compat.conf.getboolean("core", "load_examples") is False  # tests/_airflow_env.py sets it
+    assert _compat.conf.getboolean("core", "load_examples") is False  # tests/helpers/airflow_env.py sets it
     assert issubclass(_compat.AirflowSensorTimeout, BaseException)
     assert issubclass(_compat.TaskDeferred, BaseException)
     assert _compat.RETRY_POLICIES_AVAILABLE == (_compat.AIRFLOW_VERSION >= (3, 3, 0))
@@ -45,6 +39,9 @@ def test_version_tuple_reads_pre_releases():
     assert _compat._version_tuple("3.2.0rc1") == (3, 2, 0)
     assert _compat._version_tuple("3.3") == (3, 3, 0)
     assert _compat._version_tuple("3.1.8.post1") == (3, 1, 8)
+
+
+# --- the secrets masker -----------------------------------------------------------------------
 
 
 def _use(monkeypatch, **extra):
@@ -117,66 +114,54 @@ def test_short_obs_signature_spelling_still_works(monkeypatch):
     assert HuaweiObsHook().settings.obs_signature == "v4"
 
 
-def test_connection_form_defaults_are_not_short_strings():
-    from airflow_provider_hwocr.get_provider_info import CONN_FIELDS
-
-    for name, field in CONN_FIELDS.items():
-        default = field["schema"].get("default")
-        if isinstance(default, str):
-            assert len(default) >= 5, name
+def test_version_tuple_pads_and_cuts():
+    assert _compat._version_tuple("3") == (3, 0, 0)
+    assert _compat._version_tuple("3.1.dev0") == (3, 1, 0)
+    assert _compat._version_tuple("10.20.30.40") == (10, 20, 30)
+    assert _compat._version_tuple("") == (0, 0, 0)
 
 
-def test_object_server_command_prints_a_working_connection(tmp_path):
-    out = tmp_path / "out.txt"
-    with open(out, "wb") as sink:
-        proc = subprocess.Popen(
-            [str(BIN / "hwocr-object-server"), "--bucket", "cli-bucket", "--ak", AK, "--sk", SK],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while "Ctrl-C" not in out.read_text() and time.monotonic() < deadline:
-            assert proc.poll() is None, out.read_text()
-            time.sleep(0.2)
-        text = out.read_text()
-        first = text.splitlines()[0]
-        assert first.startswith("Local object server") and "http://127.0.0.1:" in first
-        url = first.rsplit(" ", 1)[-1]
-        assert SK not in text  # a key the caller chose is not echoed
-        line = next(x for x in text.splitlines() if "AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT=" in x)
-        conn = json.loads(line.split("=", 1)[1].strip().strip("'"))
-        assert conn["conn_type"] == "huaweicloud_ocr" and conn["login"] == AK
-        assert conn["extra"]["obs_endpoint"] == url and conn["extra"]["obs_signature"] == "sigv2"
-        assert all(len(v) >= 5 for v in conn["extra"].values() if isinstance(v, str))
+def test_every_exported_name_exists_and_conf_is_the_sdk_one():
+    import airflow.sdk
 
-        # the printed connection (with the real SK put back) reads the bucket it created
-        from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
-
-        conn["password"] = SK
-        conn["extra"]["project_id"] = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
-        os.environ[CONN_ENV] = json.dumps(conn)
-        try:
-            hook = HuaweiObsHook()
-            hook.put_bytes("cli-bucket", "a/b.txt", b"hello")
-            assert hook.list_keys("cli-bucket", "a/") == ["a/b.txt"]
-            hook.close()
-        finally:
-            os.environ.pop(CONN_ENV, None)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0  # SIGTERM is a clean stop
+    for name in _compat.__all__:
+        assert hasattr(_compat, name), name
+    if hasattr(airflow.sdk, "conf"):  # Airflow 3.2+
+        assert _compat.conf is airflow.sdk.conf
 
 
-@pytest.mark.parametrize("port", ["-1", "70000"])
-def test_object_server_command_rejects_a_bad_port(port):
-    done = subprocess.run(
-        [str(BIN / "hwocr-object-server"), "--port", port],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2 and "not a port" in done.stderr
+def test_sensor_exceptions_fall_back_to_airflow_exceptions(monkeypatch):
+    import airflow.exceptions
+    import airflow.sdk.exceptions
+
+    assert _compat._exception("AirflowException") is airflow.sdk.exceptions.AirflowException
+    # Airflow 3.1: the SDK module does not have the name yet
+    monkeypatch.setattr(_compat, "_sdk_exceptions", type("Empty", (), {})())
+    assert _compat._exception("AirflowException") is airflow.exceptions.AirflowException
+    with pytest.raises(AttributeError):
+        _compat._exception("NoSuchAirflowException")
+
+
+def test_mask_secret_hands_values_of_5_or_more_characters_over_under_the_lock(monkeypatch):
+    import airflow.sdk.log
+
+    handed: list[tuple[str, bool]] = []
+
+    def fake_mask_secret(value):
+        # Held by the caller: another thread cannot take the lock now.
+        free = []
+        probe = threading.Thread(target=lambda: free.append(_compat.SUPERVISOR_LOCK.acquire(blocking=False)))
+        probe.start()
+        probe.join()
+        if free[0]:
+            _compat.SUPERVISOR_LOCK.release()
+        handed.append((value, not free[0]))
+
+    monkeypatch.setattr(airflow.sdk.log, "mask_secret", fake_mask_secret)
+    assert _compat.MIN_SECRET_LENGTH == 5
+    for value in ("abcd", "abcde", "", None, "a-long-secret-key"):
+        _compat.mask_secret(value)
+    assert handed == [("abcde", True), ("a-long-secret-key", True)]
+    # and the lock is free again afterwards
+    assert _compat.SUPERVISOR_LOCK.acquire(blocking=False)
+    _compat.SUPERVISOR_LOCK.release()

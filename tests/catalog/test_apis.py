@@ -1,4 +1,5 @@
-"""The catalog is the single source of truth: check it is complete and consistent."""
+"""The API table (``catalog/apis.py``): all 18 APIs once, their image field, result shape, regions,
+limits and parameters, and what is generated from it (operators, the README table)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import inspect
 
 import pytest
 
-from airflow_provider_hwocr.catalog import APIS, ERROR_CODES, IMAGE_FORMATS, REGIONS, get_api
+from airflow_provider_hwocr.catalog import APIS, IMAGE_FORMATS, REGIONS, get_api
 from tests.helpers.paths import REPO
 
 EXPECTED_SLUGS = {
@@ -55,15 +56,6 @@ def test_auto_classification_has_v1_alias():
     assert get_api("auto-classification").alias_paths == ("/v1.0/ocr/auto-classification",)
 
 
-def test_path_refuses_placeholder_project_id():
-    api = get_api("general-text")
-    assert api.path("abc123") == "/v2/abc123/ocr/general-text"
-    with pytest.raises(ValueError):
-        api.path("{project_id}")
-    with pytest.raises(ValueError):
-        api.path("")
-
-
 def test_unknown_slug_lists_known_ones():
     with pytest.raises(KeyError, match="general-text"):
         get_api("general-txt")
@@ -74,13 +66,6 @@ def test_choice_parameters_have_values():
         for p in api.params:
             if p.kind == "str_list":
                 assert p.allowed, (api.slug, p.name)
-
-
-def test_error_codes_cover_the_retry_classes():
-    assert ERROR_CODES["APIG.0308"].category == "throttled"
-    assert ERROR_CODES["ModelArts.4204"].category == "not_subscribed"
-    for code in ("AIS.0101", "AIS.0102", "AIS.0103", "AIS.0104"):
-        assert ERROR_CODES[code].category == "invalid_input"
 
 
 def test_every_operator_exposes_exactly_its_api_parameters():

@@ -1,4 +1,4 @@
-"""Format and size sniffing on real files written by Pillow."""
+"""Format and size sniffing (``client/images.py``) on real files written by Pillow."""
 
 from __future__ import annotations
 

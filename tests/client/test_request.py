@@ -1,15 +1,22 @@
-"""Bad input fails with an error naming the problem, and no request reaches the service.
+"""Request validation and bodies (``client/request.py``): bad input fails with an error naming the
+problem, and no request reaches the service.
 
-Each case builds the operator and runs ``execute`` against the emulator; the
+Most cases build an operator and run ``execute`` against the emulator; the
 emulator's counter proves that not one call was made (so nothing was billed).
 """
 
 from __future__ import annotations
 
+import base64
+import logging
+
 import pytest
 
+from airflow_provider_hwocr.catalog import get_api
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+from airflow_provider_hwocr.client.request import build_request_body, prepare_request, validate_params
 from airflow_provider_hwocr.operators import ocr
+from tests.helpers.client_support import SLUG, aksk_client
 from tests.helpers.images import encoded, png, png_header_only
 
 
@@ -19,7 +26,6 @@ def _file(tmp_path, name: str, data: bytes) -> str:
     return str(path)
 
 
-# (case id, operator class, kwargs builder taking tmp_path, parameter the error must name, text it must contain)
 CASES = [
     (
         "unknown-param",
@@ -342,28 +348,103 @@ def test_rendered_boolean_strings_are_accepted(tmp_path, emulator, ocr_conn):
     assert emulator.calls()[0].body["detect_direction"] is True
 
 
-def test_api_not_offered_in_the_region_is_refused_locally(emulator, monkeypatch):
-    # With the public endpoint (no override), handwriting (cn-north-4 only)
-    # cannot succeed in ap-southeast-1: refuse before sending anything.
-    from tests.helpers.airflow_env import CONN_ENV, conn_json
-
-    monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={"endpoint": None}))
-    op = ocr.HuaweiOcrHandwritingOperator(task_id="t", image=png())
-    with pytest.raises(HuaweiOcrValidationError, match="offered in cn-north-4") as info:
-        op.execute({})
-    assert info.value.parameter == "region"
+def test_recognize_rejects_bad_input_without_a_call(emulator):
+    client = aksk_client(emulator)
+    with pytest.raises(HuaweiOcrValidationError):
+        client.recognize(SLUG, image=b"definitely not an image")
+    with pytest.raises(HuaweiOcrValidationError):
+        client.recognize(SLUG, url="https://example.com/a.jpg", no_such_parameter=True)
     assert emulator.count() == 0
 
 
-def test_operator_init_does_not_import_the_http_client():
-    import subprocess
-    import sys
+# --- prepare_request and validate_params, directly ------------------------------------------------
 
-    probe = (
-        "import sys\n"
-        "from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator as Op\n"
-        "Op(task_id='t', image='/x.png', language='zh')\n"
-        "print('requests' in sys.modules, 'airflow_provider_hwocr.client.client' in sys.modules)\n"
+
+def test_bytes_become_base64_in_the_api_image_field():
+    data = png((300, 150))
+    prepared = prepare_request("smart-document-recognizer", image=data, params={"kv": True})
+    assert prepared.body == {"kv": True, "data": base64.b64encode(data).decode("ascii")}
+    assert (prepared.source_kind, prepared.source) == ("bytes", "<bytes>")
+    assert (prepared.image_format, prepared.image_bytes, prepared.dimensions) == (
+        "PNG",
+        len(data),
+        (300, 150),
     )
-    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
-    assert out.stdout.strip().splitlines()[-1].endswith("False")
+    assert build_request_body("general-text", image=data) == {"image": base64.b64encode(data).decode("ascii")}
+
+
+def test_a_file_is_read_and_named_by_its_path(tmp_path):
+    path = _file(tmp_path, "scan.png", png())
+    prepared = prepare_request(get_api("general-text"), image=path)
+    assert prepared.source_kind == "file" and prepared.source == f"file {path!r}"
+    assert base64.b64decode(prepared.body["image"]) == png()
+
+
+def test_a_url_is_percent_encoded_and_logged_without_its_query():
+    signed = "https://bucket.example.com/scans/año 1/%41.png?X-Sig=ab cd&k=é"
+    prepared = prepare_request("general-text", image=signed)
+    assert prepared.body == {
+        "url": "https://bucket.example.com/scans/a%C3%B1o%201/%41.png?X-Sig=ab%20cd&k=%C3%A9"
+    }
+    assert prepared.source_kind == "url"
+    assert prepared.source == "https://bucket.example.com/scans/a%C3%B1o%201/%41.png?…"
+    assert prepare_request("general-text", url="http://example.com/a.png").body == {
+        "url": "http://example.com/a.png"
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter", "text"),
+    [
+        ({"image": png(), "url": "https://example.com/a.png"}, "image", "not both"),
+        ({"image": "https://example.com/a.png", "url": "https://example.com/b.png"}, "image", "not both"),
+        ({"url": "ftp://example.com/a.png"}, "url", "http:// or https://"),
+        ({"url": b"https://example.com/a.png"}, "url", "must be a string"),
+        ({"image": "obs://bucket/a.png"}, "image", "resolved by the Airflow operators"),
+        ({"image": "   "}, "image", "empty string"),
+        ({}, "image", "no image given"),
+        ({"image": 3.5}, "image", "got float"),
+    ],
+    ids=["bytes-and-url", "two-urls", "ftp-url", "url-bytes", "obs", "blank", "nothing", "float"],
+)
+def test_prepare_request_refuses_what_cannot_be_sent(kwargs, parameter, text):
+    with pytest.raises(HuaweiOcrValidationError) as info:
+        prepare_request("general-text", **kwargs)
+    assert info.value.parameter == parameter and text in str(info.value)
+
+
+def test_validate_params_normalises_values():
+    params = validate_params(
+        "general-text",
+        {"detect_direction": " TRUE ", "pdf_page_number": "3", "language": None, "quick_mode": False},
+    )
+    assert params == {"detect_direction": True, "pdf_page_number": 3, "quick_mode": False}
+    # a string is a one-item list; repeats are dropped; an empty list means "all" and is left out
+    assert validate_params("auto-classification", {"type_list": "passport"}) == {"type_list": ["passport"]}
+    assert validate_params("auto-classification", {"type_list": ["passport", "passport"]}) == {
+        "type_list": ["passport"]
+    }
+    assert validate_params("auto-classification", {"type_list": []}) == {}
+    kv_map = validate_params("smart-document-recognizer", {"kv_map": {"Name": "姓名"}})["kv_map"]
+    assert kv_map == '{"Name": "姓名"}'
+    assert validate_params("general-text", None) == {}
+
+
+def test_validated_parameters_are_taken_as_they_are():
+    body = prepare_request("general-text", image=png(), params={"language": "xx"}, validated=True).body
+    assert body["language"] == "xx"
+    with pytest.raises(HuaweiOcrValidationError):
+        prepare_request("general-text", image=png(), params={"language": "xx"})
+
+
+def test_combinations_without_effect_are_logged(caplog):
+    caplog.set_level(logging.WARNING, logger="airflow_provider_hwocr.client")
+    validate_params("general-table", {"return_char_location": True})
+    validate_params("smart-document-recognizer", {"return_excel": True, "kv": True, "language": "es"})
+    validate_params("general-table", {"return_char_location": True, "return_text_location": True})
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "general-table: return_char_location needs return_text_location=true to have an effect",
+        "smart-document-recognizer: return_excel only has an effect with table=true",
+        "smart-document-recognizer: kv only works with language='zh'",
+    ]

@@ -1,4 +1,5 @@
-"""Typed errors: from real emulator answers, and from ``error_from_response`` directly."""
+"""Typed OCR errors (``client/errors.py``): from real emulator answers, from ``error_from_response``
+directly, and the catalog's error codes they are chosen by."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from email.utils import format_datetime
 
 import pytest
 
+from airflow_provider_hwocr.catalog import ERROR_CODES
 from airflow_provider_hwocr.client import (
-    AKSK_MAX_BODY_BYTES,
-    AkSkCredentials,
     HuaweiOcrAuthError,
     HuaweiOcrConfigurationError,
     HuaweiOcrError,
@@ -23,18 +23,17 @@ from airflow_provider_hwocr.client import (
     HuaweiOcrThrottledError,
     HuaweiOcrTransientError,
     HuaweiOcrValidationError,
-    IamTokenCredentials,
-    OcrClient,
     error_from_response,
 )
 from airflow_provider_hwocr.client.errors import parse_retry_after
-from tests.helpers.client_support import BODY, SLUG, aksk_client, fast_policy, token_credentials
-from tests.helpers.constants import AK, PROJECT_ID, REGION, SK
+from tests.helpers.client_support import BODY, SLUG, aksk_client, fast_policy
+from tests.helpers.constants import AK, REGION, SK
 
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-# --- every class from a real response --------------------------------------------------------
+# --- every class from a real response ---------------------------------------------------------
+
 
 CASES = [
     (400, "AIS.0101", HuaweiOcrInvalidInputError),
@@ -133,7 +132,14 @@ def test_wrong_project_id_is_an_auth_error_from_the_service(emulator):
     assert info.value.error_code == "ModelArts.4203"
 
 
-# --- error_from_response ---------------------------------------------------------------------
+def test_error_codes_cover_the_retry_classes():
+    assert ERROR_CODES["APIG.0308"].category == "throttled"
+    assert ERROR_CODES["ModelArts.4204"].category == "not_subscribed"
+    for code in ("AIS.0101", "AIS.0102", "AIS.0103", "AIS.0104"):
+        assert ERROR_CODES[code].category == "invalid_input"
+
+
+# --- error_from_response ----------------------------------------------------------------------
 
 
 def test_nested_result_shape_of_general_table():
@@ -237,7 +243,7 @@ def test_errors_survive_pickling():
     assert cfg.field == "project_id"
 
 
-# --- raised before any request ---------------------------------------------------------------
+# --- raised before any request ----------------------------------------------------------------
 
 
 def test_validation_error_is_invalid_input_and_value_error():
@@ -246,138 +252,8 @@ def test_validation_error_is_invalid_input_and_value_error():
     assert err.parameter == "image" and err.status_code is None and str(err) == "image: not an image"
 
 
-def test_oversized_body_is_refused_before_sending(emulator):
-    client = aksk_client(emulator)
-    with pytest.raises(HuaweiOcrValidationError) as info:
-        client.call(SLUG, {"image": "A" * (AKSK_MAX_BODY_BYTES + 1)})
-    assert info.value.parameter == "image"
-    assert "10 MB" in str(info.value) and "ModelArts.4104" in str(info.value)
-    assert emulator.count() == 0
-
-
-def test_unknown_api_is_a_validation_error(emulator):
-    with pytest.raises(HuaweiOcrValidationError) as info:
-        aksk_client(emulator).call("no-such-api", BODY)
-    assert info.value.parameter == "api" and "general-text" in str(info.value)
-    assert emulator.count() == 0
-
-
-@pytest.mark.parametrize("project_id", ["", "   ", "{project_id}", "a/b", None])
-def test_project_id_is_required_and_checked(project_id):
-    with pytest.raises(HuaweiOcrConfigurationError) as info:
-        OcrClient(region=REGION, project_id=project_id, credentials=AkSkCredentials(AK, SK))
-    assert info.value.field == "project_id" and isinstance(info.value, ValueError)
-
-
-@pytest.mark.parametrize(
-    "kwargs,field",
-    [
-        ({"region": ""}, "region"),
-        ({"endpoint": "ftp://ocr.example.com"}, "endpoint"),
-        ({"endpoint": "ocr.example.com"}, "endpoint"),
-        ({"iam_endpoint": "https://"}, "iam_endpoint"),
-        ({"credentials": None}, "credentials"),
-    ],
-)
-def test_other_settings_are_checked(kwargs, field):
-    settings = {"region": REGION, "project_id": PROJECT_ID, "credentials": AkSkCredentials(AK, SK), **kwargs}
-    with pytest.raises(HuaweiOcrConfigurationError) as info:
-        OcrClient(**settings)
-    assert info.value.field == field
-
-
-def test_default_endpoints_follow_the_region():
-    client = OcrClient(region="la-south-2", project_id=PROJECT_ID, credentials=AkSkCredentials(AK, SK))
-    assert client.endpoint == "https://ocr.la-south-2.myhuaweicloud.com"
-    assert client.iam_endpoint == "https://iam.la-south-2.myhuaweicloud.com"
-    client.close()
-
-
-@pytest.mark.parametrize("ak,sk,field", [("", SK, "ak"), (AK, "", "sk"), (None, SK, "ak"), (AK, "  ", "sk")])
-def test_empty_ak_or_sk_is_a_configuration_error(ak, sk, field):
-    with pytest.raises(HuaweiOcrConfigurationError) as info:
-        AkSkCredentials(ak, sk)
-    assert info.value.field == field
-
-
-@pytest.mark.parametrize("field", ["user_name", "password", "domain_name", "project_name"])
-def test_empty_iam_field_is_a_configuration_error(emulator, field):
-    values = {"user_name": "u", "password": "p", "domain_name": "d", "project_name": REGION}
-    values[field] = ""
-    with pytest.raises(HuaweiOcrConfigurationError) as info:
-        IamTokenCredentials(**values, iam_endpoint=emulator.url)
-    assert info.value.field == field
-
-
 def test_configuration_error_with_message_and_field():
     err = HuaweiOcrConfigurationError("connection 'x', field 'sk': missing", field="sk")
     assert err.field == "sk" and str(err) == "connection 'x', field 'sk': missing"
     bare = HuaweiOcrConfigurationError("project_id")
     assert bare.field == "project_id" and "project_id" in str(bare)
-
-
-def test_iam_wrong_password_is_an_auth_error_without_the_password(emulator):
-    from tests.helpers.client_support import token_client
-
-    creds = token_credentials(emulator, password="wrong-password-123")
-    with pytest.raises(HuaweiOcrAuthError) as info:
-        token_client(emulator, creds).call(SLUG, BODY)
-    assert info.value.status_code == 401
-    assert "username or password is wrong" in str(info.value)
-    assert "wrong-password-123" not in str(info.value) + repr(info.value)
-    assert emulator.count() == 0  # no OCR call without a token
-
-
-# --- TLS ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
-def test_tls_is_verified_by_default(tmp_path):
-    from tests.helpers.client_support import tls_server
-
-    with tls_server(tmp_path) as (url, cert):
-
-        def client(**kw):
-            return OcrClient(
-                region=REGION,
-                project_id=PROJECT_ID,
-                credentials=AkSkCredentials(AK, SK),
-                endpoint=url,
-                retry=fast_policy(max_attempts=3),
-                **kw,
-            )
-
-        with pytest.raises(HuaweiOcrConfigurationError) as info:
-            client().call(SLUG, BODY)
-        assert info.value.field == "verify" and info.value.attempts == 1  # not retried
-        assert client(verify=cert).call(SLUG, BODY).result == {"ok": True}
-        assert client(verify=False).call(SLUG, BODY).result == {"ok": True}
-
-
-def test_unusable_ca_bundle_path_is_a_configuration_error(tmp_path):
-    client = OcrClient(
-        region=REGION,
-        project_id=PROJECT_ID,
-        credentials=AkSkCredentials(AK, SK),
-        endpoint="https://127.0.0.1:9",
-        verify=str(tmp_path / "missing.pem"),
-    )
-    with pytest.raises(HuaweiOcrConfigurationError) as info:
-        client.call(SLUG, BODY)
-    assert info.value.field == "verify"
-
-
-def test_recognize_rejects_bad_input_without_a_call(emulator):
-    client = aksk_client(emulator)
-    with pytest.raises(HuaweiOcrValidationError):
-        client.recognize(SLUG, image=b"definitely not an image")
-    with pytest.raises(HuaweiOcrValidationError):
-        client.recognize(SLUG, url="https://example.com/a.jpg", no_such_parameter=True)
-    assert emulator.count() == 0
-
-
-def test_non_ascii_enterprise_project_id_is_refused_before_sending(emulator):
-    with pytest.raises(HuaweiOcrValidationError) as info:
-        aksk_client(emulator).call(SLUG, BODY, enterprise_project_id="项目")
-    assert info.value.parameter == "enterprise_project_id"
-    assert emulator.count() == 0

@@ -1,0 +1,135 @@
+"""``get_provider_info``: what Airflow reads from the entry point; every module and class it names
+exists, and the connection form is complete."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from importlib import resources
+from importlib.metadata import entry_points
+
+import jsonschema
+
+from airflow_provider_hwocr import __version__
+from airflow_provider_hwocr.get_provider_info import (
+    CONN_FIELDS,
+    CONN_TYPE,
+    UI_FIELD_BEHAVIOUR,
+    get_provider_info,
+)
+
+
+def test_connection_form_defaults_are_not_short_strings():
+    for name, field in CONN_FIELDS.items():
+        default = field["schema"].get("default")
+        if isinstance(default, str):
+            assert len(default) >= 5, name
+
+
+def _dotted(path: str):
+    """The object a dotted ``module.attr`` path names, imported as Airflow imports it."""
+    module, _, attr = path.rpartition(".")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _airflow_schema(name: str) -> dict:
+    """A JSON schema Airflow checks providers with (shipped inside the airflow package)."""
+    return json.loads(resources.files("airflow").joinpath(name).read_text(encoding="utf-8"))
+
+
+def _modules(info: dict) -> list[str]:
+    return [
+        m
+        for kind in ("hooks", "operators", "sensors", "triggers")
+        for e in info[kind]
+        for m in e["python-modules"]
+    ]
+
+
+def test_the_entry_point_names_this_function():
+    """Airflow finds the provider through this entry point of the installed distribution."""
+    (ep,) = [
+        ep for ep in entry_points(group="apache_airflow_provider") if ep.value.startswith("airflow_provider_")
+    ]
+    assert ep.value == "airflow_provider_hwocr.get_provider_info:get_provider_info"
+    assert ep.load() is get_provider_info
+
+
+def test_it_is_valid_for_airflow():
+    """Airflow's ProvidersManager checks the answer against this schema."""
+    info = get_provider_info()
+    jsonschema.validate(info, _airflow_schema("provider_info.schema.json"))
+    assert info["package-name"] == "airflow-provider-hwocr" and info["versions"] == [__version__]
+    assert get_provider_info() == info and get_provider_info() is not info  # a fresh dict each call
+
+
+def test_every_listed_module_imports():
+    modules = _modules(get_provider_info())
+    assert len(modules) == len(set(modules)) == 7
+    for name in modules + get_provider_info()["filesystems"]:
+        assert importlib.import_module(name).__name__ == name
+
+
+def test_every_listed_class_and_function_exists():
+    info = get_provider_info()
+    (conn,) = info["connection-types"]
+    hook = _dotted(conn["hook-class-name"])
+    assert hook.__name__ == "HuaweiOcrHook" and hook.conn_type == conn["connection-type"] == CONN_TYPE
+    assert hook.hook_name == conn["hook-name"]
+    for path in info["extra-links"]:
+        link = _dotted(path)
+        assert isinstance(link, type) and link.name, path
+    (assets,) = info["asset-uris"]
+    assert assets["schemes"] == ["obs"]
+    for key in ("handler", "factory", "to_openlineage_converter"):
+        assert callable(_dotted(assets[key])), key
+    (fs,) = info["filesystems"]
+    module = importlib.import_module(fs)
+    assert module.schemes == ["obs"] and callable(module.get_fs)
+
+
+def test_the_hooks_are_in_the_modules_of_their_integrations():
+    info = get_provider_info()
+    integrations = {i["integration-name"] for i in info["integrations"]}
+    for kind in ("hooks", "operators", "sensors", "triggers"):
+        for entry in info[kind]:
+            assert entry["integration-name"] in integrations, (kind, entry)
+    hooks = {m: e["integration-name"] for e in info["hooks"] for m in e["python-modules"]}
+    assert (
+        _dotted("airflow_provider_hwocr.hooks.obs.HuaweiObsHook").hook_name
+        == hooks["airflow_provider_hwocr.hooks.obs"]
+    )
+    assert (
+        _dotted("airflow_provider_hwocr.hooks.ocr.HuaweiOcrHook").hook_name
+        == hooks["airflow_provider_hwocr.hooks.ocr"]
+    )
+
+
+def test_connection_fields():
+    (conn,) = get_provider_info()["connection-types"]
+    assert conn["conn-fields"] is CONN_FIELDS and conn["ui-field-behaviour"] is UI_FIELD_BEHAVIOUR
+    for name, field in CONN_FIELDS.items():
+        assert {"label", "schema", "description"} <= set(field), name
+        assert "null" in field["schema"]["type"], name  # every extra may be left empty
+    secret = {name for name, field in CONN_FIELDS.items() if field["schema"].get("format") == "password"}
+    assert secret == {"security_token", "password"}
+    assert {"region", "project_id", "auth_type", "endpoint", "obs_endpoint", "obs_signature"} <= set(
+        CONN_FIELDS
+    )
+    assert CONN_FIELDS["auth_type"]["schema"]["enum"] == ["aksk", "token"]
+    assert set(UI_FIELD_BEHAVIOUR["placeholders"]) - {"login", "password"} <= set(CONN_FIELDS)
+
+
+def test_the_hook_form_is_built_from_the_same_fields():
+    from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+
+    behaviour = HuaweiOcrHook.get_ui_field_behaviour()
+    assert behaviour["hidden_fields"] == UI_FIELD_BEHAVIOUR["hidden-fields"] == ["host", "schema", "port"]
+    assert behaviour["relabeling"] == {"login": "Access Key (AK)", "password": "Secret Key (SK)"}
+    assert behaviour["placeholders"] == UI_FIELD_BEHAVIOUR["placeholders"]
+    jsonschema.validate(behaviour, _airflow_schema("customized_form_field_behaviours.schema.json"))
+
+
+def test_the_dry_run_option_is_declared():
+    options = get_provider_info()["config"]["huaweicloud_ocr"]["options"]
+    assert options["dry_run"]["type"] == "boolean" and options["dry_run"]["default"] == "False"
