@@ -28,8 +28,6 @@ from tests.helpers.b_signed import PNG_B64
 from tests.helpers.constants import AK, PROJECT_ID, REGION, SECURITY_TOKEN, SK, TEMP_AK, TEMP_SK
 
 TEXT_APIS = ("general-text", "handwriting", "web-image", "general-table", "smart-document-recognizer")
-
-
 SDK_APIS = [api for api in APIS if api.sdk_method]
 
 

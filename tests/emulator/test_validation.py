@@ -5,9 +5,7 @@ Sent signed over HTTP to the shared emulator; URL images come from a local file 
 
 from __future__ import annotations
 
-import http.server
 import socket
-import threading
 
 import pytest
 
@@ -17,10 +15,7 @@ from tests.helpers.b_signed import PNG_B64, call, error_of
 from tests.helpers.images import png_header_only as png_header
 
 BIG_PNG_SIDE = b64(png_header(9000, 20))  # passport allows at most 8192 px
-
-
 TOO_MANY_PIXELS = b64(png_header(20000, 9000))  # general-text: sides fine, 180 M > 160 M pixels
-
 
 VALIDATION_CASES = [
     # (id, slug, body (dict or raw bytes), expected error code)
@@ -139,26 +134,6 @@ def test_base64_over_the_limit_is_ais_0103(emulator, monkeypatch):
 
 
 # --- images given by URL --------------------------------------------------------
-
-
-@pytest.fixture
-def files_server(tmp_path):
-    """Serve ``tmp_path`` over plain HTTP; yields (base url, directory)."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(tmp_path), **kwargs)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", tmp_path
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_url_images_are_fetched_and_checked(emulator, files_server):
