@@ -6,6 +6,7 @@ then tampered with, re-dated or stripped of signed headers, and must be refused 
 
 from __future__ import annotations
 
+import calendar
 import http.client
 import json
 from datetime import datetime, timezone
@@ -17,8 +18,9 @@ from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 
-from airflow_provider_hwocr.emulator import OcrEmulator
+from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
 from airflow_provider_hwocr.emulator import auth as emu_auth
+from airflow_provider_hwocr.emulator.errors import EmulatorError
 from tests.helpers.b_signed import (
     PNG_B64,
     SDK_DATE_FORMAT,
@@ -29,7 +31,7 @@ from tests.helpers.b_signed import (
     send,
     sign,
 )
-from tests.helpers.constants import AK, SECURITY_TOKEN, SK, TEMP_AK, TEMP_SK
+from tests.helpers.constants import AK, PROJECT_ID, SECURITY_TOKEN, SK, TEMP_AK, TEMP_SK
 
 # --- the signing algorithm, against the vendor's signer --------------------------
 
@@ -275,3 +277,49 @@ def test_signature_with_query_on_ocr_path(emulator):
         emulator, ocr_path("general-text"), json.dumps({"image": PNG_B64}).encode(), query=[("trace", "a b")]
     )
     assert send(request).status_code == 200
+
+
+# --- the pieces, without a server ----------------------------------------------------------
+
+
+def test_the_authorization_header_is_split_into_key_names_and_signature():
+    parsed = emu_auth.parse_authorization(
+        "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host;x-sdk-date, Signature=ABCD"
+    )
+    assert parsed == emu_auth.AuthorizationHeader("AK1", ("host", "x-sdk-date"), "abcd")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "HMAC-SHA1 Access=AK1, SignedHeaders=host, Signature=ab",
+        "SDK-HMAC-SHA256 Access=AK1, Signature=ab",
+        "SDK-HMAC-SHA256 Access=, SignedHeaders=host, Signature=ab",
+    ],
+    ids=["empty", "other-algorithm", "no-signed-headers", "empty-access-key"],
+)
+def test_malformed_authorization_values_are_refused(value):
+    with pytest.raises(EmulatorError) as caught:
+        emu_auth.parse_authorization(value)
+    assert (caught.value.status, caught.value.code) == (401, "APIG.0301")
+
+
+def test_the_canonical_uri_is_requoted_and_ends_with_a_slash():
+    assert emu_auth.canonical_uri("/v2/p/ocr/general-text") == "/v2/p/ocr/general-text/"
+    assert emu_auth.canonical_uri("/caf%C3%A9/a b/") == "/caf%C3%A9/a%20b/"
+
+
+def test_verify_aksk_at_a_given_time():
+    """A request the vendor's signer signed at 2024-01-01 00:00 UTC verifies then, not 16 minutes later."""
+    body = json.dumps({"image": PNG_B64}).encode()
+    request = sign("http://127.0.0.1:1", ocr_path("general-text"), body, sdk_date="20240101T000000Z")
+    headers = {k.lower(): v for k, v in request.header_params.items()}
+    config = EmulatorConfig(credentials={AK: SK}, project_id=PROJECT_ID)
+    signed_at = calendar.timegm((2024, 1, 1, 0, 0, 0))
+    assert emu_auth.verify_aksk(config, "POST", request.uri, "", headers, body, now=signed_at + 60) == AK
+    with pytest.raises(EmulatorError, match="APIG.0301"):
+        emu_auth.verify_aksk(config, "POST", request.uri, "", headers, body, now=signed_at + 16 * 60)
+    with pytest.raises(EmulatorError):
+        emu_auth.verify_aksk(config, "POST", request.uri + "x", "", headers, body, now=signed_at)
+    assert emu_auth.auth_mode({"authorization": "x", "x-auth-token": "y"}) == "aksk"  # a signature wins

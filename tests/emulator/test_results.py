@@ -14,8 +14,17 @@ from PIL import Image
 
 from airflow_provider_hwocr.catalog import APIS
 from airflow_provider_hwocr.catalog.responses import check
-from airflow_provider_hwocr.emulator import samples
-from airflow_provider_hwocr.emulator.results import TEXT_BUILDERS
+from airflow_provider_hwocr.emulator import example_response, samples
+from airflow_provider_hwocr.emulator.ocr import Line, Word
+from airflow_provider_hwocr.emulator.results import (
+    FONT_GUESSES,
+    TEXT_BUILDERS,
+    fitted_example,
+    general_text,
+    split_cells,
+    web_image,
+)
+from airflow_provider_hwocr.emulator.validation import CheckedImage
 from tests.helpers.b_images import b64, render
 from tests.helpers.b_images import inside as _inside
 from tests.helpers.b_service import service
@@ -181,3 +190,50 @@ def test_labelled_card_fields_are_read_into_each_apis_names():
         )
         chile = client.ocr("chile-id-card", {"image": card}).json()["result"]
         assert (chile["surname"], chile["given_name"]) == (["GARCIA"], "MARIA")
+
+
+# --- the builders on lines given by hand (no OCR) ----------------------------------------------
+
+
+def _words_line(*words: tuple[str, int, int]) -> Line:
+    """A 20 px high line of (text, left, right) words."""
+    return Line(tuple(Word(text, 0.9, (left, 100, right, 120)) for text, left, right in words))
+
+
+def test_a_wide_gap_between_words_starts_a_new_cell():
+    row = _words_line(("Total", 0, 50), ("due", 56, 80), ("3", 150, 160), ("9.00", 300, 340))
+    assert [[w.text for w in cell] for cell in split_cells(row)] == [["Total", "due"], ["3"], ["9.00"]]
+
+
+def test_general_text_blocks_follow_the_flags():
+    lines = [_words_line(("Hello", 10, 60), ("OCR", 66, 100)), _words_line(("again", 10, 60))]
+    image = CheckedImage(b"", "PNG", (400, 200))
+    body = {"detect_direction": True, "return_markdown_result": True, "character_mode": True}
+    result = general_text(lines, body, image)
+    assert (result["direction"], result["words_block_count"]) == (0.0, 2)
+    assert result["markdown_result"] == "Hello OCR\n\nagain"
+    first = result["words_block_list"][0]
+    assert first["location"] == [[10, 100], [100, 100], [100, 120], [10, 120]]
+    assert "".join(c["char"] for c in first["char_list"]) == "HelloOCR"
+    plain = general_text(lines, {}, image)
+    assert plain["direction"] == -1.0 and "markdown_result" not in plain
+    assert "char_list" not in plain["words_block_list"][0]
+
+
+def test_web_image_extracts_what_was_asked_for():
+    lines = [_words_line(("Call", 10, 50), ("+49", 56, 80), ("30", 86, 100), ("1234567", 106, 180))]
+    body = {"detect_font": True, "extract_type": ["image_size", "contact_info"]}
+    result = web_image(lines, body, CheckedImage(b"", "PNG", (640, 200)))
+    assert result["extracted_data"]["image_size"] == {"width": 640, "height": 200}
+    assert result["extracted_data"]["contact_info"]["phone"] == "+49 30 1234567"
+    assert result["words_block_list"][0]["font_list"] == list(FONT_GUESSES)
+    assert web_image(lines, {}, CheckedImage(b"", "PNG", (640, 200)))["extracted_data"] == {}
+
+
+def test_a_documented_example_is_scaled_into_a_small_image():
+    image = CheckedImage(b"", "PNG", (60, 40))
+    answer = fitted_example("general-text", image)
+    points = list(_all_point_lists(answer["result"]))
+    assert points and all(0 <= x < 60 and 0 <= y < 40 for p in points for x, y in p)
+    documented = example_response("general-text")["result"]["words_block_list"]
+    assert [b["words"] for b in answer["result"]["words_block_list"]] == [b["words"] for b in documented]

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator, example_response
-from tests.helpers.b_service import Service, code_of, service
+from tests.helpers.b_service import SMALL_PNG, Service, code_of, service
 from tests.helpers.b_signed import PNG_B64, REQUEST_ID, call, error_of, ocr_path, send, sign
 from tests.helpers.constants import AK, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, SK
 
@@ -179,3 +179,20 @@ def test_json_answers_are_valid_utf8_json():
     with service() as s:
         raw = s.ocr("vietnam-id-card").content
         assert json.loads(raw.decode("utf-8"))["result"]["sex"] == "Nữ"
+
+
+# --- reading the body ------------------------------------------------------------------------
+
+
+def test_chunked_bodies_are_read_and_bodies_over_the_read_limit_are_refused_unread():
+    with service(max_read_bytes=64 * 1024) as s:
+        url = f"{s.url}/v2/{PROJECT_ID}/ocr/general-text"
+        headers = {"X-Auth-Token": s.token, "Content-Type": "application/json"}
+        body = json.dumps({"image": SMALL_PNG}).encode()
+        chunked = s.http.post(url, data=iter([body[:10], body[10:]]), headers=headers, timeout=10)
+        assert chunked.status_code == 200, chunked.text
+        assert s.emu.calls("general-text")[0].headers["transfer-encoding"] == "chunked"
+        big = requests.post(url, data=b"x" * (64 * 1024 + 1), headers=headers, timeout=10)
+        assert code_of(big) == (400, "ModelArts.4104")
+        assert big.headers["Connection"] == "close"
+        assert s.emu.count() == 1  # refused before it was an OCR call

@@ -96,3 +96,32 @@ def test_stats_bill_auto_classification_per_recognised_document():
         assert emu.stats()["apis"]["auto-classification"]["billed_units"] == 4
         emu.reset()
         assert emu.stats()["billed_units"] == 0
+
+
+def _recorded(slug, status, code=None, *, fault=None, units=1, at=0.0) -> stats.RecordedCall:
+    return stats.RecordedCall(
+        slug=slug, path="/", headers={}, body=None, status=status, error_code=code, auth_mode="token",
+        timestamp=at + 1, started=at, fault=fault, units=units,
+    )  # fmt: skip
+
+
+def test_the_call_log_counts_every_call_but_keeps_only_the_recent_ones():
+    log = stats.CallLog(max_recorded=2, max_timestamps=2)
+    log.add(_recorded("general-text", 200, at=0))
+    log.add(_recorded("general-text", 400, "AIS.0102", units=0, at=1))
+    log.add(_recorded(None, 404, "APIG.0101", at=2))
+    log.add(_recorded("auto-classification", 200, units=2, at=3))
+    log.add(_recorded("general-text", 200, fault="truncate", at=4))
+    assert [c.slug for c in log.calls()] == ["auto-classification", "general-text"]
+    assert (log.count(), log.count("general-text"), log.count(status=200)) == (5, 3, 3)
+    summary = log.stats()
+    assert (summary["total"], summary["billable"], summary["billed_units"]) == (5, 3, 4)
+    assert summary["apis"][stats.UNKNOWN_API] == {
+        "total": 1, "billable": 0, "billed_units": 0, "by_status": {"404": 1}, "by_error_code": {"APIG.0101": 1},
+    }  # fmt: skip
+    assert summary["apis"]["auto-classification"]["billed_units"] == 2
+    assert summary["faults"] == {"truncate": 1}
+    assert summary["timestamps"]["general-text"] == [[1, 2, 400], [4, 5, 200]]  # the last two
+    assert not _recorded(None, 200).billable and _recorded("passport", 200).billable
+    log.clear()
+    assert (log.count(), log.calls(), log.stats()["timestamps"]) == (0, [], {})

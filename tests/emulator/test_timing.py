@@ -5,6 +5,11 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
+from airflow_provider_hwocr.emulator import EmulatorConfig
+from airflow_provider_hwocr.emulator.errors import EmulatorError
+from airflow_provider_hwocr.emulator.timing import Latency, RateLimiter, TokenBucket
 from tests.helpers.b_service import code_of, service
 
 # --- latency ----------------------------------------------------------------------------
@@ -67,3 +72,47 @@ def test_throttled_calls_are_not_billable_and_not_delayed():
         assert s.ocr("passport").status_code == 429
         assert time.monotonic() - started < 0.25  # the gateway answers at once
         assert s.emu.stats()["billable"] == 1
+
+
+# --- the bucket, the limiter and the delay, without a server ---------------------------------
+
+
+def test_a_token_bucket_allows_one_seconds_burst_then_refills_at_its_rate():
+    bucket = TokenBucket(2)
+    now = time.monotonic()
+    assert [bucket.take(now) for _ in range(3)] == [True, True, False]
+    assert [bucket.take(now + 0.6), bucket.take(now + 0.6)] == [True, False]  # 1.2 tokens in 0.6 s
+    assert [bucket.take(now + 10) for _ in range(3)] == [True, True, False]  # saved up: never more than 2
+    slow = TokenBucket(0.5)
+    later = time.monotonic()
+    assert slow.capacity == 1.0  # a burst is at least one request
+    assert [slow.take(later), slow.take(later + 1), slow.take(later + 2.1)] == [True, False, True]
+
+
+def test_the_limiter_keeps_a_bucket_per_api_and_a_new_one_when_the_limit_changes():
+    config = EmulatorConfig(qps_limits={"passport": 1})
+    limiter = RateLimiter()
+    limiter.check(config, "passport")
+    with pytest.raises(EmulatorError) as caught:
+        limiter.check(config, "passport")
+    assert (caught.value.status, caught.value.code) == (429, "APIG.0308")
+    assert "limit:1,time:1 second" in caught.value.message
+    for _ in range(20):
+        limiter.check(config, "general-text")  # no limit for it
+    config.qps_limits["passport"] = 3
+    limiter.check(config, "passport")  # a new bucket, full
+    limiter.clear()
+    config.qps_limits["passport"] = 1
+    limiter.check(config, "passport")
+
+
+def test_latency_is_fixed_plus_seeded_jitter():
+    config = EmulatorConfig(latency_ms=100)
+    assert Latency(seed=1).seconds(config) == 0.1
+    config.latency_jitter_ms = 50
+    latency = Latency(seed=1)
+    draws = [latency.seconds(config) for _ in range(20)]
+    assert all(0.1 <= d <= 0.15 for d in draws) and len(set(draws)) > 1
+    assert Latency(seed=1).seconds(config) == draws[0]  # the same seed, the same delays
+    latency.reseed(1)
+    assert latency.seconds(config) == draws[0]
