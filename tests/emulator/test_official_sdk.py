@@ -16,24 +16,19 @@ from collections.abc import Iterator
 import pytest
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException, ServerResponseException
+from huaweicloudsdkcore.region.region import Region
 from huaweicloudsdkocr import v1 as sdk
-from PIL import Image, ImageDraw, ImageFont
+from huaweicloudsdkocr.v1 import GeneralTextRequestBody, OcrClient, RecognizeGeneralTextRequest
+from PIL import Image, ImageDraw
 
 from airflow_provider_hwocr.catalog import APIS, get_api
-from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
-from tests.helpers.constants import AK, PROJECT_ID, REGION, SK
+from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator, example_response
+from tests.helpers.b_images import font as _font
+from tests.helpers.b_signed import PNG_B64
+from tests.helpers.constants import AK, PROJECT_ID, REGION, SECURITY_TOKEN, SK, TEMP_AK, TEMP_SK
 
 TEXT_APIS = ("general-text", "handwriting", "web-image", "general-table", "smart-document-recognizer")
 SDK_APIS = [api for api in APIS if api.sdk_method]
-
-
-def _font(size: int) -> ImageFont.ImageFont:
-    for name in ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            pass
-    return ImageFont.load_default(size=size)
 
 
 def _document() -> bytes:
@@ -135,6 +130,34 @@ def test_sdk_parses_locations_and_confidences(emu):
         assert 0 <= block.confidence <= 1
         assert "".join(c.char for c in block.char_list) == block.words.replace(" ", "")
     assert response.result.markdown_result
+
+
+# --- credentials: permanent, temporary, project id looked up -----------------------
+
+
+def _sdk_client(emulator: OcrEmulator, credentials):
+    return (
+        OcrClient.new_builder()
+        .with_credentials(credentials)
+        .with_region(Region(REGION, emulator.url))
+        .build()
+    )
+
+
+def test_official_sdk_client_permanent_and_temporary_keys(emulator):
+    request = RecognizeGeneralTextRequest(body=GeneralTextRequestBody(image=PNG_B64, detect_direction=True))
+    for credentials in (
+        BasicCredentials(AK, SK, PROJECT_ID),
+        BasicCredentials(TEMP_AK, TEMP_SK, PROJECT_ID).with_security_token(SECURITY_TOKEN),
+        # No project id: the SDK looks it up with GET /v3/projects?name=<region>.
+        BasicCredentials(AK, SK).with_iam_endpoint(emulator.url),
+    ):
+        result = _sdk_client(emulator, credentials).recognize_general_text(request).result
+        assert (
+            result.words_block_list[0].words
+            == example_response("general-text")["result"]["words_block_list"][0]["words"]
+        )
+    assert emulator.count("general-text", 200) == 3
 
 
 # --- documented errors, as the SDK raises them ---------------------------------------
