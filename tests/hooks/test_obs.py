@@ -1,4 +1,5 @@
-"""HuaweiObsHook against a real object server (moto, server mode) through the real esdk-obs-python."""
+"""The OBS hook (``hooks/obs.py``) against a real object server (moto, server mode) through the real
+esdk-obs-python: reading, writing, listing, URLs, credentials, TLS and proxies."""
 
 from __future__ import annotations
 
@@ -13,15 +14,7 @@ import requests
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
 from airflow_provider_hwocr.errors import HuaweiCloudNonRetryableError
-from airflow_provider_hwocr.hooks.obs import (
-    HuaweiObsAccessDeniedError,
-    HuaweiObsError,
-    HuaweiObsHook,
-    HuaweiObsNotFoundError,
-    HuaweiObsTlsError,
-    HuaweiObsTransientError,
-    ObsObjectInfo,
-)
+from airflow_provider_hwocr.hooks.obs import HuaweiObsHook, HuaweiObsTlsError, ObsObjectInfo
 from tests.helpers.airflow_env import CONN_ENV, conn_json
 from tests.helpers.constants import AK, SK
 from tests.helpers.obs_env import allow_anonymous_read, bulk_put, create_bucket, moto_front, obs_client
@@ -29,19 +22,12 @@ from tests.helpers.obs_env import allow_anonymous_read, bulk_put, create_bucket,
 ODD_KEY = "scans/2024 06/reçu n°1 ü.png"  # spaces and non-ASCII
 
 
-@pytest.fixture
-def hook(obs_conn):
-    hook = HuaweiObsHook(obs_conn)
-    yield hook
-    hook.close()
-
-
 def _use_conn(monkeypatch, emulator, **extra):
     monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra=extra))
     return HuaweiObsHook()
 
 
-# --- reading and writing ---------------------------------------------------------------------
+# --- reading and writing -----------------------------------------------------------------------------
 
 
 def test_put_head_get_round_trip_with_metadata(hook, obs_bucket):
@@ -127,7 +113,7 @@ def test_bad_metadata_is_refused_before_any_request(hook, obs_bucket):
     assert hook.list_keys(obs_bucket) == []
 
 
-# --- listing --------------------------------------------------------------------------------
+# --- listing -----------------------------------------------------------------------------------------
 
 
 def test_listing_pages_past_1000(hook, obs_bucket):
@@ -174,7 +160,7 @@ def test_listing_times_are_utc_whatever_the_local_zone(monkeypatch):
     assert time.tzname == original
 
 
-# --- URLs -----------------------------------------------------------------------------------
+# --- URLs --------------------------------------------------------------------------------------------
 
 
 def test_signed_url_downloads_with_plain_requests_and_is_not_handed_to_the_masker(hook, obs_bucket):
@@ -224,95 +210,7 @@ def test_object_url_forms(monkeypatch, emulator):
     assert hook.object_url("my-bucket", "k 1") == "http://127.0.0.1:9000/my-bucket/k%201"
 
 
-# --- errors ---------------------------------------------------------------------------------
-
-
-def test_missing_bucket_is_a_clear_error_everywhere(hook):
-    bucket = "hwocr-no-such-bucket"
-    calls = [
-        lambda: hook.head(bucket, "a.png"),
-        lambda: hook.exists(bucket, "a.png"),
-        lambda: hook.get_bytes(bucket, "a.png"),
-        lambda: hook.list_keys(bucket, "in/"),
-        lambda: hook.put_bytes(bucket, "a.png", b"1"),
-        lambda: hook.delete(bucket, "a.png"),
-    ]
-    for call in calls:
-        with pytest.raises(HuaweiObsNotFoundError) as info:
-            call()
-        err = info.value
-        assert (err.status, err.error_code, err.bucket) == (404, "NoSuchBucket", bucket)
-        assert f"bucket {bucket!r} does not exist" in str(err)
-
-
-def test_missing_key_on_get_names_bucket_and_key(hook, obs_bucket):
-    with pytest.raises(HuaweiObsNotFoundError) as info:
-        hook.get_bytes(obs_bucket, "in/missing.png")
-    err = info.value
-    assert (err.status, err.error_code, err.bucket, err.key) == (
-        404,
-        "NoSuchKey",
-        obs_bucket,
-        "in/missing.png",
-    )
-    assert f"obs://{obs_bucket}/in/missing.png does not exist" in str(err)
-    assert err.request_id and err.request_id in str(err)
-    assert isinstance(err, HuaweiObsError)
-
-
-def test_access_denied_is_typed_and_writes_nothing(hook, monkeypatch):
-    """A bucket of another account, with moto's cross-account access switched off, answers 403."""
-    from moto.s3.models import s3_backends
-
-    other_account = "222222222222"
-    bucket = create_bucket(account=other_account)
-    client = obs_client()
-    client.putContent(
-        bucket, "secret.png", content=b"theirs", extensionHeaders={"x-moto-account-id": other_account}
-    )
-    client.close()
-    monkeypatch.setenv("MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS", "false")
-
-    for operation, call in (
-        ("head", lambda: hook.head(bucket, "secret.png")),
-        ("get", lambda: hook.get_bytes(bucket, "secret.png")),
-        ("list", lambda: hook.list_keys(bucket)),
-        ("put", lambda: hook.put_json(bucket, "out/new.json", {"a": 1})),
-    ):
-        with pytest.raises(HuaweiObsAccessDeniedError) as info:
-            call()
-        err = info.value
-        assert (err.status, err.error_code, err.bucket, err.operation) == (
-            403,
-            "AccessDenied",
-            bucket,
-            operation,
-        )
-        assert "access denied" in str(err) and "huaweicloud_ocr_default" in str(err)
-        assert AK not in str(err) and SK not in str(err)
-    stored = s3_backends[other_account]["aws"].buckets[bucket].keys
-    assert list(stored.keys()) == ["secret.png"]  # the refused PUT left nothing behind
-
-
-def test_no_answer_is_a_transient_error(monkeypatch, emulator):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again: nothing listens there
-    hook = _use_conn(
-        monkeypatch,
-        emulator,
-        obs_endpoint=f"http://127.0.0.1:{port}",
-        obs_path_style=True,
-        obs_signature="v2",
-        max_retries=1,
-    )
-    with pytest.raises(HuaweiObsTransientError) as info:
-        hook.head("some-bucket", "k")
-    assert "no response" in str(info.value) and info.value.retryable
-    assert AK not in str(info.value) and SK not in str(info.value)
-
-
-# --- credentials and TLS ----------------------------------------------------------------------
+# --- credentials, TLS and proxies --------------------------------------------------------------------
 
 
 def test_empty_credentials_fail_before_any_request(monkeypatch, emulator):

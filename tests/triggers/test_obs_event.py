@@ -1,4 +1,5 @@
-"""Issue 11: the OBS new-object event trigger (for AssetWatcher), against the local object server."""
+"""The OBS new-object event trigger for AssetWatcher (``triggers/obs_event.py``): serialization, the
+watermark rules, and one event per new object across restarts, against the local object server."""
 
 from __future__ import annotations
 

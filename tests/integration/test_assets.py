@@ -1,0 +1,65 @@
+"""The results prefix as an Asset (``integration/assets.py``): the example producer DAG's asset events
+list what each instance wrote, the consumer waits on that asset, and ``emit_asset`` needs a fixed prefix."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_hwocr.integration.assets import MAX_EVENT_RESULTS, annotate_asset_event, result_asset
+from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
+from tests.helpers.c_integration import load_example as _load_example
+from tests.helpers.c_integration import needs_airflow_33
+
+
+@needs_airflow_33
+def test_results_asset_events_list_what_each_instance_wrote(producer_run, obs, obs_bucket):
+    from airflow.models.asset import AssetEvent
+    from airflow.sdk import Asset
+    from airflow.utils.session import create_session
+
+    from airflow_provider_hwocr.runtime.store import text_key
+
+    run, _, _, _ = producer_run
+    prefix = f"obs://{obs_bucket}/ocr-results/"
+    with create_session() as session:
+        events = session.query(AssetEvent).filter_by(source_dag_id=run.dag_id, source_run_id=run.run_id).all()
+        assert {e.asset.uri for e in events} == {Asset(prefix).uri}
+        extras = [dict(e.extra) for e in events]
+    assert len(extras) == 3
+    results = sorted(r for extra in extras for r in extra["results"])
+    assert len(results) == 3 and all(r.startswith(prefix) for r in results)
+    for result in results:
+        key = result.split("/", 3)[3]
+        assert obs.exists(obs_bucket, key) and obs.exists(obs_bucket, text_key(key))
+    consumer = _load_example("ocr_results_consumer")
+    assert [a.uri for a in consumer.timetable.asset_condition.objects] == [Asset(prefix).uri]
+
+
+def test_emit_asset_needs_a_fixed_output_uri():
+    from airflow.sdk import Asset
+
+    from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+
+    op = HuaweiOcrGeneralTextOperator(task_id="o", image="a.png", output_uri="obs://bkt/r/", emit_asset=True)
+    assert op.outlets == [Asset("obs://bkt/r/")]
+    with pytest.raises(HuaweiOcrValidationError, match="emit_asset") as info:
+        HuaweiOcrGeneralTextOperator(
+            task_id="x", image="a.png", output_uri="obs://bkt/{{ ds }}/", emit_asset=True
+        )
+    assert info.value.parameter == "emit_asset"
+
+
+def test_the_asset_event_carries_the_first_results_and_their_count():
+    from airflow.sdk import Asset
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    assert result_asset(" obs://b-1/r/ ") == Asset(uri="obs://b-1/r/", name="obs://b-1/r/")
+    events = OutletEventAccessors()
+    results = [f"obs://b-1/r/{i}.json" for i in range(MAX_EVENT_RESULTS + 20)]
+    annotate_asset_event({"outlet_events": events}, "obs://b-1/r/", results, "general-text")
+    assert events[Asset(uri="obs://b-1/r/", name="obs://b-1/r/")].extra == {
+        "results": results[:MAX_EVENT_RESULTS],
+        "result_count": MAX_EVENT_RESULTS + 20,
+        "api": "general-text",
+    }
+    annotate_asset_event({}, "obs://b-1/r/", results, "general-text")  # no outlet events: nothing to do
