@@ -79,6 +79,27 @@ def test_init_does_no_io(monkeypatch):
         build(api, image="/does/not/exist.png")
 
 
+def test_the_ocr_hook_is_one_cached_property_built_when_the_task_runs(emulator, ocr_conn):
+    # No connection of this id exists: constructing the operator looks nothing up.
+    missing = ocr.HuaweiOcrOperator(
+        task_id="m", api="general-text", image=png(), huaweicloud_ocr_conn_id="hwocr_no_such_connection"
+    )
+    assert "hook" not in vars(missing)  # not built in __init__
+
+    op = ocr.HuaweiOcrGeneralTextOperator(task_id="t", image=png(), region="ap-southeast-3", project_id="p1")
+    other = ocr.HuaweiOcrGeneralTextOperator(task_id="u", image=png())
+    assert "hook" not in vars(op)
+    hook = op.hook
+    assert hook is op.hook  # built once, then cached
+    assert (hook.huaweicloud_ocr_conn_id, hook.region, hook.project_id) == (ocr_conn, "ap-southeast-3", "p1")
+    assert hook is not other.hook  # one hook per task instance
+
+    other.execute({})  # the task runs on its own cached hook
+    assert other.hook.requests_sent == 1 and hook.requests_sent == 0
+    other.execute({})
+    assert other.hook.requests_sent == 2
+
+
 def test_template_fields():
     for name in ("image", "parameters", "huaweicloud_ocr_conn_id", "region", "project_id"):
         assert name in ocr.HuaweiOcrOperator.template_fields

@@ -18,6 +18,35 @@ from tests.helpers.images import png
 # --- construction and rendered arguments ---------------------------------------------------
 
 
+def test_the_batch_refuses_at_parse_time_what_it_could_not_run():
+    """Checked in ``__init__`` with no connection and no object server: nothing is looked up."""
+    with pytest.raises(HuaweiOcrValidationError, match="^output_uri: required") as info:
+        make_batch("hwocr-parse", output_uri="")
+    assert info.value.parameter == "output_uri"
+    for settings in ({"source_uri": None}, {"images": ["obs://hwocr-parse/a.png"]}):  # neither, both
+        with pytest.raises(HuaweiOcrValidationError, match="^images / source_uri: ") as info:
+            make_batch("hwocr-parse", **settings)
+        assert info.value.parameter == "images"
+    for name, value in (
+        ("max_failure_ratio", 1.5),
+        ("max_failure_ratio", True),
+        ("max_failures", -1),
+        ("allow_empty", "yes"),
+        ("checkpoint_every", 0),
+        ("checkpoint_interval", 0),
+        ("progress_interval", "soon"),
+    ):
+        with pytest.raises(HuaweiOcrValidationError, match=f"^{name}: ") as info:
+            make_batch("hwocr-parse", **{name: value})
+        assert info.value.parameter == name
+    op = make_batch(
+        "hwocr-parse", max_concurrency="8", qps="5", shard_count=2, shard_index="{{ ti.map_index }}"
+    )
+    assert (op.max_concurrency, op.qps, op.shard_count) == (8, 5.0, 2)  # rendered strings count
+    assert make_batch("hwocr-parse", qps=None).qps is None
+    assert isinstance(op, HuaweiOcrBatchOperator) and "images" in op.template_fields
+
+
 def test_shard_arguments_are_checked_before_anything_runs(obs_bucket):
     with pytest.raises(HuaweiOcrValidationError, match="shard_index: required"):
         make_batch(obs_bucket, shard_count=4)
