@@ -1,6 +1,7 @@
-"""The batch at scale, against the real emulator and a real object server (moto, server mode).
+"""The batch at scale, against the real emulator and a real object server (moto, server mode):
+cost per image, secrets, crash safety, history and sharding.
 
-Object-server requests are counted where they arrive (``counted``, see ``_batch_env``).
+Object-server requests are counted where they arrive (``counted``, see ``tests.helpers.batch_env``).
 """
 
 from __future__ import annotations
@@ -14,21 +15,10 @@ import textwrap
 import time
 from urllib.parse import unquote
 
-import pytest
-
 from airflow_provider_hwocr.client.sources import parse_obs_uri
-from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchEmptyError
 from tests.helpers.batch_env import PNG, SLUG, called_keys, make_batch, manifest_of
 from tests.helpers.images import png
 from tests.helpers.obs_env import bulk_put
-
-
-@pytest.fixture
-def obs(obs_conn):
-    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
-
-    return HuaweiObsHook()
-
 
 # --- cost per image -------------------------------------------------------------------
 
@@ -251,15 +241,6 @@ def test_sigkill_mid_batch_leaves_a_partial_manifest_and_the_rerun_pays_nothing_
 # --- selection, history, sharding ----------------------------------------------------------
 
 
-def test_an_empty_selection_fails_naming_the_prefix_and_pattern(obs, obs_bucket, emulator):
-    obs.put_bytes(obs_bucket, "day/readme.txt", b"not an image")
-    with pytest.raises(HuaweiOcrBatchEmptyError, match=r"source_uri='obs://.*/day/', pattern='\*\.png'"):
-        make_batch(obs_bucket, pattern="*.png").execute({})
-    assert obs.list_keys(obs_bucket, "ocr") == []  # nothing written either
-    out = make_batch(obs_bucket, pattern="*.png", allow_empty=True).execute({})
-    assert out["totals"]["total"] == 0 and emulator.count() == 0
-
-
 def test_manifests_keep_history_per_run_and_try(obs, obs_bucket, emulator):
     class _TI:
         def __init__(self, n):
@@ -294,20 +275,6 @@ def test_shards_cover_every_image_exactly_once_at_their_share_of_the_rate(obs, o
     for index in range(3):
         make_batch(obs_bucket, shard_index=index, shard_count=3).execute({})
     assert emulator.count() == 0
-
-
-def test_shard_arguments_are_checked_before_anything_runs(obs_bucket):
-    from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
-
-    with pytest.raises(HuaweiOcrValidationError, match="shard_index: required"):
-        make_batch(obs_bucket, shard_count=4)
-    with pytest.raises(HuaweiOcrValidationError, match="shard_index: must be below"):
-        make_batch(obs_bucket, shard_count=4, shard_index=4)
-    for name, value in (("max_concurrency", "8x"), ("qps", "fast"), ("shard_count", 0)):
-        with pytest.raises(HuaweiOcrValidationError, match=f"^{name}: "):
-            make_batch(obs_bucket, **{name: value})
-    with pytest.raises(HuaweiOcrValidationError, match="^images: "):
-        make_batch(obs_bucket, source_uri=None, images=12345)
 
 
 def test_the_sensor_hands_a_large_selection_to_the_batch_without_the_list(obs, obs_bucket, emulator):

@@ -1,5 +1,5 @@
-"""OBS in and out for the OCR operators, against a real local object server (moto)
-driven by the real esdk-obs-python, and the emulator fetching URLs from it."""
+"""``HuaweiOcrOperator`` end to end against the emulator: input kinds, templates, overrides, the
+hook, parse-time checks, and OBS in and out (a real local object server driven by esdk-obs-python)."""
 
 from __future__ import annotations
 
@@ -9,28 +9,126 @@ from urllib.parse import quote
 
 import pytest
 
+from airflow_provider_hwocr.catalog import APIS
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
-from airflow_provider_hwocr.client.sources import parse_obs_uri
-from airflow_provider_hwocr.operators.batch import (
-    HuaweiOcrBatchFailedError,
-    HuaweiOcrBatchOperator,
-    latest_manifest_uri,
-)
+from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError
+from airflow_provider_hwocr.operators import ocr
 from airflow_provider_hwocr.operators.ocr import (
     HuaweiOcrGeneralTextOperator,
     HuaweiOcrSmartDocumentRecognizerOperator,
     HuaweiOcrXComSizeError,
 )
+from tests.helpers.batch_env import PNG
+from tests.helpers.d1_operators import build
 from tests.helpers.images import png
 
 ODD_KEY = "in coming/收据 näme 1.png"
 
 
-@pytest.fixture
-def obs(obs_conn):
-    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+@pytest.mark.parametrize("slug", ["general-text", "smart-document-recognizer"])
+@pytest.mark.parametrize("kind", ["url", "path", "bytes"])
+def test_every_input_kind(slug, kind, emulator, ocr_conn, image_server):
+    base_url, directory = image_server
+    data = png((300, 100), text=f"{slug} {kind}")
+    (directory / "scan one.png").write_bytes(data)
+    image = {
+        "url": f"{base_url}/scan one.png",
+        "path": str(directory / "scan one.png"),
+        "bytes": data,
+    }[kind]
+    op = ocr.HuaweiOcrOperator(task_id="t", api=slug, image=image)
+    op.execute({})
+    (call,) = emulator.calls(slug)
+    assert call.status == 200
+    field = "data" if slug == "smart-document-recognizer" else "image"
+    if kind == "url":
+        # sent as `url`, with the space percent-encoded as the service requires
+        assert call.body == {"url": f"{base_url}/scan%20one.png"}
+    else:
+        assert set(call.body) == {field}
+        assert base64.b64decode(call.body[field]) == data
 
-    return HuaweiObsHook()
+
+def test_enterprise_project_header(emulator, ocr_conn):
+    op = ocr.HuaweiOcrGeneralTextOperator(task_id="t", image=png(), enterprise_project_id="eps-123")
+    op.execute({})
+    assert emulator.calls()[0].headers["enterprise-project-id"] == "eps-123"
+
+
+def test_id_document_is_deprecated():
+    from airflow.exceptions import AirflowProviderDeprecationWarning
+
+    with pytest.warns(AirflowProviderDeprecationWarning, match="2025-11-04"):
+        ocr.HuaweiOcrIdDocumentOperator(task_id="t", image="https://x.example/a.png")
+    with pytest.warns(AirflowProviderDeprecationWarning):
+        ocr.HuaweiOcrOperator(task_id="t2", api="id-document", image="https://x.example/a.png")
+
+
+def test_init_does_no_io(monkeypatch):
+    # Constructing operators must not look up connections or touch the network.
+    import socket
+
+    from airflow.sdk import BaseHook
+
+    def boom(*a, **k):
+        raise AssertionError("I/O in __init__")
+
+    monkeypatch.setattr(BaseHook, "get_connection", classmethod(boom))
+    monkeypatch.setattr(socket.socket, "connect", boom)
+    for api in APIS:
+        build(api, image="/does/not/exist.png")
+
+
+def test_the_ocr_hook_is_one_cached_property_built_when_the_task_runs(emulator, ocr_conn):
+    # No connection of this id exists: constructing the operator looks nothing up.
+    missing = ocr.HuaweiOcrOperator(
+        task_id="m", api="general-text", image=png(), huaweicloud_ocr_conn_id="hwocr_no_such_connection"
+    )
+    assert "hook" not in vars(missing)  # not built in __init__
+
+    op = ocr.HuaweiOcrGeneralTextOperator(task_id="t", image=png(), region="ap-southeast-3", project_id="p1")
+    other = ocr.HuaweiOcrGeneralTextOperator(task_id="u", image=png())
+    assert "hook" not in vars(op)
+    hook = op.hook
+    assert hook is op.hook  # built once, then cached
+    assert (hook.huaweicloud_ocr_conn_id, hook.region, hook.project_id) == (ocr_conn, "ap-southeast-3", "p1")
+    assert hook is not other.hook  # one hook per task instance
+
+    other.execute({})  # the task runs on its own cached hook
+    assert other.hook.requests_sent == 1 and hook.requests_sent == 0
+    other.execute({})
+    assert other.hook.requests_sent == 2
+
+
+def test_template_fields():
+    for name in ("image", "parameters", "huaweicloud_ocr_conn_id", "region", "project_id"):
+        assert name in ocr.HuaweiOcrOperator.template_fields
+    assert ocr.HuaweiOcrOperator.template_fields_renderers["parameters"] == "json"
+
+
+def test_templated_image_and_parameters_render(emulator, ocr_conn, image_server):
+    base_url, directory = image_server
+    (directory / "2026-01-02.png").write_bytes(png())
+    op = ocr.HuaweiOcrGeneralTextOperator(
+        task_id="t", image=base_url + "/{{ ds }}.png", language="{{ params.lang }}"
+    )
+    op.render_template_fields({"ds": "2026-01-02", "params": {"lang": "auto"}})
+    op.execute({})
+    body = emulator.calls()[0].body
+    assert body == {"url": f"{base_url}/2026-01-02.png", "language": "auto"}
+
+
+def test_region_and_project_overrides(emulator, ocr_conn):
+    from airflow_provider_hwocr.client.errors import HuaweiOcrAuthError
+
+    op = ocr.HuaweiOcrGeneralTextOperator(task_id="t", image=png(), project_id="someotherproject")
+    with pytest.raises(HuaweiOcrAuthError, match="ModelArts.4203"):
+        op.execute({})
+    # the override reached the wire: the path carries the other project id
+    assert emulator.calls()[0].path == "/v2/someotherproject/ocr/general-text"
+
+
+# --- OBS in and out ------------------------------------------------------------------
 
 
 def _put(obs, bucket, key, data=None):
@@ -197,128 +295,22 @@ def test_data_field_api_inline_from_obs(obs, obs_bucket, emulator):
     assert base64.b64decode(emulator.calls()[0].body["data"]) == data
 
 
-# --- batch ------------------------------------------------------------------------
+# --- money: dry run and call budget -----------------------------------------------------
 
 
-def _fill(obs, bucket, prefix, n_images, n_other=0, bad=()):
-    from concurrent.futures import ThreadPoolExecutor
-
-    jobs = [(f"{prefix}img{i:04d}.png", png((120, 60), f"#{i}")) for i in range(n_images)]
-    jobs += [(f"{prefix}{name}", b"this is not an image") for name in bad]
-    jobs += [(f"{prefix}notes/n{i:04d}.txt", b"x") for i in range(n_other)]
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda kv: obs.put_bytes(bucket, kv[0], kv[1]), jobs))
-
-
-def _manifest(obs, output_uri, api="general-text"):
-    loc = parse_obs_uri(latest_manifest_uri(output_uri, api))
-    return obs.get_json(loc.bucket, loc.key)
-
-
-def test_batch_over_1500_objects_with_pagination_failure_policy_and_resume(obs, obs_bucket, emulator):
-    _fill(obs, obs_bucket, "day/", n_images=24, n_other=1480, bad=["img-bad.png"])
-    common = {
-        "task_id": "batch",
-        "api": "general-text",
-        "source_uri": f"obs://{obs_bucket}/day/",
-        "pattern": "*.png",
-        "output_uri": f"obs://{obs_bucket}/ocr/",
-        "image_source": "inline",
-        "max_concurrency": 6,
-        "qps": None,
-        "progress_interval": 0.5,
-    }
-    with pytest.raises(HuaweiOcrBatchFailedError, match="1 of 25"):
-        HuaweiOcrBatchOperator(**common).execute({})
-    # everything was processed before failing: 24 good calls, the bad one refused locally
-    assert emulator.count("general-text") == 24
-    manifest = _manifest(obs, f"obs://{obs_bucket}/ocr/")
-    assert manifest["totals"] == {
-        "done": 24,
-        "skipped": 0,
-        "failed": 1,
-        "not_attempted": 0,
-        "total": 25,
-        "duplicates": 0,
-        "billed_retries": 0,
-        "images_possibly_billed_twice": 0,
-    }
-    (bad,) = [e for e in manifest["images"] if e["status"] == "failed"]
-    assert bad["source"].endswith("img-bad.png") and bad["error_type"] == "HuaweiOcrValidationError"
-    assert all(e["result_uri"] for e in manifest["images"] if e["status"] == "done")
-    assert (
-        len(
-            [
-                k
-                for k in obs.list_keys(obs_bucket, "ocr/")
-                if k.endswith(".general-text.json") and "_manifest" not in k
-            ]
+def test_single_image_operator_dry_run_decides_without_calling(obs, obs_bucket, emulator):
+    obs.put_bytes(obs_bucket, "one.png", PNG)
+    common = {"task_id": "t", "image": f"obs://{obs_bucket}/one.png", "output_uri": f"obs://{obs_bucket}/r/"}
+    plan = HuaweiOcrGeneralTextOperator(**common, dry_run=True, price_per_call=2).execute({})
+    assert (plan["would_call"], plan["skipped"], plan["estimated_cost"]) == (1, 0, 2.0)
+    assert emulator.count() == 0 and obs.list_keys(obs_bucket, "r/") == []
+    HuaweiOcrGeneralTextOperator(**common).execute({})
+    again = HuaweiOcrGeneralTextOperator(**common, dry_run=True).execute({})
+    assert again["skipped"] == 1 and again["would_call"] == 0
+    bad = HuaweiOcrGeneralTextOperator(task_id="b", image=f"obs://{obs_bucket}/missing.png", dry_run=True)
+    assert "does not exist" in bad.execute({})["rejections"][0]["reason"]
+    with pytest.raises(HuaweiCloudBudgetExceededError, match="max_calls"):
+        HuaweiOcrGeneralTextOperator(task_id="z", image=f"obs://{obs_bucket}/one.png", max_calls=0).execute(
+            {}
         )
-        == 24
-    )
-
-    # resume, with a policy that tolerates the one bad image: zero new OCR calls
-    emulator.reset()
-    out = HuaweiOcrBatchOperator(**common, max_failures=1).execute({})
-    assert emulator.count() == 0
-    assert out["totals"]["skipped"] == 24 and out["totals"]["failed"] == 1
-
-
-def test_batch_respects_qps(obs, obs_bucket, emulator):
-    _fill(obs, obs_bucket, "q/", n_images=12)
-    HuaweiOcrBatchOperator(
-        task_id="batch",
-        api="general-text",
-        source_uri=f"obs://{obs_bucket}/q/",
-        output_uri=f"obs://{obs_bucket}/qo/",
-        image_source="inline",
-        max_concurrency=6,
-        qps=8,
-    ).execute({})
-    times = sorted(c.timestamp for c in emulator.calls("general-text"))
-    assert len(times) == 12
-    # evenly spaced at 8/s: 12 calls span at least 11/8 s, and no 1-second window holds more than 8+1
-    assert times[-1] - times[0] >= 11 / 8 - 0.05
-    assert max(sum(1 for t in times if s <= t < s + 1.0) for s in times) <= 9
-
-
-def test_batch_stops_early_on_errors_that_fail_every_image(obs, obs_bucket, emulator, monkeypatch):
-    from airflow_provider_hwocr.client.errors import HuaweiOcrNotSubscribedError
-
-    _fill(obs, obs_bucket, "ns/", n_images=20)
-    emulator.config.not_subscribed.add("general-text")
-    with pytest.raises(HuaweiOcrNotSubscribedError):
-        HuaweiOcrBatchOperator(
-            task_id="batch",
-            api="general-text",
-            source_uri=f"obs://{obs_bucket}/ns/",
-            output_uri=f"obs://{obs_bucket}/nso/",
-            image_source="inline",
-            max_concurrency=2,
-            qps=None,
-        ).execute({})
-    assert emulator.count() < 20  # did not burn through every image
-    manifest = _manifest(obs, f"obs://{obs_bucket}/nso/")
-    assert manifest["totals"]["not_attempted"] > 0
-
-
-def test_batch_concurrency_is_bounded(obs, obs_bucket, emulator):
-    # With 300 ms of service latency, in-flight calls pile up to the bound, never past it.
-    _fill(obs, obs_bucket, "c/", n_images=9)
-    emulator.config.latency_ms = 300
-    HuaweiOcrBatchOperator(
-        task_id="batch",
-        api="general-text",
-        source_uri=f"obs://{obs_bucket}/c/",
-        output_uri=f"obs://{obs_bucket}/co/",
-        image_source="inline",
-        max_concurrency=3,
-        qps=None,
-    ).execute({})
-    calls = emulator.calls("general-text")
-    assert len(calls) == 9
-    # overlap measured from the emulator's own start/end times
-    spans = [(c.started, c.timestamp) for c in calls]
-    peak = max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
-    assert peak == 3
-    assert emulator.stats()["peak_concurrency"] <= 3
+    assert emulator.count() == 1

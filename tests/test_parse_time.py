@@ -1,4 +1,5 @@
-"""DAG parse time: the operator module must not import the OBS SDK or the vendor SDKs."""
+"""DAG parse time: importing the operators, the OBS sensor and the OBS trigger loads neither the
+OBS SDK, the vendor SDKs, the hooks nor anything else heavy (each probed in a fresh interpreter)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,23 @@ def test_operator_module_imports_nothing_heavy():
     # the hook and HTTP stack load only when a task runs
     assert "airflow_provider_hwocr.hooks.ocr" not in new
     assert "airflow_provider_hwocr.client.client" not in new
+
+
+def test_importing_the_operators_stays_cheap():
+    probe = (
+        "import sys\n"
+        "import airflow.sdk\n"
+        "from airflow.sdk import BaseOperator\n"
+        "before = set(sys.modules)  # what a DAG file has loaded anyway (Airflow 3.1 loads requests)\n"
+        "from airflow_provider_hwocr.operators.ocr import HuaweiOcrPassportOperator\n"
+        "from airflow_provider_hwocr.operators import HuaweiOcrGeneralTableOperator\n"
+        "heavy = [m for m in ('requests', 'obs', 'PIL', 'tesserocr', 'openpyxl',\n"
+        "         'airflow_provider_hwocr.emulator', 'airflow_provider_hwocr.catalog.responses')\n"
+        "         if m in sys.modules and m not in before]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 OBS_PROBE = """

@@ -15,13 +15,6 @@ from tests.helpers.batch_env import PNG, SLUG, called_keys, make_batch, manifest
 from tests.helpers.obs_env import bulk_put
 
 
-@pytest.fixture
-def obs(obs_conn):
-    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
-
-    return HuaweiObsHook()
-
-
 def test_dry_run_over_1000_images_calls_nothing_writes_nothing_and_prices_the_rest(
     obs,
     obs_bucket,
@@ -64,26 +57,6 @@ def test_dry_run_over_1000_images_calls_nothing_writes_nothing_and_prices_the_re
     forced = make_batch(obs_bucket).execute({})
     assert forced["dry_run"] is True and "HWOCR_DRY_RUN" in forced["reason"]
     assert forced["estimated_cost"] == pytest.approx(680 * 0.5) and emulator.count() == 0
-
-
-def test_single_image_operator_dry_run_decides_without_calling(obs, obs_bucket, emulator):
-    from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
-
-    obs.put_bytes(obs_bucket, "one.png", PNG)
-    common = {"task_id": "t", "image": f"obs://{obs_bucket}/one.png", "output_uri": f"obs://{obs_bucket}/r/"}
-    plan = HuaweiOcrGeneralTextOperator(**common, dry_run=True, price_per_call=2).execute({})
-    assert (plan["would_call"], plan["skipped"], plan["estimated_cost"]) == (1, 0, 2.0)
-    assert emulator.count() == 0 and obs.list_keys(obs_bucket, "r/") == []
-    HuaweiOcrGeneralTextOperator(**common).execute({})
-    again = HuaweiOcrGeneralTextOperator(**common, dry_run=True).execute({})
-    assert again["skipped"] == 1 and again["would_call"] == 0
-    bad = HuaweiOcrGeneralTextOperator(task_id="b", image=f"obs://{obs_bucket}/missing.png", dry_run=True)
-    assert "does not exist" in bad.execute({})["rejections"][0]["reason"]
-    with pytest.raises(HuaweiCloudBudgetExceededError, match="max_calls"):
-        HuaweiOcrGeneralTextOperator(task_id="z", image=f"obs://{obs_bucket}/one.png", max_calls=0).execute(
-            {}
-        )
-    assert emulator.count() == 1
 
 
 def test_max_calls_stops_after_exactly_n_calls_and_the_rerun_finishes(obs, obs_bucket, emulator):
@@ -185,17 +158,6 @@ def test_with_retries_of_billable_failures_off_nothing_is_billed_twice(
     assert max(billed.values()) == 1  # no image was billed twice
     done = {e["source"].split("/", 3)[3] for e in entries if e["status"] == "done"}
     assert done <= set(billed)
-
-
-def test_an_output_uri_that_renders_empty_fails_before_any_call(obs, obs_bucket, emulator):
-    from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
-
-    obs.put_bytes(obs_bucket, "day/a.png", PNG)
-    op = make_batch(obs_bucket, output_uri="obs://{{ params.out }}/")
-    op.output_uri = ""  # what the template rendered to
-    with pytest.raises(HuaweiOcrValidationError, match="^output_uri: rendered to ''") as info:
-        op.execute({})
-    assert info.value.parameter == "output_uri" and emulator.count() == 0
 
 
 def test_a_password_in_an_image_url_is_kept_out_of_manifest_envelope_and_log(

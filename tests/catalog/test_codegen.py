@@ -1,0 +1,34 @@
+"""The generator of the per-API operators: the generated module on disk is fresh, and a change
+of the catalog changes the generated text (one more entry, one more class)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from airflow_provider_hwocr.catalog import APIS, get_api
+from airflow_provider_hwocr.catalog.codegen import GENERATED_PATH, operators_module
+from tests.helpers.paths import REPO
+
+
+def test_generated_module_is_fresh():
+    on_disk = (REPO / GENERATED_PATH).read_text(encoding="utf-8")
+    assert on_disk == operators_module(), "stale: run python3 scripts/gen_operators.py"
+
+
+def test_staleness_is_detected():
+    """Changing one catalog fact changes the generated text (so the test above would fail)."""
+    api = get_api("passport")
+    changed = dataclasses.replace(api, summary=api.summary + " Changed.")
+    others = tuple(a for a in APIS if a.slug != "passport")
+    assert operators_module((*others, changed)) != operators_module((*others, api))
+
+
+def test_a_new_catalog_entry_is_one_more_class():
+    api = get_api("colombia-id-card")
+    new = dataclasses.replace(
+        api, slug="atlantis-id-card", title="Atlantis ID Card", operator_stem="AtlantisIdCard"
+    )
+    source = operators_module((*APIS, new))
+    assert "class HuaweiOcrAtlantisIdCardOperator(HuaweiOcrOperator):" in source
+    assert '"HuaweiOcrAtlantisIdCardOperator",' in source
+    compile(source, "generated", "exec")

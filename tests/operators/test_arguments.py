@@ -1,0 +1,190 @@
+"""The argument checks of :mod:`airflow_provider_hwocr.operators.arguments`: what counts as known at
+parse time, numbers as given or as rendered strings, image sources, output URIs and batch images."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from airflow.sdk import BaseOperator
+
+from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+from airflow_provider_hwocr.operators.arguments import (
+    IMAGE_SOURCES,
+    MAX_SIGNED_URL_SECONDS,
+    check_image_source,
+    check_images,
+    check_max_calls,
+    check_number,
+    check_output_uri,
+    check_price,
+    check_whole,
+    is_static,
+)
+
+
+def _refused(parameter: str, call, *args, **kwargs) -> HuaweiOcrValidationError:
+    """``call(*args, **kwargs)`` raises the validation error naming ``parameter`` (returned)."""
+    with pytest.raises(HuaweiOcrValidationError, match=f"^{parameter}: ") as info:
+        call(*args, **kwargs)
+    assert info.value.parameter == parameter
+    return info.value
+
+
+# --- is_static ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["obs://bucket/day/", "", 0, 3, 2.5, True, None, [1, "a"], ("x", None), {"k": ["v", {"n": 1}]}],
+)
+def test_plain_values_are_static(value):
+    assert is_static(value) is True
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "obs://bucket/{{ ds }}/",
+        "{% if params.x %}a{% endif %}",
+        ["a", "{{ params.b }}"],
+        ("x", ["{{ y }}"]),
+        {"k": "{{ v }}"},
+        {"nested": {"deep": ["{{ v }}"]}},
+        {1: "a"},  # a key that is not a string
+        object(),
+        {"a", "b"},
+    ],
+)
+def test_templates_and_unknown_objects_are_not_static(value):
+    assert is_static(value) is False
+
+
+def test_an_xcom_arg_is_not_static():
+    assert is_static(BaseOperator(task_id="upstream").output) is False
+
+
+# --- check_whole / check_number -------------------------------------------------------------
+
+
+def test_check_whole_takes_ints_and_rendered_digit_strings():
+    assert check_whole(3, "n") == 3
+    assert check_whole(0, "n") == 0
+    assert check_whole(" 12 ", "n") == 12  # what a template renders to
+    rendered = check_whole("7", "n", minimum=1)
+    assert rendered == 7 and isinstance(rendered, int)
+
+
+@pytest.mark.parametrize("value", [-1, True, False, 2.0, "12x", "-3", "1.5", "", None, [1]])
+def test_check_whole_refuses_the_rest_naming_the_argument(value):
+    error = _refused("max_concurrency", check_whole, value, "max_concurrency")
+    assert f"got {value!r}" in str(error)
+
+
+def test_check_whole_honours_its_minimum():
+    error = _refused("shard_count", check_whole, 0, "shard_count", 1)
+    assert str(error) == "shard_count: must be a whole number >= 1, got 0"
+    error = _refused("shard_count", check_whole, "0", "shard_count", minimum=1)
+    assert "got 0" in str(error)  # the rendered string was read as a number first
+
+
+def test_check_number_takes_numbers_and_numeric_strings_as_floats():
+    for value, expected in ((3, 3.0), (0, 0.0), (2.5, 2.5), ("2.5", 2.5), (" 8 ", 8.0), ("1e1", 10.0)):
+        result = check_number(value, "qps")
+        assert result == expected and isinstance(result, float), value
+    assert check_number("0.25", "qps", positive=True) == 0.25
+
+
+@pytest.mark.parametrize("value", [-0.1, "-1", math.inf, "inf", math.nan, "nan", True, "fast", None, [1]])
+def test_check_number_refuses_what_is_not_a_finite_number_at_least_zero(value):
+    error = _refused("checkpoint_interval", check_number, value, "checkpoint_interval")
+    assert "must be a finite number >= 0" in str(error)
+
+
+def test_check_number_positive_refuses_zero():
+    assert check_number(0, "qps") == 0.0
+    for zero in (0, 0.0, "0"):
+        error = _refused("qps", check_number, zero, "qps", positive=True)
+        assert "must be a finite number > 0" in str(error)
+
+
+def test_max_calls_and_price_are_optional():
+    assert check_max_calls(None) is None
+    assert check_max_calls(0) == 0
+    assert check_max_calls("18") == 18  # a rendered template
+    _refused("max_calls", check_max_calls, -1)
+    _refused("max_calls", check_max_calls, "12 calls")
+    assert check_price(None) is None
+    assert check_price("0.5") == 0.5 and check_price(0) == 0.0
+    _refused("price_per_call", check_price, -0.01)
+    _refused("unit_price", check_price, "cheap", "unit_price")
+
+
+# --- check_image_source ----------------------------------------------------------------------
+
+
+def test_image_sources_and_signed_url_bounds():
+    assert IMAGE_SOURCES == ("signed_url", "authorized", "inline")
+    assert MAX_SIGNED_URL_SECONDS == 7 * 24 * 3600
+    for source in IMAGE_SOURCES:
+        for seconds in (1, 900, MAX_SIGNED_URL_SECONDS):  # both bounds are included
+            assert check_image_source(source, seconds) is None
+
+
+@pytest.mark.parametrize("source", ["s3", "SIGNED_URL", "", None])
+def test_an_unknown_image_source_is_refused(source):
+    error = _refused("image_source", check_image_source, source, 900)
+    assert "signed_url, authorized, inline" in str(error)
+
+
+@pytest.mark.parametrize("seconds", [0, -5, MAX_SIGNED_URL_SECONDS + 1, True, 900.0, "900", None])
+def test_signed_url_expires_must_be_whole_seconds_within_seven_days(seconds):
+    error = _refused("signed_url_expires", check_image_source, "signed_url", seconds)
+    assert f"between 1 and {MAX_SIGNED_URL_SECONDS}" in str(error)
+
+
+# --- check_output_uri --------------------------------------------------------------------------
+
+
+def test_output_uri_is_optional_unless_required():
+    for unset in (None, ""):
+        assert check_output_uri(unset) is None
+        error = _refused("output_uri", check_output_uri, unset, required=True)
+        assert f"rendered to {unset!r}" in str(error) and "nothing was called" in str(error)
+
+
+@pytest.mark.parametrize("uri", ["obs://bucket/results/", "obs://bucket/", "obs://my.bucket-1/a/b"])
+def test_an_obs_prefix_is_an_output_uri(uri):
+    assert check_output_uri(uri) is None
+    assert check_output_uri(uri, required=True) is None
+
+
+@pytest.mark.parametrize("uri", ["s3://bucket/p/", "/tmp/results/", "obs://B/p/", "obs://ab/p/", "obs://"])
+def test_anything_else_is_refused_as_output_uri(uri):
+    _refused("output_uri", check_output_uri, uri)
+
+
+# --- check_images --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "images",
+    [None, "obs://b/k.png", ["obs://b/a.png", "https://x.example/b.png"], ("a.png",), {"count": 3}],
+)
+def test_lists_strings_and_selections_are_images_at_parse_and_run_time(images):
+    assert check_images(images) is None
+    assert check_images(images, rendered=True) is None
+
+
+def test_an_xcom_arg_is_accepted_at_parse_time_only():
+    upstream = BaseOperator(task_id="upstream")
+    for arg in (upstream.output, upstream.output.map(str)):
+        assert check_images(arg) is None  # resolved when the task runs
+        error = _refused("images", check_images, arg, rendered=True)
+        assert type(arg).__name__ in str(error)
+
+
+@pytest.mark.parametrize("images", [12345, 1.5, b"obs://b/k.png", object()])
+def test_other_values_are_not_images(images):
+    error = _refused("images", check_images, images)
+    assert f"got {type(images).__name__}" in str(error)
