@@ -43,7 +43,7 @@ def emulator_session() -> Iterator[OcrEmulator]:
         # The shared emulator answers each API's documented example verbatim, so
         # tests can compare results exactly. A test that wants answers read from
         # the image sets ``emulator.config.results = "computed"`` (reset() puts
-        # it back); tests/test_emulator_service.py covers computed answers.
+        # it back); tests/emulator/test_results.py covers computed answers.
         results="documented",
         # Batch tests check every call of a 1,000-image batch (with its retries).
         max_recorded_calls=20_000,

@@ -133,3 +133,20 @@ def test_the_hook_form_is_built_from_the_same_fields():
 def test_the_dry_run_option_is_declared():
     options = get_provider_info()["config"]["huaweicloud_ocr"]["options"]
     assert options["dry_run"]["type"] == "boolean" and options["dry_run"]["default"] == "False"
+
+
+def test_provider_info_lists_what_exists():
+    from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+
+    info = get_provider_info()
+    (conn,) = info["connection-types"]
+    assert conn["connection-type"] == "huaweicloud_ocr"
+    module, _, cls = conn["hook-class-name"].rpartition(".")
+    assert getattr(importlib.import_module(module), cls) is HuaweiOcrHook
+    for group in ("hooks", "operators", "sensors", "triggers"):
+        for entry in info.get(group, []):
+            for module in entry["python-modules"]:
+                importlib.import_module(module)
+    for name, field in conn["conn-fields"].items():
+        if "password" in name or "token" in name:
+            assert field["schema"].get("format") == "password", name

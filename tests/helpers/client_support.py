@@ -1,4 +1,4 @@
-"""Helpers shared by the client tests (test_client_*.py)."""
+"""Helpers shared by the client tests (tests/client/)."""
 
 from __future__ import annotations
 

@@ -77,22 +77,3 @@ def test_no_secret_in_logs_or_errors(emulator, monkeypatch, caplog):
     for text in texts:
         for secret in (SK, SK + "x"):
             assert secret not in text
-
-
-def test_provider_info_lists_what_exists():
-    import importlib
-
-    from airflow_provider_hwocr.get_provider_info import get_provider_info
-
-    info = get_provider_info()
-    (conn,) = info["connection-types"]
-    assert conn["connection-type"] == "huaweicloud_ocr"
-    module, _, cls = conn["hook-class-name"].rpartition(".")
-    assert getattr(importlib.import_module(module), cls) is HuaweiOcrHook
-    for group in ("hooks", "operators", "sensors", "triggers"):
-        for entry in info.get(group, []):
-            for module in entry["python-modules"]:
-                importlib.import_module(module)
-    for name, field in conn["conn-fields"].items():
-        if "password" in name or "token" in name:
-            assert field["schema"].get("format") == "password", name

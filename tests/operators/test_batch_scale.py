@@ -98,7 +98,7 @@ def test_results_written_by_the_single_image_operator_are_checked_once_then_inde
 # --- secrets and the masker -------------------------------------------------------------
 
 
-def test_signed_urls_stay_secret_and_the_masker_does_not_grow_with_themake_batch(
+def test_signed_urls_stay_secret_and_the_masker_does_not_grow_with_the_batch(
     obs, obs_bucket, emulator, caplog, capsys, monkeypatch
 ):
     import logging
