@@ -25,7 +25,6 @@ from airflow_provider_hwocr.client import (
 )
 from airflow_provider_hwocr.client.errors import (
     HuaweiOcrConfigurationError,
-    HuaweiOcrError,
     HuaweiOcrNotFoundError,
     HuaweiOcrRecognitionError,
     HuaweiOcrThrottledError,
@@ -176,33 +175,6 @@ def test_retry_possibly_billed_comes_from_the_connection_and_the_operator(emulat
     assert info.value.field == "retry_possibly_billed"
 
 
-def test_single_image_operator_reports_billed_retries(emulator, ocr_conn, capsys):
-    from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
-
-    _faulty(emulator, truncate_rate=1.0)
-    op = HuaweiOcrGeneralTextOperator(task_id="t", image=png(), retry_possibly_billed=True)
-
-    class Ti:
-        def __init__(self) -> None:
-            self.pushed: dict = {}
-
-        def xcom_push(self, key, value):
-            self.pushed[key] = value
-
-    ti = Ti()
-    with pytest.raises(HuaweiOcrTransientError):
-        op.execute({"ti": ti})
-    assert ti.pushed["billing"] == {"requests_sent": 2, "billed_retries": 1}  # conn max_retries=2
-    assert "may have been billed 2 times" in capsys.readouterr().out
-    emulator.reset()
-    op2 = HuaweiOcrGeneralTextOperator(task_id="t2", image=png(), retry_possibly_billed=False)
-    _faulty(emulator, truncate_rate=1.0)
-    with pytest.raises(HuaweiOcrTransientError):
-        op2.execute({"ti": ti})
-    assert ti.pushed["billing"] == {"requests_sent": 1, "billed_retries": 0}
-    assert emulator.count(SLUG) == 1
-
-
 # --- rejected before any call ---------------------------------------------------------------
 
 
@@ -230,16 +202,6 @@ def test_max_xcom_bytes_must_be_positive_whole_bytes(value):
     with pytest.raises(HuaweiOcrValidationError) as info:
         HuaweiOcrGeneralTextOperator(task_id="t", image="x.png", max_xcom_bytes=value)
     assert info.value.parameter == "max_xcom_bytes" and "max_xcom_bytes" in str(info.value)
-
-
-def test_xcom_size_error_is_typed_never_retry(emulator, ocr_conn):
-    from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator, HuaweiOcrXComSizeError
-
-    op = HuaweiOcrGeneralTextOperator(task_id="t", image=png(), max_xcom_bytes=10)
-    with pytest.raises(HuaweiOcrXComSizeError) as info:
-        op.execute({})
-    assert isinstance(info.value, HuaweiCloudNonRetryableError) and "max_xcom_bytes" in str(info.value)
-    assert emulator.count() == 1  # the call was made once, and will not be retried by the policy
 
 
 def test_body_over_10_mb_is_refused_although_the_image_is_under_its_limit(emulator):
@@ -275,25 +237,6 @@ def test_socks_proxy_without_pysocks_is_a_configuration_error(emulator):
         aksk_client(emulator, proxy="socks5://127.0.0.1:1080")
     assert info.value.field == "proxy" and "PySocks" in str(info.value)
     assert not info.value.retryable and emulator.count() == 0
-
-
-def test_url_password_stays_out_of_logs_and_errors(emulator, ocr_conn, caplog, capsys):
-    from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
-
-    secret = "Sup3r-Secr3t-pw"
-    url = f"https://scanner:{secret}@images.example/scans/a.png"
-    caplog.set_level(logging.DEBUG)
-    op = HuaweiOcrGeneralTextOperator(task_id="t", image=url)
-    # a service that echoes the URL in its error message
-    emulator.fail_next(SLUG, 400, "ModelArts.4603", error_msg=f"cannot download {url}")
-    with pytest.raises(HuaweiOcrError) as info:
-        op.execute({})
-    (call,) = emulator.calls(SLUG)
-    assert call.body["url"] == url  # the service gets what it needs to download the image
-    logged = caplog.text + capsys.readouterr().out
-    assert "images.example/scans/a.png" in logged  # the image is named ...
-    assert secret not in logged  # ... without its password
-    assert secret not in str(info.value) + repr(info.value) and "***" in str(info.value)
 
 
 # --- auto-classification: billed per recognised document ---------------------------------------

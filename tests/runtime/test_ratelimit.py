@@ -1,4 +1,5 @@
-"""The adaptive rate limiter: unit behaviour on a fake clock, then against the emulator's QPS limit."""
+"""Pacing of OCR calls: the fixed-rate token bucket and the adaptive rate limiter, on a fake clock,
+then the adaptive limiter against the emulator's QPS limit."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from airflow_provider_hwocr.client import OcrRetryPolicy
 from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
-from airflow_provider_hwocr.runtime.ratelimit import AdaptiveRateLimiter
+from airflow_provider_hwocr.runtime.ratelimit import AdaptiveRateLimiter, TokenBucket
 from tests.helpers.client_support import BODY, SLUG, aksk_client
 from tests.helpers.constants import AK, PROJECT_ID, REGION, SK
 
@@ -139,3 +140,41 @@ def test_against_the_emulator_limit_below_the_configured_qps():
     assert throttled / stats["total"] < 0.05, (throttled, stats["total"])
     assert calls / elapsed >= 0.85 * limit, calls / elapsed
     assert lim.rate < 2 * limit and lim.changes >= 1
+
+
+# --- the fixed-rate token bucket -----------------------------------------------------------
+
+
+def bucket(rate: float, burst: int = 1) -> tuple[TokenBucket, FakeTime]:
+    t = FakeTime()
+    return TokenBucket(rate, burst, clock=t.clock, sleep=t.sleep), t
+
+
+def test_token_bucket_spaces_calls_at_its_rate():
+    tb, t = bucket(4.0)
+    waited = [tb.acquire() for _ in range(5)]
+    assert waited == pytest.approx([0.0, 0.25, 0.25, 0.25, 0.25])
+    assert t.now - 100.0 == pytest.approx(1.0)
+
+
+def test_token_bucket_lets_a_burst_through_after_a_quiet_period():
+    tb, t = bucket(2.0, burst=3)
+    assert [tb.acquire() for _ in range(3)] == [0.0, 0.0, 0.0]  # the initial burst
+    assert tb.acquire() == pytest.approx(0.5)
+    t.now += 10.0  # quiet: the bucket refills, but never above its burst
+    assert [tb.acquire() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert tb.acquire() == pytest.approx(0.5)
+
+
+def test_token_bucket_shared_by_threads_keeps_the_rate():
+    tb = TokenBucket(200.0)
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: tb.acquire(), range(41)))
+    assert time.monotonic() - started >= 40 / 200.0 * 0.95  # 40 spacings of 5 ms at least
+
+
+@pytest.mark.parametrize(("rate", "burst", "word"), [(0, 1, "rate"), (-2, 1, "rate"), (1, 0, "burst")])
+def test_token_bucket_rejects_settings_that_cannot_work(rate, burst, word):
+    with pytest.raises(ValueError, match=word):
+        TokenBucket(rate, burst)

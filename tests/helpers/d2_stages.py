@@ -1,0 +1,63 @@
+"""Shared by the runtime tests: a checked batch operator, its run, and the stages driven by hand.
+
+``execute()`` calls the stages in order; a stage test builds the same ``BatchRun`` and calls them
+one at a time (see ``airflow_provider_hwocr/operators/batch.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_hwocr.runtime.batch import BatchRun, decide, record, select, send
+from tests.helpers.batch_env import PNG, SLUG
+
+__all__ = ["PNG", "SLUG", "batch_op", "full_run", "put_images", "start", "through_send"]
+
+
+def batch_op(bucket: str, **kwargs: Any):
+    """A ``HuaweiOcrBatchOperator`` on ``bucket`` whose rendered arguments are checked, as in ``execute()``.
+
+    Defaults: every object under ``day/``, results under ``ocr/``, no rate limit.
+    """
+    from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+
+    settings: dict[str, Any] = {
+        "task_id": "batch",
+        "api": SLUG,
+        "output_uri": f"obs://{bucket}/ocr/",
+        "max_concurrency": 4,
+        "qps": None,
+        "progress_interval": 1.0,
+    }
+    if "images" not in kwargs and "source_uri" not in kwargs:
+        settings["source_uri"] = f"obs://{bucket}/day/"
+    settings.update(kwargs)
+    op = HuaweiOcrBatchOperator(**settings)
+    op._check_rendered()
+    return op
+
+
+def start(bucket: str, *, run_id: str = "r1", **kwargs: Any) -> BatchRun:
+    """The ``BatchRun`` of a checked batch operator (what every stage shares)."""
+    return BatchRun(batch_op(bucket, **kwargs), {"run_id": run_id})
+
+
+def through_send(run: BatchRun):
+    """Stages 1 to 3: (selection, plan, sent)."""
+    selection = select(run)
+    plan = decide(run, selection)
+    return selection, plan, send(run, plan)
+
+
+def full_run(bucket: str, **kwargs: Any):
+    """Stages 1 to 4 (no failure policy): (run, plan, sent, report)."""
+    run = start(bucket, **kwargs)
+    _, plan, sent = through_send(run)
+    return run, plan, sent, record(run, plan, sent)
+
+
+def put_images(obs: Any, bucket: str, keys: list[str], data: bytes = PNG) -> list[str]:
+    """Upload ``data`` under each key (over HTTP, through the hook); returns their obs:// URIs."""
+    for key in keys:
+        obs.put_bytes(bucket, key, data)
+    return [f"obs://{bucket}/{key}" for key in keys]

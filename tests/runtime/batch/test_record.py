@@ -1,0 +1,191 @@
+"""Stage 4, record: the history and latest manifests (with the index) are written and the progress parts
+deleted; then the failure policy (fatal error, budget, ``max_failures`` / ``max_failure_ratio``) fails
+the task, after the manifest is written; a dry run's report counts what would happen."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_hwocr.client.errors import HuaweiOcrAuthError
+from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrBatchFailedError
+from airflow_provider_hwocr.runtime.batch import dry_report, raise_for_failures, record
+from airflow_provider_hwocr.runtime.batch.state import MANIFEST_FORMAT, ProgressJournal
+from tests.helpers.airflow_env import CONN_ENV, conn_json
+from tests.helpers.d2_stages import PNG, SLUG, full_run, start, through_send
+from tests.helpers.obs_env import bulk_put
+
+
+@pytest.fixture
+def obs(obs_conn):
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+    return HuaweiObsHook()
+
+
+class Ti:
+    try_number = 2
+
+
+def test_history_and_latest_manifests_are_written_with_the_index(obs_bucket, obs, emulator):
+    bulk_put(obs_bucket, [f"day/{i}.png" for i in range(4)], PNG)
+    run = start(obs_bucket, price_per_call=0.5, checkpoint_every=1)
+    run.context = {"run_id": "manual__1", "ti": Ti()}
+    _, plan, sent = through_send(run)
+    assert sent.journal.written  # parts were written ...
+    report = record(run, plan, sent)
+    assert obs.list_keys(obs_bucket, run.store.progress_prefix) == []  # ... and are deleted now
+    history_key = report.history_uri.removeprefix(f"obs://{obs_bucket}/")
+    assert history_key.startswith(f"ocr_hwocr/{SLUG}/runs/") and history_key.endswith("-manual__1-try2.json")
+    assert report.manifest_uri == run.store.uri(run.store.latest_key)
+    history = obs.get_json(obs_bucket, history_key)
+    latest = obs.get_json(obs_bucket, run.store.latest_key)
+    assert latest.pop("history_uri") == report.history_uri
+    index = latest.pop("index")
+    assert latest == history
+    assert history["format"] == MANIFEST_FORMAT and history["run_id"] == "manual__1"
+    assert history["try_number"] == 2 and history["params_digest"] == run.pipeline.digest
+    assert history["totals"] == {
+        "total": 4, "done": 4, "skipped": 0, "failed": 0, "not_attempted": 0,
+        "duplicates": 0, "billed_retries": 0, "images_possibly_billed_twice": 0,
+    }  # fmt: skip
+    assert history["billing"] == {
+        "requests_sent": 4, "billed_retries": 0, "price_per_call": 0.5, "estimated_cost": 2.0,
+    }  # fmt: skip
+    assert history["images"] == sent.entries
+    listed = {i.key: i.etag for i in obs.list_objects(obs_bucket, "ocr/")}
+    assert index == {
+        e["key"]: {
+            "p": run.pipeline.digest,
+            "s": e["source_etag"],
+            "e": listed[e["key"]],
+            "summary": e["summary"],
+        }
+        for e in sent.entries
+    }
+    assert report.xcom == {
+        "manifest_uri": report.manifest_uri,
+        "history_uri": report.history_uri,
+        "totals": history["totals"],
+        "billing": history["billing"],
+    }
+    assert report.results == [*(e["result_uri"] for e in sent.entries), report.manifest_uri]
+
+
+def test_parts_a_killed_run_left_are_deleted_and_their_results_indexed(obs_bucket, obs, emulator):
+    bulk_put(obs_bucket, ["day/a.png", "day/b.png"], PNG)
+    _, _, first, _ = full_run(obs_bucket)
+    run = start(obs_bucket)
+    obs.delete(obs_bucket, run.store.latest_key)  # as if the first run was killed before its manifest ...
+    left = ProgressJournal(obs, run.store, header={}, every=1, interval=60)
+    for entry in first.entries:
+        left.add(entry)
+    left.maybe_flush(force=True)  # ... having checkpointed its results
+    emulator.reset()
+    _, plan, sent = through_send(run)
+    assert plan.prior.parts == left.written and [e["status"] for e in sent.entries] == ["skipped"] * 2
+    record(run, plan, sent)
+    assert obs.list_keys(obs_bucket, run.store.progress_prefix) == [] and emulator.count() == 0
+    assert set(obs.get_json(obs_bucket, run.store.latest_key)["index"]) == {e["key"] for e in first.entries}
+
+
+def test_a_manifest_uri_gets_a_copy_of_the_runs_manifest(obs_bucket, obs, emulator):
+    bulk_put(obs_bucket, ["day/a.png"], PNG)
+    _, _, _, report = full_run(obs_bucket, manifest_uri=f"obs://{obs_bucket}/reports/today.json")
+    copy = obs.get_json(obs_bucket, "reports/today.json")
+    assert copy == obs.get_json(obs_bucket, report.history_uri.removeprefix(f"obs://{obs_bucket}/"))
+    assert copy["totals"]["done"] == 1 and "index" not in copy
+
+
+# --- the failure policy ---------------------------------------------------------------------------
+
+
+def _with_failures(bucket, emulator, failures: int, **kwargs):
+    """Ten images, ``failures`` of them refused by the service; recorded. Returns (run, sent, report)."""
+    bulk_put(bucket, [f"day/{i}.png" for i in range(10)], PNG)
+    if failures:
+        emulator.fail_next(SLUG, 400, "AIS.0104", times=failures)
+    run, _, sent, report = full_run(bucket, **kwargs)
+    assert report.totals["failed"] == failures
+    return run, sent, report
+
+
+@pytest.mark.parametrize(
+    ("policy", "fails"),
+    [  # three of ten images fail
+        ({}, True),  # with no policy, any failure fails the task
+        ({"max_failures": 2}, True),
+        ({"max_failures": 3}, False),
+        ({"max_failure_ratio": 0.2}, True),
+        ({"max_failure_ratio": 0.3}, False),
+        ({"max_failures": 5, "max_failure_ratio": 0.1}, True),  # either one exceeded
+        ({"max_failures": 1, "max_failure_ratio": 0.5}, True),
+    ],
+    ids=["none", "max2", "max3", "ratio0.2", "ratio0.3", "ratio-over", "max-over"],
+)
+def test_the_failure_policy_is_applied_after_the_manifest_is_written(
+    obs_bucket, obs, emulator, policy, fails
+):
+    run, sent, report = _with_failures(obs_bucket, emulator, 3, **policy)
+    manifest = obs.get_json(obs_bucket, run.store.latest_key)
+    assert manifest["totals"]["failed"] == 3  # written whatever the policy says
+    if fails:
+        with pytest.raises(HuaweiOcrBatchFailedError, match="3 of 10 image"):
+            raise_for_failures(run, sent, report)
+    else:
+        raise_for_failures(run, sent, report)
+
+
+def test_no_failure_passes(obs_bucket, obs, emulator):
+    run, sent, report = _with_failures(obs_bucket, emulator, 0)
+    raise_for_failures(run, sent, report)
+
+
+def test_a_spent_budget_fails_the_task_naming_the_manifest(obs_bucket, obs, emulator):
+    bulk_put(obs_bucket, [f"day/{i}.png" for i in range(5)], PNG)
+    run, _, sent, report = full_run(obs_bucket, max_calls=2, max_concurrency=1)
+    assert report.totals["not_attempted"] == 3
+    with pytest.raises(HuaweiCloudBudgetExceededError, match="3 image") as info:
+        raise_for_failures(run, sent, report)
+    assert report.manifest_uri in str(info.value)
+
+
+def test_a_fatal_error_is_raised_itself(obs_bucket, obs_server, emulator, monkeypatch):
+    bulk_put(obs_bucket, [f"day/{i}.png" for i in range(4)], PNG)
+    obs_extra = {"obs_endpoint": obs_server, "obs_path_style": True, "obs_signature": "v2", "verify": False}
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator, password="Wr0ng" * 8, extra=obs_extra))
+    run, _, sent, report = full_run(obs_bucket, max_concurrency=1, max_failures=10)
+    with pytest.raises(HuaweiOcrAuthError) as info:
+        raise_for_failures(run, sent, report)
+    assert info.value is sent.fatal[0]
+
+
+# --- dry run ----------------------------------------------------------------------------------------
+
+
+def test_the_dry_report_counts_what_would_happen(obs_bucket, counted, emulator):
+    bulk_put(obs_bucket, [f"day/old{i}.png" for i in range(2)], PNG)
+    full_run(obs_bucket)
+    bulk_put(obs_bucket, [f"day/new{i}.png" for i in range(3)], PNG)
+    bulk_put(obs_bucket, ["day/empty.png"], b"")
+    emulator.reset()
+    images = [
+        f"obs://{obs_bucket}/day/{k}.png" for k in ("old0", "old1", "new0", "new1", "new2", "empty", "new0")
+    ]
+    run = start(obs_bucket, images=images, dry_run=True, price_per_call=0.25)
+    _, plan, sent = through_send(run)
+    counted.reset()
+    report = dry_report(run, plan, sent)
+    assert report == {
+        "dry_run": True,
+        "reason": "dry_run=True",
+        "total": 6,
+        "would_call": 3,
+        "skipped": 2,
+        "rejected": 1,
+        "duplicates": 1,
+        "rejections": [{"source": images[5], "reason": report["rejections"][0]["reason"]}],
+        "price_per_call": 0.25,
+        "estimated_cost": 0.75,
+    }
+    assert "empty (0 bytes)" in report["rejections"][0]["reason"]
+    assert counted.total == 0 and emulator.count() == 0
