@@ -9,6 +9,7 @@ import inspect
 import pytest
 
 from airflow_provider_hwocr import errors
+from airflow_provider_hwocr.client import OcrRetryPolicy, RetryPolicy
 from airflow_provider_hwocr.client import errors as ocr_errors
 from airflow_provider_hwocr.errors import (
     HuaweiCloudBudgetExceededError,
@@ -101,3 +102,35 @@ def test_the_module_imports_nothing():
         for alias in node.names
     }
     assert imported == {"__future__", "typing"}
+
+
+def test_every_provider_error_derives_from_one_root_and_one_branch():
+    from airflow_provider_hwocr.client import errors as ocr
+    from airflow_provider_hwocr.hooks import obs_errors as obs
+    from airflow_provider_hwocr.operators.ocr import HuaweiOcrXComSizeError
+
+    classes = [getattr(ocr, n) for n in ocr.__all__ if n.startswith("HuaweiOcr")]
+    classes += [getattr(obs, n) for n in obs.__all__ if n.startswith("HuaweiObs")]
+    classes.append(HuaweiOcrXComSizeError)
+    bases = {ocr.HuaweiOcrError, obs.HuaweiObsError}
+    for cls in classes:
+        assert issubclass(cls, HuaweiCloudError), cls
+        if cls in bases:
+            continue
+        retry = issubclass(cls, HuaweiCloudRetryableError)
+        never = issubclass(cls, HuaweiCloudNonRetryableError)
+        assert retry != never, cls  # exactly one branch
+        assert cls.retryable is retry, cls
+    assert issubclass(ocr.HuaweiOcrThrottledError, HuaweiCloudThrottledError)
+    assert issubclass(obs.HuaweiObsThrottledError, HuaweiCloudThrottledError)
+    assert issubclass(ocr.HuaweiOcrTransientError, HuaweiCloudTransientError)
+    # local validation, XCom size and TLS are never retried; old names stay importable
+    for cls in (
+        ocr.HuaweiOcrValidationError,
+        HuaweiOcrXComSizeError,
+        ocr.HuaweiOcrTlsError,
+        obs.HuaweiObsTlsError,
+    ):
+        assert issubclass(cls, HuaweiCloudNonRetryableError)
+    assert issubclass(HuaweiOcrXComSizeError, ValueError)
+    assert RetryPolicy is OcrRetryPolicy

@@ -297,7 +297,10 @@ def scrub(exc: BaseException, url: str | None) -> None:
     query = urlsplit(url).query
     if query:
         secrets.append(query)
-        secrets.extend(v for _, v in parse_qsl(query) if len(v) >= 8)
+        secrets.extend(v for _, v in parse_qsl(query) if len(v) >= 8)  # as decoded
+        secrets.extend(
+            v for _, _, v in (p.partition("=") for p in query.split("&")) if len(v) >= 8
+        )  # as sent
     safe = safe_url(url)
 
     def clean(value: Any) -> Any:

@@ -11,6 +11,7 @@ from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
 from airflow_provider_hwocr.hooks.connection import settings_from_connection
 from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
 from tests.helpers.airflow_env import CONN_ENV, conn_json
+from tests.helpers.client_support import SLUG
 from tests.helpers.constants import AK, PROJECT_ID, REGION, SK
 from tests.helpers.images import png
 
@@ -179,3 +180,14 @@ def test_mask_secrets_covers_the_proxy_password_in_both_spellings_and_no_extras(
     text = "token=TOKEN-for-mask-test-8841 raw=pr%40xy-mask-test-17 decoded=pr@xy-mask-test-17"
     assert redact(text) == "token=*** raw=*** decoded=***"
     assert redact(f"region={REGION} project={PROJECT_ID}") == f"region={REGION} project={PROJECT_ID}"
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "-inf", "1e-6", 0, -5, "1e9", True, "soon"])
+def test_timeout_extra_that_cannot_work_is_refused_before_any_call(emulator, monkeypatch, timeout):
+    from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={"timeout": timeout}))
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        HuaweiOcrHook().recognize(SLUG, image=png())
+    assert info.value.field == "timeout" and "'timeout'" in str(info.value)
+    assert emulator.count() == 0

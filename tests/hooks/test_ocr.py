@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from airflow_provider_hwocr.client.errors import HuaweiOcrAuthError
+from airflow_provider_hwocr.client.errors import HuaweiOcrAuthError, HuaweiOcrConfigurationError
 from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
 from tests.helpers.airflow_env import CONN_ENV, conn_json
 from tests.helpers.constants import AK, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION, SK
@@ -77,3 +77,17 @@ def test_no_secret_in_logs_or_errors(emulator, monkeypatch, caplog):
     for text in texts:
         for secret in (SK, SK + "x"):
             assert secret not in text
+
+
+def test_retry_possibly_billed_comes_from_the_connection_and_the_operator(emulator, monkeypatch):
+    from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={"retry_possibly_billed": "false"}))
+    assert HuaweiOcrHook().client.retry.retry_possibly_billed is False
+    assert HuaweiOcrHook(retry_possibly_billed=True).client.retry.retry_possibly_billed is True
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator))
+    assert HuaweiOcrHook().client.retry.retry_possibly_billed is True  # the default
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={"retry_possibly_billed": "sometimes"}))
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        HuaweiOcrHook().client  # noqa: B018
+    assert info.value.field == "retry_possibly_billed"

@@ -314,3 +314,12 @@ def test_single_image_operator_dry_run_decides_without_calling(obs, obs_bucket, 
             {}
         )
     assert emulator.count() == 1
+
+
+@pytest.mark.parametrize("value", [0, -1, "48000", 1.5, True])
+def test_max_xcom_bytes_must_be_positive_whole_bytes(value):
+    from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
+
+    with pytest.raises(HuaweiOcrValidationError) as info:
+        HuaweiOcrGeneralTextOperator(task_id="t", image="x.png", max_xcom_bytes=value)
+    assert info.value.parameter == "max_xcom_bytes" and "max_xcom_bytes" in str(info.value)
