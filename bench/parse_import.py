@@ -46,18 +46,28 @@ t1 = time.perf_counter()
 for name in sys.argv[1:]:
     __import__(name)
 t2 = time.perf_counter()
+if len(sys.argv) > 1:  # and what it then does: construct the operators (their parse-time checks run)
+    from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+    from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
+    from airflow_provider_hwocr.sensors.obs import HuaweiObsKeySensor
+
+    HuaweiOcrGeneralTextOperator(task_id="one", image="obs://scans/a.png", output_uri="obs://out/p/")
+    HuaweiOcrBatchOperator(task_id="many", api="general-text", source_uri="obs://scans/d/", output_uri="obs://out/p/")
+    HuaweiObsKeySensor(task_id="wait", bucket="scans", key="d/", return_selection=True)
+t3 = time.perf_counter()
 heavy = sorted(m for m in sys.modules if m == "obs" or m.startswith(("obs.", "s3fs", "openlineage", "requests")))
-print(f"{t1 - t0:.6f} {t2 - t1:.6f} {','.join(heavy) or '-'}")
+print(f"{t1 - t0:.6f} {t2 - t1:.6f} {t3 - t2:.6f} {','.join(heavy) or '-'}")
 """
 
 
-def sample(modules: tuple[str, ...], tree: Path = ROOT) -> tuple[float, float, str]:
+def sample(modules: tuple[str, ...], tree: Path = ROOT) -> tuple[float, float, float, str]:
+    """(airflow.sdk import, provider imports, constructing an OCR, a batch and a sensor task, heavy modules)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     out = subprocess.run(
         [sys.executable, "-c", CHILD, *modules], check=True, capture_output=True, text=True, env=env
     )
-    sdk, extra, heavy = out.stdout.strip().splitlines()[-1].split(" ")
-    return float(sdk), float(extra), heavy
+    sdk, extra, construct, heavy = out.stdout.strip().splitlines()[-1].split(" ")
+    return float(sdk), float(extra), float(construct), heavy
 
 
 def main() -> int:
@@ -74,6 +84,8 @@ def main() -> int:
         if tree is not None:
             compileall.compile_dir(str(Path(tree) / "airflow_provider_hwocr"), quiet=1)
     base_tree: list[float] = []
+    base_construct: list[float] = []
+    construct: list[float] = []
     trigger: list[float] = []
     sdk_alone: list[float] = []
     sdk_with: list[float] = []
@@ -81,11 +93,14 @@ def main() -> int:
     heavy = "-"
     for _ in range(args.runs):
         sdk_alone.append(sample(())[0])
-        base, extra, heavy = sample(MODULES)
+        base, extra, built, heavy = sample(MODULES)
         sdk_with.append(base + extra)
         provider.append(extra)
+        construct.append(built)
         if args.base_tree:
-            base_tree.append(sample(MODULES, args.base_tree)[1])
+            _, other, other_built, _ = sample(MODULES, args.base_tree)
+            base_tree.append(other)
+            base_construct.append(other_built)
         trigger.append(sample((*MODULES, TRIGGER))[1] - extra)
     a, b, p = (statistics.median(x) * 1000 for x in (sdk_alone, sdk_with, provider))
     print(f"runs per variant: {args.runs}")
@@ -93,9 +108,14 @@ def main() -> int:
     print(f"airflow.sdk + provider modules:     median {b:7.1f} ms")
     print(f"difference of the medians:                 {b - a:7.1f} ms")
     print(f"provider modules, timed in-process: median {p:7.1f} ms (after airflow.sdk)")
+    c = statistics.median(construct) * 1000
+    print(f"then constructing 3 tasks (OCR, batch, sensor):  median {c:7.1f} ms")
     if base_tree:
         q = statistics.median(base_tree) * 1000
+        qc = statistics.median(base_construct) * 1000
         print(f"same modules from {args.base_tree}:  median {q:7.1f} ms (in-process)")
+        print(f"  then constructing the same 3 tasks:  median {qc:7.1f} ms")
+        print(f"imports + construction, this tree / base tree: {(p + c) / (q + qc):.3f}")
     print(f"+ {TRIGGER}: median {statistics.median(trigger) * 1000:7.1f} ms more")
     print(f"heavy modules loaded by the provider imports: {heavy}")
     print(f"modules: {', '.join(MODULES)}")
