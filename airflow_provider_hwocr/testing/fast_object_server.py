@@ -22,10 +22,12 @@ nor counted as the provider's. ``idle_timeout`` closes connections idle that lon
 servers do, so a client's stale pooled connections can be tested.
 
 Counters (:meth:`FastObjectServer.stats`): requests by agent and method, connections by
-agent (the agent of a connection's first request), bytes in and out, and the time of the
+agent (the agent of a connection's first request), bytes in and out (and request bodies
+written by ``PUT`` and ``POST``), and the time of the
 first and last ``PUT`` per agent. A server in another process is driven over HTTP through
 ``/_fast/*`` control paths (never counted or delayed): ``GET /_fast/stats``,
-``POST /_fast/reset``, ``POST /_fast/config?delay=&connect_delay=``,
+``POST /_fast/reset``, ``POST /_fast/config?delay=&connect_delay=``, ``GET /_fast/puts?prefix=``
+(how many objects under ``bucket/prefix`` were PUT, first and last time),
 ``POST /_fast/fill?bucket=&prefix=&n=`` (the body is stored ``n`` times, keys
 ``{prefix}img{i:06d}.png``). :func:`serve` runs one until killed (the benchmarks start it in a
 child process).
@@ -53,6 +55,7 @@ __all__ = ["FastObjectServer", "fast_object_server", "serve"]
 
 _XML = "application/xml"
 _MAX_KEYS = 1000
+_MAX_PUT_LOG = 500_000
 _DELETE_KEY_RE = re.compile(rb"<Key>(.*?)</Key>", re.DOTALL)
 _REASONS = {
     200: "OK",
@@ -223,8 +226,9 @@ class FastObjectServer:
         with self._lock:
             self._requests: dict[str, dict[str, int]] = {}
             self._connections: dict[str, int] = {}
-            self._bytes = {"in": 0, "out": 0}
+            self._bytes = {"in": 0, "out": 0, "written": 0}  # written: bodies of PUT and POST requests
             self._puts: dict[str, list[float]] = {}
+            self._put_log: list[tuple[float, str]] = []  # (time, "bucket/key") of each object PUT
 
     def stats(self) -> dict[str, Any]:
         """Requests by agent and method, connections by agent, bytes in/out, first/last PUT times."""
@@ -237,7 +241,15 @@ class FastObjectServer:
                 "open_connections": len(self._open),
             }
 
-    def _count(self, agent: str, method: str, size_in: int, size_out: int, first: bool) -> None:
+    def put_times(self, prefix: str) -> dict[str, Any]:
+        """How many objects whose ``bucket/key`` starts with ``prefix`` were PUT, and when the first and last were."""
+        with self._lock:
+            times = [t for t, where in self._put_log if where.startswith(prefix)]
+        return {"count": len(times), "first": min(times, default=None), "last": max(times, default=None)}
+
+    def _count(
+        self, agent: str, method: str, size_in: int, size_out: int, first: bool, body_size: int = 0
+    ) -> None:
         with self._lock:
             by_method = self._requests.setdefault(agent, {})
             by_method[method] = by_method.get(method, 0) + 1
@@ -245,6 +257,8 @@ class FastObjectServer:
                 self._connections[agent] = self._connections.get(agent, 0) + 1
             self._bytes["in"] += size_in
             self._bytes["out"] += size_out
+            if method in ("PUT", "POST"):
+                self._bytes["written"] += body_size
             if method == "PUT":
                 now = time.time()
                 times = self._puts.setdefault(agent, [now, now])
@@ -309,6 +323,8 @@ class FastObjectServer:
             meta = [(k, v) for k, v in headers.items() if k.startswith(("x-amz-meta-", "x-obs-meta-"))]
             obj = _Object(body, headers.get("content-type", "application/octet-stream"), meta)
             bucket.put(key, obj)
+            if len(self._put_log) < _MAX_PUT_LOG:
+                self._put_log.append((obj.modified, f"{name}/{key}"))
             return _Response(200, [("ETag", f'"{obj.etag}"')])
         if method == "DELETE":
             bucket.delete(key)
@@ -392,6 +408,9 @@ class FastObjectServer:
     def _control(self, method: str, path: str, query: dict[str, str], body: bytes) -> _Response:
         if path == "/_fast/stats":
             return _Response(200, [("Content-Type", "application/json")], json.dumps(self.stats()).encode())
+        if path == "/_fast/puts":
+            times = self.put_times(query.get("prefix", ""))
+            return _Response(200, [("Content-Type", "application/json")], json.dumps(times).encode())
         if path == "/_fast/reset" and method == "POST":
             self.reset_stats()
             return _Response(204)
@@ -516,7 +535,7 @@ class _Connection(asyncio.Protocol):
             agent = _agent_of(headers)
             if not server.exempt(agent):
                 wait = server.delay + (server.connect_delay if self.first else 0.0)
-            server._count(agent, method, size, len(payload), self.first)
+            server._count(agent, method, size, len(payload), self.first, len(body))
             self.first = False
         if wait > 0 and server._loop is not None:
             self.busy = True

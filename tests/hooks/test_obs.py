@@ -573,3 +573,40 @@ def test_listed_objects_are_slim_read_only_and_parse_their_time_when_read():
     same = ObsObjectInfo("b", "k", 3, dt.datetime(2024, 7, 1, 23, 59, 59, tzinfo=dt.timezone.utc), "e")
     assert info == same and info != ObsObjectInfo("b", "k", 3, "2024-07-01T23:59:59Z", "other")
     assert "2024" in repr(info) and info.to_dict()["metadata"] == {}
+
+
+def test_every_path_keeps_its_connection_open(fast_conn, fast_bucket, emulator):
+    """Keep-alive is the hook's: the single-image operator, the sensor's pokes and a trigger's polls reuse one."""
+    import asyncio
+
+    from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
+    from airflow_provider_hwocr.sensors.obs import HuaweiObsKeySensor
+    from airflow_provider_hwocr.triggers.obs import HuaweiObsKeyTrigger
+    from tests.helpers.c_obs_keys import task_context
+    from tests.helpers.images import png
+
+    fast_conn.put_object(fast_bucket, "in/a.png", png((120, 60), "keep"))
+    fast_conn.reset_stats()
+    HuaweiOcrGeneralTextOperator(
+        task_id="one", image=f"obs://{fast_bucket}/in/a.png", output_uri=f"obs://{fast_bucket}/ocr/"
+    ).execute({})
+    assert (
+        sum(provider_requests(fast_conn).values()) >= 2 and provider_connections(fast_conn) == 1
+    )  # HEAD, PUT
+
+    fast_conn.reset_stats()
+    sensor = HuaweiObsKeySensor(task_id="wait", bucket=fast_bucket, key="in/*.png")
+    assert all(sensor.poke(task_context()) for _ in range(3))
+    assert provider_requests(fast_conn) == {"GET": 3} and provider_connections(fast_conn) == 1
+
+    fast_conn.reset_stats()
+    trigger = HuaweiObsKeyTrigger(
+        bucket=fast_bucket, key="in/missing.png", poke_interval=0.05, deadline=time.time() + 0.5
+    )
+
+    async def events():
+        return [event async for event in trigger.run()]
+
+    (event,) = asyncio.run(events())
+    assert event.payload["status"] == "timeout"
+    assert sum(provider_requests(fast_conn).values()) >= 3 and provider_connections(fast_conn) == 1

@@ -50,6 +50,7 @@ def decide(run: BatchRun, selection: Selection) -> Plan:
         if made is not None:
             if made == made_hash(pipeline.digest, item.src.etag):
                 item.action = "skip"
+                item.src = None  # nothing more is done with it: its source, size and ETag are not kept
             # else: made with other parameters, or from a source replaced since: send again
         elif kh in prior.others:
             item.action = "verify"  # listed, but not by us, or rewritten since: HEAD it once

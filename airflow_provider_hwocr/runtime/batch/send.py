@@ -200,8 +200,10 @@ class _Sender:
         """Send ``todo`` through the OCR slots, fed lazily so a stop leaves the rest untouched."""
         task, concurrency = self.run.task, self.run.task.max_concurrency
         if not self.run.dry and todo:
+            # As many writers as OCR slots, and one answer waiting between them: a killed task
+            # loses at most its calls in flight plus about as many answers not stored yet.
             self.writer = ResultWriter(
-                self.run, threads=concurrency, capacity=concurrency, finished=self.finish, stop=self.halt
+                self.run, threads=concurrency, capacity=1, finished=self.finish, stop=self.halt
             )
         tick = min(task.progress_interval, task.checkpoint_interval)
         queue: Iterator[Item] = iter(todo)
