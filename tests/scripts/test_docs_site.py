@@ -64,3 +64,11 @@ def test_the_docs_site_builds_with_warnings_as_errors(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     assert (tmp_path / "site" / "reference" / "apis" / "general-text" / "index.html").is_file()
     assert not (tmp_path / "site" / "drafts").exists()  # drafts are not pages of the site
+
+
+def test_the_demo_ends_with_next_steps_that_exist():
+    text = (REPO / "scripts" / "demo.py").read_text(encoding="utf-8")
+    assert 'print("\\n".join(["", *NEXT_STEPS]))' in text
+    pages = re.findall(r"docs/[a-z/_-]+\.md", text)
+    assert len(pages) >= 4
+    assert [p for p in pages if not (REPO / p).is_file()] == []
