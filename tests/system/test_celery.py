@@ -48,6 +48,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from airflow_provider_hwocr.testing.connections import local_connection
 from tests.helpers.constants import AK, PROJECT_ID, REGION, SK
 from tests.helpers.images import png
 from tests.system.test_deployment import BIN, EXAMPLES, Deployment, _free_port
@@ -257,22 +258,15 @@ def celery_deployment() -> Iterator[CeleryDeployment]:
         emulator.start()
         dep.emulator_server = emulator
         dep.emulator = emulator.url
-        conn = {
-            "conn_type": "huaweicloud_ocr",
-            "login": AK,
-            "password": SK,
-            "extra": {
-                "region": REGION,
-                "project_id": PROJECT_ID,
-                "endpoint": emulator.url,
-                "iam_endpoint": emulator.url,
-                "obs_endpoint": dep.obs,
-                "obs_path_style": True,
-                "obs_signature": "sigv2",
-                "verify": False,
-                "max_retries": 2,
-            },
-        }
+        conn = local_connection(
+            ak=AK,
+            sk=SK,
+            region=REGION,
+            project_id=PROJECT_ID,
+            ocr_endpoint=emulator.url,
+            obs_endpoint=dep.obs,
+            max_retries=2,
+        )
         api_port = _free_port()
         dep.api = f"http://127.0.0.1:{api_port}"
         dep.env = _celery_env(home, api_port, conn, pg, redis)
@@ -309,19 +303,8 @@ def celery_deployment() -> Iterator[CeleryDeployment]:
 
 
 def _upload(dep: Deployment, keys: list[str]) -> None:
-    from obs import ObsClient
-
     body = png((320, 140), "SCAN")
-    client = ObsClient(
-        access_key_id=AK,
-        secret_access_key=SK,
-        server=dep.obs,
-        signature="v2",
-        path_style=True,
-        is_secure=False,
-        max_retry_count=0,
-        long_conn_mode=True,
-    )
+    client = dep.obs_client()
     try:
         for key in keys:
             resp = client.putContent(BUCKET, key, body)
@@ -331,17 +314,7 @@ def _upload(dep: Deployment, keys: list[str]) -> None:
 
 
 def _list(dep: Deployment, prefix: str) -> list[str]:
-    from obs import ObsClient
-
-    client = ObsClient(
-        access_key_id=AK,
-        secret_access_key=SK,
-        server=dep.obs,
-        signature="v2",
-        path_style=True,
-        is_secure=False,
-        max_retry_count=0,
-    )
+    client = dep.obs_client()
     keys: list[str] = []
     marker = None
     try:
