@@ -27,6 +27,7 @@ Every load is bounded by the counts below; everything started is stopped at the 
     python bench/batch_throughput.py               # all parts, about 30 minutes on 2 idle cores
     python bench/batch_throughput.py --quick       # smaller counts, one repeat
     python bench/batch_throughput.py --parts 1     # only the throughput table
+    python bench/batch_throughput.py --parts 1 --rtt 20 --qps none   # the Done-when cells of issue 18
 """
 
 from __future__ import annotations
@@ -284,9 +285,9 @@ def measure(servers: Servers, who: str, n: int, *, rtt: float, conc: int, qps: f
 THROUGHPUT_HEADER = [
     (
         "| RTT | C | qps | min(C/L, qps) | batch: sending ÷ bound | anchor: sending ÷ bound | batch ÷ anchor "
-        "| batch: whole task ÷ bound | connections (batch) | client CPU ms/img (batch, anchor) |"
+        "| batch: whole task ÷ bound | connections (batch) | client CPU ms/img (batch, anchor) | load (1 min) |"
     ),
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 
 
@@ -303,17 +304,25 @@ def _throughput_row(rtt: float, conc: int, qps: float | None, got: dict[str, lis
         f"| **{med('batch', 'ratio'):.2f}** ({runs('batch')}) | {med('anchor', 'ratio'):.2f} "
         f"({runs('anchor')}) | **{med('batch', 'ratio') / med('anchor', 'ratio'):.2f}** "
         f"| {med('batch', 'wall_ratio'):.2f} | {med('batch', 'connections'):.0f} "
-        f"| {med('batch', 'cpu_ms'):.1f}, {med('anchor', 'cpu_ms'):.1f} |"
+        f"| {med('batch', 'cpu_ms'):.1f}, {med('anchor', 'cpu_ms'):.1f} | {os.getloadavg()[0]:.1f} |"
     )
 
 
-def throughput(servers: Servers, n: int, repeats: int) -> list[str]:
+def throughput(
+    servers: Servers,
+    n: int,
+    repeats: int,
+    *,
+    rtts: tuple[float, ...] = (0.0, 0.02),
+    concs: tuple[int, ...] = (4, 16),
+    qpss: tuple[float | None, ...] = (None, 100.0),
+) -> list[str]:
     rows = list(THROUGHPUT_HEADER)
     for who in ("batch", "anchor"):  # warm-up, not reported: imports, first connections
         measure(servers, who, 50, rtt=0.0, conc=4, qps=None)
-    for rtt in (0.0, 0.02):
-        for conc in (4, 16):
-            for qps in (None, 100.0):
+    for rtt in rtts:
+        for conc in concs:
+            for qps in qpss:
                 got: dict[str, list[dict]] = {"batch": [], "anchor": []}
                 for _ in range(repeats):
                     for who in ("batch", "anchor"):  # alternating: machine noise hits both alike
@@ -418,6 +427,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per cell, medians reported (default 3)")
     parser.add_argument("--conn-n", type=int, default=10_000, help="images of the connection count (part 2)")
     parser.add_argument("--rerun-n", type=int, default=100_000, help="finished images re-run (part 3)")
+    parser.add_argument("--rtt", default="0,20", help="part 1: round trips in ms (default 0,20)")
+    parser.add_argument("--conc", default="4,16", help="part 1: max_concurrency values (default 4,16)")
+    parser.add_argument("--qps", default="none,100", help="part 1: qps values, none for no limit")
     args = parser.parse_args()
     if args.quick:
         args.n, args.repeats, args.conn_n, args.rerun_n = 300, 1, 2000, 10_000
@@ -436,7 +448,17 @@ def main() -> int:
                 f"1. throughput, L = {LATENCY * 1000:.0f} ms, N = {args.n}, medians of {args.repeats}",
                 flush=True,
             )
-            out += ["", *throughput(servers, args.n, args.repeats)]
+            out += [
+                "",
+                *throughput(
+                    servers,
+                    args.n,
+                    args.repeats,
+                    rtts=tuple(float(x) / 1000 for x in args.rtt.split(",")),
+                    concs=tuple(int(x) for x in args.conc.split(",")),
+                    qpss=tuple(None if x.lower() == "none" else float(x) for x in args.qps.split(",")),
+                ),
+            ]
         if 2 in parts:
             print(f"2. connections per batch of {args.conn_n} (40 ms per new connection)", flush=True)
             out += ["", *connections(servers, args.conn_n)]
