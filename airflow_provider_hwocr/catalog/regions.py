@@ -95,7 +95,7 @@ def region_support(api: Api, region: str) -> RegionSupport:
     return RegionSupport(
         "unlisted",
         f"{api.slug} is not offered in region {_label(region)} by either of the vendor's endpoint "
-        f"tables; they list it in {', '.join(_label(r) for r in ends.listed)}. Set region= (operator or "
+        f"tables; they list it offered in {', '.join(_label(r) for r in ends.listed)}. Set region= (operator or "
         "connection) to one of those; or, if your account does have it in this region, set the "
         "connection's endpoint explicitly (extra 'endpoint'), which skips this check.",
     )

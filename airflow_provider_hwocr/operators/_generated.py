@@ -130,7 +130,7 @@ class HuaweiOcrSmartDocumentRecognizerOperator(HuaweiOcrOperator):
     * ``result.layout_result.layout_block_list.formula_id``: only with its ``type`` is ``formula``
       and ``formula=true``
     * ``result.form_result``: only with ``form=true``
-    * ``result.form_result.form_list.excel``: only with ``table=true`` and ``return_excel=true``
+    * ``result.form_result.form_list.excel``: only with ``form=true`` and ``return_excel=true``
     * ``result.formula_result``: only with ``formula=true``
 
     Notes on the docs (where they contradict themselves, the reading taken):

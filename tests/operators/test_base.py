@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from airflow_provider_hwocr.catalog import APIS
+from airflow_provider_hwocr.catalog import LIVE_APIS
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError
 from airflow_provider_hwocr.operators import ocr
@@ -75,7 +75,7 @@ def test_init_does_no_io(monkeypatch):
 
     monkeypatch.setattr(BaseHook, "get_connection", classmethod(boom))
     monkeypatch.setattr(socket.socket, "connect", boom)
-    for api in APIS:
+    for api in LIVE_APIS:
         build(api, image="/does/not/exist.png")
 
 
