@@ -16,7 +16,6 @@ from tests.helpers.b_service import SMALL_PNG, service
 from tests.helpers.b_signed import PNG_B64, REQUEST_ID, call
 from tests.helpers.constants import PROJECT_ID
 
-
 SHIPPED = {
     "smart-document-recognizer", "id-document", "auto-id-doc-classification", "general-table", "general-text",
     "web-image", "passport", "thailand-id-card", "colombia-id-card", "cambodian-idcard", "myanmar-id-card",
