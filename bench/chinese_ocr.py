@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from airflow_provider_hwocr.catalog import get_api  # noqa: E402
-from airflow_provider_hwocr.emulator import mainland, samples, validation  # noqa: E402
-from airflow_provider_hwocr.emulator.ocr import TextReader  # noqa: E402
+from airflow_provider_hwocr.catalog import get_api
+from airflow_provider_hwocr.emulator import mainland, samples, validation
+from airflow_provider_hwocr.emulator.ocr import TextReader
 
 #: What the ``emulator-zh`` extra adds, with what it pulls in.
 EXTRA = (
@@ -66,7 +66,9 @@ def copies(png: bytes, n: int) -> list[bytes]:
 def score(lines) -> int:
     """Fields of the sample invoice read exactly under the vendor's field names."""
     labels = mainland.chinese_labels(lines)
-    return sum(1 for label, value in samples.VAT_INVOICE_FIELDS.items() if labels.get(label, ("",))[0] == value)
+    return sum(
+        1 for label, value in samples.VAT_INVOICE_FIELDS.items() if labels.get(label, ("",))[0] == value
+    )
 
 
 def run(engine: str, pages: list[bytes]) -> tuple[float, list[float], int]:
@@ -108,10 +110,14 @@ def main() -> int:
             continue
         mean = sum(times) / len(times)
         rows.append((engine, first, mean, right))
-        print(f"  {engine:10s} first read {first:6.2f} s, then {mean:6.2f} s per image; {right}/{fields} fields right")
+        print(
+            f"  {engine:10s} first read {first:6.2f} s, then {mean:6.2f} s per image; {right}/{fields} fields right"
+        )
     if len(rows) == 2:
         (_, _, zh, zh_right), (_, _, en, en_right) = rows
-        print(f"ratio rapidocr/tesserocr per image: {zh / en:.1f}x the time, {zh_right} vs {en_right} fields right")
+        print(
+            f"ratio rapidocr/tesserocr per image: {zh / en:.1f}x the time, {zh_right} vs {en_right} fields right"
+        )
     return 0
 
 

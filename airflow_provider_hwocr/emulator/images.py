@@ -260,7 +260,8 @@ def incomplete(data: bytes, fmt: str) -> str | None:
         elif fmt in ("BMP", "WEBP"):
             whole = _declared_size_ok(data, fmt)
         elif fmt == "PDF":
-            whole = data.rfind(b"%%EOF") >= len(data) - 1024
+            end = data.rfind(b"%%EOF")
+            whole = end >= 0 and end >= len(data) - 1024
         elif fmt == "OFD":
             whole = data.rfind(b"PK\x05\x06") >= 0
         elif fmt == "TIFF" and _PILImage is not None:

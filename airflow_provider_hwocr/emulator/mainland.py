@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_hwocr.catalog.responses import response_model
 from airflow_provider_hwocr.emulator.ocr import Line, quad, union
 from airflow_provider_hwocr.emulator.validation import CheckedImage
 
@@ -127,8 +128,11 @@ def labelled(
         title = next((line.text for line in lines if "发票" in line.text and "：" not in line.text), "")
         result["title"] = title
         result["type"] = next((kind for text, kind in VAT_TYPES if text in title), "special")
-    result["confidence"] = confidence
-    result["text_location"] = locations
+    documented = {f.name for f in response_model(slug).fields}
+    if "confidence" in documented:
+        result["confidence"] = confidence
+    if "text_location" in documented:
+        result["text_location"] = locations
     return result
 
 

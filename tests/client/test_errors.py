@@ -266,7 +266,9 @@ def test_ais_0118_is_a_long_delay_error_retried_hours_later():
     from airflow_provider_hwocr.client.errors import HuaweiOcrLongDelayError
     from airflow_provider_hwocr.errors import HuaweiCloudRetryableError, HuaweiCloudTransientError
 
-    err = error_from_response(400, {"error_code": "AIS.0118", "error_msg": "tax authority down"}, api="invoice-verification")
+    err = error_from_response(
+        400, {"error_code": "AIS.0118", "error_msg": "tax authority down"}, api="invoice-verification"
+    )
     assert type(err) is HuaweiOcrLongDelayError and err.retry_after == 7200.0
     assert isinstance(err, HuaweiCloudRetryableError) and not isinstance(err, HuaweiCloudTransientError)
     assert "retry in about 2 hours" in str(err)

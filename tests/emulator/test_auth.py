@@ -7,9 +7,9 @@ then tampered with, re-dated or stripped of signed headers, and must be refused 
 from __future__ import annotations
 
 import calendar
-import time
 import http.client
 import json
+import time
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 

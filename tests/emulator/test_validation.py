@@ -57,6 +57,16 @@ VALIDATION_CASES = [
     ("png-header-damaged", "general-text", {"image": b64(b"\x89PNG\r\n\x1a\n\x00\x00")}, "AIS.0102"),
     ("side-too-small", "general-text", {"image": b64(image_bytes(size=(14, 100)))}, "AIS.0103"),
     ("vehicle-license-min-100", "vehicle-license", {"image": b64(image_bytes(size=(99, 200)))}, "AIS.0103"),
+    ("object-not-object", "auto-classification", {"image": PNG_B64, "extended_parameters": "x"}, "AIS.0101"),
+    ("empty-not-documented", "general-text", {"image": PNG_B64, "language": ""}, "AIS.0101"),
+    ("required-missing", "invoice-verification", {"code": "1", "number": "2"}, "AIS.0101"),
+    (
+        "image-to-no-image-api",
+        "invoice-verification",
+        {"code": "1", "number": "2", "issue_date": "x", "url": "http://x/a.png"},
+        "AIS.0101",
+    ),
+    ("png-cut-short", "general-text", {"image": b64(image_bytes()[:-20])}, "AIS.0104"),
     ("side-too-large", "passport", {"image": BIG_PNG_SIDE}, "AIS.0103"),
     ("too-many-pixels", "general-text", {"image": TOO_MANY_PIXELS}, "AIS.0103"),
     ("short-side-too-small", "auto-classification", {"image": b64(image_bytes(size=(14, 300)))}, "AIS.0103"),
@@ -103,6 +113,10 @@ VALID_CASES = [
     ("max-side", "passport", {"image": b64(png_header(8192, 20))}),
     ("short-long-rule", "auto-classification", {"image": b64(png_header(8000, 15))}),
     ("handwriting-min-8", "handwriting", {"image": b64(image_bytes(size=(8, 40)))}),
+    ("object", "auto-classification", {"image": PNG_B64, "extended_parameters": {"vat_invoice": {}}}),
+    ("documented-empty-side", "thailand-id-card", {"image": PNG_B64, "side": ""}),
+    ("documented-empty-country", "passport", {"image": PNG_B64, "country_code": ""}),
+    ("no-image", "invoice-verification", {"code": "", "number": "1", "issue_date": "2026-11-20"}),
 ]  # fmt: skip
 
 

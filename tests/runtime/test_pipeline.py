@@ -239,7 +239,12 @@ def test_send_scrubs_the_signed_url_from_what_it_raises(obs_bucket, obs, emulato
 # --- an API without image: invoice-verification (issue 17) --------------------------------------
 
 INVOICES = [
-    {"code": "011002100111", "number": f"1234567{i}", "issue_date": "2026-11-20", "subtotal_amount": "1000.00"}
+    {
+        "code": "011002100111",
+        "number": f"1234567{i}",
+        "issue_date": "2026-11-20",
+        "subtotal_amount": "1000.00",
+    }
     for i in range(5)
 ]
 
@@ -301,7 +306,9 @@ def test_a_batch_takes_a_list_of_invoices_and_a_rerun_costs_zero_calls(obs_bucke
 
     first = run("b1")
     assert emulator.count("invoice-verification") == 5  # the duplicate once, the malformed none
-    assert sorted(c.body["number"] for c in emulator.calls("invoice-verification")) == [i["number"] for i in INVOICES]
+    assert sorted(c.body["number"] for c in emulator.calls("invoice-verification")) == [
+        i["number"] for i in INVOICES
+    ]
     second = run("b2")
     assert emulator.count("invoice-verification") == 5, "the re-run made calls"
     assert first["totals"]["done"] == 5 and second["totals"]["skipped"] == 5
