@@ -90,13 +90,13 @@ def fit(
 # --- an answer made from the model alone ------------------------------------------------
 
 #: Placeholder values of a "documented shape" answer, by field type (strings: their first
-#: documented value, else empty).
+#: documented value, else ``<field name>``, so that text exports and routing see something).
 _PLACEHOLDERS: dict[str, Any] = {"int": 0, "float": 0.0, "bool": False, "map[float]": {}}
 
 
 def _sample(field: Field, depth: int) -> Any:
     if field.type == "str":
-        return field.allowed[0] if field.allowed else ""
+        return field.allowed[0] if field.allowed else f"<{field.name}>"
     if field.type in _PLACEHOLDERS:
         value = _PLACEHOLDERS[field.type]
         return dict(value) if isinstance(value, dict) else value
@@ -106,6 +106,8 @@ def _sample(field: Field, depth: int) -> Any:
         return _sample_object(field.fields, depth + 1)
     if field.type == "list[object]":
         return [_sample_object(field.fields, depth + 1)] if depth < 6 else []
+    if field.type == "list[str]":
+        return [f"<{field.name}>"]
     return []
 
 
@@ -122,7 +124,8 @@ def model_example(slug: str) -> dict[str, Any]:
     request asks for). Lists hold one item, so nested shapes are exercised too.
     """
     model = response_model(slug)
-    item = _sample_object(model.fields, 0)
+    # A free object (custom-template: the keys are the template's own fields): one such field.
+    item = _sample_object(model.fields, 0) if model.shape else {"field": "<value>"}
     answer: dict[str, Any] = {"result": [item] if model.kind == "list" else item}
     for f in model.top_level:
         answer[f.name] = _sample(f, 0)

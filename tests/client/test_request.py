@@ -563,7 +563,7 @@ def test_prepare_request_of_an_api_without_image():
 def test_exclusive_pair_of_custom_template(monkeypatch):
     monkeypatch.setenv("HWOCR_ALLOW_RETIRED_APIS", "custom-template")
     for params in ({}, {"template_id": "t1", "classifier_id": "c1"}):
-        with pytest.raises(HuaweiOcrValidationError, match="exactly one of template_id and classifier_id"):
+        with pytest.raises(HuaweiOcrValidationError, match="exactly one of classifier_id and template_id"):
             prepare_request("custom-template", image=png(), params=params)
     assert (
         prepare_request("custom-template", image=png(), params={"template_id": "t1"}).body["template_id"]

@@ -50,8 +50,12 @@ def test_an_answer_made_from_the_model_has_every_field_once():
         answer = model_example(api.slug)
         model = response_model(api.slug)
         item = answer["result"][0] if model.kind == "list" else answer["result"]
-        assert set(item) == {f.name for f in model.fields}, api.slug
+        if model.shape is not None:  # (custom-template's result is a free object)
+            assert set(item) == {f.name for f in model.fields}, api.slug
         assert [p for p in check(api.slug, {}, answer) if "not a documented" in p or " is not " in p] == []
     plate = model_example("license-plate")["result"]
     assert len(plate) == 1 and plate[0]["plate_color"] == "blue"  # the first documented value
-    assert model_example("custom-template") == {"result": {}, "template_id": ""}
+    assert model_example("custom-template") == {
+        "result": {"field": "<value>"},
+        "template_id": "<template_id>",
+    }
