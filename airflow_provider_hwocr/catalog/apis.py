@@ -86,6 +86,11 @@ _ID_CARD = _limits(15, 8192)
 _CN_DOC = _limits(15, 8192)
 _PORTRAIT_IMAGE = "Return the portrait photo of the card as Base64."
 _PORTRAIT_LOCATION = "Return where the portrait is on the image."
+#: The two portrait switches most cards have, both off unless asked for.
+_PORTRAIT = (
+    _off("return_portrait_image", _PORTRAIT_IMAGE),
+    _off("return_portrait_location", _PORTRAIT_LOCATION),
+)
 _IDCARD_TYPE = "Return whether the card is an original or a copy (idcard_type)."
 _TEXT_LOCATION = "Return the position of every recognised field (text_location)."
 _SIDE = "Which side of the card the image shows; omit to let the service detect it."
@@ -513,8 +518,7 @@ INTERNATIONAL: tuple[Api, ...] = (
         category="international",
         limits=_ID_CARD,
         params=(
-            _off("return_portrait_image", _PORTRAIT_IMAGE),
-            _off("return_portrait_location", _PORTRAIT_LOCATION),
+            *_PORTRAIT,
             _bool("return_idcard_type", _IDCARD_TYPE),
             _bool("detect_border_integrity", "Alarm when the card border is incomplete."),
             _bool("detect_blocking_within_border", "Alarm when something covers the card."),
@@ -607,10 +611,7 @@ INTERNATIONAL: tuple[Api, ...] = (
         result_kind="object",
         category="international",
         limits=_limits(15, 8192, "JPEG PNG BMP TIFF PDF"),
-        params=(
-            _off("return_portrait_image", _PORTRAIT_IMAGE),
-            _off("return_portrait_location", _PORTRAIT_LOCATION),
-        ),
+        params=_PORTRAIT,
         sdk_method="recognize_peru_id_card",
         notes=("The parameter table accepts PDF; the notes section lists images only. PDF is accepted.",),
     ),
@@ -638,10 +639,7 @@ INTERNATIONAL: tuple[Api, ...] = (
         result_kind="object",
         category="international",
         limits=_ID_CARD,
-        params=(
-            _off("return_portrait_image", _PORTRAIT_IMAGE),
-            _off("return_portrait_location", _PORTRAIT_LOCATION),
-        ),
+        params=_PORTRAIT,
         sdk_method="recognize_hk_id_card",
         reference=f"{_SUPPORT}/intl/en-us/api-ocr/ocr_03_0138.html",
         notes=("Neither endpoint table lists a region for this API: calls are warned about, never refused.",),
@@ -1139,10 +1137,7 @@ MAINLAND: tuple[Api, ...] = (
         result_kind="object",
         category="mainland",
         limits=_CN_DOC,
-        params=(
-            _off("return_portrait_image", _PORTRAIT_IMAGE),
-            _off("return_portrait_location", _PORTRAIT_LOCATION),
-        ),
+        params=_PORTRAIT,
         sdk_method="recognize_exit_entry_permit",
         reference=f"{_SUPPORT}/intl/zh-cn/api-ocr/ocr_03_0140.html",
         notes=("Neither endpoint table lists a region for this API: calls are warned about, never refused.",),
@@ -1158,10 +1153,7 @@ MAINLAND: tuple[Api, ...] = (
         result_kind="object",
         category="mainland",
         limits=_CN_DOC,
-        params=(
-            _off("return_portrait_image", _PORTRAIT_IMAGE),
-            _off("return_portrait_location", _PORTRAIT_LOCATION),
-        ),
+        params=_PORTRAIT,
         sdk_method="recognize_mainland_travel_permit",
         reference=f"{_SUPPORT}/intl/zh-cn/api-ocr/ocr_03_0141.html",
         notes=("Neither endpoint table lists a region for this API: calls are warned about, never refused.",),
