@@ -8,7 +8,7 @@ and region checks (warned once per process, never per image). This prints the ti
 image for growing batches side by side, the ratio of the largest to the smallest (1.0 is
 flat), and the share of the whole-file check in it.
 
-    python3 bench/request_checks.py [--sizes 10,100,1000] [--megapixels 2]
+    python3 bench/request_checks.py [--sizes 10,100,1000] [--megapixels 2] [--repeats 3]
 
 Everything runs in-process on images made in memory: no server, no network.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -60,6 +61,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="10,100,1000", help="batch sizes (images), comma-separated")
     p.add_argument("--megapixels", type=float, default=2.0, help="size of each image")
+    p.add_argument("--repeats", type=int, default=3, help="rounds, sizes alternating; medians are printed")
     args = p.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     load = os.getloadavg()
@@ -68,10 +70,14 @@ def main() -> int:
     print(
         f"images: {len(pool)} distinct JPEGs of {args.megapixels:g} MP, {sum(map(len, pool)) / len(pool) / 1e6:.2f} MB each"
     )
+    samples: dict[int, list[tuple[float, float]]] = {n: [] for n in sizes}
+    for _ in range(args.repeats):  # alternate the sizes, so machine noise hits all of them alike
+        for n in sizes:
+            samples[n].append(per_image([pool[i % len(pool)] for i in range(n)]))
     rows = []
     for n in sizes:
-        images = [pool[i % len(pool)] for i in range(n)]
-        total, end = per_image(images)
+        total = statistics.median(t for t, _ in samples[n])
+        end = statistics.median(e for _, e in samples[n])
         rows.append((n, total, end))
         print(
             f"  {n:6d} images: {total * 1e3:7.2f} ms per image, of which the whole-file check {end * 1e3:6.2f} ms"
