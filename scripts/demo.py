@@ -81,7 +81,7 @@ def main() -> int:
     ak = "DEMO" + secrets.token_hex(8).upper()
     sk = secrets.token_urlsafe(30)
     project_id = secrets.token_hex(16)
-    region = "ap-southeast-1"
+    region = "cn-north-4"
     # Airflow reads its settings at import time: set them before anything imports it.
     os.environ.update(
         AIRFLOW_HOME=str(home),
