@@ -37,8 +37,10 @@ INDEX_INTRO = (
 REGIONS_INTRO = (
     "Where each API is served, from the vendor's endpoint tables as the catalog holds them, and "
     "where each API is in its lifecycle. An API must also be subscribed in the region you call "
-    "([Set up Huawei Cloud](../guides/huawei-cloud.md)); a call to an API outside its regions is "
-    "refused before it is sent, unless the connection sets its own `endpoint`."
+    "([Set up Huawei Cloud](../guides/huawei-cloud.md)). A call to a known region that no table "
+    "lists for the API is refused before it is sent, unless the connection sets its own `endpoint`; "
+    "where the tables may be incomplete (an API in no table, an older edition, a new region) the "
+    "client warns once and calls ([Connection](../connection.md#regions))."
 )
 
 
@@ -378,9 +380,9 @@ def regions_page(all_facts: list[dict[str, Any]], names: dict[str, str]) -> str:
     """``reference/regions.md``: which API each region serves, and every API's lifecycle."""
     by_region: dict[str, list[dict[str, Any]]] = {}
     for facts in all_facts:
-        for ids in facts["regions"].values():
-            for rid in ids:
-                by_region.setdefault(rid, []).append(facts)
+        # a region both editions list is one row entry, not two
+        for rid in dict.fromkeys(rid for ids in facts["regions"].values() for rid in ids):
+            by_region.setdefault(rid, []).append(facts)
     rows = ["| Region | Name | APIs |", "|---|---|---|"]
     for rid in sorted(set(names) | set(by_region)):
         apis = sorted(by_region.get(rid, []), key=lambda f: f["title"].lower())

@@ -79,6 +79,10 @@ def test_the_index_links_every_page_and_the_regions_page_every_region():
         assert f"(apis/{api.slug}.md)" in index and f"(apis/{api.slug}.md)" in regions
         for region in api.regions:
             assert f"| `{region}` |" in regions
+    for row in regions.splitlines():  # an API both editions list in a region is named once there
+        if row.startswith("| `"):
+            links = row.split(" | ")[2].split(", ")
+            assert len(links) == len(set(links)), row
 
 
 def test_a_changed_catalog_fact_changes_the_page():
