@@ -236,7 +236,8 @@ def _example(facts: dict[str, Any]) -> list[str]:
             f"# HWOCR_ALLOW_RETIRED_APIS={facts['slug']} (for an account the vendor still serves)",
             "from airflow_provider_hwocr.operators.ocr import HuaweiOcrOperator",
             "",
-            f'HuaweiOcrOperator(api="{facts["slug"]}",',
+            "HuaweiOcrOperator(",
+            f'    api="{facts["slug"]}",',
         ]
     else:
         call = [
