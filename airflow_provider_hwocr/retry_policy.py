@@ -13,6 +13,10 @@ error                                 task-level decision
 ``HuaweiCloudThrottledError``         retry after the server's ``Retry-After`` when it sent one,
                                       else after ``throttle_delay`` (default 60 s)
 ``HuaweiCloudTransientError``         retry after the task's own ``retry_delay``
+other ``HuaweiCloudRetryableError``   a backend down for hours (AIS.0118, the tax authority's
+                                      interface): retry after the error's ``retry_after``, else
+                                      after ``long_delay`` (default 2 hours); the client never
+                                      retries these at once
 anything else                         Airflow's ordinary behaviour (``retries``/``retry_delay``)
 ====================================  ===========================================================
 
@@ -36,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hwocr.errors import (
     HuaweiCloudNonRetryableError,
+    HuaweiCloudRetryableError,
     HuaweiCloudThrottledError,
     HuaweiCloudTransientError,
 )
@@ -53,12 +58,15 @@ from airflow_provider_hwocr._compat import RetryAction, RetryDecision, RetryRule
 RETRY_POLICIES_AVAILABLE: bool = _Base is not None
 
 _DEFAULT_THROTTLE_DELAY = timedelta(seconds=60)
+#: The docs' advice for AIS.0118 (the tax authority's interface is down): retry about 2 hours later.
+_DEFAULT_LONG_DELAY = timedelta(hours=2)
 
 
 def make_retry_policy(
     *,
     throttle_delay: timedelta = _DEFAULT_THROTTLE_DELAY,
     transient_delay: timedelta | None = None,
+    long_delay: timedelta = _DEFAULT_LONG_DELAY,
 ) -> ExceptionRetryPolicy:
     """Build the provider's retry policy with other delays.
 
@@ -66,14 +74,17 @@ def make_retry_policy(
         server sent no ``Retry-After`` (when it did, that is the wait).
     :param transient_delay: wait before retrying after a transient error;
         ``None`` uses the task's ``retry_delay``.
+    :param long_delay: wait before retrying after a backend outage the docs
+        measure in hours (AIS.0118), when the error names no ``retry_after``.
     """
     if _Base is None:
         raise RuntimeError(
             "Task retry policies need Airflow 3.3 or newer (airflow.sdk.ExceptionRetryPolicy); "
             "on this Airflow use retries/retry_delay, and catch HuaweiCloudNonRetryableError if needed."
         )
-    if not isinstance(throttle_delay, timedelta) or throttle_delay.total_seconds() < 0:
-        raise ValueError(f"throttle_delay must be a timedelta >= 0, got {throttle_delay!r}")
+    for name, delay in (("throttle_delay", throttle_delay), ("long_delay", long_delay)):
+        if not isinstance(delay, timedelta) or delay.total_seconds() < 0:
+            raise ValueError(f"{name} must be a timedelta >= 0, got {delay!r}")
     return HuaweiCloudRetryPolicy(
         rules=[
             RetryRule(
@@ -93,6 +104,13 @@ def make_retry_policy(
                 retry_delay=transient_delay,
                 reason="Huawei Cloud OCR: transient failure; retrying",
             ),
+            RetryRule(
+                exception=HuaweiCloudRetryableError,
+                action=RetryAction.RETRY,
+                retry_delay=long_delay,
+                reason="Huawei Cloud OCR: a backend is down for a while (e.g. the tax authority's interface); "
+                "retrying much later",
+            ),
         ]
     )
 
@@ -100,15 +118,19 @@ def make_retry_policy(
 if _Base is not None:
 
     class HuaweiCloudRetryPolicy(_Base):
-        """The provider's rules, plus: a throttled error's ``Retry-After`` sets the wait."""
+        """The provider's rules, plus: a throttled or long-delay error's ``retry_after`` sets the wait."""
 
         def evaluate(
             self, exception: BaseException, try_number: int, max_tries: int, context: Any = None
         ) -> Any:
             decision = super().evaluate(exception, try_number, max_tries, context)
             retry_after = getattr(exception, "retry_after", None)
+            delayed = isinstance(exception, HuaweiCloudThrottledError) or (
+                isinstance(exception, HuaweiCloudRetryableError)
+                and not isinstance(exception, HuaweiCloudTransientError)
+            )
             if (
-                isinstance(exception, HuaweiCloudThrottledError)
+                delayed
                 and decision.action == RetryAction.RETRY
                 and isinstance(retry_after, (int, float))
                 and retry_after > 0

@@ -23,7 +23,7 @@ with DAG(
     catchup=False,
     params={
         "image": Param(
-            "https://my-bucket.obs.ap-southeast-1.myhuaweicloud.com/scans/receipt.png",
+            "https://my-bucket.obs.cn-north-4.myhuaweicloud.com/scans/receipt.png",
             type="string",
             description="http(s) URL or local file path of the image to read",
         )

@@ -20,8 +20,8 @@ with DAG(
     params={
         "passports": Param(
             [
-                "https://my-bucket.obs.ap-southeast-1.myhuaweicloud.com/passports/001.jpg",
-                "https://my-bucket.obs.ap-southeast-1.myhuaweicloud.com/passports/002.jpg",
+                "https://my-bucket.obs.cn-north-4.myhuaweicloud.com/passports/001.jpg",
+                "https://my-bucket.obs.cn-north-4.myhuaweicloud.com/passports/002.jpg",
             ],
             type="array",
         ),

@@ -66,18 +66,18 @@ with DAG(
         return branch
 
     passport = HuaweiOcrPassportOperator(
-        task_id="passport", image="{{ params.image }}", region="ap-southeast-1", output_uri=RESULTS
+        task_id="passport", image="{{ params.image }}", region="cn-north-4", output_uri=RESULTS
     )
     invoice = HuaweiOcrSmartDocumentRecognizerOperator(
         task_id="invoice_fields",
         image="{{ params.image }}",
         kv=True,
         table=True,
-        region="ap-southeast-1",
+        region="cn-north-4",
         output_uri=RESULTS,
     )
     text = HuaweiOcrGeneralTextOperator(
-        task_id="general_text", image="{{ params.image }}", region="ap-southeast-1", output_uri=RESULTS
+        task_id="general_text", image="{{ params.image }}", region="cn-north-4", output_uri=RESULTS
     )
 
     route(classify.output) >> [passport, invoice, text]

@@ -182,3 +182,25 @@ def test_example_dag_retries_throttling(airflow_db, emulator, monkeypatch, tmp_p
     assert dag_run.state == "success" and ti.state == "success"
     assert ti.try_number == 2
     assert [c.status for c in emulator.calls("general-text")] == [429, 200]
+
+
+# --- AIS.0118: the tax authority's interface is down; retry about 2 hours later -------------------
+
+
+@pytest.mark.skipif(not RETRY_POLICIES_AVAILABLE, reason="retry policies need Airflow 3.3")
+def test_a_long_delay_error_is_retried_about_two_hours_later():
+    from datetime import timedelta
+
+    from airflow_provider_hwocr._compat import RetryAction
+    from airflow_provider_hwocr.client.errors import error_from_response
+
+    err = error_from_response(400, {"error_code": "AIS.0118", "error_msg": "tax authority down"})
+    decision = HWOCR_RETRY_POLICY.evaluate(err, 1, 3)
+    assert decision.action == RetryAction.RETRY and decision.retry_delay == timedelta(hours=2)
+    err.retry_after = 600.0  # the error's own hint wins
+    assert HWOCR_RETRY_POLICY.evaluate(err, 1, 3).retry_delay == timedelta(minutes=10)
+    custom = make_retry_policy(long_delay=timedelta(hours=3))
+    err.retry_after = None
+    assert custom.evaluate(err, 1, 3).retry_delay == timedelta(hours=3)
+    with pytest.raises(ValueError, match="long_delay"):
+        make_retry_policy(long_delay=timedelta(seconds=-1))

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from airflow_provider_hwocr.catalog.apis import APIS
-from airflow_provider_hwocr.catalog.errors import ERROR_CODES, ErrorCode
-from airflow_provider_hwocr.catalog.model import IMAGE_FORMATS, MAX_BASE64_BYTES, Api, Limits, Param
-from airflow_provider_hwocr.catalog.regions import REGIONS, Region
+from airflow_provider_hwocr.catalog.apis import APIS, LIVE_APIS
+from airflow_provider_hwocr.catalog.errors import ERROR_CODES, LONG_DELAY_SECONDS, ErrorCode
+from airflow_provider_hwocr.catalog.model import (
+    IMAGE_FORMATS,
+    MAX_BASE64_BYTES,
+    Api,
+    Endpoints,
+    Lifecycle,
+    LifecycleEvent,
+    Limits,
+    Param,
+)
+from airflow_provider_hwocr.catalog.regions import REGIONS, Region, RegionSupport, region_support
 
 _BY_SLUG = {api.slug: api for api in APIS}
 
@@ -22,12 +31,19 @@ __all__ = [
     "APIS",
     "ERROR_CODES",
     "IMAGE_FORMATS",
+    "LIVE_APIS",
+    "LONG_DELAY_SECONDS",
     "MAX_BASE64_BYTES",
     "REGIONS",
     "Api",
+    "Endpoints",
     "ErrorCode",
+    "Lifecycle",
+    "LifecycleEvent",
     "Limits",
     "Param",
     "Region",
+    "RegionSupport",
     "get_api",
+    "region_support",
 ]

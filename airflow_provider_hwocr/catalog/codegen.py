@@ -1,11 +1,13 @@
 """Render the per-API operator classes from the catalog (``scripts/gen_operators.py`` writes them).
 
-One class per :data:`~airflow_provider_hwocr.catalog.apis.APIS` entry, each a
-thin subclass of ``HuaweiOcrOperator`` with the API's parameters as explicit
-keyword arguments (so IDEs and the docs show them) and a docstring carrying
-the catalog's facts: defaults, allowed values, regions, the result's shape,
-deprecation, and where the docs contradict themselves. Everything else goes
-through ``**kwargs`` to ``HuaweiOcrOperator``, so a new base argument needs
+One class per API the vendor still serves (:data:`~airflow_provider_hwocr.catalog.apis.LIVE_APIS`:
+active and sales stopped; retired and removed APIs get none), each a thin
+subclass of ``HuaweiOcrOperator`` with the API's parameters as explicit keyword
+arguments (so IDEs and the docs show them) and a docstring carrying the
+catalog's facts: defaults, allowed values, limits, regions per edition of the
+vendor's endpoint table, lifecycle, the fields of the result (from the
+response model), and where the docs contradict themselves. Everything else
+goes through ``**kwargs`` to ``HuaweiOcrOperator``, so a new base argument needs
 no regeneration. A test fails when the generated module is stale.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from airflow_provider_hwocr.catalog.apis import APIS
+from airflow_provider_hwocr.catalog.apis import LIVE_APIS
 from airflow_provider_hwocr.catalog.model import Api, Param
 from airflow_provider_hwocr.catalog.response_model import Field, ResponseModel
 from airflow_provider_hwocr.catalog.responses import RESPONSES
@@ -27,6 +29,7 @@ _HINTS = {
     "int": "int | None",
     "str_list": "list[str] | str | None",
     "json_str": "str | dict[str, str] | None",
+    "object": "dict[str, Any] | None",
 }
 
 _HEADER = '''\
@@ -81,8 +84,16 @@ def _literal(value: Any) -> str:
 
 def _param_doc(p: Param) -> str:
     parts = [p.doc.rstrip(".") + "."]
+    if p.required:
+        parts.append("Required.")
     if p.allowed:
         parts.append("Allowed: " + ", ".join(f"``{v}``" for v in p.allowed) + ".")
+    if p.empty is not None:
+        parts.append(f'``""`` is documented too: {p.empty}.')
+    if p.keys:
+        parts.append("Keys: " + ", ".join(f"``{k}``" for k in p.keys) + ".")
+    if p.one_of:
+        parts.append(f"Exactly one of this and ``{p.one_of}``.")
     if p.minimum is not None:
         parts.append(f"At least {p.minimum}.")
     if p.default is not None:
@@ -119,31 +130,81 @@ def _when_text(when: str) -> str:
     return " or ".join(" and ".join(term(t) for t in alt.split(" and ")) for alt in when.split(" or "))
 
 
-def _returned_only_when(fields: tuple[Field, ...], prefix: str = "result") -> list[str]:
+def _returned_only_when(
+    fields: tuple[Field, ...], prefix: str = "result", seen: frozenset[str] = frozenset()
+) -> list[str]:
     out: list[str] = []
     for f in fields:
         path = f"{prefix}.{f.name}"
         if f.flags:
             otherwise = " (``null`` otherwise)" if f.off == "null" else ""
             out.append(f"``{path}``: only with {_when_text(f.when or '')}{otherwise}")
-        out.extend(_returned_only_when(f.fields, path))
+        if f.shape is None or f.shape not in seen:
+            out.extend(_returned_only_when(f.fields, path, seen | {f.shape or ""}))
     return out
+
+
+def _result_fields(model: ResponseModel) -> str:
+    """The top-level fields of the result, named (the full tree is in the docs)."""
+    names = [f"``{f.name}``" for f in model.fields]
+    return ", ".join(names) if names else "a free JSON object"
+
+
+def _regions_text(api: Api) -> str:
+    ends = api.endpoints
+    parts = []
+    if ends.cn:
+        parts.append(f"mainland table: {', '.join(ends.cn)}")
+    if ends.intl:
+        parts.append(f"international table: {', '.join(ends.intl)}")
+    if ends.other:
+        parts.append(f"also {', '.join(ends.other)} ({ends.other_source}; warned, not refused)")
+    if not ends.known:
+        parts.insert(0, "neither endpoint table lists a region (calls are warned about, not refused)")
+    return "Regions: " + "; ".join(parts) + "."
+
+
+def _limits_text(api: Api) -> str:
+    lim = api.limits
+    if api.image_field is None:
+        return "No image: the parameters are the request."
+    sides = (
+        f"short side >= {lim.min_side} px, long side <= {lim.max_side:,} px"
+        if lim.side_rule == "short_long"
+        else f"sides {lim.min_side}-{lim.max_side:,} px"
+    )
+    pixels = f", at most {lim.max_pixels:,} pixels" if lim.max_pixels else ""
+    page = f" A PDF page is chosen with ``{api.page_field}``." if api.page_field else ""
+    return (
+        f"Image (body field ``{api.image_field}``, or ``url``): {', '.join(sorted(lim.formats))}; {sides}{pixels}; "
+        f"at most {lim.max_base64_bytes // (1024 * 1024)} MB of Base64.{page}"
+    )
 
 
 def _docstring(api: Api) -> list[str]:
     model = RESPONSES.get(api.slug) or ResponseModel(kind=api.result_kind, fields=())
     shape = "a list of dicts" if api.result_kind == "list" else "a dict"
-    lines = [f'    """{api.title} (``{api.slug}``).', ""]
+    title = (
+        f"{api.title} ({api.title_zh}, ``{api.slug}``)" if api.title_zh else f"{api.title} (``{api.slug}``)"
+    )
+    lines = [f'    """{title}.', ""]
     lines += _wrap(api.summary, "    ")
     lines += [""]
-    lines += _wrap(f"Regions: {', '.join(api.regions)}. Returns the API's ``result`` ({shape}).", "    ")
+    for paragraph in (
+        _regions_text(api),
+        _limits_text(api),
+        f"Returns the API's ``result`` ({shape}): {_result_fields(model)}.",
+        *([f"Reference: {api.reference}"] if api.reference else []),
+    ):
+        lines += _wrap(paragraph, "    ", hang="")
     if api.deprecation:
         lines += ["", "    .. deprecated::"]
         lines += _wrap(api.deprecation, "        ")
     lines += [""]
-    lines += _wrap(
-        "``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.", "    ", ":param image: "
-    )
+    if api.image_field is not None:
+        lines += _wrap(
+            "``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.", "    ", ":param image: "
+        )
     for p in api.params:
         lines += _wrap(_param_doc(p), "    ", f":param {p.name}: ")
     lines += _wrap(
@@ -170,26 +231,36 @@ def _class(api: Api) -> list[str]:
     out = [f"class {api.operator_name}(HuaweiOcrOperator):"]
     out += _docstring(api)
     out += ["", f'    api_slug = "{api.slug}"', "", "    def __init__(", "        self,", "        *,"]
-    out += ["        image: ImageArg = None,"]
+    if api.image_field is not None:
+        out += ["        image: ImageArg = None,"]
     out += [f"        {p.name}: {_HINTS[p.kind]} = None," for p in api.params]
     out += [
         "        **kwargs: Any,",
         "    ) -> None:",
-        "        _reject_generic_arguments(type(self), kwargs)",
+        "        _reject_generic_arguments(self.__class__, kwargs)",
     ]
-    if api.params:
+    if api.image_field is None:
         out += [
-            "        super().__init__(",
-            "            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs",
-            "        )",
+            '        if "image" in kwargs:',
+            "            raise TypeError(",
+            f'                "{api.operator_name} takes no image: its parameters are the request "',
+            f'                "({", ".join(api.param_names)})"',
+            "            )",
         ]
+    image = "image=image, " if api.image_field is not None else ""
+    params = "parameters=own_params(self.api_slug, locals()), " if api.params else ""
+    arguments = f"api=self.api_slug, {image}{params}**kwargs"
+    one_line = f"        super().__init__({arguments})"
+    if len(one_line) <= 110:  # what ruff format makes of it
+        out += [one_line]
     else:
-        out += ["        super().__init__(api=self.api_slug, image=image, **kwargs)"]
+        out += ["        super().__init__(", f"            {arguments}", "        )"]
     return out
 
 
-def operators_module(apis: tuple[Api, ...] = APIS) -> str:
-    """The source of ``operators/_generated.py`` (for the catalog's APIs, or the ones given)."""
+def operators_module(apis: tuple[Api, ...] = LIVE_APIS) -> str:
+    """The source of ``operators/_generated.py`` (for the live APIs of the catalog, or the ones given)."""
+    apis = tuple(api for api in apis if api.live)
     names = "\n".join(f'    "{api.operator_name}",' for api in sorted(apis, key=lambda a: a.operator_name))
     parts = [_HEADER.format(names=names)]
     for api in apis:

@@ -10,6 +10,10 @@ Categories:
 * transient: the service or its backend failed; a retry may succeed.
 * failed: the service could not process this image; retrying the same
   image is unlikely to help.
+* long_delay: a backend the service depends on is down for a while (the tax
+  authority's interface, AIS.0118); retry after hours, never at once.
+* configuration: the request URL itself is malformed (ModelArts.4201/4202):
+  a wrong endpoint or path, not a wrong image.
 """
 
 from __future__ import annotations
@@ -18,8 +22,19 @@ from dataclasses import dataclass
 from typing import Literal
 
 ErrorCategory = Literal[
-    "invalid_input", "auth", "not_subscribed", "not_found", "throttled", "transient", "failed"
+    "invalid_input",
+    "auth",
+    "not_subscribed",
+    "not_found",
+    "throttled",
+    "transient",
+    "failed",
+    "long_delay",
+    "configuration",
 ]
+
+#: How long the docs say to wait before retrying a ``long_delay`` error (AIS.0118: about 2 hours).
+LONG_DELAY_SECONDS = 2 * 3600
 
 
 @dataclass(frozen=True)
@@ -37,7 +52,7 @@ _TABLE = (
     ErrorCode("AIS.0105", "Recognition failed.", "failed"),
     ErrorCode("AIS.0117", "Input ID does not exist.", "invalid_input"),
     ErrorCode(
-        "AIS.0118", "Service request error or the tax authority's interface was malfunctioning.", "transient"
+        "AIS.0118", "Service request error or the tax authority's interface was malfunctioning.", "long_delay"
     ),
     ErrorCode("AIS.0119", "Template match failed, template_id={xxx}.", "invalid_input"),
     ErrorCode("AIS.0120", "Classification failed.", "failed"),
@@ -53,8 +68,8 @@ _TABLE = (
     ErrorCode("ModelArts.4105", "The JSON format of the input data is incorrect.", "invalid_input"),
     ErrorCode("ModelArts.4106", "Invalid authorization request.", "auth"),
     ErrorCode("ModelArts.4107", "Get user temp ak sk error.", "transient"),
-    ErrorCode("ModelArts.4201", "Request url need service id.", "invalid_input"),
-    ErrorCode("ModelArts.4202", "Request url format invalid.", "invalid_input"),
+    ErrorCode("ModelArts.4201", "Request url need service id.", "configuration"),
+    ErrorCode("ModelArts.4202", "Request url format invalid.", "configuration"),
     ErrorCode("ModelArts.4203", "Access denied! You do not have permission.", "auth"),
     ErrorCode("ModelArts.4204", "Request api error! The API XXX is not subscribed.", "not_subscribed"),
     ErrorCode("ModelArts.4301", "Have error when get ai-service admin token.", "transient"),

@@ -37,19 +37,33 @@ INDEX_INTRO = (
 REGIONS_INTRO = (
     "Where each API is served, from the vendor's endpoint tables as the catalog holds them, and "
     "where each API is in its lifecycle. An API must also be subscribed in the region you call "
-    "([Set up Huawei Cloud](../guides/huawei-cloud.md)); a call to an API outside its regions is "
-    "refused before it is sent, unless the connection sets its own `endpoint`."
+    "([Set up Huawei Cloud](../guides/huawei-cloud.md)). A call to a known region that no table "
+    "lists for the API is refused before it is sent, unless the connection sets its own `endpoint`; "
+    "where the tables may be incomplete (an API in no table, an older edition, a new region) the "
+    "client warns once and calls ([Connection](../connection.md#regions))."
 )
+
+
+WHOLE_FILES = (
+    "- Whole files only: a file cut short or broken is refused before any call, where the worker holds the "
+    "bytes (files, bytes, `inline` OBS objects): PNG `IEND`, JPEG `EOI`, GIF trailer, BMP and WebP sizes, "
+    "TIFF strips, PDF `%%EOF`, OFD directory."
+)
+_STATES = {"active": "active", "sales_stopped": "sales stopped", "retired": "retired", "removed": "removed"}
 
 
 def api_facts(api: Api) -> dict[str, Any]:
     """Everything a reference page shows about ``api``, as plain data (the catalog's one reader).
 
-    Keys: ``slug``, ``title``, ``summary``, ``operator``, ``path``, ``image_field``, ``sdk_method``,
-    ``regions`` (edition -> region ids), ``lifecycle`` (``state``, ``detail``), ``limits``,
-    ``params`` (``name``, ``type``, ``default``, ``allowed``, ``minimum``, ``doc``),
-    ``response`` (``kind``, ``fields``: ``path``, ``type``, ``when``, ``allowed``, ``doc``),
-    ``notes`` (where the vendor's docs contradict themselves, and the reading taken).
+    Keys: ``slug``, ``title``, ``title_zh``, ``summary``, ``category``, ``operator`` (``None`` for an
+    API the vendor withdrew), ``path``, ``image_field`` (``None``: no image), ``page_field``,
+    ``sdk_method``, ``reference``, ``regions`` (edition -> region ids: the mainland and the
+    international endpoint tables, and regions only another source names), ``lifecycle``
+    (``state``, ``date``, ``detail``, ``events``: what, date, source, regions), ``limits`` (``None``
+    without image), ``params`` (``name``, ``type``, ``default``, ``allowed``, ``minimum``, ``required``,
+    ``empty``, ``one_of``, ``keys``, ``doc``), ``response`` (``kind``, ``shape``, ``fields``: ``path``,
+    ``type``, ``shape``, ``when``, ``required``, ``allowed``, ``doc``), ``notes`` (where the vendor's
+    docs contradict themselves, and the reading taken).
     """
     model = RESPONSES.get(api.slug)
     limits = api.limits
@@ -57,31 +71,48 @@ def api_facts(api: Api) -> dict[str, Any]:
     fields: list[dict[str, Any]] = []
     if model is not None:
         notes += model.notes
-        for path, field in _walk(model.fields):
+        for path, field in _walk((*model.top_level, *model.fields)):
             fields.append(
                 {
                     "path": path,
                     "type": field.type,
+                    "shape": field.shape,
                     "when": field.when,
+                    "required": field.required,
                     "allowed": field.allowed,
                     "doc": field.doc,
                 }
             )
             notes += [f"`{path}`: {note}" for note in field.notes]
+    ends = api.endpoints
+    regions = {"Mainland endpoint table": list(ends.cn), "International endpoint table": list(ends.intl)}
+    if ends.other:
+        regions[f"Also ({ends.other_source}; warned, never refused)"] = list(ends.other)
     return {
         "slug": api.slug,
         "title": api.title,
+        "title_zh": api.title_zh,
         "summary": api.summary,
-        "operator": api.operator_name,
+        "category": api.category,
+        "operator": api.operator_name if api.live else None,
         "path": api.path_template,
         "image_field": api.image_field,
+        "page_field": api.page_field,
         "sdk_method": api.sdk_method,
-        "regions": {"Regions": list(api.regions)},
+        "reference": api.reference,
+        "regions": regions,
         "lifecycle": {
-            "state": "deprecated" if api.deprecation else "active",
+            "state": _STATES[api.lifecycle.state],
+            "date": api.lifecycle.date,
             "detail": api.deprecation or "",
+            "events": [
+                {"what": e.what, "date": e.date, "source": e.source, "regions": list(e.regions)}
+                for e in api.lifecycle.events
+            ],
         },
-        "limits": {
+        "limits": None
+        if api.image_field is None
+        else {
             "formats": sorted(limits.formats),
             "sides": _sides(limits.min_side, limits.max_side, limits.side_rule),
             "max_pixels": limits.max_pixels,
@@ -94,11 +125,19 @@ def api_facts(api: Api) -> dict[str, Any]:
                 "default": p.default,
                 "allowed": p.allowed,
                 "minimum": p.minimum,
+                "required": p.required,
+                "empty": p.empty,
+                "one_of": p.one_of,
+                "keys": p.keys,
                 "doc": p.doc,
             }
             for p in api.params
         ],
-        "response": {"kind": model.kind if model else api.result_kind, "fields": fields},
+        "response": {
+            "kind": model.kind if model else api.result_kind,
+            "shape": model.shape if model else None,
+            "fields": fields,
+        },
         "notes": notes,
     }
 
@@ -144,9 +183,17 @@ def _params_table(params: list[dict[str, Any]]) -> list[str]:
         allowed = ", ".join(f"`{v}`" for v in p["allowed"]) if p["allowed"] else "any"
         if p["minimum"] is not None:
             allowed = f"≥ {p['minimum']}"
-        rows.append(
-            f"| `{p['name']}` | `{_cell(p['type'])}` | {_value(p['default'])} | {_cell(allowed)} | {_cell(p['doc'])} |"
-        )
+        if p["keys"]:
+            allowed = "keys: " + ", ".join(f"`{k}`" for k in p["keys"])
+        if p["empty"] is not None:
+            allowed += f'; `""`: {p["empty"]}'
+        doc = p["doc"]
+        if p["required"]:
+            doc = f"**Required.** {doc}"
+        if p["one_of"]:
+            doc = f"{doc} Exactly one of this and `{p['one_of']}`."
+        default = _value(p["default"]) if not p["required"] else "— (required)"
+        rows.append(f"| `{p['name']}` | `{_cell(p['type'])}` | {default} | {_cell(allowed)} | {_cell(doc)} |")
     return [*rows, ""]
 
 
@@ -158,27 +205,49 @@ def _response_table(response: dict[str, Any]) -> list[str]:
     rows = ["| Field | Type | Returned | Meaning |", "|---|---|---|---|"]
     for f in response["fields"]:
         returned = f"when `{_cell(f['when'])}`" if f["when"] else "always"
+        if not f["required"]:
+            returned += " (for some documents)"
         doc = f["doc"]
         if f["allowed"]:
             doc = f"{doc} Values: {', '.join(f'`{v}`' for v in f['allowed'])}."
-        rows.append(f"| `{_cell(f['path'])}` | `{f['type']}` | {returned} | {_cell(doc)} |")
+        typ = f"`{f['type']}`" + (f" ({f['shape']})" if f["shape"] else "")
+        rows.append(f"| `{_cell(f['path'])}` | {typ} | {returned} | {_cell(doc)} |")
     return [*lines, *rows, ""]
 
 
+#: Example values of the free-text parameters the examples show (the invoice's fields).
+_EXAMPLE_VALUES = {"code": "011002100111", "number": "12345678", "issue_date": "2026-11-20"}
+
+
 def _example(facts: dict[str, Any]) -> list[str]:
-    arguments = [
-        f'    task_id="{facts["slug"].replace("-", "_")}",',
-        '    image="obs://my-bucket/scans/{{ ds }}/a.png",',
-    ]
+    arguments = [f'    task_id="{facts["slug"].replace("-", "_")}",']
+    if facts["image_field"] is not None:
+        arguments.append('    image="obs://my-bucket/scans/{{ ds }}/a.png",')
     arguments.append('    output_uri="obs://my-bucket/ocr/{{ ds }}/",')
+    for p in facts["params"]:
+        if p["required"]:
+            arguments.append(f'    {p["name"]}="{_EXAMPLE_VALUES.get(p["name"], "...")}",')
     first = next((p for p in facts["params"] if p["allowed"] and p["type"] == "str"), None)
     if first is not None:
         arguments.append(f'    {first["name"]}="{first["allowed"][0]}",')
+    if facts["operator"] is None:  # withdrawn: the generic operator, and the opt-in
+        call = [
+            "# the vendor withdrew this API: refused before any call unless, in the worker's environment,",
+            f"# HWOCR_ALLOW_RETIRED_APIS={facts['slug']} (for an account the vendor still serves)",
+            "from airflow_provider_hwocr.operators.ocr import HuaweiOcrOperator",
+            "",
+            "HuaweiOcrOperator(",
+            f'    api="{facts["slug"]}",',
+        ]
+    else:
+        call = [
+            f"from airflow_provider_hwocr.operators.ocr import {facts['operator']}",
+            "",
+            f"{facts['operator']}(",
+        ]
     return [
         "```python",
-        f"from airflow_provider_hwocr.operators.ocr import {facts['operator']}",
-        "",
-        f"{facts['operator']}(",
+        *call,
         *arguments,
         ")",
         "```",
@@ -191,6 +260,24 @@ def _example(facts: dict[str, Any]) -> list[str]:
     ]
 
 
+def _images_section(limits: dict[str, Any] | None, page_field: str | None) -> list[str]:
+    if limits is None:
+        return ["## Images", "", "None: this API takes no image.", ""]
+    lines = [
+        "## Images",
+        "",
+        f"- Formats: {', '.join(limits['formats'])} (read from the file's first bytes, not its name).",
+        f"- Size: {limits['sides']}"
+        + (f", at most {limits['max_pixels']:,} pixels" if limits["max_pixels"] else "")
+        + ".",
+        f"- Base64 text at most {limits['max_base64_bytes']:,} bytes; the whole request body too.",
+        WHOLE_FILES,
+    ]
+    if page_field:
+        lines.append(f"- The page of a PDF is chosen with `{page_field}`.")
+    return [*lines, ""]
+
+
 def api_page(facts: dict[str, Any]) -> str:
     """The Markdown reference page of one API, from :func:`api_facts`."""
     lifecycle = facts["lifecycle"]
@@ -201,12 +288,22 @@ def api_page(facts: dict[str, Any]) -> str:
         for edition, ids in facts["regions"].items()
     ]
     image_field = facts["image_field"]
+    operator = (
+        f"`{facts['operator']}` (`airflow_provider_hwocr.operators.ocr`)"
+        if facts["operator"]
+        else "none: the vendor withdrew the API (refused before any call; see the example)"
+    )
+    image = (
+        f"`{image_field}` (Base64: files, bytes, `inline` OBS objects) or `url` (URLs, signed OBS URLs)"
+        if image_field
+        else "none: the parameters are the request"
+    )
     lines = [
         GENERATED_NOTE,
         "",
         f"# {facts['title']}",
         "",
-        facts["summary"],
+        facts["summary"] + (f" ({facts['title_zh']})" if facts["title_zh"] else ""),
         "",
     ]
     if lifecycle["state"] != "active":
@@ -214,27 +311,21 @@ def api_page(facts: dict[str, Any]) -> str:
     lines += [
         "| | |",
         "|---|---|",
-        f"| Operator | `{facts['operator']}` (`airflow_provider_hwocr.operators.ocr`) |",
+        f"| Operator | {operator} |",
         f'| Generic form | `HuaweiOcrOperator(api="{facts["slug"]}", parameters={{...}})` |',
         f"| Endpoint | `POST {facts['path']}` |",
-        f"| Image | `{image_field}` (Base64: files, bytes, `inline` OBS objects) or `url` (URLs, signed OBS URLs) |",
+        f"| Image | {image} |",
         *regions,
         f"| Lifecycle | {_cell(state)} |",
         f"| Official SDK | `{facts['sdk_method'] or '—'}` |",
+        f"| Vendor reference | {facts['reference'] or '—'} |",
         "",
         "## Parameters",
         "",
         PARAMS_INTRO,
         "",
         *_params_table(facts["params"]),
-        "## Images",
-        "",
-        f"- Formats: {', '.join(limits['formats'])} (read from the file's first bytes, not its name).",
-        f"- Size: {limits['sides']}"
-        + (f", at most {limits['max_pixels']:,} pixels" if limits["max_pixels"] else "")
-        + ".",
-        f"- Base64 text at most {limits['max_base64_bytes']:,} bytes; the whole request body too.",
-        "",
+        *_images_section(limits, facts["page_field"]),
         "## Response",
         "",
         *_response_table(facts["response"]),
@@ -256,8 +347,9 @@ def reference_index(all_facts: list[dict[str, Any]], operators_block: str) -> st
     """``reference/index.md``: every API with its page, then the generated operators table."""
     rows = ["| API | Slug | Operator | Lifecycle |", "|---|---|---|---|"]
     for facts in sorted(all_facts, key=lambda f: f["title"].lower()):
+        operator = f"`{facts['operator']}`" if facts["operator"] else "— (withdrawn)"
         rows.append(
-            f"| [{facts['title']}](apis/{facts['slug']}.md) | `{facts['slug']}` | `{facts['operator']}` | "
+            f"| [{facts['title']}](apis/{facts['slug']}.md) | `{facts['slug']}` | {operator} | "
             f"{facts['lifecycle']['state']} |"
         )
     return "\n".join(
@@ -289,9 +381,9 @@ def regions_page(all_facts: list[dict[str, Any]], names: dict[str, str]) -> str:
     """``reference/regions.md``: which API each region serves, and every API's lifecycle."""
     by_region: dict[str, list[dict[str, Any]]] = {}
     for facts in all_facts:
-        for ids in facts["regions"].values():
-            for rid in ids:
-                by_region.setdefault(rid, []).append(facts)
+        # a region both editions list is one row entry, not two
+        for rid in dict.fromkeys(rid for ids in facts["regions"].values() for rid in ids):
+            by_region.setdefault(rid, []).append(facts)
     rows = ["| Region | Name | APIs |", "|---|---|---|"]
     for rid in sorted(set(names) | set(by_region)):
         apis = sorted(by_region.get(rid, []), key=lambda f: f["title"].lower())

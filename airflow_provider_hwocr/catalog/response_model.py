@@ -1,5 +1,7 @@
-"""The response model: every documented field of an API's ``result``, as data.
+"""The response model's types: a :class:`Field` tree per API, resolved from named shapes.
 
+The facts live in ``responses.json`` (botocore's layout: named shapes, each API's
+``result`` naming one); :mod:`airflow_provider_hwocr.catalog.responses` loads them.
 Kept apart from :mod:`airflow_provider_hwocr.catalog.model` so that DAG files, which
 load the catalog to check operator arguments, do not pay for it; the emulator, the
 docs generator and the tests read it.
@@ -17,7 +19,17 @@ from airflow_provider_hwocr.catalog.model import ResultKind
 #: Value types of response fields. ``points`` is a list of [x, y] pairs, ``object``
 #: a JSON object (its ``fields`` are checked when given, else anything goes).
 FieldType = Literal[
-    "str", "int", "float", "bool", "object", "points", "list[int]", "list[str]", "list[float]", "list[object]"
+    "str",
+    "int",
+    "float",
+    "bool",
+    "object",
+    "points",
+    "list[int]",
+    "list[str]",
+    "list[float]",
+    "list[object]",
+    "map[float]",
 ]
 
 
@@ -27,7 +39,8 @@ class Field:
 
     ``when`` is the condition under which the service returns the field, in
     terms of the request: ``flag`` (a Boolean parameter is true, its catalog
-    default applying when omitted), ``param=value``, ``param~value`` (a list
+    default applying when omitted), ``param=value``, ``param!=value`` (the
+    parameter is not that value, omitted included), ``param~value`` (a list
     parameter contains the value), ``@field=value`` (a sibling field of the
     answer has that value), joined with ``and`` / ``or`` (``or`` binds
     loosest). Without ``when`` the field is always returned, unless
@@ -47,6 +60,8 @@ class Field:
     fields: tuple[Field, ...] = ()
     #: Where the docs contradict themselves about this field, and the reading taken.
     notes: tuple[str, ...] = ()
+    #: The named shape this field's value (or its items) has, if any.
+    shape: str | None = None
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -58,7 +73,7 @@ class Field:
             term = term.strip()
             if term.startswith("@"):
                 continue
-            names.append(term.split("=")[0].split("~")[0].strip())
+            names.append(term.split("!=")[0].split("=")[0].split("~")[0].strip())
         return tuple(names)
 
     def applies(self, body: dict[str, Any], defaults: dict[str, Any], obj: dict[str, Any]) -> bool:
@@ -75,6 +90,9 @@ def _term(term: str, body: dict[str, Any], defaults: dict[str, Any], obj: dict[s
     if term.startswith("@"):
         name, _, value = term[1:].partition("=")
         return obj.get(name) == value
+    if "!=" in term:
+        name, _, value = term.partition("!=")
+        return body.get(name, defaults.get(name)) != value
     if "~" in term:
         name, _, value = term.partition("~")
         got = body.get(name, defaults.get(name))
@@ -93,6 +111,10 @@ class ResponseModel:
     fields: tuple[Field, ...]
     #: Where the docs contradict themselves about the answer's shape, and the reading taken.
     notes: tuple[str, ...] = ()
+    #: The named shape of ``result`` (of each item, for a list); ``None`` for a free object.
+    shape: str | None = None
+    #: Members of the answer beside ``result`` (custom-template's ``template_id``).
+    top_level: tuple[Field, ...] = ()
 
     def field(self, path: str) -> Field:
         """The field at a dotted ``path`` such as ``words_block_list.char_list``."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -43,7 +44,7 @@ from airflow_provider_hwocr.client.errors import (
     error_from_response,
     redact,
 )
-from airflow_provider_hwocr.client.request import prepare_request
+from airflow_provider_hwocr.client.request import check_region, prepare_request
 from airflow_provider_hwocr.client.retry import OcrRetryPolicy, RetryOutcome, run_with_retry
 from airflow_provider_hwocr.client.signer import canonical_query
 
@@ -114,6 +115,10 @@ def _base_url(value: str | None, default: str, field: str) -> str:
 
 
 _PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+#: A host name, an IPv4 address or an IPv6 address (urlsplit strips its brackets).
+_HOST_RE = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9_-]+)*\.?|[0-9A-Fa-f:.]+)$"
+)
 
 
 def _proxy_url(value: str | None) -> str | None:
@@ -123,6 +128,8 @@ def _proxy_url(value: str | None) -> str | None:
     text = str(value).strip()
     parts = urlsplit(text if "://" in text else f"http://{text}")
     shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # no password
+    if "://" not in text:
+        shown = shown.removeprefix("http://")  # as given
     scheme = parts.scheme.lower()
     if scheme not in _PROXY_SCHEMES:
         raise HuaweiOcrConfigurationError(
@@ -135,6 +142,8 @@ def _proxy_url(value: str | None) -> str | None:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
         host = None
+    if host and not _HOST_RE.match(host):
+        host = None  # "not a url": spaces or other characters no host name has
     if not host:
         raise HuaweiOcrConfigurationError(
             f"proxy must be a URL such as http://host:3128 with a host and a numeric port, got {shown!r}.",
@@ -431,14 +440,8 @@ class OcrClient:
         subclass on failure, after retries where they apply.
         """
         api_obj = self._api(api)
-        if self._check_region and self.region not in api_obj.regions:
-            raise HuaweiOcrValidationError(
-                f"{api_obj.slug} is not offered in region {self.region!r}; it is offered in "
-                f"{', '.join(api_obj.regions)}. Set region= (operator or connection) to one of those.",
-                parameter="region",
-                api=api_obj.slug,
-                region=self.region,
-            )
+        if self._check_region:  # refuses only what the vendor's endpoint tables make certain
+            check_region(api_obj, self.region)
         url = f"{self.endpoint}{api_obj.path(self.project_id)}"
         size = body.size if isinstance(body, RequestBody) else None
         payload = encode_json(body) if size is None or size <= MAX_BODY_BYTES else b""

@@ -14,14 +14,19 @@ class                                     meaning
 :class:`HuaweiOcrNotFoundError`           no such API here: wrong region, endpoint or project id
 :class:`HuaweiOcrThrottledError`          rate or concurrency limit; retried after a delay
 :class:`HuaweiOcrTransientError`          5xx, backend failure, connection error, timeout; retried
+:class:`HuaweiOcrLongDelayError`          a backend down for hours (AIS.0118); retried hours later only
 :class:`HuaweiOcrRecognitionError`        the service could not process this image
 :class:`HuaweiOcrTlsError`                TLS verification failed (a configuration error)
 ========================================  ==========================================
 
 Each class also derives from one branch of the provider's root
-(:mod:`airflow_provider_hwocr.errors`): throttled and transient errors from
-:class:`~airflow_provider_hwocr.errors.HuaweiCloudRetryableError`, all others
-from :class:`~airflow_provider_hwocr.errors.HuaweiCloudNonRetryableError`.
+(:mod:`airflow_provider_hwocr.errors`): throttled, transient and long-delay errors
+from :class:`~airflow_provider_hwocr.errors.HuaweiCloudRetryableError`, all others
+from :class:`~airflow_provider_hwocr.errors.HuaweiCloudNonRetryableError`. A
+long-delay error is retryable but neither throttled nor transient: the client's
+own retry loop (which retries those two at once) leaves it alone, and the task
+retry policy (:mod:`airflow_provider_hwocr.retry_policy`) waits its
+``retry_after`` (about 2 hours) before the task runs again.
 
 A transient error carries ``billing_risk`` when the service may already
 have processed, and billed, the call (read timeout, a truncated 200 body, a
@@ -44,10 +49,11 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
-from airflow_provider_hwocr.catalog import ERROR_CODES, REGIONS, get_api
+from airflow_provider_hwocr.catalog import ERROR_CODES, LONG_DELAY_SECONDS, REGIONS, get_api
 from airflow_provider_hwocr.errors import (
     HuaweiCloudError,
     HuaweiCloudNonRetryableError,
+    HuaweiCloudRetryableError,
     HuaweiCloudThrottledError,
     HuaweiCloudTransientError,
 )
@@ -58,6 +64,7 @@ __all__ = [
     "HuaweiOcrConfigurationError",
     "HuaweiOcrError",
     "HuaweiOcrInvalidInputError",
+    "HuaweiOcrLongDelayError",
     "HuaweiOcrNotFoundError",
     "HuaweiOcrNotSubscribedError",
     "HuaweiOcrRecognitionError",
@@ -262,6 +269,24 @@ class HuaweiOcrTransientError(HuaweiOcrError, HuaweiCloudTransientError):
         return self.billing_risk is not None
 
 
+class HuaweiOcrLongDelayError(HuaweiOcrError, HuaweiCloudRetryableError):
+    """A backend the service depends on is down for hours: AIS.0118, the tax authority's interface.
+
+    Retryable, but not now: the docs say to retry about 2 hours later, so
+    ``retry_after`` is that many seconds. Neither throttled nor transient, so the
+    client never retries it at once (a retry would be refused again, and may be
+    billed); :data:`~airflow_provider_hwocr.retry_policy.HWOCR_RETRY_POLICY`
+    retries the task after ``retry_after``.
+    """
+
+    category = "long_delay"
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        if kwargs.get("retry_after") is None:
+            kwargs["retry_after"] = float(LONG_DELAY_SECONDS)
+        super().__init__(message, **kwargs)
+
+
 class HuaweiOcrRecognitionError(HuaweiOcrError, HuaweiCloudNonRetryableError):
     """The service accepted the request but could not recognise the image (e.g. AIS.0105).
 
@@ -284,6 +309,8 @@ _BY_CATEGORY: dict[str, type[HuaweiOcrError]] = {
     "throttled": HuaweiOcrThrottledError,
     "transient": HuaweiOcrTransientError,
     "failed": HuaweiOcrRecognitionError,
+    "long_delay": HuaweiOcrLongDelayError,
+    "configuration": HuaweiOcrConfigurationError,
 }
 
 
@@ -471,6 +498,16 @@ def error_from_response(
         hint = _not_found_hint(api, region)
     elif cls is HuaweiOcrAuthError:
         hint = _auth_hint(code, status)
+    elif cls is HuaweiOcrLongDelayError:
+        hint = (
+            f"The tax authority's interface is down; retry in about {LONG_DELAY_SECONDS // 3600} hours "
+            "(HWOCR_RETRY_POLICY waits that long; an immediate retry would fail the same way)."
+        )
+    elif cls is HuaweiOcrConfigurationError:
+        hint = (
+            "The request URL is malformed: check the connection's endpoint (no path, no query) and the "
+            "project id; the image is not the problem."
+        )
     elif code == "APIG.0308":
         hint = "Reduce the request rate (lower qps or max_concurrency)."
     elif code == "APIG.0201":
@@ -480,7 +517,7 @@ def error_from_response(
         )
 
     retry_after = parse_retry_after(_header(headers, "Retry-After")) if cls.retryable else None
-
+    where: dict[str, Any] = {"field": "endpoint"} if cls is HuaweiOcrConfigurationError else {}
     return cls(
         msg,
         status_code=status,
@@ -491,4 +528,5 @@ def error_from_response(
         region=region,
         hint=hint,
         retry_after=retry_after,
+        **where,
     )

@@ -1,15 +1,19 @@
-"""Recognise an image's format and size from its first bytes, without decoding it.
+"""Recognise an image's format, size and completeness from its bytes, without decoding it.
 
 Used to reject, before any request is sent, images the service would refuse
-(AIS.0102 / AIS.0103): a call the service rejects may still be billed.
-Only the header is read, so this is cheap even for large files.
+(AIS.0102 / AIS.0103 / AIS.0104): a call the service rejects may still be billed.
+Format and size come from the header; :func:`structure_problem` then checks that
+the file is whole, the way each format marks its end (PNG's ``IEND`` chunk, JPEG's
+``EOI`` marker, GIF's trailer, BMP's and WebP's declared sizes, TIFF's strip
+offsets, PDF's ``%%EOF``, OFD's ZIP directory), so a truncated upload costs 0
+calls. Nothing is decoded: a check reads the headers and walks the markers.
 """
 
 from __future__ import annotations
 
 import struct
 
-__all__ = ["image_size", "sniff_format"]
+__all__ = ["image_size", "sniff_format", "structure_problem"]
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -29,6 +33,8 @@ def sniff_format(data: bytes) -> str | None:
         return "WEBP"
     if head.startswith(b"%PDF-"):
         return "PDF"
+    if head.startswith(b"PK\x03\x04") and b"OFD.xml" in bytes(data[:4096]):
+        return "OFD"
     if head.startswith(b"8BPS"):
         return "PSD"
     if head[:4] == b"\x00\x00\x01\x00" and len(data) >= 22:
@@ -198,4 +204,153 @@ _SIZE_READERS = {
     "ICO": _ico,
     "PCX": _pcx,
     "TGA": _tga,
+}
+
+
+# --- is the file whole? ----------------------------------------------------------------
+
+
+def structure_problem(data: bytes, fmt: str | None = None) -> str | None:
+    """Why ``data`` is not a whole file of its format (truncated or broken), or ``None``.
+
+    ``None`` also for formats without an end marker to check (PSD, ICO, PCX, TGA).
+    """
+    fmt = fmt or sniff_format(data)
+    checker = _END_CHECKS.get(fmt or "")
+    if checker is None:
+        return None
+    try:
+        return checker(bytes(data))
+    except (struct.error, IndexError, ValueError):
+        return f"its {fmt} structure is cut short"
+
+
+def _png_end(data: bytes) -> str | None:
+    pos, n = 8, len(data)
+    first = True
+    while pos + 8 <= n:
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        if first and kind != b"IHDR":
+            return "its first PNG chunk is not IHDR (a damaged file)"
+        first = False
+        end = pos + 12 + length
+        if end > n:
+            return f"it is truncated: its PNG {kind.decode('latin-1')} chunk runs past the end of the file"
+        if kind == b"IEND":
+            return None
+        pos = end
+    return "it is truncated: the PNG has no IEND chunk"
+
+
+def _jpeg_end(data: bytes) -> str | None:
+    """Walk the marker segments; after each scan, find the next marker; EOI means whole."""
+    pos, n = 2, len(data)
+    while pos < n:
+        if data[pos] != 0xFF:
+            return "its JPEG marker structure is broken (a damaged file)"
+        marker = data[pos + 1] if pos + 1 < n else None
+        if marker is None:
+            break
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xD9:
+            return None
+        if marker in (0x01, *range(0xD0, 0xD8)):
+            pos += 2
+            continue
+        if pos + 4 > n:
+            break
+        length = struct.unpack_from(">H", data, pos + 2)[0]
+        pos += 2 + length
+        if marker == 0xDA:  # entropy-coded data follows: the next marker is an 0xFF not 00 or RSTn
+            while True:
+                pos = data.find(b"\xff", pos)
+                if pos < 0 or pos + 1 >= n:
+                    return "it is truncated: the JPEG has no end-of-image (EOI) marker"
+                following = data[pos + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
+                    pos += 1 if following == 0xFF else 2
+                    continue
+                break
+    return "it is truncated: the JPEG has no end-of-image (EOI) marker"
+
+
+def _gif_end(data: bytes) -> str | None:
+    return None if data.rstrip(b"\x00").endswith(b"\x3b") else "it is truncated: the GIF has no trailer byte"
+
+
+def _bmp_end(data: bytes) -> str | None:
+    declared, offset = struct.unpack_from("<I4xI", data, 2)
+    header = struct.unpack_from("<I", data, 14)[0]
+    needed = declared
+    if header >= 40:
+        width, height, _, bits, compression = struct.unpack_from("<iiHHI", data, 18)
+        if compression in (0, 3):  # uncompressed: rows padded to 4 bytes
+            needed = max(
+                needed if declared else 0, offset + ((abs(width) * bits + 31) // 32) * 4 * abs(height)
+            )
+    if needed and len(data) < needed:
+        return f"it is truncated: the BMP needs {needed:,} bytes and has {len(data):,}"
+    return None
+
+
+def _webp_end(data: bytes) -> str | None:
+    size = struct.unpack_from("<I", data, 4)[0]
+    if len(data) < 8 + size:
+        return f"it is truncated: the WebP declares {8 + size:,} bytes and has {len(data):,}"
+    return None
+
+
+def _tiff_end(data: bytes) -> str | None:
+    if data[2:4] in (b"+\x00", b"\x00+"):
+        return None  # BigTIFF: not walked
+    endian = "<" if data[:2] == b"II" else ">"
+    n = len(data)
+    ifd = struct.unpack_from(endian + "I", data, 4)[0]
+    if ifd + 2 > n:
+        return "it is truncated: its TIFF directory lies past the end of the file"
+    count = struct.unpack_from(endian + "H", data, ifd)[0]
+    if ifd + 2 + 12 * count > n:
+        return "it is truncated: its TIFF directory runs past the end of the file"
+    values: dict[int, list[int]] = {}
+    for i in range(count):
+        entry = ifd + 2 + 12 * i
+        tag, typ, items = struct.unpack_from(endian + "HHI", data, entry)
+        if tag not in (273, 279, 324, 325) or typ not in (3, 4):
+            continue
+        width = 2 if typ == 3 else 4
+        where = entry + 8 if items * width <= 4 else struct.unpack_from(endian + "I", data, entry + 8)[0]
+        if where + items * width > n:
+            return "it is truncated: its TIFF strip table lies past the end of the file"
+        code = endian + ("H" if typ == 3 else "I") * items
+        values[tag] = list(struct.unpack_from(code, data, where))
+    for offsets_tag, counts_tag in ((273, 279), (324, 325)):
+        offsets, counts = values.get(offsets_tag), values.get(counts_tag)
+        if offsets and counts:
+            end = max(o + c for o, c in zip(offsets, counts))
+            if end > n:
+                return f"it is truncated: its TIFF image data ends at byte {end:,} and the file has {n:,}"
+    return None
+
+
+def _pdf_end(data: bytes) -> str | None:
+    return None if b"%%EOF" in data[-1024:] else "it is truncated: the PDF has no %%EOF at its end"
+
+
+def _ofd_end(data: bytes) -> str | None:
+    return (
+        None if b"PK\x05\x06" in data[-65_600:] else "it is truncated: the OFD (ZIP) has no central directory"
+    )
+
+
+_END_CHECKS = {
+    "PNG": _png_end,
+    "JPEG": _jpeg_end,
+    "GIF": _gif_end,
+    "BMP": _bmp_end,
+    "WEBP": _webp_end,
+    "TIFF": _tiff_end,
+    "PDF": _pdf_end,
+    "OFD": _ofd_end,
 }

@@ -1,37 +1,51 @@
 """Turn an image and keyword parameters into the JSON body of one OCR call.
 
 Everything the service would reject is rejected here, before a request is
-sent, with an error that names the parameter and what is allowed. The
+sent, with an error that names the parameter and what is allowed: the values of
+every body field the catalog knows (types, allowed values, documented empty
+strings, required fields, exclusive pairs), the image (format, sides, Base64 size,
+and that the file is whole), and whether the API is still served
+(:func:`check_lifecycle`) and offered in the region (:func:`check_region`). The
 checks are driven by the catalog: adding an API needs no code here.
 """
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
 import logging
 import os
+import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from airflow_provider_hwocr.catalog import Api, Param, get_api
+from airflow_provider_hwocr.catalog import Api, Param, get_api, region_support
 from airflow_provider_hwocr.client.body import RequestBody
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
-from airflow_provider_hwocr.client.images import image_size, sniff_format
+from airflow_provider_hwocr.client.images import image_size, sniff_format, structure_problem
 from airflow_provider_hwocr.client.sources import image_kind, read_image_file, safe_url
 
 log = logging.getLogger("airflow_provider_hwocr.client")
 
 __all__ = [
+    "ALLOW_RETIRED_ENV",
     "PreparedRequest",
     "build_request_body",
+    "check_lifecycle",
+    "check_region",
     "prepare_request",
     "read_image_file",
     "safe_url",
     "validate_params",
 ]
+
+#: Environment variable naming, comma-separated, the retired or removed APIs a caller still
+#: calls on purpose (the vendor may keep serving old accounts): ``HWOCR_ALLOW_RETIRED_APIS=id-document``.
+ALLOW_RETIRED_ENV = "HWOCR_ALLOW_RETIRED_APIS"
 
 # Characters that may stay as they are in a URL; everything else (spaces,
 # non-ASCII) is percent-encoded, as the service requires.
@@ -99,14 +113,24 @@ def _coerce_int(p: Param, value: Any) -> int:
 def _coerce_choice(p: Param, value: Any) -> str:
     if not isinstance(value, str):
         raise _fail(p.name, f"must be a string, got {type(value).__name__} {value!r}")
-    if p.allowed is None:
-        if not value.strip():
-            raise _fail(p.name, "must not be empty")
-        return value
-    if value not in p.allowed:
+    if value == "" and p.empty is not None:
+        return value  # documented: an empty string means "{p.empty}"
+    if not value.strip():
+        meaning = "" if p.allowed is None else f"; allowed: {', '.join(p.allowed)}"
+        raise _fail(p.name, f"must not be empty{meaning}")
+    if p.allowed is not None and value not in p.allowed:
         raise _fail(
             p.name, f"{value!r} is not allowed{_suggest(value, p.allowed)}; allowed: {', '.join(p.allowed)}"
         )
+    if p.pattern is not None and not re.fullmatch(p.pattern, value):
+        raise _fail(p.name, f"{value!r} is not in the documented form ({p.doc.rstrip('.')})")
+    if p.date:
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            raise _fail(p.name, f"{value!r} is not a date YYYY-MM-DD") from None
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise _fail(p.name, f"{value!r} is not a date YYYY-MM-DD")
     return value
 
 
@@ -141,12 +165,47 @@ def _coerce_json_str(p: Param, value: Any) -> str:
     return value
 
 
+#: auto-classification's ``extended_parameters`` kinds that are an API of the catalog.
+_KIND_APIS = {
+    kind: kind.replace("_", "-")
+    for kind in (
+        "vat_invoice", "quota_invoice", "taxi_invoice", "train_ticket", "flight_itinerary", "toll_invoice",
+        "mvs_invoice", "id_card", "passport", "driver_license", "vehicle_license", "transportation_license",
+    )
+}  # fmt: skip
+_KIND_APIS["bankcard"] = "bankcard"
+
+
+def _coerce_object(p: Param, value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _fail(p.name, f"must be a JSON object (a dict), got {type(value).__name__} {value!r}")
+    out: dict[str, Any] = {}
+    for key, inner in value.items():
+        if p.keys is not None and key not in p.keys:
+            raise _fail(
+                p.name,
+                f"{key!r} is not a key it takes{_suggest(str(key), p.keys)}; keys: {', '.join(p.keys)}",
+            )
+        slug = _KIND_APIS.get(str(key))
+        if slug is not None:
+            if not isinstance(inner, Mapping):
+                raise _fail(f"{p.name}.{key}", f"must be the {slug} parameters as a dict, got {inner!r}")
+            try:
+                out[key] = validate_params(slug, inner)
+            except HuaweiOcrValidationError as exc:
+                raise _fail(f"{p.name}.{key}.{exc.parameter}", str(exc)) from None
+        else:
+            out[key] = inner
+    return out
+
+
 _COERCE = {
     "bool": _coerce_bool,
     "int": _coerce_int,
     "str": _coerce_choice,
     "str_list": _coerce_list,
     "json_str": _coerce_json_str,
+    "object": _coerce_object,
 }
 
 
@@ -155,7 +214,9 @@ def validate_params(api: Api | str, params: Mapping[str, Any] | None) -> dict[st
     api = _as_api(api)
     params = dict(params or {})
     for reserved in (api.image_field, "url", "image", "data"):
-        if reserved in params:
+        if reserved is not None and reserved in params:
+            if api.image_field is None:
+                raise _fail(reserved, f"{api.slug} takes no image: its parameters are the request")
             raise _fail(
                 reserved, "pass the image with image= (a URL, a file path or bytes), not as a parameter"
             )
@@ -176,6 +237,87 @@ def validate_params(api: Api | str, params: Mapping[str, Any] | None) -> dict[st
             out[name] = coerced
     _warn_on_combinations(api, out)
     return out
+
+
+def _check_body(api: Api, body: dict[str, Any]) -> None:
+    """What only the whole body tells: required fields present, exclusive pairs sent once."""
+    missing = [name for name in api.required_params if name not in body]
+    if missing:
+        raise _fail(
+            missing[0],
+            f"{api.slug} needs {', '.join(missing)} (required); nothing was sent. "
+            + "; ".join(f"{n}: {api.param(n).doc}" for n in missing),
+        )
+    for p in api.params:
+        if p.one_of is not None and p.name < p.one_of:
+            given = [n for n in (p.name, p.one_of) if n in body]
+            if len(given) != 1:
+                raise _fail(p.name, f"give exactly one of {p.name} and {p.one_of}, got {len(given)}")
+
+
+# --- is the API served, and served here? ------------------------------------------------
+
+_warned: set[tuple[str, str]] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(key: tuple[str, str], message: str) -> None:
+    """Log ``message`` once per process for ``key`` (a batch of 10,000 images warns once)."""
+    with _warned_lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    log.warning("%s", message)
+
+
+def allowed_retired() -> frozenset[str]:
+    """The retired or removed APIs the environment opts in to (:data:`ALLOW_RETIRED_ENV`)."""
+    raw = os.environ.get(ALLOW_RETIRED_ENV, "")
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+
+
+def check_lifecycle(api: Api | str, *, allow_retired: bool | None = None) -> None:
+    """Refuse a retired or removed API before any call, naming the date and the way around it.
+
+    ``allow_retired`` (else the slug listed in ``$HWOCR_ALLOW_RETIRED_APIS``) lets an
+    account the vendor still serves call it anyway. A sales-stopped API is served:
+    warned about once.
+    """
+    api = _as_api(api)
+    notice = api.lifecycle.notice(api.title)
+    if notice is None:
+        return
+    if api.lifecycle.live:
+        _warn_once(("lifecycle", api.slug), notice + " Calls still work for existing packages.")
+        return
+    if allow_retired is None:
+        allow_retired = api.slug in allowed_retired()
+    if allow_retired:
+        _warn_once(("lifecycle", api.slug), notice + " Called anyway (opted in).")
+        return
+    raise HuaweiOcrValidationError(
+        f"api: {notice} Nothing was sent. If the vendor still serves your account, opt in with "
+        f"{ALLOW_RETIRED_ENV}={api.slug} in the worker's environment.",
+        parameter="api",
+        api=api.slug,
+    )
+
+
+def check_region(api: Api | str, region: str) -> None:
+    """Refuse an API the vendor's endpoint tables do not offer in ``region``; warn where they may lag."""
+    api = _as_api(api)
+    support = region_support(api, region)
+    if support.verdict == "listed":
+        return
+    if support.verdict == "unsure":
+        _warn_once((api.slug, region), support.message or "")
+        return
+    raise HuaweiOcrValidationError(
+        support.message or f"{api.slug} is not offered in {region}",
+        parameter="region",
+        api=api.slug,
+        region=region,
+    )
 
 
 def _warn_on_combinations(api: Api, params: dict[str, Any]) -> None:
@@ -230,6 +372,13 @@ def check_image_bytes(api: Api, data: bytes, source: str) -> tuple[str, tuple[in
     size = image_size(data, fmt)
     if size is not None:
         _check_dimensions(api, size, source)
+    problem = structure_problem(data, fmt)
+    if problem is not None:
+        raise _fail(
+            "image",
+            f"{source} is not a whole {fmt} file: {problem}. The service would refuse it (AIS.0102/AIS.0104) "
+            "and may bill the refusal; nothing was sent. Re-upload or re-export the file.",
+        )
     return fmt, size
 
 
@@ -267,7 +416,17 @@ def prepare_request(
     validates its parameters once, not once per image).
     """
     api = _as_api(api)
+    check_lifecycle(api)
     body = dict(params or {}) if validated else validate_params(api, params)
+    if api.image_field is None:
+        if image is not None or url is not None:
+            raise _fail(
+                "image",
+                f"{api.slug} takes no image: pass its fields ({', '.join(api.param_names)}) as parameters",
+            )
+        _check_body(api, body)
+        return PreparedRequest(body=RequestBody(body), source_kind="fields", source=api.slug)
+    _check_body(api, body)
 
     kind = image_kind(image)
     if kind == "url":

@@ -1,4 +1,4 @@
-"""What an image argument is, decided once: an OBS object, a URL, a local file or bytes.
+"""What an image argument is, decided once: an OBS object, a URL, a local file, bytes, or fields.
 
 :class:`ImageSource` is the one type every layer uses for an image: the
 operators name mapped instances and log lines with it, the runtime resolves,
@@ -7,6 +7,11 @@ de-duplicates, shards and stores by it, lineage names datasets by it. Its
 
 ``obs://bucket/key`` URIs are parsed here too (:class:`ObsLocation`).
 
+An API without an image (invoice-verification) takes its request's fields instead:
+a mapping such as ``{"code": ..., "number": ..., "issue_date": ...}`` is a source of
+kind ``fields``, identified by those fields, so a batch can take a list of invoices
+as ``images=`` and a re-run skips the invoices verified already.
+
 Pure: no I/O, no SDK, no Airflow. Reading a file, HEADing an object or
 signing a URL is the runtime's job (:mod:`airflow_provider_hwocr.runtime.pipeline`).
 """
@@ -14,8 +19,10 @@ signing a URL is the runtime's job (:mod:`airflow_provider_hwocr.runtime.pipelin
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,9 +41,10 @@ __all__ = [
     "source_identity",
 ]
 
-#: What :func:`image_kind` answers. ``uri`` is any other ``scheme://`` string; ``none`` is
-#: ``None``, an empty string or a type no image can be.
-KINDS = ("obs", "url", "data", "uri", "file", "bytes", "none")
+#: What :func:`image_kind` answers. ``uri`` is any other ``scheme://`` string; ``fields`` a mapping
+#: (the request of an API without image); ``none`` is ``None``, an empty string or a type no
+#: image can be.
+KINDS = ("obs", "url", "data", "uri", "file", "bytes", "fields", "none")
 
 # OBS bucket names: 3-63 characters, lowercase letters, digits, '-' and '.'.
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -87,6 +95,8 @@ def image_kind(image: Any) -> str:
         return "file"
     if isinstance(image, (bytes, bytearray, memoryview)):
         return "bytes"
+    if isinstance(image, Mapping):
+        return "fields"
     if not isinstance(image, str) or not image.strip():
         return "none"
     lowered = image.strip().lower()
@@ -108,13 +118,23 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "…" if parts.query else "", ""))
 
 
-def source_identity(kind: str, *, uri: str | None = None, data: bytes | None = None) -> str:
+def _canonical(fields: Mapping[str, Any]) -> str:
+    return json.dumps(dict(fields), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def source_identity(
+    kind: str, *, uri: str | None = None, data: bytes | None = None, fields: Mapping[str, Any] | None = None
+) -> str:
     """What makes two inputs "the same image" for result keys.
 
     OBS objects and URLs are identified by location (a URL's query string is
     dropped: signed URLs differ on every call; so are ``user:password@``
-    credentials, which must never be stored); bytes and files by content.
+    credentials, which must never be stored); bytes and files by content; the
+    fields of an API without image by all of them (the same invoice, asked the
+    same way, is the same request).
     """
+    if kind == "fields":
+        return "fields:" + _canonical(fields or {})
     if kind == "obs":
         return str(uri)
     if kind == "url":
@@ -131,9 +151,25 @@ def describe(image: Any) -> str:
     kind = image_kind(image)
     if kind == "bytes":
         return f"<{len(image):,} bytes>"
+    if kind == "fields":
+        return _fields_display(image)
     if not isinstance(image, str):
         return repr(image)
     return safe_url(image) if kind in ("url", "uri", "obs") else image
+
+
+#: Fields that name an invoice (or any record) best, shown first and used in its result key.
+_NAMING_FIELDS = ("code", "number", "issue_date")
+
+
+def _fields_display(fields: Mapping[str, Any]) -> str:
+    shown = [k for k in _NAMING_FIELDS if k in fields] or sorted(fields)[:3]
+    return "fields(" + ", ".join(f"{k}={fields[k]!r}" for k in shown) + ")"
+
+
+def _fields_name(fields: Mapping[str, Any]) -> str:
+    parts = [str(fields[k]) for k in ("code", "number") if fields.get(k)]
+    return "-".join(parts) or "fields"
 
 
 def read_image_file(path: str | os.PathLike[str]) -> bytes:
@@ -213,7 +249,25 @@ class ImageSource:
         if kind in ("file", "uri"):  # another scheme is read as a path: the read names the problem
             path = os.fspath(image)
             return cls("file", image=image, path=path, name=os.path.basename(path))
+        if kind == "fields":
+            return cls.of_fields(image)
         return cls(kind, image=image)
+
+    @classmethod
+    def of_fields(cls, fields: Mapping[str, Any]) -> ImageSource:
+        """The source of a request without image: its fields (``image`` holds them, as a dict)."""
+        fields = dict(fields)
+        return cls(
+            "fields",
+            image=fields,
+            identity=source_identity("fields", fields=fields),
+            name=_fields_name(fields),
+        )
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The request fields of a ``fields`` source (``{}`` for any other kind)."""
+        return dict(self.image) if self.kind == "fields" and isinstance(self.image, Mapping) else {}
 
     @classmethod
     def obs(cls, location: ObsLocation, *, size: int | None = None, etag: str | None = None) -> ImageSource:
@@ -246,6 +300,8 @@ class ImageSource:
             return "<bytes>"
         if self.kind == "file" and self.path is not None:
             return self.path
+        if self.kind == "fields":
+            return _fields_display(self.fields)
         return repr(self.image)[:80]
 
     @property
@@ -269,6 +325,8 @@ class ImageSource:
             }
         if self.kind == "url":
             return {"kind": "url", "url": self.identity}
+        if self.kind == "fields":
+            return {"kind": "fields", "fields": self.fields}
         digest = self.identity.removeprefix("sha256:")
         if self.kind == "bytes":
             return {"kind": "bytes", "sha256": digest, "size": self.size}

@@ -5,6 +5,10 @@ arrived on the wire, then compares HMACs. It is written from the published
 algorithm and deliberately shares no code with the provider's client; the
 tests hold both against the vendor's official signer.
 
+Like the gateway, it locks an access key after more than ``config.lockout_failures``
+AK/SK failures in a row (5): for ``config.lockout_seconds`` (5 minutes) every request
+with that key is refused, a right signature included (:class:`Lockout`).
+
 Signed text, for the record::
 
     canonical  = METHOD \\n URI \\n QUERY \\n HEADER-LINES \\n SIGNED-NAMES \\n hex(sha256(body))
@@ -17,8 +21,9 @@ from __future__ import annotations
 import calendar
 import hashlib
 import hmac
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, unquote
 
@@ -166,6 +171,60 @@ def verify_aksk(
     return auth.access_key
 
 
+class Lockout:
+    """AK/SK failures in a row, per access key; more than the limit lock the key for a while."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures: dict[str, int] = {}
+        self._until: dict[str, float] = {}
+
+    def check(self, config: EmulatorConfig, ak: str) -> None:
+        """Refuse a locked access key (401 APIG.0301), whatever its signature."""
+        with self._lock:
+            until = self._until.get(ak)
+            if until is None:
+                return
+            if self._clock() >= until:  # unlocked: authenticate anew
+                del self._until[ak]
+                self._failures.pop(ak, None)
+                return
+        raise _reject(
+            f"access key locked after more than {config.lockout_failures} failures in a row "
+            f"(for {config.lockout_seconds:g} s)"
+        )
+
+    def failed(self, config: EmulatorConfig, ak: str) -> None:
+        with self._lock:
+            count = self._failures[ak] = self._failures.get(ak, 0) + 1
+            if count > config.lockout_failures:
+                self._until[ak] = self._clock() + config.lockout_seconds
+
+    def succeeded(self, ak: str) -> None:
+        with self._lock:
+            self._failures.pop(ak, None)
+
+    def locked(self) -> list[str]:
+        """Access keys locked now (for stats)."""
+        now = self._clock()
+        with self._lock:
+            return sorted(ak for ak, until in self._until.items() if until > now)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._failures.clear()
+            self._until.clear()
+
+
+def _access_key(headers: Mapping[str, str]) -> str | None:
+    """The access key an Authorization header names, if it can be read at all."""
+    try:
+        return parse_authorization(headers.get("authorization", "")).access_key
+    except EmulatorError:
+        return None
+
+
 def auth_mode(headers: Mapping[str, str]) -> str:
     """Which credential the caller presented: ``aksk``, ``token`` or ``none``."""
     if "authorization" in headers:
@@ -183,14 +242,26 @@ def authenticate(
     raw_query: str,
     headers: Mapping[str, str],
     body: bytes,
+    lockout: Lockout | None = None,
 ) -> str:
     """Authenticate a request by whichever credential it carries; return the mode.
 
-    A signature wins over a token when both are present.
+    A signature wins over a token when both are present. With ``lockout``, AK/SK
+    failures are counted per access key and a locked key is refused.
     """
     mode = auth_mode(headers)
     if mode == "aksk":
-        verify_aksk(config, method, raw_path, raw_query, headers, body)
+        ak = _access_key(headers) if lockout is not None else None
+        if lockout is None or ak is None:
+            verify_aksk(config, method, raw_path, raw_query, headers, body)
+            return mode
+        lockout.check(config, ak)
+        try:
+            verify_aksk(config, method, raw_path, raw_query, headers, body)
+        except EmulatorError:
+            lockout.failed(config, ak)
+            raise
+        lockout.succeeded(ak)
     elif mode == "token":
         tokens.check(headers["x-auth-token"])
     else:

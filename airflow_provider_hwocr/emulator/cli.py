@@ -81,7 +81,9 @@ _OPTIONS: tuple[tuple[str, Callable[[str], Any] | None, Any, str, dict[str, Any]
     ("--temp-key", str, [], "temporary credentials AK:SK:SECURITY_TOKEN (repeatable)",
      {"action": "append", "metavar": "AK:SK:TOKEN"}),
     ("--project-id", str, None, "project id of the emulated account (default: random 32 hex)", {}),
-    ("--region", str, "ap-southeast-1", "region the endpoint pretends to be; also the IAM project name", {}),
+    ("--region", str, None, ("play this region: APIs the vendor's endpoint tables do not offer there are answered "
+     "404 APIG.0101, as the service does (default: every live API, as region ap-southeast-1); also the IAM "
+     "project name"), {}),
     ("--iam-user", str, [], "IAM user allowed to get a token (repeatable)",
      {"action": "append", "metavar": "DOMAIN:USER:PASSWORD"}),
     ("--token-lifetime", _positive, 86400.0, "lifetime of issued IAM tokens, seconds", {}),
@@ -98,6 +100,9 @@ _OPTIONS: tuple[tuple[str, Callable[[str], Any] | None, Any, str, dict[str, Any]
     ("--truncate-rate", _rate, 0.0, "share of valid requests whose 200 body is cut in half", {}),
     ("--not-subscribed", _slug, [], "API answered 403 ModelArts.4204 (repeatable)",
      {"action": "append", "metavar": "SLUG"}),
+    ("--serve-retired", _slug, [], ("retired or removed API answered anyway, as for an account the vendor still "
+     "serves (repeatable; the others get 404 APIG.0101)"), {"action": "append", "metavar": "SLUG"}),
+    ("--lockout-seconds", _non_negative, 300.0, "how long more than 5 AK/SK failures in a row lock the key", {}),
     ("--seed", int, None, "seed of the random faults and jitter (reproducible runs)", {}),
     ("--ocr", str, "auto", "text reader: tesserocr, else the tesseract binary (auto); or one of them, or synthetic",
      {"choices": OCR_ENGINES}),
@@ -113,8 +118,9 @@ def env_name(flag: str) -> str:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hwocr-emulator",
-        description="Local Huawei Cloud OCR service: all catalog APIs, AK/SK and IAM token auth, "
-        "real OCR (Tesseract in-process, from pip), latency, throttling and fault injection.",
+        description="Local Huawei Cloud OCR service: every live API of the catalog, one region or all, AK/SK "
+        "(with the gateway's lockout) and IAM token auth, real OCR (Tesseract in-process, RapidOCR for Chinese "
+        "documents, from pip), latency, throttling and fault injection.",
         epilog=f"Every flag can also be set with an environment variable {ENV_PREFIX}<FLAG> "
         f"(e.g. {env_name('--latency-ms')}=200); repeatable flags take a comma-separated list there.",
     )
@@ -200,7 +206,10 @@ def config_from_args(args: argparse.Namespace, p: argparse.ArgumentParser | None
             credentials=credentials,
             temporary_credentials=temporary,
             project_id=args.project_id or secrets.token_hex(16),
-            region=args.region,
+            region=args.region or "ap-southeast-1",
+            region_only=args.region is not None,
+            serve_retired=set(args.serve_retired),
+            lockout_seconds=args.lockout_seconds,
             iam_users=iam_users,
             token_lifetime=args.token_lifetime,
             not_subscribed=set(args.not_subscribed),
@@ -226,9 +235,14 @@ def config_from_args(args: argparse.Namespace, p: argparse.ArgumentParser | None
 def banner(emulator: OcrEmulator, generated_key: bool) -> list[str]:
     """What the emulator prints at start-up; the first line holds the URL."""
     config = emulator.config
+    where = (
+        f"region {config.region} (only the APIs its endpoint tables list)"
+        if config.region_only
+        else f"every live API, as region {config.region} (--region R plays one region)"
+    )
     lines = [
         f"Huawei OCR emulator listening on {emulator.url}",
-        f"  region {config.region}, project id {config.project_id}",
+        f"  {where}, project id {config.project_id}",
         f"  OCR path: {emulator.url}/v2/{config.project_id}/ocr/<api>  (IAM: {emulator.url}/v3/auth/tokens)",
     ]
     for ak, sk in config.credentials.items():
@@ -252,6 +266,8 @@ def banner(emulator: OcrEmulator, generated_key: bool) -> list[str]:
         knobs.append(f"slow replies take {config.slow_reply_seconds:g} s")
     if config.not_subscribed:
         knobs.append(f"not subscribed: {', '.join(sorted(config.not_subscribed))}")
+    if config.serve_retired:
+        knobs.append(f"retired but served: {', '.join(sorted(config.serve_retired))}")
     if config.seed is not None:
         knobs.append(f"seed {config.seed}")
     if config.token_lifetime != 86400:

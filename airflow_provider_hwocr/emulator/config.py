@@ -12,8 +12,9 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 
 #: ``results``: compute answers from the image, or send the documented examples verbatim.
 RESULT_MODES = ("computed", "documented")
-#: ``ocr_engine``: ``auto`` uses Tesseract in-process (tesserocr), else the tesseract binary, else the synthetic reader.
-OCR_ENGINES = ("auto", "tesserocr", "tesseract", "synthetic")
+#: ``ocr_engine``: ``auto`` uses Tesseract in-process (tesserocr), else the tesseract binary, else the
+#: synthetic reader; Chinese documents (the mainland APIs) are read with RapidOCR where it is installed.
+OCR_ENGINES = ("auto", "rapidocr", "tesserocr", "tesseract", "synthetic")
 #: Names of the injected fault kinds, in the order their rates are drawn.
 FAULT_KINDS = ("error_500", "error_503", "drop", "slow", "truncate")
 
@@ -22,6 +23,8 @@ FAULT_KINDS = ("error_500", "error_503", "drop", "slow", "truncate")
 #: the values they had when the emulator was built.
 BEHAVIOUR_FIELDS = (
     "not_subscribed",
+    "serve_retired",
+    "region_only",
     "results",
     "ocr_engine",
     "latency_ms",
@@ -56,12 +59,25 @@ class EmulatorConfig:
     project_id: str = "0" * 32
     #: The region this endpoint pretends to be; also the IAM project name.
     region: str = "ap-southeast-1"
+    #: Play ``region`` as the vendor does: an API its endpoint tables do not offer there is
+    #: answered 404 APIG.0101, as the service answers a path it does not serve. Off (the
+    #: default): every live API is served, whatever the region (one emulator for all regions).
+    region_only: bool = False
+    #: Retired or removed APIs answered anyway (an account the vendor still serves); the others
+    #: get 404 APIG.0101, as a withdrawn API does.
+    serve_retired: set[str] = field(default_factory=set)
     #: IAM users allowed to get a token: (domain_name, user_name) -> password.
     iam_users: dict[tuple[str, str], str] = field(default_factory=dict)
     #: Lifetime of issued IAM tokens, in seconds (the real service: 24 h).
     token_lifetime: float = 86400.0
     #: Largest accepted difference between ``X-Sdk-Date`` and the clock, seconds.
     clock_skew: float = 900.0
+    #: More than this many AK/SK failures in a row lock the access key (APIG.0301 even for a
+    #: right signature) for ``lockout_seconds``, as the gateway does (5 failures, 5 minutes).
+    lockout_failures: int = 5
+    lockout_seconds: float = 300.0
+    #: invoice-verification: checks of one invoice allowed per day (the tax authority: 5).
+    invoice_checks_per_day: int = 5
     #: Slugs of the APIs this account has not subscribed to (ModelArts.4204).
     not_subscribed: set[str] = field(default_factory=set)
     #: Timeout, in seconds, for downloading images given by ``url``.
@@ -115,6 +131,7 @@ class EmulatorConfig:
         if not self.project_id or "/" in self.project_id:
             raise ValueError(f"invalid project_id {self.project_id!r}")
         self.not_subscribed = set(self.not_subscribed)
+        self.serve_retired = set(self.serve_retired)
         self.qps_limits = dict(self.qps_limits)
         self.check_behaviour()
         for ak, value in self.temporary_credentials.items():
@@ -123,13 +140,17 @@ class EmulatorConfig:
 
     def check_behaviour(self) -> None:
         """Raise ``ValueError`` (``KeyError`` for an unknown slug) if a behaviour knob is out of range."""
-        for slug in (*self.not_subscribed, *self.qps_limits):
+        for slug in (*self.not_subscribed, *self.qps_limits, *self.serve_retired):
             get_api(slug)  # raises KeyError for unknown slugs
+        for name in ("lockout_failures", "invoice_checks_per_day"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, not {value!r}")
         if self.results not in RESULT_MODES:
             raise ValueError(f"results must be one of {RESULT_MODES}, not {self.results!r}")
         if self.ocr_engine not in OCR_ENGINES:
             raise ValueError(f"ocr_engine must be one of {OCR_ENGINES}, not {self.ocr_engine!r}")
-        for name in ("latency_ms", "latency_jitter_ms", "slow_reply_seconds"):
+        for name in ("latency_ms", "latency_jitter_ms", "slow_reply_seconds", "lockout_seconds"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a number >= 0, not {value!r}")

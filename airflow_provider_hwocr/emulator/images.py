@@ -1,4 +1,4 @@
-"""Image bytes: strict Base64, format sniffing, dimensions, and URL download.
+"""Image bytes: strict Base64, format sniffing, dimensions, completeness, and URL download.
 
 Formats are recognised by their leading bytes, not by Pillow, so the
 emulator's verdict does not depend on which Pillow plugins are installed.
@@ -83,6 +83,8 @@ def sniff_format(data: bytes) -> str | None:
         return "WEBP"
     if b"%PDF-" in data[:1024]:
         return "PDF"
+    if data[:4] == b"PK\x03\x04" and data.find(b"OFD.xml", 0, 4096) >= 0:
+        return "OFD"
     if head[:4] == b"8BPS":
         return "PSD"
     if head[:4] == b"\x00\x00\x01\x00" and len(data) >= 22 and head[4:6] != b"\x00\x00":
@@ -185,6 +187,92 @@ def image_size(data: bytes, fmt: str) -> tuple[int, int] | None:
         raise TooLarge(fmt) from None
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
         raise ValueError(f"unreadable {fmt}: {exc}") from None
+
+
+# --- is the file whole? ---------------------------------------------------------
+#
+# The service decodes the image; an image cut short (an interrupted upload) or with a
+# broken structure is refused. Written apart from the provider's client checks, on
+# purpose: the emulator is the independent witness of what the client must refuse.
+
+
+def _png_whole(data: bytes) -> bool:
+    pos = 8
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        chunk = data[pos + 4 : pos + 8]
+        pos += 12 + length
+        if chunk == b"IEND":
+            return pos <= len(data)
+    return False
+
+
+def _jpeg_whole(data: bytes) -> bool:
+    # Segments up to the first scan, then the scan data until a marker that is not a
+    # restart or a stuffed byte; EOI ends the image, any other marker goes on.
+    i, n = 2, len(data)
+    while i + 1 < n:
+        if data[i] != 0xFF:
+            return False
+        code = data[i + 1]
+        if code == 0xD9:
+            return True
+        if code == 0xFF:
+            i += 1
+        elif code == 0x01 or 0xD0 <= code <= 0xD7:
+            i += 2
+        else:
+            if i + 4 > n:
+                return False
+            i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+            if code == 0xDA:
+                while True:
+                    i = data.find(0xFF, i)
+                    if i < 0 or i + 1 >= n:
+                        return False
+                    nxt = data[i + 1]
+                    if nxt == 0 or 0xD0 <= nxt <= 0xD7:
+                        i += 2
+                    elif nxt == 0xFF:
+                        i += 1
+                    else:
+                        break
+    return False
+
+
+def _declared_size_ok(data: bytes, fmt: str) -> bool:
+    if fmt == "BMP":
+        declared = int.from_bytes(data[2:6], "little")
+        return declared == 0 or len(data) >= declared
+    declared = int.from_bytes(data[4:8], "little") + 8  # WEBP: RIFF size + 8
+    return len(data) >= declared
+
+
+def incomplete(data: bytes, fmt: str) -> str | None:
+    """Why an image of format ``fmt`` is not a whole file (``None`` if it is, or cannot be told)."""
+    try:
+        if fmt == "PNG":
+            whole = _png_whole(data)
+        elif fmt == "JPEG":
+            whole = _jpeg_whole(data)
+        elif fmt == "GIF":
+            whole = data.rstrip(b"\0")[-1:] == b";"
+        elif fmt in ("BMP", "WEBP"):
+            whole = _declared_size_ok(data, fmt)
+        elif fmt == "PDF":
+            end = data.rfind(b"%%EOF")
+            whole = end >= 0 and end >= len(data) - 1024
+        elif fmt == "OFD":
+            whole = data.rfind(b"PK\x05\x06") >= 0
+        elif fmt == "TIFF" and _PILImage is not None:
+            with _PILImage.open(io.BytesIO(data)) as image:
+                image.load()
+            whole = True
+        else:
+            return None
+    except (struct.error, IndexError, ValueError, OSError):
+        whole = False
+    return None if whole else f"{fmt} file is cut short or broken"
 
 
 # --- URL download -------------------------------------------------------------

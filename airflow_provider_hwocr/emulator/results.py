@@ -15,9 +15,15 @@
   coordinate scaled to fit inside the image and, when Pillow can decode the
   image, a real portrait crop; the ``X-Emulator-Ocr: documented`` header
   says so.
+* The APIs added with the vendor's whole surface (mostly mainland documents) are
+  read in :mod:`.mainland`: labelled Chinese fields, plates and VINs by their form,
+  financial statements as tables, bank receipts as key-value pairs. Where nothing
+  can be read and the vendor's example is not shipped, the answer is the documented
+  shape (every field, typed placeholders), with ``X-Emulator-Ocr: shape``.
 * Every answer is then fitted to the catalog's response model for the
   request (:mod:`.shape`): fields whose flag is off are left out, documented
-  fields nothing could be read for are returned empty.
+  fields nothing could be read for are returned empty; auto-classification keeps
+  only the documents of the requested ``type_list``.
 """
 
 from __future__ import annotations
@@ -29,9 +35,10 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from airflow_provider_hwocr.catalog import get_api
 from airflow_provider_hwocr.catalog.responses import response_model
-from airflow_provider_hwocr.emulator import documents, shape
-from airflow_provider_hwocr.emulator.examples import example_response, has_variant
+from airflow_provider_hwocr.emulator import documents, mainland, shape
+from airflow_provider_hwocr.emulator.examples import example_response, has_variant, is_documented
 from airflow_provider_hwocr.emulator.ocr import REAL_ENGINES, Box, Line, TextReader, Word, quad, union
 from airflow_provider_hwocr.emulator.validation import CheckedImage
 
@@ -595,23 +602,79 @@ def _documented(slug: str, body: dict[str, Any], image: CheckedImage) -> dict[st
         variant = "general"
     answer = fitted_example(slug, image, variant)
     result = answer.get("result")
-    if isinstance(result, dict) and body.get("side") in ("front", "back"):
+    has_side = any(f.name == "side" for f in response_model(slug).fields)
+    if isinstance(result, dict) and has_side and body.get("side") in ("front", "back"):
         result["side"] = body["side"]
     return answer
 
 
+def honour_type_list(slug: str, body: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """auto-classification: documents of a type outside ``type_list`` are not recognised (nor billed)."""
+    wanted = body.get("type_list")
+    result = answer.get("result")
+    if slug == "auto-classification" and wanted and isinstance(result, list):
+        answer["result"] = [item for item in result if isinstance(item, dict) and item.get("type") in wanted]
+    return answer
+
+
+def financial_statement(lines: list[Line], body: dict[str, Any], image: CheckedImage) -> dict[str, Any]:
+    rows = []
+    for kind, region_lines, cells in _regions(lines):
+        if kind == "table":
+            rows.append((kind, _cells(cells, True)))
+        else:
+            rows.append(
+                (
+                    kind,
+                    [
+                        {"words": ln.text, "confidence": ln.confidence, "location": quad(ln.box)}
+                        for ln in region_lines
+                    ],
+                )
+            )
+    result = mainland.financial_statement(rows, body, image)
+    if body.get("return_excel"):
+        result["excel"] = excel_base64(
+            [{"type": k, "words_block_list": [{**c, "rows": c.get("rows", [0]), "columns": c.get("columns", [0])}
+                                              for c in cells]} for k, cells in rows]
+        )  # fmt: skip
+    if body.get("return_image_size") and image.size is not None:
+        result["image_size"] = {"height": image.size[1], "width": image.size[0]}
+    return result
+
+
+TEXT_BUILDERS["financial-statement"] = financial_statement
+
+
+def _read(slug: str, lines: list[Line], body: dict[str, Any], image: CheckedImage) -> Any:
+    """What the image says for a structured API, or None when nothing could be read."""
+    if slug in STRUCTURED_BUILDERS:
+        return STRUCTURED_BUILDERS[slug](lines, body, image)
+    if slug in ID_CARD_APIS:
+        return id_card(slug, lines, body, image)
+    if slug in mainland.BUILDERS:
+        return mainland.BUILDERS[slug](lines, body, image)
+    if slug in mainland.LABELS:
+        return mainland.labelled(slug, lines, body, image)
+    return None
+
+
 def build(slug: str, body: dict[str, Any], image: CheckedImage, reader: TextReader) -> tuple[Any, str]:
-    """(answer body, how it was made: ``tesserocr``, ``tesseract``, ``synthetic`` or ``documented``)."""
-    lines, engine = reader.read(image.data, image.fmt, image.size, body.get("language"))
+    """(answer body, how it was made: ``rapidocr``, ``tesserocr``, ``tesseract``, ``synthetic``,
+    ``documented`` (the vendor's example) or ``shape`` (the documented shape, nothing read))."""
+    api = get_api(slug)
+    if api.image_field is None:  # invoice-verification: the request is the input
+        answer = shape.model_example(slug)
+        answer["result"].update(mainland.invoice_verification(body))
+        return shape.fit(slug, body, answer, None), "shape"
+    chinese = api.category == "mainland"
+    lines, engine = reader.read(image.data, image.fmt, image.size, body.get("language"), chinese=chinese)
     builder = TEXT_BUILDERS.get(slug)
     if builder is not None:
         return shape.fit(slug, body, {"result": builder(lines, body, image)}, image.size), engine
-    result = None
-    if engine in REAL_ENGINES:
-        if slug in STRUCTURED_BUILDERS:
-            result = STRUCTURED_BUILDERS[slug](lines, body, image)
-        elif slug in ID_CARD_APIS:
-            result = id_card(slug, lines, body, image)
+    result = _read(slug, lines, body, image) if engine in REAL_ENGINES else None
     if result is None:
-        return shape.fit(slug, body, _documented(slug, body, image), image.size), "documented"
+        made_by = "documented" if is_documented(slug) else "shape"
+        answer = honour_type_list(slug, body, _documented(slug, body, image))
+        return shape.fit(slug, body, answer, image.size), made_by
     return shape.fit(slug, body, {"result": result}, image.size), engine

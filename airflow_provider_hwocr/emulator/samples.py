@@ -29,7 +29,27 @@ _FONTS = {
         "/Library/Fonts/Courier New.ttf",
         "C:/Windows/Fonts/cour.ttf",
     ),
+    "cjk": (
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+        "/System/Library/Fonts/PingFang.ttc",
+        "C:/Windows/Fonts/msyh.ttc",
+    ),
 }
+
+
+def cjk_font_path() -> str | None:
+    """A font with Chinese glyphs: Noto Sans CJK from pip (the ``emulator-zh`` extra), else the system's."""
+    try:
+        import cvttf_NotoSansCJK_Regular as noto
+    except ImportError:
+        noto = None
+    if noto is not None:
+        path = os.path.join(os.path.dirname(noto.__file__), "NotoSansCJKtc-Regular.otf")
+        if os.path.exists(path):
+            return path
+    return next((p for p in _FONTS["cjk"] if os.path.exists(p)), None)
 
 
 @dataclass(frozen=True)
@@ -47,18 +67,27 @@ class Sample:
 def _font(size: int, kind: str = "sans") -> Any:
     from PIL import ImageFont
 
+    if kind == "cjk":
+        path = cjk_font_path()
+        if path is None:
+            raise LookupError(
+                "no font with Chinese glyphs: pip install 'airflow-provider-hwocr[emulator-zh]'"
+            )
+        return ImageFont.truetype(path, size)
     for path in _FONTS[kind]:
         if os.path.exists(path):
             return ImageFont.truetype(path, size)
     return ImageFont.load_default(size=size)
 
 
-def _page(size: tuple[int, int], lines: list[str], *, font_size=30, start=(50, 50), gap=1.6, box=False):
+def _page(
+    size: tuple[int, int], lines: list[str], *, font_size=30, start=(50, 50), gap=1.6, box=False, kind="sans"
+):
     from PIL import Image, ImageDraw
 
     img = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(img)
-    font = _font(font_size)
+    font = _font(font_size, kind)
     x, y = start
     for line in lines:
         draw.text((x, y), line, fill="black", font=font)
@@ -200,6 +229,32 @@ def id_card() -> Sample:
     return Sample("id_card", _png(img), (*lines, "PHOTO"))
 
 
+#: The demo VAT invoice's fields, as printed (label -> value; the labels are the vendor's).
+VAT_INVOICE_FIELDS = {
+    "发票代码": "011002100111",
+    "发票号码": "12345678",
+    "开票日期": "2026年11月20日",
+    "校验码": "12345678901234567890",
+    "购买方名称": "北京示例科技有限公司",
+    "购买方纳税人识别号": "91110108MA01ABCDEF",
+    "销售方名称": "上海样例贸易有限公司",
+    "销售方纳税人识别号": "91310115MA1HXYZ123",
+    "合计金额": "1000.00",
+    "合计税额": "130.00",
+    "价税合计": "1130.00",
+}
+
+
+def vat_invoice() -> Sample:
+    """A mainland VAT invoice, its fields printed as 标签：值 lines (needs a CJK font)."""
+    lines = ["增值税专用发票", *(f"{label}：{value}" for label, value in VAT_INVOICE_FIELDS.items())]
+    img, _ = _page((1100, 860), lines, font_size=32, start=(50, 40), gap=1.9, box=True, kind="cjk")
+    return Sample("vat_invoice", _png(img), tuple(lines))
+
+
 def all_samples() -> dict[str, Sample]:
-    """Every sample document by name."""
-    return {s.name: s for s in (invoice(), receipt(), note(), table(), id_card(), passport())}
+    """Every sample document by name (the Chinese VAT invoice where a CJK font is installed)."""
+    found = [invoice(), receipt(), note(), table(), id_card(), passport()]
+    if cjk_font_path() is not None:
+        found.append(vat_invoice())
+    return {s.name: s for s in found}

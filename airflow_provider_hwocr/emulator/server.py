@@ -2,8 +2,11 @@
 
 Pipeline of an OCR request (the first failure answers):
 
-1. route: a known OCR path and method POST, else 404 APIG.0101
-2. authenticate: AK/SK signature or IAM token, else 401 APIG.0301
+1. route: a known OCR path and method POST, else 404 APIG.0101; so is an API the
+   vendor withdrew (unless ``config.serve_retired`` names it) and, with
+   ``config.region_only``, one its endpoint tables do not offer in ``config.region``
+2. authenticate: AK/SK signature or IAM token, else 401 APIG.0301 (more than five
+   AK/SK failures in a row lock the access key for five minutes)
 3. a scripted failure (:meth:`OcrEmulator.fail_next`), if one is queued
 4. project: the path's (and ``X-Project-Id``'s) project id must be the
    configured one, else 403 ModelArts.4203
@@ -17,7 +20,10 @@ Pipeline of an OCR request (the first failure answers):
    ModelArts.4403, a dropped connection, a slow reply, a truncated body
 10. 200 with the answer built by :mod:`.results` (or the documented example
     with ``results="documented"``), header ``X-Emulator-Ocr`` telling how it
-    was made: ``tesserocr``, ``tesseract``, ``synthetic`` or ``documented``
+    was made: ``rapidocr``, ``tesserocr``, ``tesseract``, ``synthetic``,
+    ``documented`` or ``shape`` (made from the response model, nothing read);
+    invoice-verification: at most ``config.invoice_checks_per_day`` checks of
+    one invoice a day (400 AIS.0101 beyond)
 
 Besides OCR the same server answers IAM (``POST /v3/auth/tokens``,
 ``GET /v3/projects``) and its own control paths (``GET /_emulator/stats``,
@@ -37,7 +43,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from airflow_provider_hwocr.catalog import APIS, get_api
+from airflow_provider_hwocr.catalog import APIS, get_api, region_support
 from airflow_provider_hwocr.emulator import auth, examples, iam, results, validation
 from airflow_provider_hwocr.emulator.config import BEHAVIOUR_FIELDS, EmulatorConfig
 from airflow_provider_hwocr.emulator.errors import EmulatorError
@@ -293,6 +299,9 @@ class OcrEmulator:
         self._initial_behaviour = {name: _copy(getattr(self.config, name)) for name in BEHAVIOUR_FIELDS}
         self._examples = examples.load_all()
         self._tokens = iam.TokenStore()
+        self._lockout = auth.Lockout()
+        self._invoice_checks: dict[tuple[str, str, str], int] = {}
+        self._invoice_lock = threading.Lock()
         self._log = CallLog(self.config.max_recorded_calls, self.config.max_timestamps)
         self._script = FailureScript()
         self._limiter = RateLimiter()
@@ -387,8 +396,12 @@ class OcrEmulator:
         return {
             **self._log.stats(),
             "tokens_issued": self._tokens.issue_count,
+            "locked_access_keys": len(self._lockout.locked()),
             "ocr_engine": self.ocr_engine,
+            "chinese_reader": self.reader.chinese,
             "results": self.config.results,
+            "region": self.config.region,
+            "region_only": self.config.region_only,
         }
 
     def reset(self) -> None:
@@ -402,6 +415,9 @@ class OcrEmulator:
         self._log.clear()
         self._script.clear()
         self._tokens.reset_count()
+        self._lockout.clear()
+        with self._invoice_lock:
+            self._invoice_checks.clear()
         for name, value in self._initial_behaviour.items():
             setattr(self.config, name, _copy(value))
         self._limiter.clear()
@@ -473,6 +489,29 @@ class OcrEmulator:
             return parts[4], unquote(parts[2])
         return None, None
 
+    def _unavailable(self, slug: str) -> str | None:
+        """Why the service would have no such API at this endpoint (a 404 APIG.0101), or None."""
+        api = get_api(slug)
+        config = self.config
+        if not api.live and slug not in config.serve_retired:
+            return f"{slug}: {api.deprecation}"
+        if config.region_only and region_support(api, config.region).verdict == "unlisted":
+            return f"{slug} is not offered in region {config.region}"
+        return None
+
+    def _check_invoice(self, body: dict[str, Any]) -> None:
+        """The tax authority's limit: a few checks of one invoice a day."""
+        key = (str(body.get("code")), str(body.get("number")), time.strftime("%Y-%m-%d"))
+        with self._invoice_lock:
+            count = self._invoice_checks.get(key, 0) + 1
+            if count > self.config.invoice_checks_per_day:
+                raise EmulatorError(
+                    400,
+                    "AIS.0101",
+                    detail=f"invoice checked more than {self.config.invoice_checks_per_day} times today",
+                )
+            self._invoice_checks[key] = count
+
     def _ocr(self, request: _Request, request_id: str, started: float) -> _Answer:
         slug, project_id = self._route(request.raw_path)
         mode = auth.auth_mode(request.headers)
@@ -484,9 +523,12 @@ class OcrEmulator:
         try:
             if slug is None or request.method != "POST":
                 raise EmulatorError(404, "APIG.0101", detail="no API at this method and path")
+            gone = self._unavailable(slug)
+            if gone is not None:
+                raise EmulatorError(404, "APIG.0101", detail=gone)
             auth.authenticate(
                 config, self._tokens, request.method, request.raw_path,
-                request.raw_query, request.headers, request.body,
+                request.raw_query, request.headers, request.body, self._lockout,
             )  # fmt: skip
             scripted = self._script.take(slug)
             if scripted is not None:
@@ -505,6 +547,8 @@ class OcrEmulator:
             body = validation.parse_body(request.body, config.max_body_bytes)
             parsed = True
             image = validation.validate(get_api(slug), body, config)
+            if slug == "invoice-verification":
+                self._check_invoice(body)
             fault = self._faults.draw(config)
             error = injected_error(fault) if fault else None
             if error is not None:
@@ -546,9 +590,15 @@ class OcrEmulator:
 
     def _success(self, slug: str, body: dict[str, Any], image: validation.CheckedImage) -> _Answer:
         if self.config.results == "documented":
-            answer = _Answer(200, self._examples[slug], {"X-Emulator-Ocr": "documented"})
-            if slug == "auto-classification":
-                answer.units = _recognised_documents(json.loads(self._examples[slug]))
+            made_by = "documented" if examples.is_documented(slug) else "shape"
+            if slug != "auto-classification" or not body.get("type_list"):
+                answer = _Answer(200, self._examples[slug], {"X-Emulator-Ocr": made_by})
+                if slug == "auto-classification":
+                    answer.units = _recognised_documents(json.loads(self._examples[slug]))
+                return answer
+            payload = results.honour_type_list(slug, body, json.loads(self._examples[slug]))
+            answer = _json_answer(200, payload, {"X-Emulator-Ocr": made_by})
+            answer.units = _recognised_documents(payload)
             return answer
         payload, made_by = results.build(slug, body, image, self.reader)
         answer = _json_answer(200, payload, {"X-Emulator-Ocr": made_by})
@@ -569,7 +619,7 @@ class OcrEmulator:
             if path == "/v3/projects" and method == "GET":
                 auth.authenticate(
                     self.config, self._tokens, method, request.raw_path,
-                    request.raw_query, request.headers, request.body,
+                    request.raw_query, request.headers, request.body, self._lockout,
                 )  # fmt: skip
                 query = dict(parse_qsl(request.raw_query, keep_blank_values=True))
                 return _json_answer(200, iam.list_projects(self.config, self.url, query.get("name")))

@@ -1,4 +1,4 @@
-"""Fit an answer to the catalog's response model for the request that was sent.
+"""Fit an answer to the catalog's response model for the request that was sent, or make one from it.
 
 The builders in :mod:`.results` fill in what they can read off the image;
 this pass then makes the answer look the way the docs say for *this*
@@ -78,8 +78,55 @@ def fit(
     model = response_model(slug)
     defaults = {p.name: p.default for p in get_api(slug).params}
     result = answer.get("result")
+    if model.shape is None:
+        return answer  # a free object: nothing to fit
     items = result if isinstance(result, list) else [result]
     for item in items:
         if isinstance(item, dict):
             _fit(model.fields, item, body, defaults, size)
+    return answer
+
+
+# --- an answer made from the model alone ------------------------------------------------
+
+#: Placeholder values of a "documented shape" answer, by field type (strings: their first
+#: documented value, else ``<field name>``, so that text exports and routing see something).
+_PLACEHOLDERS: dict[str, Any] = {"int": 0, "float": 0.0, "bool": False, "map[float]": {}}
+
+
+def _sample(field: Field, depth: int) -> Any:
+    if field.type == "str":
+        return field.allowed[0] if field.allowed else f"<{field.name}>"
+    if field.type in _PLACEHOLDERS:
+        value = _PLACEHOLDERS[field.type]
+        return dict(value) if isinstance(value, dict) else value
+    if field.type == "points":
+        return [[0, 0], [1, 0], [1, 1], [0, 1]]
+    if field.type == "object":
+        return _sample_object(field.fields, depth + 1)
+    if field.type == "list[object]":
+        return [_sample_object(field.fields, depth + 1)] if depth < 6 else []
+    if field.type == "list[str]":
+        return [f"<{field.name}>"]
+    return []
+
+
+def _sample_object(fields: tuple[Field, ...], depth: int) -> dict[str, Any]:
+    return {f.name: _sample(f, depth) for f in fields}
+
+
+def model_example(slug: str) -> dict[str, Any]:
+    """An answer of API ``slug`` made from its response model alone: every field, typed placeholders.
+
+    What the emulator sends, announced as ``X-Emulator-Ocr: shape``, for an API whose
+    documented example it does not ship and whose fields it cannot read off the image
+    (every field is there, as in a documented example; :func:`fit` then keeps those the
+    request asks for). Lists hold one item, so nested shapes are exercised too.
+    """
+    model = response_model(slug)
+    # A free object (custom-template: the keys are the template's own fields): one such field.
+    item = _sample_object(model.fields, 0) if model.shape else {"field": "<value>"}
+    answer: dict[str, Any] = {"result": [item] if model.kind == "list" else item}
+    for f in model.top_level:
+        answer[f.name] = _sample(f, 0)
     return answer

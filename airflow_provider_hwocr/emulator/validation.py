@@ -5,8 +5,10 @@ Order of checks, first failure wins (all answered with HTTP 400):
 1. body larger than the limit                      -> ModelArts.4104
 2. body not JSON, or not a JSON object             -> ModelArts.4105
 3. not exactly one of the image field and ``url``  -> AIS.0101
+   (an API without image: an image field or ``url`` at all)
 4. a key the API does not know                     -> AIS.0101
 5. a parameter of the wrong type or value          -> AIS.0101
+   (a required one missing, both or neither of an exclusive pair)
 6. image field / url not a non-empty string        -> AIS.0101
 7. Base64 text longer than the API's limit         -> AIS.0103
 8. not strict Base64, or a ``data:`` prefix        -> AIS.0102
@@ -14,6 +16,7 @@ Order of checks, first failure wins (all answered with HTTP 400):
    url download failed                             -> ModelArts.4603
 9. bytes not in a format the API accepts           -> AIS.0102
 10. sides or pixel count outside the API's limits  -> AIS.0103 (not checked for PDF)
+11. a file cut short or broken (no PNG IEND, no JPEG EOI, ...) -> AIS.0104
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from airflow_provider_hwocr.emulator.images import (
     decode_base64,
     fetch_url,
     image_size,
+    incomplete,
     sniff_format,
 )
 
@@ -43,6 +47,10 @@ class CheckedImage:
     data: bytes
     fmt: str
     size: tuple[int, int] | None
+
+
+#: What an API without image (invoice-verification) is "read" from: nothing.
+NO_IMAGE = CheckedImage(b"", "NONE", None)
 
 
 def _bad(code: str, detail: str) -> EmulatorError:
@@ -74,7 +82,13 @@ def param_value_ok(param: Param, value: Any) -> bool:
             and (param.minimum is None or value >= param.minimum)
         )
     if kind == "str":
-        return isinstance(value, str) and value != "" and (param.allowed is None or value in param.allowed)
+        if not isinstance(value, str):
+            return False
+        if value == "":
+            return param.empty is not None
+        return param.allowed is None or value in param.allowed
+    if kind == "object":
+        return isinstance(value, dict)
     if kind == "str_list":
         return isinstance(value, list) and all(
             isinstance(item, str) and (param.allowed is None or item in param.allowed) for item in value
@@ -89,12 +103,22 @@ def param_value_ok(param: Param, value: Any) -> bool:
     return False
 
 
-def check_params(api: Api, body: dict[str, Any]) -> str:
-    """Check keys and parameter values; return which image key is used (image field or ``url``)."""
-    sources = [key for key in (api.image_field, api.url_field) if key in body]
-    if len(sources) != 1:
-        raise _bad("AIS.0101", f"send exactly one of {api.image_field!r} and {api.url_field!r}")
+def check_params(api: Api, body: dict[str, Any]) -> str | None:
+    """Check keys and parameter values; return which image key is used (image field, ``url`` or none)."""
+    if api.image_field is None:
+        sources = []
+        if any(key in body for key in ("image", "data", "url")):
+            raise _bad("AIS.0101", f"{api.slug} takes no image")
+    else:
+        sources = [key for key in (api.image_field, api.url_field) if key in body]
+        if len(sources) != 1:
+            raise _bad("AIS.0101", f"send exactly one of {api.image_field!r} and {api.url_field!r}")
     params = {p.name: p for p in api.params}
+    for p in api.params:
+        if p.required and p.name not in body:
+            raise _bad("AIS.0101", f"parameter {p.name!r} is required")
+        if p.one_of is not None and (p.name in body) == (p.one_of in body):
+            raise _bad("AIS.0101", f"send exactly one of {p.name!r} and {p.one_of!r}")
     for key, value in body.items():
         if key in (api.image_field, api.url_field):
             continue
@@ -103,6 +127,8 @@ def check_params(api: Api, body: dict[str, Any]) -> str:
             raise _bad("AIS.0101", f"unknown parameter {key[:64]!r}")
         if not param_value_ok(param, value):
             raise _bad("AIS.0101", f"parameter {key!r} has an invalid value")
+    if not sources:
+        return None
     source = sources[0]
     if not isinstance(body[source], str) or not body[source]:
         raise _bad("AIS.0101", f"{source!r} must be a non-empty string")
@@ -116,7 +142,10 @@ def check_image(limits: Limits, data: bytes) -> CheckedImage:
         raise _bad("AIS.0102", "image bytes are not in a recognised format")
     if fmt not in limits.formats:
         raise _bad("AIS.0102", f"{fmt} is not accepted by this API")
-    if fmt == "PDF":
+    if fmt in ("PDF", "OFD"):
+        problem = incomplete(data, fmt)
+        if problem is not None:
+            raise _bad("AIS.0104", problem)
         return CheckedImage(data, fmt, None)
     try:
         size = image_size(data, fmt)
@@ -125,6 +154,9 @@ def check_image(limits: Limits, data: bytes) -> CheckedImage:
     except ValueError:
         raise _bad("AIS.0102", f"{fmt} image header is damaged") from None
     if size is None:
+        problem = incomplete(data, fmt)
+        if problem is not None:
+            raise _bad("AIS.0104", problem)
         return CheckedImage(data, fmt, None)
     width, height = size
     # Both side rules of the catalog ("each side within [min, max]" and "short
@@ -136,6 +168,9 @@ def check_image(limits: Limits, data: bytes) -> CheckedImage:
         )
     if limits.max_pixels is not None and width * height > limits.max_pixels:
         raise _bad("AIS.0103", f"image has more than {limits.max_pixels} pixels")
+    problem = incomplete(data, fmt)
+    if problem is not None:
+        raise _bad("AIS.0104", problem)
     return CheckedImage(data, fmt, (width, height))
 
 
@@ -156,7 +191,9 @@ def load_image(api: Api, source: str, value: str, config: EmulatorConfig) -> byt
 
 
 def validate(api: Api, body: dict[str, Any], config: EmulatorConfig) -> CheckedImage:
-    """Run checks 3-10 on a body :func:`parse_body` returned; return the checked image."""
+    """Run checks 3-11 on a body :func:`parse_body` returned; return the checked image."""
     source = check_params(api, body)
+    if source is None:
+        return NO_IMAGE
     data = load_image(api, source, body[source], config)
     return check_image(api.limits, data)

@@ -14,23 +14,54 @@ from typing import Any
 from airflow_provider_hwocr.operators.base import HuaweiOcrOperator, ImageArg, own_params
 
 __all__ = [
+    "HuaweiOcrAcceptanceBillOperator",
     "HuaweiOcrAutoClassificationOperator",
     "HuaweiOcrAutoIdDocClassificationOperator",
+    "HuaweiOcrBankCardOperator",
+    "HuaweiOcrBankReceiptOperator",
+    "HuaweiOcrBusinessCardOperator",
+    "HuaweiOcrBusinessLicenseOperator",
     "HuaweiOcrCambodianIdCardOperator",
     "HuaweiOcrChileIdCardOperator",
     "HuaweiOcrColombiaIdCardOperator",
+    "HuaweiOcrDriverLicenseOperator",
+    "HuaweiOcrExitEntryPermitOperator",
+    "HuaweiOcrFinancialStatementOperator",
+    "HuaweiOcrFlightItineraryOperator",
     "HuaweiOcrGeneralTableOperator",
     "HuaweiOcrGeneralTextOperator",
     "HuaweiOcrHandwritingOperator",
-    "HuaweiOcrIdDocumentOperator",
+    "HuaweiOcrHealthCodeOperator",
+    "HuaweiOcrHkIdCardOperator",
+    "HuaweiOcrHouseholdRegisterOperator",
+    "HuaweiOcrIdCardOperator",
+    "HuaweiOcrInsurancePolicyOperator",
+    "HuaweiOcrInvoiceVerificationOperator",
+    "HuaweiOcrLicensePlateOperator",
+    "HuaweiOcrMacaoIdCardOperator",
+    "HuaweiOcrMainlandTravelPermitOperator",
+    "HuaweiOcrMvsInvoiceOperator",
     "HuaweiOcrMyanmarDriverLicenseOperator",
     "HuaweiOcrMyanmarIdCardOperator",
     "HuaweiOcrPassportOperator",
+    "HuaweiOcrPcrTestRecordOperator",
     "HuaweiOcrPeruIdCardOperator",
+    "HuaweiOcrQualificationCertificateOperator",
+    "HuaweiOcrQuotaInvoiceOperator",
+    "HuaweiOcrRealEstateCertificateOperator",
+    "HuaweiOcrSealOperator",
     "HuaweiOcrSmartDocumentRecognizerOperator",
+    "HuaweiOcrTaxiInvoiceOperator",
     "HuaweiOcrThailandIdCardOperator",
     "HuaweiOcrThailandLicensePlateOperator",
+    "HuaweiOcrTollInvoiceOperator",
+    "HuaweiOcrTrainTicketOperator",
+    "HuaweiOcrTransportationLicenseOperator",
+    "HuaweiOcrVatInvoiceOperator",
+    "HuaweiOcrVehicleCertificateOperator",
+    "HuaweiOcrVehicleLicenseOperator",
     "HuaweiOcrVietnamIdCardOperator",
+    "HuaweiOcrVinOperator",
     "HuaweiOcrWebImageOperator",
 ]
 
@@ -47,11 +78,16 @@ def _reject_generic_arguments(cls: Any, kwargs: dict[str, Any]) -> None:
 
 
 class HuaweiOcrSmartDocumentRecognizerOperator(HuaweiOcrOperator):
-    """Smart Document Recognizer (``smart-document-recognizer``).
+    """Smart Document Recognizer (智能文档解析, ``smart-document-recognizer``).
 
     Text, key-value pairs, tables, layout, forms and formulas from documents and PDF pages.
 
-    Regions: ap-southeast-1, ap-southeast-3. Returns the API's ``result`` (a list of dicts).
+    Regions: mainland table: cn-north-4; international table: ap-southeast-1, ap-southeast-3.
+    Image (body field ``data``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 15-30,000 px; at most
+    10 MB of Base64. A PDF page is chosen with ``pdf_page_number``.
+    Returns the API's ``result`` (a list of dicts): ``ocr_result``, ``kv_result``, ``table_result``,
+    ``layout_result``, ``form_result``, ``formula_result``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0161.html
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param single_orientation_mode: Assume all text shares one orientation. Service default:
@@ -136,108 +172,22 @@ class HuaweiOcrSmartDocumentRecognizerOperator(HuaweiOcrOperator):
         character_mode: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
-        super().__init__(
-            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
-        )
-
-
-class HuaweiOcrIdDocumentOperator(HuaweiOcrOperator):
-    """ID Document (``id-document``).
-
-    Passports, driving licences and identity cards of many countries.
-
-    Regions: ap-southeast-1. Returns the API's ``result`` (a dict).
-
-    .. deprecated::
-        The vendor removed the ID Document API on 2025-11-04; calls may fail with APIG.0101.
-
-    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
-    :param country_region: ISO 3166-1 alpha-3 codes of the issuing countries to consider. Allowed:
-        ``VNM``, ``IND``, ``PHL``, ``ALB``, ``BRA``, ``IDN``, ``MYS``, ``NGA``, ``PAK``, ``RUS``,
-        ``TWN``, ``UKR``, ``THA``, ``CHL``, ``HKG``. Service default: not stated in the docs.
-    :param id_type: Document types to consider: PP passport, DL driving licence, ID identity card.
-        Allowed: ``PP``, ``DL``, ``ID``. Service default: not stated in the docs.
-    :param return_portrait_image: Return the portrait photo as Base64. Service default: not stated
-        in the docs.
-    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
-        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
-        API's parameters by name.
-
-    Fields returned only on request:
-
-    * ``result.portrait_image``: only with ``return_portrait_image=true``
-
-    Notes on the docs (where they contradict themselves, the reading taken):
-
-    * ``result.side``: Seed text for 'back' reads 'front is returned if a document has only one
-      side' (garbled).
-    """
-
-    api_slug = "id-document"
-
-    def __init__(
-        self,
-        *,
-        image: ImageArg = None,
-        country_region: list[str] | str | None = None,
-        id_type: list[str] | str | None = None,
-        return_portrait_image: bool | None = None,
-        **kwargs: Any,
-    ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
-        super().__init__(
-            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
-        )
-
-
-class HuaweiOcrAutoIdDocClassificationOperator(HuaweiOcrOperator):
-    """Auto ID Document Classification (``auto-id-doc-classification``).
-
-    Classifies an identity document image and can raise quality alarms.
-
-    Regions: ap-southeast-2. Returns the API's ``result`` (a dict).
-
-    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
-    :param alarm: Detect blur, glare, occlusion, copies, recaptures and cut borders. Service
-        default: ``false``.
-    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
-        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
-        API's parameters by name.
-
-    Fields returned only on request:
-
-    * ``result.alarm_result``: only with ``alarm=true``
-    * ``result.alarm_confidence``: only with ``alarm=true``
-
-    Notes on the docs (where they contradict themselves, the reading taken):
-
-    * ``result.alarm_result``: In the seed, the true/false descriptions of glare, blocking and
-      insufficient-lighting are copy-pasted from blur ('image is blurry'/'clear'); meaning inferred
-      from the field name.
-    """
-
-    api_slug = "auto-id-doc-classification"
-
-    def __init__(
-        self,
-        *,
-        image: ImageArg = None,
-        alarm: bool | None = None,
-        **kwargs: Any,
-    ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(
             api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
 class HuaweiOcrGeneralTableOperator(HuaweiOcrOperator):
-    """General Table (``general-table``).
+    """General Table (通用表格识别, ``general-table``).
 
     Tables with or without ruling lines, cell by cell, optionally as an Excel file.
 
-    Regions: ap-southeast-3. Returns the API's ``result`` (a dict).
+    Regions: mainland table: cn-east-3, cn-north-4; international table: ap-southeast-3.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``words_region_count``, ``words_region_list``, ``excel``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0031.html
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param return_text_location: Return the coordinates of text blocks and cells. Service default:
@@ -295,18 +245,24 @@ class HuaweiOcrGeneralTableOperator(HuaweiOcrOperator):
         with_borders: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(
             api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
 class HuaweiOcrGeneralTextOperator(HuaweiOcrOperator):
-    """General Text (``general-text``).
+    """General Text (通用文字识别, ``general-text``).
 
     Printed text in any layout, many languages, images and PDF pages.
 
-    Regions: ap-southeast-1. Returns the API's ``result`` (a dict).
+    Regions: mainland table: cn-east-3, cn-north-4; international table: ap-southeast-1.
+    Image (body field ``image``, or ``url``): BMP, GIF, ICO, JPEG, PCX, PDF, PNG, PSD, TIFF, WEBP;
+    sides 15-30,000 px, at most 160,000,000 pixels; at most 10 MB of Base64. A PDF page is chosen
+    with ``pdf_page_number``.
+    Returns the API's ``result`` (a dict): ``direction``, ``words_block_count``,
+    ``words_block_list``, ``markdown_result``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0042.html
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param detect_direction: Straighten tilted images and report the angle. Service default:
@@ -358,18 +314,23 @@ class HuaweiOcrGeneralTextOperator(HuaweiOcrOperator):
         return_markdown_result: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(
             api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
 class HuaweiOcrWebImageOperator(HuaweiOcrOperator):
-    """Web Image (``web-image``).
+    """Web Image (网络图片识别, ``web-image``).
 
     Text in web and social-media pictures, with optional contact extraction and fonts.
 
-    Regions: ap-southeast-2. Returns the API's ``result`` (a dict).
+    Regions: mainland table: cn-east-3, cn-north-4, cn-south-1; international table: ap-southeast-2.
+    Image (body field ``image``, or ``url``): BMP, GIF, ICO, JPEG, PCX, PNG, TGA, TIFF, WEBP; sides
+    15-30,000 px; at most 10 MB of Base64.
+    Returns the API's ``result`` (a dict): ``words_block_count``, ``words_block_list``,
+    ``extracted_data``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0108.html
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param detect_direction: Straighten tilted images. Service default: ``false``.
@@ -408,23 +369,304 @@ class HuaweiOcrWebImageOperator(HuaweiOcrOperator):
         detect_text_direction: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrAutoClassificationOperator(HuaweiOcrOperator):
+    """Auto Classification (智能分类识别, ``auto-classification``).
+
+    Finds and classifies several documents in one image and recognises each.
+
+    Regions: mainland table: cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, OFD, PDF, PNG, TIFF; short side >= 15 px,
+    long side <= 8,000 px; at most 10 MB of Base64. A PDF page is chosen with ``pdf_page_number``.
+    Returns the API's ``result`` (a list of dicts): ``status``, ``content``, ``type``, ``location``,
+    ``seal_mark``, ``confidence``.
+    Reference: https://support.huaweicloud.com/en-us/api-ocr/ocr_03_0113.html
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param type_list: Only documents of these types are recognised (and billed); omit for all.
+        Allowed: ``id_card_portrait_side``, ``id_card_emblem_side``, ``vehicle_license_front``,
+        ``vehicle_license_back``, ``driver_license_front``, ``driver_license_back``, ``passport``,
+        ``bankcard``, ``transportation_license``, ``vat_invoice``, ``vat_roll_invoice``,
+        ``mvs_invoice``, ``taxi_invoice``, ``train_ticket``, ``quota_invoice``, ``toll_invoice``,
+        ``flight_itinerary``. Service default: not stated in the docs.
+    :param pdf_page_number: PDF page to recognise (1 = first page). At least 1. Service default:
+        ``1``.
+    :param extended_parameters: Parameters per document kind, as that kind's own API takes them,
+        e.g. {"vat_invoice": {"advanced_mode": true}}; a wrong one fails that document with
+        AIS.0101. Keys: ``vat_invoice``, ``quota_invoice``, ``taxi_invoice``, ``train_ticket``,
+        ``flight_itinerary``, ``toll_invoice``, ``mvs_invoice``, ``id_card``, ``passport``,
+        ``driver_license``, ``vehicle_license``, ``transportation_license``, ``bankcard``,
+        ``bus_ship_ticket``, ``ride_hailing_itinerary``, ``machine_printed_invoice``. Service
+        default: not stated in the docs.
+    :param detect_seal: Report whether each document carries a seal (seal_mark); not its content.
+        Service default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.seal_mark``: only with ``detect_seal=true``
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * Each result item has its own status; a 200 answer can hold failed items.
+    * Billed per recognised document in the image, not per call.
+    * The v1.0 path is an alias without the project id.
+    * Largest side: 8,000 px in the reference's table, 8,192 px in the SDK's field description;
+      8,000 is used.
+    * PDF and OFD (VAT invoices only) come from the SDK's field description and its pdf_page_number
+      parameter; the older reference lists images only.
+    * The page of a PDF is chosen with pdf_page_number only; extended_parameters cannot choose it.
+    * result is documented as one object but the text and example give a list with one item per
+      document found; the list is taken. Each item has its own status: a 200 answer can hold failed
+      items (content empty).
+    * ``result.confidence``: Listed at item level in the table, but the example nests confidence
+      inside content.
+    * ``result.confidence``: In the reference page, not in the SDK model.
+    """
+
+    api_slug = "auto-classification"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        type_list: list[str] | str | None = None,
+        pdf_page_number: int | None = None,
+        extended_parameters: dict[str, Any] | None = None,
+        detect_seal: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrHandwritingOperator(HuaweiOcrOperator):
+    """Handwriting (手写文字识别, ``handwriting``).
+
+    Handwritten and printed text with positions.
+
+    Regions: mainland table: cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; short side >= 8 px, long side <=
+    8,192 px; at most 10 MB of Base64.
+    Returns the API's ``result`` (a dict): ``words_block_count``, ``words_block_list``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param quick_mode: Fast path for images holding a single line of text. Service default:
+        ``false``.
+    :param char_set: Restricts the output character set (default general). Service default:
+        ``general``.
+    :param detect_direction: Straighten tilted images. Service default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * The docs' list of char_set values was lost; any non-empty string is accepted.
+    """
+
+    api_slug = "handwriting"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        quick_mode: bool | None = None,
+        char_set: str | None = None,
+        detect_direction: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrBusinessCardOperator(HuaweiOcrOperator):
+    """Business Card (名片识别, ``business-card``).
+
+    Name, title, company, phone numbers, address and e-mail from a business card.
+
+    Regions: mainland table: cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``name``, ``title``, ``company``, ``department``,
+    ``phone``, ``address``, ``email``, ``fax``, ``postcode``, ``website``, ``extra_info_list``,
+    ``adjusted_image``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param detect_direction: Detect the card's orientation (any angle). Service default: ``false``.
+    :param return_adjusted_image: Return the straightened card image as Base64. Service default:
+        ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.adjusted_image``: only with ``return_adjusted_image=true``
+    """
+
+    api_slug = "business-card"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        detect_direction: bool | None = None,
+        return_adjusted_image: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrSealOperator(HuaweiOcrOperator):
+    """Seal (印章识别, ``seal``).
+
+    Text of the seals (stamps) on a document, optionally the seals cut out or erased.
+
+    Regions: mainland table: cn-north-4.
+    Image (body field ``data``, or ``url``): BMP, GIF, ICO, JPEG, PCX, PDF, PNG, PSD, TIFF, WEBP;
+    sides 15-8,192 px; at most 10 MB of Base64. A PDF page is chosen with ``pdf_page_number``.
+    Returns the API's ``result`` (a dict): ``seal_list``, ``erased_seal_image``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0168.html
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param return_seal_image: Return each seal cut out of the image, as Base64. Service default:
+        ``false``.
+    :param return_erased_seal_image: Return the image with the seals erased, as Base64. Service
+        default: ``false``.
+    :param pdf_page_number: PDF page to recognise (1 = first page). At least 1. Service default:
+        ``1``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.seal_list.seal_image``: only with ``return_seal_image=true``
+    * ``result.erased_seal_image``: only with ``return_erased_seal_image=true``
+    """
+
+    api_slug = "seal"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        return_seal_image: bool | None = None,
+        return_erased_seal_image: bool | None = None,
+        pdf_page_number: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrVinOperator(HuaweiOcrOperator):
+    """VIN (VIN码识别, ``vin``).
+
+    The vehicle identification number (VIN) on a windscreen plate or a chassis.
+
+    Regions: mainland table: cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``vin``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+    """
+
+    api_slug = "vin"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(api=self.api_slug, image=image, **kwargs)
+
+
+class HuaweiOcrAutoIdDocClassificationOperator(HuaweiOcrOperator):
+    """Auto ID Document Classification (智能证件分类, ``auto-id-doc-classification``).
+
+    Classifies an identity document image and can raise quality alarms.
+
+    Regions: international table: ap-southeast-2.
+    Image (body field ``data``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``type``, ``location``, ``confidence``, ``alarm_result``,
+    ``alarm_confidence``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param alarm: Detect blur, glare, occlusion, copies, recaptures and cut borders. Service
+        default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.alarm_result``: only with ``alarm=true``
+    * ``result.alarm_confidence``: only with ``alarm=true``
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * ``result.alarm_result``: In the seed, the true/false descriptions of glare, blocking and
+      insufficient-lighting are copy-pasted from blur ('image is blurry'/'clear'); meaning inferred
+      from the field name.
+    """
+
+    api_slug = "auto-id-doc-classification"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        alarm: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(
             api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
 class HuaweiOcrPassportOperator(HuaweiOcrOperator):
-    """Passport (``passport``).
+    """Passport (护照识别, ``passport``).
 
     Passport data page fields, from the machine-readable zone or a Chinese passport.
 
-    Regions: ap-southeast-1, ap-southeast-2. Returns the API's ``result`` (a dict).
+    Regions: mainland table: cn-north-4; international table: ap-southeast-1, ap-southeast-2.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``passport_type``, ``country_code``, ``passport_number``,
+    ``nationality``, ``surname``, ``given_name``, ``sex``, ``date_of_birth``, ``date_of_expiry``,
+    ``date_of_issue``, ``place_of_birth``, ``place_of_issue``, ``issuing_authority``,
+    ``confidence``, ``extra_info``, ``machine_code``, ``machine_code2``.
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param country_code: GENERAL reads the machine-readable zone, CHN reads all fields of a Chinese
-        passport; omit to choose automatically. Allowed: ``GENERAL``, ``CHN``. Service default: not
-        stated in the docs.
+        passport; omit to choose automatically. Allowed: ``GENERAL``, ``CHN``. ``""`` is documented
+        too: choose the mode from the detected passport. Service default: not stated in the docs.
     :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
         huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
         API's parameters by name.
@@ -434,8 +676,10 @@ class HuaweiOcrPassportOperator(HuaweiOcrOperator):
     * ``result.extra_info``: Returned with content only for Chinese mainland passports.
     * ``result.machine_code``: In the docs' example for non-Chinese passports, not in the response
       table.
+    * ``result.machine_code``: In the reference page, not in the SDK model.
     * ``result.machine_code2``: In the docs' example for non-Chinese passports, not in the response
       table.
+    * ``result.machine_code2``: In the reference page, not in the SDK model.
     """
 
     api_slug = "passport"
@@ -447,22 +691,31 @@ class HuaweiOcrPassportOperator(HuaweiOcrOperator):
         country_code: str | None = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(
             api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
 class HuaweiOcrThailandIdCardOperator(HuaweiOcrOperator):
-    """Thailand ID Card (``thailand-id-card``).
+    """Thailand ID Card (泰文身份证识别, ``thailand-id-card``).
 
     Fields of Thai identity cards, front and back.
 
-    Regions: ap-southeast-2. Returns the API's ``result`` (a dict).
+    Regions: mainland table: ap-southeast-2; international table: ap-southeast-2.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``type``, ``name_en``, ``ref_number``, ``side``,
+    ``id_number``, ``name_th``, ``first_name_en``, ``last_name_en``, ``date_of_birth_th``,
+    ``date_of_birth_en``, ``religion_th``, ``address_th``, ``date_of_issue_th``,
+    ``date_of_issue_en``, ``date_of_expiry_th``, ``date_of_expiry_en``, ``serial_number``,
+    ``card_number``, ``laser_number``, ``confidence``, ``portrait_image``, ``portrait_location``,
+    ``idcard_type``, ``text_location``.
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param side: Which side of the card the image shows; omit to let the service detect it. Allowed:
-        ``front``, ``back``. Service default: not stated in the docs.
+        ``front``, ``back``. ``""`` is documented too: detect the side automatically. Service
+        default: not stated in the docs.
     :param return_portrait_image: Return the portrait photo of the card as Base64. Service default:
         ``false``.
     :param return_portrait_location: Return where the portrait is on the image. Service default: not
@@ -503,18 +756,24 @@ class HuaweiOcrThailandIdCardOperator(HuaweiOcrOperator):
         return_text_location: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(
             api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
 class HuaweiOcrColombiaIdCardOperator(HuaweiOcrOperator):
-    """Colombia ID Card (``colombia-id-card``).
+    """Colombia ID Card (哥伦比亚身份证识别, ``colombia-id-card``).
 
     Fields of Colombian identity cards.
 
-    Regions: la-north-2. Returns the API's ``result`` (a dict).
+    Regions: mainland table: la-north-2, la-south-2; international table: la-north-2.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``side``, ``number``, ``name``, ``last_name``,
+    ``birth_date``, ``birth_place``, ``gender``, ``blood_type``, ``issue_date``,
+    ``issue_authority``, ``height``, ``citizen_code1``, ``citizen_code2``, ``citizen_code3``,
+    ``confidence``.
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
@@ -523,6 +782,8 @@ class HuaweiOcrColombiaIdCardOperator(HuaweiOcrOperator):
 
     Notes on the docs (where they contradict themselves, the reading taken):
 
+    * Region tables disagree: the mainland table lists la-north-2 and la-south-2, the international
+      one la-north-2 only.
     * number, name and last_name are documented as front-side fields; the docs do not say which side
       carries the others, so they are checked when present.
     """
@@ -535,16 +796,24 @@ class HuaweiOcrColombiaIdCardOperator(HuaweiOcrOperator):
         image: ImageArg = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(api=self.api_slug, image=image, **kwargs)
 
 
 class HuaweiOcrCambodianIdCardOperator(HuaweiOcrOperator):
-    """Cambodian ID Card (``cambodian-idcard``).
+    """Cambodian ID Card (柬文身份证识别, ``cambodian-idcard``).
 
     Fields of Cambodian identity cards, with optional fraud and quality alarms.
 
-    Regions: ap-southeast-3. Returns the API's ``result`` (a dict).
+    Regions: international table: ap-southeast-3.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``id_number``, ``name_kh``, ``name_en``, ``birth_date``,
+    ``sex``, ``height``, ``birth_place``, ``address``, ``issue_date``, ``expiry_date``,
+    ``description``, ``machine_code1``, ``machine_code2``, ``machine_code3``, ``portrait_image``,
+    ``portrait_location``, ``idcard_type``, ``adjusted_image``, ``detect_border_integrity_result``,
+    ``detect_blocking_within_border_result``, ``detect_blur_result``, ``detect_glare_result``,
+    ``detect_tampering_result``, ``detect_reproduce_result``, ``score_info``, ``confidence``.
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param return_portrait_image: Return the portrait photo of the card as Base64. Service default:
@@ -621,18 +890,24 @@ class HuaweiOcrCambodianIdCardOperator(HuaweiOcrOperator):
         detect_reproduce: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(
             api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
 class HuaweiOcrMyanmarIdCardOperator(HuaweiOcrOperator):
-    """Myanmar ID Card (``myanmar-id-card``).
+    """Myanmar ID Card (缅文身份证识别, ``myanmar-id-card``).
 
     Fields of Myanmar NRC cards, optionally translated.
 
-    Regions: ap-southeast-1, ap-southeast-2. Returns the API's ``result`` (a dict).
+    Regions: international table: ap-southeast-1, ap-southeast-2.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``side``, ``class``, ``nrc_id``, ``issue_date``,
+    ``name``, ``father_name``, ``birth``, ``bloodlines_religion``, ``height``, ``blood_group``,
+    ``card_id``, ``nrc_id_back``, ``profession``, ``address``, ``confidence``, ``portrait_image``,
+    ``portrait_location``, ``idcard_type``, ``translation_info``.
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param convert_unicode: Return Burmese text as Unicode (true) instead of Zawgyi (false, the
@@ -679,18 +954,23 @@ class HuaweiOcrMyanmarIdCardOperator(HuaweiOcrOperator):
         return_translation: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(
             api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
 class HuaweiOcrMyanmarDriverLicenseOperator(HuaweiOcrOperator):
-    """Myanmar Driving License (``myanmar-driver-license``).
+    """Myanmar Driving License (缅文驾驶证识别, ``myanmar-driver-license``).
 
     Fields of Myanmar driving licences.
 
-    Regions: ap-southeast-1. Returns the API's ``result`` (a dict).
+    Regions: international table: ap-southeast-1.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``card_number``, ``card_number_en``, ``name``,
+    ``name_en``, ``nrc_id``, ``nrc_id_en``, ``birth``, ``birth_en``, ``blood_group``,
+    ``blood_group_en``, ``expiried_date``, ``expiried_date_en``, ``confidence``.
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param convert_unicode: Return Burmese text as Unicode (true) instead of Zawgyi (false, the
@@ -713,18 +993,22 @@ class HuaweiOcrMyanmarDriverLicenseOperator(HuaweiOcrOperator):
         convert_unicode: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(
             api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
 class HuaweiOcrChileIdCardOperator(HuaweiOcrOperator):
-    """Chile ID Card (``chile-id-card``).
+    """Chile ID Card (智利身份证识别, ``chile-id-card``).
 
     Fields of Chilean identity cards.
 
-    Regions: la-south-2. Returns the API's ``result`` (a dict).
+    Regions: international table: la-south-2.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``surname``, ``given_name``, ``nationality``, ``sex``,
+    ``birth``, ``issue_date``, ``expiry_date``, ``document_number``, ``number``, ``confidence``.
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
@@ -740,20 +1024,28 @@ class HuaweiOcrChileIdCardOperator(HuaweiOcrOperator):
         image: ImageArg = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(api=self.api_slug, image=image, **kwargs)
 
 
 class HuaweiOcrVietnamIdCardOperator(HuaweiOcrOperator):
-    """Vietnam ID Card (``vietnam-id-card``).
+    """Vietnam ID Card (越南身份证识别, ``vietnam-id-card``).
 
     Fields of Vietnamese identity cards, front and back.
 
-    Regions: ap-southeast-1. Returns the API's ``result`` (a dict).
+    Regions: international table: ap-southeast-1.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``side``, ``number``, ``full_name``, ``birth_date``,
+    ``sex``, ``nationality``, ``origin_place``, ``residence_place``, ``expiry_date``,
+    ``personal_identification``, ``issue_date``, ``machine_code1``, ``machine_code2``,
+    ``machine_code3``, ``confidence``, ``portrait_image``, ``portrait_location``, ``idcard_type``,
+    ``text_location``.
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param side: Which side of the card the image shows; omit to let the service detect it. Allowed:
-        ``front``, ``back``. Service default: not stated in the docs.
+        ``front``, ``back``. ``""`` is documented too: detect the side automatically. Service
+        default: not stated in the docs.
     :param return_portrait_image: Return the portrait photo of the card as Base64. Service default:
         ``false``.
     :param return_portrait_location: Return where the portrait is on the image. Service default: not
@@ -787,18 +1079,26 @@ class HuaweiOcrVietnamIdCardOperator(HuaweiOcrOperator):
         return_text_location: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(
             api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
 class HuaweiOcrPeruIdCardOperator(HuaweiOcrOperator):
-    """Peru ID Card (``peru-id-card``).
+    """Peru ID Card (秘鲁身份证识别, ``peru-id-card``).
 
     Fields of Peruvian identity cards.
 
-    Regions: la-south-2. Returns the API's ``result`` (a dict).
+    Regions: international table: la-south-2.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 15-8,192 px; at most
+    10 MB of Base64.
+    Returns the API's ``result`` (a dict): ``cui_number``, ``first_surname``, ``second_surname``,
+    ``given_name``, ``sex``, ``marital_status``, ``birth_date``, ``nationality``, ``issue_date``,
+    ``expiry_date``, ``birth_place``, ``voting_group``, ``organ_donation``, ``registration_date``,
+    ``portrait_image``, ``portrait_location``, ``address``, ``department``, ``province``,
+    ``district``, ``remarks``, ``machine_code1``, ``machine_code2``, ``machine_code3``,
+    ``duplicate``, ``confidence``.
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param return_portrait_image: Return the portrait photo of the card as Base64. Service default:
@@ -811,8 +1111,8 @@ class HuaweiOcrPeruIdCardOperator(HuaweiOcrOperator):
 
     Fields returned only on request:
 
-    * ``result.portrait_image``: only with ``return_portrait_image=true`` (``null`` otherwise)
-    * ``result.portrait_location``: only with ``return_portrait_location=true`` (``null`` otherwise)
+    * ``result.portrait_image``: only with ``return_portrait_image=true``
+    * ``result.portrait_location``: only with ``return_portrait_location=true``
 
     Notes on the docs (where they contradict themselves, the reading taken):
 
@@ -831,18 +1131,22 @@ class HuaweiOcrPeruIdCardOperator(HuaweiOcrOperator):
         return_portrait_location: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(
             api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
 class HuaweiOcrThailandLicensePlateOperator(HuaweiOcrOperator):
-    """Thailand License Plate (``thailand-license-plate``).
+    """Thailand License Plate (泰国车牌识别, ``thailand-license-plate``).
 
     Thai vehicle plates: number, province and position, one item per plate.
 
-    Regions: ap-southeast-2. Returns the API's ``result`` (a list of dicts).
+    Regions: mainland table: ap-southeast-2; international table: ap-southeast-2.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a list of dicts): ``plate_number``, ``plate_location``,
+    ``confidence``, ``province``.
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
@@ -858,88 +1162,1516 @@ class HuaweiOcrThailandLicensePlateOperator(HuaweiOcrOperator):
         image: ImageArg = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(api=self.api_slug, image=image, **kwargs)
 
 
-class HuaweiOcrAutoClassificationOperator(HuaweiOcrOperator):
-    """Auto Classification (``auto-classification``).
+class HuaweiOcrHkIdCardOperator(HuaweiOcrOperator):
+    """Hong Kong ID Card (香港身份证识别, ``hk-id-card``).
 
-    Finds and classifies several documents in one image and recognises each.
+    Fields of Hong Kong identity cards, Chinese telegraph codes included.
 
-    Regions: cn-north-4. Returns the API's ``result`` (a list of dicts).
+    Regions: neither endpoint table lists a region (calls are warned about, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``name``, ``name_en``, ``sex``, ``birth_date``,
+    ``number``, ``symbols``, ``name_telegraph_code``, ``permanent``, ``initial_issue_date``,
+    ``issue_date``, ``portrait_location``, ``portrait_image``, ``confidence``.
+    Reference: https://support.huaweicloud.com/intl/en-us/api-ocr/ocr_03_0138.html
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
-    :param type_list: Only documents of these types are recognised; omit for all. Allowed:
-        ``id_card_portrait_side``, ``id_card_emblem_side``, ``vehicle_license_front``,
-        ``vehicle_license_back``, ``driver_license_front``, ``driver_license_back``, ``passport``,
-        ``bankcard``, ``transportation_license``, ``vat_invoice``, ``vat_roll_invoice``,
-        ``mvs_invoice``, ``taxi_invoice``, ``train_ticket``, ``quota_invoice``, ``toll_invoice``,
-        ``flight_itinerary``. Service default: not stated in the docs.
+    :param return_portrait_image: Return the portrait photo of the card as Base64. Service default:
+        ``false``.
+    :param return_portrait_location: Return where the portrait is on the image. Service default:
+        ``false``.
     :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
         huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
         API's parameters by name.
 
+    Fields returned only on request:
+
+    * ``result.portrait_location``: only with ``return_portrait_location=true``
+    * ``result.portrait_image``: only with ``return_portrait_image=true``
+
     Notes on the docs (where they contradict themselves, the reading taken):
 
-    * Each result item has its own status; a 200 answer can hold failed items.
-    * The v1.0 path is an alias without the project id.
-    * result is documented as one object but the text and example give a list with one item per
-      document found; the list is taken. Each item has its own status: a 200 answer can hold failed
-      items (content empty).
-    * ``result.confidence``: Listed at item level in the table, but the example nests confidence
-      inside content.
+    * Neither endpoint table lists a region for this API: calls are warned about, never refused.
     """
 
-    api_slug = "auto-classification"
+    api_slug = "hk-id-card"
 
     def __init__(
         self,
         *,
         image: ImageArg = None,
-        type_list: list[str] | str | None = None,
+        return_portrait_image: bool | None = None,
+        return_portrait_location: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(
             api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )
 
 
-class HuaweiOcrHandwritingOperator(HuaweiOcrOperator):
-    """Handwriting (``handwriting``).
+class HuaweiOcrMacaoIdCardOperator(HuaweiOcrOperator):
+    """Macao ID Card (澳门身份证识别, ``macao-id-card``).
 
-    Handwritten and printed text with positions.
+    Fields of Macao identity cards, front and back.
 
-    Regions: cn-north-4. Returns the API's ``result`` (a dict).
+    Regions: neither endpoint table lists a region (calls are warned about, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``side``, ``name``, ``name_en``, ``sex``, ``issue_date``,
+    ``expiry_date``, ``birth_date``, ``initial_issue_date``, ``height``, ``number``, ``symbols``,
+    ``machine_code1``, ``machine_code2``, ``machine_code3``, ``portrait_image``, ``confidence``.
+    Reference: https://support.huaweicloud.com/intl/en-us/api-ocr/ocr_03_0139.html
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
-    :param quick_mode: Fast path for images holding a single line of text. Service default:
+    :param side: Which side of the card the image shows; omit to let the service detect it. Allowed:
+        ``front``, ``back``. ``""`` is documented too: detect the side automatically. Service
+        default: not stated in the docs.
+    :param return_portrait_image: Return the portrait photo of the card as Base64. Service default:
         ``false``.
-    :param char_set: Restricts the output character set (default general). Service default:
-        ``general``.
-    :param detect_direction: Straighten tilted images. Service default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.portrait_image``: only with ``return_portrait_image=true``
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * Neither endpoint table lists a region for this API: calls are warned about, never refused.
+    """
+
+    api_slug = "macao-id-card"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        side: str | None = None,
+        return_portrait_image: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrVatInvoiceOperator(HuaweiOcrOperator):
+    """VAT Invoice (增值税发票识别, ``vat-invoice``).
+
+    Every field of a VAT invoice (special, ordinary, electronic, fully digital, roll), with items.
+
+    Regions: mainland table: cn-east-3, cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, OFD, PDF, PNG, TIFF; sides 100-8,192 px; at
+    most 10 MB of Base64. A PDF page is chosen with ``page_num``.
+    Returns the API's ``result`` (a dict): ``title``, ``type``, ``invoice_tag``, ``sum_amount``,
+    ``sum_tax``, ``serial_number``, ``attribution``, ``supervision_seal``, ``code``, ``print_code``,
+    ``machine_number``, ``print_number``, ``check_code``, ``number``, ``issue_date``,
+    ``encryption_block``, ``buyer_name``, ``buyer_id``, ``buyer_address``, ``buyer_bank``,
+    ``seller_name``, ``seller_id``, ``seller_address``, ``seller_bank``, ``subtotal_amount``,
+    ``subtotal_tax``, ``total``, ``total_in_words``, ``remarks``, ``receiver``, ``reviewer``,
+    ``issuer``, ``seller_seal``, ``item_list``, ``province``, ``city``, ``total_pages``,
+    ``current_page``, ``confidence``, ``text_location``, ``belong_buyer_name``,
+    ``belong_seller_name``, ``belong_vat_code``, ``belong_number``, ``belong_pages``,
+    ``belong_current_page``, ``belong_remarks``, ``belong_issue_date``, ``sales_mark``,
+    ``belong_sum_amount``, ``belong_sum_tax``, ``belong_subtotal_amount``, ``belong_subtotal_tax``,
+    ``belong_discount_amount``, ``belong_discount_tax``, ``belong_item_list``,
+    ``passenger_travel_item_list``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0019.html
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param advanced_mode: Return more fields (seals, remarks, issuer, confidences ...). Service
+        default: ``false``.
+    :param return_text_location: Return the position of every recognised field (text_location).
+        Service default: ``false``.
+    :param page_num: Page of a multi-page PDF to recognise (1 = first page). At least 1. Service
+        default: ``1``.
+    :param ofd_to_image_mode: Read an OFD file as an image (more robust, much slower) instead of
+        parsing it. Service default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.invoice_tag``: only with ``advanced_mode=true``
+    * ``result.serial_number``: only with ``advanced_mode=true``
+    * ``result.attribution``: only with ``advanced_mode=true``
+    * ``result.supervision_seal``: only with ``advanced_mode=true``
+    * ``result.print_code``: only with ``advanced_mode=true``
+    * ``result.machine_number``: only with ``advanced_mode=true``
+    * ``result.print_number``: only with ``advanced_mode=true``
+    * ``result.total_in_words``: only with ``advanced_mode=true``
+    * ``result.remarks``: only with ``advanced_mode=true``
+    * ``result.receiver``: only with ``advanced_mode=true``
+    * ``result.reviewer``: only with ``advanced_mode=true``
+    * ``result.issuer``: only with ``advanced_mode=true``
+    * ``result.seller_seal``: only with ``advanced_mode=true``
+    * ``result.item_list.license_plate_number``: only with ``advanced_mode=true``
+    * ``result.item_list.end_date``: only with ``advanced_mode=true``
+    * ``result.item_list.start_date``: only with ``advanced_mode=true``
+    * ``result.item_list.vehicle_type``: only with ``advanced_mode=true``
+    * ``result.confidence``: only with ``advanced_mode=true``
+    * ``result.text_location``: only with ``return_text_location=true``
+    """
+
+    api_slug = "vat-invoice"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        advanced_mode: bool | None = None,
+        return_text_location: bool | None = None,
+        page_num: int | None = None,
+        ofd_to_image_mode: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrInvoiceVerificationOperator(HuaweiOcrOperator):
+    """Invoice Verification (发票验真, ``invoice-verification``).
+
+    Checks an invoice against the tax authority's records: no image, its code, number and date.
+
+    Regions: mainland table: cn-east-3, cn-north-4.
+    No image: the parameters are the request.
+    Returns the API's ``result`` (a dict): ``type``, ``code``, ``number``, ``issue_date``,
+    ``machine_number``, ``check_code``, ``status``, ``subtotal_amount``, ``subtotal_tax``,
+    ``total``, ``total_in_words``, ``remarks``, ``receiver``, ``issuer``, ``reviewer``,
+    ``buyer_name``, ``buyer_id``, ``buyer_address``, ``buyer_bank``, ``seller_name``, ``seller_id``,
+    ``seller_address``, ``seller_bank``, ``deductible_toll``, ``result_code``, ``result_message``,
+    ``items``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0134.html
+
+    .. deprecated::
+        Invoice Verification: the vendor has stopped selling it; existing packages still work (sales
+            stopped 2025-07-14).
+
+    :param code: Invoice code; an empty string for a fully digital invoice (全电发票), which has none.
+        Required. ``""`` is documented too: a fully digital invoice (no code). Service default: not
+        stated in the docs.
+    :param number: Invoice number (digits). Required. Service default: not stated in the docs.
+    :param issue_date: Date of issue, YYYY-MM-DD. Required. Service default: not stated in the docs.
+    :param check_code: Last six digits of the check code (five for a blockchain invoice); needed for
+        ordinary VAT invoices (paper, electronic, roll, toll) and blockchain invoices. Service
+        default: not stated in the docs.
+    :param subtotal_amount: Total as printed, with its decimals ('88.00', not '88'): before tax for
+        special VAT, motor vehicle and blockchain invoices, the car price for used-car invoices, the
+        total for fully digital ones. Service default: not stated in the docs.
     :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
         huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
         API's parameters by name.
 
     Notes on the docs (where they contradict themselves, the reading taken):
 
-    * The docs' list of char_set values was lost; any non-empty string is accepted.
+    * No image: the invoice's fields are the request.
+    * The tax authority allows 5 checks per invoice per day and invoices of the last 5 years; a
+      newly issued invoice can be checked 24 hours after issue.
+    * AIS.0118 means the tax authority's interface is down: retry about 2 hours later.
+    * The SDK types result as a free object; the reference page lists these fields for VAT invoices,
+      and the other kinds (motor vehicle, used car, blockchain, fully digital) return others: every
+      field but the verdict is optional here.
+    * The reference's value tables of type, status and result_code are not in the catalog: free
+      text.
     """
 
-    api_slug = "handwriting"
+    api_slug = "invoice-verification"
+
+    def __init__(
+        self,
+        *,
+        code: str | None = None,
+        number: str | None = None,
+        issue_date: str | None = None,
+        check_code: str | None = None,
+        subtotal_amount: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        if "image" in kwargs:
+            raise TypeError(
+                "HuaweiOcrInvoiceVerificationOperator takes no image: its parameters are the request "
+                "(code, number, issue_date, check_code, subtotal_amount)"
+            )
+        super().__init__(api=self.api_slug, parameters=own_params(self.api_slug, locals()), **kwargs)
+
+
+class HuaweiOcrMvsInvoiceOperator(HuaweiOcrOperator):
+    """Motor Vehicle Sales Invoice (机动车销售发票识别, ``mvs-invoice``).
+
+    Fields of motor-vehicle and used-car sales invoices.
+
+    Regions: mainland table: cn-east-3, cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 100-8,000 px; at most
+    10 MB of Base64.
+    Returns the API's ``result`` (a dict): ``code``, ``number``, ``machine_printed_code``,
+    ``machine_printed_number``, ``issue_date``, ``machine_number``, ``buyer_name``,
+    ``buyer_organization_number``, ``buyer_id``, ``buyer_address``, ``buyer_phone``,
+    ``seller_name``, ``seller_phone``, ``seller_id``, ``seller_account``, ``seller_address``,
+    ``licence_plate_number``, ``registration_number``, ``dept_motor_vehicles``, ``seller_bank``,
+    ``vehicle_type``, ``brand_model``, ``manufacturing_location``, ``quality_certificate``,
+    ``import_certificate``, ``inspection_number``, ``engine_number``,
+    ``vehicle_identification_number``, ``tonnage``, ``seating_capacity``, ``tax_authority``,
+    ``tax_authority_code``, ``tax_payment_receipt``, ``tax_rate``, ``tax``, ``tax_exclusive_price``,
+    ``total``, ``total_chinese``, ``fiscal_code``, ``auction_org_name``, ``auction_org_address``,
+    ``auction_org_id``, ``auction_org_bank_account``, ``auction_org_phone``,
+    ``used_vehicle_market_name``, ``used_vehicle_market_id``, ``used_vehicle_market_address``,
+    ``used_vehicle_market_bank_account``, ``used_vehicle_market_phone``, ``reverse_issue``,
+    ``remark``, ``drawer_name``, ``type``, ``text_location``, ``confidence``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0041.html
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param return_text_location: Return the position of every recognised field (text_location).
+        Service default: ``false``.
+    :param return_confidence: Return a confidence per field. Service default: ``false``.
+    :param type: auto: detect new or used-car invoice and say which; new / used: expect that kind
+        (another kind fails with AIS.0104). Omit for the original new-car fields. Allowed: ``auto``,
+        ``new``, ``used``. Service default: not stated in the docs.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.buyer_address``: only with ``type=auto`` or ``type=used``
+    * ``result.buyer_phone``: only with ``type=auto`` or ``type=used``
+    * ``result.licence_plate_number``: only with ``type=auto`` or ``type=used``
+    * ``result.registration_number``: only with ``type=auto`` or ``type=used``
+    * ``result.dept_motor_vehicles``: only with ``type=auto`` or ``type=used``
+    * ``result.auction_org_name``: only with ``type=auto`` or ``type=used``
+    * ``result.auction_org_address``: only with ``type=auto`` or ``type=used``
+    * ``result.auction_org_id``: only with ``type=auto`` or ``type=used``
+    * ``result.auction_org_bank_account``: only with ``type=auto`` or ``type=used``
+    * ``result.auction_org_phone``: only with ``type=auto`` or ``type=used``
+    * ``result.used_vehicle_market_name``: only with ``type=auto`` or ``type=used``
+    * ``result.used_vehicle_market_id``: only with ``type=auto`` or ``type=used``
+    * ``result.used_vehicle_market_address``: only with ``type=auto`` or ``type=used``
+    * ``result.used_vehicle_market_bank_account``: only with ``type=auto`` or ``type=used``
+    * ``result.used_vehicle_market_phone``: only with ``type=auto`` or ``type=used``
+    * ``result.reverse_issue``: only with ``type=auto`` or ``type=used``
+    * ``result.type``: only with ``type=auto`` or ``type=new`` or ``type=used``
+    * ``result.text_location``: only with ``return_text_location=true``
+    * ``result.confidence``: only with ``return_confidence=true``
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * ``result.buyer_address``: This and the other used-car fields come with type=auto or type=used,
+      for used-car invoices.
+    """
+
+    api_slug = "mvs-invoice"
 
     def __init__(
         self,
         *,
         image: ImageArg = None,
-        quick_mode: bool | None = None,
-        char_set: str | None = None,
+        return_text_location: bool | None = None,
+        return_confidence: bool | None = None,
+        type: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrQuotaInvoiceOperator(HuaweiOcrOperator):
+    """Quota Invoice (定额发票识别, ``quota-invoice``).
+
+    Code, number and amount of a fixed-amount (quota) invoice.
+
+    Regions: mainland table: cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``number``, ``code``, ``location``, ``amount``,
+    ``confidence``.
+    Reference: https://support.huaweicloud.com/en-us/api-ocr/ocr_03_0102.html
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+    """
+
+    api_slug = "quota-invoice"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(api=self.api_slug, image=image, **kwargs)
+
+
+class HuaweiOcrTaxiInvoiceOperator(HuaweiOcrOperator):
+    """Taxi Invoice (出租车发票识别, ``taxi-invoice``).
+
+    Taxi receipt: code, number, car, times, distance and fare.
+
+    Regions: mainland table: cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``location``, ``code``, ``number``, ``phone_number``,
+    ``company``, ``taxi_number``, ``certificate_number``, ``identification_number``, ``date``,
+    ``boarding_time``, ``alighting_time``, ``time``, ``unit_price``, ``distance``, ``waiting_time``,
+    ``fare``, ``fuel_oil_surcharge``, ``call_service_surcharge``, ``total``, ``confidence``,
+    ``text_location``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param return_text_location: Return the position of every recognised field (text_location).
+        Service default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.text_location``: only with ``return_text_location=true``
+    """
+
+    api_slug = "taxi-invoice"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        return_text_location: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrTollInvoiceOperator(HuaweiOcrOperator):
+    """Toll Invoice (车辆通行费发票识别, ``toll-invoice``).
+
+    Vehicle toll receipt: code, number, entry, exit, amount and time.
+
+    Regions: mainland table: cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``code``, ``number``, ``entry``, ``exit``, ``amount``,
+    ``cashier``, ``vehicle_type``, ``date``, ``time``, ``confidence``, ``text_location``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param return_text_location: Return the position of every recognised field (text_location).
+        Service default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.text_location``: only with ``return_text_location=true``
+    """
+
+    api_slug = "toll-invoice"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        return_text_location: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrTrainTicketOperator(HuaweiOcrOperator):
+    """Train Ticket (火车票识别, ``train-ticket``).
+
+    Train ticket or e-ticket receipt: stations, train, seat, price, passenger.
+
+    Regions: mainland table: cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, OFD, PNG, TIFF; sides 15-8,192 px; at most
+    10 MB of Base64.
+    Returns the API's ``result`` (a dict): ``ticket_id``, ``check_port``, ``train_number``,
+    ``departure_station``, ``destination_station``, ``departure_station_en``,
+    ``destination_station_en``, ``departure_time``, ``seat_number``, ``ticket_price``,
+    ``sale_method``, ``seat_category``, ``ticket_changing``, ``id_number``, ``name``, ``log_id``,
+    ``sale_location``, ``invoice_style``, ``issue_date``, ``discount_mark``, ``serial_number``,
+    ``tax_amount``, ``tax_rate``, ``air_conditioning``, ``original_invoice_number``,
+    ``unified_social_credit_code``, ``buyer_name``, ``total_amount_excluding_tax``,
+    ``invoice_number``, ``seal_mark``, ``title``, ``area``, ``receipt_number``,
+    ``amount_in_figures``, ``amount_in_words``, ``confidence``, ``text_location``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param return_text_location: Return the position of every recognised field (text_location).
+        Service default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.text_location``: only with ``return_text_location=true``
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * OFD input is for railway e-tickets only.
+    """
+
+    api_slug = "train-ticket"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        return_text_location: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrFlightItineraryOperator(HuaweiOcrOperator):
+    """Flight Itinerary (飞机行程单识别, ``flight-itinerary``).
+
+    Air itinerary receipt: passenger, flights, fare, taxes and totals.
+
+    Regions: mainland table: cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``serial_number``, ``passenger_name``, ``id_number``,
+    ``endorsements_restrictions``, ``order_number``, ``fare``, ``caac_development_fund``,
+    ``fuel_surcharge``, ``other_taxes``, ``total``, ``e_ticket_number``, ``check_code``,
+    ``reference_information``, ``insurance``, ``agent_code``, ``issue_organization``,
+    ``issue_date``, ``tax``, ``tax_rate``, ``buyer_name``, ``buyer_id``, ``number``,
+    ``international_flag``, ``issue_status``, ``gp_number``, ``itinerary_list``, ``confidence``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+    """
+
+    api_slug = "flight-itinerary"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(api=self.api_slug, image=image, **kwargs)
+
+
+class HuaweiOcrAcceptanceBillOperator(HuaweiOcrOperator):
+    """Acceptance Bill (承兑汇票识别, ``acceptance-bill``).
+
+    Bank or commercial acceptance bill: parties, accounts, amounts, dates, guarantees.
+
+    Regions: mainland table: cn-north-4, cn-south-1.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``issue_date``, ``due_date``, ``bill_status``,
+    ``bill_number``, ``issuer_full_name``, ``issuer_account``, ``issuer_bank_name``,
+    ``issuer_bank_number``, ``payee_full_name``, ``payee_account``, ``payee_bank_name``,
+    ``payee_bank_number``, ``issuance_guarantor_name``, ``issuance_guarantor_address``,
+    ``issuance_guarantor_account``, ``issuance_guarantee_date``, ``issuance_guarantor_bank_number``,
+    ``issuance_guarantor_bank_name``, ``amount_in_words``, ``amount_in_figures``,
+    ``acceptor_full_name``, ``acceptor_account``, ``acceptor_bank_number``, ``acceptor_bank_name``,
+    ``contract_number``, ``assignability``, ``issuer_commitment``, ``acceptor_commitment``,
+    ``acceptance_date``, ``acceptance_guarantor_name``, ``acceptance_guarantor_address``,
+    ``acceptance_guarantor_account``, ``acceptance_guarantee_date``,
+    ``acceptance_guarantor_bank_number``, ``acceptance_guarantor_bank_name``,
+    ``issuer_rating_entity``, ``issuer_credit_rating``, ``issuer_rating_due_date``,
+    ``acceptor_rating_entity``, ``acceptor_credit_rating``, ``acceptor_rating_due_date``,
+    ``bill_package_number``, ``remarks``, ``confidence``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0163.html
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+    """
+
+    api_slug = "acceptance-bill"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(api=self.api_slug, image=image, **kwargs)
+
+
+class HuaweiOcrBankReceiptOperator(HuaweiOcrOperator):
+    """Bank Receipt (银行回单识别, ``bank-receipt``).
+
+    Key-value pairs of each bank receipt on a page.
+
+    Regions: mainland table: cn-north-4.
+    Image (body field ``data``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 15-8,192 px; at most
+    10 MB of Base64. A PDF page is chosen with ``page_num``.
+    Returns the API's ``result`` (a dict): ``bank_receipt_count``, ``bank_receipt_list``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0172.html
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param page_num: Page of a multi-page PDF to recognise (1 = first page). At least 1. Service
+        default: ``1``.
+    :param single_orientation_mode: Assume all text shares one orientation. Service default:
+        ``true``.
+    :param erase_seal: Erase seals before recognition (better text under them). Service default: not
+        stated in the docs.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * A PDF is rendered at 200 dpi and must then meet the pixel limits.
+    """
+
+    api_slug = "bank-receipt"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        page_num: int | None = None,
+        single_orientation_mode: bool | None = None,
+        erase_seal: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrFinancialStatementOperator(HuaweiOcrOperator):
+    """Financial Statement (财务报表识别, ``financial-statement``).
+
+    Tables of balance sheets, income and cash-flow statements, optionally as Excel.
+
+    Regions: mainland table: cn-east-3.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``words_region_count``, ``words_region_list``, ``excel``,
+    ``image_size``, ``rectification_matrix``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param return_text_location: Return the coordinates of text blocks and cells. Service default:
+        ``false``.
+    :param return_confidence: Return confidences (four decimals). Service default: ``false``.
+    :param return_excel: Return the tables as a Base64 .xlsx in result.excel. Service default:
+        ``false``.
+    :param return_table_location: Return the coordinates of each table. Service default: ``false``.
+    :param return_image_size: Return the size of the straightened image. Service default: ``false``.
+    :param return_rectification_matrix: Return the perspective correction matrix. Service default:
+        ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.words_region_list.table_location``: only with ``return_table_location=true``
+    * ``result.words_region_list.words_block_list.location``: only with
+      ``return_text_location=true``
+    * ``result.words_region_list.words_block_list.confidence``: only with ``return_confidence=true``
+    * ``result.words_region_list.words_block_list.cell_location``: only with
+      ``return_text_location=true``
+    * ``result.excel``: only with ``return_excel=true``
+    * ``result.image_size``: only with ``return_image_size=true``
+    * ``result.rectification_matrix``: only with ``return_rectification_matrix=true``
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * ``result.words_region_list.words_block_count``: The SDK types this count as a float; kept so.
+    """
+
+    api_slug = "financial-statement"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        return_text_location: bool | None = None,
+        return_confidence: bool | None = None,
+        return_excel: bool | None = None,
+        return_table_location: bool | None = None,
+        return_image_size: bool | None = None,
+        return_rectification_matrix: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrInsurancePolicyOperator(HuaweiOcrOperator):
+    """Insurance Policy (保险单识别, ``insurance-policy``).
+
+    Policy holder, insured persons, beneficiaries and cover of an insurance policy.
+
+    Regions: mainland table: cn-east-3, cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``bank_name``, ``bill_number``, ``company``,
+    ``effective_date``, ``applicant_name``, ``applicant_sex``, ``applicant_birthday``,
+    ``applicant_id_type``, ``applicant_id_number``, ``insurant_list``, ``beneficiary_list``,
+    ``insurance_list``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0049.html
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param detect_direction: Detect and correct the tilt of the image before recognition. Service
+        default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+    """
+
+    api_slug = "insurance-policy"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
         detect_direction: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        _reject_generic_arguments(type(self), kwargs)
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrIdCardOperator(HuaweiOcrOperator):
+    """ID Card (身份证识别, ``id-card``).
+
+    Mainland resident identity card, portrait and emblem sides, with checks and fraud alarms.
+
+    Regions: mainland table: cn-east-3, cn-north-4; also cn-north-1 (an older edition of the
+    mainland endpoint table; warned, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``name``, ``sex``, ``birth``, ``ethnicity``, ``address``,
+    ``number``, ``issue``, ``valid_from``, ``valid_to``, ``verification_result``, ``text_location``,
+    ``portrait_image``, ``adjusted_image``, ``portrait_location``, ``detect_reproduce_result``,
+    ``detect_copy_result``, ``detect_tampering_result``, ``detect_border_integrity_result``,
+    ``detect_blocking_within_border_result``, ``detect_blur_result``, ``detect_interim_result``,
+    ``detect_glare_result``, ``score_info``, ``front``, ``back``.
+    Reference: https://support.huaweicloud.com/en-us/api-ocr/ocr_03_0030.html
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param side: front: portrait side, back: emblem side, double_side: both in one image; omit to
+        detect. Allowed: ``front``, ``back``, ``double_side``. ``""`` is documented too: detect the
+        side automatically. Service default: not stated in the docs.
+    :param return_verification: Check the ID number, birth date, sex and validity
+        (verification_result). Service default: ``false``.
+    :param return_text_location: Return the position of every recognised field (text_location).
+        Service default: ``false``.
+    :param detect_reproduce: Alarm when the image is a recapture (photo of a screen or print).
+        Service default: ``false``.
+    :param detect_copy: Alarm when the image is a black-and-white copy. Service default: ``false``.
+    :param return_portrait_location: Return where the portrait is on the image. Service default:
+        ``false``.
+    :param return_portrait_image: Return the portrait photo of the card as Base64. Service default:
+        ``false``.
+    :param return_adjusted_image: Return the straightened card image as Base64. Service default:
+        ``false``.
+    :param detect_tampering: Alarm when the image looks edited. Service default: ``false``.
+    :param detect_border_integrity: Alarm when the card border is incomplete. Service default:
+        ``false``.
+    :param detect_blocking_within_border: Alarm when something covers the card. Service default:
+        ``false``.
+    :param detect_blur: Alarm when the image is blurred. Service default: ``false``.
+    :param detect_interim: Alarm when the card is a temporary ID card. Service default: ``false``.
+    :param detect_glare: Alarm on glare. Service default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.name``: only with ``side!=double_side``
+    * ``result.sex``: only with ``side!=double_side``
+    * ``result.birth``: only with ``side!=double_side``
+    * ``result.ethnicity``: only with ``side!=double_side``
+    * ``result.address``: only with ``side!=double_side``
+    * ``result.number``: only with ``side!=double_side``
+    * ``result.issue``: only with ``side!=double_side``
+    * ``result.valid_from``: only with ``side!=double_side``
+    * ``result.valid_to``: only with ``side!=double_side``
+    * ``result.verification_result``: only with ``return_verification=true`` and
+      ``side!=double_side``
+    * ``result.text_location``: only with ``return_text_location=true`` and ``side!=double_side``
+    * ``result.portrait_image``: only with ``return_portrait_image=true`` and ``side!=double_side``
+    * ``result.adjusted_image``: only with ``return_adjusted_image=true`` and ``side!=double_side``
+    * ``result.portrait_location``: only with ``return_portrait_location=true`` and
+      ``side!=double_side``
+    * ``result.detect_reproduce_result``: only with ``detect_reproduce=true`` and
+      ``side!=double_side``
+    * ``result.detect_copy_result``: only with ``detect_copy=true`` and ``side!=double_side``
+    * ``result.detect_tampering_result``: only with ``detect_tampering=true`` and
+      ``side!=double_side``
+    * ``result.detect_border_integrity_result``: only with ``detect_border_integrity=true`` and
+      ``side!=double_side``
+    * ``result.detect_blocking_within_border_result``: only with
+      ``detect_blocking_within_border=true`` and ``side!=double_side``
+    * ``result.detect_blur_result``: only with ``detect_blur=true`` and ``side!=double_side``
+    * ``result.detect_interim_result``: only with ``detect_interim=true`` and ``side!=double_side``
+    * ``result.detect_glare_result``: only with ``detect_glare=true`` and ``side!=double_side``
+    * ``result.score_info``: only with ``detect_reproduce=true`` or ``detect_copy=true`` or
+      ``detect_tampering=true`` or ``detect_border_integrity=true`` or
+      ``detect_blocking_within_border=true`` or ``detect_blur=true`` or ``detect_interim=true`` or
+      ``detect_glare=true`` and ``side!=double_side``
+    * ``result.score_info.tampering_score``: only with ``detect_tampering=true``
+    * ``result.score_info.interim_score``: only with ``detect_interim=true``
+    * ``result.score_info.reproduce_score``: only with ``detect_reproduce=true``
+    * ``result.score_info.copy_score``: only with ``detect_copy=true``
+    * ``result.score_info.border_integrity_score``: only with ``detect_border_integrity=true``
+    * ``result.score_info.blur_score``: only with ``detect_blur=true``
+    * ``result.score_info.glare_score``: only with ``detect_glare=true``
+    * ``result.score_info.blocking_within_border_score``: only with
+      ``detect_blocking_within_border=true``
+    * ``result.front``: only with ``side=double_side``
+    * ``result.front.portrait_image``: only with ``return_portrait_image=true``
+    * ``result.front.adjusted_image``: only with ``return_adjusted_image=true``
+    * ``result.front.verification_result``: only with ``return_verification=true``
+    * ``result.front.text_location``: only with ``return_text_location=true``
+    * ``result.front.portrait_location``: only with ``return_portrait_location=true``
+    * ``result.front.detect_reproduce_result``: only with ``detect_reproduce=true``
+    * ``result.front.detect_copy_result``: only with ``detect_copy=true``
+    * ``result.front.detect_tampering_result``: only with ``detect_tampering=true``
+    * ``result.front.detect_border_integrity_result``: only with ``detect_border_integrity=true``
+    * ``result.front.detect_blocking_within_border_result``: only with
+      ``detect_blocking_within_border=true``
+    * ``result.front.detect_blur_result``: only with ``detect_blur=true``
+    * ``result.front.detect_interim_result``: only with ``detect_interim=true``
+    * ``result.front.detect_glare_result``: only with ``detect_glare=true``
+    * ``result.front.score_info``: only with ``detect_reproduce=true`` or ``detect_copy=true`` or
+      ``detect_tampering=true`` or ``detect_border_integrity=true`` or
+      ``detect_blocking_within_border=true`` or ``detect_blur=true`` or ``detect_interim=true`` or
+      ``detect_glare=true``
+    * ``result.front.score_info.tampering_score``: only with ``detect_tampering=true``
+    * ``result.front.score_info.interim_score``: only with ``detect_interim=true``
+    * ``result.front.score_info.reproduce_score``: only with ``detect_reproduce=true``
+    * ``result.front.score_info.copy_score``: only with ``detect_copy=true``
+    * ``result.front.score_info.border_integrity_score``: only with ``detect_border_integrity=true``
+    * ``result.front.score_info.blur_score``: only with ``detect_blur=true``
+    * ``result.front.score_info.glare_score``: only with ``detect_glare=true``
+    * ``result.front.score_info.blocking_within_border_score``: only with
+      ``detect_blocking_within_border=true``
+    * ``result.back``: only with ``side=double_side``
+    * ``result.back.adjusted_image``: only with ``return_adjusted_image=true``
+    * ``result.back.verification_result``: only with ``return_verification=true``
+    * ``result.back.text_location``: only with ``return_text_location=true``
+    * ``result.back.detect_reproduce_result``: only with ``detect_reproduce=true``
+    * ``result.back.detect_copy_result``: only with ``detect_copy=true``
+    * ``result.back.detect_tampering_result``: only with ``detect_tampering=true``
+    * ``result.back.detect_border_integrity_result``: only with ``detect_border_integrity=true``
+    * ``result.back.detect_blocking_within_border_result``: only with
+      ``detect_blocking_within_border=true``
+    * ``result.back.detect_blur_result``: only with ``detect_blur=true``
+    * ``result.back.detect_interim_result``: only with ``detect_interim=true``
+    * ``result.back.detect_glare_result``: only with ``detect_glare=true``
+    * ``result.back.score_info``: only with ``detect_reproduce=true`` or ``detect_copy=true`` or
+      ``detect_tampering=true`` or ``detect_border_integrity=true`` or
+      ``detect_blocking_within_border=true`` or ``detect_blur=true`` or ``detect_interim=true`` or
+      ``detect_glare=true``
+    * ``result.back.score_info.tampering_score``: only with ``detect_tampering=true``
+    * ``result.back.score_info.interim_score``: only with ``detect_interim=true``
+    * ``result.back.score_info.reproduce_score``: only with ``detect_reproduce=true``
+    * ``result.back.score_info.copy_score``: only with ``detect_copy=true``
+    * ``result.back.score_info.border_integrity_score``: only with ``detect_border_integrity=true``
+    * ``result.back.score_info.blur_score``: only with ``detect_blur=true``
+    * ``result.back.score_info.glare_score``: only with ``detect_glare=true``
+    * ``result.back.score_info.blocking_within_border_score``: only with
+      ``detect_blocking_within_border=true``
+    """
+
+    api_slug = "id-card"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        side: str | None = None,
+        return_verification: bool | None = None,
+        return_text_location: bool | None = None,
+        detect_reproduce: bool | None = None,
+        detect_copy: bool | None = None,
+        return_portrait_location: bool | None = None,
+        return_portrait_image: bool | None = None,
+        return_adjusted_image: bool | None = None,
+        detect_tampering: bool | None = None,
+        detect_border_integrity: bool | None = None,
+        detect_blocking_within_border: bool | None = None,
+        detect_blur: bool | None = None,
+        detect_interim: bool | None = None,
+        detect_glare: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrDriverLicenseOperator(HuaweiOcrOperator):
+    """Driving License (驾驶证识别, ``driver-license``).
+
+    Mainland driving licence, main and second page, paper or electronic.
+
+    Regions: mainland table: cn-east-3, cn-north-4; also cn-north-1 (an older edition of the
+    mainland endpoint table; warned, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 100-8,192 px; at most 10
+    MB of Base64.
+    Returns the API's ``result`` (a dict): ``type``, ``number``, ``name``, ``sex``, ``nationality``,
+    ``address``, ``birth``, ``issue_date``, ``class``, ``valid_from``, ``valid_to``,
+    ``issuing_authority``, ``file_number``, ``record``, ``accumulated_scores``, ``status``,
+    ``generation_date``, ``current_time``, ``text_location``, ``front``, ``back``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param side: front: main page, back: second page, double_side: both; omit for the main page.
+        Allowed: ``front``, ``back``, ``double_side``. ``""`` is documented too: read the main page.
+        Service default: not stated in the docs.
+    :param return_issuing_authority: Return the issuing authority (issuing_authority). Service
+        default: ``false``.
+    :param return_text_location: Return the position of every recognised field (text_location).
+        Service default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.number``: only with ``side!=double_side``
+    * ``result.name``: only with ``side!=double_side``
+    * ``result.sex``: only with ``side!=double_side``
+    * ``result.nationality``: only with ``side!=double_side``
+    * ``result.address``: only with ``side!=double_side``
+    * ``result.birth``: only with ``side!=double_side``
+    * ``result.issue_date``: only with ``side!=double_side``
+    * ``result.class``: only with ``side!=double_side``
+    * ``result.valid_from``: only with ``side!=double_side``
+    * ``result.valid_to``: only with ``side!=double_side``
+    * ``result.issuing_authority``: only with ``return_issuing_authority=true`` and
+      ``side!=double_side``
+    * ``result.file_number``: only with ``side!=double_side``
+    * ``result.record``: only with ``side!=double_side``
+    * ``result.accumulated_scores``: only with ``side!=double_side``
+    * ``result.status``: only with ``side!=double_side``
+    * ``result.generation_date``: only with ``side!=double_side``
+    * ``result.current_time``: only with ``side!=double_side``
+    * ``result.text_location``: only with ``return_text_location=true`` and ``side!=double_side``
+    * ``result.front``: only with ``side=double_side``
+    * ``result.front.issuing_authority``: only with ``return_issuing_authority=true``
+    * ``result.front.text_location``: only with ``return_text_location=true``
+    * ``result.back``: only with ``side=double_side``
+    * ``result.back.issuing_authority``: only with ``return_issuing_authority=true``
+    * ``result.back.text_location``: only with ``return_text_location=true``
+    """
+
+    api_slug = "driver-license"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        side: str | None = None,
+        return_issuing_authority: bool | None = None,
+        return_text_location: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrVehicleLicenseOperator(HuaweiOcrOperator):
+    """Vehicle License (行驶证识别, ``vehicle-license``).
+
+    Mainland vehicle licence, main and second page, paper or electronic, with alarms.
+
+    Regions: mainland table: cn-east-3, cn-north-4; also cn-north-1 (an older edition of the
+    mainland endpoint table; warned, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 100-8,192 px; at most 10
+    MB of Base64.
+    Returns the API's ``result`` (a dict): ``type``, ``number``, ``vehicle_type``, ``name``,
+    ``address``, ``use_character``, ``model``, ``engine_no``, ``vin``, ``register_date``,
+    ``issue_date``, ``issuing_authority``, ``file_no``, ``approved_passengers``, ``gross_mass``,
+    ``unladen_mass``, ``approved_load``, ``dimension``, ``traction_mass``, ``remarks``,
+    ``inspection_record``, ``code_number``, ``text_location``, ``energy_type``, ``color``,
+    ``mandatory_scrapping_date``, ``status``, ``front``, ``back``, ``alarm_result``,
+    ``alarm_confidence``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param side: front: main page, back: second page, double_side: both; omit for the main page.
+        Allowed: ``front``, ``back``, ``double_side``. ``""`` is documented too: read the main page.
+        Service default: not stated in the docs.
+    :param return_issuing_authority: Return the issuing authority (issuing_authority). Service
+        default: ``false``.
+    :param return_text_location: Return the position of every recognised field (text_location).
+        Service default: ``false``.
+    :param recognize_electronic_license: Also read electronic vehicle licences. Service default:
+        ``false``.
+    :param alarm: Return image alarms for paper licences (alarm_result, alarm_confidence). Service
+        default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.number``: only with ``side!=double_side``
+    * ``result.vehicle_type``: only with ``side!=double_side``
+    * ``result.name``: only with ``side!=double_side``
+    * ``result.address``: only with ``side!=double_side``
+    * ``result.use_character``: only with ``side!=double_side``
+    * ``result.model``: only with ``side!=double_side``
+    * ``result.engine_no``: only with ``side!=double_side``
+    * ``result.vin``: only with ``side!=double_side``
+    * ``result.register_date``: only with ``side!=double_side``
+    * ``result.issue_date``: only with ``side!=double_side``
+    * ``result.issuing_authority``: only with ``return_issuing_authority=true`` and
+      ``side!=double_side``
+    * ``result.file_no``: only with ``side!=double_side``
+    * ``result.approved_passengers``: only with ``side!=double_side``
+    * ``result.gross_mass``: only with ``side!=double_side``
+    * ``result.unladen_mass``: only with ``side!=double_side``
+    * ``result.approved_load``: only with ``side!=double_side``
+    * ``result.dimension``: only with ``side!=double_side``
+    * ``result.traction_mass``: only with ``side!=double_side``
+    * ``result.remarks``: only with ``side!=double_side``
+    * ``result.inspection_record``: only with ``side!=double_side``
+    * ``result.code_number``: only with ``side!=double_side``
+    * ``result.text_location``: only with ``return_text_location=true`` and ``side!=double_side``
+    * ``result.energy_type``: only with ``side!=double_side``
+    * ``result.color``: only with ``side!=double_side``
+    * ``result.mandatory_scrapping_date``: only with ``side!=double_side``
+    * ``result.status``: only with ``side!=double_side``
+    * ``result.front``: only with ``side=double_side``
+    * ``result.front.issuing_authority``: only with ``return_issuing_authority=true``
+    * ``result.front.text_location``: only with ``return_text_location=true``
+    * ``result.front.alarm_result``: only with ``alarm=true``
+    * ``result.front.alarm_confidence``: only with ``alarm=true``
+    * ``result.back``: only with ``side=double_side``
+    * ``result.back.text_location``: only with ``return_text_location=true``
+    * ``result.back.alarm_result``: only with ``alarm=true``
+    * ``result.back.alarm_confidence``: only with ``alarm=true``
+    * ``result.alarm_result``: only with ``alarm=true`` and ``side!=double_side``
+    * ``result.alarm_confidence``: only with ``alarm=true`` and ``side!=double_side``
+    """
+
+    api_slug = "vehicle-license"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        side: str | None = None,
+        return_issuing_authority: bool | None = None,
+        return_text_location: bool | None = None,
+        recognize_electronic_license: bool | None = None,
+        alarm: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrVehicleCertificateOperator(HuaweiOcrOperator):
+    """Vehicle Certificate (车辆合格证识别, ``vehicle-certificate``).
+
+    Vehicle certificate of conformity: maker, model, VIN, engine, dimensions, weights.
+
+    Regions: mainland table: cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``certificate_number``, ``issue_date``,
+    ``manufacture_name``, ``vehicle_brand``, ``vehicle_name``, ``vehicle_model``, ``vin``,
+    ``vehicle_color``, ``chassis_model``, ``chassis_id``, ``chassis_certificate_number``,
+    ``engine_model``, ``engine_number``, ``fuel_type``, ``displacement``, ``power``,
+    ``emission_standard``, ``fuel_consumption``, ``overall_dimension_length``,
+    ``overall_dimension_width``, ``overall_dimension_height``, ``container_dimension_length``,
+    ``container_dimension_width``, ``container_dimension_height``, ``spring_quantity``,
+    ``tire_quantity``, ``tire_size``, ``front_wheel_track``, ``rear_wheel_track``, ``wheelbase``,
+    ``axle_load``, ``axle_quantity``, ``steering_form``, ``total_weight``, ``equipment_weight``,
+    ``maximum_laden_mass``, ``mass_utilization_coefficient``, ``traction_weight``,
+    ``maximum_load_mass``, ``cab_passenger_capacity``, ``passenger_capacity``, ``max_design_speed``,
+    ``manufacture_date``, ``confidence``, ``text_location``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param return_text_location: Return the position of every recognised field (text_location).
+        Service default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.text_location``: only with ``return_text_location=true``
+    """
+
+    api_slug = "vehicle-certificate"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        return_text_location: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrLicensePlateOperator(HuaweiOcrOperator):
+    """License Plate (车牌识别, ``license-plate``).
+
+    Mainland vehicle plates: number, colour and position, one item per plate.
+
+    Regions: mainland table: cn-east-3, cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a list of dicts): ``plate_number``, ``plate_color``,
+    ``plate_location``, ``confidence``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+    """
+
+    api_slug = "license-plate"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(api=self.api_slug, image=image, **kwargs)
+
+
+class HuaweiOcrBusinessLicenseOperator(HuaweiOcrOperator):
+    """Business License (营业执照识别, ``business-license``).
+
+    Registration number, name, legal representative, capital and scope of a business licence.
+
+    Regions: mainland table: cn-east-3, cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 15-8,192 px; at most
+    10 MB of Base64.
+    Returns the API's ``result`` (a dict): ``registration_number``, ``name``, ``type``, ``address``,
+    ``legal_representative``, ``registered_capital``, ``organization_form``, ``found_date``,
+    ``business_term``, ``business_scope``, ``issue_date``, ``confidence``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * Only the first page of a multi-page PDF is read.
+    """
+
+    api_slug = "business-license"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(api=self.api_slug, image=image, **kwargs)
+
+
+class HuaweiOcrBankCardOperator(HuaweiOcrOperator):
+    """Bank Card (银行卡识别, ``bankcard``).
+
+    Bank name, card number, dates and type of a bank card.
+
+    Regions: mainland table: cn-east-3, cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``bank_name``, ``card_number``, ``issue_date``,
+    ``expiry_date``, ``type``, ``confidence``, ``text_location``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param return_text_location: Return the position of every recognised field (text_location).
+        Service default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.text_location``: only with ``return_text_location=true``
+    """
+
+    api_slug = "bankcard"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        return_text_location: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrHouseholdRegisterOperator(HuaweiOcrOperator):
+    """Household Register (户口本识别, ``household-register``).
+
+    Pages of a household register (hukou): the head page and one item per resident page.
+
+    Regions: mainland table: cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a list of dicts): ``type``, ``location``, ``content``,
+    ``confidence``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * ``result.content.householder_name``: Head page only (type 首页); the other fields are on
+      resident pages.
+    """
+
+    api_slug = "household-register"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(api=self.api_slug, image=image, **kwargs)
+
+
+class HuaweiOcrRealEstateCertificateOperator(HuaweiOcrOperator):
+    """Real Estate Certificate (不动产证识别, ``real-estate-certificate``).
+
+    Real-estate certificate: holder, location, area, usage, rights and seals.
+
+    Regions: mainland table: cn-north-4, cn-south-1.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``issuer``, ``issue_date``,
+    ``real_estate_certificate_no``, ``mortgage_seals``, ``canceled_mortgage_seals``,
+    ``estate_location``, ``total_floors``, ``floor``, ``year_built``, ``structure``, ``area``,
+    ``revenue_stamps``, ``ownership_certificate_no``, ``estate_holder``, ``obligee``, ``ownership``,
+    ``property_unit_no``, ``right_type``, ``right_nature``, ``usage``, ``intended_usage``,
+    ``confidence``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+    """
+
+    api_slug = "real-estate-certificate"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(api=self.api_slug, image=image, **kwargs)
+
+
+class HuaweiOcrTransportationLicenseOperator(HuaweiOcrOperator):
+    """Transportation License (道路运输证识别, ``transportation-license``).
+
+    Road transport licence of a vehicle: owner, licence and vehicle numbers, scope, dates.
+
+    Regions: mainland table: cn-east-3, cn-north-4.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``owner_name``, ``license_number``, ``vehicle_number``,
+    ``vehicle_type``, ``maximum_capacity``, ``vehicle_size``, ``issuing_authority``, ``issue_date``,
+    ``owner_address``, ``economic_type``, ``business_certificate``, ``business_scope``,
+    ``expiry_date``, ``review_expiry_date``, ``assessed_technical_level``, ``image_location``,
+    ``adjusted_image``, ``is_temporary_certificate``, ``confidence``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param return_image_location: Return where the licence is on the image. Service default:
+        ``false``.
+    :param return_adjusted_image: Return the straightened licence image as Base64. Service default:
+        ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.image_location``: only with ``return_image_location=true``
+    * ``result.adjusted_image``: only with ``return_adjusted_image=true``
+    """
+
+    api_slug = "transportation-license"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        return_image_location: bool | None = None,
+        return_adjusted_image: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrQualificationCertificateOperator(HuaweiOcrOperator):
+    """Transportation Qualification Certificate (道路运输从业资格证识别, ``transportation-qualification-certificate``).
+
+    Road transport worker's qualification certificate: holder, categories, assessments.
+
+    Regions: mainland table: cn-east-3.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``id_number``, ``assessment_date``,
+    ``certificate_number``, ``file_number``, ``union_card_number``, ``continuing_education_info``,
+    ``sex``, ``phone_number``, ``registration_date``, ``work_unit``, ``integrity_assessment_info``,
+    ``nationality``, ``name``, ``address``, ``driving_class``, ``issuing_authority``,
+    ``birth_date``, ``qualification_category_list``, ``confidence``.
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * The SDK method is recognize_qualification_certificate; the mainland API overview labels the
+      road transport licence with that name, contradicting the SDK. The SDK's path is used.
+    """
+
+    api_slug = "transportation-qualification-certificate"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(api=self.api_slug, image=image, **kwargs)
+
+
+class HuaweiOcrExitEntryPermitOperator(HuaweiOcrOperator):
+    """Exit-Entry Permit (往来港澳台通行证识别, ``exit-entry-permit``).
+
+    Mainland residents' permit to Hong Kong, Macao and Taiwan, with its endorsements.
+
+    Regions: neither endpoint table lists a region (calls are warned about, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``name``, ``name_en``, ``sex``, ``birth_date``,
+    ``number``, ``issuing_authority``, ``issue_place``, ``valid_period``, ``machine_code``,
+    ``portrait_image``, ``portrait_location``, ``type``, ``side``, ``endorsement_info_hk``,
+    ``endorsement_info_mo``, ``endorsement_info_tw``, ``confidence``.
+    Reference: https://support.huaweicloud.com/intl/zh-cn/api-ocr/ocr_03_0140.html
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param return_portrait_image: Return the portrait photo of the card as Base64. Service default:
+        ``false``.
+    :param return_portrait_location: Return where the portrait is on the image. Service default:
+        ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.portrait_image``: only with ``return_portrait_image=true``
+    * ``result.portrait_location``: only with ``return_portrait_location=true``
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * Neither endpoint table lists a region for this API: calls are warned about, never refused.
+    """
+
+    api_slug = "exit-entry-permit"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        return_portrait_image: bool | None = None,
+        return_portrait_location: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrMainlandTravelPermitOperator(HuaweiOcrOperator):
+    """Mainland Travel Permit (港澳台居民来往内地通行证识别, ``mainland-travel-permit``).
+
+    Hong Kong, Macao and Taiwan residents' permit to the mainland, both sides.
+
+    Regions: neither endpoint table lists a region (calls are warned about, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``name``, ``name_en``, ``birth_date``, ``sex``,
+    ``valid_period``, ``issuing_authority``, ``number``, ``issue_place``, ``issue_times``,
+    ``id_name``, ``id_number``, ``machine_code1``, ``machine_code2``, ``machine_code3``, ``type``,
+    ``side``, ``portrait_image``, ``portrait_location``, ``confidence``.
+    Reference: https://support.huaweicloud.com/intl/zh-cn/api-ocr/ocr_03_0141.html
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param return_portrait_image: Return the portrait photo of the card as Base64. Service default:
+        ``false``.
+    :param return_portrait_location: Return where the portrait is on the image. Service default:
+        ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+
+    Fields returned only on request:
+
+    * ``result.portrait_image``: only with ``return_portrait_image=true``
+    * ``result.portrait_location``: only with ``return_portrait_location=true``
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * Neither endpoint table lists a region for this API: calls are warned about, never refused.
+    """
+
+    api_slug = "mainland-travel-permit"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        return_portrait_image: bool | None = None,
+        return_portrait_location: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrHealthCodeOperator(HuaweiOcrOperator):
+    """Health Code (防疫健康码识别, ``health-code``).
+
+    Fields of a pandemic health-code screenshot.
+
+    Regions: neither endpoint table lists a region (calls are warned about, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``type``, ``name``, ``idcard_number``, ``phone_number``,
+    ``province``, ``city``, ``time``, ``color``, ``vaccination_status``, ``test_interval``,
+    ``pcr_test_result``, ``pcr_test_organization``, ``pcr_test_time``, ``pcr_sampling_time``,
+    ``reached_city``, ``confidence``, ``words_block_count``, ``words_block_list``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0143.html
+
+    .. deprecated::
+        Health Code: the vendor has stopped selling it; existing packages still work (sales stopped
+            (undated)).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param detect_direction: Detect and correct the tilt of the image before recognition. Service
+        default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+    """
+
+    api_slug = "health-code"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        detect_direction: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
+        super().__init__(
+            api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
+        )
+
+
+class HuaweiOcrPcrTestRecordOperator(HuaweiOcrOperator):
+    """PCR Test Record (核酸检测记录识别, ``pcr-test-record``).
+
+    Name, sampling and test times and result of a PCR test record screenshot.
+
+    Regions: neither endpoint table lists a region (calls are warned about, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
+    of Base64.
+    Returns the API's ``result`` (a dict): ``name``, ``sampling_time``, ``test_time``,
+    ``test_result``, ``confidence``, ``words_block_count``, ``words_block_list``.
+
+    .. deprecated::
+        PCR Test Record: the vendor has stopped selling it; existing packages still work (sales
+            stopped (undated)).
+
+    :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
+    :param detect_direction: Detect and correct the tilt of the image before recognition. Service
+        default: ``false``.
+    :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
+        huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
+        API's parameters by name.
+    """
+
+    api_slug = "pcr-test-record"
+
+    def __init__(
+        self,
+        *,
+        image: ImageArg = None,
+        detect_direction: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _reject_generic_arguments(self.__class__, kwargs)
         super().__init__(
             api=self.api_slug, image=image, parameters=own_params(self.api_slug, locals()), **kwargs
         )

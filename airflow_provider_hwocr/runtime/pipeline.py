@@ -4,13 +4,18 @@ Shared by the per-API operators (one image per task) and the batch (many images 
 so both behave the same way. Runs at task time only; it receives arguments the operator
 has checked (:mod:`airflow_provider_hwocr.operators.arguments`) and API parameters that
 were validated once, by the operator, for the whole task.
+
+An API without an image (invoice-verification) goes the same way: its "image" is the
+request's fields (a ``fields`` :class:`~airflow_provider_hwocr.client.sources.ImageSource`),
+from the task's parameters or from each entry of a batch's ``images=``; the fields
+identify the result, so a re-run of a verified invoice finds its result and calls nothing.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -107,7 +112,19 @@ class OcrPipeline:
     # --- source ---------------------------------------------------------------------
 
     def resolve(self, image: Any) -> ImageSource:
-        """The source for an image argument: a file is read, an OBS object HEADed (and signed)."""
+        """The source for an image argument: a file is read, an OBS object HEADed (and signed).
+
+        For an API without image: the task's own fields (``image`` None) or the given mapping.
+        """
+        if self.api.image_field is None:
+            if image is None:
+                return ImageSource.of_fields(self.params)
+            if not isinstance(image, Mapping):
+                raise HuaweiOcrValidationError(
+                    f"image: {self.api.slug} takes no image; give its fields as parameters, or as a dict "
+                    f"per entry of a batch's images= (got {ImageSource.of(image).display})",
+                    parameter="image",
+                )
         return self.load(ImageSource.of(image))
 
     def load(self, src: ImageSource) -> ImageSource:
@@ -229,10 +246,24 @@ class OcrPipeline:
 
     def check(self, src: ImageSource) -> PreparedRequest:
         """Every local check of the request for ``src`` (no call); returns the prepared request."""
+        if src.kind == "fields":
+            return prepare_request(self.api, params=self._fields_params(src))
         image = src.data if src.kind in ("obs", "file", "bytes") else src.image
         return prepare_request(
             self.api, image=None if src.url else image, url=src.url, params=self.params, validated=True
         )
+
+    def _fields_params(self, src: ImageSource) -> dict[str, Any]:
+        """The task's parameters with a source's own fields; a field set twice, differently, is an error."""
+        own = src.fields
+        for name, value in own.items():
+            if name in self.params and self.params[name] != value:
+                raise HuaweiOcrValidationError(
+                    f"{name}: given both as a task parameter ({self.params[name]!r}) and by the entry "
+                    f"{src.display} ({value!r}); give it once",
+                    parameter=name,
+                )
+        return {**self.params, **own}
 
     def recognise(self, src: ImageSource) -> tuple[Any, dict[str, Any]]:
         """The billed part of one image: check, pace, call OCR; returns ``(response, summary)``.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from airflow_provider_hwocr.catalog import APIS, get_api
+from airflow_provider_hwocr.catalog import APIS, LIVE_APIS, get_api
 from airflow_provider_hwocr.catalog.codegen import GENERATED_PATH, operators_module
 from tests.helpers.paths import REPO
 
@@ -28,7 +28,20 @@ def test_a_new_catalog_entry_is_one_more_class():
     new = dataclasses.replace(
         api, slug="atlantis-id-card", title="Atlantis ID Card", operator_stem="AtlantisIdCard"
     )
-    source = operators_module((*APIS, new))
+    source = operators_module((*LIVE_APIS, new))
     assert "class HuaweiOcrAtlantisIdCardOperator(HuaweiOcrOperator):" in source
     assert '"HuaweiOcrAtlantisIdCardOperator",' in source
     compile(source, "generated", "exec")
+
+
+def test_only_the_live_apis_get_a_class():
+    source = operators_module()
+    assert source.count("(HuaweiOcrOperator):") == len(LIVE_APIS) == 49
+    for api in APIS:
+        assert (f"class {api.operator_name}(HuaweiOcrOperator):" in source) == api.live, api.slug
+
+
+def test_an_api_without_image_gets_no_image_argument():
+    source = operators_module((get_api("invoice-verification"),))
+    assert "image: ImageArg" not in source and "takes no image" in source
+    assert "code: str | None = None" in source and "No image: the parameters are the request." in source

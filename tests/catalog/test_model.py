@@ -7,7 +7,18 @@ import dataclasses
 
 import pytest
 
-from airflow_provider_hwocr.catalog import APIS, IMAGE_FORMATS, MAX_BASE64_BYTES, Api, Limits, Param, get_api
+from airflow_provider_hwocr.catalog import (
+    APIS,
+    IMAGE_FORMATS,
+    MAX_BASE64_BYTES,
+    Api,
+    Endpoints,
+    Lifecycle,
+    LifecycleEvent,
+    Limits,
+    Param,
+    get_api,
+)
 
 
 def test_path_refuses_placeholder_project_id():
@@ -26,7 +37,7 @@ def _api(**overrides) -> Api:
         "operator_stem": "DemoText",
         "summary": "A made-up API for the tests.",
         "image_field": "image",
-        "regions": ("ap-southeast-1",),
+        "endpoints": Endpoints(cn=("cn-north-4",), intl=("ap-southeast-1",)),
         "result_kind": "object",
         "limits": Limits(formats=frozenset({"PNG", "JPEG"}), min_side=15, max_side=4096),
         "params": (
@@ -40,7 +51,14 @@ def _api(**overrides) -> Api:
 
 @pytest.mark.parametrize(
     ("kind", "python_type"),
-    [("bool", "bool"), ("str", "str"), ("int", "int"), ("str_list", "list[str]"), ("json_str", "str | dict")],
+    [
+        ("bool", "bool"),
+        ("str", "str"),
+        ("int", "int"),
+        ("str_list", "list[str]"),
+        ("json_str", "str | dict"),
+        ("object", "dict"),
+    ],
 )
 def test_param_python_type_follows_its_kind(kind, python_type):
     assert Param("p", kind, "doc").python_type == python_type
@@ -48,7 +66,7 @@ def test_param_python_type_follows_its_kind(kind, python_type):
 
 def test_every_catalog_parameter_has_a_python_type():
     kinds = {p.kind for api in APIS for p in api.params}
-    assert kinds == {"bool", "str", "int", "str_list", "json_str"}
+    assert kinds == {"bool", "str", "int", "str_list", "json_str", "object"}
     for api in APIS:
         for p in api.params:
             assert p.python_type, (api.slug, p.name)
@@ -84,6 +102,43 @@ def test_api_names_paths_and_parameters():
         None,
         (),
     )
+    assert api.regions == ("cn-north-4", "ap-southeast-1")  # the mainland table first
+    assert (api.live, api.page_field, api.required_params) == (True, "pdf_page_number", ())
+
+
+def test_endpoints_union_and_knowledge():
+    ends = Endpoints(
+        cn=("cn-north-4", "cn-east-3"), intl=("ap-southeast-1", "cn-north-4"), other=("cn-north-1",)
+    )
+    assert ends.listed == ("cn-north-4", "cn-east-3", "ap-southeast-1")
+    assert ends.known and not Endpoints(other=("cn-north-1",)).known
+
+
+def test_lifecycle_needs_its_notice_and_says_the_dates():
+    with pytest.raises(ValueError, match="needs the notice"):
+        Lifecycle("retired")
+    life = Lifecycle(
+        "retired",
+        (
+            LifecycleEvent("sales stopped", "2024-07-05", "bulletin", ("cn-north-4",)),
+            LifecycleEvent("offline", "2025-12-31", "bulletin"),
+        ),
+    )
+    assert (life.live, life.date) == (False, "2025-12-31")
+    assert life.notice("Demo") == (
+        "Demo: the vendor has taken it offline (sales stopped 2024-07-05 in cn-north-4; offline 2025-12-31)."
+    )
+    stopped = Lifecycle("sales_stopped", (LifecycleEvent("sales stopped", None, "bulletin"),))
+    assert stopped.live and stopped.date is None and "(undated)" in (stopped.notice("X") or "")
+    assert Lifecycle().notice("X") is None and _api(lifecycle=life).deprecation.startswith("Demo text:")
+
+
+def test_an_api_refuses_a_parameter_twice_or_a_partner_it_lacks():
+    p = Param("x", "bool", "doc")
+    with pytest.raises(ValueError, match="listed twice"):
+        _api(params=(p, p))
+    with pytest.raises(ValueError, match="one_of names no parameter"):
+        _api(params=(Param("a", "str", "doc", one_of="b"),))
 
 
 def test_api_path_refuses_a_slash_in_the_project_id():

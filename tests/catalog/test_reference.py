@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+import pytest
+
 from airflow_provider_hwocr.catalog import APIS, get_api
 from airflow_provider_hwocr.catalog.reference import (
     DOCS_DIR,
@@ -51,7 +53,8 @@ def test_every_api_has_a_page_with_its_facts():
     pages = reference_pages()
     for api in APIS:
         page = pages[page_path(api.slug)]
-        assert f"# {api.title}" in page and api.operator_name in page and api.path_template in page
+        assert f"# {api.title}" in page and api.path_template in page
+        assert (api.operator_name in page) == api.live, api.slug
         for param in api.params:
             row = next(line for line in page.splitlines() if line.startswith(f"| `{param.name}` |"))
             for value in param.allowed or ():
@@ -76,6 +79,10 @@ def test_the_index_links_every_page_and_the_regions_page_every_region():
         assert f"(apis/{api.slug}.md)" in index and f"(apis/{api.slug}.md)" in regions
         for region in api.regions:
             assert f"| `{region}` |" in regions
+    for row in regions.splitlines():  # an API both editions list in a region is named once there
+        if row.startswith("| `"):
+            links = row.split(" | ")[2].split(", ")
+            assert len(links) == len(set(links)), row
 
 
 def test_a_changed_catalog_fact_changes_the_page():
@@ -97,3 +104,40 @@ def test_table_cells_escape_pipes_and_newlines():
     facts["params"][0]["doc"] = "a | b\nc"
     row = next(line for line in api_page(facts).splitlines() if line.startswith("| `detect_direction` |"))
     assert "a \\| b c" in row
+
+
+# --- the whole vendor surface (issue 17): facts per edition, lifecycle, no image, shapes --------------
+
+
+@pytest.mark.parametrize("api", APIS, ids=[a.slug for a in APIS])
+def test_the_facts_of_every_api_are_json_data(api):
+    import json
+
+    facts = api_facts(api)
+    assert json.loads(json.dumps(facts, ensure_ascii=False)) == json.loads(
+        json.dumps(facts, ensure_ascii=False)
+    )
+    assert facts["operator"] == (api.operator_name if api.live else None)
+    assert [p["name"] for p in facts["params"]] == list(api.param_names)
+    assert facts["regions"]["Mainland endpoint table"] == list(api.endpoints.cn)
+    assert facts["regions"]["International endpoint table"] == list(api.endpoints.intl)
+    assert (facts["limits"] is None) == (api.image_field is None)
+
+
+def test_pages_show_editions_lifecycle_and_the_way_around_a_withdrawal():
+    pages = reference_pages()
+    general = pages[page_path("general-text")]
+    assert "| Mainland endpoint table | `cn-east-3`, `cn-north-4` |" in general
+    assert "| International endpoint table | `ap-southeast-1` |" in general
+    assert "`words_block_list[].location` | `points` (Quad)" in general
+    gone = pages[page_path("id-document")]
+    assert "removed" in gone and "2025-11-04" in gone and "HWOCR_ALLOW_RETIRED_APIS=id-document" in gone
+    assert "none: the vendor withdrew the API" in gone
+    invoice = pages[page_path("invoice-verification")]
+    assert "none: the parameters are the request" in invoice and "None: this API takes no image." in invoice
+    assert "**Required.**" in invoice and 'code="011002100111",' in invoice and "image=" not in invoice
+    assert "sales stopped" in invoice and "2025-07-14" in invoice
+    card = pages[page_path("thailand-id-card")]
+    assert '`""`: detect the side automatically' in card
+    vat = pages[page_path("vat-invoice")]
+    assert "`page_num`" in vat and "增值税发票识别" in vat and "ocr_03_0019" in vat

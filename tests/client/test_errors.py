@@ -257,3 +257,42 @@ def test_configuration_error_with_message_and_field():
     assert err.field == "sk" and str(err) == "connection 'x', field 'sk': missing"
     bare = HuaweiOcrConfigurationError("project_id")
     assert bare.field == "project_id" and "project_id" in str(bare)
+
+
+# --- issue 19, item 7: AIS.0118 waits hours; a malformed request URL is configuration ------------
+
+
+def test_ais_0118_is_a_long_delay_error_retried_hours_later():
+    from airflow_provider_hwocr.client.errors import HuaweiOcrLongDelayError
+    from airflow_provider_hwocr.errors import HuaweiCloudRetryableError, HuaweiCloudTransientError
+
+    err = error_from_response(
+        400, {"error_code": "AIS.0118", "error_msg": "tax authority down"}, api="invoice-verification"
+    )
+    assert type(err) is HuaweiOcrLongDelayError and err.retry_after == 7200.0
+    assert isinstance(err, HuaweiCloudRetryableError) and not isinstance(err, HuaweiCloudTransientError)
+    assert "retry in about 2 hours" in str(err)
+
+
+def test_the_client_never_retries_ais_0118_at_once(emulator):
+    from airflow_provider_hwocr.client.errors import HuaweiOcrLongDelayError
+
+    emulator.fail_next("invoice-verification", 400, "AIS.0118", times=5)
+    body = {"code": "011002100111", "number": "12345678", "issue_date": "2026-11-20"}
+    with pytest.raises(HuaweiOcrLongDelayError) as info:
+        aksk_client(emulator).call("invoice-verification", body)
+    assert info.value.attempts == 1 and emulator.count("invoice-verification") == 1
+    assert emulator.stats()["billable"] == 0
+
+
+@pytest.mark.parametrize("code", ["ModelArts.4201", "ModelArts.4202"])
+def test_a_malformed_request_url_is_a_configuration_error_of_the_endpoint(code, emulator):
+    from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
+
+    err = error_from_response(400, {"error_code": code, "error_msg": "Request url format invalid."})
+    assert type(err) is HuaweiOcrConfigurationError and err.field == "endpoint"
+    assert "not the problem" in str(err) and not err.retryable
+    emulator.fail_next("general-text", 400, code)
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        aksk_client(emulator).call("general-text", BODY)
+    assert info.value.field == "endpoint" and info.value.attempts == 1

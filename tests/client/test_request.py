@@ -8,16 +8,43 @@ emulator's counter proves that not one call was made (so nothing was billed).
 from __future__ import annotations
 
 import base64
+import io
 import logging
 
 import pytest
+import requests
+from requests.adapters import HTTPAdapter
 
-from airflow_provider_hwocr.catalog import get_api
+from airflow_provider_hwocr.catalog import APIS, REGIONS, get_api
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
-from airflow_provider_hwocr.client.request import build_request_body, prepare_request, validate_params
+from airflow_provider_hwocr.client.request import (
+    build_request_body,
+    check_region,
+    prepare_request,
+    validate_params,
+)
 from airflow_provider_hwocr.operators import ocr
 from tests.helpers.client_support import SLUG, aksk_client
+from tests.helpers.constants import AK, PROJECT_ID, SK
 from tests.helpers.images import encoded, png, png_header_only
+
+
+@pytest.fixture
+def to_emulator(emulator):
+    """A session that carries requests for the vendor's public OCR hosts to the emulator (the Host
+    header, which the signature covers, stays the public one): the client checks regions as it does
+    with its default endpoint, and nothing leaves the machine."""
+
+    class ToEmulator(HTTPAdapter):
+        def send(self, request, **kwargs):
+            rest = request.url.partition("://")[2]
+            request.url = emulator.url + "/" + rest.partition("/")[2]
+            return super().send(request, **kwargs)
+
+    session = requests.Session()
+    session.mount("https://", ToEmulator())
+    yield session
+    session.close()
 
 
 def _file(tmp_path, name: str, data: bytes) -> str:
@@ -140,11 +167,11 @@ CASES = [
         "front, back",
     ),
     (
-        "id-type",
-        ocr.HuaweiOcrIdDocumentOperator,
-        lambda t: {"image": png(), "id_type": ["XX"]},
-        "id_type",
-        "PP, DL, ID",
+        "card-side",
+        ocr.HuaweiOcrVehicleLicenseOperator,
+        lambda t: {"image": png((300, 200)), "side": "left"},
+        "side",
+        "front, back, double_side",
     ),
     (
         "kv-map-not-json",
@@ -228,8 +255,8 @@ CASES = [
     ),
     ("too-small", ocr.HuaweiOcrGeneralTextOperator, lambda t: {"image": png((10, 40))}, "image", "10x40"),
     (
-        "below-id-document-minimum",
-        ocr.HuaweiOcrIdDocumentOperator,
+        "below-driver-license-minimum",
+        ocr.HuaweiOcrDriverLicenseOperator,
         lambda t: {"image": png((90, 300))},
         "image",
         "between 100 and 8192",
@@ -448,3 +475,287 @@ def test_combinations_without_effect_are_logged(caplog):
         "smart-document-recognizer: return_excel only has an effect with table=true",
         "smart-document-recognizer: kv only works with language='zh'",
     ]
+
+
+# --- the whole vendor surface (issue 17): new kinds of body field ---------------------------------
+
+
+def test_every_new_kind_of_body_field_is_checked():
+    assert validate_params(
+        "auto-classification", {"extended_parameters": {"vat_invoice": {"advanced_mode": "true"}}}
+    ) == {"extended_parameters": {"vat_invoice": {"advanced_mode": True}}}
+    with pytest.raises(HuaweiOcrValidationError) as info:
+        validate_params("auto-classification", {"extended_parameters": {"vat_invoice": {"advanced": True}}})
+    assert (
+        info.value.parameter == "extended_parameters.vat_invoice.advanced"
+        and "did you mean 'advanced_mode'" in str(info.value)
+    )
+    with pytest.raises(HuaweiOcrValidationError, match="'boarding_pass' is not a key"):
+        validate_params("auto-classification", {"extended_parameters": {"boarding_pass": {}}})
+    with pytest.raises(HuaweiOcrValidationError, match="must be a JSON object"):
+        validate_params("auto-classification", {"extended_parameters": "vat_invoice"})
+    assert validate_params("auto-classification", {"detect_seal": True, "pdf_page_number": 2}) == {
+        "detect_seal": True,
+        "pdf_page_number": 2,
+    }
+    assert validate_params("vat-invoice", {"page_num": "2"}) == {"page_num": 2}
+    with pytest.raises(HuaweiOcrValidationError, match="at least 1"):
+        validate_params("bank-receipt", {"page_num": 0})
+    with pytest.raises(HuaweiOcrValidationError, match="auto, new, used"):
+        validate_params("mvs-invoice", {"type": "second-hand"})
+
+
+INVOICE = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "parameter", "text"),
+    [
+        ({"number": "12345678", "issue_date": "2024-05-20"}, "code", "needs code"),
+        ({"code": "011002100111", "issue_date": "2024-05-20"}, "number", "needs number"),
+        ({"code": "011002100111", "number": "12345678"}, "issue_date", "needs issue_date"),
+        ({**INVOICE, "issue_date": "2024/05/20"}, "issue_date", "not a date YYYY-MM-DD"),
+        ({**INVOICE, "issue_date": "2024-02-30"}, "issue_date", "not a date YYYY-MM-DD"),
+        ({**INVOICE, "number": "No.12345678"}, "number", "documented form"),
+        ({**INVOICE, "check_code": "12 3456"}, "check_code", "documented form"),
+        ({**INVOICE, "subtotal_amount": 88.0}, "subtotal_amount", "must be a string"),
+        ({**INVOICE, "subtotal_amount": "88,00"}, "subtotal_amount", "documented form"),
+        ({**INVOICE, "code": "   "}, "code", "must not be empty"),
+        ({**INVOICE, "image": "x"}, "image", "takes no image"),
+    ],
+    ids=["no-code", "no-number", "no-date", "date-slashes", "date-impossible", "number-prefix", "check-code-space",
+         "amount-float", "amount-comma", "code-blank", "image"],
+)  # fmt: skip
+def test_invoice_verification_is_validated_before_a_call(fields, parameter, text, emulator, ocr_conn):
+    with pytest.raises(HuaweiOcrValidationError) as info:
+        ocr.HuaweiOcrOperator(task_id="t", api="invoice-verification", parameters=fields).execute({})
+    assert info.value.parameter == parameter and text in str(info.value)
+    assert emulator.count() == 0
+
+
+def test_a_fully_digital_invoice_has_an_empty_code(emulator, ocr_conn):
+    op = ocr.HuaweiOcrInvoiceVerificationOperator(
+        task_id="t",
+        code="",
+        number="24112000000016430745",
+        issue_date="2024-03-29",
+        subtotal_amount="44339.62",
+    )
+    result = op.execute({})
+    (call,) = emulator.calls("invoice-verification")
+    assert call.body == {"code": "", "number": "24112000000016430745", "issue_date": "2024-03-29",
+                         "subtotal_amount": "44339.62"}  # fmt: skip
+    assert {"image", "data", "url"}.isdisjoint(call.body) and isinstance(result, dict)
+
+
+def test_an_image_for_the_invoice_operator_is_a_type_error():
+    with pytest.raises(TypeError, match="takes no image"):
+        ocr.HuaweiOcrInvoiceVerificationOperator(task_id="t", image=png(), **INVOICE)
+
+
+def test_prepare_request_of_an_api_without_image():
+    prepared = prepare_request("invoice-verification", params=INVOICE)
+    assert (prepared.body, prepared.source_kind) == (INVOICE, "fields")
+    with pytest.raises(HuaweiOcrValidationError, match="takes no image"):
+        prepare_request("invoice-verification", image=png(), params=INVOICE)
+
+
+def test_exclusive_pair_of_custom_template(monkeypatch):
+    monkeypatch.setenv("HWOCR_ALLOW_RETIRED_APIS", "custom-template")
+    for params in ({}, {"template_id": "t1", "classifier_id": "c1"}):
+        with pytest.raises(HuaweiOcrValidationError, match="exactly one of classifier_id and template_id"):
+            prepare_request("custom-template", image=png(), params=params)
+    assert (
+        prepare_request("custom-template", image=png(), params={"template_id": "t1"}).body["template_id"]
+        == "t1"
+    )
+
+
+# --- lifecycle: withdrawn APIs refused with the date, sales-stopped ones warned about -------------
+
+
+@pytest.mark.parametrize(("slug", "date"), [("id-document", "2025-11-04"), ("custom-template", "2025-12-31"),
+                                            ("waybill-electronic", "2025-09-04")])  # fmt: skip
+def test_a_withdrawn_api_is_refused_before_any_call_with_its_date(slug, date, emulator, ocr_conn):
+    with pytest.raises(HuaweiOcrValidationError) as info:
+        ocr.HuaweiOcrOperator(task_id="t", api=slug, image=png()).execute({})
+    assert info.value.parameter == "api" and date in str(info.value)
+    assert "HWOCR_ALLOW_RETIRED_APIS=" + slug in str(info.value)  # the way around it
+    assert emulator.count() == 0
+
+
+def test_an_account_still_served_opts_in_explicitly(emulator, ocr_conn, monkeypatch):
+    emulator.config.serve_retired = {"id-document"}  # the emulator plays an account the vendor still serves
+    monkeypatch.setenv("HWOCR_ALLOW_RETIRED_APIS", "waybill-electronic, id-document")
+    ocr.HuaweiOcrOperator(task_id="t", api="id-document", image=png((300, 200))).execute({})
+    assert emulator.count("id-document", 200) == 1
+
+
+def test_without_the_opt_in_the_emulator_answers_a_withdrawn_api_as_the_service_does(emulator):
+    from airflow_provider_hwocr.client.errors import HuaweiOcrNotFoundError
+
+    with pytest.raises(HuaweiOcrNotFoundError) as info:
+        aksk_client(emulator).call("id-document", {"image": base64.b64encode(png()).decode()})
+    assert info.value.error_code == "APIG.0101" and emulator.count("id-document", 200) == 0
+
+
+def test_a_sales_stopped_api_is_served_and_warned_about_once(emulator, ocr_conn, caplog):
+    from airflow_provider_hwocr.client import request
+
+    request._warned.clear()
+    caplog.set_level(logging.WARNING, logger="airflow_provider_hwocr.client")
+    for i in range(2):
+        ocr.HuaweiOcrHealthCodeOperator(task_id=f"t{i}", image=png((300, 200))).execute({})
+    assert emulator.count("health-code", 200) == 2
+    warnings = [r.getMessage() for r in caplog.records if "Health Code" in r.getMessage()]
+    assert len(warnings) == 1 and "stopped selling" in warnings[0]
+
+
+# --- regions: never refused wrongly -------------------------------------------------------------
+
+TABLE_PAIRS = sorted(
+    {(api.slug, region) for api in APIS for region in (*api.endpoints.cn, *api.endpoints.intl)}
+)
+
+
+def test_every_pair_of_both_tables_is_covered():
+    assert len(TABLE_PAIRS) == sum(len(set(a.endpoints.cn) | set(a.endpoints.intl)) for a in APIS) >= 70
+    assert ("general-text", "cn-north-4") in TABLE_PAIRS and ("colombia-id-card", "la-south-2") in TABLE_PAIRS
+
+
+@pytest.mark.parametrize(("slug", "region"), TABLE_PAIRS, ids=[f"{s}@{r}" for s, r in TABLE_PAIRS])
+def test_every_api_region_pair_of_the_vendor_tables_is_accepted_silently(slug, region, caplog):
+    caplog.set_level(logging.WARNING)
+    check_region(slug, region)
+    assert not [r for r in caplog.records if slug in r.getMessage()]
+
+
+@pytest.mark.parametrize("slug", ["general-text", "general-table", "web-image"])
+@pytest.mark.parametrize("region", ["cn-north-4", "cn-east-3"])
+def test_the_mainland_regions_of_the_text_apis_are_accepted_by_the_client(
+    slug, region, emulator, to_emulator
+):
+    """The client with the public endpoint of the region (the check is on), its requests carried to the emulator."""
+    from airflow_provider_hwocr.client import AkSkCredentials, OcrClient
+
+    client = OcrClient(
+        region=region, project_id=PROJECT_ID, credentials=AkSkCredentials(AK, SK), session=to_emulator
+    )
+    body = {"image": base64.b64encode(png((300, 200))).decode()}
+    assert client.call(slug, body).status_code == 200
+    (call,) = emulator.calls(slug)
+    assert call.headers["host"] == f"ocr.{region}.myhuaweicloud.com"
+
+
+def test_a_region_the_tables_do_not_list_is_refused_naming_the_ways_around_it(emulator, to_emulator):
+    from airflow_provider_hwocr.client import AkSkCredentials, OcrClient
+
+    client = OcrClient(region="ap-southeast-1", project_id=PROJECT_ID, credentials=AkSkCredentials(AK, SK),
+                       session=to_emulator)  # fmt: skip
+    with pytest.raises(HuaweiOcrValidationError) as info:
+        client.call("general-table", {"image": base64.b64encode(png()).decode()})
+    text = str(info.value)
+    assert info.value.parameter == "region" and "cn-north-4" in text and "ap-southeast-3" in text
+    assert "Set region=" in text and "endpoint" in text
+    assert emulator.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("slug", "region", "why"),
+    [
+        ("hk-id-card", "ap-southeast-1", "neither of the vendor's endpoint tables"),
+        ("id-card", "cn-north-1", "older edition"),
+        ("general-text", "ap-southeast-4", "a new region"),
+    ],
+    ids=["api-in-no-table", "older-edition", "unknown-region"],
+)
+def test_where_the_tables_may_be_incomplete_the_check_warns_instead(slug, region, why, caplog):
+    from airflow_provider_hwocr.client import request
+
+    request._warned.clear()
+    caplog.set_level(logging.WARNING, logger="airflow_provider_hwocr.client")
+    check_region(slug, region)
+    check_region(slug, region)
+    messages = [r.getMessage() for r in caplog.records if slug in r.getMessage()]
+    assert len(messages) == 1 and why in messages[0] and "Calling anyway" in messages[0]
+    assert region in REGIONS or why == "a new region"
+
+
+# --- client checks from the docs (issue 19, item 7) ------------------------------------------------
+
+
+def _cut(data: bytes) -> bytes:
+    return data[: len(data) * 2 // 3]
+
+
+def _whole(fmt: str) -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (320, 200), "white")
+    ImageDraw.Draw(image).text((10, 10), "whole file", fill="black")
+    buf = io.BytesIO()
+    image.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "api"),
+    [("PNG", "general-text"), ("JPEG", "general-text"), ("BMP", "general-text"), ("GIF", "general-text"),
+     ("TIFF", "general-text"), ("PDF", "general-text")],
+)  # fmt: skip
+def test_a_truncated_file_is_refused_with_zero_calls(fmt, api, tmp_path, emulator, ocr_conn):
+    data = _whole(fmt)
+    path = _file(tmp_path, f"scan.{fmt.lower()}", _cut(data))
+    for image in (path, _cut(data)):  # a file and bytes
+        with pytest.raises(HuaweiOcrValidationError) as info:
+            ocr.HuaweiOcrOperator(task_id="t", api=api, image=image).execute({})
+        assert info.value.parameter == "image"
+        assert f"not a whole {fmt} file" in str(info.value) and "AIS.0102/AIS.0104" in str(info.value)
+    assert emulator.count() == 0
+    ocr.HuaweiOcrOperator(task_id="t", api=api, image=data).execute({})  # the whole file goes through
+    assert emulator.count(api, 200) == 1
+
+
+def test_a_corrupt_png_and_jpeg_are_refused_too(emulator, ocr_conn):
+    png_data = bytearray(_whole("PNG"))
+    png_data[12:16] = b"IDAT"  # the first chunk is no longer IHDR
+    jpeg = _whole("JPEG")
+    broken_jpeg = jpeg[:200] + b"\x00" * 40 + jpeg[240:]  # garbage where a marker should be
+    for data, why in ((bytes(png_data), "damaged"), (broken_jpeg, "")):
+        with pytest.raises(HuaweiOcrValidationError, match="not a whole") as info:
+            ocr.HuaweiOcrGeneralTextOperator(task_id="t", image=data).execute({})
+        assert why in str(info.value)
+    assert emulator.count() == 0
+
+
+def test_an_inline_obs_object_cut_short_is_refused_after_download_with_zero_calls(
+    obs_conn, obs_bucket, emulator
+):
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+    HuaweiObsHook().put_bytes(obs_bucket, "day/cut.jpg", _cut(_whole("JPEG")), content_type="image/jpeg")
+    with pytest.raises(HuaweiOcrValidationError, match="not a whole JPEG file"):
+        ocr.HuaweiOcrGeneralTextOperator(
+            task_id="t", image=f"obs://{obs_bucket}/day/cut.jpg", image_source="inline"
+        ).execute({})
+    assert emulator.count() == 0
+
+
+@pytest.mark.parametrize(("cls", "params"), [
+    (ocr.HuaweiOcrThailandIdCardOperator, {"side": ""}),
+    (ocr.HuaweiOcrVietnamIdCardOperator, {"side": ""}),
+    (ocr.HuaweiOcrPassportOperator, {"country_code": ""}),
+], ids=["thailand-side", "vietnam-side", "passport-country-code"])  # fmt: skip
+def test_documented_empty_values_are_sent_as_they_are(cls, params, emulator, ocr_conn):
+    cls(task_id="t", image=png((300, 200)), **params).execute({})
+    (call,) = emulator.calls()
+    assert call.status == 200 and {k: call.body[k] for k in params} == params
+
+
+def test_a_proxy_that_is_not_a_url_is_blamed_on_the_proxy(emulator):
+    from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
+
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        aksk_client(emulator, proxy="not a url")
+    assert info.value.field == "proxy" and "'not a url'" in str(info.value)
+    assert emulator.count() == 0

@@ -226,3 +226,32 @@ def test_read_image_file_that_cannot_be_opened(tmp_path):
         with pytest.raises(HuaweiOcrValidationError, match="cannot read") as info:
             read_image_file(path)
     assert info.value.parameter == "image" and str(path) in str(info.value)
+
+
+# --- the request of an API without image: its fields (invoice-verification) ------------------------
+
+
+def test_a_mapping_is_a_fields_source_identified_by_all_its_fields():
+    from airflow_provider_hwocr.client.sources import ImageSource, describe, image_kind
+
+    invoice = {
+        "number": "12345678",
+        "code": "011002100111",
+        "issue_date": "2026-11-20",
+        "subtotal_amount": "88.00",
+    }
+    src = ImageSource.of(invoice)
+    assert (src.kind, image_kind(invoice), src.fields) == ("fields", "fields", invoice)
+    assert src.name == "011002100111-12345678" and src.selection_identity == src.identity
+    assert (
+        src.identity == ImageSource.of(dict(reversed(list(invoice.items())))).identity
+    )  # order does not matter
+    assert src.identity != ImageSource.of({**invoice, "subtotal_amount": "88"}).identity  # another request
+    assert (
+        src.display
+        == describe(invoice)
+        == "fields(code='011002100111', number='12345678', issue_date='2026-11-20')"
+    )
+    assert src.record() == {"kind": "fields", "fields": invoice}
+    assert ImageSource.of("obs://bucket/k.png").fields == {} and repr(src).startswith("ImageSource(fields, ")
+    assert ImageSource.of_fields({"code": ""}).name == "fields"  # nothing to name it by

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import http.client
 import json
+import time
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
@@ -323,3 +324,67 @@ def test_verify_aksk_at_a_given_time():
     with pytest.raises(EmulatorError):
         emu_auth.verify_aksk(config, "POST", request.uri + "x", "", headers, body, now=signed_at)
     assert emu_auth.auth_mode({"authorization": "x", "x-auth-token": "y"}) == "aksk"  # a signature wins
+
+
+# --- the gateway's lockout: more than 5 AK/SK failures in a row lock the key for 5 minutes ---------
+
+
+def test_six_bad_signatures_in_a_row_lock_the_key_pair():
+    config = EmulatorConfig(credentials={AK: SK}, project_id=PROJECT_ID, lockout_seconds=0.6)
+    with OcrEmulator(config) as emu:
+        for _ in range(5):
+            assert call(emu, "general-text", {"image": PNG_B64}, sk=SK[:-1] + "x").status_code == 401
+        assert call(emu, "general-text", {"image": PNG_B64}).status_code == 200  # 5 failures: not yet
+        for _ in range(6):
+            assert call(emu, "general-text", {"image": PNG_B64}, sk=SK[:-1] + "x").status_code == 401
+        locked = call(emu, "general-text", {"image": PNG_B64})  # the right secret, refused all the same
+        assert locked.status_code == 401 and locked.json()["error_code"] == "APIG.0301"
+        assert "locked after more than 5 failures" in locked.headers["X-Emulator-Detail"]
+        assert emu.stats()["locked_access_keys"] == 1 and emu.count(status=200) == 1
+        time.sleep(0.7)  # the lock lasts lockout_seconds (300 by default, as the gateway's 5 minutes)
+        assert call(emu, "general-text", {"image": PNG_B64}).status_code == 200
+        assert emu.stats()["locked_access_keys"] == 0
+
+
+def test_the_lock_is_per_access_key_and_a_success_resets_the_count():
+    clock = [1000.0]
+    lockout = emu_auth.Lockout(clock=lambda: clock[0])
+    config = EmulatorConfig(credentials={AK: SK}, project_id=PROJECT_ID)
+    for _ in range(5):
+        lockout.failed(config, AK)
+    lockout.succeeded(AK)
+    for _ in range(5):
+        lockout.failed(config, AK)
+    lockout.check(config, AK)  # 5 in a row: still open
+    lockout.failed(config, AK)
+    with pytest.raises(EmulatorError, match="APIG.0301") as info:
+        lockout.check(config, AK)
+    assert "locked" in (info.value.detail or "")
+    lockout.check(config, TEMP_AK)  # another key is not locked
+    assert lockout.locked() == [AK]
+    clock[0] += 299.9
+    with pytest.raises(EmulatorError):
+        lockout.check(config, AK)
+    clock[0] += 0.2
+    lockout.check(config, AK)
+    assert lockout.locked() == []
+
+
+def test_the_official_sdk_meets_the_lock_too():
+    from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+    from huaweicloudsdkocr.v1 import GeneralTextRequestBody, OcrClient, RecognizeGeneralTextRequest
+
+    config = EmulatorConfig(credentials={AK: SK}, project_id=PROJECT_ID)
+    with OcrEmulator(config) as emu:
+
+        def sdk(sk: str):
+            client = OcrClient.new_builder().with_credentials(BasicCredentials(AK, sk, PROJECT_ID))
+            return client.with_endpoints([emu.url]).build()
+
+        request = RecognizeGeneralTextRequest(body=GeneralTextRequestBody(image=PNG_B64))
+        for _ in range(6):
+            with pytest.raises(ClientRequestException):
+                sdk(SK[:-1] + "x").recognize_general_text(request)
+        with pytest.raises(ClientRequestException) as info:
+            sdk(SK).recognize_general_text(request)
+        assert info.value.error_code == "APIG.0301"

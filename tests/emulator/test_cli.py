@@ -190,3 +190,20 @@ def test_the_banner_echoes_a_generated_secret_only_and_names_the_knobs():
     assert not any(SK in line for line in chosen) and any(SK in line for line in generated)
     (knobs,) = [line for line in chosen if "behaviour:" in line]
     assert "latency 5 ms" in knobs and "passport 2 requests/s" in knobs and "seed 3" in knobs
+
+
+def test_region_given_plays_that_region_and_none_serves_every_api():
+    everywhere = cli.config_from_args(cli.parse([], {}))
+    assert (everywhere.region, everywhere.region_only) == ("ap-southeast-1", False)
+    beijing = cli.config_from_args(cli.parse(["--region", "cn-north-4"], {}))
+    assert (beijing.region, beijing.region_only) == ("cn-north-4", True)
+    assert cli.config_from_args(cli.parse([], {"HWOCR_EMULATOR_REGION": "cn-east-3"})).region_only is True
+    served = cli.config_from_args(
+        cli.parse(["--serve-retired", "id-document", "--lockout-seconds", "1.5"], {})
+    )
+    assert (served.serve_retired, served.lockout_seconds) == ({"id-document"}, 1.5)
+    with OcrEmulator(beijing) as emu:
+        text = "\n".join(cli.banner(emu, generated_key=False))
+    assert "region cn-north-4 (only the APIs its endpoint tables list)" in text
+    with pytest.raises(SystemExit):
+        cli.config_from_args(cli.parse(["--serve-retired", "no-such-api"], {}))

@@ -75,3 +75,29 @@ def test_fetch_url_downloads_http_and_refuses_other_schemes_failures_and_big_fil
         with pytest.raises(ImageProblem) as caught:
             fetch_url(url, 5, limit)
         assert caught.value.code == code, url
+
+
+# --- whole files (the emulator's own checks, apart from the client's) ------------------------------
+
+
+def _file(fmt: str) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (120, 80), "white").save(buf, format=fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF", "PDF"])
+def test_a_file_cut_short_is_incomplete(fmt):
+    from airflow_provider_hwocr.emulator.images import incomplete
+
+    data = _file(fmt)
+    assert incomplete(data, fmt) is None
+    assert incomplete(data[: len(data) // 2], fmt) == f"{fmt} file is cut short or broken"
+
+
+def test_formats_the_emulator_cannot_judge_pass():
+    from airflow_provider_hwocr.emulator.images import incomplete
+
+    assert incomplete(b"8BPS" + b"\0" * 30, "PSD") is None

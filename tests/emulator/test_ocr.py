@@ -108,7 +108,7 @@ def test_the_reader_recognises_an_image_once_per_language(tesseract, monkeypatch
     reader = ocr.TextReader("auto")
     seen = []
     recognise = reader._recognise
-    monkeypatch.setattr(reader, "_recognise", lambda *args: seen.append(args[2]) or recognise(*args))
+    monkeypatch.setattr(reader, "_recognise", lambda *args: seen.append(args[3]) or recognise(*args))
     data = render(["Cached 42"], size=(400, 100))
     first = reader.read(data, "PNG", (400, 100))
     assert reader.read(data, "PNG", (400, 100)) == first

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator, example_response
+from tests.helpers.b_images import b64, image_bytes
 from tests.helpers.b_service import SMALL_PNG, Service, code_of, service
 from tests.helpers.b_signed import PNG_B64, REQUEST_ID, call, error_of, ocr_path, send, sign
 from tests.helpers.constants import AK, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, SK
@@ -196,3 +197,129 @@ def test_chunked_bodies_are_read_and_bodies_over_the_read_limit_are_refused_unre
         assert code_of(big) == (400, "ModelArts.4104")
         assert big.headers["Connection"] == "close"
         assert s.emu.count() == 1  # refused before it was an OCR call
+
+
+# --- one region, or all; withdrawn APIs; the invoice limit (issue 17) -------------------------------
+
+
+class _Playing:
+    """An emulator of its own for ``region`` (the IAM project is that region too), with a token client."""
+
+    def __init__(self, region: str, **knobs) -> None:
+        config = EmulatorConfig(
+            project_id=PROJECT_ID, region=region, iam_users={(IAM_DOMAIN, IAM_USER): IAM_PASSWORD}, **knobs
+        )
+        self.emulator = OcrEmulator(config)
+
+    def __enter__(self) -> Service:
+        self.emulator.start()
+        return _RegionService(self.emulator)
+
+    def __exit__(self, *exc) -> None:
+        self.emulator.stop()
+
+
+class _RegionService(Service):
+    def new_token(self) -> str:
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {"name": IAM_USER, "password": IAM_PASSWORD, "domain": {"name": IAM_DOMAIN}}
+                    },
+                },
+                "scope": {"project": {"name": self.emu.config.region}},
+            }
+        }
+        response = self.http.post(f"{self.url}/v3/auth/tokens", json=body, timeout=10)
+        assert response.status_code == 201, response.text
+        return response.headers["X-Subject-Token"]
+
+
+def test_by_default_every_live_api_is_served_whatever_the_region():
+    from airflow_provider_hwocr.catalog import LIVE_APIS
+
+    image = b64(image_bytes(size=(320, 200)))
+    with _Playing("la-south-2") as s:  # a region with two APIs in the tables
+        for api in LIVE_APIS:
+            if api.image_field is None:
+                body = {"code": "0", "number": "1", "issue_date": "2024-01-01"}
+            else:
+                body = {api.image_field: image}
+            assert s.ocr(api.slug, body).status_code == 200, api.slug
+
+
+def test_with_region_only_an_api_outside_the_region_is_answered_as_the_service_does():
+    with _Playing("cn-north-4", region_only=True) as s:
+        assert s.ocr("general-text").status_code == 200  # the mainland table lists it in cn-north-4
+        assert s.ocr("handwriting").status_code == 200
+        outside = s.ocr("thailand-id-card")  # the tables list it in ap-southeast-2 only
+        assert code_of(outside) == (404, "APIG.0101")
+        assert "not offered in region cn-north-4" in outside.headers["X-Emulator-Detail"]
+        assert s.ocr("hk-id-card").status_code == 200  # no table lists it anywhere: served, not refused
+        assert s.emu.stats()["billable"] == 3
+    with _Playing("ap-southeast-2", region_only=True) as s:
+        assert s.ocr("thailand-id-card").status_code == 200
+        assert code_of(s.ocr("handwriting")) == (404, "APIG.0101")
+
+
+def test_region_only_is_checked_before_authentication(emulator):
+    emulator.config.region, emulator.config.region_only = "ap-southeast-3", True
+    try:
+        response = requests.post(f"{emulator.url}{ocr_path('passport')}", json={}, timeout=10)
+        assert (response.status_code, error_of(response)) == (404, "APIG.0101")
+    finally:
+        emulator.config.region = "ap-southeast-1"
+    emulator.reset()
+    assert emulator.config.region_only is False
+
+
+@pytest.mark.parametrize("slug", ["id-document", "custom-template", "waybill-electronic"])
+def test_a_withdrawn_api_is_gone_unless_the_account_is_still_served(emulator, slug):
+    response = call(emulator, slug, {"image": PNG_B64})
+    assert (response.status_code, error_of(response)) == (404, "APIG.0101")
+    assert "the vendor" in response.headers["X-Emulator-Detail"]
+    emulator.config.serve_retired = {slug}
+    body = {"image": PNG_B64, **({"template_id": "t1"} if slug == "custom-template" else {})}
+    assert call(emulator, slug, body).status_code == 200
+
+
+def test_an_invoice_is_checked_at_most_five_times_a_day(emulator):
+    invoice = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20"}
+    for _ in range(5):
+        assert call(emulator, "invoice-verification", invoice).status_code == 200
+    sixth = call(emulator, "invoice-verification", invoice)
+    assert (sixth.status_code, error_of(sixth)) == (400, "AIS.0101")
+    assert "more than 5 times today" in sixth.headers["X-Emulator-Detail"]
+    other = {**invoice, "number": "12345679"}
+    assert call(emulator, "invoice-verification", other).status_code == 200
+    assert emulator.count("invoice-verification", 200) == 6
+
+
+def test_invoice_verification_takes_no_image_and_its_required_fields(emulator):
+    invoice = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20"}
+    assert error_of(call(emulator, "invoice-verification", {**invoice, "image": PNG_B64})) == "AIS.0101"
+    assert error_of(call(emulator, "invoice-verification", {"code": "1", "number": "2"})) == "AIS.0101"
+    answer = call(emulator, "invoice-verification", {**invoice, "code": ""})
+    assert answer.status_code == 200 and answer.headers["X-Emulator-Ocr"] == "shape"
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_a_truncated_image_gets_the_documented_error_and_is_not_billed(emulator, fmt):
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (320, 160), "white")
+    ImageDraw.Draw(image).text((10, 10), "cut short", fill="black")
+    buf = io.BytesIO()
+    image.save(buf, format=fmt)
+    whole = buf.getvalue()
+    cut = base64.b64encode(whole[: len(whole) * 2 // 3]).decode()
+    response = call(emulator, "general-text", {"image": cut})
+    assert (response.status_code, error_of(response)) == (400, "AIS.0104")
+    assert "cut short or broken" in response.headers["X-Emulator-Detail"]
+    assert call(emulator, "general-text", {"image": base64.b64encode(whole).decode()}).status_code == 200
+    assert emulator.stats()["billable"] == 1

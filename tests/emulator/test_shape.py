@@ -39,3 +39,23 @@ def test_empty_values_and_strings_follow_the_model():
     assert answer["result"]["side"] == "front"  # the first documented value
     assert "portrait_image" not in answer["result"]  # return_portrait_image is off
     assert check("vietnam-id-card", {"image": "x"}, answer) == []
+
+
+def test_an_answer_made_from_the_model_has_every_field_once():
+    from airflow_provider_hwocr.catalog import APIS
+    from airflow_provider_hwocr.catalog.responses import check, response_model
+    from airflow_provider_hwocr.emulator.shape import model_example
+
+    for api in APIS:
+        answer = model_example(api.slug)
+        model = response_model(api.slug)
+        item = answer["result"][0] if model.kind == "list" else answer["result"]
+        if model.shape is not None:  # (custom-template's result is a free object)
+            assert set(item) == {f.name for f in model.fields}, api.slug
+        assert [p for p in check(api.slug, {}, answer) if "not a documented" in p or " is not " in p] == []
+    plate = model_example("license-plate")["result"]
+    assert len(plate) == 1 and plate[0]["plate_color"] == "blue"  # the first documented value
+    assert model_example("custom-template") == {
+        "result": {"field": "<value>"},
+        "template_id": "<template_id>",
+    }

@@ -24,7 +24,9 @@ def encoded(fmt: str, size: tuple[int, int] = (200, 120)) -> bytes:
 
 
 def png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header claims the given size (the pixel data is not needed to check limits)."""
+    """A PNG whose header claims the given size, and its end chunk (no pixel data: not needed to
+    check limits; the IEND chunk makes it a whole file, which the client's end check asks for)."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     chunk = b"IHDR" + ihdr
-    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    head = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    return head + struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from airflow_provider_hwocr.catalog import APIS
+from airflow_provider_hwocr.catalog import LIVE_APIS
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError
 from airflow_provider_hwocr.operators import ocr
@@ -58,9 +58,9 @@ def test_enterprise_project_header(emulator, ocr_conn):
 def test_id_document_is_deprecated():
     from airflow.exceptions import AirflowProviderDeprecationWarning
 
+    # Removed by the vendor (2025-11-04): no generated class any more, the generic operator warns.
+    assert not hasattr(ocr, "HuaweiOcrIdDocumentOperator")
     with pytest.warns(AirflowProviderDeprecationWarning, match="2025-11-04"):
-        ocr.HuaweiOcrIdDocumentOperator(task_id="t", image="https://x.example/a.png")
-    with pytest.warns(AirflowProviderDeprecationWarning):
         ocr.HuaweiOcrOperator(task_id="t2", api="id-document", image="https://x.example/a.png")
 
 
@@ -75,7 +75,7 @@ def test_init_does_no_io(monkeypatch):
 
     monkeypatch.setattr(BaseHook, "get_connection", classmethod(boom))
     monkeypatch.setattr(socket.socket, "connect", boom)
-    for api in APIS:
+    for api in LIVE_APIS:
         build(api, image="/does/not/exist.png")
 
 

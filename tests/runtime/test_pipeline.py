@@ -234,3 +234,81 @@ def test_send_scrubs_the_signed_url_from_what_it_raises(obs_bucket, obs, emulato
     text = str(info.value) + repr(info.value) + json.dumps(info.value.args)
     assert signature not in text and url not in text
     assert f"/{obs_bucket}/in/a.png?…" in str(info.value)  # the image is still named
+
+
+# --- an API without image: invoice-verification (issue 17) --------------------------------------
+
+INVOICES = [
+    {
+        "code": "011002100111",
+        "number": f"1234567{i}",
+        "issue_date": "2026-11-20",
+        "subtotal_amount": "1000.00",
+    }
+    for i in range(5)
+]
+
+
+def test_an_invoice_is_verified_and_a_rerun_costs_zero_calls(obs_bucket, obs, emulator):
+    from airflow_provider_hwocr.operators.ocr import HuaweiOcrInvoiceVerificationOperator
+
+    def verify(task_id: str, **fields):
+        return HuaweiOcrInvoiceVerificationOperator(
+            task_id=task_id, output_uri=f"obs://{obs_bucket}/verified/", **fields
+        ).execute({})
+
+    first = verify("v1", **INVOICES[0])
+    assert emulator.count("invoice-verification", 200) == 1
+    (call,) = emulator.calls("invoice-verification")
+    assert call.body == INVOICES[0]
+    stored = obs.get_json(obs_bucket, first["uri"].split("/", 3)[3])
+    assert stored["source"] == {"kind": "fields", "fields": INVOICES[0]}
+    assert {"result_code", "result_message"} <= set(stored["result"])
+    assert first["uri"].endswith(".invoice-verification.json") and "011002100111-12345670" in first["uri"]
+    again = verify("v2", **INVOICES[0])  # a re-run of the verified invoice: found by its identity
+    assert again["uri"] == first["uri"] and emulator.count("invoice-verification") == 1
+    verify("v3", **{**INVOICES[0], "number": "12345679"})  # another invoice is another call
+    assert emulator.count("invoice-verification") == 2
+
+
+def test_the_pipeline_takes_an_invoice_as_its_source():
+    from airflow_provider_hwocr.client.sources import ImageSource
+
+    p = pipeline(api="invoice-verification", image=None)
+    src = p.resolve(INVOICES[1])
+    assert src.kind == "fields" and src.fields == INVOICES[1]
+    assert p.check(src).body == INVOICES[1]
+    with pytest.raises(HuaweiOcrValidationError, match="takes no image") as info:
+        p.resolve("obs://bucket/scan.png")
+    assert info.value.parameter == "image"
+    own = pipeline(api="invoice-verification", image=None, parameters={"check_code": "123456"})
+    assert own.check(ImageSource.of(INVOICES[1])).body == {**INVOICES[1], "check_code": "123456"}
+    twice = pipeline(api="invoice-verification", image=None, parameters={"number": "99999999"})
+    with pytest.raises(HuaweiOcrValidationError, match="given both") as info:
+        twice.check(ImageSource.of(INVOICES[1]))
+    assert info.value.parameter == "number"
+
+
+def test_a_batch_takes_a_list_of_invoices_and_a_rerun_costs_zero_calls(obs_bucket, emulator, obs_conn):
+    from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+
+    bad = {"code": "011002100111", "number": "N0", "issue_date": "2026-11-20"}
+
+    def run(task_id: str) -> dict:
+        return HuaweiOcrBatchOperator(
+            task_id=task_id,
+            api="invoice-verification",
+            images=[*INVOICES, INVOICES[0], bad],  # one duplicate, one malformed
+            output_uri=f"obs://{obs_bucket}/verified/",
+            qps=None,
+            max_failures=1,
+        ).execute({})
+
+    first = run("b1")
+    assert emulator.count("invoice-verification") == 5  # the duplicate once, the malformed none
+    assert sorted(c.body["number"] for c in emulator.calls("invoice-verification")) == [
+        i["number"] for i in INVOICES
+    ]
+    second = run("b2")
+    assert emulator.count("invoice-verification") == 5, "the re-run made calls"
+    assert first["totals"]["done"] == 5 and second["totals"]["skipped"] == 5

@@ -1,0 +1,23 @@
+"""The error codes the docs name (``catalog/errors.py``), and their categories."""
+
+from __future__ import annotations
+
+from airflow_provider_hwocr.catalog import ERROR_CODES, LONG_DELAY_SECONDS
+
+
+def test_every_code_has_a_known_category():
+    categories = {e.category for e in ERROR_CODES.values()}
+    assert categories <= {
+        "invalid_input", "auth", "not_subscribed", "not_found", "throttled", "transient", "failed",
+        "long_delay", "configuration",
+    }  # fmt: skip
+
+
+def test_the_docs_decide_the_categories_issue_19_names():
+    assert ERROR_CODES["AIS.0118"].category == "long_delay" and LONG_DELAY_SECONDS == 7200
+    assert ERROR_CODES["ModelArts.4201"].category == ERROR_CODES["ModelArts.4202"].category == "configuration"
+    assert (
+        ERROR_CODES["APIG.0308"].category == "throttled"
+        and ERROR_CODES["AIS.0104"].category == "invalid_input"
+    )
+    assert ERROR_CODES["ModelArts.4204"].message.endswith("is not subscribed.")
