@@ -5,6 +5,10 @@ with the same parameters, from an unchanged source
 (:mod:`~airflow_provider_hwocr.runtime.batch.state`). Done images cost nothing more: no HEAD,
 no signing, no download, and no manifest entry. Results listed but not vouched for by the
 index are verified (one HEAD each, in the send stage); the rest are sent.
+
+Then :func:`guard`: a run with something to send takes the lease of its output prefix, API and
+shard (:mod:`~airflow_provider_hwocr.runtime.batch.lease`) and decides again under it; a run
+with nothing to send takes none.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from array import array
 from dataclasses import dataclass
 
 from airflow_provider_hwocr.runtime.batch.entries import Item
+from airflow_provider_hwocr.runtime.batch.lease import Lease, owner_of
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.select import Selection
 from airflow_provider_hwocr.runtime.batch.state import (
@@ -58,6 +63,36 @@ def decide(run: BatchRun, selection: Selection) -> Plan:
     plan = Plan(selection.items, prior, selection.duplicates, hashes)
     _log_plan(run, selection, plan)
     return plan
+
+
+def needs_lease(plan: Plan) -> bool:
+    """Whether a run must hold the lease: it has images to send or verify, or the index to write
+    (results recovered from a killed run's parts, records dropped, an old or damaged index)."""
+    prior = plan.prior
+    if prior.parts or prior.recovered or prior.dropped or prior.origin in ("manifest/2", "damaged"):
+        return True
+    return any(item.action in ("send", "verify") and item.entry is None for item in plan.items)
+
+
+def guard(run: BatchRun, selection: Selection, plan: Plan) -> Plan:
+    """Stage 2b: with something to send, take the lease (waiting or failing by ``on_overlap``), then
+    decide again under it, so that what another run finished meanwhile is skipped."""
+    if run.dry or not needs_lease(plan):
+        return plan
+    task = run.task
+    lease = Lease(
+        run.obs, run.store.bucket, run.store.lease_key, owner_of(run.context), ttl=task.lease_ttl, log=run.log
+    )
+    lease.take(task.on_overlap, task.overlap_timeout)
+    run.lease = lease
+    try:
+        for item in plan.items:
+            if item.action == "verify":
+                item.action = "send"  # decided again below
+        return decide(run, selection)
+    except BaseException:
+        lease.release()
+        raise
 
 
 def _log_plan(run: BatchRun, selection: Selection, plan: Plan) -> None:

@@ -5,6 +5,8 @@ the task, after the manifest is written; a dry run's report counts what would ha
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrAuthError
@@ -43,7 +45,7 @@ def test_history_and_latest_manifests_and_the_index_are_written(obs_bucket, obs,
     report = record(run, plan, sent)
     assert obs.list_keys(obs_bucket, run.store.progress_prefix) == []  # ... and are deleted now
     history_key = report.history_uri.removeprefix(f"obs://{obs_bucket}/")
-    assert history_key.startswith(f"ocr_hwocr/{SLUG}/runs/") and history_key.endswith("-manual__1-try2.json")
+    assert history_key.startswith(f"ocr_hwocr/{SLUG}/runs/") and re.search(r"-manual__1-try2-[0-9a-f]{8}\.json$", history_key)
     assert report.manifest_uri == run.store.uri(run.store.latest_key)
     history = obs.get_json(obs_bucket, history_key)
     latest = obs.get_json(obs_bucket, run.store.latest_key)
