@@ -42,11 +42,15 @@ class Plan:
         return sum(1 for i in self.items if i.action == "skip")
 
 
-def decide(run: BatchRun, selection: Selection) -> Plan:
-    """Mark each item ``skip``, ``verify`` or ``send`` (rejected items stay rejected)."""
+def decide(run: BatchRun, selection: Selection, *, again: bool = False) -> Plan:
+    """Mark each item ``skip``, ``verify`` or ``send`` (rejected items stay rejected).
+
+    ``again``: the second decision, under the lease; a damaged index was warned about by the first.
+    """
     pipeline = run.pipeline
     hashes = array("Q", (key_hash(item.key) if item.key else 0 for item in selection.items))
-    prior = load_prior_state(run.obs, run.store, KeySet(h for h in hashes if h), log=run.log)
+    wanted = KeySet(h for h in hashes if h)
+    prior = load_prior_state(run.obs, run.store, wanted, log=None if again else run.log)
     for item in selection.items:
         if item.action == "reject" or not item.key or not pipeline.skip_existing or item.src is None:
             continue
@@ -89,7 +93,7 @@ def guard(run: BatchRun, selection: Selection, plan: Plan) -> Plan:
         for item in plan.items:
             if item.action == "verify":
                 item.action = "send"  # decided again below
-        return decide(run, selection)
+        return decide(run, selection, again=True)
     except BaseException:
         lease.release()
         raise
