@@ -105,7 +105,7 @@ class HuaweiOcrBatchEmptyError(HuaweiCloudNonRetryableError, ValueError):
     parameter = "source_uri"
 
 
-class HuaweiOcrOverlapError(HuaweiCloudError, RuntimeError):
+class HuaweiOcrOverlapError(HuaweiCloudRetryableError, RuntimeError):
     """Another run holds the lease of this batch (same output prefix, API and shard).
 
     Raised before any call with ``on_overlap="fail"`` (or when ``overlap_timeout`` ran out),
@@ -113,5 +113,4 @@ class HuaweiOcrOverlapError(HuaweiCloudError, RuntimeError):
     skips what it finished. ``parameter`` is ``on_overlap``.
     """
 
-    retryable = True
     parameter = "on_overlap"

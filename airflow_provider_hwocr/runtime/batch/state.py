@@ -323,7 +323,7 @@ def load_prior_state(
     for key in prior.parts:  # left by a run that was killed before it wrote its manifest
         prior.requests += 1
         _recover(obs, store, key, prior)
-    if damage is not None and (origin == "damaged" or prior.others or prior.listed_results):
+    if damage is not None and (origin == "damaged" or prior.others):
         _warn_damage(log, damage, len(prior.others))
     return prior
 
