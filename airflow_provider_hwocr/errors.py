@@ -39,6 +39,7 @@ __all__ = [
     "HuaweiCloudTransientError",
     "HuaweiOcrBatchEmptyError",
     "HuaweiOcrBatchFailedError",
+    "HuaweiOcrOverlapError",
     "HuaweiOcrXComSizeError",
 ]
 
@@ -102,3 +103,14 @@ class HuaweiOcrBatchEmptyError(HuaweiCloudNonRetryableError, ValueError):
     """The selection matched no image (pass ``allow_empty=True`` if that is expected)."""
 
     parameter = "source_uri"
+
+
+class HuaweiOcrOverlapError(HuaweiCloudRetryableError, RuntimeError):
+    """Another run holds the lease of this batch (same output prefix, API and shard).
+
+    Raised before any call with ``on_overlap="fail"`` (or when ``overlap_timeout`` ran out),
+    or after the manifest when this run lost its lease: a retry waits for the other run and
+    skips what it finished. ``parameter`` is ``on_overlap``.
+    """
+
+    parameter = "on_overlap"

@@ -5,6 +5,7 @@ Kept free of Airflow imports so that plain-Python tests stay fast.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -29,6 +30,10 @@ from tests.helpers.constants import (
 )
 from tests.helpers.fast_env import fast_bucket, fast_conn, fast_server  # noqa: F401
 from tests.helpers.obs_env import obs_bucket, obs_conn, obs_server  # noqa: F401
+
+# A batch that sends waits this long after writing its lease before reading it back (1 s by
+# default); on the loopback object server a few milliseconds separate a read from a write.
+os.environ.setdefault("HWOCR_LEASE_SETTLE", "0.05")
 
 
 @pytest.fixture(scope="session")

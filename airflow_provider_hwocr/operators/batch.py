@@ -77,6 +77,15 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
     :param max_calls: OCR calls this task may make; the rest is recorded as not attempted
         and the task fails (a re-run continues where it stopped).
     :param price_per_call: for cost estimates (else the connection's ``price_per_call``).
+    :param on_overlap: what this run does when another run (another DAG run, a backfill, a
+        manual trigger) is sending images of the same output prefix, API and shard: ``"wait"``
+        (default) until it finishes, then skip what it did; ``"fail"``: raise
+        ``HuaweiOcrOverlapError`` naming the other run, before any call. Waiting sleeps in the
+        worker (it holds the worker slot). A run with nothing to send never waits.
+    :param overlap_timeout: with ``on_overlap="wait"``, fail after waiting this many seconds
+        (default ``None``: as long as the other run keeps its lease alive).
+    :param lease_ttl: seconds a lease lives without a heartbeat (default 180; renewed every
+        ``lease_ttl / 6``): after a lost worker, another run may take over after at most this.
 
     Errors that will fail every image (authentication, not subscribed, configuration) stop
     the batch at once. Returns ``{"manifest_uri", "history_uri", "totals", "billing"}``.
@@ -111,6 +120,9 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         progress_interval: float = 10.0,
         checkpoint_every: int = 500,
         checkpoint_interval: float = 30.0,
+        on_overlap: str = "wait",
+        overlap_timeout: float | None = None,
+        lease_ttl: float = 180.0,
         **kwargs: Any,
     ) -> None:
         if not output_uri:
@@ -155,6 +167,18 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         self.checkpoint_every = check_whole(checkpoint_every, "checkpoint_every", 1)
         self.checkpoint_interval = check_number(checkpoint_interval, "checkpoint_interval", positive=True)
         self.progress_interval = check_number(progress_interval, "progress_interval", positive=True)
+        if on_overlap not in ("wait", "fail"):
+            raise HuaweiOcrValidationError(
+                f"on_overlap: must be 'wait' or 'fail', got {on_overlap!r}", parameter="on_overlap"
+            )
+        self.on_overlap = on_overlap
+        self.overlap_timeout = _optional_number(overlap_timeout, "overlap_timeout")
+        self.lease_ttl = check_number(lease_ttl, "lease_ttl", positive=True)
+        if self.lease_ttl < 6:
+            raise HuaweiOcrValidationError(
+                f"lease_ttl: at least 6 seconds (renewed every lease_ttl / 6), got {lease_ttl!r}",
+                parameter="lease_ttl",
+            )
         if not isinstance(allow_empty, bool):
             raise HuaweiOcrValidationError(
                 f"allow_empty: must be True or False, got {allow_empty!r}", parameter="allow_empty"
@@ -195,22 +219,32 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         run = batch.BatchRun(self, context)
         selection = batch.select(run)  # 1. the images of this shard, de-duplicated
         plan = batch.decide(run, selection)  # 2. which are done: one GET of the index, one listing
-        sent = batch.send(run, plan)  # 3. OCR the rest, writer threads store them (a dry run only checks)
-        if run.dry:
-            return batch.dry_report(run, plan, sent)
-        report = batch.record(run, plan, sent)  # 4. the index if it changed, the run's record
+        plan = batch.guard(run, selection, plan)  # 2b. anything to send: the lease, then decide again
+        try:
+            sent = batch.send(run, plan)  # 3. OCR the rest, writer threads store them (a dry run only checks)
+            if run.dry:
+                return batch.dry_report(run, plan, sent)
+            report = batch.record(run, plan, sent)  # 4. the index if it changed, the run's record
+        finally:
+            if run.lease is not None:
+                run.lease.release()
         self._integration_after_run(context, sources=report.sources, results=report.results)
         batch.raise_for_failures(run, sent, report)
         return report.xcom
 
 
 def latest_manifest_uri(
-    output_uri: str, api: str, *, shard_index: int | None = None, shard_count: int = 1
+    output_uri: str,
+    api: str,
+    *,
+    shard_index: int | None = None,
+    shard_count: int = 1,
+    map_index: int | None = None,
 ) -> str:
-    """Where a batch with this ``output_uri`` and API keeps its latest manifest (and index)."""
+    """Where a batch with this ``output_uri`` and API keeps its latest manifest (a mapped task: per map index)."""
     from airflow_provider_hwocr.runtime.store import ResultStore, shard_tag
 
     store = ResultStore.from_uri(output_uri, api, shard_tag(shard_index, shard_count))
     if store is None:
         raise ValueError("output_uri: required")
-    return store.uri(store.latest_key)
+    return store.uri(store.manifest_key(map_index))

@@ -10,8 +10,11 @@ For results under ``obs://bucket/P`` (``P`` is empty or ends with ``/``):
   of ``P`` a batch makes anyway also finds the parts a killed run left behind;
 * housekeeping next to ``P`` (``{P without its last /}_hwocr/``, outside the results listing):
   ``{api}/index{.shard}.bin``, the index (what is done, read once per run),
-  ``{api}/manifest{.shard}.json``, the latest manifest, and
-  ``{api}/runs/{time}-{run id}-try{n}{.shard}.json``, one manifest per run and try (history).
+  ``{api}/manifest{.shard}{.m<map index>}.json``, the latest manifest (one per map index of a
+  mapped task, so mapped batches sharing a prefix do not overwrite each other's),
+  ``{api}/runs/{time}-{run id}-try{n}{-m<map index>}-{unique}{.shard}.json``, one manifest per
+  run, try and map index (history; ``unique`` tells apart two records written in the same second), and
+  ``{api}/lease{.shard}.json``, the lease of the run that is sending images of this API and shard.
 
 Pure: no I/O.
 """
@@ -119,7 +122,17 @@ class ResultStore:
 
     @property
     def latest_key(self) -> str:
-        return f"{self.housekeeping}{self.api}/manifest{self._suffix()}.json"
+        return self.manifest_key(None)
+
+    def manifest_key(self, map_index: int | None) -> str:
+        """The latest manifest of an unmapped task, or of one map index of a mapped task."""
+        member = f".m{map_index}" if map_index is not None and map_index >= 0 else ""
+        return f"{self.housekeeping}{self.api}/manifest{self._suffix()}{member}.json"
+
+    @property
+    def lease_key(self) -> str:
+        """The lease of the run sending images of this API and shard (see ``runtime/batch/lease.py``)."""
+        return f"{self.housekeeping}{self.api}/lease{self._suffix()}.json"
 
     @property
     def index_key(self) -> str:
@@ -138,8 +151,20 @@ class ResultStore:
         is_shard_tag = bool(_SHARD_TAG.fullmatch(tag))
         return tag == self.shard if self.shard else not is_shard_tag
 
-    def history_key(self, run_id: str | None, try_number: Any, when: datetime) -> str:
+    def history_key(
+        self,
+        run_id: str | None,
+        try_number: Any,
+        when: datetime,
+        *,
+        map_index: int | None = None,
+        unique: str | None = None,
+    ) -> str:
+        """One run record per run, try and map index; ``unique`` (a few random characters) keeps
+        two records written in the same second apart."""
         run = _UNSAFE.sub("_", str(run_id or "manual"))[:120]
         stamp = when.strftime("%Y%m%dT%H%M%SZ")
         tries = f"-try{try_number}" if try_number not in (None, "") else ""
-        return f"{self.housekeeping}{self.api}/runs/{stamp}-{run}{tries}{self._suffix()}.json"
+        member = f"-m{map_index}" if map_index is not None and map_index >= 0 else ""
+        tail = f"-{_UNSAFE.sub('_', unique)}" if unique else ""
+        return f"{self.housekeeping}{self.api}/runs/{stamp}-{run}{tries}{member}{tail}{self._suffix()}.json"

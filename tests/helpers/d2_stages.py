@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_hwocr.runtime.batch import BatchRun, decide, record, select, send
+from airflow_provider_hwocr.runtime.batch import BatchRun, decide, guard, record, select, send
 from tests.helpers.batch_env import PNG, SLUG
 
 __all__ = ["PNG", "SLUG", "batch_op", "full_run", "put_images", "start", "through_send"]
@@ -42,18 +42,30 @@ def start(bucket: str, *, run_id: str = "r1", **kwargs: Any) -> BatchRun:
     return BatchRun(batch_op(bucket, **kwargs), {"run_id": run_id})
 
 
-def through_send(run: BatchRun):
-    """Stages 1 to 3: (selection, plan, sent)."""
+def through_send(run: BatchRun, *, release: bool = True):
+    """Stages 1 to 3, with the lease as ``execute()`` takes it: (selection, plan, sent).
+
+    The lease is released after the send stage unless ``release=False`` (``run.lease`` stays
+    set, so the record stage still writes the index and removes old parts as its holder).
+    """
     selection = select(run)
-    plan = decide(run, selection)
-    return selection, plan, send(run, plan)
+    plan = guard(run, selection, decide(run, selection))
+    try:
+        return selection, plan, send(run, plan)
+    finally:
+        if release and run.lease is not None:
+            run.lease.release()
 
 
 def full_run(bucket: str, **kwargs: Any):
-    """Stages 1 to 4 (no failure policy): (run, plan, sent, report)."""
+    """Stages 1 to 4 (no failure policy), the lease released at the end: (run, plan, sent, report)."""
     run = start(bucket, **kwargs)
-    _, plan, sent = through_send(run)
-    return run, plan, sent, record(run, plan, sent)
+    _, plan, sent = through_send(run, release=False)
+    try:
+        return run, plan, sent, record(run, plan, sent)
+    finally:
+        if run.lease is not None:
+            run.lease.release()
 
 
 def put_images(obs: Any, bucket: str, keys: list[str], data: bytes = PNG) -> list[str]:

@@ -171,3 +171,28 @@ def test_manifests_stay_out_of_the_results_listing():
 def test_history_key(run_id, try_number, shard, tail):
     store = ResultStore("results-bkt", "out/", API, shard)
     assert store.history_key(run_id, try_number, WHEN) == f"out_hwocr/{API}/runs/20260304T050607Z-{tail}"
+
+
+def test_each_map_index_has_its_own_latest_manifest_and_all_share_the_lease_and_index():
+    store = ResultStore("results-bkt", "out/", API, "s1of2")
+    assert store.manifest_key(None) == store.latest_key == f"out_hwocr/{API}/manifest.s1of2.json"
+    assert store.manifest_key(-1) == store.latest_key  # Airflow's map index of an unmapped task
+    assert store.manifest_key(3) == f"out_hwocr/{API}/manifest.s1of2.m3.json"
+    assert store.lease_key == f"out_hwocr/{API}/lease.s1of2.json"
+    assert not store.lease_key.startswith(store.prefix)  # outside the results listing
+
+
+def test_history_keys_are_unique_per_run_try_map_index_and_record():
+    store = ResultStore("results-bkt", "out/", API, "s0of2")
+    keys = {
+        store.history_key("r1", 1, WHEN, unique="aaaa1111"),
+        store.history_key("r1", 1, WHEN, unique="bbbb2222"),  # the same run and try, the same second
+        store.history_key("r1", 1, WHEN, map_index=0, unique="aaaa1111"),
+        store.history_key("r1", 1, WHEN, map_index=1, unique="aaaa1111"),
+        store.history_key("r1", 2, WHEN, unique="aaaa1111"),
+    }
+    assert len(keys) == 5 and all(store.is_own_history(key) for key in keys)
+    assert store.history_key("r1", 1, WHEN, map_index=2, unique="c0ffee00").endswith(
+        "-r1-try1-m2-c0ffee00.s0of2.json"
+    )
+    assert not ResultStore("results-bkt", "out/", API, "s1of2").is_own_history(next(iter(keys)))

@@ -2,7 +2,9 @@
 
 1. :mod:`~airflow_provider_hwocr.runtime.batch.select`: the images of this shard, de-duplicated;
 2. :mod:`~airflow_provider_hwocr.runtime.batch.decide`: which are done already, from one GET of
-   the index and one listing of the output prefix, before any source is touched;
+   the index and one listing of the output prefix, before any source is touched; then, with
+   something to send, the lease (:mod:`~airflow_provider_hwocr.runtime.batch.lease`: one run at a
+   time per output prefix, API and shard) and the same decision again under it;
 3. :mod:`~airflow_provider_hwocr.runtime.batch.send`: OCR the rest at the rate limit, checkpointing
    progress to OBS (a dry run only checks), handing each answer to
    :mod:`~airflow_provider_hwocr.runtime.batch.write`, whose writer threads store the results
@@ -18,7 +20,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_hwocr.runtime.batch.decide import Plan, decide
+from airflow_provider_hwocr.runtime.batch.decide import Plan, decide, guard
 from airflow_provider_hwocr.runtime.batch.record import Report, dry_report, raise_for_failures, record
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.select import Selection, select
@@ -32,6 +34,7 @@ __all__ = [
     "Sent",
     "decide",
     "dry_report",
+    "guard",
     "raise_for_failures",
     "record",
     "select",

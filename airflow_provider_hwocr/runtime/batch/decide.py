@@ -5,6 +5,10 @@ with the same parameters, from an unchanged source
 (:mod:`~airflow_provider_hwocr.runtime.batch.state`). Done images cost nothing more: no HEAD,
 no signing, no download, and no manifest entry. Results listed but not vouched for by the
 index are verified (one HEAD each, in the send stage); the rest are sent.
+
+Then :func:`guard`: a run with something to send takes the lease of its output prefix, API and
+shard (:mod:`~airflow_provider_hwocr.runtime.batch.lease`) and decides again under it; a run
+with nothing to send takes none.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from array import array
 from dataclasses import dataclass
 
 from airflow_provider_hwocr.runtime.batch.entries import Item
+from airflow_provider_hwocr.runtime.batch.lease import Lease, owner_of
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.select import Selection
 from airflow_provider_hwocr.runtime.batch.state import (
@@ -37,11 +42,15 @@ class Plan:
         return sum(1 for i in self.items if i.action == "skip")
 
 
-def decide(run: BatchRun, selection: Selection) -> Plan:
-    """Mark each item ``skip``, ``verify`` or ``send`` (rejected items stay rejected)."""
+def decide(run: BatchRun, selection: Selection, *, again: bool = False) -> Plan:
+    """Mark each item ``skip``, ``verify`` or ``send`` (rejected items stay rejected).
+
+    ``again``: the second decision, under the lease; a damaged index was warned about by the first.
+    """
     pipeline = run.pipeline
     hashes = array("Q", (key_hash(item.key) if item.key else 0 for item in selection.items))
-    prior = load_prior_state(run.obs, run.store, KeySet(h for h in hashes if h), log=run.log)
+    wanted = KeySet(h for h in hashes if h)
+    prior = load_prior_state(run.obs, run.store, wanted, log=None if again else run.log)
     for item in selection.items:
         if item.action == "reject" or not item.key or not pipeline.skip_existing or item.src is None:
             continue
@@ -58,6 +67,36 @@ def decide(run: BatchRun, selection: Selection) -> Plan:
     plan = Plan(selection.items, prior, selection.duplicates, hashes)
     _log_plan(run, selection, plan)
     return plan
+
+
+def needs_lease(plan: Plan) -> bool:
+    """Whether a run must hold the lease: it has images to send or verify, or the index to write
+    (results recovered from a killed run's parts, records dropped, an old or damaged index)."""
+    prior = plan.prior
+    if prior.parts or prior.recovered or prior.dropped or prior.origin in ("manifest/2", "damaged"):
+        return True
+    return any(item.action in ("send", "verify") and item.entry is None for item in plan.items)
+
+
+def guard(run: BatchRun, selection: Selection, plan: Plan) -> Plan:
+    """Stage 2b: with something to send, take the lease (waiting or failing by ``on_overlap``), then
+    decide again under it, so that what another run finished meanwhile is skipped."""
+    if run.dry or not needs_lease(plan):
+        return plan
+    task = run.task
+    lease = Lease(
+        run.obs, run.store.bucket, run.store.lease_key, owner_of(run.context), ttl=task.lease_ttl, log=run.log
+    )
+    lease.take(task.on_overlap, task.overlap_timeout)
+    run.lease = lease
+    try:
+        for item in plan.items:
+            if item.action == "verify":
+                item.action = "send"  # decided again below
+        return decide(run, selection, again=True)
+    except BaseException:
+        lease.release()
+        raise
 
 
 def _log_plan(run: BatchRun, selection: Selection, plan: Plan) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
@@ -129,9 +130,13 @@ def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
         "estimated_cost": estimate_cost(totals["done"] + billed_retries, price),
     }
     when = now_utc()
-    history_key = store.history_key(run.run_id, run.try_number, when)
+    unique = sent.journal.token[:8] if sent.journal is not None else uuid.uuid4().hex[:8]
+    history_key = store.history_key(run.run_id, run.try_number, when, map_index=run.map_index, unique=unique)
+    latest_key = store.manifest_key(run.map_index)
     index, changed = next_index(plan.prior, sent.entries, sent.verified)
-    if changed:  # before the manifests: a run killed in between leaves its parts, merged next time
+    # Without the lease (nothing to send) another run may be writing: its index and parts are left alone.
+    owns = run.lease is not None
+    if changed and owns:  # before the manifests: a run killed in between leaves its parts, merged next time
         header = {
             "api": pipeline.api.slug,
             "prefix": store.prefix,
@@ -157,11 +162,13 @@ def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
         "history_uri": store.uri(history_key),
         "index_uri": store.uri(store.index_key),
         "index_entries": len(index),
+        "map_index": run.map_index,
+        "overlap": run.lease.record.as_manifest() if run.lease is not None else {"lease": None},
         # Images skipped as done are counted in totals, not listed: they are in the index.
     }
     data = manifest_bytes(manifest, sent.entries)
     obs.put_bytes(store.bucket, history_key, data, content_type="application/json")
-    obs.put_bytes(store.bucket, store.latest_key, data, content_type="application/json")
+    obs.put_bytes(store.bucket, latest_key, data, content_type="application/json")
     if run.task.manifest_uri:
         extra = parse_obs_uri(str(run.task.manifest_uri), parameter="manifest_uri")
         obs.put_bytes(extra.bucket, extra.key, data, content_type="application/json")
@@ -169,17 +176,17 @@ def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
     if changed or totals["done"]:
         prune_history(obs, store)
     journal = sent.journal
-    leftovers = [*plan.prior.parts, *(journal.written if journal is not None else [])]
+    leftovers = [*(plan.prior.parts if owns else []), *(journal.written if journal is not None else [])]
     if leftovers:  # everything in them is in the index and the manifest now
         obs.delete_many(store.bucket, leftovers)
     done_uris = [e["result_uri"] for e in sent.entries if e.get("result_uri")]
     report = Report(
-        manifest_uri=store.uri(store.latest_key),
+        manifest_uri=store.uri(latest_key),
         history_uri=store.uri(history_key),
         totals=totals,
         billing=billing,
         sources=[item.source for item in plan.items],
-        results=ResultUris(store, plan.items, done_uris, [store.uri(store.latest_key)]),
+        results=ResultUris(store, plan.items, done_uris, [store.uri(latest_key)]),
     )
     _log_report(run, report, billed_retries)
     return report
@@ -206,6 +213,8 @@ def _log_report(run: BatchRun, report: Report, billed_retries: int) -> None:
 def raise_for_failures(run: BatchRun, sent: Sent, report: Report) -> None:
     """Fail the task (after the manifest is written) on a fatal error, a spent budget or too many failures."""
     task, totals = run.task, report.totals
+    if run.lease is not None and run.lease.record.lost and not sent.fatal:
+        raise run.lease.lost_error()
     if sent.fatal:
         raise sent.fatal[0]
     if run.budget.refused:

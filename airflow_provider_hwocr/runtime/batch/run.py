@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from airflow_provider_hwocr.runtime.batch.lease import Lease
 from airflow_provider_hwocr.runtime.costs import CallBudget, resolve_dry_run
 from airflow_provider_hwocr.runtime.ratelimit import AdaptiveRateLimiter, TokenBucket
 from airflow_provider_hwocr.runtime.store import ResultStore, shard_tag
@@ -37,6 +38,9 @@ class BatchRun:
             self.pipeline.ocr_hook.rate_limiter = AdaptiveRateLimiter(self.qps, log=self.log)
         elif self.qps:
             self.pace = TokenBucket(self.qps).acquire
+        #: The lease, once taken (:func:`~airflow_provider_hwocr.runtime.batch.lease.guard`); ``None``
+        #: for a run with nothing to send, which takes none.
+        self.lease: Lease | None = None
 
     @property
     def obs(self) -> Any:
@@ -53,6 +57,13 @@ class BatchRun:
     def try_number(self) -> Any:
         ti = self.context_value("ti")
         return getattr(ti, "try_number", None) if ti is not None else None
+
+    @property
+    def map_index(self) -> int | None:
+        """The map index of a mapped task, ``None`` for an unmapped one."""
+        ti = self.context_value("ti")
+        value = getattr(ti, "map_index", None) if ti is not None else None
+        return value if isinstance(value, int) and value >= 0 else None
 
     def describe_selection(self) -> str:
         task = self.task

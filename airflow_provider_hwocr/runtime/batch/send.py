@@ -113,6 +113,10 @@ class _Sender:
     def before_call(self) -> None:
         if self.stop.is_set():
             raise NotAttempted("the batch stopped after an error that fails every image")
+        lease = self.run.lease  # the heartbeat's last verdict: no request
+        if lease is not None and not lease.held:
+            self.halt(lease.lost_error())
+            raise NotAttempted("the lease was lost to another run")
         budget = self.run.budget
         if not budget.take():
             raise NotAttempted(f"max_calls={budget.limit} reached")

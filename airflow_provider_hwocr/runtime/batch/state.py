@@ -179,16 +179,29 @@ class Index:
         return cls(*columns)
 
 
-def _legacy_index(manifest: Any) -> Index | None:
-    """The index of a ``hwocr-manifest/2`` latest manifest (result key -> {"p", "s", "e"})."""
+def _text(value: Any) -> str | None:
+    """A string field of a stored record, or ``None`` when it is missing or malformed."""
+    return value if isinstance(value, str) and value else None
+
+
+def _legacy_index(manifest: Any) -> tuple[Index, int] | None:
+    """(the index of a ``hwocr-manifest/2`` latest manifest, entries ignored as malformed).
+
+    Result key -> ``{"p", "s", "e"}``; an entry that is not such a record (a string, no
+    result ETag) is left out, so its result is HEADed, never skipped blindly.
+    """
     if not isinstance(manifest, dict) or not isinstance(manifest.get("index"), dict):
         return None
-    records = (
-        (key_hash(key), etag_hash(entry.get("e")), made_hash(entry.get("p"), entry.get("s")))
-        for key, entry in manifest["index"].items()
-        if isinstance(entry, dict)
-    )
-    return Index.from_records(records)
+    records, malformed = [], 0
+    for key, entry in manifest["index"].items():
+        etag = _text(entry.get("e")) if isinstance(entry, dict) else None
+        if etag is None:
+            malformed += 1
+            continue
+        records.append(
+            (key_hash(key), etag_hash(etag), made_hash(_text(entry.get("p")), _text(entry.get("s"))))
+        )
+    return Index.from_records(records), malformed
 
 
 class KeySet:
@@ -239,28 +252,45 @@ class PriorState:
         return len(self.listed) - sum(self.listed)
 
 
-def _read_index(obs: Any, store: ResultStore, log: Any) -> tuple[Index, str, int]:
-    """(index, origin, requests): one GET of the index object, one more if only an old manifest exists."""
+def _read_index(obs: Any, store: ResultStore) -> tuple[Index, str, int, str | None]:
+    """(index, origin, requests, what is wrong): one GET of the index object, one more if it is missing.
+
+    ``what is wrong`` is ``None`` when the index was read whole (or when there is none yet and no
+    manifest either: a first run), else why results will be checked again.
+    """
     try:
         data = obs.get_bytes(store.bucket, store.index_key)
     except HuaweiObsNotFoundError:
         data = None
     if data is not None:
         try:
-            return Index.from_bytes(data), "index", 1
+            return Index.from_bytes(data), "index", 1, None
         except ValueError as exc:
-            if log is not None:
-                log.warning(
-                    "The index %s is damaged (%s); listed results are checked again", store.index_key, exc
-                )
-            return Index.empty(), "damaged", 1
+            return Index.empty(), "damaged", 1, f"the index {store.index_key} is unreadable ({exc})"
     try:
         latest = obs.get_json(store.bucket, store.latest_key)
-    except (HuaweiObsNotFoundError, ValueError):  # none, or not JSON: results are HEADed instead
-        return Index.empty(), "none", 2
+    except HuaweiObsNotFoundError:
+        return Index.empty(), "none", 2, f"the index {store.index_key} is missing"
+    except ValueError:
+        return (
+            Index.empty(),
+            "none",
+            2,
+            (
+                f"the index {store.index_key} is missing and the latest manifest {store.latest_key} is unreadable"
+            ),
+        )
     old_format = isinstance(latest, dict) and latest.get("format") in LEGACY_MANIFEST_FORMATS
     legacy = _legacy_index(latest) if old_format else None
-    return (legacy, "manifest/2", 2) if legacy is not None else (Index.empty(), "none", 2)
+    if legacy is None:
+        return Index.empty(), "none", 2, f"the index {store.index_key} is missing"
+    index, malformed = legacy
+    why = (
+        f"{malformed} malformed entr{'y' if malformed == 1 else 'ies'} in {store.latest_key}"
+        if malformed
+        else None
+    )
+    return index, "manifest/2", 2, why
 
 
 def load_prior_state(
@@ -271,7 +301,7 @@ def load_prior_state(
     ``wanted``: key hashes of this selection's results; listed results outside it that the
     index does not know are not kept (another shard's, say).
     """
-    index, origin, requests = _read_index(obs, store, log)
+    index, origin, requests, damage = _read_index(obs, store)
     prior = PriorState(index, bytearray(len(index)), origin=origin, requests=requests)
     suffix = f".{store.api}.json"
     for page in obs.iter_listing(store.bucket, store.prefix):
@@ -286,14 +316,28 @@ def load_prior_state(
             prior.listed_results += 1
             kh = key_hash(key)
             at = index.find(kh)
-            if at >= 0 and index.results[at] == etag_hash(etag):
+            if at >= 0 and etag and index.results[at] == etag_hash(etag):
                 prior.listed[at] = 1
             elif wanted is None or kh in wanted:
                 prior.others[kh] = etag
     for key in prior.parts:  # left by a run that was killed before it wrote its manifest
         prior.requests += 1
         _recover(obs, store, key, prior)
+    if damage is not None and (origin == "damaged" or prior.others):
+        _warn_damage(log, damage, len(prior.others))
     return prior
+
+
+def _warn_damage(log: Any, damage: str, heads: int) -> None:
+    """The one WARNING of a damaged or missing index: what it will cost."""
+    if log is None:
+        return
+    log.warning(
+        "%s: recovering with 1 HEAD per listed result of this selection the index does not vouch for, "
+        "%d request(s) (no OCR call for a result found valid); the index is written again",
+        damage,
+        heads,
+    )
 
 
 def _recover(obs: Any, store: ResultStore, part_key: str, prior: PriorState) -> None:
@@ -301,16 +345,21 @@ def _recover(obs: Any, store: ResultStore, part_key: str, prior: PriorState) -> 
         part = obs.get_json(store.bucket, part_key)
     except (HuaweiObsNotFoundError, ValueError):
         return
-    for entry in part.get("entries", []) if isinstance(part, dict) else []:
-        if not (isinstance(entry, dict) and entry.get("status") == "done" and entry.get("key")):
+    entries = part.get("entries") if isinstance(part, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if not (isinstance(entry, dict) and entry.get("status") == "done"):
             continue
-        kh, eh = key_hash(entry["key"]), etag_hash(entry.get("result_etag"))
+        key, etag = _text(entry.get("key")), _text(entry.get("result_etag"))
+        if key is None or etag is None:  # malformed: its result is HEADed, never skipped blindly
+            continue
+        kh, eh = key_hash(key), etag_hash(etag)
         at = prior.index.find(kh)
         listed_as_written = (kh in prior.others and etag_hash(prior.others[kh]) == eh) or (
             at >= 0 and prior.listed[at] and prior.index.results[at] == eh
         )
         if listed_as_written:
-            prior.recovered[kh] = (eh, made_hash(entry.get("params_digest"), entry.get("source_etag")))
+            made = made_hash(_text(entry.get("params_digest")), _text(entry.get("source_etag")))
+            prior.recovered[kh] = (eh, made)
             prior.others.pop(kh, None)
 
 

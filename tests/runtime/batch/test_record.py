@@ -5,6 +5,8 @@ the task, after the manifest is written; a dry run's report counts what would ha
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrAuthError
@@ -43,7 +45,9 @@ def test_history_and_latest_manifests_and_the_index_are_written(obs_bucket, obs,
     report = record(run, plan, sent)
     assert obs.list_keys(obs_bucket, run.store.progress_prefix) == []  # ... and are deleted now
     history_key = report.history_uri.removeprefix(f"obs://{obs_bucket}/")
-    assert history_key.startswith(f"ocr_hwocr/{SLUG}/runs/") and history_key.endswith("-manual__1-try2.json")
+    assert history_key.startswith(f"ocr_hwocr/{SLUG}/runs/") and re.search(
+        r"-manual__1-try2-[0-9a-f]{8}\.json$", history_key
+    )
     assert report.manifest_uri == run.store.uri(run.store.latest_key)
     history = obs.get_json(obs_bucket, history_key)
     latest = obs.get_json(obs_bucket, run.store.latest_key)
@@ -226,3 +230,64 @@ def test_the_dry_report_counts_what_would_happen(obs_bucket, counted, emulator):
     }
     assert "empty (0 bytes)" in report["rejections"][0]["reason"]
     assert counted.total == 0 and emulator.count() == 0
+
+
+# --- mapped batches on one prefix, and history that is never overwritten ----------------------------
+
+
+class MappedTi:
+    def __init__(self, map_index: int) -> None:
+        self.dag_id, self.task_id, self.map_index, self.try_number = "days", "batch", map_index, 1
+
+
+def test_mapped_batches_sharing_a_prefix_keep_their_own_latest_manifests(obs_bucket, obs, emulator):
+    bulk_put(obs_bucket, [f"day1/{i}.png" for i in range(3)], PNG)
+    bulk_put(obs_bucket, [f"day2/{i}.png" for i in range(2)], PNG)
+    reports = {}
+    for map_index, day in ((0, "day1"), (1, "day2")):
+        run = start(obs_bucket, source_uri=f"obs://{obs_bucket}/{day}/")
+        run.context = {"run_id": "r1", "ti": MappedTi(map_index)}
+        _, plan, sent = through_send(run, release=False)
+        reports[map_index] = record(run, plan, sent)
+        run.lease.release()
+    store = run.store
+    first = obs.get_json(obs_bucket, store.manifest_key(0))
+    second = obs.get_json(obs_bucket, store.manifest_key(1))
+    assert reports[0].manifest_uri == store.uri(store.manifest_key(0))
+    assert (first["map_index"], first["totals"]["done"]) == (0, 3)
+    assert (second["map_index"], second["totals"]["done"]) == (1, 2)
+    assert {e["source"].split("/")[-2] for e in first["images"]} == {"day1"}
+    # One index for the prefix: both runs' results are in it (the lease made them take turns).
+    assert len(Index.from_bytes(obs.get_bytes(obs_bucket, store.index_key))) == 5
+    assert reports[0].history_uri != reports[1].history_uri and emulator.count(status=200) == 5
+
+
+def test_two_records_of_one_run_and_try_in_the_same_second_are_both_kept(obs_bucket, obs, emulator):
+    bulk_put(obs_bucket, ["day/a.png"], PNG)
+    reports = [full_run(obs_bucket, run_id="r1")[3] for _ in range(2)]
+    store = start(obs_bucket).store
+    assert reports[0].history_uri != reports[1].history_uri
+    assert len(obs.list_keys(obs_bucket, store.history_prefix)) == 2
+
+
+def test_a_live_runs_progress_parts_are_not_taken_by_another(obs_bucket, obs, emulator):
+    import json
+    import time
+
+    from airflow_provider_hwocr.errors import HuaweiOcrOverlapError
+
+    bulk_put(obs_bucket, ["day/a.png", "day/b.png"], PNG)
+    _, _, first, _ = full_run(obs_bucket)
+    store = start(obs_bucket).store
+    live = ProgressJournal(obs, store, header={}, every=1, interval=60)  # a live sibling's checkpoint
+    live.add(first.entries[0])
+    live.maybe_flush(force=True)
+    owner = {"dag_id": "days", "task_id": "batch", "run_id": "r1", "map_index": 1}
+    lease = {"owner": owner, "token": "f" * 32, "expires": time.time() + 60}
+    obs.put_bytes(obs_bucket, store.lease_key, json.dumps(lease).encode())
+    emulator.reset()
+    run = start(obs_bucket, on_overlap="fail")
+    run.context = {"run_id": "r1", "ti": MappedTi(0)}
+    with pytest.raises(HuaweiOcrOverlapError, match="map index 1"):
+        through_send(run)
+    assert obs.list_keys(obs_bucket, store.progress_prefix) == live.written and emulator.count() == 0

@@ -327,3 +327,163 @@ def test_two_journals_never_share_a_part_key(obs_bucket, obs):
     store = ResultStore(obs_bucket, "ocr/", API)
     one, two = (ProgressJournal(obs, store, header={}, every=1, interval=60) for _ in range(2))
     assert one.token != two.token and store.part_key(one.token, 1) != store.part_key(two.token, 1)
+
+
+# --- damage: no crash, no stale result kept, one WARNING that says what it costs ---------------------
+
+
+class _Damage:
+    """Five images done by a first run; then the stored state is damaged and a second run made."""
+
+    def __init__(self, bucket: str, obs, emulator) -> None:
+        from tests.helpers.d2_stages import PNG, full_run
+        from tests.helpers.obs_env import bulk_put
+
+        bulk_put(bucket, [f"day/{i}.png" for i in range(5)], PNG)
+        self.first = full_run(bucket)
+        self.bucket, self.obs, self.emulator = bucket, obs, emulator
+        self.store = self.first[0].store
+        emulator.reset()
+
+    def rerun(self, caplog):
+        """Stages 1 to 4 again, logging to a plain logger: (run, sent, report, the WARNINGs)."""
+        import logging
+
+        from airflow_provider_hwocr.runtime.batch import decide, guard, record, select, send
+        from tests.helpers.d2_stages import start
+
+        run = start(self.bucket, run_id="r2")
+        run.log = logging.getLogger("hwocr.test.damage")
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="hwocr.test.damage"):
+            selection = select(run)
+            plan = guard(run, selection, decide(run, selection))
+            try:
+                sent = send(run, plan)
+                report = record(run, plan, sent)
+            finally:
+                if run.lease is not None:
+                    run.lease.release()
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        return run, sent, report, warnings
+
+    def damage(self, key: str, data: bytes | None) -> None:
+        if data is None:
+            self.obs.delete(self.bucket, key)
+        else:
+            self.obs.put_bytes(self.bucket, key, data)
+
+
+@pytest.fixture
+def damaged(obs_bucket, obs, emulator):
+    return _Damage(obs_bucket, obs, emulator)
+
+
+@pytest.mark.parametrize(
+    ("what", "data", "says"),
+    [
+        ("truncated", "cut", "unreadable"),
+        ("garbage", b"\x00\xffnot an index at all", "unreadable"),
+        ("deleted", None, "missing"),
+    ],
+)
+def test_a_damaged_index_costs_one_head_per_result_and_one_warning(damaged, caplog, what, data, says):
+    stored = damaged.obs.get_bytes(damaged.bucket, damaged.store.index_key)
+    damaged.damage(damaged.store.index_key, stored[: len(stored) // 2] if data == "cut" else data)
+    _, sent, _, warnings = damaged.rerun(caplog)
+    assert len(warnings) == 1, warnings
+    assert says in warnings[0] and "1 HEAD per listed result" in warnings[0] and "5 request(s)" in warnings[0]
+    assert sent.counts["skipped"] == 5 and damaged.emulator.count() == 0  # verified, not re-billed
+    index = Index.from_bytes(damaged.obs.get_bytes(damaged.bucket, damaged.store.index_key))
+    assert len(index) == 5  # written again: the next run is back to no HEAD and no WARNING
+    _, _, _, warnings = damaged.rerun(caplog)
+    assert warnings == []
+
+
+@pytest.mark.parametrize("data", [b'{"format": "hwocr-manifest/3", "tot', b"\x89garbage", None])
+def test_a_damaged_latest_manifest_without_an_index_warns_once(damaged, caplog, data):
+    damaged.damage(damaged.store.index_key, None)
+    damaged.damage(damaged.store.latest_key, data)
+    _, sent, _, warnings = damaged.rerun(caplog)
+    assert len(warnings) == 1 and "5 request(s)" in warnings[0], warnings
+    if data is not None and data.startswith(b"{"):
+        assert "unreadable" in warnings[0]
+    assert sent.counts["skipped"] == 5 and damaged.emulator.count() == 0
+
+
+def test_a_damaged_latest_manifest_next_to_an_intact_index_costs_nothing(damaged, caplog, counted):
+    damaged.damage(damaged.store.latest_key, b'{"format": "hwocr-manif')
+    counted.reset()
+    _, sent, _, warnings = damaged.rerun(caplog)
+    # The manifest is a record, not an input, while the index is intact: nothing to warn about.
+    assert warnings == [] and sent.counts["skipped"] == 5 and "HEAD" not in counted.by_method()
+    assert damaged.obs.get_json(damaged.bucket, damaged.store.latest_key)["totals"]["skipped"] == 5
+
+
+def _legacy(damaged, index: dict) -> None:
+    damaged.damage(damaged.store.index_key, None)
+    damaged.obs.put_json(
+        damaged.bucket, damaged.store.latest_key, {"format": "hwocr-manifest/2", "index": index}
+    )
+
+
+def test_malformed_and_etagless_entries_of_an_old_index_are_verified_never_skipped(damaged, caplog, counted):
+    run = damaged.first[0]
+    entries = {e["key"]: e for e in damaged.first[2].entries}
+    keys = sorted(entries)
+    old = {
+        key: {"p": run.pipeline.digest, "s": entries[key]["source_etag"], "e": entries[key]["result_etag"]}
+        for key in keys
+    }
+    old[keys[0]] = "a string"  # malformed
+    old[keys[1]] = {"p": run.pipeline.digest, "s": entries[keys[1]]["source_etag"]}  # no result ETag
+    old[keys[2]] = {"p": ["not", "text"], "s": 7, "e": {"x": 1}}  # wrong types
+    _legacy(damaged, old)
+    counted.reset()
+    _, sent, _, warnings = damaged.rerun(caplog)
+    assert len(warnings) == 1 and "3 malformed entries" in warnings[0] and "3 request(s)" in warnings[0], (
+        warnings
+    )
+    assert (
+        counted.by_method()["HEAD"] == 3
+    )  # the three, once each; the two good ones are skipped from the listing
+    assert sent.counts["skipped"] == 5 and damaged.emulator.count() == 0
+
+
+def test_a_stale_result_behind_an_etagless_entry_is_recomputed(damaged, caplog, obs):
+    run = damaged.first[0]
+    entry = damaged.first[2].entries[0]
+    # The result was replaced by one made with other parameters, and the index lost its ETag.
+    obs.put_bytes(damaged.bucket, entry["key"], b'{"stale": true}', metadata={"hwocr-params": "other"})
+    _legacy(damaged, {entry["key"]: {"p": run.pipeline.digest, "s": entry["source_etag"]}})
+    _, sent, _, warnings = damaged.rerun(caplog)
+    assert damaged.emulator.count(status=200) == 1 and sent.counts["done"] == 1  # recomputed, not skipped
+    assert obs.head(damaged.bucket, entry["key"]).metadata["hwocr-params"] == run.pipeline.digest
+    assert len(warnings) == 1
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"entries": "not a list"},
+        {"entries": 42},
+        {"entries": [{"status": "done", "key": 5, "result_etag": None}, "x", {"status": "done"}]},
+        ["a", "list"],
+    ],
+)
+def test_a_malformed_progress_part_never_crashes_a_rerun(damaged, caplog, part):
+    damaged.obs.put_json(damaged.bucket, damaged.store.part_key("deadbeef0000", 1), part)
+    _, sent, _, warnings = damaged.rerun(caplog)
+    assert sent.counts["skipped"] == 5 and damaged.emulator.count() == 0 and warnings == []
+    assert (
+        damaged.obs.list_keys(damaged.bucket, damaged.store.progress_prefix) == []
+    )  # cleaned up under the lease
+
+
+def test_an_empty_listed_etag_never_matches_an_etagless_record(obs_bucket, obs):
+    store = ResultStore(obs_bucket, "out/", API)
+    obs.put_json(obs_bucket, f"out/a.{API}.json", {})
+    index = Index.from_records([(key_hash(f"out/a.{API}.json"), etag_hash(None), made_hash("d", "s"))])
+    obs.put_bytes(obs_bucket, store.index_key, index.to_bytes({}))
+    prior = load_prior_state(obs, store)
+    assert prior.made_of(key_hash(f"out/a.{API}.json")) is None  # not vouched for: verified by a HEAD

@@ -1,0 +1,229 @@
+"""The lease: two runs of one batch (same output prefix, API and shard) never bill an image twice.
+
+Run for real: the operator's ``execute()`` in two threads against the OCR emulator and the fast
+local object server; the emulator counts the billable calls per image.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from airflow_provider_hwocr.errors import HuaweiOcrOverlapError
+from airflow_provider_hwocr.runtime.batch.lease import Lease, owner_of
+from tests.helpers.d2_stages import PNG, SLUG, batch_op, full_run, start
+
+
+class Ti:
+    def __init__(
+        self, run_id: str, *, task_id: str = "batch", map_index: int = -1, try_number: int = 1
+    ) -> None:
+        self.dag_id, self.task_id, self.run_id = "backfill_invoices", task_id, run_id
+        self.map_index, self.try_number = map_index, try_number
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:  # the console links of the run
+        self.xcom[key] = value
+
+
+def _context(run_id: str, **ti: Any) -> dict[str, Any]:
+    return {"run_id": run_id, "ti": Ti(run_id, **ti)}
+
+
+def _billed_per_image(emulator) -> Counter[str]:
+    """Billable calls per image (its URL without the query: each run signs its own)."""
+    return Counter(call.body["url"].split("?", 1)[0] for call in emulator.calls(SLUG) if call.billable)
+
+
+def _put_day(server, bucket: str, n: int) -> None:
+    for i in range(n):
+        server.put_object(bucket, f"day/{i:04d}.png", PNG)
+
+
+def _history(obs, bucket: str, uri: str) -> dict[str, Any]:
+    return obs.get_json(bucket, uri.removeprefix(f"obs://{bucket}/"))
+
+
+def _lease_doc(obs, store) -> dict[str, Any] | None:
+    from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsNotFoundError
+
+    try:
+        return json.loads(obs.get_bytes(store.bucket, store.lease_key))
+    except HuaweiObsNotFoundError:
+        return None
+
+
+def _plant_lease(obs, store, *, run_id: str = "scheduled__2026-03-01", expires_in: float = 120.0) -> None:
+    """A lease of another run, as that run would have written it."""
+    doc = {
+        "format": "hwocr-lease/1",
+        "owner": {"dag_id": "backfill_invoices", "task_id": "batch", "run_id": run_id, "map_index": None},
+        "token": "0" * 32,
+        "expires": time.time() + expires_in,
+    }
+    obs.put_bytes(store.bucket, store.lease_key, json.dumps(doc).encode())
+
+
+@pytest.fixture
+def obs(fast_conn):
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+    return HuaweiObsHook()
+
+
+def test_two_overlapping_runs_of_600_images_bill_each_image_once(fast_conn, fast_bucket, obs, emulator):
+    n = 600
+    _put_day(fast_conn, fast_bucket, n)
+    emulator.config.latency_ms = 10
+    settings = {"max_concurrency": 8, "lease_ttl": 6.0, "checkpoint_every": 50}
+    results: dict[str, Any] = {}
+
+    def run(run_id: str) -> None:
+        op = batch_op(fast_bucket, **settings)
+        results[run_id] = op.execute(_context(run_id))
+
+    backfill = threading.Thread(target=run, args=("backfill__2026-03-01",))
+    backfill.start()
+    deadline = time.monotonic() + 60
+    while emulator.count(SLUG, 200) < 0.3 * n and time.monotonic() < deadline:
+        time.sleep(0.01)
+    at_start = emulator.count(SLUG, 200)
+    manual = threading.Thread(target=run, args=("manual__2026-03-01",))
+    manual.start()
+    backfill.join(120)
+    manual.join(120)
+    assert 0.3 * n <= at_start < n, at_start  # the second run started while the first was sending
+
+    billed = _billed_per_image(emulator)
+    assert len(billed) == n and max(billed.values()) == 1, billed.most_common(3)  # 0 billed twice
+    listed = [
+        k
+        for k in list(fast_conn.buckets[fast_bucket].objects)
+        if k.startswith("ocr/") and k.endswith(f".{SLUG}.json")
+    ]
+    assert len(listed) == n
+
+    first = _history(obs, fast_bucket, results["backfill__2026-03-01"]["history_uri"])
+    second = _history(obs, fast_bucket, results["manual__2026-03-01"]["history_uri"])
+    assert first["totals"]["done"] + second["totals"]["done"] == n
+    assert second["totals"]["done"] + second["totals"]["skipped"] == n
+    for doc in (first, second):
+        assert doc["totals"]["images_possibly_billed_twice"] == 0 and doc["totals"]["failed"] == 0
+    assert (
+        first["overlap"]["owner"]["run_id"] == "backfill__2026-03-01" and first["overlap"]["waited"] is False
+    )
+    assert second["overlap"]["owner"]["run_id"] == "manual__2026-03-01"
+    assert second["overlap"]["waited"] is True and second["overlap"]["waited_seconds"] > 0
+    assert [o["run_id"] for o in second["overlap"]["held_by"]] == ["backfill__2026-03-01"]
+    assert first["overlap"]["lost"] is None and second["overlap"]["lost"] is None
+    assert _lease_doc(obs, start(fast_bucket).store) is None  # released
+
+
+def test_on_overlap_fail_names_the_other_run_before_any_call(fast_conn, fast_bucket, obs, emulator):
+    _put_day(fast_conn, fast_bucket, 5)
+    op = batch_op(fast_bucket, on_overlap="fail")
+    _plant_lease(obs, start(fast_bucket).store)
+    with pytest.raises(HuaweiOcrOverlapError) as raised:
+        op.execute(_context("manual__1"))
+    message = str(raised.value)
+    assert "scheduled__2026-03-01" in message and "nothing was called" in message
+    assert raised.value.parameter == "on_overlap"
+    assert emulator.count() == 0
+
+
+def test_waiting_gives_up_after_overlap_timeout(fast_conn, fast_bucket, obs, emulator):
+    _put_day(fast_conn, fast_bucket, 3)
+    _plant_lease(obs, start(fast_bucket).store)
+    began = time.monotonic()
+    with pytest.raises(HuaweiOcrOverlapError, match="overlap_timeout=1"):
+        batch_op(fast_bucket, overlap_timeout=1.0, lease_ttl=6.0).execute(_context("manual__1"))
+    assert 0.9 <= time.monotonic() - began < 10 and emulator.count() == 0
+
+
+def test_a_dead_owners_lease_expires(fast_conn, fast_bucket, obs, emulator):
+    _put_day(fast_conn, fast_bucket, 3)
+    store = start(fast_bucket).store
+    _plant_lease(obs, store, expires_in=1.5)  # its owner died: nobody renews it
+    began = time.monotonic()
+    xcom = batch_op(fast_bucket, lease_ttl=6.0).execute(_context("manual__1"))
+    assert xcom["totals"]["done"] == 3 and 1.0 <= time.monotonic() - began
+    doc = _history(obs, fast_bucket, xcom["history_uri"])
+    assert (
+        doc["overlap"]["waited"] is True and doc["overlap"]["held_by"][0]["run_id"] == "scheduled__2026-03-01"
+    )
+
+
+def test_a_retry_of_the_same_task_takes_its_own_lease_back(fast_conn, fast_bucket, obs, emulator):
+    _put_day(fast_conn, fast_bucket, 3)
+    store = start(fast_bucket).store
+    _plant_lease(obs, store, run_id="manual__1")  # try 1 of this very task, killed
+    xcom = batch_op(fast_bucket, on_overlap="fail").execute(_context("manual__1", try_number=2))
+    assert xcom["totals"]["done"] == 3 and emulator.count(SLUG, 200) == 3
+
+
+def test_another_map_index_is_another_owner():
+    assert owner_of(_context("r", map_index=0)) != owner_of(_context("r", map_index=1))
+    assert owner_of(_context("r", try_number=1)) == owner_of(_context("r", try_number=2))
+    assert owner_of({}) == {"dag_id": None, "task_id": None, "run_id": None, "map_index": None}
+
+
+def test_a_lost_lease_stops_the_batch_before_its_next_call(fast_conn, fast_bucket, obs, emulator):
+    n = 40
+    _put_day(fast_conn, fast_bucket, n)
+    emulator.config.latency_ms = 100
+    op = batch_op(fast_bucket, max_concurrency=1, lease_ttl=6.0)
+    store = start(fast_bucket).store
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            op.execute(_context("backfill__1"))
+        except BaseException as exc:  # noqa: BLE001 - inspected below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while emulator.count(SLUG, 200) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    _plant_lease(obs, store, run_id="manual__1")  # another run took it (as if ours had expired)
+    thread.join(60)
+    assert failure and isinstance(failure[0], HuaweiOcrOverlapError), failure
+    assert "taken over by" in str(failure[0]) and "manual__1" in str(failure[0])
+    calls = emulator.count(SLUG, 200)
+    assert calls < n - 10  # heartbeat every 1 s, a call every 0.1 s: it stopped within ~1.5 s
+    latest = obs.get_json(fast_bucket, store.latest_key)
+    assert latest["totals"]["not_attempted"] == n - calls and latest["totals"]["done"] == calls
+    assert latest["overlap"]["lost"].startswith("taken over by")
+    assert _lease_doc(obs, store)["owner"]["run_id"] == "manual__1"  # not deleted: it is the other run's
+
+
+def test_a_rerun_of_finished_work_takes_no_lease(obs_bucket, counted, emulator):
+    from tests.helpers.obs_env import bulk_put
+
+    bulk_put(obs_bucket, [f"day/{i}.png" for i in range(5)], PNG)
+    full_run(obs_bucket)
+    emulator.reset()
+    counted.reset()
+    run, _, sent, _ = full_run(obs_bucket, run_id="r2")
+    assert sent.counts["skipped"] == 5 and emulator.count() == 0 and run.lease is None
+    assert not [path for _, path in counted.requests if "lease" in path]
+    assert counted.total == 5  # the two listings, the index, history and latest manifest
+
+
+def test_a_lease_renewed_by_its_heartbeat_outlives_its_ttl(fast_conn, fast_bucket, obs):
+    store = start(fast_bucket).store
+    lease = Lease(obs, store.bucket, store.lease_key, {"run_id": "a"}, ttl=6.0, log=start(fast_bucket).log)
+    lease.take("fail", None)
+    try:
+        first = _lease_doc(obs, store)["expires"]
+        time.sleep(2.5)  # two heartbeats
+        assert lease.held and _lease_doc(obs, store)["expires"] > first
+    finally:
+        lease.release()
+    assert not lease.held and _lease_doc(obs, store) is None
