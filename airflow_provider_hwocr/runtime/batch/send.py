@@ -78,6 +78,10 @@ class _Sender:
         )
         self.sent.journal = self.journal
         self.pipeline.before_call = self.before_call
+        if not run.dry:
+            # max_calls counts billable tries: the OCR client takes one before each try
+            # (retries included) and gives back those surely not billed.
+            self.pipeline.ocr_hook.budget = run.budget
 
     def count(self, status: str) -> None:
         with self.lock:
@@ -87,7 +91,7 @@ class _Sender:
         if self.stop.is_set():
             raise NotAttempted("the batch stopped after an error that fails every image")
         budget = self.run.budget
-        if not budget.take():
+        if budget.refuse_if_spent():  # the client takes from it per try; this only stops early
             raise NotAttempted(f"max_calls={budget.limit} reached")
         if self.run.pace is not None:
             self.run.pace()
@@ -123,6 +127,10 @@ class _Sender:
             pipeline.attach(src)
             outcome = pipeline.send(src, key)
         except NotAttempted as why:
+            return not_attempted(item.source, str(why))
+        except HuaweiCloudBudgetExceededError as why:
+            if getattr(why, "attempts", None):
+                raise  # tried, then a retry was refused: failed (and possibly billed)
             return not_attempted(item.source, str(why))
         if outcome.billed_retries:
             self.run.log.warning(
