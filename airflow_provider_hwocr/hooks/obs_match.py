@@ -42,6 +42,8 @@ SELECTION_FORMAT = "hwocr-selection/1"
 #: Fields only a HEAD request returns; asking for them costs one HEAD per listed match.
 _HEAD_ONLY = frozenset({"content_type", "metadata"})
 _WILDCARD_CHARS = frozenset("*?[")
+#: How a target's pattern is read.
+MODES = ("exact", "prefix", "wildcard", "regex")
 _REGEX_SPECIAL = frozenset(".^$*+?{}[]\\|()")
 
 
@@ -61,11 +63,43 @@ class ObsKeyQuery:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ObsKeyQuery:
+    def from_dict(cls, data: Any) -> ObsKeyQuery:
+        """The query of :meth:`to_dict`; :class:`ValueError` (or ``TypeError``) saying what is wrong otherwise."""
+        if not isinstance(data, dict):
+            raise TypeError(f"the query must be a dict, got {type(data).__name__}")
+        targets = data.get("targets")
+        if not isinstance(targets, (list, tuple)) or not targets:
+            raise ValueError(f"the query's targets must be a non-empty list, got {targets!r}")
+        checked = []
+        for target in targets:
+            if (
+                not isinstance(target, (list, tuple))
+                or len(target) != 3
+                or not all(isinstance(part, str) for part in target)
+                or not target[0]
+            ):
+                raise ValueError(f"each target must be [bucket, pattern, mode] (strings), got {target!r}")
+            bucket, pattern, mode = target
+            if mode not in MODES:
+                raise ValueError(f"target {target!r}: mode must be one of {', '.join(MODES)}")
+            if mode == "regex":
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(f"target {target!r}: not a valid regular expression: {exc}") from None
+            checked.append((bucket, pattern, mode))
+        min_size = data.get("min_size", 0)
+        if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 0:
+            raise ValueError(f"the query's min_size must be a whole number of bytes >= 0, got {min_size!r}")
+        fields = data.get("metadata_keys", DEFAULT_METADATA_KEYS)
+        if (
+            isinstance(fields, str)
+            or not isinstance(fields, (list, tuple))
+            or set(fields) - set(METADATA_KEYS)
+        ):
+            raise ValueError(f"the query's metadata_keys must be a list of {', '.join(METADATA_KEYS)}")
         return cls(
-            targets=tuple((str(b), str(p), str(m)) for b, p, m in data["targets"]),
-            min_size=int(data.get("min_size", 0)),
-            metadata_keys=tuple(data.get("metadata_keys", DEFAULT_METADATA_KEYS)),
+            targets=tuple(checked), min_size=min_size, metadata_keys=tuple(fields) or DEFAULT_METADATA_KEYS
         )
 
     def describe(self) -> str:
@@ -236,12 +270,27 @@ def selection_value(query: ObsKeyQuery, count: int, files: list[dict[str, Any]])
     }
 
 
-def selection_query(selection: dict[str, Any]) -> ObsKeyQuery:
-    """The query of a selection, asking for listing fields only (no HEAD per object)."""
-    if selection.get("format") != SELECTION_FORMAT or not isinstance(selection.get("query"), dict):
+def selection_query(selection: Any) -> ObsKeyQuery:
+    """The query of a selection, asking for listing fields only (no HEAD per object).
+
+    Anything that is not a well-formed selection is a :class:`HuaweiOcrValidationError`
+    naming ``images``, raised before any listing or call.
+    """
+    if (
+        not isinstance(selection, dict)
+        or selection.get("format") != SELECTION_FORMAT
+        or not isinstance(selection.get("query"), dict)
+    ):
+        shown = sorted(map(str, selection)) if isinstance(selection, dict) else type(selection).__name__
         raise HuaweiOcrValidationError(
-            f"images: a dict must be a sensor selection ({SELECTION_FORMAT}), got keys {sorted(selection)}",
+            f"images: a dict must be a sensor selection ({SELECTION_FORMAT}, with a query), got {shown}",
             parameter="images",
         )
-    query = ObsKeyQuery.from_dict(selection["query"])
+    try:
+        query = ObsKeyQuery.from_dict(selection["query"])
+    except (TypeError, ValueError) as exc:
+        raise HuaweiOcrValidationError(
+            f"images: the selection's query is not valid: {exc}; nothing was listed or called",
+            parameter="images",
+        ) from None
     return ObsKeyQuery(query.targets, query.min_size, DEFAULT_METADATA_KEYS)
