@@ -606,18 +606,26 @@ class HuaweiObsHook(BaseHook):
             raise ValueError(f"obs://{bucket}/{key} is not UTF-8 JSON: {exc}") from None
 
     def list_objects(
-        self, bucket: str, prefix: str = "", *, max_items: int | None = None, delimiter: str | None = None
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        max_items: int | None = None,
+        delimiter: str | None = None,
+        marker: str | None = None,
     ) -> list[ObsObjectInfo]:
         """Every object whose key starts with ``prefix``, in key order, across as many pages as needed.
 
-        With ``delimiter="/"`` only the objects directly under ``prefix`` (no sub-folders).
+        With ``delimiter="/"`` only the objects directly under ``prefix`` (no sub-folders);
+        with ``marker``, only keys after it (in key order), so a listing can start where
+        another stopped.
         """
         if max_items is not None and (not isinstance(max_items, int) or max_items < 0):
             raise ValueError(f"max_items must be a non-negative int or None, got {max_items!r}")
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a string, got {type(prefix).__name__}")
         out: list[ObsObjectInfo] = []
-        marker: str | None = None
+        marker = marker or None
         while max_items is None or len(out) < max_items:
             page = _PAGE_SIZE if max_items is None else min(_PAGE_SIZE, max_items - len(out))
             resp = self._call(

@@ -213,21 +213,46 @@ class MatchResult:
         return [o.uri for o in self.objects]
 
 
-def find_matches(hook: HuaweiObsHook, query: ObsKeyQuery) -> MatchResult:
-    """Look the query's targets up in OBS (blocking; the trigger runs this in a thread)."""
+#: Keys per listing request when looking for a first match (one OBS page).
+_PAGE = 1000
+
+
+def _hits(
+    hook: HuaweiObsHook, bucket: str, pattern: str, mode: str, min_size: int, first_only: bool
+) -> list[ObsObjectInfo]:
+    """The objects of one target: all of them, or the first one in key order (``first_only``)."""
+    if mode == "exact":
+        info = hook.head(bucket, pattern)
+        return [info] if info is not None and info.size >= min_size else []
+    prefix = literal_prefix(pattern, mode)
+    if not first_only:
+        return [
+            info
+            for info in hook.list_objects(bucket, prefix)
+            if info.size >= min_size and _matches(info.key, pattern, mode)
+        ]
+    marker = None
+    while True:  # page by page, stopping at the first match
+        page = hook.list_objects(bucket, prefix, max_items=_PAGE, marker=marker)
+        for info in page:
+            if info.size >= min_size and _matches(info.key, pattern, mode):
+                return [info]
+        if len(page) < _PAGE:
+            return []
+        marker = page[-1].key
+
+
+def find_matches(hook: HuaweiObsHook, query: ObsKeyQuery, *, first_only: bool = False) -> MatchResult:
+    """Look the query's targets up in OBS (blocking; the trigger runs this in a thread).
+
+    ``first_only``: stop each target at its first match (a sensor that only needs to know
+    that something is there); ``objects`` then holds one object per target.
+    """
     found: dict[str, ObsObjectInfo] = {}
     missing: list[str] = []
     want_head = bool(_HEAD_ONLY & set(query.metadata_keys))
     for bucket, pattern, mode in query.targets:
-        hits: list[ObsObjectInfo] = []
-        if mode == "exact":
-            info = hook.head(bucket, pattern)
-            if info is not None and info.size >= query.min_size:
-                hits.append(info)
-        else:
-            for info in hook.list_objects(bucket, literal_prefix(pattern, mode)):
-                if info.size >= query.min_size and _matches(info.key, pattern, mode):
-                    hits.append(info)
+        hits = _hits(hook, bucket, pattern, mode, query.min_size, first_only)
         if not hits:
             missing.append(f"{mode} obs://{bucket}/{pattern}")
         for info in hits:
@@ -259,15 +284,24 @@ def describe_objects(objects: Iterable[ObsObjectInfo], metadata_keys: Sequence[s
 # --- selections: a query handed from a sensor to a batch ---------------------------------------
 
 
-def selection_value(query: ObsKeyQuery, count: int, files: list[dict[str, Any]]) -> dict[str, Any]:
-    """A sensor's small XCom value in ``return_selection`` mode: what to list, not what was listed."""
-    return {
+def selection_value(
+    query: ObsKeyQuery, count: int | None, files: list[dict[str, Any]], *, first: list[str] | None = None
+) -> dict[str, Any]:
+    """A sensor's small XCom value in ``return_selection`` mode: what to list, not what was listed.
+
+    ``first``: the sensor stopped at the first match of each target (these URIs), so ``count``
+    and ``total_bytes`` are ``None``: the batch lists the selection itself.
+    """
+    value: dict[str, Any] = {
         "format": SELECTION_FORMAT,
         "query": query.to_dict(),
         "describe": query.describe(),
-        "count": count,
-        "total_bytes": sum(int(f.get("size") or 0) for f in files) if files else None,
+        "count": count if first is None else None,
+        "total_bytes": sum(int(f.get("size") or 0) for f in files) if files and first is None else None,
     }
+    if first is not None:
+        value["first"] = list(first)
+    return value
 
 
 def selection_query(selection: Any) -> ObsKeyQuery:
