@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""What one poll of the OBS new-object trigger costs over a large prefix, before and after (issue 19).
+
+A separate process serves the object store (moto's S3 app on 127.0.0.1 behind a listener that
+counts every request and the bytes of every answer), holding ``--objects`` old objects under
+``incoming/`` (timestamped names, one day old). This process runs the trigger, as the
+triggerer does, one variant after the other, each with its own watermark:
+
+``before``  the trigger of ``--base`` (default ``main``), read from git: one event per object,
+            the whole prefix listed every poll, the watermark pruned against the newest object;
+``name``    this tree, ``key_order="name"`` (the default): polls list after a marker;
+``none``    this tree, ``key_order="none"``: every poll lists the whole prefix (the fallback).
+
+For each: the first start (requests, MB answered, CPU, the watermark's size), then ``--polls``
+polls, each after one new upload (requests, KB answered and CPU per poll, counted at the server
+and with ``time.process_time`` here; the object server's CPU is in the other process). Prints
+the table and the ratios after/before, with the load average.
+
+    PYTHONPATH=. .venv/bin/python bench/trigger_poll.py [--objects 50000] [--polls 4] [--base main]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUCKET = "bench"
+AK, SK = "HWOCRBENCHAK00000001", "hwocr-bench-secret-key-0000000000001"
+
+
+# --- the object server (its own process) -----------------------------------------------------
+
+
+def serve(port_file: str, objects: int) -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.s3.models import s3_backends
+    from werkzeug.serving import make_server
+
+    backend = s3_backends["123456789012"]["aws"]
+    backend.create_bucket(BUCKET, "us-east-1")
+    day = datetime.now(timezone.utc) - timedelta(days=1)
+    store = backend.buckets[BUCKET].keys
+    for i in range(objects):
+        stamp = (day + timedelta(seconds=i)).strftime("%Y%m%dT%H%M%SZ")
+        key = f"incoming/{stamp}-{i:06d}.png"
+        backend.put_object(BUCKET, key, b"old scan bytes")
+        store[key].last_modified = (day + timedelta(seconds=i * 0.001)).replace(tzinfo=None)
+    app = DomainDispatcherApplication(create_backend_app)
+    counts = {"requests": 0, "bytes": 0, "lists": 0, "puts": 0}
+    lock = threading.Lock()
+
+    def counting(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/_bench/counts":
+            with lock:
+                body = json.dumps(counts).encode()
+                if environ["REQUEST_METHOD"] == "POST":
+                    counts.update(dict.fromkeys(counts, 0))
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
+        answer = b"".join(app(environ, start_response))
+        with lock:
+            counts["requests"] += 1
+            counts["bytes"] += len(answer)
+            counts["lists"] += environ["REQUEST_METHOD"] == "GET" and path.count("/") == 1
+            counts["puts"] += environ["REQUEST_METHOD"] == "PUT"
+        return [answer]
+
+    server = make_server("127.0.0.1", 0, counting, threaded=True, request_handler=MotoRequestHandler)
+    Path(port_file).write_text(str(server.server_port))
+    server.serve_forever()
+
+
+def counts(url: str, reset: bool = False) -> dict[str, int]:
+    request = urllib.request.Request(f"{url}/_bench/counts", method="POST" if reset else "GET")
+    with urllib.request.urlopen(request, timeout=30) as resp:  # loopback only
+        return json.loads(resp.read())
+
+
+# --- the variants --------------------------------------------------------------------------------
+
+
+def before_class(base: str):
+    """The trigger class of ``base`` (git), loaded as its own module."""
+    source = subprocess.run(
+        ["git", "show", f"{base}:airflow_provider_hwocr/triggers/obs_event.py"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    path = Path(tempfile.mkdtemp()) / "obs_event_before.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("obs_event_before", path)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module.HuaweiObsNewObjectTrigger
+
+
+class Counted:
+    """Counts the polls of a trigger (its listings) by wrapping the method that lists."""
+
+    def __init__(self, trigger, method: str) -> None:
+        self.polls = 0
+        inner = getattr(trigger, method)
+
+        def listing(*args, **kwargs):
+            self.polls += 1
+            return inner(*args, **kwargs)
+
+        setattr(trigger, method, listing)
+
+
+async def measure(trigger, method: str, url: str, hook, polls: int, poke: float) -> dict[str, float]:
+    counter = Counted(trigger, method)
+    wm_bucket, wm_key = trigger.watermark_uri[len("obs://") :].split("/", 1)
+    counts(url, reset=True)
+    agen = trigger.run()
+    nxt = asyncio.ensure_future(agen.__anext__())
+    cpu = time.process_time()
+    started = time.monotonic()
+    while not hook.exists(wm_bucket, wm_key) or counter.polls < 1:  # the first start: a full listing
+        if nxt.done():
+            nxt = asyncio.ensure_future(agen.__anext__())  # an event from start_from: take it
+        await asyncio.sleep(0.05)
+        if time.monotonic() - started > 600:
+            raise TimeoutError("the trigger did not start")
+    start = {"cpu": time.process_time() - cpu, **counts(url, reset=True)}
+    start["watermark"] = hook.head(wm_bucket, wm_key).size
+    base_polls, cpu, events = counter.polls, time.process_time(), 0
+    for i in range(polls):
+        key = f"incoming/{datetime.now(timezone.utc):%Y%m%dT%H%M%S}Z-new-{i:03d}.png"
+        hook.put_bytes(BUCKET, key, b"new scan bytes")
+        await asyncio.wait({nxt}, timeout=poke * 4 + 120)
+        if nxt.done():
+            nxt.result()
+            events += 1
+            nxt = asyncio.ensure_future(agen.__anext__())
+    await asyncio.sleep(poke * 1.5)  # a last poll or two (the commit of the last event)
+    steady = counts(url)
+    n = max(1, counter.polls - base_polls)
+    result = {
+        "start_requests": start["requests"],
+        "start_mb": start["bytes"] / 1e6,
+        "start_cpu_s": start["cpu"],
+        "polls": n,
+        "events": events,
+        "requests_per_poll": steady["requests"] / n,
+        "lists_per_poll": steady["lists"] / n,
+        "kb_per_poll": steady["bytes"] / n / 1e3,
+        "cpu_ms_per_poll": (time.process_time() - cpu) / n * 1e3,
+        "watermark_bytes": hook.head(wm_bucket, wm_key).size,
+        "watermark_after_start": start["watermark"],
+    }
+    nxt.cancel()
+    try:
+        await nxt
+    except BaseException:  # noqa: BLE001 - the cancelled generator
+        pass
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=50_000)
+    parser.add_argument("--polls", type=int, default=4)
+    parser.add_argument("--poke", type=float, default=2.0, help="poke_interval of the triggers (s)")
+    parser.add_argument("--base", default="main", help="git revision of the 'before' trigger")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.objects)
+        return 0
+    port_file = Path(tempfile.mkdtemp()) / "port"
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file), "--objects", str(args.objects)])
+    try:
+        deadline = time.time() + 600
+        while not port_file.exists() or not port_file.read_text():
+            if time.time() > deadline or server.poll() is not None:
+                raise RuntimeError("the object server did not start")
+            time.sleep(0.2)
+        url = f"http://127.0.0.1:{port_file.read_text()}"
+        os.environ["AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT"] = json.dumps(
+            {
+                "conn_type": "huaweicloud_ocr",
+                "login": AK,
+                "password": SK,
+                "extra": {
+                    "region": "cn-north-4", "project_id": "0" * 32, "obs_endpoint": url,
+                    "obs_path_style": True, "obs_signature": "sigv2", "verify": False,
+                },
+            }
+        )  # fmt: skip
+        return run_variants(args, url)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def run_variants(args: argparse.Namespace, url: str) -> int:
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+    from airflow_provider_hwocr.triggers.obs_event import HuaweiObsNewObjectTrigger
+
+    hook = HuaweiObsHook()
+    common = {"bucket": BUCKET, "prefix": "incoming/", "pattern": "*.png", "poke_interval": args.poke}
+    variants = {
+        f"before ({args.base})": (before_class(args.base)(**common, watermark_uri=f"obs://{BUCKET}/wm/before.json"), "candidates"),
+        "name": (HuaweiObsNewObjectTrigger(**common, watermark_uri=f"obs://{BUCKET}/wm/name.json", key_order="name", commit_delay=1.0), "listing"),
+        "none": (HuaweiObsNewObjectTrigger(**common, watermark_uri=f"obs://{BUCKET}/wm/none.json", key_order="none", commit_delay=1.0), "listing"),
+    }  # fmt: skip
+    results = {}
+    for name, (trigger, method) in variants.items():
+        print(f"measuring {name} over {args.objects:,} old objects ...", flush=True)
+        results[name] = asyncio.run(measure(trigger, method, url, hook, args.polls, args.poke))
+        print(json.dumps(results[name]), flush=True)
+    load = os.getloadavg()
+    print(f"\n{args.objects:,} old objects, {args.polls} polls with one new upload each; load average "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")  # fmt: skip
+    cols = [
+        ("start: requests", "start_requests", "{:.0f}"),
+        ("start: MB", "start_mb", "{:.1f}"),
+        ("watermark after start: bytes", "watermark_after_start", "{:,.0f}"),
+        ("requests/poll", "requests_per_poll", "{:.2f}"),
+        ("LISTs/poll", "lists_per_poll", "{:.2f}"),
+        ("KB/poll", "kb_per_poll", "{:.1f}"),
+        ("CPU ms/poll", "cpu_ms_per_poll", "{:.0f}"),
+        ("watermark: bytes", "watermark_bytes", "{:,.0f}"),
+        ("events", "events", "{:.0f}"),
+    ]
+    print("| variant | " + " | ".join(c for c, _, _ in cols) + " |")
+    print("|---|" + "---|" * len(cols))
+    for name, r in results.items():
+        print(f"| {name} | " + " | ".join(fmt.format(r[k]) for _, k, fmt in cols) + " |")
+    before = results[f"before ({args.base})"]
+    after = results["name"]
+    print(
+        f"\nratios name/before: requests per poll {after['requests_per_poll'] / before['requests_per_poll']:.3f}, "
+        f"bytes per poll {after['kb_per_poll'] / before['kb_per_poll']:.4f}, "
+        f"CPU per poll {after['cpu_ms_per_poll'] / max(before['cpu_ms_per_poll'], 1e-9):.3f}, "
+        f"watermark {after['watermark_bytes'] / before['watermark_bytes']:.5f}"
+    )
+    ok = after["requests_per_poll"] <= 3 and after["watermark_bytes"] <= 64 * 1024
+    print(f"name: requests per poll <= 3 and watermark <= 64 KB: {'yes' if ok else 'NO'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
