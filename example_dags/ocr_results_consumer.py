@@ -5,6 +5,12 @@ emit. Reads the plain-text pages stored next to each result through
 ``ObjectStoragePath("obs://…")`` (the provider's ``obs://`` filesystem, extra
 ``obs-fs``), the way a text or LLM task would, without knowing any API's
 result shape.
+
+Needs the ``obs-fs`` extra on the workers that run it::
+
+    pip install "airflow-provider-hwocr[obs-fs]"    # s3fs, for ObjectStoragePath("obs://...")
+
+Without it the task fails with an error that names that extra.
 """
 
 from __future__ import annotations

@@ -219,7 +219,21 @@ def _run(stack: ExitStack, ak: str, sk: str, project_id: str, region: str, start
             failed.append(f"classify & route took the same branch for {', '.join(routes)}")
     for problem in failed:
         say(f"FAILED: {problem}")
+    if not failed:
+        print("\n".join(["", *NEXT_STEPS]))
     return 1 if failed else 0
+
+
+#: What to try after the demo (the docs pages are in docs/, the site: python3 scripts/dev.py docs).
+NEXT_STEPS = (
+    "Next:",
+    "  - your own DAGs on local servers: hwocr-emulator, then hwocr-object-server --ocr-endpoint URL",
+    "    prints a connection to paste (docs/guides/emulator.md)",
+    "  - OCR one image from your OBS bucket: docs/quickstart.md; every API: docs/reference/index.md",
+    "  - a month of backfill within your account's rate (--max-active-runs, pools): docs/guides/backfills.md",
+    "  - plan and cap the spend first (dry runs, budgets): docs/guides/cost-safety.md",
+    "  - the tests, as CI runs them: python3 scripts/dev.py test",
+)
 
 
 def _route_taken(log: str) -> tuple[str, str]:

@@ -54,8 +54,23 @@ def _common_prefix(names: Sequence[str]) -> str:
     return prefix[: prefix.rfind("/") + 1] if "/" in prefix else ""
 
 
-def dataset_refs(items: Iterable[Any], *, limit: int = MAX_DATASETS) -> list[DatasetRef]:
-    """Deduplicated refs in first-seen order; past ``limit``, one prefix ref per namespace."""
+def folder_of(name: str) -> str:
+    """The folder part of an object name: ``a/b/c.json`` -> ``a/b/``; ``c.json`` -> ``""``."""
+    return name[: name.rfind("/") + 1]
+
+
+def dataset_refs(
+    items: Iterable[Any], *, limit: int = MAX_DATASETS, prefixes: Iterable[Any] = ()
+) -> list[DatasetRef]:
+    """Deduplicated refs in first-seen order; past ``limit``, collapsed to the folders that hold them.
+
+    Past ``limit``, an object under one of ``prefixes`` (``obs://bucket/prefix/``: a run's own
+    results or source prefix) becomes that prefix, any other object its folder; when there are
+    still more than ``limit`` folders, each namespace collapses into the common prefix of its
+    folders. Collapsing never climbs above the folders that hold the objects while that fits,
+    so the results of one day and that day's manifest stay two datasets of that day, not the
+    parent of every day.
+    """
     seen: dict[DatasetRef, None] = {}
     for item in items:
         ref = dataset_ref(item)
@@ -64,8 +79,16 @@ def dataset_refs(items: Iterable[Any], *, limit: int = MAX_DATASETS) -> list[Dat
     refs = list(seen)
     if len(refs) <= limit:
         return refs
-    by_namespace: dict[str, list[str]] = {}
+    known = [ref for ref in (dataset_ref(p) for p in prefixes) if ref is not None and ref[1].endswith("/")]
+    groups: dict[DatasetRef, list[str]] = {}
     for namespace, name in refs:
+        under = [p for ns, p in known if ns == namespace and name.startswith(p)]
+        groups.setdefault((namespace, max(under, key=len) if under else folder_of(name)), []).append(name)
+    if len(groups) <= max(limit, 1):  # a folder holding one object stays that object
+        return [(ns, names[0] if len(names) == 1 else folder) for (ns, folder), names in groups.items()]
+    folders = list(groups)
+    by_namespace: dict[str, list[str]] = {}
+    for namespace, name in folders:
         by_namespace.setdefault(namespace, []).append(name)
     return [
         (namespace, names[0] if len(names) == 1 else _common_prefix(names))
@@ -113,7 +136,12 @@ def operator_lineage_refs(task: Any) -> tuple[list[DatasetRef], list[DatasetRef]
         outputs = _prefix_uri(getattr(task, "output_uri", None)) + _prefix_uri(
             getattr(task, "manifest_uri", None)
         )
-    return dataset_refs(inputs), dataset_refs(outputs)
+    input_prefixes = _prefix_uri(getattr(task, "_lineage_input_prefix", None))
+    output_prefixes = _prefix_uri(getattr(task, "_lineage_output_prefix", None))
+    return (
+        dataset_refs(inputs, limit=MAX_DATASETS, prefixes=input_prefixes),
+        dataset_refs(outputs, limit=MAX_DATASETS, prefixes=output_prefixes),
+    )
 
 
 def _sensor_inputs(task: Any) -> list[str]:
@@ -130,12 +158,25 @@ def _sensor_inputs(task: Any) -> list[str]:
     return out
 
 
-def record(task: Any, *, inputs: Iterable[Any] | None = None, outputs: Iterable[Any] | None = None) -> None:
-    """Remember on the task what it read and wrote (read back by ``get_openlineage_facets_on_complete``)."""
+def record(
+    task: Any,
+    *,
+    inputs: Iterable[Any] | None = None,
+    outputs: Iterable[Any] | None = None,
+    input_prefix: str | None = None,
+    output_prefix: str | None = None,
+) -> None:
+    """Remember on the task what it read and wrote (read back by ``get_openlineage_facets_on_complete``).
+
+    ``input_prefix`` / ``output_prefix`` are the run's own prefixes (``obs://bucket/day/``): what
+    a long list collapses into.
+    """
     if inputs is not None:
         task._lineage_inputs = [i for i in inputs if i is not None]
     if outputs is not None:
         task._lineage_outputs = [o for o in outputs if o is not None]
+    task._lineage_input_prefix = input_prefix
+    task._lineage_output_prefix = output_prefix
 
 
 def openlineage_facets(task: Any) -> Any:
@@ -171,23 +212,45 @@ def _collector() -> Any:
     return None
 
 
+#: Most distinct folders one hook reports per side; past it, the bucket alone. Airflow's
+#: collector keeps at most ``[lineage] max_assets_per_collector`` (100) per task and warns
+#: "Maximum number of asset outputs exceeded" when a task reaches it.
+MAX_HOOK_FOLDERS = 20
+
+
 def hook_read(hook: Any, bucket: str, key: str) -> None:
-    """Tell Airflow's hook lineage collector that ``hook`` read ``obs://bucket/key``."""
+    """Tell Airflow's hook lineage collector that ``hook`` read from ``obs://bucket/{folder of key}``."""
     _hook_lineage(hook, "input", bucket, key)
 
 
 def hook_wrote(hook: Any, bucket: str, key: str) -> None:
-    """Tell Airflow's hook lineage collector that ``hook`` wrote ``obs://bucket/key``."""
+    """Tell Airflow's hook lineage collector that ``hook`` wrote to ``obs://bucket/{folder of key}``."""
     _hook_lineage(hook, "output", bucket, key)
 
 
 def _hook_lineage(hook: Any, side: str, bucket: str, key: str) -> None:
+    """Report the object's folder, once per hook: a batch of 10,000 results is one asset, not 10,000.
+
+    The collector counts each (asset, hook) pair once however often it is added, so it grows
+    with the folders a task touches, not with its objects; and each hook reports at most
+    :data:`MAX_HOOK_FOLDERS` folders per side before it names the bucket alone. The exact
+    objects are the operators' OpenLineage datasets.
+    """
     try:
+        seen = hook.__dict__.setdefault("_hwocr_lineage_folders", {"input": set(), "output": set()})[side]
+        folder = folder_of(key)
+        if (bucket, folder) in seen:
+            return
+        if len(seen) >= MAX_HOOK_FOLDERS:
+            folder = ""
+            if (bucket, folder) in seen:
+                return
+        seen.add((bucket, folder))
         collector = _collector()
         if collector is None:
             return
         add = collector.add_input_asset if side == "input" else collector.add_output_asset
-        add(context=hook, scheme="obs", asset_kwargs={"bucket": bucket, "key": key})
+        add(context=hook, scheme="obs", asset_kwargs={"bucket": bucket, "key": folder})
     except Exception:  # noqa: BLE001 - lineage must never fail a read or a write
         return
 

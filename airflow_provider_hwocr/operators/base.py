@@ -19,7 +19,7 @@ from airflow_provider_hwocr.catalog import get_api
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.client.request import validate_params
 from airflow_provider_hwocr.errors import HuaweiOcrXComSizeError
-from airflow_provider_hwocr.integration.assets import result_asset
+from airflow_provider_hwocr.integration.assets import with_result_outlet
 from airflow_provider_hwocr.integration.links import HuaweiObsResultLink, HuaweiObsSourceLink
 from airflow_provider_hwocr.integration.mixin import DEFAULT_MAP_INDEX_TEMPLATE, OcrIntegrationMixin
 from airflow_provider_hwocr.operators.arguments import (
@@ -167,7 +167,7 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
         self.emit_asset = check_flag(emit_asset, "emit_asset")
         self._check_at_parse_time()
         if self.emit_asset:
-            self.outlets = [*self.outlets, result_asset(str(self.output_uri))]
+            self.outlets = with_result_outlet(self.outlets, self.output_uri)
 
     def _check_at_parse_time(self) -> None:
         """Fail at DAG parse time on what is already known to be wrong (no I/O)."""

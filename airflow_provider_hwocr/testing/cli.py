@@ -9,9 +9,13 @@ is a complete offline stand-in for OCR plus OBS::
     hwocr-emulator --ak MYAK --sk MYSECRETKEY &
     hwocr-object-server --bucket hwocr-demo --ak MYAK --sk MYSECRETKEY
 
-The first line printed holds the URL. moto does not check signatures, so any
-AK/SK works against it; give the emulator's so one connection serves both.
-Needs ``pip install "moto[server]"`` (the ``test`` extra).
+The first line printed holds the URL; a later one a whole ``AIRFLOW_CONN_...``
+export that works when pasted into a shell (with ``--sk`` given, it holds that
+SK: these are the local stand-ins' keys, never give it a real one). moto does
+not check signatures, so any AK/SK works against it; give the emulator's so one
+connection serves both. Needs moto: the ``object-server`` extra
+(``pip install "airflow-provider-hwocr[object-server]"``); without it the
+command says so in one line and exits with status 2.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import signal
 import sys
 import threading
@@ -26,7 +31,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow_provider_hwocr.testing.connections import local_connection, object_server_extras
-from airflow_provider_hwocr.testing.object_server import local_object_server
+from airflow_provider_hwocr.testing.object_server import local_object_server, require_moto
 
 _PLACEHOLDER_AK = "LOCALOBJECTSERVERAK"
 _PLACEHOLDER_SK = "local-object-server-secret-key"
@@ -37,13 +42,20 @@ def parser() -> argparse.ArgumentParser:
         prog="hwocr-object-server",
         description="Local OBS-compatible object server (moto, S3 API) on 127.0.0.1, "
         "with the huaweicloud_ocr connection extras to use it.",
+        epilog='Needs the object-server extra: pip install "airflow-provider-hwocr[object-server]".',
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the epilog's command on one line
     )
     p.add_argument("--port", type=int, default=0, help="port to listen on (0 = a free port)")
     p.add_argument(
         "--bucket", action="append", default=[], help="create this bucket at start-up (repeatable)"
     )
     p.add_argument("--ak", default=None, help="AK to put in the printed connection (not checked)")
-    p.add_argument("--sk", default=None, help="SK to put in the printed connection (not checked)")
+    p.add_argument(
+        "--sk",
+        default=None,
+        help="SK to put in the printed connection (not checked here; the emulator checks it). "
+        "Printed as given: use local keys only",
+    )
     p.add_argument(
         "--ocr-endpoint",
         default=None,
@@ -87,14 +99,20 @@ def _create_buckets(url: str, names: Sequence[str], ak: str, sk: str) -> None:
         client.close()
 
 
+def export_line(conn: dict[str, Any]) -> str:
+    """``export AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT='...'``, quoted for a POSIX shell."""
+    return f"export AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT={shlex.quote(json.dumps(conn))}"
+
+
 def banner(url: str, args: argparse.Namespace) -> list[str]:
+    # The connection as it works, SK included: a placeholder (as before) could not be pasted.
+    # The SK is the local stand-ins' key the caller typed on this command line.
     conn = connection(url, args)
-    if args.sk:  # like hwocr-emulator, never echo a secret key the caller chose
-        conn["password"] = "<the --sk value>"
     lines = [
         f"Local object server (OBS/S3 API) listening on {url}",
         "  connection extras for the OBS side: " + json.dumps(object_server_extras(url)),
-        "  whole connection: AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT='" + json.dumps(conn) + "'",
+        "  whole connection (paste it into a shell):",
+        "  " + export_line(conn),
     ]
     if not args.ak:
         lines.append("  (AK/SK above are placeholders: the server does not check signatures)")
@@ -108,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser().error(f"not a port: {args.port}")
+    try:
+        require_moto()
+    except ModuleNotFoundError as exc:
+        print(f"hwocr-object-server: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
 
     def _stop(*_: Any) -> None:

@@ -1,8 +1,9 @@
 """A local OBS-compatible object server: moto's S3 server on 127.0.0.1 and a free port.
 
 Point a ``huaweicloud_ocr`` connection at it with
-:func:`~airflow_provider_hwocr.testing.connections.object_server_extras`. moto is a test
-dependency only.
+:func:`~airflow_provider_hwocr.testing.connections.object_server_extras`. Needs moto: the
+``object-server`` extra (``pip install "airflow-provider-hwocr[object-server]"``; the ``test``
+extra has it too).
 """
 
 from __future__ import annotations
@@ -11,7 +12,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["anonymous_read_policy", "local_object_server"]
+__all__ = ["MISSING_MOTO", "anonymous_read_policy", "local_object_server", "require_moto"]
+
+#: What a missing moto means, and the extra that brings it.
+MISSING_MOTO = (
+    'the local object server needs moto: pip install "airflow-provider-hwocr[object-server]" '
+    "(the extra that installs moto's S3 server)"
+)
+
+
+def require_moto() -> None:
+    """Raise :class:`ModuleNotFoundError` naming the ``object-server`` extra when moto is missing."""
+    try:
+        import moto.server  # noqa: F401
+        from moto.moto_server import werkzeug_app  # noqa: F401
+    except ImportError as exc:
+        raise ModuleNotFoundError(MISSING_MOTO, name=exc.name) from exc
 
 
 @contextmanager
@@ -47,10 +63,8 @@ def local_object_server(port: int = 0) -> Iterator[str]:
 
     ``port=0`` picks a free port. From a shell: ``hwocr-object-server``.
     """
-    try:
-        from moto.server import ThreadedMotoServer
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError('the local object server needs moto: pip install "moto[server]"') from exc
+    require_moto()
+    from moto.server import ThreadedMotoServer
 
     with _sigv2_always_s3():
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

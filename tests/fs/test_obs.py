@@ -113,3 +113,35 @@ def test_get_fs_reads_the_connection_and_refuses_an_endpoint_with_a_path(obs_con
     with pytest.raises(HuaweiOcrConfigurationError) as info:
         get_fs("obs_with_path")
     assert info.value.field == "obs_endpoint"
+
+
+def test_without_s3fs_every_way_into_obs_paths_names_the_extra(tmp_path, obs_conn):
+    """Issue 20: the results consumer example failed with "No module named 's3fs'". fsspec's own
+    lookup (the entry point), the provider's filesystem factory and ``ObjectStoragePath`` (what the
+    example DAG uses) now all say which extra to install."""
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "sitecustomize.py"  # this interpreter, as if s3fs were not installed
+    blocker.write_text("import sys\nsys.modules['s3fs'] = None\n")
+    script = tmp_path / "try_obs.py"
+    script.write_text(
+        "import fsspec\n"
+        "from airflow.sdk import ObjectStoragePath\n"
+        "from airflow_provider_hwocr.fs.obs import get_fs\n"
+        "for attempt in (lambda: fsspec.filesystem('obs'), lambda: get_fs(None),\n"
+        "                lambda: ObjectStoragePath('obs://huaweicloud_ocr_default@b/k.json').exists()):\n"
+        "    try:\n"
+        "        attempt()\n"
+        "    except ImportError as exc:\n"
+        "        print('ERROR', exc)\n"
+        "    else:\n"
+        "        print('NO ERROR')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("ERROR", "NO ERROR"))]
+    assert len(lines) == 3, done.stdout + done.stderr
+    assert all('pip install "airflow-provider-hwocr[obs-fs]"' in line for line in lines), lines

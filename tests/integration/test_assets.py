@@ -63,3 +63,71 @@ def test_the_asset_event_carries_the_first_results_and_their_count():
         "api": "general-text",
     }
     annotate_asset_event({}, "obs://b-1/r/", results, "general-text")  # no outlet events: nothing to do
+
+
+@needs_airflow_33
+def test_a_mapped_task_that_emits_the_asset_is_its_producer(producer_run):
+    """The scheduler's record of who produces the asset (the UI's "Producing Tasks") names the
+    mapped OCR task; before, only instances built at run time had the outlet, so it named none."""
+    from airflow.models.asset import AssetModel, TaskOutletAssetReference
+    from airflow.utils.session import create_session
+
+    run, _, _, _ = producer_run
+    with create_session() as session:
+        refs = (
+            session.query(TaskOutletAssetReference, AssetModel)
+            .join(AssetModel, AssetModel.id == TaskOutletAssetReference.asset_id)
+            .filter(TaskOutletAssetReference.dag_id == run.dag_id)
+            .all()
+        )
+        producers = {(ref.task_id, asset.name) for ref, asset in refs}
+    assert producers == {("ocr", run.conf["images"][0].split("/inbox/")[0] + "/ocr-results/")}
+
+
+def test_partial_declares_the_outlet_once_for_the_mapped_task_and_its_instances():
+    from airflow.sdk import DAG, Asset
+
+    prefix = "obs://bkt/res/"
+    other = Asset("obs://bkt/elsewhere/")
+    with DAG("emit_asset_mapped", schedule=None) as dag:
+        HuaweiOcrGeneralTextOperator.partial(
+            task_id="ocr", output_uri=prefix, emit_asset=True, outlets=[other]
+        ).expand(image=["obs://bkt/in/a.png", "obs://bkt/in/b.png"])
+        HuaweiOcrGeneralTextOperator.partial(task_id="plain", output_uri=prefix).expand(image=["x.png"])
+    mapped = dag.get_task("ocr")
+    assert mapped.outlets == [other, result_asset(prefix)]
+    assert dag.get_task("plain").outlets == []
+    # what each instance is built from at run time: the partial kwargs, outlets included
+    instance = HuaweiOcrGeneralTextOperator(
+        task_id="i", image="obs://bkt/in/a.png", output_uri=prefix, emit_asset=True, outlets=mapped.outlets
+    )
+    assert instance.outlets == [other, result_asset(prefix)]
+
+
+def test_partial_reads_emit_asset_strictly():
+    from airflow.sdk import DAG
+
+    from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+
+    prefix = "obs://bkt/res/"
+    with DAG("emit_asset_mapped_words", schedule=None) as dag:
+        HuaweiOcrGeneralTextOperator.partial(task_id="yes", output_uri=prefix, emit_asset="yes").expand(
+            image=["a.png"]
+        )
+        HuaweiOcrGeneralTextOperator.partial(task_id="no", output_uri=prefix, emit_asset="no").expand(
+            image=["a.png"]
+        )
+        with pytest.raises(HuaweiOcrValidationError, match="emit_asset") as caught:
+            HuaweiOcrGeneralTextOperator.partial(task_id="maybe", output_uri=prefix, emit_asset="maybe")
+    assert caught.value.parameter == "emit_asset"
+    assert dag.get_task("yes").outlets == [result_asset(prefix)]
+    assert dag.get_task("no").outlets == []
+
+
+def test_with_result_outlet_adds_a_fixed_prefix_only():
+    from airflow_provider_hwocr.integration.assets import with_result_outlet
+
+    assert with_result_outlet(None, "obs://b/r/") == [result_asset("obs://b/r/")]
+    assert with_result_outlet([result_asset("obs://b/r/")], "obs://b/r/") == [result_asset("obs://b/r/")]
+    assert with_result_outlet(None, "obs://b/{{ ds }}/") == []  # refused by the operator, with its name
+    assert with_result_outlet(None, None) == []
