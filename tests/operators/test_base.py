@@ -438,3 +438,12 @@ def test_an_unreadable_dry_run_option_stops_single_and_batch_tasks_before_any_ca
         batch.execute({"run_id": "r1"})
     assert emulator.count() == 0
     assert HuaweiObsHook().list_keys(obs_bucket, "out/") == []
+
+
+@pytest.mark.parametrize("raw", ["yes", "on", "YES"])
+def test_yes_and_on_in_the_dry_run_option_mean_a_dry_run(raw, emulator, ocr_conn, monkeypatch):
+    """Issue 19: Airflow's own reading of ``yes``/``on`` failed and the dry run was off (billed)."""
+    monkeypatch.delenv("HWOCR_DRY_RUN", raising=False)
+    monkeypatch.setenv("AIRFLOW__HUAWEICLOUD_OCR__DRY_RUN", raw)
+    HuaweiOcrGeneralTextOperator(task_id="t", image=png()).execute({})
+    assert emulator.count() == 0

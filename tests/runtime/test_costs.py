@@ -183,6 +183,7 @@ def test_a_batch_never_bills_more_than_max_calls_when_faults_force_retries(
     run = start(obs_bucket, max_calls=limit, max_concurrency=8)
     _, _, sent = through_send(run)
     billable = emulator.stats()["apis"][SLUG]["billable"]
+    print(f"max_calls={limit}: {billable} billable calls, {run.budget.refused} tries refused")
     assert billable <= limit
     assert run.budget.used == billable  # every billed try counted, every unbilled one given back
     assert billable >= limit - 8  # the budget was spent, not abandoned early (8 in flight at most)
