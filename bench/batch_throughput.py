@@ -1,24 +1,33 @@
 #!/usr/bin/env python3
-"""Batch OCR at scale: throughput against the bound, CPU per image, object-server requests.
+"""Batch OCR at cloud speed: the batch side by side with a hand-written anchor, connections, re-runs.
 
-Starts, on 127.0.0.1, the OCR emulator (50 ms latency, documented answers) and the local
-object server (moto) in **separate processes**, so this process's CPU time is the client's
-alone; the object server counts the requests it gets from the provider (the emulator's own
-downloads of signed URLs are told apart by their User-Agent). Then, side by side in one run:
+Starts on 127.0.0.1, **each in its own process**: the OCR emulator (documented answers, latency
+L = 50 ms) and the fast object server (``airflow_provider_hwocr.testing.fast_object_server``:
+about 0.7 ms of CPU per image, so it is never what limits the run; moto stays for correctness
+tests). The object server adds a delay to every answer to the provider (``RTT``: a real OBS
+round trip from the task's machine) and, optionally, to the first answer on each new connection
+(a TLS handshake); the emulator's own downloads of signed URLs are not delayed (the service
+fetches inside the cloud) and are not counted as the provider's. Connections are counted at the
+object server.
 
-1. images/s / min(C/L, qps) for N images, C=16, L=50 ms, at qps=100, 50 and None, with
-   ``obs://`` sources in the default mode (``signed_url``), plus the CPU each of the three
-   processes spent per image. A run at L=200 ms (bound 80/s) shows the batch at the bound
-   when the object server's CPU is not what limits it.
-2. client CPU per image over the first and the last 200 of 2,000 images, in each
-   ``image_source`` mode (``signed_url``, ``authorized``, ``inline``), and their ratio.
-3. object-server requests per image on a first run, and in total on a re-run of 10,000
-   finished images (0 OCR calls), with wall times side by side.
+1. **Throughput**, for RTT 0 and 20 ms, C = ``max_concurrency`` 4 and 16, qps None and 100:
+   images/s while sending (first OCR call at the emulator to the last result PUT at the object
+   server) ÷ min(C/L, qps), for the batch (``HuaweiOcrBatchOperator.execute()``, ``obs://``
+   sources, ``image_source="signed_url"``) and for a **hand-written anchor** in the same run:
+   C threads calling the official SDK (``huaweicloudsdkocr``) with signed URLs from esdk-obs,
+   handing each answer to C writer threads that call esdk-obs ``putContent`` (keep-alive on).
+   Medians of ``--repeats`` runs, N images each; provider connections per batch.
+2. **Connections per batch** of ``--conn-n`` images (C = 16), with 40 ms per new connection.
+3. **Re-run of ``--rerun-n`` finished images**, in a child process: OCR calls, object-server
+   requests, bytes written, peak RSS (``getrusage``) and its growth over the child's baseline,
+   and the same for the first run that made them.
 
-Every load is bounded by the image counts below; everything started is stopped at the end.
+Every load is bounded by the counts below; everything started is stopped at the end.
 
-    python bench/batch_throughput.py            # about 6 minutes on 2 cores
-    python bench/batch_throughput.py --quick    # smaller counts, about 2 minutes
+    python bench/batch_throughput.py               # all parts, about 30 minutes on 2 idle cores
+    python bench/batch_throughput.py --quick       # smaller counts, one repeat
+    python bench/batch_throughput.py --parts 1     # only the throughput table
+    python bench/batch_throughput.py --parts 1 --rtt 20 --qps none   # the Done-when cells of issue 18
 """
 
 from __future__ import annotations
@@ -29,21 +38,25 @@ import logging
 import multiprocessing as mp
 import os
 import secrets
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 AK = "BENCH" + secrets.token_hex(6).upper()
 SK = secrets.token_urlsafe(30)
 PROJECT_ID = secrets.token_hex(16)
 REGION = "ap-southeast-1"
 SLUG = "general-text"
-ACCOUNT = "123456789012"  # moto's default account
+LATENCY = 0.05
 
 
 def _png() -> bytes:
@@ -58,65 +71,24 @@ def _png() -> bytes:
     return buf.getvalue()
 
 
-# --- the two servers, each in its own process ---------------------------------------
+# --- the two servers, each in its own process --------------------------------------------------
 
 
 def _object_server(port_q: mp.Queue) -> None:
-    """moto behind a WSGI layer that counts the provider's requests and can fill buckets fast."""
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from moto.s3.models import s3_backends
-    from werkzeug.serving import make_server
+    from airflow_provider_hwocr.testing.fast_object_server import serve
 
-    from airflow_provider_hwocr.testing.object_server import _sigv2_always_s3
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    app = DomainDispatcherApplication(create_backend_app)
-    lock = threading.Lock()
-    counts: dict[str, int] = {}
-
-    def wrapper(environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if path == "/__bench/count":
-            with lock:
-                body = json.dumps(counts).encode()
-                counts.clear()
-            start_response("200 OK", [("Content-Type", "application/json")])
-            return [body]
-        if path == "/__bench/fill":
-            from urllib.parse import parse_qs
-
-            q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-            backend = s3_backends[ACCOUNT]["aws"]
-            data = _png()
-            for i in range(int(q["n"])):
-                backend.put_object(q["bucket"], f"{q['prefix']}img{i:05d}.png", data)
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok"]
-        if environ.get("HTTP_USER_AGENT") != "hwocr-emulator":
-            with lock:
-                method = environ["REQUEST_METHOD"]
-                counts[method] = counts.get(method, 0) + 1
-        return app(environ, start_response)
-
-    with _sigv2_always_s3():
-        server = make_server("127.0.0.1", 0, wrapper, threaded=True, request_handler=MotoRequestHandler)
-        port_q.put(server.server_port)
-        server.serve_forever()
+    serve(port_q)
 
 
-def _emulator(port_q: mp.Queue, latency_ms: float, ak: str, sk: str, project_id: str) -> None:
+def _emulator(port_q: mp.Queue, ak: str, sk: str, project_id: str) -> None:
     from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
 
     config = EmulatorConfig(
-        credentials={ak: sk},
+        credentials={ak: sk},  # this module's AK/SK are drawn again in a spawned child
         project_id=project_id,
         region=REGION,
         results="documented",
-        latency_ms=latency_ms,
+        latency_ms=LATENCY * 1000,
         fetch_timeout=10.0,
         max_recorded_calls=100,
         max_timestamps=20_000,
@@ -127,13 +99,23 @@ def _emulator(port_q: mp.Queue, latency_ms: float, ak: str, sk: str, project_id:
             time.sleep(3600)
 
 
+def _post(url: str, data: bytes = b"") -> bytes:
+    with urllib.request.urlopen(urllib.request.Request(url, data=data, method="POST"), timeout=600) as r:
+        return r.read()
+
+
+def _get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=60) as r:
+        return json.loads(r.read())
+
+
 class Servers:
-    def __init__(self, latency_ms: float) -> None:
+    def __init__(self) -> None:
         ctx = mp.get_context("spawn")
         q1: mp.Queue = ctx.Queue()
         q2: mp.Queue = ctx.Queue()
         self.obs = ctx.Process(target=_object_server, args=(q1,), daemon=True)
-        self.emu = ctx.Process(target=_emulator, args=(q2, latency_ms, AK, SK, PROJECT_ID), daemon=True)
+        self.emu = ctx.Process(target=_emulator, args=(q2, AK, SK, PROJECT_ID), daemon=True)
         self.obs.start()
         self.emu.start()
         self.obs_url = f"http://127.0.0.1:{q1.get(timeout=60)}"
@@ -145,19 +127,34 @@ class Servers:
                 p.terminate()
                 p.join(5)
 
-    def requests(self) -> dict[str, int]:
-        """Requests the provider sent since the last call (and reset the count)."""
-        with urllib.request.urlopen(f"{self.obs_url}/__bench/count", timeout=30) as r:
-            return json.loads(r.read())
+    def configure(self, *, delay: float = 0.0, connect_delay: float = 0.0) -> None:
+        _post(f"{self.obs_url}/_fast/config?delay={delay}&connect_delay={connect_delay}")
+
+    def reset(self) -> None:
+        _post(f"{self.obs_url}/_fast/reset")
+        _post(f"{self.emu_url}/_emulator/reset")
+
+    def stats(self) -> dict:
+        return _get_json(f"{self.obs_url}/_fast/stats")
+
+    def puts(self, prefix: str) -> dict:
+        return _get_json(f"{self.obs_url}/_fast/puts?prefix={prefix}")
+
+    def bucket(self) -> str:
+        name = f"bench-{secrets.token_hex(6)}"
+        _post(f"{self.obs_url}/_fast/bucket?bucket={name}")
+        return name
 
     def fill(self, bucket: str, prefix: str, n: int) -> None:
-        url = f"{self.obs_url}/__bench/fill?bucket={bucket}&prefix={prefix}&n={n}"
-        with urllib.request.urlopen(url, timeout=600) as r:
-            r.read()
+        _post(f"{self.obs_url}/_fast/fill?bucket={bucket}&prefix={prefix}&n={n}", _png())
 
-    def emulator_stats(self) -> dict:
-        with urllib.request.urlopen(f"{self.emu_url}/_emulator/stats", timeout=30) as r:
-            return json.loads(r.read())
+    def ocr_window(self) -> tuple[int, float]:
+        """(calls, time of the first call's arrival) since the last reset, from the emulator's own clock."""
+        stamps = _get_json(f"{self.emu_url}/_emulator/stats")["timestamps"].get(SLUG, [])
+        return len(stamps), min((start for start, _, _ in stamps), default=0.0)
+
+    def calls(self) -> int:
+        return _get_json(f"{self.emu_url}/_emulator/stats")["total"]
 
 
 def _cpu_of(pid: int) -> float:
@@ -166,76 +163,24 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-# --- the batch, in this process -----------------------------------------------------
+def _connection(servers: Servers) -> dict:
+    from airflow_provider_hwocr.testing.connections import local_connection
 
-
-def _connect(servers: Servers) -> None:
-    os.environ["AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT"] = json.dumps(
-        {
-            "conn_type": "huaweicloud_ocr",
-            "login": AK,
-            "password": SK,
-            "extra": {
-                "region": REGION,
-                "project_id": PROJECT_ID,
-                "endpoint": servers.emu_url,
-                "iam_endpoint": servers.emu_url,
-                "obs_endpoint": servers.obs_url,
-                "obs_path_style": True,
-                "obs_signature": "sigv2",
-                "verify": False,
-            },
-        }
+    return local_connection(
+        ak=AK,
+        sk=SK,
+        region=REGION,
+        project_id=PROJECT_ID,
+        ocr_endpoint=servers.emu_url,
+        obs_endpoint=servers.obs_url,
     )
 
 
-def _bucket(servers: Servers, public: bool = False) -> str:
-    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
-
-    name = f"bench-{secrets.token_hex(6)}"
-    hook = HuaweiObsHook()
-    client = hook.get_client()
-    assert client.createBucket(name).status < 300
-    if public:  # what OCR's OBS authorization grants on Huawei Cloud (for image_source="authorized")
-        from airflow_provider_hwocr.testing import anonymous_read_policy
-
-        assert client.setBucketPolicy(name, anonymous_read_policy(name)).status < 300
-    hook.close()
-    return name
+# --- the two contestants -------------------------------------------------------------------------
 
 
-class _Clock:
-    """Client CPU time at every finished image (wraps the pipeline's send; no other change)."""
-
-    def __init__(self) -> None:
-        self.marks: list[float] = []
-        self.lock = threading.Lock()
-
-    def __enter__(self) -> _Clock:  # noqa: PYI034
-        from airflow_provider_hwocr.runtime import pipeline as _pipeline
-
-        self._orig = _pipeline.OcrPipeline.send
-        clock = self
-
-        def send(pipeline, src, key):
-            out = clock._orig(pipeline, src, key)
-            t = time.process_time()
-            with clock.lock:
-                clock.marks.append(t)
-            return out
-
-        _pipeline.OcrPipeline.send = send  # type: ignore[method-assign]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        from airflow_provider_hwocr.runtime import pipeline as _pipeline
-
-        _pipeline.OcrPipeline.send = self._orig  # type: ignore[method-assign]
-
-
-def _run(
-    bucket: str, prefix: str, out: str, *, mode: str = "signed_url", qps: float | None, conc: int = 16
-) -> dict:
+def run_batch(bucket: str, prefix: str, out: str, *, qps: float | None, conc: int) -> float:
+    """The provider's batch; returns its wall time."""
     from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
 
     op = HuaweiOcrBatchOperator(
@@ -243,145 +188,287 @@ def _run(
         api=SLUG,
         source_uri=f"obs://{bucket}/{prefix}",
         output_uri=f"obs://{bucket}/{out}",
-        image_source=mode,
         max_concurrency=conc,
         qps=qps,
         progress_interval=3600,
     )
     started = time.perf_counter()
     result = op.execute({})
-    result["wall"] = time.perf_counter() - started
-    return result
+    assert result["totals"]["done"] + result["totals"]["skipped"] > 0, result
+    return time.perf_counter() - started
 
 
-def throughput(servers: Servers, n: int, latency_s: float, label: str) -> list[str]:
-    """One row per qps: the rate while sending (from the emulator's own call times) and over
-    the whole task (wall clock, so including the batch's listings and manifests)."""
-    rows = []
-    bucket = _bucket(servers)
-    for i, qps in enumerate((100.0, 50.0, None)):
-        prefix = f"t{i}/"
-        servers.fill(bucket, prefix, n)
-        servers.requests()
-        urllib.request.urlopen(
-            urllib.request.Request(f"{servers.emu_url}/_emulator/reset", method="POST"), timeout=30
-        ).read()
-        cpu = (time.process_time(), _cpu_of(servers.obs.pid), _cpu_of(servers.emu.pid))
-        result = _run(bucket, prefix, f"o{i}/", qps=qps)
-        used = (
-            time.process_time() - cpu[0],
-            _cpu_of(servers.obs.pid) - cpu[1],
-            _cpu_of(servers.emu.pid) - cpu[2],
+def run_anchor(
+    servers: Servers, bucket: str, prefix: str, out: str, *, qps: float | None, conc: int
+) -> float:
+    """A hand-written pool: the official OCR SDK in C threads, esdk-obs putContent in C writer threads."""
+    from huaweicloudsdkcore.auth.credentials import BasicCredentials
+    from huaweicloudsdkocr.v1 import GeneralTextRequestBody, OcrClient, RecognizeGeneralTextRequest
+    from obs import ObsClient
+
+    started = time.perf_counter()
+    obs = ObsClient(access_key_id=AK, secret_access_key=SK, server=servers.obs_url, signature="v2",
+                    path_style=True, is_secure=False, long_conn_mode=True)  # fmt: skip
+    ocr = (
+        OcrClient.new_builder()
+        .with_credentials(BasicCredentials(AK, SK, PROJECT_ID))
+        .with_endpoints([servers.emu_url])
+        .build()
+    )
+    keys, marker = [], None
+    while True:
+        page = obs.listObjects(bucket, prefix=prefix, marker=marker, max_keys=1000)
+        keys += [c.key for c in page.body.contents]
+        if not page.body.is_truncated:
+            break
+        marker = page.body.next_marker
+    lock = threading.Lock()
+    next_slot = [time.monotonic()]
+
+    def pace() -> None:
+        if qps is None:
+            return
+        with lock:
+            slot = max(next_slot[0], time.monotonic())
+            next_slot[0] = slot + 1.0 / qps
+        delay = slot - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    writers = ThreadPoolExecutor(conc)
+    writes = []
+
+    def one(key: str) -> None:
+        url = obs.createSignedUrl("GET", bucket, key, expires=900).signedUrl
+        pace()
+        answer = ocr.recognize_general_text(RecognizeGeneralTextRequest(body=GeneralTextRequestBody(url=url)))
+        body = json.dumps(answer.to_dict()["result"]).encode()
+        writes.append(
+            writers.submit(obs.putContent, bucket, f"{out}{key.rsplit('/', 1)[-1]}.json", content=body)
         )
-        assert result["totals"]["done"] == n, result["totals"]
-        stamps = servers.emulator_stats()["timestamps"][SLUG]
-        assert len(stamps) == n, len(stamps)
-        sending = max(end for _, end, _ in stamps) - min(start for start, _, _ in stamps)
-        rate, wall_rate = n / sending, n / result["wall"]
-        bound = min(16 / latency_s, qps or float("inf"))
-        rows.append(
-            f"| {label} | {'None' if qps is None else f'{qps:g}'} | {n} | {rate:6.1f} | **{rate / bound:.2f}** | "
-            f"{wall_rate:6.1f} | {wall_rate / bound:.2f} | {bound:4.0f} | "
-            f"{1000 * used[0] / n:.1f} | {1000 * used[1] / n:.1f} | {1000 * used[2] / n:.1f} |"
-        )
-    return rows
+
+    with ThreadPoolExecutor(conc) as pool:
+        list(pool.map(one, keys))
+    for done in writes:
+        assert done.result().status < 300
+    writers.shutdown()
+    obs.close()
+    return time.perf_counter() - started
 
 
-HEADER = [
+def measure(servers: Servers, who: str, n: int, *, rtt: float, conc: int, qps: float | None) -> dict:
+    bucket = servers.bucket()
+    servers.fill(bucket, "day/", n)
+    servers.configure(delay=rtt)
+    servers.reset()
+    cpu = time.process_time()
+    if who == "batch":
+        wall = run_batch(bucket, "day/", "out/", qps=qps, conc=conc)
+    else:
+        wall = run_anchor(servers, bucket, "day/", "out/", qps=qps, conc=conc)
+    cpu = time.process_time() - cpu
+    calls, first = servers.ocr_window()
+    puts = servers.puts(f"{bucket}/out/img")  # the results (not progress parts or manifests)
+    assert calls == n and puts["count"] >= n, (who, calls, puts)
+    stats = servers.stats()
+    bound = min(conc / LATENCY, qps or float("inf"))
+    rate = n / (puts["last"] - first)
+    return {
+        "ratio": rate / bound,
+        "rate": rate,
+        "wall_ratio": n / wall / bound,
+        "connections": stats["connections"].get("obs-sdk-python", 0),
+        "cpu_ms": 1000 * cpu / n,
+    }
+
+
+THROUGHPUT_HEADER = [
     (
-        "| latency | qps | N | images/s sending | ratio | images/s whole task | ratio | min(C/L, qps) "
-        "| client CPU ms/img | object server CPU ms/img | emulator CPU ms/img |"
+        "| RTT | C | qps | min(C/L, qps) | batch: sending ÷ bound | anchor: sending ÷ bound | batch ÷ anchor "
+        "| batch: whole task ÷ bound | connections (batch) | client CPU ms/img (batch, anchor) | load (1 min) |"
     ),
     "|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 
 
-def cpu_flatness(servers: Servers, n: int) -> list[str]:
-    rows = []
-    for mode in ("signed_url", "authorized", "inline"):
-        bucket = _bucket(servers, public=(mode == "authorized"))
-        servers.fill(bucket, "day/", n)
-        with _Clock() as clock:
-            result = _run(bucket, "day/", "out/", mode=mode, qps=None)
-        assert result["totals"]["done"] == n, result["totals"]
-        m = clock.marks
-        first = (m[199] - m[0]) / 199
-        last = (m[-1] - m[-200]) / 199
-        rows.append(
-            f"| {mode} | {n} | {1000 * first:.2f} | {1000 * last:.2f} | **{last / first:.2f}** | {result['wall']:.1f} |"
-        )
+def _throughput_row(rtt: float, conc: int, qps: float | None, got: dict[str, list[dict]]) -> str:
+    def med(who: str, field: str) -> float:
+        return statistics.median(r[field] for r in got[who])
+
+    def runs(who: str) -> str:
+        return ", ".join(f"{r['ratio']:.2f}" for r in got[who])
+
+    bound = min(conc / LATENCY, qps or float("inf"))
+    return (
+        f"| {rtt * 1000:.0f} ms | {conc} | {'None' if qps is None else f'{qps:g}'} | {bound:.0f}/s "
+        f"| **{med('batch', 'ratio'):.2f}** ({runs('batch')}) | {med('anchor', 'ratio'):.2f} "
+        f"({runs('anchor')}) | **{med('batch', 'ratio') / med('anchor', 'ratio'):.2f}** "
+        f"| {med('batch', 'wall_ratio'):.2f} | {med('batch', 'connections'):.0f} "
+        f"| {med('batch', 'cpu_ms'):.1f}, {med('anchor', 'cpu_ms'):.1f} | {os.getloadavg()[0]:.1f} |"
+    )
+
+
+def throughput(
+    servers: Servers,
+    n: int,
+    repeats: int,
+    *,
+    rtts: tuple[float, ...] = (0.0, 0.02),
+    concs: tuple[int, ...] = (4, 16),
+    qpss: tuple[float | None, ...] = (None, 100.0),
+) -> list[str]:
+    rows = list(THROUGHPUT_HEADER)
+    for who in ("batch", "anchor"):  # warm-up, not reported: imports, first connections
+        measure(servers, who, 50, rtt=0.0, conc=4, qps=None)
+    for rtt in rtts:
+        for conc in concs:
+            for qps in qpss:
+                got: dict[str, list[dict]] = {"batch": [], "anchor": []}
+                for _ in range(repeats):
+                    for who in ("batch", "anchor"):  # alternating: machine noise hits both alike
+                        got[who].append(measure(servers, who, n, rtt=rtt, conc=conc, qps=qps))
+                rows.append(_throughput_row(rtt, conc, qps, got))
+                print(rows[-1], flush=True)
     return rows
 
 
-def requests_per_image(servers: Servers, n: int) -> list[str]:
-    bucket = _bucket(servers)
+def connections(servers: Servers, n: int) -> list[str]:
+    bucket = servers.bucket()
     servers.fill(bucket, "day/", n)
-    servers.requests()
-    first = _run(bucket, "day/", "out/", qps=None)
-    r1 = servers.requests()
-    stats_before = servers.emulator_stats()["total"]
-    second = _run(bucket, "day/", "out/", qps=None)
-    r2 = servers.requests()
-    calls = servers.emulator_stats()["total"] - stats_before
-    assert first["totals"]["done"] == n and second["totals"]["skipped"] == n
-    pages = -(-n // 1000)
+    servers.configure(delay=0.0, connect_delay=0.04)
+    servers.reset()
+    wall = run_batch(bucket, "day/", "out/", qps=None, conc=16)
+    stats = servers.stats()
+    servers.configure()
+    provider = stats["connections"].get("obs-sdk-python", 0)
+    requests = sum(stats["requests"].get("obs-sdk-python", {}).values())
+    return [
+        "| images | C | object-server requests (provider) | connections (provider) | wall s |",
+        "|---|---|---|---|---|",
+        f"| {n} | 16 | {requests} | **{provider}** | {wall:.1f} |",
+    ]
 
-    def detail(r: dict[str, int]) -> str:
-        return f"{sum(r.values())} ({', '.join(f'{k} {v}' for k, v in sorted(r.items()))})"
 
-    first_row = f"| first run | {n} | {n} | {detail(r1)} | {sum(r1.values()) / n:.4f} | {first['wall']:.1f} |"
-    rerun_row = (
-        f"| re-run (all done) | {n} | {calls} | {detail(r2)} | bound 2*ceil(N/1000)+3 = {2 * pages + 3} | "
-        f"{second['wall']:.1f} ({second['wall'] / first['wall']:.3f} of the first run) |"
-    )
-    return [first_row, rerun_row]
+# --- re-runs, in a child process (peak RSS) -------------------------------------------------------
+
+CHILD = r"""
+import json, os, resource, sys, time
+def rss_now():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+import obs  # noqa: F401 - loaded before the baseline, as in any task that touches OBS
+op = HuaweiOcrBatchOperator(task_id="rerun", api="general-text", source_uri=sys.argv[1], output_uri=sys.argv[2],
+                            max_concurrency=int(sys.argv[3]), qps=None, progress_interval=3600)
+base = rss_now()
+started = time.perf_counter()
+out = op.execute({})
+wall = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"totals": out["totals"], "wall": wall, "base": base, "peak": peak}))
+"""
+
+
+def _child(servers: Servers, bucket: str, conc: int) -> dict:
+    env = {**os.environ, "AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT": json.dumps(_connection(servers)),
+           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, f"obs://{bucket}/day/", f"obs://{bucket}/out/", str(conc)],
+        env=env, capture_output=True, text=True, timeout=3600, check=False, cwd=tempfile.gettempdir(),
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def reruns(servers: Servers, n: int, repeats: int) -> list[str]:
+    bucket = servers.bucket()
+    servers.fill(bucket, "day/", n)
+    servers.configure()
+    rows = [
+        (
+            "| run | images | OCR calls | object-server requests | bytes written | peak RSS "
+            "| RSS over baseline | per image | wall s |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def row(label: str, result: dict, calls: int, stats: dict) -> str:
+        requests = stats["requests"].get("obs-sdk-python", {})
+        grown = result["peak"] - result["base"]
+        return (
+            f"| {label} | {n} | {calls} | {sum(requests.values())} ({', '.join(f'{k} {v}' for k, v in sorted(requests.items()))}) "
+            f"| {stats['bytes']['written']:,} | {result['peak'] / 2**20:.0f} MB | {grown / 2**20:.0f} MB "
+            f"| {grown / n / 1024:.2f} KB | {result['wall']:.1f} |"
+        )
+
+    servers.reset()
+    first = _child(servers, bucket, 32)
+    assert first["totals"]["done"] == n, first["totals"]
+    rows.append(row("first run", first, servers.calls(), servers.stats()))
+    print(rows[-1], flush=True)
+    for i in range(repeats):
+        servers.reset()
+        again = _child(servers, bucket, 16)
+        assert again["totals"]["skipped"] == n, again["totals"]
+        rows.append(row(f"re-run {i + 1}", again, servers.calls(), servers.stats()))
+        print(rows[-1], flush=True)
+    return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="smaller counts (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="smaller counts, one repeat (a smoke run)")
+    parser.add_argument("--parts", default="1,2,3", help="which parts to run, e.g. 1 or 2,3")
+    parser.add_argument("--n", type=int, default=500, help="images per throughput run (default 500)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per cell, medians reported (default 3)")
+    parser.add_argument("--conn-n", type=int, default=10_000, help="images of the connection count (part 2)")
+    parser.add_argument("--rerun-n", type=int, default=100_000, help="finished images re-run (part 3)")
+    parser.add_argument("--rtt", default="0,20", help="part 1: round trips in ms (default 0,20)")
+    parser.add_argument("--conc", default="4,16", help="part 1: max_concurrency values (default 4,16)")
+    parser.add_argument("--qps", default="none,100", help="part 1: qps values, none for no limit")
     args = parser.parse_args()
-    n_rate, n_cpu, n_rerun = (300, 1000, 3000) if args.quick else (500, 2000, 10_000)
+    if args.quick:
+        args.n, args.repeats, args.conn_n, args.rerun_n = 300, 1, 2000, 10_000
+    parts = {int(p) for p in args.parts.split(",")}
     home = tempfile.mkdtemp(prefix="hwocr-bench-")
     os.environ.setdefault("AIRFLOW_HOME", home)
     logging.basicConfig(level=logging.WARNING)
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}", flush=True)
-    out: list[str] = []
-    servers = Servers(latency_ms=50)
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)  # fmt: skip
+    servers = Servers()
     try:
-        _connect(servers)
-        print("1. throughput (C=16, signed_url)", flush=True)
-        out += HEADER
-        out += throughput(servers, n_rate, 0.05, "50 ms")
-        print("\n".join(out), flush=True)
-        print("2. client CPU per image, first vs last 200", flush=True)
-        flat = [
-            "| image_source | N | first 200: CPU ms/img | last 200: CPU ms/img | last/first | wall s |",
-            "|---|---|---|---|---|---|",
-        ]
-        flat += cpu_flatness(servers, n_cpu)
-        print("\n".join(flat), flush=True)
-        print("3. object-server requests", flush=True)
-        reqs = [
-            "| run | N | OCR calls | object-server requests | per image | wall s |",
-            "|---|---|---|---|---|---|",
-        ]
-        reqs += requests_per_image(servers, n_rerun)
-        print("\n".join(reqs), flush=True)
+        os.environ["AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT"] = json.dumps(_connection(servers))
+        out: list[str] = []
+        if 1 in parts:
+            print(
+                f"1. throughput, L = {LATENCY * 1000:.0f} ms, N = {args.n}, medians of {args.repeats}",
+                flush=True,
+            )
+            out += [
+                "",
+                *throughput(
+                    servers,
+                    args.n,
+                    args.repeats,
+                    rtts=tuple(float(x) / 1000 for x in args.rtt.split(",")),
+                    concs=tuple(int(x) for x in args.conc.split(",")),
+                    qpss=tuple(None if x.lower() == "none" else float(x) for x in args.qps.split(",")),
+                ),
+            ]
+        if 2 in parts:
+            print(f"2. connections per batch of {args.conn_n} (40 ms per new connection)", flush=True)
+            out += ["", *connections(servers, args.conn_n)]
+        if 3 in parts:
+            print(f"3. re-run of {args.rerun_n} finished images (child processes)", flush=True)
+            out += ["", *reruns(servers, args.rerun_n, args.repeats)]
+        print("\n".join(out))
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         servers.stop()
-    slow = Servers(latency_ms=200)
-    try:
-        _connect(slow)
-        print(
-            "1b. throughput where the object server is not the bottleneck (L=200 ms: bound 80/s)", flush=True
-        )
-        rows = throughput(slow, n_rate, 0.2, "200 ms")
-        print("\n".join(rows), flush=True)
-    finally:
-        slow.stop()
     return 0
 
 

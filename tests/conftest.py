@@ -27,6 +27,7 @@ from tests.helpers.constants import (
     TEMP_AK,
     TEMP_SK,
 )
+from tests.helpers.fast_env import fast_bucket, fast_conn, fast_server  # noqa: F401
 from tests.helpers.obs_env import obs_bucket, obs_conn, obs_server  # noqa: F401
 
 

@@ -183,6 +183,32 @@ def test_layers_run_one_way():
     assert wrong == []
 
 
+#: Layers that never import Airflow (directly or through the package): their tests give the same
+#: verdict on every Airflow version, so CI runs them once, on the newest (``.ci/run`` reads this).
+AIRFLOW_FREE = ("catalog", "client", "emulator")
+
+
+def test_the_airflow_free_layers_import_no_airflow():
+    wrong = []
+    for name in modules():
+        if _layer(name) not in AIRFLOW_FREE:
+            continue
+        for target, _top in imports_of(name):
+            if target == "airflow" or target.startswith("airflow."):
+                wrong.append(f"{name} -> {target}")
+        for target in internal_imports(name):
+            if _layer(target) not in (*AIRFLOW_FREE, "errors", ""):
+                wrong.append(f"{name} -> {target}")
+    assert wrong == []
+
+
+def test_ci_runs_the_airflow_free_tests_once():
+    """The floor's suite in ``.ci/run`` leaves out exactly the tests of the Airflow-free layers."""
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    for layer in AIRFLOW_FREE:
+        assert f"--ignore=tests/{layer}" in ci
+
+
 def test_parse_time_modules_leave_hooks_and_runtime_to_run_time():
     """Operators, sensors and triggers import no hook and no runtime module at module level."""
     wrong = []

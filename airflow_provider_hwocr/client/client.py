@@ -2,7 +2,8 @@
 
 Plain Python on top of ``requests``; nothing here imports Airflow. A call is
 
-1. the JSON body serialised once;
+1. the JSON body serialised once, straight to bytes (an image is Base64-encoded into
+   them, :mod:`.body`); the signer hashes those bytes and they are what is sent;
 2. per attempt: headers authorised (AK/SK signature or IAM token), one POST;
 3. a non-2xx answer turned into a typed error (:mod:`.errors`);
 4. throttling and transient failures retried per :class:`OcrRetryPolicy`;
@@ -14,11 +15,11 @@ Plain Python on top of ``requests``; nothing here imports Airflow. A call is
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import math
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ import urllib3.exceptions as u3
 from requests.adapters import HTTPAdapter
 
 from airflow_provider_hwocr.catalog import Api, get_api
+from airflow_provider_hwocr.client.body import RequestBody, encode_json
 from airflow_provider_hwocr.client.errors import (
     TOKEN_EXPIRED_CODES,
     HuaweiOcrAuthError,
@@ -41,7 +43,7 @@ from airflow_provider_hwocr.client.errors import (
     error_from_response,
     redact,
 )
-from airflow_provider_hwocr.client.request import build_request_body
+from airflow_provider_hwocr.client.request import prepare_request
 from airflow_provider_hwocr.client.retry import OcrRetryPolicy, RetryOutcome, TryBudget, run_with_retry
 from airflow_provider_hwocr.client.signer import canonical_query
 
@@ -225,9 +227,28 @@ class OcrClient:
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
+            # The environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE) is read once per host
+            # (:meth:`_transport_settings`), not by requests on every call: that scan of
+            # os.environ was about 0.7 ms of a 4 ms call.
+            session.trust_env = False
         self.session = session
+        self._transport: dict[str, tuple[Any, Any]] = {}
 
     # --- plumbing ---------------------------------------------------------------------
+
+    def _transport_settings(self, url: str) -> tuple[Any, Any]:
+        """(proxies, verify) for a request to ``url``: what requests would work out from the environment."""
+        if not self._owns_session:
+            return self.proxies, self.verify
+        host = urlsplit(url).netloc
+        found = self._transport.get(host)
+        if found is None:
+            with requests.Session() as probe:  # trust_env on, as a plain session
+                merged = probe.merge_environment_settings(
+                    url, dict(self.proxies or {}), None, self.verify, None
+                )
+            found = self._transport[host] = (merged["proxies"] or None, merged["verify"])
+        return found
 
     def _secrets(self) -> tuple[str, ...]:
         try:
@@ -238,7 +259,7 @@ class OcrClient:
         return (*found, *(s for s in (self._proxy_secret, extra) if s))
 
     def send(
-        self, method: str, url: str, headers: dict[str, str], body: bytes, *, api: str
+        self, method: str, url: str, headers: dict[str, str], body: bytes | bytearray, *, api: str
     ) -> requests.Response:
         """Send one prepared request; network failures become typed errors. Used by credentials too.
 
@@ -249,6 +270,7 @@ class OcrClient:
         """
         host = urlsplit(url).netloc
         where: dict[str, Any] = {"api": api, "region": self.region}
+        proxies, verify = self._transport_settings(url)
         try:
             response = self.session.request(
                 method,
@@ -256,8 +278,8 @@ class OcrClient:
                 data=body or None,
                 headers=headers,
                 timeout=self.timeout,
-                verify=self.verify,
-                proxies=self.proxies,
+                verify=verify,
+                proxies=proxies,
                 allow_redirects=False,
                 stream=True,
                 # An explicit no-op auth stops requests from replacing our
@@ -356,7 +378,7 @@ class OcrClient:
         )
 
     def _authorized_exchange(
-        self, method: str, url: str, headers: dict[str, str], body: bytes, *, api: str
+        self, method: str, url: str, headers: dict[str, str], body: bytes | bytearray, *, api: str
     ) -> requests.Response:
         """One attempt: authorise, send, and on an expired token refresh it and resend once."""
         token_refreshed = False
@@ -401,17 +423,19 @@ class OcrClient:
     def call(
         self,
         api: Api | str,
-        body: dict[str, Any],
+        body: Mapping[str, Any],
         *,
         enterprise_project_id: str | None = None,
         budget: TryBudget | None = None,
     ) -> OcrResponse:
         """POST ``body`` to one OCR API and return its ``result``.
 
-        ``body`` is sent as given (see :meth:`recognize` for validation). Raises a
-        :class:`HuaweiOcrError` subclass on failure, after retries where they apply.
-        ``budget`` (e.g. ``runtime.costs.CallBudget``) is consulted before every try that
-        may be billed, retries included (see :func:`~.retry.run_with_retry`).
+        ``body`` is sent as given (see :meth:`recognize` for validation): a dict, or the
+        :class:`~airflow_provider_hwocr.client.body.RequestBody` of a prepared request (its
+        image is encoded once, into the bytes sent). Raises a :class:`HuaweiOcrError`
+        subclass on failure, after retries where they apply. ``budget`` (e.g.
+        ``runtime.costs.CallBudget``) is consulted before every try that may be billed,
+        retries included (see :func:`~.retry.run_with_retry`).
         """
         api_obj = self._api(api)
         if self._check_region and self.region not in api_obj.regions:
@@ -423,10 +447,12 @@ class OcrClient:
                 region=self.region,
             )
         url = f"{self.endpoint}{api_obj.path(self.project_id)}"
-        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        if len(payload) > MAX_BODY_BYTES:
+        size = body.size if isinstance(body, RequestBody) else None
+        payload = encode_json(body) if size is None or size <= MAX_BODY_BYTES else b""
+        size = len(payload) if size is None else size
+        if size > MAX_BODY_BYTES:
             raise HuaweiOcrValidationError(
-                f"the request body is {len(payload):,} bytes; the service refuses bodies over "
+                f"the request body is {size:,} bytes; the service refuses bodies over "
                 f"{MAX_BODY_BYTES:,} bytes (10 MB, ModelArts.4104), image and parameters included. "
                 "Use a smaller image, or pass the image as a URL.",
                 parameter=api_obj.image_field,
@@ -545,7 +571,7 @@ class OcrClient:
         Invalid input raises :class:`HuaweiOcrValidationError` before any request.
         """
         api_obj = self._api(api)
-        body = build_request_body(api_obj, image=image, url=url, params=params)
+        body = prepare_request(api_obj, image=image, url=url, params=params).body
         return self.call(api_obj, body, enterprise_project_id=enterprise_project_id, budget=budget)
 
     # --- IAM ----------------------------------------------------------------------------

@@ -7,7 +7,6 @@ checks are driven by the catalog: adding an API needs no code here.
 
 from __future__ import annotations
 
-import base64
 import difflib
 import json
 import logging
@@ -18,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from airflow_provider_hwocr.catalog import Api, Param, get_api
+from airflow_provider_hwocr.client.body import RequestBody
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.client.images import image_size, sniff_format
 from airflow_provider_hwocr.client.sources import image_kind, read_image_file, safe_url
@@ -40,9 +40,13 @@ _URL_SAFE = "/:@!$&'()*+,;=-._~%"
 
 @dataclass(frozen=True)
 class PreparedRequest:
-    """A validated request body plus a description safe to log."""
+    """A validated request body plus a description safe to log.
 
-    body: dict[str, Any]
+    ``body`` reads like the JSON dict; it holds the image bytes by reference and is
+    serialised once, when sent (:class:`~airflow_provider_hwocr.client.body.RequestBody`).
+    """
+
+    body: RequestBody
     #: ``url``, ``file`` or ``bytes``.
     source_kind: str
     #: Human-readable origin of the image: a file path, a URL without its
@@ -291,7 +295,7 @@ def prepare_request(
             raise _fail("url", f"must be a string, got {type(url).__name__}")
         clean = _normalise_url(url)
         body[api.url_field] = clean
-        return PreparedRequest(body=body, source_kind="url", source=_redact_url(clean))
+        return PreparedRequest(body=RequestBody(body), source_kind="url", source=_redact_url(clean))
 
     if isinstance(image, (bytes, bytearray, memoryview)):
         data, kind, source = bytes(image), "bytes", "the image bytes"
@@ -303,9 +307,8 @@ def prepare_request(
             f"must be a URL, a file path or bytes, got {type(image).__name__}",
         )
     fmt, size = check_image_bytes(api, data, source)
-    body[api.image_field] = base64.b64encode(data).decode("ascii")
     return PreparedRequest(
-        body=body,
+        body=RequestBody(body, image_field=api.image_field, image=data),  # encoded once, when sent
         source_kind=kind,
         source=source if kind == "file" else "<bytes>",
         image_format=fmt,
@@ -321,5 +324,5 @@ def build_request_body(
     url: str | None = None,
     params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON body for one call; see :func:`prepare_request`."""
-    return prepare_request(api, image=image, url=url, params=params).body
+    """The JSON body for one call, as a plain dict (the image as Base64 text); see :func:`prepare_request`."""
+    return dict(prepare_request(api, image=image, url=url, params=params).body)

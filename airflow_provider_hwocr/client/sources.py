@@ -217,11 +217,12 @@ class ImageSource:
 
     @classmethod
     def obs(cls, location: ObsLocation, *, size: int | None = None, etag: str | None = None) -> ImageSource:
+        uri = location.uri  # one string for image, identity and display (a batch holds 100,000 of them)
         return cls(
             "obs",
-            image=location.uri,
+            image=uri,
             location=location,
-            identity=source_identity("obs", uri=location.uri),
+            identity=source_identity("obs", uri=uri),
             name=location.key,
             etag=etag or None,
             size=size,
@@ -238,7 +239,7 @@ class ImageSource:
     def display(self) -> str:
         """How logs, manifests and XCom name this image: never bytes, a signature or credentials."""
         if self.kind == "obs" and self.location is not None:
-            return self.location.uri
+            return self.identity or self.location.uri
         if self.kind == "url" and self.url is not None:
             return safe_url(self.url)
         if self.kind == "bytes":

@@ -32,14 +32,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
+import html
 import json
 import re
+import select
 import ssl
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from functools import cached_property
@@ -203,26 +206,87 @@ def _is_system_header(name: str) -> bool:
 # --- object description ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class ObsObjectInfo:
     """What OBS says about one object.
 
     ``etag`` is given without the surrounding quotes. ``content_type`` is
     ``None`` and ``metadata`` empty for objects that come from a listing (a
     listing does not return them; ``head()`` does).
+
+    Slotted and read-only: a listing of 100,000 objects makes 100,000 of them.
+    ``last_modified`` may be given as the listing's raw ISO 8601 text; it is
+    parsed when first read (most listings never read it).
     """
+
+    __slots__ = ("_modified", "bucket", "content_type", "etag", "key", "metadata", "size")
 
     bucket: str
     key: str
     size: int
-    last_modified: datetime
     etag: str
-    content_type: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+    content_type: str | None
+    metadata: dict[str, str]
+    _modified: datetime | str
+
+    def __init__(
+        self,
+        bucket: str,
+        key: str,
+        size: int,
+        last_modified: datetime | str,
+        etag: str,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "bucket", bucket)
+        put(self, "key", key)
+        put(self, "size", size)
+        put(self, "_modified", last_modified)
+        put(self, "etag", etag)
+        put(self, "content_type", content_type)
+        put(self, "metadata", _NO_METADATA if metadata is None else metadata)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"ObsObjectInfo is read-only (cannot set {name!r})")
+
+    @property
+    def last_modified(self) -> datetime:
+        """When the object was last written, as an aware UTC datetime."""
+        value = self._modified
+        if isinstance(value, str):
+            value = _listing_time(value)
+            object.__setattr__(self, "_modified", value)
+        return value
 
     @property
     def uri(self) -> str:
         return f"obs://{self.bucket}/{self.key}"
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.bucket,
+            self.key,
+            self.size,
+            self.last_modified,
+            self.etag,
+            self.content_type,
+            self.metadata,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ObsObjectInfo):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, and metadata is a dict
+
+    def __repr__(self) -> str:
+        return (
+            f"ObsObjectInfo(bucket={self.bucket!r}, key={self.key!r}, size={self.size!r}, "
+            f"last_modified={self.last_modified!r}, etag={self.etag!r}, content_type={self.content_type!r}, "
+            f"metadata={self.metadata!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: the time is an ISO 8601 string in UTC."""
@@ -238,6 +302,10 @@ class ObsObjectInfo:
         }
 
 
+#: Shared by every listed object (a listing carries no metadata); never mutated.
+_NO_METADATA: dict[str, str] = {}
+
+
 def _strip_etag(value: Any) -> str:
     return str(value or "").strip().strip('"')
 
@@ -251,25 +319,157 @@ def _http_date(value: Any) -> datetime:
 
 
 def _listing_time(value: Any) -> datetime:
-    """The ``lastModified`` of a listing entry as an aware UTC datetime.
+    """The ``LastModified`` of a listing entry as an aware UTC datetime, to the second.
 
-    The SDK rewrites the service's UTC timestamp into the *local* wall time of
-    this machine (``%Y/%m/%d %H:%M:%S``) with
-    ``time.localtime(time.mktime(utc_fields) - time.timezone)``. Undo exactly
-    those two steps. If the SDK ever passes the raw ISO text through, read that.
+    The hook reads listings itself (:func:`_parse_listing`) and gets the service's UTC
+    text (``2024-01-15T10:20:30.000Z``). Older paths went through the SDK, which rewrites
+    it into the *local* wall time of this machine (``%Y/%m/%d %H:%M:%S``) with
+    ``time.localtime(time.mktime(utc_fields) - time.timezone)``: that form is undone
+    exactly. Whole seconds either way, as the SDK gave them.
     """
     text = str(value or "").strip()
-    try:
-        local_fields = time.strptime(text, "%Y/%m/%d %H:%M:%S")
-    except ValueError:
+    if "/" not in text:
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             return datetime.fromtimestamp(0, timezone.utc)
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc).replace(microsecond=0)
+    try:
+        local_fields = time.strptime(text, "%Y/%m/%d %H:%M:%S")
+    except ValueError:
+        return datetime.fromtimestamp(0, timezone.utc)
     shifted = time.mktime(local_fields)  # == mktime(utc_fields) - time.timezone
     utc_fields = time.localtime(shifted + time.timezone)
     return datetime(*utc_fields[:6], tzinfo=timezone.utc)
+
+
+# --- listings, parsed lean --------------------------------------------------------------------
+
+#: One listed object as a listing page gives it: (key, size, ETag without quotes, raw UTC time).
+ListedEntry = tuple[str, int, str, str]
+
+# The four fields every ListObjects entry starts with, in the order OBS (and S3) send them.
+_ENTRY_RE = re.compile(
+    r"<Contents>\s*<Key>([^<]*)</Key>\s*<LastModified>([^<]*)</LastModified>\s*"
+    r"<ETag>([^<]*)</ETag>\s*<Size>(\d+)</Size>"
+)
+_PREFIX_RE = re.compile(r"<CommonPrefixes>\s*<Prefix>([^<]*)</Prefix>")
+
+
+class _ListingPage:
+    """One ListObjects page as :func:`_parse_listing` reads it (what the hook needs, no more)."""
+
+    __slots__ = ("commonPrefixs", "contents", "is_truncated", "next_marker")
+
+    def __init__(
+        self, contents: list[ListedEntry], prefixes: list[str], truncated: bool, next_marker: str | None
+    ) -> None:
+        self.contents = contents
+        self.commonPrefixs = prefixes
+        self.is_truncated = truncated
+        self.next_marker = next_marker
+
+
+def _xml_text(value: str, url_encoded: bool) -> str:
+    if "&" in value:
+        value = html.unescape(value)
+    return unquote(value) if url_encoded else value
+
+
+def _tag(xml: str, name: str) -> str | None:
+    start = xml.find(f"<{name}>")
+    if start < 0:
+        return None
+    start += len(name) + 2
+    end = xml.find(f"</{name}>", start)
+    return xml[start:end] if end >= 0 else None
+
+
+def _parse_listing(xml: Any, headers: Any = None) -> _ListingPage:
+    """A ListObjects page, read with two regular expressions instead of the SDK's parser.
+
+    The SDK builds an element tree, an object per entry and turns every time into local
+    time with ``strptime``: about 73 ms per page of 1,000 keys here, against 3 ms for
+    this. Times are kept as the service's text (:class:`ObsObjectInfo` parses them when
+    read). A page whose entries are not in the usual order is read with the element tree.
+    """
+    text = xml.decode("utf-8") if isinstance(xml, bytes) else str(xml)
+    head = text[: text.find("<Contents>")] if "<Contents>" in text else text
+    url_encoded = (_tag(head, "EncodingType") or "").lower() == "url"
+    found = _ENTRY_RE.findall(text)
+    if len(found) != text.count("<Contents>"):
+        return _parse_listing_tree(text, url_encoded)
+    contents = [
+        (_xml_text(key, url_encoded), int(size), _strip_etag(_xml_text(etag, False)), modified)
+        for key, modified, etag, size in found
+    ]
+    prefixes = [_xml_text(p, url_encoded) for p in _PREFIX_RE.findall(text)]
+    marker = _tag(head, "NextMarker")
+    truncated = (_tag(head, "IsTruncated") or "").strip().lower() == "true"
+    return _ListingPage(contents, prefixes, truncated, _xml_text(marker, url_encoded) if marker else None)
+
+
+def _parse_listing_tree(text: str, url_encoded: bool) -> _ListingPage:
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(re.sub(r'\sxmlns="[^"]*"', "", text, count=1))
+    contents = [
+        (
+            _xml_text(node.findtext("Key") or "", url_encoded),
+            int(node.findtext("Size") or 0),
+            _strip_etag(node.findtext("ETag")),
+            node.findtext("LastModified") or "",
+        )
+        for node in root.iterfind("Contents")
+    ]
+    prefixes = [_xml_text(p.findtext("Prefix") or "", url_encoded) for p in root.iterfind("CommonPrefixes")]
+    marker = root.findtext("NextMarker")
+    truncated = (root.findtext("IsTruncated") or "").strip().lower() == "true"
+    return _ListingPage(contents, prefixes, truncated, _xml_text(marker, url_encoded) if marker else None)
+
+
+def _sdk_entries(body: Any) -> list[ListedEntry]:
+    """Entries of a listing the SDK parsed itself (a client built elsewhere)."""
+    return [
+        (item.key, int(item.size or 0), _strip_etag(item.etag), str(item.lastModified or ""))
+        for item in getattr(body, "contents", None) or []
+    ]
+
+
+def _drop_stale_connections(client: Any) -> None:
+    """Hand out only pooled connections the server has not closed.
+
+    With ``long_conn_mode`` the SDK keeps idle connections in a queue and reuses them
+    blindly; one the server closed meanwhile (an idle timeout) fails the next request,
+    which then costs one of the SDK's retries and its back-off sleep. An idle socket
+    that is readable has been closed (or sent something unasked): it is discarded here
+    before use, as ``urllib3`` does with its pool.
+    """
+    inner = getattr(client, "_get_server_connection", None)
+    if inner is None or getattr(client, "connHolder", None) is None:  # another SDK version
+        return
+
+    def fresh(*args: Any, **kwargs: Any) -> Any:
+        conn = inner(*args, **kwargs)
+        for _ in range(64):  # a bounded sweep of a pool whose connections all went stale
+            sock = getattr(conn, "sock", None)
+            if sock is None or not _closed_by_peer(sock):
+                return conn
+            with contextlib.suppress(Exception):  # it is gone either way
+                conn.close()
+            conn = inner(*args, **kwargs)
+        return conn
+
+    client._get_server_connection = fresh
+
+
+def _closed_by_peer(sock: Any) -> bool:
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 # --- the hook -----------------------------------------------------------------------------
@@ -423,6 +623,9 @@ class HuaweiObsHook(BaseHook):
             "ssl_verify": ssl_verify,
             # One request per call: skip the SDK's protocol probing.
             "is_signature_negotiation": False,
+            # Keep-alive: without it the SDK opens (and, over TLS, handshakes) a new
+            # connection for every request, 100,304 of them for a 100,000-image batch.
+            "long_conn_mode": True,
             "max_retry_count": max(0, s.max_retries - 1),
             "timeout": s.timeout,
             **proxy,
@@ -437,6 +640,10 @@ class HuaweiObsHook(BaseHook):
             # a valid certificate for another host must not pass.
             context.check_hostname = True
         _stop_retries_on_tls_failure(client)
+        _drop_stale_connections(client)
+        convertor = getattr(client, "convertor", None)
+        if convertor is not None and hasattr(convertor, "parseListObjects"):
+            convertor.parseListObjects = _parse_listing  # this client's listings only
         return client
 
     # --- calling the SDK ----------------------------------------------------------------
@@ -605,6 +812,64 @@ class HuaweiObsHook(BaseHook):
         except (UnicodeDecodeError, ValueError) as exc:
             raise ValueError(f"obs://{bucket}/{key} is not UTF-8 JSON: {exc}") from None
 
+    def iter_listing(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        delimiter: str | None = None,
+        page_size: int = _PAGE_SIZE,
+        marker: str | None = None,
+    ) -> Iterator[list[ListedEntry]]:
+        """The listing of ``prefix`` page by page (one request each), in key order.
+
+        Each page is a list of ``(key, size, etag, last_modified_text)`` tuples: the lean
+        form for callers that go through many objects and keep few (the batch). With
+        ``delimiter="/"`` only the objects directly under ``prefix``; with ``marker``, only
+        the keys after it.
+        """
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be a string, got {type(prefix).__name__}")
+        marker = marker or None
+        while True:
+            resp = self._call(
+                "list",
+                bucket,
+                prefix or None,
+                "listObjects",
+                bucket,
+                prefix=prefix or None,
+                marker=marker,
+                max_keys=page_size,
+                delimiter=delimiter,
+            )
+            body = resp.body
+            if body is None:  # the SDK logs and swallows a parse failure: an empty page would be a lie
+                raise HuaweiObsTransientError(
+                    f"OBS list of obs://{bucket}/{prefix}: the answer could not be read as a listing",
+                    bucket=bucket,
+                    key=prefix,
+                    operation="list",
+                )
+            contents = body.contents if isinstance(body, _ListingPage) else _sdk_entries(body)
+            prefixes = list(getattr(body, "commonPrefixs", None) or [])
+            yield contents
+            if not getattr(body, "is_truncated", False) or not (contents or prefixes):
+                return
+            # OBS gives NextMarker; some servers give an opaque token, others none (then: the last key).
+            last_prefix = prefixes[-1] if prefixes else None
+            if last_prefix is not None and not isinstance(last_prefix, str):
+                last_prefix = last_prefix.prefix
+            next_marker = getattr(body, "next_marker", None) or (contents[-1][0] if contents else last_prefix)
+            if next_marker == marker:  # a server that does not advance would loop forever
+                raise HuaweiObsError(
+                    f"OBS list of obs://{bucket}/{prefix}: the listing did not advance past {marker!r}",
+                    bucket=bucket,
+                    key=prefix,
+                    operation="list",
+                )
+            marker = next_marker
+
     def list_objects(
         self,
         bucket: str,
@@ -622,52 +887,16 @@ class HuaweiObsHook(BaseHook):
         """
         if max_items is not None and (not isinstance(max_items, int) or max_items < 0):
             raise ValueError(f"max_items must be a non-negative int or None, got {max_items!r}")
-        if not isinstance(prefix, str):
-            raise TypeError(f"prefix must be a string, got {type(prefix).__name__}")
         out: list[ObsObjectInfo] = []
-        marker = marker or None
-        while max_items is None or len(out) < max_items:
-            page = _PAGE_SIZE if max_items is None else min(_PAGE_SIZE, max_items - len(out))
-            resp = self._call(
-                "list",
-                bucket,
-                prefix or None,
-                "listObjects",
-                bucket,
-                prefix=prefix or None,
-                marker=marker,
-                max_keys=page,
-                delimiter=delimiter,
-            )
-            body = resp.body
-            contents = list(getattr(body, "contents", None) or [])
-            for item in contents:
-                out.append(
-                    ObsObjectInfo(
-                        bucket=bucket,
-                        key=item.key,
-                        size=int(item.size or 0),
-                        last_modified=_listing_time(item.lastModified),
-                        etag=_strip_etag(item.etag),
-                    )
-                )
-            if not getattr(body, "is_truncated", False) or not (
-                contents or getattr(body, "commonPrefixs", None)
-            ):
-                break
-            # OBS gives NextMarker; some servers give an opaque token, others none (then: the last key).
-            next_marker = getattr(body, "next_marker", None) or (
-                contents[-1].key if contents else body.commonPrefixs[-1].prefix
-            )
-            if next_marker == marker:  # a server that does not advance would loop forever
-                raise HuaweiObsError(
-                    f"OBS list of obs://{bucket}/{prefix}: the listing did not advance past {marker!r}",
-                    bucket=bucket,
-                    key=prefix,
-                    operation="list",
-                )
-            marker = next_marker
-        return out if max_items is None else out[:max_items]
+        if max_items == 0:
+            return out
+        page_size = _PAGE_SIZE if max_items is None else min(_PAGE_SIZE, max_items)
+        pages = self.iter_listing(bucket, prefix, delimiter=delimiter, page_size=page_size, marker=marker)
+        for page in pages:
+            out.extend(ObsObjectInfo(bucket, key, size, modified, etag) for key, size, etag, modified in page)
+            if max_items is not None and len(out) >= max_items:
+                return out[:max_items]
+        return out
 
     def list_keys(self, bucket: str, prefix: str = "", *, max_items: int | None = None) -> list[str]:
         """The keys under ``prefix`` (all pages)."""

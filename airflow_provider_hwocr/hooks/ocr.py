@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
@@ -18,7 +19,7 @@ from airflow_provider_hwocr.client import (
     OcrRetryPolicy,
 )
 from airflow_provider_hwocr.client.errors import HuaweiOcrError
-from airflow_provider_hwocr.client.request import build_request_body
+from airflow_provider_hwocr.client.request import prepare_request
 from airflow_provider_hwocr.get_provider_info import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_hwocr.hooks.connection import CloudSettings, settings_from_connection
 
@@ -136,11 +137,11 @@ class HuaweiOcrHook(BaseHook):
     ) -> OcrResponse:
         """Validate and send one OCR call; returns the response (``.result`` is the API's result)."""
         api_obj = self.client._api(api)
-        body = build_request_body(api_obj, image=image, url=url, params=params)
+        body = prepare_request(api_obj, image=image, url=url, params=params).body  # encoded once, when sent
         return self.call(api_obj, body, enterprise_project_id=enterprise_project_id)
 
     def call(
-        self, api: Api | str, body: dict[str, Any], *, enterprise_project_id: str | None = None
+        self, api: Api | str, body: Mapping[str, Any], *, enterprise_project_id: str | None = None
     ) -> OcrResponse:
         """Send an already-validated body (see ``client.request.prepare_request``).
 

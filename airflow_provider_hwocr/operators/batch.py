@@ -52,7 +52,8 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         matching this glob, e.g. ``*.png`` or ``**/*.jpg``. Templated.
     :param allow_empty: succeed when the selection is empty (default: fail, naming the
         prefix and pattern, since an empty day is usually a wrong path).
-    :param max_concurrency: images in flight at once (default 4).
+    :param max_concurrency: OCR calls in flight at once (default 4); as many writer threads
+        store the results, so a call never waits on the PUT of the previous result.
     :param qps: OCR calls per second at most for the **whole** batch; with shards, each
         shard takes ``qps / shard_count`` (default 2; ``None`` for no limit). Skipped images
         do not count. The rate starts there and is lowered when the service throttles.
@@ -67,7 +68,8 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         (e.g. 0.01). With neither set, any failure fails the task; with both,
         exceeding either does.
     :param manifest_uri: also write the latest manifest here (the history and the index
-        are always kept next to the output prefix, see the README).
+        are always kept next to the output prefix, see the README). A manifest lists the
+        images the run did something with; images skipped as done are counted in its totals.
     :param progress_interval: seconds between progress lines in the log.
     :param checkpoint_every: write a progress part to OBS after this many finished images ...
     :param checkpoint_interval: ... or after this many seconds, whichever comes first.
@@ -190,11 +192,11 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         self._check_rendered()
         run = batch.BatchRun(self, context)
         selection = batch.select(run)  # 1. the images of this shard, de-duplicated
-        plan = batch.decide(run, selection)  # 2. which are done: one listing, one manifest GET
-        sent = batch.send(run, plan)  # 3. OCR the rest (a dry run only checks them)
+        plan = batch.decide(run, selection)  # 2. which are done: one GET of the index, one listing
+        sent = batch.send(run, plan)  # 3. OCR the rest, writer threads store them (a dry run only checks)
         if run.dry:
             return batch.dry_report(run, plan, sent)
-        report = batch.record(run, plan, sent)  # 4. history and latest manifest, with the index
+        report = batch.record(run, plan, sent)  # 4. the index if it changed, the run's record
         self._integration_after_run(context, sources=report.sources, results=report.results)
         batch.raise_for_failures(run, sent, report)
         return report.xcom

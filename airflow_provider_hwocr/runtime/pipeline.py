@@ -234,8 +234,12 @@ class OcrPipeline:
             self.api, image=None if src.url else image, url=src.url, params=self.params, validated=True
         )
 
-    def send(self, src: ImageSource, key: str | None) -> ImageOutcome:
-        """Call OCR for a resolved source and store the result under ``key`` (if any)."""
+    def recognise(self, src: ImageSource) -> tuple[Any, dict[str, Any]]:
+        """The billed part of one image: check, pace, call OCR; returns ``(response, summary)``.
+
+        Nothing is stored: the batch hands the answer to its writer stage
+        (:mod:`airflow_provider_hwocr.runtime.batch.write`), :meth:`send` stores it at once.
+        """
         # Everything is checked here, before the (billed) call.
         try:
             prepared = self.check(src)
@@ -259,28 +263,37 @@ class OcrPipeline:
         except Exception as exc:
             scrub(exc, src.url)
             raise
-        summary = summarize(self.api, response.result)
-        billed = getattr(response, "billed_retries", 0) or 0
+        return response, summarize(self.api, response.result)
+
+    def store_result(
+        self, key: str, src: ImageSource, response: Any, summary: dict[str, Any]
+    ) -> ImageOutcome:
+        """Write one answer under ``key`` (and its text, with ``export_text``); the image is done once this returns."""
+        reference = self._store(key, src, response, summary)
+        etag = reference.pop("etag", None)
+        return ImageOutcome(
+            src.display,
+            "done",
+            reference,
+            response.request_id,
+            response.attempts,
+            reference["uri"],
+            billed_retries=getattr(response, "billed_retries", 0) or 0,
+            result_etag=etag,
+        )
+
+    def send(self, src: ImageSource, key: str | None) -> ImageOutcome:
+        """Call OCR for a resolved source and store the result under ``key`` (if any)."""
+        response, summary = self.recognise(src)
         if key:
-            reference = self._store(key, src, response, summary)
-            etag = reference.pop("etag", None)
-            return ImageOutcome(
-                src.display,
-                "done",
-                reference,
-                response.request_id,
-                response.attempts,
-                reference["uri"],
-                billed_retries=billed,
-                result_etag=etag,
-            )
+            return self.store_result(key, src, response, summary)
         return ImageOutcome(
             src.display,
             "done",
             response.result,
             response.request_id,
             response.attempts,
-            billed_retries=billed,
+            billed_retries=getattr(response, "billed_retries", 0) or 0,
         )
 
 

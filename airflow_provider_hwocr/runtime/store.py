@@ -9,7 +9,8 @@ For results under ``obs://bucket/P`` (``P`` is empty or ends with ``/``):
   runs and deleted once its manifest is written. They sit under ``P`` so that the one listing
   of ``P`` a batch makes anyway also finds the parts a killed run left behind;
 * housekeeping next to ``P`` (``{P without its last /}_hwocr/``, outside the results listing):
-  ``{api}/manifest{.shard}.json``, the latest manifest with the index, and
+  ``{api}/index{.shard}.bin``, the index (what is done, read once per run),
+  ``{api}/manifest{.shard}.json``, the latest manifest, and
   ``{api}/runs/{time}-{run id}-try{n}{.shard}.json``, one manifest per run and try (history).
 
 Pure: no I/O.
@@ -34,6 +35,7 @@ HOUSEKEEPING_SUFFIX = "_hwocr/"
 TEXT_SUFFIX = ".text.json"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SHARD_TAG = re.compile(r"s\d+of\d+")
 
 
 def shard_tag(shard_index: int | None, shard_count: int) -> str:
@@ -118,6 +120,23 @@ class ResultStore:
     @property
     def latest_key(self) -> str:
         return f"{self.housekeeping}{self.api}/manifest{self._suffix()}.json"
+
+    @property
+    def index_key(self) -> str:
+        return f"{self.housekeeping}{self.api}/index{self._suffix()}.bin"
+
+    @property
+    def history_prefix(self) -> str:
+        return f"{self.housekeeping}{self.api}/runs/"
+
+    def is_own_history(self, key: str) -> bool:
+        """Whether ``key`` is a run record of this API and shard (not another shard's)."""
+        if not key.startswith(self.history_prefix) or not key.endswith(".json"):
+            return False
+        stem = key[len(self.history_prefix) : -len(".json")]
+        tag = stem.rsplit(".", 1)[-1] if "." in stem else ""
+        is_shard_tag = bool(_SHARD_TAG.fullmatch(tag))
+        return tag == self.shard if self.shard else not is_shard_tag
 
     def history_key(self, run_id: str | None, try_number: Any, when: datetime) -> str:
         run = _UNSAFE.sub("_", str(run_id or "manual"))[:120]

@@ -196,3 +196,19 @@ def test_proxy_password_is_not_in_connection_errors():
         client.call(SLUG, BODY)
     assert "Pr0xy-S3cret" not in str(info.value) + repr(info.value)
     assert "connection to ocr.invalid failed" in str(info.value)
+
+
+def test_environment_proxies_are_read_once_per_host_and_still_honoured(emulator, monkeypatch):
+    """requests would scan os.environ on every call; the client reads it once per host (issue 18)."""
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    proxied = aksk_client(emulator, retry=fast_policy(max_attempts=1))
+    with pytest.raises(HuaweiOcrTransientError, match="proxy"):
+        proxied.recognize(SLUG, image=png((120, 60), "env proxy"))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = aksk_client(emulator)
+    assert direct.recognize(SLUG, image=png((120, 60), "no proxy")).status_code == 200
+    monkeypatch.delenv("NO_PROXY")  # read once: the client keeps what it found
+    assert direct.recognize(SLUG, image=png((120, 60), "no proxy")).status_code == 200
+    assert direct.session.trust_env is False and len(direct._transport) == 1

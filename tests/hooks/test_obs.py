@@ -14,9 +14,15 @@ import requests
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
 from airflow_provider_hwocr.errors import HuaweiCloudNonRetryableError
-from airflow_provider_hwocr.hooks.obs import HuaweiObsHook, HuaweiObsTlsError, ObsObjectInfo
+from airflow_provider_hwocr.hooks.obs import (
+    HuaweiObsHook,
+    HuaweiObsTlsError,
+    HuaweiObsTransientError,
+    ObsObjectInfo,
+)
 from tests.helpers.airflow_env import CONN_ENV, conn_json
 from tests.helpers.constants import AK, SK
+from tests.helpers.fast_env import provider_connections, provider_requests
 from tests.helpers.obs_env import allow_anonymous_read, bulk_put, create_bucket, moto_front, obs_client
 
 ODD_KEY = "scans/2024 06/reçu n°1 ü.png"  # spaces and non-ASCII
@@ -445,3 +451,162 @@ def test_requests_go_through_the_connection_proxy_with_its_credentials(
     expected_auth = "Basic " + base64.b64encode(b"squid-user:pr@xy-secret").decode()
     assert proxy.requests == [(obs_server.removeprefix("http://"), expected_auth)] * 2
     assert redact("pr@xy-secret") == "***"
+
+
+# --- keep-alive and lean listings (issue 18), counted at the fast object server ------------------------
+
+
+def test_one_connection_serves_every_request_of_a_hook(fast_conn, fast_bucket):
+    hook = HuaweiObsHook()
+    for i in range(40):
+        hook.put_bytes(fast_bucket, f"k/{i}.png", b"x" * i + b"y")
+    assert hook.head(fast_bucket, "k/3.png").size == 4
+    assert hook.get_bytes(fast_bucket, "k/5.png") == b"xxxxxy"
+    assert hook.head(fast_bucket, "k/missing.png") is None  # a 404 keeps the connection too
+    assert len(hook.list_keys(fast_bucket, "k/")) == 40
+    hook.delete_many(fast_bucket, [f"k/{i}.png" for i in range(40)])
+    assert sum(provider_requests(fast_conn).values()) >= 46
+    assert provider_connections(fast_conn) == 1
+    hook.close()
+
+
+def test_threads_share_a_pool_of_at_most_one_connection_each(fast_conn, fast_bucket):
+    from concurrent.futures import ThreadPoolExecutor
+
+    hook = HuaweiObsHook()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: hook.put_bytes(fast_bucket, f"t/{i}.png", b"z"), range(400)))
+    assert 1 <= provider_connections(fast_conn) <= 8
+    hook.close()
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_reused(
+    fast_conn, fast_bucket, monkeypatch, emulator
+):
+    from airflow_provider_hwocr.testing import object_server_extras
+
+    # One try per request: reusing a dead connection would fail the request outright.
+    monkeypatch.setenv(
+        CONN_ENV, conn_json(emulator, extra={**object_server_extras(fast_conn.url), "max_retries": 1})
+    )
+    fast_conn.idle_timeout = 0.2
+    hook = HuaweiObsHook()
+    hook.put_bytes(fast_bucket, "a.png", b"1")
+    time.sleep(0.5)  # the server closes the idle connection
+    assert fast_conn.stats()["open_connections"] == 0
+    started = time.monotonic()
+    hook.put_bytes(fast_bucket, "b.png", b"2")
+    assert time.monotonic() - started < 0.2  # no failed try, no retry back-off
+    assert provider_connections(fast_conn) == 2
+    hook.close()
+
+
+def test_listing_pages_are_read_lean_and_in_full(fast_conn, fast_bucket):
+    keys = [f"day/{i:05d}.png" for i in range(2500)] + ["day/a&b <c>.png", "day/sub/x.png", "other.png"]
+    for key in keys:
+        fast_conn.put_object(fast_bucket, key, b"data")
+    hook = HuaweiObsHook()
+    fast_conn.reset_stats()
+    pages = list(hook.iter_listing(fast_bucket, "day/"))
+    assert [len(p) for p in pages] == [1000, 1000, 502]
+    assert provider_requests(fast_conn) == {"GET": 3}
+    listed = [key for page in pages for key, *_ in page]
+    assert listed == sorted(k for k in keys if k.startswith("day/"))
+    key, size, etag, modified = pages[-1][0]
+    assert (size, len(etag), etag.isalnum()) == (4, 32, True) and modified.endswith("Z")
+    top = hook.list_objects(fast_bucket, "day/", delimiter="/")
+    assert "day/sub/x.png" not in {o.key for o in top} and "day/a&b <c>.png" in {o.key for o in top}
+    info = top[0]
+    assert info.last_modified.tzinfo is not None and info.metadata == {} and info.content_type is None
+    assert hook.list_keys(fast_bucket, "day/", max_items=1001)[-1] == "day/01000.png"
+    hook.close()
+
+
+def test_a_listing_the_sdk_could_not_read_raises_instead_of_looking_empty(fast_conn, fast_bucket):
+    fast_conn.put_object(fast_bucket, "day/a.png", b"x")
+    hook = HuaweiObsHook()
+
+    def broken(xml, headers=None):
+        raise ValueError("unreadable")
+
+    hook.get_client().convertor.parseListObjects = broken  # the SDK logs and swallows this
+    with pytest.raises(HuaweiObsTransientError, match="could not be read as a listing"):
+        hook.list_keys(fast_bucket, "day/")
+    hook.close()
+
+
+def test_parse_listing_reads_odd_orders_escapes_and_url_encoding():
+    from airflow_provider_hwocr.hooks.obs import _parse_listing
+
+    usual = (
+        "<ListBucketResult><Name>b</Name><IsTruncated>true</IsTruncated><NextMarker>k&amp;2</NextMarker>"
+        "<Contents><Key>k&amp;1</Key><LastModified>2024-01-15T10:20:30.000Z</LastModified>"
+        "<ETag>&quot;abc&quot;</ETag><Size>7</Size><Owner><ID>x</ID></Owner></Contents>"
+        "<CommonPrefixes><Prefix>p/</Prefix></CommonPrefixes></ListBucketResult>"
+    )
+    page = _parse_listing(usual)
+    assert page.contents == [("k&1", 7, "abc", "2024-01-15T10:20:30.000Z")]
+    assert (page.commonPrefixs, page.is_truncated, page.next_marker) == (["p/"], True, "k&2")
+    odd = (  # Size before ETag, whitespace: read with the element tree instead
+        '<ListBucketResult xmlns="http://obs/"><IsTruncated>false</IsTruncated><Contents>\n  <Key>a</Key>'
+        '<Size>3</Size><LastModified>2024-01-15T10:20:30Z</LastModified><ETag>"e1"</ETag></Contents>'
+        "<Contents><Key>b</Key><LastModified>t</LastModified><ETag>e2</ETag><Size>4</Size></Contents>"
+        "</ListBucketResult>"
+    )
+    page = _parse_listing(odd)
+    assert page.contents == [("a", 3, "e1", "2024-01-15T10:20:30Z"), ("b", 4, "e2", "t")]
+    assert page.is_truncated is False and page.next_marker is None
+    encoded = (
+        "<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated><Contents>"
+        "<Key>re%C3%A7u%201.png</Key><LastModified>x</LastModified><ETag>e</ETag><Size>1</Size></Contents>"
+        "</ListBucketResult>"
+    )
+    assert _parse_listing(encoded).contents[0][0] == "reçu 1.png"
+
+
+def test_listed_objects_are_slim_read_only_and_parse_their_time_when_read():
+    info = ObsObjectInfo("b", "k", 3, "2024-07-01T23:59:59.123Z", "e")
+    assert not hasattr(info, "__dict__")
+    with pytest.raises(AttributeError):
+        info.size = 4  # type: ignore[misc]
+    assert info.last_modified == dt.datetime(2024, 7, 1, 23, 59, 59, tzinfo=dt.timezone.utc)
+    same = ObsObjectInfo("b", "k", 3, dt.datetime(2024, 7, 1, 23, 59, 59, tzinfo=dt.timezone.utc), "e")
+    assert info == same and info != ObsObjectInfo("b", "k", 3, "2024-07-01T23:59:59Z", "other")
+    assert "2024" in repr(info) and info.to_dict()["metadata"] == {}
+
+
+def test_every_path_keeps_its_connection_open(fast_conn, fast_bucket, emulator):
+    """Keep-alive is the hook's: the single-image operator, the sensor's pokes and a trigger's polls reuse one."""
+    import asyncio
+
+    from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
+    from airflow_provider_hwocr.sensors.obs import HuaweiObsKeySensor
+    from airflow_provider_hwocr.triggers.obs import HuaweiObsKeyTrigger
+    from tests.helpers.c_obs_keys import task_context
+    from tests.helpers.images import png
+
+    fast_conn.put_object(fast_bucket, "in/a.png", png((120, 60), "keep"))
+    fast_conn.reset_stats()
+    HuaweiOcrGeneralTextOperator(
+        task_id="one", image=f"obs://{fast_bucket}/in/a.png", output_uri=f"obs://{fast_bucket}/ocr/"
+    ).execute({})
+    assert (
+        sum(provider_requests(fast_conn).values()) >= 2 and provider_connections(fast_conn) == 1
+    )  # HEAD, PUT
+
+    fast_conn.reset_stats()
+    sensor = HuaweiObsKeySensor(task_id="wait", bucket=fast_bucket, key="in/*.png")
+    assert all(sensor.poke(task_context()) for _ in range(3))
+    assert provider_requests(fast_conn) == {"GET": 3} and provider_connections(fast_conn) == 1
+
+    fast_conn.reset_stats()
+    trigger = HuaweiObsKeyTrigger(
+        bucket=fast_bucket, key="in/missing.png", poke_interval=0.05, deadline=time.time() + 0.5
+    )
+
+    async def events():
+        return [event async for event in trigger.run()]
+
+    (event,) = asyncio.run(events())
+    assert event.payload["status"] == "timeout"
+    assert sum(provider_requests(fast_conn).values()) >= 3 and provider_connections(fast_conn) == 1

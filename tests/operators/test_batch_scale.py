@@ -226,10 +226,11 @@ def test_sigkill_mid_batch_leaves_a_partial_manifest_and_the_rerun_pays_nothing_
     calls = called_keys(emulator)
     twice = {k for k, c in calls.items() if c > 1}
     stored_sources = {k for k in first_calls if any(s.startswith("ocr/" + k.split("/")[-1]) for s in stored)}
-    # Nothing that was stored is paid again; only calls in flight at the kill (their
-    # answers went to a dead process) can be: at most max_concurrency of them.
+    # Nothing that was stored is paid again; only what the dead process held can be: the calls
+    # in flight (max_concurrency), the answers its writers were storing (as many) and the one
+    # answer queued between them: at most 2 * max_concurrency + 1 (docs/guides/deployment.md).
     assert not (twice & stored_sources)
-    assert len(twice) <= 4
+    assert len(twice) <= 2 * 4 + 1
     assert sum(calls.values()) == n + len(twice)
     results = [
         k for k in obs.list_keys(obs_bucket, "ocr/") if k.endswith(f".{SLUG}.json") and "_hwocr" not in k

@@ -1,15 +1,17 @@
-"""Many images in one task, in four stages, each a module of its own:
+"""Many images in one task, in stages, each a module of its own:
 
 1. :mod:`~airflow_provider_hwocr.runtime.batch.select`: the images of this shard, de-duplicated;
-2. :mod:`~airflow_provider_hwocr.runtime.batch.decide`: which are done already, from one listing
-   of the output prefix and one GET of the latest manifest, before any source is touched;
+2. :mod:`~airflow_provider_hwocr.runtime.batch.decide`: which are done already, from one GET of
+   the index and one listing of the output prefix, before any source is touched;
 3. :mod:`~airflow_provider_hwocr.runtime.batch.send`: OCR the rest at the rate limit, checkpointing
-   progress to OBS (a dry run only checks);
-4. :mod:`~airflow_provider_hwocr.runtime.batch.record`: the history and latest manifests (with the
-   index), or the dry run's report; then whether the task fails.
+   progress to OBS (a dry run only checks), handing each answer to
+   :mod:`~airflow_provider_hwocr.runtime.batch.write`, whose writer threads store the results
+   (an OCR slot never waits on a PUT);
+4. :mod:`~airflow_provider_hwocr.runtime.batch.record`: the index (if it changed), the run's record
+   in the history and as the latest manifest, or the dry run's report; then whether the task fails.
 
 :class:`~airflow_provider_hwocr.runtime.batch.run.BatchRun` is what the stages share;
-:mod:`~airflow_provider_hwocr.runtime.batch.state` reads and writes manifests and the index;
+:mod:`~airflow_provider_hwocr.runtime.batch.state` reads and writes manifests, history and the index;
 :mod:`~airflow_provider_hwocr.runtime.batch.entries` is what one image ends as.
 ``HuaweiOcrBatchOperator.execute()`` reads as these stages.
 """

@@ -1,20 +1,27 @@
 """Stage 2, decide, before touching any source: which images are done already.
 
-One paged listing of the output prefix and one GET of the latest manifest (its index) tell
-which images are done, with the same parameters, from an unchanged source
+One GET of the index and one paged listing of the output prefix tell which images are done,
+with the same parameters, from an unchanged source
 (:mod:`~airflow_provider_hwocr.runtime.batch.state`). Done images cost nothing more: no HEAD,
-no signing, no download. Results listed but unknown to the index are verified (one HEAD each,
-in the send stage); the rest are sent.
+no signing, no download, and no manifest entry. Results listed but not vouched for by the
+index are verified (one HEAD each, in the send stage); the rest are sent.
 """
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
-from airflow_provider_hwocr.runtime.batch.entries import Item, skipped
+from airflow_provider_hwocr.runtime.batch.entries import Item
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.select import Selection
-from airflow_provider_hwocr.runtime.batch.state import PriorState, load_prior_state
+from airflow_provider_hwocr.runtime.batch.state import (
+    KeySet,
+    PriorState,
+    key_hash,
+    load_prior_state,
+    made_hash,
+)
 
 
 @dataclass
@@ -22,31 +29,39 @@ class Plan:
     items: list[Item]
     prior: PriorState
     duplicates: int
+    #: The key hash of each item's result, by position (0 for items without a key).
+    hashes: array[int]
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for i in self.items if i.action == "skip")
 
 
 def decide(run: BatchRun, selection: Selection) -> Plan:
     """Mark each item ``skip``, ``verify`` or ``send`` (rejected items stay rejected)."""
-    prior = load_prior_state(run.obs, run.store)
     pipeline = run.pipeline
+    hashes = array("Q", (key_hash(item.key) if item.key else 0 for item in selection.items))
+    prior = load_prior_state(run.obs, run.store, KeySet(h for h in hashes if h), log=run.log)
     for item in selection.items:
         if item.action == "reject" or not item.key or not pipeline.skip_existing or item.src is None:
             continue
-        listed = prior.listed.get(item.key)
-        if listed is None:
-            continue  # no result yet: send
-        known = prior.index.get(item.key)
-        if known is None or (known.get("e") and known.get("e") != listed):
+        kh = hashes[item.pos]
+        made = prior.made_of(kh)
+        if made is not None:
+            if made == made_hash(pipeline.digest, item.src.etag):
+                item.action = "skip"
+                item.src = None  # nothing more is done with it: its source, size and ETag are not kept
+            # else: made with other parameters, or from a source replaced since: send again
+        elif kh in prior.others:
             item.action = "verify"  # listed, but not by us, or rewritten since: HEAD it once
-        elif known.get("p") == pipeline.digest and (item.src.etag or None) == (known.get("s") or None):
-            item.action = "skip"
-            item.entry = skipped(item.source, item.key, run.store.uri(item.key), known.get("summary"))
-        # else: made with other parameters, or from a source replaced since: send again
-    _log_plan(run, selection, prior)
-    return Plan(selection.items, prior, selection.duplicates)
+        # else: no result yet: send
+    plan = Plan(selection.items, prior, selection.duplicates, hashes)
+    _log_plan(run, selection, plan)
+    return plan
 
 
-def _log_plan(run: BatchRun, selection: Selection, prior: PriorState) -> None:
-    task = run.task
+def _log_plan(run: BatchRun, selection: Selection, plan: Plan) -> None:
+    task, prior = run.task, plan.prior
     shard_note = f", shard {run.shard} of {task.shard_count}" if run.shard is not None else ""
     pace = (
         f"at most {run.qps:g} call(s)/s{' (adaptive)' if task.adaptive_rate else ''}"
@@ -55,7 +70,7 @@ def _log_plan(run: BatchRun, selection: Selection, prior: PriorState) -> None:
     )
     run.log.info(
         "Batch OCR %s: %d image(s)%s (%d duplicate(s) dropped), concurrency %d, %s, results under %s; "
-        "%d already done, %d listed object(s) read in %d request(s)",
+        "%d already done, %d result(s) listed and an index of %d read in %d request(s)",
         run.pipeline.api.slug,
         len(selection.items),
         shard_note,
@@ -63,7 +78,8 @@ def _log_plan(run: BatchRun, selection: Selection, prior: PriorState) -> None:
         task.max_concurrency,
         pace,
         run.store.root_uri,
-        sum(1 for i in selection.items if i.action == "skip"),
-        len(prior.listed),
+        plan.skipped,
+        prior.listed_results,
+        len(prior.index),
         prior.requests,
     )

@@ -1,8 +1,9 @@
 """One image in a batch: the item on its way through the stages, and the entry it ends as.
 
-Every selected image ends in exactly one state, recorded as one manifest entry:
-``done`` (called and stored), ``skipped`` (done before), ``failed``, ``not_attempted``
-(the budget or a stop left it), or, in a dry run, ``would_call`` / ``rejected``.
+Every selected image ends in exactly one state: ``done`` (called and stored), ``skipped``
+(done before), ``failed``, ``not_attempted`` (the budget or a stop left it), or, in a dry run,
+``would_call`` / ``rejected``. Each is one manifest entry, except ``skipped``: a skipped image
+is counted, not listed (a re-run of 100,000 finished images lists none of them).
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ STATES = ("done", "skipped", "failed", "not_attempted")
 
 
 class Item:
-    """One selected image (a plain slotted class: cheap for 100,000 of them)."""
+    """One selected image (a plain slotted class: cheap for 100,000 of them).
+
+    ``action`` is ``send``, ``skip`` (done before: no entry is made), ``verify`` (listed but
+    not vouched for by the index: HEAD the result first) or ``reject``.
+    """
 
     __slots__ = ("action", "entry", "key", "pos", "source", "src")
 
@@ -27,6 +32,26 @@ class Item:
         self.key: str | None = None  # result key
         self.action = "send"  # send, skip, verify (HEAD the result first), reject
         self.entry: dict[str, Any] | None = None  # the manifest entry once decided
+
+
+def done(
+    source: str, key: str, outcome: Any, *, params_digest: str, source_etag: str | None
+) -> dict[str, Any]:
+    """The entry of an image whose result was stored (``outcome``: the pipeline's ``ImageOutcome``)."""
+    value = outcome.value
+    return {
+        "source": source,
+        "status": "done",
+        "key": key,
+        "result_uri": outcome.result_uri,
+        "request_id": outcome.request_id,
+        "attempts": outcome.attempts,
+        "billed_retries": outcome.billed_retries,
+        "params_digest": params_digest,
+        "source_etag": source_etag,
+        "result_etag": outcome.result_etag,
+        "summary": value.get("summary") if isinstance(value, dict) else None,
+    }
 
 
 def failed(source: str, exc: BaseException, *, called: bool) -> dict[str, Any]:

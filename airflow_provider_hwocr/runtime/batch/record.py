@@ -1,29 +1,82 @@
 """Stage 4, record: what the run did, in OBS and in XCom, and whether the task fails.
 
-A real run writes one manifest per run and try (history), then the latest manifest with the
-index (what the next run reads), and deletes the progress parts it covers. A dry run writes
-nothing and reports what would be called, skipped and rejected, and what it would cost.
+A real run writes the index if it changed, then one record per run and try (history) and
+the latest manifest (the same bytes), prunes old history if it wrote results, and deletes
+the progress parts it covers. A run that changes nothing writes two records of about a
+kilobyte each. A dry run writes nothing and reports what would be called, skipped and
+rejected, and what it would cost.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from airflow_provider_hwocr.client.sources import parse_obs_uri
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrBatchFailedError
 from airflow_provider_hwocr.runtime.batch.decide import Plan
-from airflow_provider_hwocr.runtime.batch.entries import STATES
+from airflow_provider_hwocr.runtime.batch.entries import STATES, Item
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.send import Sent
-from airflow_provider_hwocr.runtime.batch.state import MANIFEST_FORMAT, build_index, now_utc
+from airflow_provider_hwocr.runtime.batch.state import (
+    MANIFEST_FORMAT,
+    manifest_bytes,
+    next_index,
+    now_utc,
+    prune_history,
+)
 from airflow_provider_hwocr.runtime.costs import estimate_cost
+from airflow_provider_hwocr.runtime.store import ResultStore
 from airflow_provider_hwocr.runtime.task import price_of
 
 #: Most rejected images whose reasons a dry run puts in XCom (all are in the log count).
 MAX_REASONS_IN_XCOM = 100
+
+
+class ResultUris(Sequence[str]):
+    """The result URIs of a run (done and skipped images), made when read, not held.
+
+    A re-run of 100,000 finished images would otherwise hold 100,000 more strings for
+    lineage and the asset event, which keep only a few of them.
+    """
+
+    def __init__(self, store: ResultStore, items: list[Item], done: list[str], also: list[str]) -> None:
+        self._store = store
+        self._done = done  # this run's results
+        self._keys = [i.key for i in items if i.action == "skip" and i.key]  # done before
+        self._also = also  # what else the run wrote (the manifest)
+
+    def __len__(self) -> int:
+        return len(self._done) + len(self._keys) + len(self._also)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        if index < len(self._done):
+            return self._done[index]
+        index -= len(self._done)
+        if index < len(self._keys):
+            return self._store.uri(self._keys[index])
+        return self._also[index - len(self._keys)]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._done
+        for key in self._keys:
+            yield self._store.uri(key)
+        yield from self._also
 
 
 @dataclass
@@ -36,7 +89,7 @@ class Report:
     billing: dict[str, Any]
     #: What the run read and wrote, for lineage, links and the asset event.
     sources: list[Any]
-    results: list[str]
+    results: Sequence[str]
 
     @property
     def xcom(self) -> dict[str, Any]:
@@ -52,9 +105,10 @@ def totals_of(sent: Sent, duplicates: int) -> tuple[dict[str, Any], int]:
     """The manifest's ``totals`` and the number of retries after tries that may have been billed."""
     entries = sent.entries
     billed_retries = sum(int(e.get("billed_retries") or 0) for e in entries)
+    counts = {s: sent.counts.get(s, 0) for s in STATES}
     totals = {
-        "total": len(entries),
-        **{s: sent.counts.get(s, 0) for s in STATES},
+        "total": sum(counts.values()),
+        **counts,
         "duplicates": duplicates,
         "billed_retries": billed_retries,
         "images_possibly_billed_twice": sum(1 for e in entries if e.get("billed_retries")),
@@ -63,7 +117,7 @@ def totals_of(sent: Sent, duplicates: int) -> tuple[dict[str, Any], int]:
 
 
 def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
-    """Write the history manifest and the latest one (with the index); delete covered progress parts."""
+    """The index (if it changed), the run's record in the history and as the latest manifest; old parts go."""
     pipeline, store, obs = run.pipeline, run.store, run.obs
     totals, billed_retries = totals_of(sent, plan.duplicates)
     price = price_of(run.task, pipeline.ocr_hook)
@@ -75,6 +129,18 @@ def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
         "estimated_cost": estimate_cost(totals["done"] + billed_retries, price),
     }
     when = now_utc()
+    history_key = store.history_key(run.run_id, run.try_number, when)
+    index, changed = next_index(plan.prior, sent.entries, sent.verified)
+    if changed:  # before the manifests: a run killed in between leaves its parts, merged next time
+        header = {
+            "api": pipeline.api.slug,
+            "prefix": store.prefix,
+            "shard": store.shard or None,
+            "run_id": run.run_id,
+        }
+        obs.put_bytes(
+            store.bucket, store.index_key, index.to_bytes(header), content_type="application/octet-stream"
+        )
     manifest = {
         "format": MANIFEST_FORMAT,
         "api": pipeline.api.slug,
@@ -88,29 +154,32 @@ def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
         "elapsed_seconds": round(time.monotonic() - run.started, 3),
         "totals": totals,
         "billing": billing,
-        "images": sent.entries,
+        "history_uri": store.uri(history_key),
+        "index_uri": store.uri(store.index_key),
+        "index_entries": len(index),
+        # Images skipped as done are counted in totals, not listed: they are in the index.
     }
-    history_key = store.history_key(run.run_id, run.try_number, when)
-    obs.put_json(store.bucket, history_key, manifest)
-    index = build_index(plan.prior, sent.entries, sent.verified)
-    obs.put_json(
-        store.bucket, store.latest_key, {**manifest, "history_uri": store.uri(history_key), "index": index}
-    )
+    data = manifest_bytes(manifest, sent.entries)
+    obs.put_bytes(store.bucket, history_key, data, content_type="application/json")
+    obs.put_bytes(store.bucket, store.latest_key, data, content_type="application/json")
     if run.task.manifest_uri:
         extra = parse_obs_uri(str(run.task.manifest_uri), parameter="manifest_uri")
-        obs.put_json(extra.bucket, extra.key, manifest)
+        obs.put_bytes(extra.bucket, extra.key, data, content_type="application/json")
+    del data
+    if changed or totals["done"]:
+        prune_history(obs, store)
     journal = sent.journal
     leftovers = [*plan.prior.parts, *(journal.written if journal is not None else [])]
-    if leftovers:  # everything in them is in the manifest now
+    if leftovers:  # everything in them is in the index and the manifest now
         obs.delete_many(store.bucket, leftovers)
+    done_uris = [e["result_uri"] for e in sent.entries if e.get("result_uri")]
     report = Report(
         manifest_uri=store.uri(store.latest_key),
         history_uri=store.uri(history_key),
         totals=totals,
         billing=billing,
-        sources=[e["source"] for e in sent.entries],
-        results=[e["result_uri"] for e in sent.entries if e.get("result_uri")]
-        + [store.uri(store.latest_key)],
+        sources=[item.source for item in plan.items],
+        results=ResultUris(store, plan.items, done_uris, [store.uri(store.latest_key)]),
     )
     _log_report(run, report, billed_retries)
     return report
@@ -164,12 +233,12 @@ def dry_report(run: BatchRun, plan: Plan, sent: Sent) -> dict[str, Any]:
     entries = sent.entries
     price = price_of(run.task, run.pipeline.ocr_hook)
     would = sum(1 for e in entries if e["status"] == "would_call")
-    skipped = sum(1 for e in entries if e["status"] == "skipped")
+    skipped = sent.counts.get("skipped", 0)
     rejected = [e for e in entries if e["status"] == "rejected"]
     report = {
         "dry_run": True,
         "reason": run.dry_why,
-        "total": len(entries),
+        "total": len(entries) + skipped,
         "would_call": would,
         "skipped": skipped,
         "rejected": len(rejected),

@@ -1,10 +1,11 @@
 """Stage 1, select: the images of this shard, de-duplicated, resolved without a request per image.
 
 The images come from ``images=`` (URIs, URLs, paths, bytes), from every object under
-``source_uri`` matching ``pattern`` (one paged listing), or from a sensor's selection (its
-query, listed here). Duplicates are dropped (one call per image), and with
-``shard_count > 1`` only this shard's images are kept (a stable hash of the image). Explicit
-``obs://`` keys are listed by folder where a folder holds many of them, else HEADed.
+``source_uri`` matching ``pattern`` (one paged listing, read page by page: no object is kept
+but the items made from it), or from a sensor's selection (its query, listed here).
+Duplicates are dropped (one call per image), and with ``shard_count > 1`` only this shard's
+images are kept (a stable hash of the image). Explicit ``obs://`` keys are listed by folder
+where a folder holds many of them, else HEADed.
 """
 
 from __future__ import annotations
@@ -45,13 +46,13 @@ def shard_of(identity: str, shard_count: int) -> int:
 
 def select(run: BatchRun) -> Selection:
     """The images of this shard; fails when the selection is empty (unless ``allow_empty``)."""
+    if run.task.source_uri is not None:
+        items, total = _from_listing(run)
+        _check_not_empty(run, total)
+        return Selection(items, total, 0)  # one listing names each object once
     listed, given = _candidates(run)
     chosen, total, duplicates = _dedupe_and_shard(run, listed, given)
-    if total == 0 and not run.task.allow_empty:
-        raise HuaweiOcrBatchEmptyError(
-            f"the selection is empty: no image matches {run.describe_selection()}; nothing was "
-            "called. Check the path and pattern, or pass allow_empty=True if an empty day is expected."
-        )
+    _check_not_empty(run, total)
     found, listed_folders = _list_folders(run, [thing for _, thing in chosen])
     items = [
         _resolve(run, Item(pos, identity), thing, found, listed_folders)
@@ -60,21 +61,46 @@ def select(run: BatchRun) -> Selection:
     return Selection(items, total, duplicates)
 
 
-def _candidates(run: BatchRun) -> tuple[list[Any], list[ImageSource]]:
-    """(objects from a listing, sources given in ``images=``)."""
-    task, obs = run.task, run.obs
-    if task.source_uri is not None:
-        loc = parse_obs_uri(str(task.source_uri), allow_empty_key=True, parameter="source_uri")
-        pattern = str(task.pattern) if task.pattern else None
-        return (
-            [
-                info
-                for info in obs.list_objects(loc.bucket, loc.key)
-                if not info.key.endswith("/")  # folder markers
-                and (pattern is None or fnmatch.fnmatchcase(info.key[len(loc.key) :], pattern))
-            ],
-            [],
+def _check_not_empty(run: BatchRun, total: int) -> None:
+    if total == 0 and not run.task.allow_empty:
+        raise HuaweiOcrBatchEmptyError(
+            f"the selection is empty: no image matches {run.describe_selection()}; nothing was "
+            "called. Check the path and pattern, or pass allow_empty=True if an empty day is expected."
         )
+
+
+def _from_listing(run: BatchRun) -> tuple[list[Item], int]:
+    """This shard's items of every object under ``source_uri`` matching ``pattern``, page by page."""
+    task, pipeline = run.task, run.pipeline
+    loc = parse_obs_uri(str(task.source_uri), allow_empty_key=True, parameter="source_uri")
+    pattern = str(task.pattern) if task.pattern else None
+    start = len(loc.key)
+    items: list[Item] = []
+    total = 0
+    for page in run.obs.iter_listing(loc.bucket, loc.key):
+        for key, size, etag, _modified in page:
+            if key.endswith("/") or (pattern is not None and not fnmatch.fnmatchcase(key[start:], pattern)):
+                continue  # folder markers, and what the pattern leaves out
+            total += 1
+            where = ObsLocation(loc.bucket, key)
+            if run.shard is not None and shard_of(where.uri, task.shard_count) != run.shard:
+                continue
+            item = Item(len(items), key)
+            try:
+                item.src = pipeline.listed_source(where, size=size, etag=etag)
+                item.source = item.src.display
+                item.key = pipeline.result_key(item.src)
+            except (HuaweiOcrError, ValueError) as exc:
+                item.source = where.uri
+                item.action = "reject"
+                item.entry = failed(item.source, exc, called=False)
+            items.append(item)
+    return items, total
+
+
+def _candidates(run: BatchRun) -> tuple[list[Any], list[ImageSource]]:
+    """(objects from a sensor's selection, sources given in ``images=``)."""
+    task, obs = run.task, run.obs
     if isinstance(task.images, dict):
         return list(find_matches(obs, selection_query(task.images)).objects), []
     images = [task.images] if isinstance(task.images, str) else task.images  # checked by the operator

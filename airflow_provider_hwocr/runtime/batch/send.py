@@ -1,10 +1,13 @@
-"""Stage 3, send: OCR the images that are not done, ``max_concurrency`` at a time.
+"""Stage 3, send: OCR the images that are not done, ``max_concurrency`` calls at a time.
 
 Calls are paced by the rate limiter, counted against ``max_calls`` before they are made and
 stopped by an error that would fail every image (authentication, not subscribed,
-configuration, budget). Each image costs its OCR call and one PUT of its result. Finished
-images are checkpointed to OBS as the batch goes (:class:`~airflow_provider_hwocr.runtime.batch.state.ProgressJournal`),
-so a killed task loses nothing. A dry run goes through the same stage and only checks.
+configuration, budget). Each image costs its OCR call and one PUT of its result; the PUT is
+the writer stage's (:mod:`~airflow_provider_hwocr.runtime.batch.write`), so an OCR slot takes
+its next image as soon as it has handed its answer over. Finished images are checkpointed to
+OBS as the batch goes (:class:`~airflow_provider_hwocr.runtime.batch.state.ProgressJournal`),
+each once its result is stored, so a killed task loses nothing. A dry run goes through the
+same stage and only checks.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from airflow_provider_hwocr.client.errors import (
 )
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError
 from airflow_provider_hwocr.runtime.batch.decide import Plan
-from airflow_provider_hwocr.runtime.batch.entries import STATES, Item, failed, not_attempted, skipped
+from airflow_provider_hwocr.runtime.batch.entries import STATES, Item, failed, not_attempted
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
-from airflow_provider_hwocr.runtime.batch.state import ProgressJournal
+from airflow_provider_hwocr.runtime.batch.state import ProgressJournal, etag_hash, made_hash
+from airflow_provider_hwocr.runtime.batch.write import ResultWriter
 
 #: Errors that will fail every image: the batch stops at the first.
 FATAL = (
@@ -36,6 +40,10 @@ FATAL = (
     HuaweiCloudBudgetExceededError,
 )
 
+#: What an OCR slot returns for an image that ends without an entry of its own.
+_SKIPPED = {"status": "skipped"}  # verified by a HEAD: done before
+_HANDED_OVER = {"status": "writing"}  # answered; the writer stage records it
+
 
 class NotAttempted(Exception):
     """Raised by the pre-call hook when an image must not be sent (budget spent, batch stopping)."""
@@ -43,12 +51,15 @@ class NotAttempted(Exception):
 
 @dataclass
 class Sent:
-    """What the send stage did: one entry per item, in selection order."""
+    """What the send stage did: one entry per image it did something with, in selection order.
+
+    Skipped images (done before) have no entry; ``counts["skipped"]`` counts them.
+    """
 
     entries: list[dict[str, Any]]
     counts: dict[str, int]
-    #: Results found valid by a HEAD (``verify``), for the index.
-    verified: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Results found valid by a HEAD (``verify``), for the index: key hash -> (result hash, made hash).
+    verified: dict[int, tuple[int, int]] = field(default_factory=dict)
     #: The first error that stopped the batch, if any.
     fatal: list[BaseException] = field(default_factory=list)
     journal: ProgressJournal | None = None
@@ -63,6 +74,7 @@ class _Sender:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.sent = Sent(entries=[], counts=self.counts)
+        self.entries: list[dict[str, Any] | None] = [None] * len(plan.items)
         self.journal = ProgressJournal(
             run.obs,
             run.store,
@@ -77,6 +89,7 @@ class _Sender:
             enabled=not run.dry,
         )
         self.sent.journal = self.journal
+        self.writer: ResultWriter | None = None
         self.pipeline.before_call = self.before_call
         if not run.dry:
             # max_calls counts billable tries: the OCR client takes one before each try
@@ -87,6 +100,20 @@ class _Sender:
         with self.lock:
             self.counts[status] = self.counts.get(status, 0) + 1
 
+    def halt(self, exc: BaseException) -> None:
+        """Stop the batch: no new call is made (what is queued for writing is still written)."""
+        with self.lock:
+            if not self.stop.is_set():
+                self.sent.fatal.append(exc)
+            self.stop.set()
+
+    def finish(self, item: Item, entry: dict[str, Any]) -> None:
+        """An image's final entry (from a slot or a writer): recorded, checkpointed, counted."""
+        self.entries[item.pos] = entry
+        if not self.run.dry:
+            self.journal.add(entry)
+        self.count(entry["status"])
+
     def before_call(self) -> None:
         if self.stop.is_set():
             raise NotAttempted("the batch stopped after an error that fails every image")
@@ -96,86 +123,75 @@ class _Sender:
         if self.run.pace is not None:
             self.run.pace()
 
-    def verify(self, item: Item) -> dict[str, Any] | None:
-        """HEAD a listed result the index does not vouch for; its entry if it is valid."""
+    def verify(self, item: Item) -> bool:
+        """HEAD a listed result the index does not vouch for; True if it is valid (then it is skipped)."""
         assert item.key is not None and item.src is not None
-        existing = self.pipeline.existing(item.key, item.src)
-        if existing is None:
-            return None
-        self.sent.verified[item.key] = {
-            "p": self.pipeline.digest,
-            "s": item.src.etag,
-            "e": self.plan.prior.listed.get(item.key),
-            "summary": existing.get("summary"),
-        }
-        return skipped(item.source, item.key, existing["uri"], existing.get("summary"))
+        if self.pipeline.existing(item.key, item.src) is None:
+            return False
+        kh = self.plan.hashes[item.pos]
+        listed = self.plan.prior.others.get(kh)
+        with self.lock:
+            self.sent.verified[kh] = (etag_hash(listed), made_hash(self.pipeline.digest, item.src.etag))
+        return True
 
     def one(self, item: Item) -> dict[str, Any]:
-        src, key, pipeline = item.src, item.key, self.pipeline
+        src, pipeline = item.src, self.pipeline
         assert src is not None
-        if item.action == "verify" and key is not None:
-            entry = self.verify(item)
-            if entry is not None:
-                return entry
+        if item.action == "verify" and item.key is not None and self.verify(item):
+            return _SKIPPED
         if self.run.dry:
             if src.kind != "obs":
                 pipeline.check(src)  # raises on what the service would refuse
-            return {"source": item.source, "status": "would_call", "key": key}
+            return {"source": item.source, "status": "would_call", "key": item.key}
         if self.stop.is_set():
             return not_attempted(item.source)
         try:
             pipeline.attach(src)
-            outcome = pipeline.send(src, key)
+            response, summary = pipeline.recognise(src)
         except NotAttempted as why:
             return not_attempted(item.source, str(why))
         except HuaweiCloudBudgetExceededError as why:
             if getattr(why, "attempts", None):
                 raise  # tried, then a retry was refused: failed (and possibly billed)
             return not_attempted(item.source, str(why))
-        if outcome.billed_retries:
+        billed = int(getattr(response, "billed_retries", 0) or 0)
+        if billed:
             self.run.log.warning(
                 "%s may have been billed %d times (%d retr%s after a try the service may have billed)",
                 item.source,
-                outcome.billed_retries + 1,
-                outcome.billed_retries,
-                "y" if outcome.billed_retries == 1 else "ies",
+                billed + 1,
+                billed,
+                "y" if billed == 1 else "ies",
             )
-        return {
-            "source": item.source,
-            "status": "done",
-            "key": key,
-            "result_uri": outcome.result_uri,
-            "request_id": outcome.request_id,
-            "attempts": outcome.attempts,
-            "billed_retries": outcome.billed_retries,
-            "params_digest": pipeline.digest,
-            "source_etag": src.etag,
-            "result_etag": outcome.result_etag,
-            "summary": outcome.value.get("summary") if isinstance(outcome.value, dict) else None,
-        }
+        if item.key is None:  # the operator requires output_uri; an image without a key cannot be stored
+            raise RuntimeError(f"{item.source}: no result key")
+        assert self.writer is not None
+        self.writer.put(item, response, summary)  # waits while the writers are behind
+        return _HANDED_OVER
 
-    def guarded(self, item: Item) -> dict[str, Any]:
+    def guarded(self, item: Item) -> None:
         try:
             entry = self.one(item)
         except Exception as exc:  # noqa: BLE001 - recorded per image in the manifest
             if isinstance(exc, FATAL):
-                self.stop.set()
-                self.sent.fatal.append(exc)
+                self.halt(exc)
             called = isinstance(exc, HuaweiOcrError) and bool(getattr(exc, "attempts", None))
             if self.run.dry:
                 entry = {"source": item.source, "status": "rejected", "reason": str(exc)[:500]}
             else:
                 entry = failed(item.source, exc, called=called)
-        if not self.run.dry:
-            self.journal.add(entry)
-        self.count(entry["status"])
-        return entry
+        if entry is _SKIPPED:
+            self.count("skipped")
+        elif entry is not _HANDED_OVER:
+            self.finish(item, entry)
 
-    def decided(self) -> tuple[list[dict[str, Any] | None], list[Item]]:
-        """Entries of items decided before sending (skipped, rejected), and the items to send."""
-        entries: list[dict[str, Any] | None] = [None] * len(self.plan.items)
+    def decided(self) -> list[Item]:
+        """Count the items decided before sending (skipped, rejected); the items to send."""
         todo: list[Item] = []
         for item in self.plan.items:
+            if item.action == "skip":
+                self.count("skipped")
+                continue
             if item.entry is None:
                 todo.append(item)
                 continue
@@ -185,46 +201,61 @@ class _Sender:
                     "status": "rejected",
                     "reason": item.entry["error_message"],
                 }
-            entries[item.pos] = item.entry
-            self.count(item.entry["status"])
-        return entries, todo
+            self.finish(item, item.entry)
+        return todo
 
-    def pool(self, entries: list[dict[str, Any] | None], todo: list[Item]) -> None:
-        """Send ``todo`` through a pool fed lazily, so a stop leaves the rest untouched."""
+    def pool(self, todo: list[Item]) -> None:
+        """Send ``todo`` through the OCR slots, fed lazily so a stop leaves the rest untouched."""
         task, concurrency = self.run.task, self.run.task.max_concurrency
+        if not self.run.dry and todo:
+            # As many writers as OCR slots, and one answer waiting between them: a killed task
+            # loses at most its calls in flight plus about as many answers not stored yet.
+            self.writer = ResultWriter(
+                self.run, threads=concurrency, capacity=1, finished=self.finish, stop=self.halt
+            )
+        tick = min(task.progress_interval, task.checkpoint_interval)
         queue: Iterator[Item] = iter(todo)
-        last_report = time.monotonic()
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="hwocr-batch") as pool:
-            pending: dict[Future[dict[str, Any]], int] = {}
-            for item in [i for _, i in zip(range(concurrency * 2), queue)]:
-                pending[pool.submit(self.guarded, item)] = item.pos
-            tick = min(task.progress_interval, task.checkpoint_interval)
-            while pending:
-                done, _ = wait(pending, timeout=tick, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    entries[pending.pop(fut)] = fut.result()
-                    nxt = next(queue, None)
-                    if nxt is not None and not self.stop.is_set():
-                        pending[pool.submit(self.guarded, nxt)] = nxt.pos
-                    elif nxt is not None:
-                        entries[nxt.pos] = not_attempted(nxt.source)
-                        self.count("not_attempted")
-                self.journal.maybe_flush()
-                now = time.monotonic()
-                if now - last_report >= task.progress_interval or not pending:
-                    log_progress(self.run, self.counts, len(entries))
-                    last_report = now
+        try:
+            with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="hwocr-batch") as pool:
+                pending: set[Future[None]] = set()
+                for item in [i for _, i in zip(range(concurrency * 2), queue)]:
+                    pending.add(pool.submit(self.guarded, item))
+                last_report = time.monotonic()
+                while pending:
+                    done, pending = wait(pending, timeout=tick, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        fut.result()
+                        nxt = next(queue, None)
+                        if nxt is not None and not self.stop.is_set():
+                            pending.add(pool.submit(self.guarded, nxt))
+                        elif nxt is not None:
+                            self.finish(nxt, not_attempted(nxt.source))
+                    last_report = self.between(last_report, done=not pending and self.writer is None)
+            if self.writer is not None:
+                while not self.writer.wait(tick):  # answers still being written
+                    last_report = self.between(last_report)
+                self.between(last_report, done=True)
+        finally:
+            if self.writer is not None:
+                self.writer.close()
         for item in queue:  # left over after a stop
-            entries[item.pos] = not_attempted(item.source)
-            self.count("not_attempted")
+            self.finish(item, not_attempted(item.source))
+
+    def between(self, last_report: float, *, done: bool = False) -> float:
+        """Between completions: checkpoint what is stored, log progress now and then."""
+        self.journal.maybe_flush()
+        now = time.monotonic()
+        if now - last_report >= self.run.task.progress_interval or done:
+            log_progress(self.run, self.counts, len(self.plan.items))
+            return now
+        return last_report
 
 
 def send(run: BatchRun, plan: Plan) -> Sent:
-    """Send every item not decided yet; returns one entry per item, in selection order."""
+    """Send every item not decided yet; returns one entry per image with one, in selection order."""
     sender = _Sender(run, plan)
-    entries, todo = sender.decided()
-    sender.pool(entries, todo)
-    sender.sent.entries = [e for e in entries if e is not None]
+    sender.pool(sender.decided())
+    sender.sent.entries = [e for e in sender.entries if e is not None]
     return sender.sent
 
 

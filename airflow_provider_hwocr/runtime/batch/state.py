@@ -1,22 +1,44 @@
-"""Manifests and the index: what a batch knows about earlier work, and how it records its own.
+"""Manifests, run history and the index: what a batch knows about earlier work, and how it records its own.
 
-Where each object lives is :class:`~airflow_provider_hwocr.runtime.store.ResultStore`.
+Where each object lives is :class:`~airflow_provider_hwocr.runtime.store.ResultStore`; next to
+the output prefix, per API (and shard):
 
-A re-run decides what is done from the listing of the results prefix plus the **index** (kept
-in the latest manifest: result key -> parameter digest, source ETag and result ETag): a result
-counts as done when its key is listed with the ETag the index recorded for it, made with the
-same parameter digest, from a source whose ETag (from the source listing) is unchanged. Results
-that are listed but not in the index (written by a single-image operator, or by a killed run
-after its last checkpoint) are checked with one HEAD each, once; after that they are in the
-index. While a batch runs, finished images are written to progress parts
-(:class:`ProgressJournal`), so a killed task loses nothing.
+* ``index{.shard}.bin``: the **index** (format :data:`INDEX_FORMAT`), rewritten only when
+  a run changed it, read once per run. One record of 24 bytes per result the batch made or
+  checked: three 64-bit BLAKE2b hashes, of the result key, of the result's ETag and of what
+  it was made from (the parameter digest and the source ETag), sorted by key hash. A
+  re-run decides from the listing of the results prefix plus the index: a result counts as
+  done when its key is listed with the ETag the index recorded, made with the same
+  parameters from a source whose ETag (from the source listing) is unchanged. Results that
+  are listed but unknown to the index (written by a single-image operator, by a killed run
+  after its last checkpoint, or rewritten since) are checked with one HEAD each, once; after
+  that they are in the index. A damaged index (bad header or checksum) counts as absent.
+* ``manifest{.shard}.json``: the **latest manifest** (format :data:`MANIFEST_FORMAT`), the
+  record of the latest run: totals, billing, and one entry per image the run did something
+  with (done, failed, not attempted). Images skipped as done are counted, not listed, so a
+  re-run that changes nothing writes a record of about a kilobyte, not the index again.
+* ``runs/{time}-{run id}-try{n}{.shard}.json``: the same record per run and try (history).
+  The newest :data:`HISTORY_KEEP` are kept: a run that wrote results prunes the older ones
+  (one listing of ``runs/`` and one multi-delete). A run that changes nothing prunes nothing,
+  so that it costs only its listings and three requests; the next run that does work does.
+
+While a batch runs, finished images are written to progress parts (:class:`ProgressJournal`,
+format :data:`PROGRESS_FORMAT`), so a killed task loses nothing; the next run merges them
+and deletes them once its own index and manifests are written.
+
+An index written by an older release (the ``index`` member of a ``hwocr-manifest/2``
+manifest) is read when no index object exists, and rewritten in the new format.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 import uuid
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,67 +47,338 @@ from typing import Any
 from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsNotFoundError
 from airflow_provider_hwocr.runtime.store import ResultStore
 
-MANIFEST_FORMAT = "hwocr-manifest/2"
+MANIFEST_FORMAT = "hwocr-manifest/3"
+INDEX_FORMAT = "hwocr-index/1"
 PROGRESS_FORMAT = "hwocr-progress/1"
+#: Manifests of the formats before this one whose index is still read.
+LEGACY_MANIFEST_FORMATS = ("hwocr-manifest/2",)
+#: Run records kept in the history, per API and shard.
+HISTORY_KEEP = 100
+
+_INDEX_MAGIC = b"HWOCR-INDEX/1\n"
+_RECORD = 24  # bytes per index record: three unsigned 64-bit hashes
+
+
+def _hash64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def key_hash(result_key: str) -> int:
+    """The index's name for a result key."""
+    return _hash64(result_key)
+
+
+def etag_hash(etag: str | None) -> int:
+    return _hash64(etag or "")
+
+
+def made_hash(params_digest: str | None, source_etag: str | None) -> int:
+    """What a result was made from: the parameter digest and the source's ETag."""
+    return _hash64(f"{params_digest or ''}\0{source_etag or ''}")
+
+
+class Index:
+    """Results a batch made or checked: three parallel arrays of 64-bit hashes, sorted by key hash."""
+
+    __slots__ = ("keys", "made", "results")
+
+    def __init__(self, keys: array[int], results: array[int], made: array[int]) -> None:
+        self.keys = keys
+        self.results = results
+        self.made = made
+
+    @classmethod
+    def empty(cls) -> Index:
+        return cls(array("Q"), array("Q"), array("Q"))
+
+    @classmethod
+    def from_records(cls, records: Iterable[tuple[int, int, int]]) -> Index:
+        """From ``(key hash, result hash, made hash)`` records; a later record for a key wins."""
+        latest: dict[int, tuple[int, int]] = {}
+        for key, result, made in records:
+            latest[key] = (result, made)
+        order = sorted(latest)
+        return cls(
+            array("Q", order),
+            array("Q", (latest[k][0] for k in order)),
+            array("Q", (latest[k][1] for k in order)),
+        )
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def find(self, key: int) -> int:
+        """The position of ``key``, or -1."""
+        at = bisect_left(self.keys, key)
+        return at if at < len(self.keys) and self.keys[at] == key else -1
+
+    def merged(self, keep: bytearray | None, updates: dict[int, tuple[int, int]]) -> Index:
+        """This index with only the records whose ``keep`` flag is set, then ``updates`` on top."""
+        keys, results, made = array("Q"), array("Q"), array("Q")
+        for at in range(len(self.keys)):
+            key = self.keys[at]
+            if (keep is None or keep[at]) and key not in updates:
+                keys.append(key)
+                results.append(self.results[at])
+                made.append(self.made[at])
+        if not updates:
+            return Index(keys, results, made)
+        for key, (result, source) in updates.items():
+            keys.append(key)
+            results.append(result)
+            made.append(source)
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        return Index(
+            array("Q", (keys[i] for i in order)),
+            array("Q", (results[i] for i in order)),
+            array("Q", (made[i] for i in order)),
+        )
+
+    # --- the stored form --------------------------------------------------------------
+
+    def to_bytes(self, header: dict[str, Any]) -> bytes:
+        columns = [array("Q", self.keys), array("Q", self.results), array("Q", self.made)]
+        if array("Q", [1]).tobytes()[0] == 1:  # little-endian machine: stored big-endian
+            for column in columns:
+                column.byteswap()
+        payload = b"".join(column.tobytes() for column in columns)
+        meta = {
+            **header,
+            "format": INDEX_FORMAT,
+            "hash": "blake2b-64",
+            "entries": len(self.keys),
+            "sha256": hashlib.sha256(payload).hexdigest(),
+        }
+        return _INDEX_MAGIC + json.dumps(meta, separators=(",", ":")).encode("utf-8") + b"\n" + payload
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Index:
+        """Read a stored index; raises ``ValueError`` if it is damaged."""
+        if not data.startswith(_INDEX_MAGIC):
+            raise ValueError("not an hwocr index (bad header)")
+        end = data.find(b"\n", len(_INDEX_MAGIC))
+        if end < 0:
+            raise ValueError("index header not terminated")
+        try:
+            meta = json.loads(data[len(_INDEX_MAGIC) : end])
+        except ValueError:
+            raise ValueError("index header is not JSON") from None
+        payload = memoryview(data)[end + 1 :]
+        count = meta.get("entries") if isinstance(meta, dict) else None
+        if not isinstance(count, int) or len(payload) != count * _RECORD:
+            raise ValueError("index payload has the wrong length")
+        if hashlib.sha256(payload).hexdigest() != meta.get("sha256"):
+            raise ValueError("index checksum does not match")
+        columns = []
+        for part in range(3):
+            column = array("Q")
+            column.frombytes(payload[part * count * 8 : (part + 1) * count * 8])
+            if array("Q", [1]).tobytes()[0] == 1:
+                column.byteswap()
+            columns.append(column)
+        return cls(*columns)
+
+
+def _legacy_index(manifest: Any) -> Index | None:
+    """The index of a ``hwocr-manifest/2`` latest manifest (result key -> {"p", "s", "e"})."""
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("index"), dict):
+        return None
+    records = (
+        (key_hash(key), etag_hash(entry.get("e")), made_hash(entry.get("p"), entry.get("s")))
+        for key, entry in manifest["index"].items()
+        if isinstance(entry, dict)
+    )
+    return Index.from_records(records)
+
+
+class KeySet:
+    """A sorted array of 64-bit key hashes with membership by bisection (8 bytes per key)."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, keys: Iterable[int]) -> None:
+        self._keys = array("Q", sorted(keys))
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, int):
+            return False
+        at = bisect_left(self._keys, key)
+        return at < len(self._keys) and self._keys[at] == key
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 @dataclass
 class PriorState:
-    """What the batch learnt before sending anything: listed results, the index, old parts."""
+    """What the batch learnt before sending anything: the index, which of its results are listed, old parts."""
 
-    listed: dict[str, str]  # result key -> ETag, from one listing of the results prefix
-    index: dict[str, dict[str, Any]]  # result key -> {"p", "s", "e", "summary"}
+    index: Index
+    #: One flag per index record: its result is listed with the ETag the index recorded.
+    listed: bytearray
+    #: Listed results of this selection the index does not vouch for: key hash -> listed ETag (HEAD them).
+    others: dict[int, str] = field(default_factory=dict)
+    #: Results finished by a killed run (from its progress parts), listed as written: key hash -> (result, made).
+    recovered: dict[int, tuple[int, int]] = field(default_factory=dict)
     parts: list[str] = field(default_factory=list)  # progress parts found (to delete later)
     requests: int = 0  # object-server requests this took
+    listed_results: int = 0  # result objects of this API under the prefix
+    #: Where the index came from: ``index``, ``manifest/2`` (an older release), ``none`` or ``damaged``.
+    origin: str = "none"
+
+    def made_of(self, key: int) -> int | None:
+        """The made-from hash of a listed result the index vouches for, else ``None``."""
+        if key in self.recovered:
+            return self.recovered[key][1]
+        at = self.index.find(key)
+        return self.index.made[at] if at >= 0 and self.listed[at] else None
+
+    @property
+    def dropped(self) -> int:
+        """Index records whose result is gone or was rewritten (not carried into the next index)."""
+        return len(self.listed) - sum(self.listed)
 
 
-def load_prior_state(obs: Any, store: ResultStore) -> PriorState:
-    """One paged listing of the results prefix, one GET of the latest manifest, a GET per old part."""
-    objects = obs.list_objects(store.bucket, store.prefix)
-    requests = max(1, -(-len(objects) // 1000))
-    listed: dict[str, str] = {}
-    parts: list[str] = []
-    for info in objects:
-        if info.key.startswith(store.progress_prefix):
-            if store.is_own_part(info.key):
-                parts.append(info.key)
-        else:
-            listed[info.key] = info.etag
-    index: dict[str, dict[str, Any]] = {}
-    requests += 1
+def _read_index(obs: Any, store: ResultStore, log: Any) -> tuple[Index, str, int]:
+    """(index, origin, requests): one GET of the index object, one more if only an old manifest exists."""
+    try:
+        data = obs.get_bytes(store.bucket, store.index_key)
+    except HuaweiObsNotFoundError:
+        data = None
+    if data is not None:
+        try:
+            return Index.from_bytes(data), "index", 1
+        except ValueError as exc:
+            if log is not None:
+                log.warning(
+                    "The index %s is damaged (%s); listed results are checked again", store.index_key, exc
+                )
+            return Index.empty(), "damaged", 1
     try:
         latest = obs.get_json(store.bucket, store.latest_key)
-    except HuaweiObsNotFoundError:
-        latest = None
-    except ValueError:  # not JSON: a damaged manifest is no reason to stop; results are HEADed instead
-        latest = None
-    if isinstance(latest, dict) and isinstance(latest.get("index"), dict):
-        index.update(latest["index"])
-    for key in parts:  # left by a run that was killed before it wrote its manifest
-        requests += 1
-        try:
-            part = obs.get_json(store.bucket, key)
-        except (HuaweiObsNotFoundError, ValueError):
+    except (HuaweiObsNotFoundError, ValueError):  # none, or not JSON: results are HEADed instead
+        return Index.empty(), "none", 2
+    old_format = isinstance(latest, dict) and latest.get("format") in LEGACY_MANIFEST_FORMATS
+    legacy = _legacy_index(latest) if old_format else None
+    return (legacy, "manifest/2", 2) if legacy is not None else (Index.empty(), "none", 2)
+
+
+def load_prior_state(
+    obs: Any, store: ResultStore, wanted: KeySet | None = None, *, log: Any = None
+) -> PriorState:
+    """One GET of the index, one paged listing of the results prefix, a GET per leftover progress part.
+
+    ``wanted``: key hashes of this selection's results; listed results outside it that the
+    index does not know are not kept (another shard's, say).
+    """
+    index, origin, requests = _read_index(obs, store, log)
+    prior = PriorState(index, bytearray(len(index)), origin=origin, requests=requests)
+    suffix = f".{store.api}.json"
+    for page in obs.iter_listing(store.bucket, store.prefix):
+        prior.requests += 1
+        for key, _size, etag, _modified in page:
+            if key.startswith(store.progress_prefix):
+                if store.is_own_part(key):
+                    prior.parts.append(key)
+                continue
+            if not key.endswith(suffix):
+                continue  # text exports, other APIs' results, other files
+            prior.listed_results += 1
+            kh = key_hash(key)
+            at = index.find(kh)
+            if at >= 0 and index.results[at] == etag_hash(etag):
+                prior.listed[at] = 1
+            elif wanted is None or kh in wanted:
+                prior.others[kh] = etag
+    for key in prior.parts:  # left by a run that was killed before it wrote its manifest
+        prior.requests += 1
+        _recover(obs, store, key, prior)
+    return prior
+
+
+def _recover(obs: Any, store: ResultStore, part_key: str, prior: PriorState) -> None:
+    try:
+        part = obs.get_json(store.bucket, part_key)
+    except (HuaweiObsNotFoundError, ValueError):
+        return
+    for entry in part.get("entries", []) if isinstance(part, dict) else []:
+        if not (isinstance(entry, dict) and entry.get("status") == "done" and entry.get("key")):
             continue
-        for entry in part.get("entries", []) if isinstance(part, dict) else []:
-            if isinstance(entry, dict) and entry.get("status") == "done" and entry.get("key"):
-                index[entry["key"]] = index_entry(entry)
-    return PriorState(listed, index, parts, requests)
+        kh, eh = key_hash(entry["key"]), etag_hash(entry.get("result_etag"))
+        at = prior.index.find(kh)
+        listed_as_written = (kh in prior.others and etag_hash(prior.others[kh]) == eh) or (
+            at >= 0 and prior.listed[at] and prior.index.results[at] == eh
+        )
+        if listed_as_written:
+            prior.recovered[kh] = (eh, made_hash(entry.get("params_digest"), entry.get("source_etag")))
+            prior.others.pop(kh, None)
 
 
-def index_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "p": entry.get("params_digest"),
-        "s": entry.get("source_etag"),
-        "e": entry.get("result_etag"),
-        "summary": entry.get("summary"),
-    }
+def index_record(entry: dict[str, Any]) -> tuple[int, int, int]:
+    """The index record of a ``done`` entry."""
+    return (
+        key_hash(entry["key"]),
+        etag_hash(entry.get("result_etag")),
+        made_hash(entry.get("params_digest"), entry.get("source_etag")),
+    )
+
+
+def next_index(
+    prior: PriorState, entries: Iterable[dict[str, Any]], verified: dict[int, tuple[int, int]]
+) -> tuple[Index, bool]:
+    """(the index after this run, whether it differs from the stored one).
+
+    Earlier records whose result is still listed as recorded, results recovered from
+    progress parts, results found valid by a HEAD, and this run's results.
+    """
+    updates: dict[int, tuple[int, int]] = dict(prior.recovered)
+    updates.update(verified)
+    for entry in entries:
+        if entry.get("status") == "done" and entry.get("key"):
+            key, result, made = index_record(entry)
+            updates[key] = (result, made)
+    changed = bool(updates) or prior.dropped > 0 or prior.origin in ("manifest/2", "damaged")
+    if not changed:
+        return prior.index, False
+    return prior.index.merged(prior.listed, updates), True
+
+
+# --- manifests ---------------------------------------------------------------------------------
+
+
+def manifest_bytes(header: dict[str, Any], entries: Iterable[dict[str, Any]]) -> bytes:
+    """The manifest as UTF-8 JSON, ``images`` last, built entry by entry (no whole-document text)."""
+    head = json.dumps(header, ensure_ascii=False)
+    chunks = [head[:-1].encode("utf-8"), b', "images": [' if header else b'{"images": [']
+    first = True
+    for entry in entries:
+        if not first:
+            chunks.append(b", ")
+        chunks.append(json.dumps(entry, ensure_ascii=False).encode("utf-8"))
+        first = False
+    chunks.append(b"]}")
+    return b"".join(chunks)
+
+
+def prune_history(obs: Any, store: ResultStore, keep: int | None = None) -> int:
+    """Delete this API's (and shard's) run records beyond the newest ``keep`` (:data:`HISTORY_KEEP`)."""
+    keep = HISTORY_KEEP if keep is None else keep
+    own = sorted(
+        key
+        for page in obs.iter_listing(store.bucket, store.history_prefix)
+        for key, *_ in page
+        if store.is_own_history(key)
+    )
+    old = own[:-keep] if keep > 0 else own
+    if old:
+        obs.delete_many(store.bucket, old)
+    return len(old)
 
 
 class ProgressJournal:
     """Finished images, written to OBS in parts while the batch runs, so a killed task loses nothing.
 
-    Thread-safe: workers :meth:`add`; the coordinating thread calls
+    Thread-safe: workers and writers :meth:`add`; the coordinating thread calls
     :meth:`maybe_flush` between completions. A part holds only the entries
     finished since the previous one, so the cost per image stays flat.
     """
@@ -132,18 +425,6 @@ class ProgressJournal:
         doc = {**self.header, "format": PROGRESS_FORMAT, "token": self.token, "seq": seq, "entries": batch}
         self.obs.put_json(self.store.bucket, key, doc)
         self.written.append(key)
-
-
-def build_index(
-    prior: PriorState, entries: Iterable[dict[str, Any]], verified: dict[str, dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
-    """The index after this run: earlier entries still listed, plus this run's results."""
-    index = {k: v for k, v in prior.index.items() if k in prior.listed}
-    index.update(verified)
-    for entry in entries:
-        if entry.get("status") == "done" and entry.get("key"):
-            index[entry["key"]] = index_entry(entry)
-    return index
 
 
 def now_utc() -> datetime:

@@ -1,6 +1,6 @@
-"""Stage 2, decide: from one listing of the results and one GET of the latest manifest (no HEAD), each
-image is skipped (listing and index agree), verified (listed, not indexed or rewritten) or sent
-(no result, other parameters, a replaced source)."""
+"""Stage 2, decide: from one GET of the index and one listing of the results (no HEAD), each image is
+skipped (listing and index agree; no entry is made), verified (listed, not indexed or rewritten) or
+sent (no result, other parameters, a replaced source)."""
 
 from __future__ import annotations
 
@@ -43,18 +43,11 @@ def test_listed_and_indexed_results_are_skipped_from_one_listing_and_one_get(
     obs_bucket, counted, emulator, done_before
 ):
     run, plan = _decide(obs_bucket, counted)
-    assert set(_actions(plan).values()) == {"skip"}
-    assert counted.by_method() == {"GET": 2}, counted.requests  # the listing and the manifest
+    assert set(_actions(plan).values()) == {"skip"} and plan.skipped == 5
+    assert counted.by_method() == {"GET": 2}, counted.requests  # the index and the listing
     paths = sorted(path for _, path in counted.requests)
-    assert any(path.endswith(run.store.latest_key) for path in paths)
-    for item in plan.items:
-        assert item.entry == {
-            "source": item.source,
-            "status": "skipped",
-            "key": item.key,
-            "result_uri": run.store.uri(item.key),
-            "summary": plan.prior.index[item.key]["summary"],
-        }
+    assert any(path.endswith(run.store.index_key) for path in paths)
+    assert all(item.entry is None for item in plan.items)  # counted, not listed
     assert emulator.count() == 0
 
 
@@ -67,7 +60,7 @@ def test_images_without_a_result_are_sent(obs_bucket, counted, done_before):
 
 def test_listed_but_not_indexed_results_are_verified(obs_bucket, counted, obs, done_before):
     run = start(obs_bucket)
-    obs.delete(obs_bucket, run.store.latest_key)  # the index is gone, the results are still there
+    obs.delete(obs_bucket, run.store.index_key)  # the index is gone, the results are still there
     _, plan = _decide(obs_bucket, counted)
     assert set(_actions(plan).values()) == {"verify"}
     assert "HEAD" not in counted.by_method()  # the HEAD of each is for the send stage, once
@@ -108,12 +101,19 @@ def test_rejected_images_stay_rejected_and_duplicates_are_carried(obs_bucket, co
     _, plan = _decide(obs_bucket, counted, images=images)
     assert _actions(plan) == {"0.png": "skip", "empty.png": "reject"}
     assert plan.duplicates == 1
-    # decided items have their entry already; the rest get theirs when sent
-    assert all((item.entry is not None) == (item.action in ("skip", "reject")) for item in plan.items)
+    # rejected items have their entry already; skipped ones get none; the rest get theirs when sent
+    assert all((item.entry is not None) == (item.action == "reject") for item in plan.items)
 
 
 def test_the_first_run_finds_nothing(obs_bucket, counted, obs, emulator):
     bulk_put(obs_bucket, ["day/a.png", "day/b.png"], PNG)
     _, plan = _decide(obs_bucket, counted)
-    assert set(_actions(plan).values()) == {"send"} and plan.prior.listed == {} and plan.prior.index == {}
-    assert counted.by_method() == {"GET": 2} and emulator.count(SLUG) == 0
+    assert set(_actions(plan).values()) == {"send"} and plan.prior.others == {} and len(plan.prior.index) == 0
+    assert counted.by_method() == {"GET": 3} and emulator.count(SLUG) == 0  # no index, no manifest, a listing
+
+
+def test_the_key_hash_of_each_item_is_kept_by_position(obs_bucket, counted, done_before):
+    from airflow_provider_hwocr.runtime.batch.state import key_hash
+
+    _, plan = _decide(obs_bucket, counted)
+    assert [plan.hashes[item.pos] for item in plan.items] == [key_hash(item.key) for item in plan.items]

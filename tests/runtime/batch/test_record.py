@@ -1,5 +1,6 @@
-"""Stage 4, record: the history and latest manifests (with the index) are written and the progress parts
-deleted; then the failure policy (fatal error, budget, ``max_failures`` / ``max_failure_ratio``) fails
+"""Stage 4, record: the index (when it changed), the history and latest manifests are written, old history
+pruned and the progress parts deleted; a run that changes nothing writes two small records; then the
+failure policy (fatal error, budget, ``max_failures`` / ``max_failure_ratio``) fails
 the task, after the manifest is written; a dry run's report counts what would happen."""
 
 from __future__ import annotations
@@ -9,7 +10,14 @@ import pytest
 from airflow_provider_hwocr.client.errors import HuaweiOcrAuthError
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrBatchFailedError
 from airflow_provider_hwocr.runtime.batch import dry_report, raise_for_failures, record
-from airflow_provider_hwocr.runtime.batch.state import MANIFEST_FORMAT, ProgressJournal
+from airflow_provider_hwocr.runtime.batch.state import (
+    MANIFEST_FORMAT,
+    Index,
+    ProgressJournal,
+    etag_hash,
+    key_hash,
+    made_hash,
+)
 from tests.helpers.airflow_env import CONN_ENV, conn_json
 from tests.helpers.d2_stages import PNG, SLUG, full_run, start, through_send
 from tests.helpers.obs_env import bulk_put
@@ -26,7 +34,7 @@ class Ti:
     try_number = 2
 
 
-def test_history_and_latest_manifests_are_written_with_the_index(obs_bucket, obs, emulator):
+def test_history_and_latest_manifests_and_the_index_are_written(obs_bucket, obs, emulator):
     bulk_put(obs_bucket, [f"day/{i}.png" for i in range(4)], PNG)
     run = start(obs_bucket, price_per_call=0.5, checkpoint_every=1)
     run.context = {"run_id": "manual__1", "ti": Ti()}
@@ -39,9 +47,8 @@ def test_history_and_latest_manifests_are_written_with_the_index(obs_bucket, obs
     assert report.manifest_uri == run.store.uri(run.store.latest_key)
     history = obs.get_json(obs_bucket, history_key)
     latest = obs.get_json(obs_bucket, run.store.latest_key)
-    assert latest.pop("history_uri") == report.history_uri
-    index = latest.pop("index")
-    assert latest == history
+    assert latest["history_uri"] == report.history_uri and "index" not in latest
+    assert latest == history and history["index_uri"] == run.store.uri(run.store.index_key)
     assert history["format"] == MANIFEST_FORMAT and history["run_id"] == "manual__1"
     assert history["try_number"] == 2 and history["params_digest"] == run.pipeline.digest
     assert history["totals"] == {
@@ -51,41 +58,71 @@ def test_history_and_latest_manifests_are_written_with_the_index(obs_bucket, obs
     assert history["billing"] == {
         "requests_sent": 4, "billed_retries": 0, "price_per_call": 0.5, "estimated_cost": 2.0,
     }  # fmt: skip
-    assert history["images"] == sent.entries
+    assert history["images"] == sent.entries and history["index_entries"] == 4
     listed = {i.key: i.etag for i in obs.list_objects(obs_bucket, "ocr/")}
-    assert index == {
-        e["key"]: {
-            "p": run.pipeline.digest,
-            "s": e["source_etag"],
-            "e": listed[e["key"]],
-            "summary": e["summary"],
-        }
-        for e in sent.entries
-    }
+    index = Index.from_bytes(obs.get_bytes(obs_bucket, run.store.index_key))
+    assert sorted(index.keys) == sorted(key_hash(e["key"]) for e in sent.entries)
+    for e in sent.entries:
+        at = index.find(key_hash(e["key"]))
+        assert index.results[at] == etag_hash(listed[e["key"]])
+        assert index.made[at] == made_hash(run.pipeline.digest, e["source_etag"])
     assert report.xcom == {
         "manifest_uri": report.manifest_uri,
         "history_uri": report.history_uri,
         "totals": history["totals"],
         "billing": history["billing"],
     }
-    assert report.results == [*(e["result_uri"] for e in sent.entries), report.manifest_uri]
+    assert list(report.results) == [*(e["result_uri"] for e in sent.entries), report.manifest_uri]
+    assert report.results[-1] == report.manifest_uri and len(report.results) == 5
+
+
+def test_a_run_that_changes_nothing_writes_two_small_records_and_nothing_else(
+    obs_bucket, obs, emulator, counted
+):
+    bulk_put(obs_bucket, [f"day/{i}.png" for i in range(30)], PNG)
+    full_run(obs_bucket)
+    index_before = obs.head(obs_bucket, start(obs_bucket).store.index_key).etag
+    counted.reset()
+    run, plan, sent, report = full_run(obs_bucket, run_id="again")
+    assert report.totals["skipped"] == 30 and sent.entries == [] and emulator.count(SLUG) == 30
+    puts = [path for method, path in counted.requests if method == "PUT"]
+    assert len(puts) == 2 and counted.total == 2 + 1 + 2  # listings, the index GET, two records
+    assert obs.head(obs_bucket, run.store.index_key).etag == index_before  # not rewritten
+    for key in (run.store.latest_key, report.history_uri.removeprefix(f"obs://{obs_bucket}/")):
+        assert obs.head(obs_bucket, key).size < 2000
+    assert len(report.results) == 31 and report.results[0].endswith(".general-text.json")  # 30 + the manifest
+    assert report.sources == [item.source for item in plan.items]
+
+
+def test_history_is_pruned_by_runs_that_write_results(obs_bucket, obs, emulator, monkeypatch):
+    from airflow_provider_hwocr.runtime.batch import state
+
+    monkeypatch.setattr(state, "HISTORY_KEEP", 2)
+    for i in range(3):
+        bulk_put(obs_bucket, [f"day/{i}.png"], PNG)
+        full_run(obs_bucket, run_id=f"r{i}")
+    store = start(obs_bucket).store
+    assert len(obs.list_keys(obs_bucket, store.history_prefix)) == 2
+    full_run(obs_bucket, run_id="noop")  # changes nothing: prunes nothing
+    assert len(obs.list_keys(obs_bucket, store.history_prefix)) == 3
 
 
 def test_parts_a_killed_run_left_are_deleted_and_their_results_indexed(obs_bucket, obs, emulator):
     bulk_put(obs_bucket, ["day/a.png", "day/b.png"], PNG)
     _, _, first, _ = full_run(obs_bucket)
     run = start(obs_bucket)
-    obs.delete(obs_bucket, run.store.latest_key)  # as if the first run was killed before its manifest ...
+    obs.delete(obs_bucket, run.store.index_key)  # as if the first run was killed before its index ...
     left = ProgressJournal(obs, run.store, header={}, every=1, interval=60)
     for entry in first.entries:
         left.add(entry)
     left.maybe_flush(force=True)  # ... having checkpointed its results
     emulator.reset()
     _, plan, sent = through_send(run)
-    assert plan.prior.parts == left.written and [e["status"] for e in sent.entries] == ["skipped"] * 2
+    assert plan.prior.parts == left.written and sent.entries == [] and sent.counts["skipped"] == 2
     record(run, plan, sent)
     assert obs.list_keys(obs_bucket, run.store.progress_prefix) == [] and emulator.count() == 0
-    assert set(obs.get_json(obs_bucket, run.store.latest_key)["index"]) == {e["key"] for e in first.entries}
+    index = Index.from_bytes(obs.get_bytes(obs_bucket, run.store.index_key))
+    assert sorted(index.keys) == sorted(key_hash(e["key"]) for e in first.entries)
 
 
 def test_a_manifest_uri_gets_a_copy_of_the_runs_manifest(obs_bucket, obs, emulator):

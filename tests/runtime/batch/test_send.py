@@ -1,6 +1,7 @@
-"""Stage 3, send: every item ends in exactly one entry, in selection order; the budget stops calls at
-``max_calls``; an error that fails every image stops the batch; listed results are verified once;
-progress parts are written as the batch goes; a dry run calls nothing and writes nothing."""
+"""Stage 3, send: every item ends in exactly one state (one entry each, in selection order, except
+skipped images, which are counted); the budget stops calls at ``max_calls``; an error that fails every
+image stops the batch; listed results are verified once; progress parts are written as the batch goes,
+each entry only once its result is stored; a dry run calls nothing and writes nothing."""
 
 from __future__ import annotations
 
@@ -26,11 +27,16 @@ def _statuses(sent) -> dict[str, int]:
     out: dict[str, int] = {}
     for entry in sent.entries:
         out[entry["status"]] = out.get(entry["status"], 0) + 1
+    if sent.counts.get("skipped"):
+        out["skipped"] = sent.counts["skipped"]
     return out
 
 
 def _one_entry_each(plan, sent) -> None:
-    assert [e["source"] for e in sent.entries] == [item.source for item in plan.items]
+    """Every image in exactly one state: an entry each, in selection order, or counted as skipped."""
+    listed = [e["source"] for e in sent.entries]
+    assert len(listed) + sent.counts.get("skipped", 0) == len(plan.items)
+    assert listed == [i.source for i in plan.items if i.source in set(listed)]  # selection order
     assert {s: n for s, n in sent.counts.items() if n} == _statuses(sent)
 
 
@@ -119,15 +125,16 @@ def test_listed_results_are_verified_once_then_skipped(obs_bucket, obs, emulator
     assert [item.action for item in plan.items] == ["verify", "verify"]
     counted.reset()
     sent = send(run, plan)
-    assert _statuses(sent) == {"skipped": 2} and emulator.count() == 0
+    assert _statuses(sent) == {"skipped": 2} and emulator.count() == 0 and sent.entries == []
     assert counted.by_method()["HEAD"] == 2  # one per listed result
+    from airflow_provider_hwocr.runtime.batch.state import etag_hash, key_hash, made_hash
+
     for item in plan.items:
-        assert sent.verified[item.key] == {
-            "p": run.pipeline.digest,
-            "s": item.src.etag,
-            "e": plan.prior.listed[item.key],
-            "summary": sent.verified[item.key]["summary"],
-        }
+        kh = key_hash(item.key)
+        assert sent.verified[kh] == (
+            etag_hash(plan.prior.others[kh]),
+            made_hash(run.pipeline.digest, item.src.etag),
+        )
 
 
 def test_a_listed_result_made_otherwise_is_sent_again(obs_bucket, obs, emulator):

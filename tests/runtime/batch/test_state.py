@@ -1,18 +1,30 @@
-"""What a batch knows about earlier work: ``load_prior_state`` (one listing, one manifest GET, a GET per
-leftover progress part; a damaged manifest or part is no reason to stop), ``ProgressJournal`` and
-``build_index`` (only results still listed, plus this run's)."""
+"""What a batch knows about earlier work (``runtime/batch/state.py``): the compact index (stored,
+read once, damage detected), ``load_prior_state`` (one GET of the index, one paged listing, a GET
+per leftover progress part; the index of an older release's manifest is read once), ``next_index``
+(only results still listed, plus this run's), the manifest's bytes, history pruning and
+``ProgressJournal``."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from airflow_provider_hwocr.runtime.batch.state import (
+    HISTORY_KEEP,
+    INDEX_FORMAT,
     PROGRESS_FORMAT,
-    PriorState,
+    Index,
+    KeySet,
     ProgressJournal,
-    build_index,
-    index_entry,
+    etag_hash,
+    index_record,
+    key_hash,
     load_prior_state,
+    made_hash,
+    manifest_bytes,
+    next_index,
+    prune_history,
 )
 from airflow_provider_hwocr.runtime.store import ResultStore
 
@@ -26,14 +38,14 @@ def obs(obs_conn):
     return HuaweiObsHook()
 
 
-def _done(key: str, n: int = 0) -> dict:
+def _done(key: str, n: int = 0, etag: str | None = None) -> dict:
     return {
         "source": f"obs://src-bkt/{key}",
         "status": "done",
         "key": key,
         "params_digest": "p" * 16,
         "source_etag": f"s{n}",
-        "result_etag": f"e{n}",
+        "result_etag": etag or f"e{n}",
         "summary": {"api": API, "blocks": n},
     }
 
@@ -47,98 +59,225 @@ def _results(obs, bucket, store, names) -> dict[str, str]:
     return out
 
 
+def _write_index(obs, bucket, store, entries) -> Index:
+    index = Index.from_records(index_record(e) for e in entries)
+    obs.put_bytes(bucket, store.index_key, index.to_bytes({"api": API}))
+    return index
+
+
+# --- the index ------------------------------------------------------------------------------------
+
+
+def test_the_index_is_24_bytes_per_result_round_trips_and_is_sorted():
+    records = [(key_hash(f"k{i}"), etag_hash(f"e{i}"), made_hash("p", f"s{i}")) for i in range(1000)]
+    index = Index.from_records(records)
+    data = index.to_bytes({"api": API, "run_id": "r1"})
+    header = json.loads(data.split(b"\n", 2)[1])
+    assert header["format"] == INDEX_FORMAT and header["entries"] == 1000 and header["run_id"] == "r1"
+    assert len(data) - len(data.split(b"\n", 2)[2]) < 300 and len(data.split(b"\n", 2)[2]) == 24 * 1000
+    again = Index.from_bytes(data)
+    assert list(again.keys) == sorted(k for k, _, _ in records)
+    for key, result, made in records[::97]:
+        at = again.find(key)
+        assert (again.results[at], again.made[at]) == (result, made)
+    assert again.find(key_hash("absent")) == -1 and len(Index.empty()) == 0
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: b"{not an index",
+        lambda d: d[:-1],  # cut short
+        lambda d: d[:-8] + b"\0" * 8,  # a flipped record: the checksum tells
+        lambda d: d.replace(b'"entries":3', b'"entries":4'),
+    ],
+    ids=["garbage", "truncated", "flipped", "count"],
+)
+def test_a_damaged_index_is_refused(damage):
+    data = Index.from_records([(1, 2, 3), (4, 5, 6), (7, 8, 9)]).to_bytes({})
+    with pytest.raises(ValueError):
+        Index.from_bytes(damage(data))
+
+
+def test_a_later_record_for_a_key_wins_and_merging_keeps_what_is_flagged():
+    index = Index.from_records([(5, 1, 1), (3, 1, 1), (5, 2, 2), (9, 1, 1)])
+    assert list(index.keys) == [3, 5, 9] and index.results[index.find(5)] == 2
+    merged = index.merged(bytearray([1, 0, 1]), {5: (7, 7), 1: (8, 8)})
+    assert list(merged.keys) == [1, 3, 5, 9] and merged.made[merged.find(5)] == 7
+    assert list(index.merged(bytearray([0, 1, 0]), {}).keys) == [5]
+
+
+def test_a_keyset_is_membership_by_bisection():
+    keys = KeySet([9, 3, 7])
+    assert 3 in keys and 4 not in keys and "3" not in keys and len(keys) == 3
+
+
 # --- load_prior_state ---------------------------------------------------------------------------
 
 
-def test_nothing_before_costs_a_listing_and_a_get(obs_bucket, counted, obs):
+def test_nothing_before_costs_a_listing_and_two_gets(obs_bucket, counted, obs):
     store = ResultStore(obs_bucket, "ocr/", API)
     counted.reset()
     prior = load_prior_state(obs, store)
-    assert (prior.listed, prior.index, prior.parts, prior.requests) == ({}, {}, [], 2)
-    assert counted.by_method() == {"GET": 2}
+    assert (len(prior.index), prior.others, prior.parts, prior.requests, prior.origin) == (
+        0,
+        {},
+        [],
+        3,
+        "none",
+    )
+    assert counted.by_method() == {"GET": 3}  # the index, the (old-format) manifest, the listing
 
 
-def test_the_index_comes_from_the_latest_manifest(obs_bucket, counted, obs):
+def test_the_index_object_is_read_once_and_matched_against_the_listing(obs_bucket, counted, obs):
     store = ResultStore(obs_bucket, "ocr/", API)
-    listed = _results(obs, obs_bucket, store, ["a", "b"])
-    index = {key: index_entry(_done(key, n)) for n, key in enumerate(listed)}
-    obs.put_json(obs_bucket, store.latest_key, {"format": "hwocr-manifest/2", "index": index})
+    listed = _results(obs, obs_bucket, store, ["a", "b", "c"])
+    a, b, c = listed
+    _write_index(
+        obs, obs_bucket, store, [_done(a, 0, listed[a]), _done(b, 1, "an older etag"), _done("ocr/gone", 2)]
+    )
+    obs.put_json(obs_bucket, "ocr/x.other-api.json", {})  # not a result of this API
+    counted.reset()
+    prior = load_prior_state(obs, store, KeySet([key_hash(b), key_hash(c)]), log=None)
+    assert prior.requests == 2 == counted.total and prior.origin == "index"
+    assert prior.listed_results == 3 and prior.dropped == 2  # b was rewritten, ocr/gone is gone
+    assert prior.made_of(key_hash(a)) == made_hash("p" * 16, "s0")
+    assert prior.made_of(key_hash(b)) is None and prior.made_of(key_hash("ocr/gone")) is None
+    assert prior.others == {key_hash(b): listed[b], key_hash(c): listed[c]}
+
+
+def test_listed_results_outside_the_selection_are_not_kept(obs_bucket, obs):
+    store = ResultStore(obs_bucket, "ocr/", API)
+    listed = _results(obs, obs_bucket, store, ["mine", "another-shards"])
+    mine = next(iter(listed))
+    prior = load_prior_state(obs, store, KeySet([key_hash(mine)]))
+    assert prior.others == {key_hash(mine): listed[mine]}
+
+
+def test_an_older_releases_manifest_index_is_read_when_there_is_no_index_object(obs_bucket, counted, obs):
+    store = ResultStore(obs_bucket, "ocr/", API)
+    listed = _results(obs, obs_bucket, store, ["a"])
+    (a,) = listed
+    old = {a: {"p": "p" * 16, "s": "s0", "e": listed[a], "summary": {}}}
+    obs.put_json(obs_bucket, store.latest_key, {"format": "hwocr-manifest/2", "index": old})
     counted.reset()
     prior = load_prior_state(obs, store)
-    assert prior.listed == listed and prior.index == index and prior.parts == []
-    assert prior.requests == 2 and counted.by_method() == {"GET": 2}
+    assert prior.origin == "manifest/2" and prior.requests == 3 == counted.total
+    assert prior.made_of(key_hash(a)) == made_hash("p" * 16, "s0")
+    _, changed = next_index(prior, [], {})
+    assert changed  # rewritten in the new format
 
 
-@pytest.mark.parametrize("damage", [b"{not json", b"[1, 2]", b'{"index": "lost"}'])
-def test_a_damaged_manifest_leaves_an_empty_index(obs_bucket, obs, damage):
+@pytest.mark.parametrize(
+    "damage", [b"{not json", b"[1, 2]", b'{"format": "hwocr-manifest/2", "index": "lost"}']
+)
+def test_a_damaged_old_manifest_leaves_an_empty_index(obs_bucket, obs, damage):
     store = ResultStore(obs_bucket, "ocr/", API)
     listed = _results(obs, obs_bucket, store, ["a"])
     obs.put_bytes(obs_bucket, store.latest_key, damage)
     prior = load_prior_state(obs, store)
-    assert prior.listed == listed and prior.index == {}  # each result is HEADed instead
+    assert len(prior.index) == 0 and list(prior.others.values()) == list(listed.values())  # HEADed instead
 
 
-def test_leftover_progress_parts_are_read_and_kept_for_deletion(obs_bucket, counted, obs):
+def test_a_damaged_index_object_counts_as_absent(obs_bucket, obs):
+    store = ResultStore(obs_bucket, "ocr/", API)
+    _results(obs, obs_bucket, store, ["a"])
+    obs.put_bytes(obs_bucket, store.index_key, b"HWOCR-INDEX/1\n{}\n")
+    prior = load_prior_state(obs, store)
+    assert prior.origin == "damaged" and len(prior.others) == 1
+    assert next_index(prior, [], {})[1] is True  # rewritten, so that it heals
+
+
+def test_leftover_progress_parts_are_read_kept_for_deletion_and_recover_what_is_listed(
+    obs_bucket, counted, obs
+):
     store = ResultStore(obs_bucket, "ocr/", API)
     other_shard = ResultStore(obs_bucket, "ocr/", API, "s1of2")
     listed = _results(obs, obs_bucket, store, ["a", "b", "c"])
     a, b, c = listed
     killed = ProgressJournal(obs, store, header={"api": API}, every=1, interval=60)
-    killed.add(_done(a, 1))
+    killed.add(_done(a, 1, listed[a]))
     killed.maybe_flush()
     killed.add({"source": "obs://src-bkt/x", "status": "failed", "key": b})  # not done: not indexed
-    killed.add(_done(c, 3))
+    killed.add(_done(c, 3, "not what is listed"))  # rewritten after the part: not vouched for
     killed.maybe_flush()
     damaged = store.part_key("deadbeef0000", 1)
     obs.put_bytes(obs_bucket, damaged, b"{cut short")
     foreign = ProgressJournal(obs, other_shard, header={}, every=1, interval=60)
-    foreign.add(_done(b, 2))
+    foreign.add(_done(b, 2, listed[b]))
     foreign.maybe_flush()
     counted.reset()
     prior = load_prior_state(obs, store)
     assert sorted(prior.parts) == sorted([*killed.written, damaged])  # not the other shard's part
-    assert prior.index == {a: index_entry(_done(a, 1)), c: index_entry(_done(c, 3))}
-    assert prior.listed == listed  # parts are not results
-    assert prior.requests == 2 + 3 == counted.total  # listing, manifest, one GET per own part
+    assert prior.recovered == {key_hash(a): (etag_hash(listed[a]), made_hash("p" * 16, "s1"))}
+    assert set(prior.others) == {key_hash(b), key_hash(c)}  # parts are not results
+    assert prior.requests == 3 + 3 == counted.total  # index, manifest, listing, one GET per own part
 
 
-def test_an_index_entry_is_what_decide_compares():
-    assert index_entry(_done("k", 4)) == {
-        "p": "p" * 16,
-        "s": "s4",
-        "e": "e4",
-        "summary": {"api": API, "blocks": 4},
-    }
+# --- next_index ------------------------------------------------------------------------------------
 
 
-# --- build_index ------------------------------------------------------------------------------------
-
-
-def test_build_index_keeps_only_listed_entries_and_adds_this_runs():
-    kept, gone, verified, new = "ocr/kept.json", "ocr/gone.json", "ocr/verified.json", "ocr/new.json"
-    prior = PriorState(
-        listed={kept: "e0", verified: "e9"},
-        index={kept: index_entry(_done(kept, 0)), gone: index_entry(_done(gone, 1))},
-    )
-    checked = {verified: {"p": "p" * 16, "s": None, "e": "e9", "summary": None}}
+def test_next_index_keeps_only_listed_records_and_adds_this_runs(obs_bucket, obs):
+    store = ResultStore(obs_bucket, "ocr/", API)
+    listed = _results(obs, obs_bucket, store, ["kept", "verified"])
+    kept, verified = listed
+    _write_index(obs, obs_bucket, store, [_done(kept, 0, listed[kept]), _done("ocr/gone", 1)])
+    prior = load_prior_state(obs, store)
+    checked = {key_hash(verified): (etag_hash(listed[verified]), made_hash("p" * 16, None))}
     entries = [
-        _done(new, 5),
+        _done("ocr/new", 5),
         {"source": "x", "status": "failed", "key": "ocr/failed.json"},
-        {"source": "y", "status": "skipped", "key": kept},
         {"source": "z", "status": "done"},  # no key: nothing to index
     ]
-    index = build_index(prior, entries, checked)
-    assert index == {
-        kept: index_entry(_done(kept, 0)),
-        verified: checked[verified],
-        new: index_entry(_done(new, 5)),
-    }
+    index, changed = next_index(prior, entries, checked)
+    assert changed and sorted(index.keys) == sorted(key_hash(k) for k in (kept, verified, "ocr/new"))
+    assert index.results[index.find(key_hash("ocr/new"))] == etag_hash("e5")
 
 
-def test_this_runs_result_replaces_the_old_entry():
-    key = "ocr/a.json"
-    prior = PriorState(listed={key: "e0"}, index={key: index_entry(_done(key, 0))})
-    assert build_index(prior, [_done(key, 7)], {}) == {key: index_entry(_done(key, 7))}
+def test_a_run_that_changes_nothing_keeps_the_stored_index(obs_bucket, obs):
+    store = ResultStore(obs_bucket, "ocr/", API)
+    listed = _results(obs, obs_bucket, store, ["a"])
+    (a,) = listed
+    _write_index(obs, obs_bucket, store, [_done(a, 0, listed[a])])
+    prior = load_prior_state(obs, store)
+    index, changed = next_index(prior, [], {})
+    assert not changed and index is prior.index
+
+
+def test_this_runs_result_replaces_the_old_record(obs_bucket, obs):
+    store = ResultStore(obs_bucket, "ocr/", API)
+    listed = _results(obs, obs_bucket, store, ["a"])
+    (a,) = listed
+    _write_index(obs, obs_bucket, store, [_done(a, 0, listed[a])])
+    index, _ = next_index(load_prior_state(obs, store), [_done(a, 7)], {})
+    assert len(index) == 1 and index.made[0] == made_hash("p" * 16, "s7")
+
+
+# --- manifests and history -------------------------------------------------------------------------
+
+
+def test_manifest_bytes_are_the_json_of_the_header_and_its_images():
+    header = {"format": "x", "totals": {"done": 2}, "note": "reçu"}
+    entries = [{"source": "a", "status": "done"}, {"source": "b", "status": "failed"}]
+    assert json.loads(manifest_bytes(header, entries)) == {**header, "images": entries}
+    assert json.loads(manifest_bytes(header, [])) == {**header, "images": []}
+    assert "reçu".encode() in manifest_bytes(header, [])
+
+
+def test_history_keeps_the_newest_records_of_its_own_shard(obs_bucket, obs):
+    from datetime import datetime, timedelta, timezone
+
+    store = ResultStore(obs_bucket, "ocr/", API)
+    shard = ResultStore(obs_bucket, "ocr/", API, "s0of2")
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    mine = [store.history_key(f"r{i}", 1, start + timedelta(minutes=i)) for i in range(7)]
+    for key in [*mine, shard.history_key("r0", 1, start), shard.history_key("r1", 1, start)]:
+        obs.put_bytes(obs_bucket, key, b"{}")
+    assert prune_history(obs, store, keep=3) == 4
+    left = obs.list_keys(obs_bucket, store.history_prefix)
+    assert [k for k in left if store.is_own_history(k)] == mine[-3:]
+    assert len([k for k in left if shard.is_own_history(k)]) == 2  # another shard's are its own business
+    assert prune_history(obs, store, keep=3) == 0 and HISTORY_KEEP == 100
 
 
 # --- ProgressJournal --------------------------------------------------------------------------------

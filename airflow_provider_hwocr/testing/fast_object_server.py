@@ -1,0 +1,612 @@
+"""A fast S3-compatible object server on 127.0.0.1, for benchmarks and tests (never used at run time).
+
+moto costs about 6.4 ms of server CPU per image (a PUT and the OCR service's GET), which caps
+a benchmark at roughly 110 images/s on two cores: it measures moto, not the provider. This
+server keeps objects in memory and speaks just enough of the protocol for the provider, the
+OBS SDK and the OCR emulator's URL downloads, at well under 1 ms per image:
+
+* path-style addresses only (``http://127.0.0.1:PORT/bucket/key``); no signature check;
+* buckets: ``PUT`` (create), ``HEAD``, ``GET ?`` (ListObjects v1: ``prefix``, ``marker``,
+  ``max-keys``, ``delimiter``, ``encoding-type=url``), ``POST ?delete`` (multi-object
+  delete), ``PUT ?policy`` (accepted, not enforced: every object is readable);
+* objects: ``PUT`` (``Content-MD5`` checked, user metadata kept as sent), ``GET``, ``HEAD``,
+  ``DELETE``; ETags are MD5s, as for a plain PUT on OBS;
+* HTTP/1.1 keep-alive (``Connection: close`` honoured), ``Transfer-Encoding: chunked``
+  request bodies.
+
+Knobs that model a real OBS round trip from the task's machine: ``delay`` seconds before
+every answer and ``connect_delay`` more before the first answer on a new connection (a
+TLS handshake); requests whose ``User-Agent`` starts with one of ``exempt_agents`` (the OCR
+emulator's downloads: the service fetching from OBS inside the cloud) are neither delayed
+nor counted as the provider's. ``idle_timeout`` closes connections idle that long, as
+servers do, so a client's stale pooled connections can be tested.
+
+Counters (:meth:`FastObjectServer.stats`): requests by agent and method, connections by
+agent (the agent of a connection's first request), bytes in and out (and request bodies
+written by ``PUT`` and ``POST``), and the time of the
+first and last ``PUT`` per agent. A server in another process is driven over HTTP through
+``/_fast/*`` control paths (never counted or delayed): ``GET /_fast/stats``,
+``POST /_fast/reset``, ``POST /_fast/config?delay=&connect_delay=``, ``GET /_fast/puts?prefix=``
+(how many objects under ``bucket/prefix`` were PUT, first and last time),
+``POST /_fast/fill?bucket=&prefix=&n=`` (the body is stored ``n`` times, keys
+``{prefix}img{i:06d}.png``). :func:`serve` runs one until killed (the benchmarks start it in a
+child process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import re
+import threading
+import time
+import uuid
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.utils import formatdate
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from xml.sax.saxutils import escape
+
+__all__ = ["FastObjectServer", "fast_object_server", "serve"]
+
+_XML = "application/xml"
+_MAX_KEYS = 1000
+_MAX_PUT_LOG = 500_000
+_DELETE_KEY_RE = re.compile(rb"<Key>(.*?)</Key>", re.DOTALL)
+_REASONS = {
+    200: "OK",
+    204: "No Content",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    501: "Not Implemented",
+}
+
+
+class _Object:
+    __slots__ = ("content_type", "data", "etag", "meta", "modified")
+
+    def __init__(self, data: bytes, content_type: str, meta: list[tuple[str, str]]) -> None:
+        self.data = data
+        self.etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        self.content_type = content_type
+        self.meta = meta
+        self.modified = time.time()
+
+
+class _Bucket:
+    def __init__(self) -> None:
+        self.objects: dict[str, _Object] = {}
+        self._sorted: list[str] | None = []
+
+    def put(self, key: str, obj: _Object) -> None:
+        if key not in self.objects:
+            self._sorted = None
+        self.objects[key] = obj
+
+    def delete(self, key: str) -> None:
+        if self.objects.pop(key, None) is not None:
+            self._sorted = None
+
+    def keys(self) -> list[str]:
+        if self._sorted is None:
+            self._sorted = sorted(self.objects)
+        return self._sorted
+
+
+class _Response:
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[str, str]] | None = None, body: bytes = b"") -> None:
+        self.status = status
+        self.headers = headers or []
+        self.body = body
+
+
+def _error(status: int, code: str, message: str, resource: str = "") -> _Response:
+    request_id = uuid.uuid4().hex[:16]
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{escape(message)}</Message>'
+        f"<Resource>{escape(resource)}</Resource><RequestId>{request_id}</RequestId></Error>"
+    ).encode()
+    return _Response(status, [("Content-Type", _XML), ("x-amz-request-id", request_id)], body)
+
+
+def _agent_of(headers: dict[str, str]) -> str:
+    """The agent family of a request: its User-Agent up to the first ``/`` or space."""
+    agent = headers.get("user-agent", "") or "-"
+    return re.split(r"[/ ]", agent, maxsplit=1)[0] or "-"
+
+
+class FastObjectServer:
+    """An in-memory S3-compatible server on an asyncio loop in a thread of its own (see the module)."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        delay: float = 0.0,
+        connect_delay: float = 0.0,
+        exempt_agents: tuple[str, ...] = ("hwocr-emulator",),
+        idle_timeout: float | None = None,
+    ) -> None:
+        if host != "127.0.0.1":
+            raise ValueError("the fast object server listens on 127.0.0.1 only")
+        self.host = host
+        self.port = port
+        self.delay = delay
+        self.connect_delay = connect_delay
+        self.exempt_agents = exempt_agents
+        self.idle_timeout = idle_timeout
+        self.buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._open: set[_Connection] = set()
+        self.reset_stats()
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> str:
+        """Start serving in a daemon thread; returns the URL."""
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                self._server = loop.run_until_complete(
+                    loop.create_server(lambda: _Connection(self), self.host, self.port, backlog=512)
+                )
+                self.port = self._server.sockets[0].getsockname()[1]
+            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            self._server.close()
+            for conn in list(self._open):
+                conn.close()
+            loop.run_until_complete(self._server.wait_closed())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name=f"fast-object-server:{self.port}", daemon=True)
+        self._thread.start()
+        ready.wait(30)
+        if failure:
+            raise failure[0]
+        return self.url
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None and thread.is_alive():
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+        self._loop = self._thread = None
+
+    def __enter__(self) -> FastObjectServer:  # noqa: PYI034 - not subclassed
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- set-up and counters ------------------------------------------------------------
+
+    def create_bucket(self, name: str) -> None:
+        with self._lock:
+            self.buckets.setdefault(name, _Bucket())
+
+    def put_object(self, bucket: str, key: str, data: bytes, content_type: str = "image/png") -> None:
+        """Store an object directly (set-up: no request, not counted)."""
+        with self._lock:
+            self.buckets.setdefault(bucket, _Bucket()).put(key, _Object(data, content_type, []))
+
+    def fill(self, bucket: str, prefix: str, n: int, data: bytes) -> None:
+        """``n`` objects ``{prefix}img{i:06d}.png`` holding ``data`` (set-up: not counted)."""
+        with self._lock:
+            target = self.buckets.setdefault(bucket, _Bucket())
+            for i in range(n):
+                target.put(f"{prefix}img{i:06d}.png", _Object(data, "image/png", []))
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self._requests: dict[str, dict[str, int]] = {}
+            self._connections: dict[str, int] = {}
+            self._bytes = {"in": 0, "out": 0, "written": 0}  # written: bodies of PUT and POST requests
+            self._puts: dict[str, list[float]] = {}
+            self._put_log: list[tuple[float, str]] = []  # (time, "bucket/key") of each object PUT
+
+    def stats(self) -> dict[str, Any]:
+        """Requests by agent and method, connections by agent, bytes in/out, first/last PUT times."""
+        with self._lock:
+            return {
+                "requests": {a: dict(m) for a, m in self._requests.items()},
+                "connections": dict(self._connections),
+                "bytes": dict(self._bytes),
+                "puts": {a: list(t) for a, t in self._puts.items()},
+                "open_connections": len(self._open),
+            }
+
+    def put_times(self, prefix: str) -> dict[str, Any]:
+        """How many objects whose ``bucket/key`` starts with ``prefix`` were PUT, and when the first and last were."""
+        with self._lock:
+            times = [t for t, where in self._put_log if where.startswith(prefix)]
+        return {"count": len(times), "first": min(times, default=None), "last": max(times, default=None)}
+
+    def _count(
+        self, agent: str, method: str, size_in: int, size_out: int, first: bool, body_size: int = 0
+    ) -> None:
+        with self._lock:
+            by_method = self._requests.setdefault(agent, {})
+            by_method[method] = by_method.get(method, 0) + 1
+            if first:
+                self._connections[agent] = self._connections.get(agent, 0) + 1
+            self._bytes["in"] += size_in
+            self._bytes["out"] += size_out
+            if method in ("PUT", "POST"):
+                self._bytes["written"] += body_size
+            if method == "PUT":
+                now = time.time()
+                times = self._puts.setdefault(agent, [now, now])
+                times[1] = now
+
+    def exempt(self, agent: str) -> bool:
+        return any(agent.startswith(a) for a in self.exempt_agents)
+
+    # --- the protocol ---------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> _Response:
+        parts = urlsplit(target)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        path = unquote(parts.path)
+        if path.startswith("/_fast/"):
+            return self._control(method, path, query, body)
+        bucket_name, _, key = path.lstrip("/").partition("/")
+        if not bucket_name:
+            return _error(400, "InvalidRequest", "path-style addresses only: /bucket/key")
+        with self._lock:
+            bucket = self.buckets.get(bucket_name)
+            if key:
+                return self._object(method, bucket, bucket_name, key, headers, body)
+            return self._bucket(method, bucket, bucket_name, query, body)
+
+    def _bucket(
+        self, method: str, bucket: _Bucket | None, name: str, query: dict[str, str], body: bytes
+    ) -> _Response:
+        if method == "PUT" and not ({"policy", "acl", "cors", "tagging"} & set(query)):
+            if bucket is not None:
+                return _error(409, "BucketAlreadyOwnedByYou", "the bucket exists", name)
+            self.buckets[name] = _Bucket()
+            return _Response(200, [("Location", f"/{name}")])
+        if bucket is None:
+            return _Response(404) if method == "HEAD" else _error(404, "NoSuchBucket", "no such bucket", name)
+        if method == "HEAD":
+            return _Response(200)
+        if method == "PUT":
+            return _Response(204)  # policy and the like: accepted, not enforced
+        if method == "GET" and not ({"location", "policy", "acl", "versioning"} & set(query)):
+            return self._list(bucket, name, query)
+        if method == "POST" and "delete" in query:
+            for raw in _DELETE_KEY_RE.findall(body):
+                bucket.delete(_unescape(raw.decode("utf-8")))
+            return _Response(200, [("Content-Type", _XML)], b'<?xml version="1.0"?><DeleteResult/>')
+        if method == "DELETE":
+            if bucket.objects:
+                return _error(409, "BucketNotEmpty", "the bucket is not empty", name)
+            del self.buckets[name]
+            return _Response(204)
+        return _error(501, "NotImplemented", f"{method} on a bucket with {sorted(query)}", name)
+
+    def _object(
+        self, method: str, bucket: _Bucket | None, name: str, key: str, headers: dict[str, str], body: bytes
+    ) -> _Response:
+        if bucket is None:
+            return _Response(404) if method == "HEAD" else _error(404, "NoSuchBucket", "no such bucket", name)
+        if method == "PUT":
+            md5 = headers.get("content-md5")
+            if md5 and base64.b64decode(md5) != hashlib.md5(body, usedforsecurity=False).digest():
+                return _error(400, "BadDigest", "the Content-MD5 does not match the body", key)
+            meta = [(k, v) for k, v in headers.items() if k.startswith(("x-amz-meta-", "x-obs-meta-"))]
+            obj = _Object(body, headers.get("content-type", "application/octet-stream"), meta)
+            bucket.put(key, obj)
+            if len(self._put_log) < _MAX_PUT_LOG:
+                self._put_log.append((obj.modified, f"{name}/{key}"))
+            return _Response(200, [("ETag", f'"{obj.etag}"')])
+        if method == "DELETE":
+            bucket.delete(key)
+            return _Response(204)
+        if method not in ("GET", "HEAD"):
+            return _error(405, "MethodNotAllowed", method, key)
+        found = bucket.objects.get(key)
+        if found is None:
+            return _Response(404) if method == "HEAD" else _error(404, "NoSuchKey", "no such key", key)
+        out = [
+            ("Content-Type", found.content_type),
+            ("ETag", f'"{found.etag}"'),
+            ("Last-Modified", formatdate(found.modified, usegmt=True)),
+            *found.meta,
+        ]
+        if method == "HEAD":
+            out.append(("Content-Length", str(len(found.data))))
+            return _Response(200, out)
+        return _Response(200, out, found.data)
+
+    def _list(self, bucket: _Bucket, name: str, query: dict[str, str]) -> _Response:
+        prefix = query.get("prefix", "")
+        marker = query.get("marker", "")
+        delimiter = query.get("delimiter", "")
+        try:
+            max_keys = max(0, min(_MAX_KEYS, int(query.get("max-keys", _MAX_KEYS))))
+        except ValueError:
+            return _error(400, "InvalidArgument", "max-keys must be an integer")
+        url = query.get("encoding-type") == "url"
+        keys = bucket.keys()
+        start = max(bisect_left(keys, prefix), bisect_right(keys, marker) if marker else 0)
+        contents: list[str] = []
+        prefixes: list[str] = []
+        last = ""
+        truncated = False
+        i = start
+        while i < len(keys):
+            key = keys[i]
+            if not key.startswith(prefix):
+                break
+            if len(contents) + len(prefixes) >= max_keys:
+                truncated = True
+                break
+            cut = key.find(delimiter, len(prefix)) if delimiter else -1
+            if cut >= 0:
+                common = key[: cut + len(delimiter)]
+                prefixes.append(common)
+                last = common
+                i = bisect_right(keys, common + "\U0010ffff")  # past everything under it
+                continue
+            contents.append(key)
+            last = key
+            i += 1
+        enc = (lambda s: quote(s, safe="/")) if url else escape
+        xml = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
+            f"<Name>{escape(name)}</Name><Prefix>{enc(prefix)}</Prefix><Marker>{enc(marker)}</Marker>",
+            f"<MaxKeys>{max_keys}</MaxKeys>",
+        ]
+        if delimiter:
+            xml.append(f"<Delimiter>{enc(delimiter)}</Delimiter>")
+        if url:
+            xml.append("<EncodingType>url</EncodingType>")
+        xml.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
+        if truncated:
+            xml.append(f"<NextMarker>{enc(last)}</NextMarker>")
+        for key in contents:
+            obj = bucket.objects[key]
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(obj.modified))
+            xml.append(
+                f"<Contents><Key>{enc(key)}</Key><LastModified>{stamp}.{int(obj.modified * 1000) % 1000:03d}Z"
+                f'</LastModified><ETag>"{obj.etag}"</ETag><Size>{len(obj.data)}</Size>'
+                "<StorageClass>STANDARD</StorageClass></Contents>"
+            )
+        for common in prefixes:
+            xml.append(f"<CommonPrefixes><Prefix>{enc(common)}</Prefix></CommonPrefixes>")
+        xml.append("</ListBucketResult>")
+        return _Response(200, [("Content-Type", _XML)], "".join(xml).encode("utf-8"))
+
+    def _control(self, method: str, path: str, query: dict[str, str], body: bytes) -> _Response:
+        if path == "/_fast/stats":
+            return _Response(200, [("Content-Type", "application/json")], json.dumps(self.stats()).encode())
+        if path == "/_fast/puts":
+            times = self.put_times(query.get("prefix", ""))
+            return _Response(200, [("Content-Type", "application/json")], json.dumps(times).encode())
+        if path == "/_fast/reset" and method == "POST":
+            self.reset_stats()
+            return _Response(204)
+        if path == "/_fast/config" and method == "POST":
+            if "delay" in query:
+                self.delay = float(query["delay"])
+            if "connect_delay" in query:
+                self.connect_delay = float(query["connect_delay"])
+            return _Response(204)
+        if path == "/_fast/fill" and method == "POST":
+            self.fill(query["bucket"], query.get("prefix", ""), int(query["n"]), body)
+            return _Response(204)
+        if path == "/_fast/bucket" and method == "POST":
+            self.create_bucket(query["bucket"])
+            return _Response(204)
+        return _error(404, "NoSuchControl", path)
+
+
+def _unescape(text: str) -> str:
+    if "&" not in text:
+        return text
+    import html
+
+    return html.unescape(text)
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection: requests parsed from the stream, answered in order."""
+
+    def __init__(self, server: FastObjectServer) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.first = True
+        self.busy = False
+        self.closing = False
+        self.idle: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.server._open.add(self)
+        self._arm_idle()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server._open.discard(self)
+        if self.idle is not None:
+            self.idle.cancel()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def _arm_idle(self) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
+        timeout = self.server.idle_timeout
+        if timeout and self.server._loop is not None:
+            self.idle = self.server._loop.call_later(timeout, self.close)
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if not self.busy:
+            self._process()
+
+    def _process(self) -> None:
+        while not self.busy and not self.closing:
+            request = self._next_request()
+            if request is None:
+                return
+            method, target, headers, body, size = request
+            self._answer(method, target, headers, body, size)
+
+    def _next_request(self) -> tuple[str, str, dict[str, str], bytes, int] | None:
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        lines = bytes(self.buf[:end]).decode("latin-1").split("\r\n")
+        try:
+            method, target, _version = lines[0].split(" ", 2)
+        except ValueError:
+            self.closing = True
+            self.close()
+            return None
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        start = end + 4
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            decoded = _dechunk(self.buf, start)
+            if decoded is None:
+                return None
+            body, consumed = decoded
+        else:
+            length = int(headers.get("content-length") or 0)
+            if len(self.buf) < start + length:
+                return None
+            body, consumed = bytes(self.buf[start : start + length]), start + length
+        del self.buf[:consumed]
+        return method, target, headers, body, consumed
+
+    def _answer(self, method: str, target: str, headers: dict[str, str], body: bytes, size: int) -> None:
+        server = self.server
+        try:
+            response = server.handle(method, target, headers, body)
+        except Exception as exc:  # noqa: BLE001 - a bug here must not kill the connection silently
+            response = _error(500, "InternalError", f"{type(exc).__name__}: {exc}")
+        close = headers.get("connection", "").lower() == "close"
+        out = [f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Error')}"]
+        out += [f"{k}: {v}" for k, v in response.headers]
+        if not any(k.lower() == "content-length" for k, _ in response.headers):
+            out.append(f"Content-Length: {len(response.body)}")
+        out.append(f"Date: {formatdate(usegmt=True)}")
+        out.append("Server: hwocr-fast-object-server")
+        if close:
+            out.append("Connection: close")
+        raw = ("\r\n".join(out) + "\r\n\r\n").encode("latin-1")
+        payload = raw if method == "HEAD" else raw + response.body
+        wait = 0.0
+        if not target.startswith("/_fast/"):
+            agent = _agent_of(headers)
+            if not server.exempt(agent):
+                wait = server.delay + (server.connect_delay if self.first else 0.0)
+            server._count(agent, method, size, len(payload), self.first, len(body))
+            self.first = False
+        if wait > 0 and server._loop is not None:
+            self.busy = True
+            assert self.transport is not None
+            self.transport.pause_reading()
+            server._loop.call_later(wait, self._send, payload, close)
+        else:
+            self._send(payload, close)
+
+    def _send(self, payload: bytes, close: bool) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(payload)
+        self._arm_idle()
+        if close:
+            self.closing = True
+            transport.close()
+            return
+        if self.busy:
+            self.busy = False
+            transport.resume_reading()
+            self._process()
+
+
+def _dechunk(buf: bytearray, start: int) -> tuple[bytes, int] | None:
+    """A chunked body from ``buf[start:]``: (body, bytes consumed), or ``None`` if incomplete."""
+    out = bytearray()
+    pos = start
+    while True:
+        eol = buf.find(b"\r\n", pos)
+        if eol < 0:
+            return None
+        size = int(bytes(buf[pos:eol]).split(b";", 1)[0], 16)
+        pos = eol + 2
+        if size == 0:
+            trailer = buf.find(b"\r\n", pos)
+            if trailer < 0:
+                return None
+            return bytes(out), trailer + 2
+        if len(buf) < pos + size + 2:
+            return None
+        out += buf[pos : pos + size]
+        pos += size + 2
+
+
+@contextmanager
+def fast_object_server(**options: Any) -> Iterator[FastObjectServer]:
+    """Run a :class:`FastObjectServer` for the ``with`` block; yields it (its ``url`` to connect)."""
+    server = FastObjectServer(**options)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def serve(port_queue: Any = None, **options: Any) -> None:
+    """Run a server until the process is killed; put its port on ``port_queue`` (for a child process)."""
+    server = FastObjectServer(**options)
+    server.start()
+    if port_queue is not None:
+        port_queue.put(server.port)
+    else:
+        print(server.url, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover - a shell helper
+    serve()
