@@ -7,13 +7,24 @@ come from an upstream task (for example an OBS sensor), here it is a param.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import DAG, Param, task
 
 from airflow_provider_hwocr.operators.ocr import HuaweiOcrOperator, HuaweiOcrPassportOperator
+from airflow_provider_hwocr.retry_policy import HWOCR_RETRY_POLICY
+
+#: Retries for transient failures and lost workers (a killed worker's task is failed by Airflow's
+#: heartbeat timeout, then retried; a retry skips the images already done). On Airflow 3.3+ the
+#: provider's retry policy fails fast on what a retry cannot fix (bad input, auth, budget).
+RETRIES: dict = {"retries": 3, "retry_delay": timedelta(seconds=30)}
+if HWOCR_RETRY_POLICY is not None:
+    RETRIES["retry_policy"] = HWOCR_RETRY_POLICY
 
 with DAG(
     dag_id="hwocr_id_documents",
+    default_args=RETRIES,
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,

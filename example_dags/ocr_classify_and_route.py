@@ -8,6 +8,8 @@ run has no logical date: results go under the day the run was triggered for.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import DAG, Param, task
 
@@ -17,6 +19,7 @@ from airflow_provider_hwocr.operators.ocr import (
     HuaweiOcrPassportOperator,
     HuaweiOcrSmartDocumentRecognizerOperator,
 )
+from airflow_provider_hwocr.retry_policy import HWOCR_RETRY_POLICY
 
 INVOICE_TYPES = {
     "vat_invoice",
@@ -32,8 +35,17 @@ INVOICE_TYPES = {
 RUN_DAY = "{{ (logical_date | default(dag_run.run_after, true)) | ds }}"
 RESULTS = "obs://{{ params.bucket }}/routed/" + RUN_DAY + "/"
 
+
+#: Retries for transient failures and lost workers (a killed worker's task is failed by Airflow's
+#: heartbeat timeout, then retried; a retry skips the images already done). On Airflow 3.3+ the
+#: provider's retry policy fails fast on what a retry cannot fix (bad input, auth, budget).
+RETRIES: dict = {"retries": 3, "retry_delay": timedelta(seconds=30)}
+if HWOCR_RETRY_POLICY is not None:
+    RETRIES["retry_policy"] = HWOCR_RETRY_POLICY
+
 with DAG(
     dag_id="ocr_classify_and_route",
+    default_args=RETRIES,
     schedule=None,
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=False,

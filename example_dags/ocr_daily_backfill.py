@@ -16,18 +16,30 @@ A run triggered with no logical date (UI, ``airflow dags trigger`` without
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import DAG, Param
 
 from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+from airflow_provider_hwocr.retry_policy import HWOCR_RETRY_POLICY
 
 # The run's day: its logical date, or, for a run triggered with no logical date
 # (UI, ``airflow dags trigger`` without ``-l``, REST API), the time it was triggered
 # for. ``{{ ds }}`` alone is undefined in such runs.
 RUN_DAY = "{{ (logical_date | default(dag_run.run_after, true)) | ds }}"
 
+
+#: Retries for transient failures and lost workers (a killed worker's task is failed by Airflow's
+#: heartbeat timeout, then retried; a retry skips the images already done). On Airflow 3.3+ the
+#: provider's retry policy fails fast on what a retry cannot fix (bad input, auth, budget).
+RETRIES: dict = {"retries": 3, "retry_delay": timedelta(seconds=30)}
+if HWOCR_RETRY_POLICY is not None:
+    RETRIES["retry_policy"] = HWOCR_RETRY_POLICY
+
 with DAG(
     dag_id="ocr_daily_backfill",
+    default_args=RETRIES,
     schedule="@daily",
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=False,  # past days: airflow backfill create

@@ -16,10 +16,13 @@ in the triggerer and uses no worker slot.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import DAG, Param, task
 
 from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
+from airflow_provider_hwocr.retry_policy import HWOCR_RETRY_POLICY
 from airflow_provider_hwocr.sensors.obs import HuaweiObsKeySensor
 
 # The run's day: its logical date, or, for a run triggered with no logical date
@@ -27,8 +30,17 @@ from airflow_provider_hwocr.sensors.obs import HuaweiObsKeySensor
 # for. ``{{ ds }}`` alone is undefined in such runs.
 RUN_DAY = "{{ (logical_date | default(dag_run.run_after, true)) | ds }}"
 
+
+#: Retries for transient failures and lost workers (a killed worker's task is failed by Airflow's
+#: heartbeat timeout, then retried; a retry skips the images already done). On Airflow 3.3+ the
+#: provider's retry policy fails fast on what a retry cannot fix (bad input, auth, budget).
+RETRIES: dict = {"retries": 3, "retry_delay": timedelta(seconds=30)}
+if HWOCR_RETRY_POLICY is not None:
+    RETRIES["retry_policy"] = HWOCR_RETRY_POLICY
+
 with DAG(
     dag_id="ocr_new_uploads",
+    default_args=RETRIES,
     schedule="@daily",
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=False,

@@ -17,16 +17,27 @@ results already there are skipped.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from airflow.sdk import DAG, Param, task
 
 from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
+from airflow_provider_hwocr.retry_policy import HWOCR_RETRY_POLICY
 
 BUCKET = os.environ.get("HWOCR_EXAMPLE_BUCKET", "hwocr-demo")
 RESULTS = f"obs://{BUCKET}/ocr-results/"
 
+
+#: Retries for transient failures and lost workers (a killed worker's task is failed by Airflow's
+#: heartbeat timeout, then retried; a retry skips the images already done). On Airflow 3.3+ the
+#: provider's retry policy fails fast on what a retry cannot fix (bad input, auth, budget).
+RETRIES: dict = {"retries": 3, "retry_delay": timedelta(seconds=30)}
+if HWOCR_RETRY_POLICY is not None:
+    RETRIES["retry_policy"] = HWOCR_RETRY_POLICY
+
 with DAG(
     dag_id="ocr_results_producer",
+    default_args=RETRIES,
     schedule=None,
     params={"images": Param([], type="array", description="obs:// URIs (or URLs) of the images")},
     tags=["hwocr", "example", "assets"],

@@ -14,17 +14,29 @@ have no logical date).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import DAG, Param
 
 from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+from airflow_provider_hwocr.retry_policy import HWOCR_RETRY_POLICY
 
 #: Shards per day: raise it with the number of workers (each shard is one task and one slot).
 SHARDS = 4
 DAY = "{{ params.day or (dag_run.logical_date or dag_run.run_after).strftime('%Y-%m-%d') }}"
 
+
+#: Retries for transient failures and lost workers (a killed worker's task is failed by Airflow's
+#: heartbeat timeout, then retried; a retry skips the images already done). On Airflow 3.3+ the
+#: provider's retry policy fails fast on what a retry cannot fix (bad input, auth, budget).
+RETRIES: dict = {"retries": 3, "retry_delay": timedelta(seconds=30)}
+if HWOCR_RETRY_POLICY is not None:
+    RETRIES["retry_policy"] = HWOCR_RETRY_POLICY
+
 with DAG(
     dag_id="ocr_sharded_backfill",
+    default_args=RETRIES,
     schedule="@daily",
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=False,

@@ -36,6 +36,26 @@ def test_example_dags_import_without_errors(dagbag):
         assert any(d.fileloc == str(dag_file) for d in dagbag.dags.values()), dag_file
 
 
+#: Another helper's example (it calls no OCR): retries there are its own choice.
+_NO_OCR = {"ocr_results_consumer"}
+
+
+def test_every_ocr_task_of_the_examples_retries_with_the_providers_policy(dagbag):
+    """Issue 19: after a lost worker the sharded example failed the run (no retries)."""
+    from airflow_provider_hwocr.retry_policy import HWOCR_RETRY_POLICY
+
+    checked = 0
+    for dag in dagbag.dags.values():
+        if dag.dag_id in _NO_OCR:
+            continue
+        for task in dag.tasks:
+            assert task.retries >= 1, (dag.dag_id, task.task_id)
+            if HWOCR_RETRY_POLICY is not None and type(task).__module__.startswith("airflow_provider_hwocr"):
+                assert task.retry_policy is HWOCR_RETRY_POLICY, (dag.dag_id, task.task_id)
+            checked += 1
+    assert checked >= 15
+
+
 def _load(dag_id: str):
     import importlib.util
 

@@ -45,7 +45,7 @@ from airflow_provider_hwocr.client.errors import (
     redact,
 )
 from airflow_provider_hwocr.client.request import check_region, prepare_request
-from airflow_provider_hwocr.client.retry import OcrRetryPolicy, RetryOutcome, run_with_retry
+from airflow_provider_hwocr.client.retry import OcrRetryPolicy, RetryOutcome, TryBudget, run_with_retry
 from airflow_provider_hwocr.client.signer import canonical_query
 
 if TYPE_CHECKING:
@@ -430,14 +430,21 @@ class OcrClient:
             raise HuaweiOcrValidationError(str(exc.args[0]), parameter="api") from None
 
     def call(
-        self, api: Api | str, body: Mapping[str, Any], *, enterprise_project_id: str | None = None
+        self,
+        api: Api | str,
+        body: Mapping[str, Any],
+        *,
+        enterprise_project_id: str | None = None,
+        budget: TryBudget | None = None,
     ) -> OcrResponse:
         """POST ``body`` to one OCR API and return its ``result``.
 
         ``body`` is sent as given (see :meth:`recognize` for validation): a dict, or the
         :class:`~airflow_provider_hwocr.client.body.RequestBody` of a prepared request (its
         image is encoded once, into the bytes sent). Raises a :class:`HuaweiOcrError`
-        subclass on failure, after retries where they apply.
+        subclass on failure, after retries where they apply. ``budget`` (e.g.
+        ``runtime.costs.CallBudget``) is consulted before every try that may be billed,
+        retries included (see :func:`~.retry.run_with_retry`).
         """
         api_obj = self._api(api)
         if self._check_region:  # refuses only what the vendor's endpoint tables make certain
@@ -495,7 +502,7 @@ class OcrClient:
         started = time.monotonic()
         outcome = RetryOutcome()
         (response, doc), attempts = run_with_retry(
-            self.retry, attempt, api=api_obj.slug, outcome=outcome, paced=limiter is not None
+            self.retry, attempt, api=api_obj.slug, outcome=outcome, paced=limiter is not None, budget=budget
         )
         elapsed = time.monotonic() - started
         error = _error_in_success(doc)
@@ -557,6 +564,7 @@ class OcrClient:
         image: Any = None,
         url: str | None = None,
         enterprise_project_id: str | None = None,
+        budget: TryBudget | None = None,
         **params: Any,
     ) -> OcrResponse:
         """Validate the input, build the body and call the API.
@@ -567,7 +575,7 @@ class OcrClient:
         """
         api_obj = self._api(api)
         body = prepare_request(api_obj, image=image, url=url, params=params).body
-        return self.call(api_obj, body, enterprise_project_id=enterprise_project_id)
+        return self.call(api_obj, body, enterprise_project_id=enterprise_project_id, budget=budget)
 
     # --- IAM ----------------------------------------------------------------------------
 

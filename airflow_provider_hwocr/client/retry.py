@@ -16,6 +16,12 @@ body, connection lost after the request was sent) is retried only when
 ``retry_possibly_billed`` is on; every such retry is logged at WARNING and
 counted in ``billed_retries`` on the response or on the final error.
 
+A *budget* (``OcrClient.call(..., budget=...)``, e.g. a task's ``max_calls``) is
+consulted before **every** try that may be billed, retries included: the try takes
+one unit before it is sent, and gives it back when it surely was not billed (the
+service answered with an error status, or the request never left this machine). A
+try the budget refuses is not made: :class:`HuaweiOcrBudgetExceededError`.
+
 The class was called ``RetryPolicy``; it is ``OcrRetryPolicy`` now, so it is
 not confused with Airflow's task-level ``airflow.sdk.RetryPolicy``. The old
 name stays as an alias.
@@ -28,7 +34,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from airflow_provider_hwocr.client.errors import (
     HuaweiOcrError,
@@ -36,8 +42,18 @@ from airflow_provider_hwocr.client.errors import (
     HuaweiOcrTransientError,
     parse_retry_after,
 )
+from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError
 
-__all__ = ["OcrRetryPolicy", "RetryOutcome", "RetryPolicy", "parse_retry_after", "run_with_retry"]
+__all__ = [
+    "HuaweiOcrBudgetExceededError",
+    "OcrRetryPolicy",
+    "RetryOutcome",
+    "RetryPolicy",
+    "TryBudget",
+    "parse_retry_after",
+    "possibly_billed",
+    "run_with_retry",
+]
 
 logger = logging.getLogger("airflow_provider_hwocr.client")
 
@@ -123,6 +139,42 @@ def _describe(error: BaseException) -> str:
     return type(error).__name__
 
 
+class TryBudget(Protocol):
+    """What :func:`run_with_retry` needs of a budget (``runtime.costs.CallBudget`` is one)."""
+
+    limit: int | None
+
+    def take(self) -> bool: ...
+
+    def give_back(self) -> None: ...
+
+
+class HuaweiOcrBudgetExceededError(HuaweiOcrError, HuaweiCloudBudgetExceededError):
+    """A try was not sent: the budget of billable tries (``max_calls``) is spent.
+
+    ``attempts`` is the tries made before (0: the call was not made at all); each of them
+    may have been billed. Never retried: the same budget refuses the same try again.
+    """
+
+    category = "budget"
+
+
+def possibly_billed(error: BaseException | None) -> bool:
+    """Whether a try that ended with ``error`` (``None``: it succeeded) may have been billed.
+
+    Surely not billed: an error status from the service (4xx/5xx: throttling, a refused
+    input, a backend failure), or a request that never left (connection refused, connect
+    timeout, a local check). Possibly billed: a 2xx answer, even one cut short or unusable,
+    and a failure after the request was sent (``billing_risk``), or anything unexpected.
+    """
+    if error is None or not isinstance(error, HuaweiOcrError):
+        return True
+    if getattr(error, "billing_risk", None) is not None:
+        return True
+    status = error.status_code
+    return status is not None and status < 300
+
+
 @dataclass
 class RetryOutcome:
     """What the retry loop did for one call: tries made and billable retries among them."""
@@ -138,6 +190,7 @@ def run_with_retry(
     api: str | None = None,
     outcome: RetryOutcome | None = None,
     paced: bool = False,
+    budget: TryBudget | None = None,
 ) -> tuple[T, int]:
     """Call ``attempt(n)`` for n = 1, 2, ... until it succeeds or the policy gives up.
 
@@ -146,16 +199,23 @@ def run_with_retry(
     filled in as the loop goes, for callers that want the billed retries of
     a successful call. ``paced``: a rate limiter spaces the tries and honours
     ``Retry-After``, so a throttled try is retried without a wait of its own.
+    ``budget``: every try takes one unit before it is sent and gives it back when it surely
+    was not billed (:func:`possibly_billed`); a refused try raises
+    :class:`HuaweiOcrBudgetExceededError` (chained to the last error, if any).
     """
     outcome = outcome if outcome is not None else RetryOutcome()
     started = policy.clock()
     number = 0
+    if budget is not None and not budget.take():  # the first try; each retry takes below
+        raise _refused(budget, 0, outcome, None, api)
     while True:
         number += 1
         outcome.attempts = number
         try:
             return attempt(number), number
         except HuaweiOcrError as error:
+            if budget is not None and not possibly_billed(error):
+                budget.give_back()
             error.attempts = number
             error.billed_retries = outcome.billed_retries
             risk = getattr(error, "billing_risk", None)
@@ -182,6 +242,8 @@ def run_with_retry(
                     policy.max_elapsed,
                 )
                 raise
+            if budget is not None and not budget.take():  # before the wait: a refused retry waits for nothing
+                raise _refused(budget, number, outcome, error, api) from error
             if risk is not None:
                 outcome.billed_retries += 1
                 logger.warning(
@@ -205,6 +267,28 @@ def run_with_retry(
                 delay,
             )
             policy.sleep(delay)
+
+
+def _refused(
+    budget: TryBudget, made: int, outcome: RetryOutcome, last: HuaweiOcrError | None, api: str | None
+) -> HuaweiOcrBudgetExceededError:
+    limit = getattr(budget, "limit", None)
+    spent = f"max_calls: the budget of {limit} billable tr{'y' if limit == 1 else 'ies'} is spent"
+    if last is None:
+        text = f"{spent}; this call was not made."
+    else:
+        text = (
+            f"{spent}; the retry after {_describe(last)} (attempt {made}) was not made. "
+            "The tries so far may have been billed."
+        )
+    error = HuaweiOcrBudgetExceededError(
+        text, request_id=getattr(last, "request_id", None), api=api, region=getattr(last, "region", None)
+    )
+    error.attempts = made
+    error.billed_retries = outcome.billed_retries
+    if last is not None:
+        logger.warning("OCR call %s: %s", api or "-", text)
+    return error
 
 
 #: The former name, kept so existing code keeps working.

@@ -813,17 +813,24 @@ class HuaweiObsHook(BaseHook):
             raise ValueError(f"obs://{bucket}/{key} is not UTF-8 JSON: {exc}") from None
 
     def iter_listing(
-        self, bucket: str, prefix: str = "", *, delimiter: str | None = None, page_size: int = _PAGE_SIZE
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        delimiter: str | None = None,
+        page_size: int = _PAGE_SIZE,
+        marker: str | None = None,
     ) -> Iterator[list[ListedEntry]]:
         """The listing of ``prefix`` page by page (one request each), in key order.
 
         Each page is a list of ``(key, size, etag, last_modified_text)`` tuples: the lean
         form for callers that go through many objects and keep few (the batch). With
-        ``delimiter="/"`` only the objects directly under ``prefix``.
+        ``delimiter="/"`` only the objects directly under ``prefix``; with ``marker``, only
+        the keys after it.
         """
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a string, got {type(prefix).__name__}")
-        marker: str | None = None
+        marker = marker or None
         while True:
             resp = self._call(
                 "list",
@@ -864,11 +871,19 @@ class HuaweiObsHook(BaseHook):
             marker = next_marker
 
     def list_objects(
-        self, bucket: str, prefix: str = "", *, max_items: int | None = None, delimiter: str | None = None
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        max_items: int | None = None,
+        delimiter: str | None = None,
+        marker: str | None = None,
     ) -> list[ObsObjectInfo]:
         """Every object whose key starts with ``prefix``, in key order, across as many pages as needed.
 
-        With ``delimiter="/"`` only the objects directly under ``prefix`` (no sub-folders).
+        With ``delimiter="/"`` only the objects directly under ``prefix`` (no sub-folders);
+        with ``marker``, only keys after it (in key order), so a listing can start where
+        another stopped.
         """
         if max_items is not None and (not isinstance(max_items, int) or max_items < 0):
             raise ValueError(f"max_items must be a non-negative int or None, got {max_items!r}")
@@ -876,7 +891,8 @@ class HuaweiObsHook(BaseHook):
         if max_items == 0:
             return out
         page_size = _PAGE_SIZE if max_items is None else min(_PAGE_SIZE, max_items)
-        for page in self.iter_listing(bucket, prefix, delimiter=delimiter, page_size=page_size):
+        pages = self.iter_listing(bucket, prefix, delimiter=delimiter, page_size=page_size, marker=marker)
+        for page in pages:
             out.extend(ObsObjectInfo(bucket, key, size, modified, etag) for key, size, etag, modified in page)
             if max_items is not None and len(out) >= max_items:
                 return out[:max_items]

@@ -42,6 +42,8 @@ SELECTION_FORMAT = "hwocr-selection/1"
 #: Fields only a HEAD request returns; asking for them costs one HEAD per listed match.
 _HEAD_ONLY = frozenset({"content_type", "metadata"})
 _WILDCARD_CHARS = frozenset("*?[")
+#: How a target's pattern is read.
+MODES = ("exact", "prefix", "wildcard", "regex")
 _REGEX_SPECIAL = frozenset(".^$*+?{}[]\\|()")
 
 
@@ -61,11 +63,43 @@ class ObsKeyQuery:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ObsKeyQuery:
+    def from_dict(cls, data: Any) -> ObsKeyQuery:
+        """The query of :meth:`to_dict`; :class:`ValueError` (or ``TypeError``) saying what is wrong otherwise."""
+        if not isinstance(data, dict):
+            raise TypeError(f"the query must be a dict, got {type(data).__name__}")
+        targets = data.get("targets")
+        if not isinstance(targets, (list, tuple)) or not targets:
+            raise ValueError(f"the query's targets must be a non-empty list, got {targets!r}")
+        checked = []
+        for target in targets:
+            if (
+                not isinstance(target, (list, tuple))
+                or len(target) != 3
+                or not all(isinstance(part, str) for part in target)
+                or not target[0]
+            ):
+                raise ValueError(f"each target must be [bucket, pattern, mode] (strings), got {target!r}")
+            bucket, pattern, mode = target
+            if mode not in MODES:
+                raise ValueError(f"target {target!r}: mode must be one of {', '.join(MODES)}")
+            if mode == "regex":
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(f"target {target!r}: not a valid regular expression: {exc}") from None
+            checked.append((bucket, pattern, mode))
+        min_size = data.get("min_size", 0)
+        if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 0:
+            raise ValueError(f"the query's min_size must be a whole number of bytes >= 0, got {min_size!r}")
+        fields = data.get("metadata_keys", DEFAULT_METADATA_KEYS)
+        if (
+            isinstance(fields, str)
+            or not isinstance(fields, (list, tuple))
+            or set(fields) - set(METADATA_KEYS)
+        ):
+            raise ValueError(f"the query's metadata_keys must be a list of {', '.join(METADATA_KEYS)}")
         return cls(
-            targets=tuple((str(b), str(p), str(m)) for b, p, m in data["targets"]),
-            min_size=int(data.get("min_size", 0)),
-            metadata_keys=tuple(data.get("metadata_keys", DEFAULT_METADATA_KEYS)),
+            targets=tuple(checked), min_size=min_size, metadata_keys=tuple(fields) or DEFAULT_METADATA_KEYS
         )
 
     def describe(self) -> str:
@@ -179,21 +213,46 @@ class MatchResult:
         return [o.uri for o in self.objects]
 
 
-def find_matches(hook: HuaweiObsHook, query: ObsKeyQuery) -> MatchResult:
-    """Look the query's targets up in OBS (blocking; the trigger runs this in a thread)."""
+#: Keys per listing request when looking for a first match (one OBS page).
+_PAGE = 1000
+
+
+def _hits(
+    hook: HuaweiObsHook, bucket: str, pattern: str, mode: str, min_size: int, first_only: bool
+) -> list[ObsObjectInfo]:
+    """The objects of one target: all of them, or the first one in key order (``first_only``)."""
+    if mode == "exact":
+        info = hook.head(bucket, pattern)
+        return [info] if info is not None and info.size >= min_size else []
+    prefix = literal_prefix(pattern, mode)
+    if not first_only:
+        return [
+            info
+            for info in hook.list_objects(bucket, prefix)
+            if info.size >= min_size and _matches(info.key, pattern, mode)
+        ]
+    marker = None
+    while True:  # page by page, stopping at the first match
+        page = hook.list_objects(bucket, prefix, max_items=_PAGE, marker=marker)
+        for info in page:
+            if info.size >= min_size and _matches(info.key, pattern, mode):
+                return [info]
+        if len(page) < _PAGE:
+            return []
+        marker = page[-1].key
+
+
+def find_matches(hook: HuaweiObsHook, query: ObsKeyQuery, *, first_only: bool = False) -> MatchResult:
+    """Look the query's targets up in OBS (blocking; the trigger runs this in a thread).
+
+    ``first_only``: stop each target at its first match (a sensor that only needs to know
+    that something is there); ``objects`` then holds one object per target.
+    """
     found: dict[str, ObsObjectInfo] = {}
     missing: list[str] = []
     want_head = bool(_HEAD_ONLY & set(query.metadata_keys))
     for bucket, pattern, mode in query.targets:
-        hits: list[ObsObjectInfo] = []
-        if mode == "exact":
-            info = hook.head(bucket, pattern)
-            if info is not None and info.size >= query.min_size:
-                hits.append(info)
-        else:
-            for info in hook.list_objects(bucket, literal_prefix(pattern, mode)):
-                if info.size >= query.min_size and _matches(info.key, pattern, mode):
-                    hits.append(info)
+        hits = _hits(hook, bucket, pattern, mode, query.min_size, first_only)
         if not hits:
             missing.append(f"{mode} obs://{bucket}/{pattern}")
         for info in hits:
@@ -225,23 +284,47 @@ def describe_objects(objects: Iterable[ObsObjectInfo], metadata_keys: Sequence[s
 # --- selections: a query handed from a sensor to a batch ---------------------------------------
 
 
-def selection_value(query: ObsKeyQuery, count: int, files: list[dict[str, Any]]) -> dict[str, Any]:
-    """A sensor's small XCom value in ``return_selection`` mode: what to list, not what was listed."""
-    return {
+def selection_value(
+    query: ObsKeyQuery, count: int | None, files: list[dict[str, Any]], *, first: list[str] | None = None
+) -> dict[str, Any]:
+    """A sensor's small XCom value in ``return_selection`` mode: what to list, not what was listed.
+
+    ``first``: the sensor stopped at the first match of each target (these URIs), so ``count``
+    and ``total_bytes`` are ``None``: the batch lists the selection itself.
+    """
+    value: dict[str, Any] = {
         "format": SELECTION_FORMAT,
         "query": query.to_dict(),
         "describe": query.describe(),
-        "count": count,
-        "total_bytes": sum(int(f.get("size") or 0) for f in files) if files else None,
+        "count": count if first is None else None,
+        "total_bytes": sum(int(f.get("size") or 0) for f in files) if files and first is None else None,
     }
+    if first is not None:
+        value["first"] = list(first)
+    return value
 
 
-def selection_query(selection: dict[str, Any]) -> ObsKeyQuery:
-    """The query of a selection, asking for listing fields only (no HEAD per object)."""
-    if selection.get("format") != SELECTION_FORMAT or not isinstance(selection.get("query"), dict):
+def selection_query(selection: Any) -> ObsKeyQuery:
+    """The query of a selection, asking for listing fields only (no HEAD per object).
+
+    Anything that is not a well-formed selection is a :class:`HuaweiOcrValidationError`
+    naming ``images``, raised before any listing or call.
+    """
+    if (
+        not isinstance(selection, dict)
+        or selection.get("format") != SELECTION_FORMAT
+        or not isinstance(selection.get("query"), dict)
+    ):
+        shown = sorted(map(str, selection)) if isinstance(selection, dict) else type(selection).__name__
         raise HuaweiOcrValidationError(
-            f"images: a dict must be a sensor selection ({SELECTION_FORMAT}), got keys {sorted(selection)}",
+            f"images: a dict must be a sensor selection ({SELECTION_FORMAT}, with a query), got {shown}",
             parameter="images",
         )
-    query = ObsKeyQuery.from_dict(selection["query"])
+    try:
+        query = ObsKeyQuery.from_dict(selection["query"])
+    except (TypeError, ValueError) as exc:
+        raise HuaweiOcrValidationError(
+            f"images: the selection's query is not valid: {exc}; nothing was listed or called",
+            parameter="images",
+        ) from None
     return ObsKeyQuery(query.targets, query.min_size, DEFAULT_METADATA_KEYS)

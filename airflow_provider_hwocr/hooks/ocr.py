@@ -63,6 +63,9 @@ class HuaweiOcrHook(BaseHook):
         self.retry = retry
         self.retry_possibly_billed = retry_possibly_billed
         self.rate_limiter = rate_limiter
+        #: Billable tries every call of this hook draws from (``runtime.costs.CallBudget``: a
+        #: task's ``max_calls``), consulted before each try, retries included; ``None``: no cap.
+        self.budget: Any = None
         #: Requests sent and retries that may have been billed twice, over all calls of this hook.
         self.requests_sent = 0
         self.billed_retries = 0
@@ -145,7 +148,9 @@ class HuaweiOcrHook(BaseHook):
         Counts requests and billed retries on the hook (``requests_sent``, ``billed_retries``).
         """
         try:
-            response = self.client.call(api, body, enterprise_project_id=enterprise_project_id)
+            response = self.client.call(
+                api, body, enterprise_project_id=enterprise_project_id, budget=self.budget
+            )
         except HuaweiOcrError as exc:
             self._count(exc.attempts, exc.billed_retries)
             raise

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+from airflow_provider_hwocr.client.flags import parse_flag
 from airflow_provider_hwocr.client.sources import image_kind
 from airflow_provider_hwocr.integration import lineage
 from airflow_provider_hwocr.integration.assets import annotate_asset_event, with_result_outlet
@@ -84,6 +86,11 @@ class OcrIntegrationMixin(lineage.OpenLineageMixin):
         each instance is built, too late for the scheduler, which records a DAG's asset producers
         from the parsed DAG. Without this, mapped tasks emitted events but showed no producer.
         """
+        if "emit_asset" in kwargs:  # read as strictly as __init__ does: "no" is off, "maybe" fails
+            try:
+                kwargs["emit_asset"] = parse_flag(kwargs["emit_asset"])
+            except ValueError as exc:
+                raise HuaweiOcrValidationError(f"emit_asset: {exc}", parameter="emit_asset") from None
         if kwargs.get("emit_asset") is True:
             kwargs["outlets"] = with_result_outlet(kwargs.get("outlets"), kwargs.get("output_uri"))
         return super().partial(**kwargs)  # type: ignore[misc]

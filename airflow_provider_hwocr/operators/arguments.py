@@ -9,21 +9,28 @@ hook, no SDK, no I/O. The runtime receives values these checks have passed.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+from airflow_provider_hwocr.client.flags import parse_flag
 from airflow_provider_hwocr.client.sources import parse_obs_uri
+from airflow_provider_hwocr.hooks.obs_match import selection_query
 
 __all__ = [
     "IMAGE_SOURCES",
     "MAX_SIGNED_URL_SECONDS",
+    "check_export_text",
+    "check_flag",
     "check_image_source",
     "check_images",
     "check_max_calls",
     "check_number",
     "check_output_uri",
+    "check_parameters",
     "check_price",
     "check_whole",
+    "is_deferred",
     "is_static",
 ]
 
@@ -48,6 +55,63 @@ def is_static(value: Any) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str) and is_static(v) for k, v in value.items())
     return False
+
+
+def is_deferred(value: Any) -> bool:
+    """True for a value resolved only when the task runs: a template string or an XCom reference."""
+    if isinstance(value, str):
+        return not is_static(value)
+    return type(value).__name__ in ("XComArg", "PlainXComArg", "MapXComArg") or hasattr(value, "resolve")
+
+
+def check_flag(value: Any, parameter: str, *, optional: bool = False) -> Any:
+    """An on/off argument read strictly: ``True``/``False`` (also ``1``/``0``, ``"yes"``/``"no"``,
+    ``"on"``/``"off"``, ``"true"``/``"false"``); ``None`` too when ``optional``. Anything else,
+    ``"maybe"`` or ``2``, is an error naming the argument: never Python's ``bool("no") is True``.
+    """
+    if value is None and optional:
+        return None
+    try:
+        return parse_flag(value)
+    except ValueError as exc:
+        raise _fail(parameter, f"{exc}{' or None' if optional else ''}") from None
+
+
+def check_parameters(parameters: Any, *, rendered: bool = False) -> Any:
+    """The API parameters: a dict (``None``: none). At parse time a template or an XCom is left
+    for run time, where it must have rendered to a dict; anything else is refused before a call.
+    """
+    if parameters is None:
+        return {}
+    if isinstance(parameters, Mapping):
+        return dict(parameters)
+    if not rendered and is_deferred(parameters):
+        return parameters
+    hint = (
+        " (a template renders to text unless the DAG sets render_template_as_native_obj=True)"
+        if rendered and isinstance(parameters, str)
+        else ""
+    )
+    raise _fail(
+        "parameters",
+        f"must be a dict of the API's parameters, e.g. {{'detect_direction': True}}, got "
+        f"{type(parameters).__name__} {_short(parameters)}{hint}; nothing was called",
+    )
+
+
+def check_export_text(export_text: bool, output_uri: Any) -> None:
+    """``export_text`` writes next to the stored results: it needs an ``output_uri``."""
+    if export_text and (output_uri is None or output_uri == ""):
+        raise _fail(
+            "export_text",
+            "writes plain-text pages next to each result stored in OBS, so it needs "
+            f"output_uri='obs://bucket/prefix/' (got output_uri={output_uri!r}); nothing was called",
+        )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def check_whole(value: Any, parameter: str, minimum: int = 0) -> int:
@@ -114,10 +178,17 @@ def check_output_uri(output_uri: Any, *, required: bool = False) -> None:
 
 
 def check_images(images: Any, *, rendered: bool = False) -> None:
-    """A batch's ``images=``: a list (or one string), a sensor's selection, or (at parse time) an XComArg."""
-    if images is None or isinstance(images, (str, list, tuple, dict)):
+    """A batch's ``images=``: a list (or one string), a sensor's selection, or (at parse time) an XComArg.
+
+    A selection (a dict) is checked whole: its format and every target of its query.
+    """
+    if isinstance(images, dict):
+        if rendered or is_static(images):
+            selection_query(images)  # raises HuaweiOcrValidationError naming images
         return
-    if not rendered and type(images).__name__ in ("XComArg", "PlainXComArg", "MapXComArg"):
+    if images is None or isinstance(images, (str, list, tuple)):
+        return
+    if not rendered and is_deferred(images):
         return  # resolved at run time
     raise _fail(
         "images",

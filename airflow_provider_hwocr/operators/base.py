@@ -23,9 +23,12 @@ from airflow_provider_hwocr.integration.assets import with_result_outlet
 from airflow_provider_hwocr.integration.links import HuaweiObsResultLink, HuaweiObsSourceLink
 from airflow_provider_hwocr.integration.mixin import DEFAULT_MAP_INDEX_TEMPLATE, OcrIntegrationMixin
 from airflow_provider_hwocr.operators.arguments import (
+    check_export_text,
+    check_flag,
     check_image_source,
     check_max_calls,
     check_output_uri,
+    check_parameters,
     check_price,
     is_static,
 )
@@ -142,27 +145,28 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
     ) -> None:
         # The default above (read by .partial() too) names mapped instances by file.
         super().__init__(map_index_template=map_index_template, **kwargs)
-        self.export_text = export_text
+        # On/off arguments are read strictly: "no" is False, "maybe" an error (never bool("no")).
+        self.export_text = check_flag(export_text, "export_text")
         self.api = api
         # Not ``self.dry_run``: that name is BaseOperator's method (``airflow tasks test --dry-run``).
-        self.ocr_dry_run = dry_run
+        self.ocr_dry_run = check_flag(dry_run, "dry_run")
         self.max_calls = max_calls
         self.price_per_call = price_per_call
         self.image = image
-        self.parameters = dict(parameters or {})
+        self.parameters = check_parameters(parameters)
         self.image_source = image_source
         self.signed_url_expires = signed_url_expires
         self.output_uri = output_uri
-        self.skip_existing = skip_existing
+        self.skip_existing = check_flag(skip_existing, "skip_existing", optional=True)
         self.max_xcom_bytes = max_xcom_bytes
         self.huaweicloud_ocr_conn_id = huaweicloud_ocr_conn_id
         self.region = region
         self.project_id = project_id
         self.enterprise_project_id = enterprise_project_id
-        self.retry_possibly_billed = retry_possibly_billed
-        self.emit_asset = emit_asset
+        self.retry_possibly_billed = check_flag(retry_possibly_billed, "retry_possibly_billed", optional=True)
+        self.emit_asset = check_flag(emit_asset, "emit_asset")
         self._check_at_parse_time()
-        if emit_asset:
+        if self.emit_asset:
             self.outlets = with_result_outlet(self.outlets, self.output_uri)
 
     def _check_at_parse_time(self) -> None:
@@ -185,22 +189,14 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
             templated = {k: None for k in self.parameters if k not in static}
             validate_params(spec, {**static, **templated})
         check_image_source(self.image_source, self.signed_url_expires)
-        if isinstance(self.output_uri, str) and is_static(self.output_uri):
+        if self.output_uri is None or (isinstance(self.output_uri, str) and is_static(self.output_uri)):
             check_output_uri(self.output_uri)
+            check_export_text(self.export_text, self.output_uri)
         max_xcom = self.max_xcom_bytes
         if isinstance(max_xcom, bool) or not isinstance(max_xcom, int) or max_xcom <= 0:
             raise HuaweiOcrValidationError(
                 f"max_xcom_bytes: must be a whole number of bytes > 0, got {max_xcom!r}",
                 parameter="max_xcom_bytes",
-            )
-        if self.retry_possibly_billed is not None and not isinstance(self.retry_possibly_billed, bool):
-            raise HuaweiOcrValidationError(
-                f"retry_possibly_billed: must be True, False or None, got {self.retry_possibly_billed!r}",
-                parameter="retry_possibly_billed",
-            )
-        if self.ocr_dry_run not in (True, False):
-            raise HuaweiOcrValidationError(
-                f"dry_run: must be True or False, got {self.ocr_dry_run!r}", parameter="dry_run"
             )
         if is_static(self.max_calls):
             check_max_calls(self.max_calls)
@@ -217,6 +213,8 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
     def _check_rendered(self) -> None:
         """Check, once, what the templates rendered to; keep the checked values (run time)."""
         check_output_uri(self.output_uri)
+        check_export_text(self.export_text, self.output_uri)
+        self.parameters = check_parameters(self.parameters, rendered=True)
         self.max_calls = check_max_calls(self.max_calls)
 
     # --- the hooks (built when the task runs, once) ---------------------------------------

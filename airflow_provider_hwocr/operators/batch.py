@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.errors import HuaweiOcrBatchEmptyError, HuaweiOcrBatchFailedError
 from airflow_provider_hwocr.operators.arguments import (
+    check_flag,
     check_images,
     check_number,
     check_output_uri,
@@ -179,16 +180,13 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
                 f"lease_ttl: at least 6 seconds (renewed every lease_ttl / 6), got {lease_ttl!r}",
                 parameter="lease_ttl",
             )
-        if not isinstance(allow_empty, bool):
-            raise HuaweiOcrValidationError(
-                f"allow_empty: must be True or False, got {allow_empty!r}", parameter="allow_empty"
-            )
+        allow_empty = check_flag(allow_empty, "allow_empty")
         super().__init__(api=api, output_uri=output_uri, **kwargs)
         self.images = images
         self.source_uri = source_uri
         self.pattern = pattern
         self.allow_empty = allow_empty
-        self.adaptive_rate = bool(adaptive_rate)
+        self.adaptive_rate = check_flag(adaptive_rate, "adaptive_rate")
         self.shard_index = shard_index
         self.max_failures = max_failures
         self.max_failure_ratio = max_failure_ratio

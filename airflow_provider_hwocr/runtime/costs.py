@@ -5,10 +5,16 @@
   but makes no OCR call and writes nothing. The switch is the environment
   variable ``HWOCR_DRY_RUN=1`` or the Airflow option ``[huaweicloud_ocr] dry_run``
   (``AIRFLOW__HUAWEICLOUD_OCR__DRY_RUN=True``); either forces dry runs for a whole
-  deployment or one run of ``airflow dags test``.
-* **Budget**: :class:`CallBudget` hands out at most ``max_calls`` OCR calls per
-  task, across threads; the call that would exceed it is not made and the task
-  fails with :class:`~airflow_provider_hwocr.errors.HuaweiCloudBudgetExceededError`.
+  deployment or one run of ``airflow dags test``. Both are read strictly
+  (:func:`~airflow_provider_hwocr.client.flags.parse_flag`): a value that is not
+  true/false, 1/0, yes/no or on/off fails the task before any call, since a switch
+  that guards money must not turn itself off by being misspelt.
+* **Budget**: :class:`CallBudget` hands out at most ``max_calls`` *billable tries* per
+  task, across threads: every try that may be billed takes one before it is sent
+  (the first try of a call and every retry), and gives it back when the try surely
+  was not billed (an error answer such as throttling, or a request that never left).
+  The try that would exceed it is not made and the task fails with
+  :class:`~airflow_provider_hwocr.errors.HuaweiCloudBudgetExceededError`.
 * **Estimate**: :func:`estimate_cost` multiplies calls by a price per call given
   as an operator argument or the connection's ``price_per_call`` extra.
 
@@ -23,6 +29,7 @@ from typing import Any
 
 from airflow_provider_hwocr._compat import conf
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError, HuaweiOcrValidationError
+from airflow_provider_hwocr.client.flags import parse_flag
 
 __all__ = [
     "DRY_RUN_ENV",
@@ -38,30 +45,30 @@ DRY_RUN_ENV = "HWOCR_DRY_RUN"
 CONFIG_SECTION = "huaweicloud_ocr"
 CONFIG_OPTION = "dry_run"
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("", "0", "false", "no", "off")
 
-
-def _config_flag() -> bool:
+def _switch(raw: str, where: str) -> bool:
     try:
-        return bool(conf.getboolean(CONFIG_SECTION, CONFIG_OPTION, fallback=False))
-    except Exception:  # noqa: BLE001 - a malformed value must not break every task; the env var is checked strictly
-        return False
+        return parse_flag(raw) if raw.strip() else False  # set but empty: off, like unset
+    except ValueError as exc:
+        raise HuaweiOcrConfigurationError(
+            f"{where}: the provider-wide dry-run switch {exc}; it guards money, so the task stops "
+            "here with no OCR call made. Fix the value or remove it.",
+            field=where,
+        ) from None
 
 
 def dry_run_forced() -> bool:
-    """Whether the provider-wide switch forces dry runs (env var, then Airflow config)."""
+    """Whether the provider-wide switch forces dry runs (env var, then Airflow config).
+
+    Raises :class:`HuaweiOcrConfigurationError` naming the switch when its value cannot be read.
+    """
     raw = os.environ.get(DRY_RUN_ENV)
     if raw is not None:
-        value = raw.strip().lower()
-        if value in _TRUE:
-            return True
-        if value in _FALSE:
-            return False
-        raise HuaweiOcrConfigurationError(
-            f"{DRY_RUN_ENV} must be 1/true or 0/false, got {raw!r}", field=DRY_RUN_ENV
-        )
-    return _config_flag()
+        return _switch(raw, DRY_RUN_ENV)
+    value = conf.get(CONFIG_SECTION, CONFIG_OPTION, fallback=None)
+    if value is None:
+        return False
+    return _switch(str(value), f"[{CONFIG_SECTION}] {CONFIG_OPTION}")
 
 
 def resolve_dry_run(requested: Any) -> tuple[bool, str | None]:
@@ -85,27 +92,51 @@ def estimate_cost(calls: int, price_per_call: float | None) -> float | None:
 
 
 class CallBudget:
-    """At most ``limit`` OCR calls, shared by every thread of a task (``None``: no limit).
+    """At most ``limit`` billable tries, shared by every thread of a task (``None``: no limit).
 
-    :meth:`take` reserves one call before it is made and says whether it may be.
-    Retries inside one call (throttling, transient errors) are not counted: the
-    budget is about images sent, and a retried call is billed at most as
-    reported in ``billed_retries``.
+    A *billable try* is any request the service may charge for: the first try of a
+    call and every retry of it. The OCR client takes one with :meth:`take` right
+    before each try is sent (``OcrClient.call(..., budget=...)``) and hands it back with
+    :meth:`give_back` when the try surely was not billed: the service answered with an
+    error (throttling, 5xx, a refused input), or the request never left (connection
+    refused, connect timeout). A try that ended in a read timeout, a truncated answer
+    or a connection lost after sending keeps its share: it may have been billed. So
+    ``used`` never falls below the billed calls, and never exceeds ``limit``.
+
+    ``refused`` counts the tries not made because the budget was spent (a new image or
+    a retry); ``given_back`` the tries returned.
     """
 
     def __init__(self, limit: int | None) -> None:
         self.limit = limit
         self.used = 0
         self.refused = 0
+        self.given_back = 0
         self._lock = threading.Lock()
 
     def take(self) -> bool:
+        """Reserve one billable try; ``False`` (and counted in ``refused``) when none is left."""
         with self._lock:
             if self.limit is not None and self.used >= self.limit:
                 self.refused += 1
                 return False
             self.used += 1
             return True
+
+    def refuse_if_spent(self) -> bool:
+        """``True`` (counted in ``refused``) when nothing is left: a cheap early stop, reserving nothing."""
+        with self._lock:
+            if self.limit is not None and self.used >= self.limit:
+                self.refused += 1
+                return True
+            return False
+
+    def give_back(self) -> None:
+        """Return the share of a try that surely was not billed."""
+        with self._lock:
+            if self.used > 0:
+                self.used -= 1
+                self.given_back += 1
 
     @property
     def exhausted(self) -> bool:

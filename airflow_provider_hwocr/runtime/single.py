@@ -1,4 +1,10 @@
-"""One image per task (the per-API operators and ``HuaweiOcrOperator``): dry run, budget, call, report."""
+"""One image per task (the per-API operators and ``HuaweiOcrOperator``): dry run, budget, call, report.
+
+``max_calls`` caps the billable tries of the task: the OCR client takes one from the
+task's :class:`~airflow_provider_hwocr.runtime.costs.CallBudget` before each try (the first
+and every retry) and gives it back when the try surely was not billed, so ``max_calls=1``
+means at most one billable call whatever the faults.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,8 @@ from typing import Any
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrError
 from airflow_provider_hwocr.client.sources import describe
-from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrXComSizeError
-from airflow_provider_hwocr.runtime.costs import estimate_cost, resolve_dry_run
+from airflow_provider_hwocr.errors import HuaweiOcrXComSizeError
+from airflow_provider_hwocr.runtime.costs import CallBudget, estimate_cost, resolve_dry_run
 from airflow_provider_hwocr.runtime.pipeline import ImageOutcome, OcrPipeline
 from airflow_provider_hwocr.runtime.task import pipeline_for, price_of
 
@@ -19,14 +25,9 @@ def run(task: Any, context: Any) -> Any:
     pipeline = pipeline_for(task)
     if dry:
         return dry_run(task, pipeline, why)
-    if task.max_calls == 0:
-
-        def refuse() -> None:
-            raise HuaweiCloudBudgetExceededError(
-                "max_calls: this task may make 0 OCR calls; the call was not made"
-            )
-
-        pipeline.before_call = refuse
+    if task.max_calls is not None:
+        # Every try that may be billed draws from it, retries included (0: the call is refused).
+        pipeline.ocr_hook.budget = CallBudget(task.max_calls)
     task.log.info("OCR %s on %s", pipeline.api.slug, describe(task.image))
     try:
         outcome = pipeline.run(task.image)
@@ -90,6 +91,9 @@ def report_billing(task: Any, context: Any, *, failed: bool) -> None:
     if hook is None:
         return
     billing = {"requests_sent": hook.requests_sent, "billed_retries": hook.billed_retries}
+    budget = getattr(hook, "budget", None)
+    if budget is not None:  # tries that may have been billed, as max_calls counts them
+        billing.update(max_calls=budget.limit, possibly_billed_tries=budget.used)
     if hook.billed_retries:
         task.log.warning(
             "OCR %s: %d retr%s followed a try the service may already have billed; this image may "

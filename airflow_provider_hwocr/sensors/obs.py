@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_hwocr._compat import AirflowException, AirflowSensorTimeout, conf
-from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
+from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError, HuaweiOcrValidationError
+from airflow_provider_hwocr.client.flags import parse_flag
 from airflow_provider_hwocr.errors import HuaweiCloudNonRetryableError
 from airflow_provider_hwocr.hooks import obs_errors
 from airflow_provider_hwocr.hooks.obs_match import (
@@ -74,10 +75,14 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
         push a huge XCom or drop images; use ``return_selection=True`` for large drops.
         ``None``: no cap.
     :param return_selection: return the *selection* instead of the list: a small dict
-        ``{"format": "hwocr-selection/1", "query": ..., "count": n, "total_bytes": ...}``
-        whatever the number of matches. :class:`~airflow_provider_hwocr.operators.batch.HuaweiOcrBatchOperator`
-        takes it as ``images=sensor.output`` and lists the objects itself, so 50,000 matches
-        cost a few hundred bytes of XCom. ``files`` is then not pushed.
+        ``{"format": "hwocr-selection/1", "query": ..., "count": None, "total_bytes": None,
+        "first": [the first match of each key]}`` whatever the number of matches.
+        :class:`~airflow_provider_hwocr.operators.batch.HuaweiOcrBatchOperator` takes it as
+        ``images=sensor.output`` and lists the objects itself, so the sensor stops at the
+        first match of each key (one request for a pattern, not one per 1,000 objects) and
+        50,000 matches cost a few hundred bytes of XCom. With ``check_fn`` the sensor lists
+        every match (``check_fn`` is given them all) and fills in ``count`` and
+        ``total_bytes``. ``files`` is not pushed.
 
     Returns (XCom ``return_value``) the matched objects as a list of ``obs://`` URIs
     (in the order of ``key``; a pattern's matches in key order), so a mapped task can ``.expand(image=sensor.output)``. The
@@ -110,23 +115,22 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
             isinstance(max_matches, bool) or not isinstance(max_matches, int) or max_matches < 1
         ):
             raise ValueError(f"max_matches: must be a whole number >= 1 or None, got {max_matches!r}")
-        if not isinstance(return_selection, bool):
-            raise TypeError(f"return_selection: must be True or False, got {return_selection!r}")
         self.max_matches = max_matches
-        self.return_selection = return_selection
+        # On/off arguments are read strictly: "no" is False, "maybe" an error naming it.
+        self.return_selection = _flag(return_selection, "return_selection")
         self.key = key
         self.bucket = bucket
         self.huaweicloud_ocr_conn_id = huaweicloud_ocr_conn_id
         self.region = region
-        self.use_regex = use_regex
-        self.prefix = prefix
-        self.wildcard_match = wildcard_match
+        self.use_regex = _flag(use_regex, "use_regex")
+        self.prefix = _flag(prefix, "prefix")
+        self.wildcard_match = None if wildcard_match is None else _flag(wildcard_match, "wildcard_match")
         self.check_fn = check_fn
         self.metadata_keys = list(DEFAULT_METADATA_KEYS if metadata_keys is None else metadata_keys)
         self.min_size = min_size
-        self.deferrable = deferrable
+        self.deferrable = _flag(deferrable, "deferrable")
         # Cheap checks now; keys may still hold templates, so they are checked at run time.
-        if use_regex and prefix:
+        if self.use_regex and self.prefix:
             raise ValueError("use_regex and prefix cannot both be set")
         if (
             isinstance(metadata_keys, str)
@@ -165,9 +169,25 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
             return True
         return bool(self.check_fn(files, **_kwargs_for(self.check_fn, context)))
 
-    def _finish(self, context: Context, uris: list[str], files: list[dict[str, Any]], count: int) -> Any:
+    @property
+    def _first_only(self) -> bool:
+        """A selection needs only to know that each target matches: stop at the first match.
+
+        Unless ``check_fn`` is given: it is promised every matched object.
+        """
+        return self.return_selection and self.check_fn is None
+
+    def _finish(
+        self,
+        context: Context,
+        uris: list[str],
+        files: list[dict[str, Any]],
+        count: int,
+        *,
+        first: bool = False,
+    ) -> Any:
         if self.return_selection:
-            return selection_value(self._query(), count, files)
+            return selection_value(self._query(), count, files, first=uris if first else None)
         if self.max_matches is not None and count > self.max_matches:
             raise HuaweiObsTooManyMatchesError(
                 f"max_matches: {count:,} objects match {self._query().describe()}, more than "
@@ -183,7 +203,8 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         query = self._query()
-        result = find_matches(self.hook, query)
+        first = self._first_only
+        result = find_matches(self.hook, query, first_only=first)
         if not result.done:
             self.log.info("Waiting for %s", ", ".join(result.missing))
             return False
@@ -191,8 +212,14 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
         if not self._check(files, context):
             self.log.info("%d object(s) match, but check_fn says not yet", len(files))
             return False
-        self.log.info("Found %d object(s) for %s", len(files), query.describe())
-        return PokeReturnValue(True, xcom_value=self._finish(context, result.uris, files, len(files)))
+        if first:
+            self.log.info(
+                "%s matches (first: %s); the batch lists the selection", query.describe(), result.uris
+            )
+        else:
+            self.log.info("Found %d object(s) for %s", len(files), query.describe())
+        value = self._finish(context, result.uris, files, len(files), first=first)
+        return PokeReturnValue(True, xcom_value=value)
 
     # --- deferrable mode --------------------------------------------------------------
 
@@ -224,7 +251,8 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
             deadline=deadline,
             first_poke_delay=self.poke_interval,
             # The event carries at most this many objects (plus the count): never a 50k list.
-            max_matches=0 if self.return_selection else self.max_matches,
+            max_matches=None if self._first_only else 0 if self.return_selection else self.max_matches,
+            first_only=self._first_only,
         )
         # Airflow enforces the deadline too; a little slack lets the trigger report it first.
         self.defer(trigger=trigger, method_name="execute_complete", timeout=timedelta(seconds=remaining + 60))
@@ -246,7 +274,7 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
                     )
                 self.log.info("%d object(s) match, but check_fn says not yet; waiting again", len(files))
                 self._defer(deadline=float(deadline) if deadline is not None else time.time() + self.timeout)
-            return self._finish(context, uris, files, count)
+            return self._finish(context, uris, files, count, first=bool(event.get("first_only")))
         message = str(event.get("message") or event)
         if status == "timeout":
             raise AirflowSensorTimeout(message)
@@ -257,6 +285,13 @@ class HuaweiObsTooManyMatchesError(HuaweiCloudNonRetryableError, ValueError):
     """More objects matched than ``max_matches`` allows to hand over as a list."""
 
     parameter = "max_matches"
+
+
+def _flag(value: Any, parameter: str) -> bool:
+    try:
+        return parse_flag(value)
+    except ValueError as exc:
+        raise HuaweiOcrValidationError(f"{parameter}: {exc}", parameter=parameter) from None
 
 
 def _error_from_event(error_type: Any, message: str) -> Exception:

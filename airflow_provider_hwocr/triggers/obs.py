@@ -15,6 +15,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_hwocr.client.flags import parse_flag
 from airflow_provider_hwocr.hooks.obs_match import ObsKeyQuery, build_query, describe_objects, find_matches
 
 
@@ -39,8 +40,11 @@ class HuaweiObsKeyTrigger(BaseTrigger):
     :param first_poke_delay: seconds to wait before the first check (the sensor has just checked).
     :param max_matches: most objects listed in the event (``None``: all); ``count`` always
         gives how many matched, so a large drop never makes a large event.
+    :param first_only: stop each key at its first match (a sensor returning a selection only
+        needs to know that something is there); the event then lists one object per key.
 
-    Events: ``{"status": "success", "matches": [obs:// URIs], "files": [dicts], "count": n, "deadline": ...}``,
+    Events: ``{"status": "success", "matches": [obs:// URIs], "files": [dicts], "count": n, "deadline": ...,
+    "first_only": bool}``,
     ``{"status": "timeout", "message": ...}`` or
     ``{"status": "error", "message": ..., "error_type": <exception class name>}``.
     """
@@ -62,14 +66,16 @@ class HuaweiObsKeyTrigger(BaseTrigger):
         deadline: float | None = None,
         first_poke_delay: float = 0.0,
         max_matches: int | None = None,
+        first_only: bool = False,
     ) -> None:
         super().__init__()
         self.bucket = bucket
         self.key = [key] if isinstance(key, str) else list(key)
         self.huaweicloud_ocr_conn_id = huaweicloud_ocr_conn_id
         self.region = region
-        self.use_regex = bool(use_regex)
-        self.prefix = bool(prefix)
+        self.use_regex = parse_flag(use_regex)
+        self.prefix = parse_flag(prefix)
+        self.first_only = parse_flag(first_only)
         self.wildcard_match = wildcard_match
         self.min_size = int(min_size)
         self.query: ObsKeyQuery = build_query(
@@ -110,6 +116,7 @@ class HuaweiObsKeyTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "first_poke_delay": self.first_poke_delay,
                 "max_matches": self.max_matches,
+                "first_only": self.first_only,
             },
         )
 
@@ -133,7 +140,7 @@ class HuaweiObsKeyTrigger(BaseTrigger):
             if self.first_poke_delay:
                 await asyncio.sleep(self._wait(self.first_poke_delay))
             while True:
-                result = await asyncio.to_thread(find_matches, hook, self.query)
+                result = await asyncio.to_thread(find_matches, hook, self.query, first_only=self.first_only)
                 if result.done:
                     self.log.info("Found %d object(s) for %s", len(result.objects), self.query.describe())
                     shown = result.objects if self.max_matches is None else result.objects[: self.max_matches]
@@ -144,6 +151,7 @@ class HuaweiObsKeyTrigger(BaseTrigger):
                             "files": describe_objects(shown, self.query.metadata_keys),
                             "count": len(result.objects),
                             "deadline": self.deadline,
+                            "first_only": self.first_only,
                         }
                     )
                     return

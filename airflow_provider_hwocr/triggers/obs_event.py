@@ -1,4 +1,4 @@
-"""Event-driven DAG runs from OBS: one event per new object under a prefix (for ``AssetWatcher``).
+"""Event-driven DAG runs from OBS: one event per poll that found new objects, naming them all.
 
 ::
 
@@ -6,40 +6,53 @@
     asset = Asset("obs://scans/incoming/", watchers=[AssetWatcher(name="new_scans", trigger=trigger)])
 
     @dag(schedule=[asset])
-    def ocr_new_scans(): ...
+    def ocr_new_scans():
+        @task
+        def uploaded(**context):
+            return event_uris(context["triggering_asset_events"][asset])
+        HuaweiOcrBatchOperator(task_id="ocr", api="general-text", images=uploaded(), output_uri=...)
 
-**How new objects are found.** OBS has no change feed a trigger can read, so
-the trigger lists the prefix every ``poke_interval`` seconds (one LIST per
-1,000 keys) in a worker thread, and compares it with a *watermark*: the
-newest ``last_modified`` seen (``time``), plus the keys and ETags of the
-objects seen within ``grace_seconds`` before it (``recent``). An object is
-new when it is not older than ``time - grace_seconds`` and its key/ETag is
-not in ``recent``, so an object that shows up in a listing a little late
-(clock skew, listing lag) still fires, and one overwritten with new content
-fires again. Objects older than the grace window that were never seen are
-taken as old.
+**One event per poll, every new object in it.** Airflow (3.3.2 measured) puts into one DAG run
+only the asset events up to the first one's queue time, so events fired together in one poll
+would start one run for the first and leave the others waiting for an unrelated later event.
+This trigger yields at most one event per poll; its payload (the asset event's
+``extra["payload"]``) names every new object::
+
+    {"bucket", "prefix", "count", "uris": [obs:// URIs], "pending": n,
+     "objects": [{"key", "size", "etag", "last_modified"}, ...]}
+
+oldest first, at most ``max_keys_per_event`` of them; ``pending`` more are reported by the next
+polls (one event each). :func:`event_uris` reads the URIs out of a run's triggering events.
+
+**At least once, across a kill at any moment.** The triggerer persists a yielded event up to
+about two seconds later (its loop and its supervisor each flush once a second), so a
+watermark written right after the yield could outlive an event that never reached the
+database. Here the watermark is written only ``commit_delay`` seconds (default 30) after the
+events it covers were yielded, at a later poll; a triggerer killed before that reports them
+again when it starts. Duplicates are harmless when the DAG is idempotent: OCR operators with
+``output_uri`` (and ``skip_existing``, the default) cost zero calls for an image already done.
+
+**What a poll costs.** OBS has no change feed a trigger can read and lists keys in key order,
+not by time. With ``key_order="name"`` (default) or ``"folder"`` a poll lists only the keys
+after a marker, so it costs one request per 1,000 *recent* objects whatever the size of the
+prefix, plus a full listing every ``full_listing_interval`` seconds as a safety net for keys
+that break the order (reported late, never lost, and logged). ``key_order="none"`` lists the
+whole prefix every poll. The rules, and what each order assumes, are in
+:mod:`airflow_provider_hwocr.triggers.obs_watermark`.
 
 **Where the watermark lives.** In an OBS object, by default
-``obs://{bucket}/.hwocr-watermarks/{digest}.json`` (``digest`` from bucket,
-prefix and pattern), or wherever ``watermark_uri`` says (e.g. another
-bucket, when the watched one is read-only for this connection). It is written
-after the events of a poll were handed to the triggerer, and read back when
-the trigger starts, so a triggerer restart (or a move to another triggerer)
-resumes where it stopped. The watermark object itself is never reported.
+``obs://{bucket}/.hwocr-watermarks/{digest}.json`` (``digest`` from bucket, prefix and
+pattern), or wherever ``watermark_uri`` says. Its size follows the upload rate within the
+grace window (about 30 bytes per recent object, pruned against the clock) and is capped at
+64 KB; the watermark object itself is never reported.
 
-**Delivery is at least once.** A triggerer that dies after handing over
-events but before the watermark is written will report those objects again
-when it starts. Make the DAG idempotent: the OCR operators with
-``output_uri`` (and ``skip_existing``, the default) cost zero calls for an
-image already done.
+``start_from="now"`` (default): on the very first start (no watermark yet), what is already
+there is recorded as seen and nothing fires; ``"beginning"``: every object already there fires
+(``max_keys_per_event`` per poll).
 
-``start_from="now"`` (default): on the very first start (no watermark yet),
-what is already there is recorded as seen and nothing fires;
-``"beginning"``: every object already there fires once.
-
-All arguments are JSON data and :meth:`serialize` returns every one of them
-(the hook's ``huaweicloud_ocr_conn_id`` and ``region`` included), so the
-trigger rebuilt by the triggerer is the same trigger.
+All arguments are JSON data and :meth:`serialize` returns every one of them (the hook's
+``huaweicloud_ocr_conn_id`` and ``region`` included), so the trigger rebuilt by the triggerer
+is the same trigger.
 """
 
 from __future__ import annotations
@@ -47,74 +60,20 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import hashlib
+import time
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsTransientError
+from airflow_provider_hwocr.triggers.obs_watermark import KEY_ORDERS, Poll, Scan, Watermark
 
-WATERMARK_FORMAT = "hwocr-watermark/1"
+__all__ = ["HuaweiObsNewObjectTrigger", "Watermark", "default_watermark_uri", "event_uris"]
+
 WATERMARK_FOLDER = ".hwocr-watermarks/"
 START_FROM = ("now", "beginning")
-
-
-@dataclass
-class Watermark:
-    """What the trigger has already reported."""
-
-    time: datetime | None = None
-    recent: dict[str, str] = field(default_factory=dict)  # key -> etag, within the grace window
-    recent_times: dict[str, str] = field(default_factory=dict)  # key -> ISO last_modified
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": WATERMARK_FORMAT,
-            "time": self.time.isoformat() if self.time else None,
-            "recent": {
-                k: {"etag": v, "last_modified": self.recent_times.get(k)} for k, v in self.recent.items()
-            },
-        }
-
-    @classmethod
-    def from_json(cls, doc: Any) -> Watermark:
-        if not isinstance(doc, dict) or doc.get("format") != WATERMARK_FORMAT:
-            raise ValueError(f"not a {WATERMARK_FORMAT} document")
-        time = datetime.fromisoformat(doc["time"]) if doc.get("time") else None
-        recent: dict[str, str] = {}
-        times: dict[str, str] = {}
-        for key, entry in (doc.get("recent") or {}).items():
-            recent[key] = str(entry.get("etag") or "")
-            if entry.get("last_modified"):
-                times[key] = str(entry["last_modified"])
-        return cls(time=time, recent=recent, recent_times=times)
-
-    def seen(self, obj: Any) -> None:
-        """Record one object as reported."""
-        self.recent[obj.key] = obj.etag
-        self.recent_times[obj.key] = obj.last_modified.isoformat()
-        if self.time is None or obj.last_modified > self.time:
-            self.time = obj.last_modified
-
-    def prune(self, grace: timedelta) -> None:
-        """Forget keys older than the grace window (they can no longer count as new)."""
-        if self.time is None:
-            return
-        floor = self.time - grace
-        for key in [k for k, t in self.recent_times.items() if datetime.fromisoformat(t) < floor]:
-            self.recent.pop(key, None)
-            self.recent_times.pop(key, None)
-
-
-def new_objects(objects: Iterable[Any], mark: Watermark, grace: timedelta) -> list[Any]:
-    """The objects not reported yet, oldest first (pure: the watermark is not changed)."""
-    floor = None if mark.time is None else mark.time - grace
-    fresh = [
-        o for o in objects if (floor is None or o.last_modified >= floor) and mark.recent.get(o.key) != o.etag
-    ]
-    return sorted(fresh, key=lambda o: (o.last_modified, o.key))
 
 
 def default_watermark_uri(bucket: str, prefix: str, pattern: str | None) -> str:
@@ -122,22 +81,50 @@ def default_watermark_uri(bucket: str, prefix: str, pattern: str | None) -> str:
     return f"obs://{bucket}/{WATERMARK_FOLDER}{digest}.json"
 
 
+def event_uris(events: Iterable[Any]) -> list[str]:
+    """The ``obs://`` URIs named by asset events of this trigger, each once, in order.
+
+    Takes what ``context["triggering_asset_events"][asset]`` holds (events may repeat: delivery is
+    at least once). Reads this trigger's payload and the one-object payload of releases before it.
+    """
+    out: list[str] = []
+    for event in events:
+        extra = getattr(event, "extra", None)
+        if extra is None and isinstance(event, dict):
+            extra = event
+        payload = (extra or {}).get("payload") or {}
+        uris = payload.get("uris")
+        if uris is None:
+            uris = [payload["uri"]] if payload.get("uri") else []
+        for uri in uris:
+            if uri not in out:
+                out.append(uri)
+    return out
+
+
 class HuaweiObsNewObjectTrigger(BaseEventTrigger):
-    """Fires one event per new object under ``obs://bucket/prefix`` (see the module doc).
+    """Fires one event per poll that found new objects under ``obs://bucket/prefix`` (see the module doc).
 
     :param bucket: the bucket to watch.
     :param prefix: only keys under this prefix (``""``: the whole bucket).
     :param pattern: only keys whose part after ``prefix`` matches this glob (``*.png``, ``**/*.jpg``).
     :param huaweicloud_ocr_conn_id: the ``huaweicloud_ocr`` connection (AK/SK) for the OBS hook.
     :param region: overrides the connection's region.
-    :param poke_interval: seconds between two listings.
+    :param poke_interval: seconds between two polls.
     :param watermark_uri: ``obs://bucket/key`` of the watermark object; default in the watched bucket.
     :param start_from: ``now`` or ``beginning`` (only matters on the very first start).
     :param min_size: ignore objects smaller than this many bytes (0-byte folder markers always are).
-    :param grace_seconds: how late an object may show up in a listing and still count as new.
-
-    Event payload (the asset event's ``extra["payload"]``): ``{"uri", "bucket", "key",
-    "size", "etag", "last_modified"}``.
+    :param grace_seconds: how late an object may show up in a listing (or how far the clocks of
+        this machine and OBS may differ) and still count as new.
+    :param key_order: what sorts your keys by upload time, so a poll lists only what is recent:
+        ``"name"`` (timestamped or numbered names), ``"folder"`` (date folders, any names inside)
+        or ``"none"`` (every poll lists the whole prefix). See
+        :mod:`~airflow_provider_hwocr.triggers.obs_watermark`.
+    :param full_listing_interval: with an order, seconds between full listings of the prefix
+        (the safety net for keys that break it); ``None``: never (trust the order).
+    :param max_keys_per_event: most objects in one event; more wait for the next polls.
+    :param commit_delay: seconds between yielding an event and writing the watermark that
+        covers it (the triggerer persists events about 2 s after they are yielded).
     """
 
     def __init__(
@@ -153,16 +140,34 @@ class HuaweiObsNewObjectTrigger(BaseEventTrigger):
         start_from: str = "now",
         min_size: int = 0,
         grace_seconds: float = 300.0,
+        key_order: str = "name",
+        full_listing_interval: float | None = 600.0,
+        max_keys_per_event: int = 500,
+        commit_delay: float = 30.0,
     ) -> None:
         super().__init__()
         if not isinstance(bucket, str) or not bucket.strip():
             raise ValueError(f"bucket must be a non-empty string, got {bucket!r}")
         if start_from not in START_FROM:
             raise ValueError(f"start_from must be one of {', '.join(START_FROM)}, got {start_from!r}")
+        if key_order not in KEY_ORDERS:
+            raise ValueError(f"key_order must be one of {', '.join(KEY_ORDERS)}, got {key_order!r}")
         if float(poke_interval) <= 0:
             raise ValueError(f"poke_interval must be > 0 seconds, got {poke_interval!r}")
         if float(grace_seconds) < 0:
             raise ValueError(f"grace_seconds must be >= 0, got {grace_seconds!r}")
+        if full_listing_interval is not None and float(full_listing_interval) <= 0:
+            raise ValueError(
+                f"full_listing_interval must be > 0 seconds or None, got {full_listing_interval!r}"
+            )
+        if (
+            isinstance(max_keys_per_event, bool)
+            or not isinstance(max_keys_per_event, int)
+            or max_keys_per_event < 1
+        ):
+            raise ValueError(f"max_keys_per_event must be a whole number >= 1, got {max_keys_per_event!r}")
+        if float(commit_delay) < 0:
+            raise ValueError(f"commit_delay must be >= 0 seconds, got {commit_delay!r}")
         self.bucket = bucket.strip()
         self.prefix = prefix or ""
         self.pattern = pattern
@@ -175,6 +180,10 @@ class HuaweiObsNewObjectTrigger(BaseEventTrigger):
         self.start_from = start_from
         self.min_size = int(min_size)
         self.grace_seconds = float(grace_seconds)
+        self.key_order = key_order
+        self.full_listing_interval = None if full_listing_interval is None else float(full_listing_interval)
+        self.max_keys_per_event = max_keys_per_event
+        self.commit_delay = float(commit_delay)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -190,15 +199,29 @@ class HuaweiObsNewObjectTrigger(BaseEventTrigger):
                 "start_from": self.start_from,
                 "min_size": self.min_size,
                 "grace_seconds": self.grace_seconds,
+                "key_order": self.key_order,
+                "full_listing_interval": self.full_listing_interval,
+                "max_keys_per_event": self.max_keys_per_event,
+                "commit_delay": self.commit_delay,
             },
         )
 
-    # --- pieces (blocking; run in threads) ------------------------------------------------
+    # --- pieces (blocking ones run in threads) ---------------------------------------------
 
     def _hook(self) -> Any:
         from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
 
         return HuaweiObsHook(self.huaweicloud_ocr_conn_id, region=self.region)
+
+    def scan(self) -> Scan:
+        """The poll-by-poll decisions of this trigger (pure; see ``obs_watermark``)."""
+        return Scan(
+            prefix=self.prefix,
+            grace=timedelta(seconds=self.grace_seconds),
+            key_order=self.key_order,
+            full_interval=self.full_listing_interval,
+            max_report=self.max_keys_per_event,
+        )
 
     def _watermark_location(self) -> tuple[str, str]:
         bucket, _, key = self.watermark_uri[len("obs://") :].partition("/")
@@ -214,11 +237,15 @@ class HuaweiObsNewObjectTrigger(BaseEventTrigger):
         bucket, key = self._watermark_location()
         hook.put_json(bucket, key, mark.to_json())
 
-    def candidates(self, hook: Any) -> list[Any]:
-        """The objects under the prefix that this trigger reports on (the watermark excluded)."""
+    def listing(self, hook: Any, marker: str | None = None) -> list[Any]:
+        """Every object under the prefix, or only the keys after ``marker``."""
+        return hook.list_objects(self.bucket, self.prefix, marker=marker or None)
+
+    def candidates(self, objects: Iterable[Any]) -> list[Any]:
+        """The listed objects this trigger reports on (folders, small objects and the watermark left out)."""
         wm_bucket, wm_key = self._watermark_location()
         out = []
-        for obj in hook.list_objects(self.bucket, self.prefix):
+        for obj in objects:
             if obj.key.endswith("/") or obj.size < max(self.min_size, 1):
                 continue
             if obj.bucket == wm_bucket and (obj.key == wm_key or obj.key.startswith(WATERMARK_FOLDER)):
@@ -228,52 +255,153 @@ class HuaweiObsNewObjectTrigger(BaseEventTrigger):
             out.append(obj)
         return out
 
+    def payload(self, poll: Poll) -> dict[str, Any]:
+        """The event of one poll: every object it reports (JSON: it becomes the asset event's extra)."""
+        return {
+            "bucket": self.bucket,
+            "prefix": self.prefix,
+            "count": len(poll.report),
+            "uris": [o.uri for o in poll.report],
+            "objects": [
+                {
+                    "key": o.key,
+                    "size": o.size,
+                    "etag": o.etag,
+                    "last_modified": o.last_modified.astimezone(timezone.utc).isoformat(),
+                }
+                for o in poll.report
+            ],
+            "pending": poll.deferred,
+        }
+
     # --- the loop -------------------------------------------------------------------------
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
-        grace = timedelta(seconds=self.grace_seconds)
+        scan = self.scan()
         try:
             await hook.aload_settings()
-            mark = await asyncio.to_thread(self.load_watermark, hook)
-            if mark is None:
-                mark = Watermark()
-                if self.start_from == "now":
-                    for obj in await asyncio.to_thread(self.candidates, hook):
-                        mark.seen(obj)
-                    mark.prune(grace)
-                    await asyncio.to_thread(self.save_watermark, hook, mark)
-                    self.log.info(
-                        "Watching obs://%s/%s: %d object(s) already there are taken as seen; watermark %s",
-                        self.bucket,
-                        self.prefix,
-                        len(mark.recent),
-                        self.watermark_uri,
-                    )
+            state = await asyncio.to_thread(self.load_watermark, hook)
+            if state is None:
+                state = await self._first_watermark(hook, scan)
+            commits = _Commits(self.commit_delay, timedelta(seconds=self.grace_seconds), saved=state)
             while True:
+                now = datetime.now(timezone.utc)
+                full = scan.is_full(state, now)
                 try:
-                    found = new_objects(await asyncio.to_thread(self.candidates, hook), mark, grace)
+                    listed = await asyncio.to_thread(self.listing, hook, None if full else state.marker)
                 except HuaweiObsTransientError as exc:  # the next poll may well work
                     self.log.warning(
                         "Listing obs://%s/%s failed, retrying: %s", self.bucket, self.prefix, exc
                     )
-                    found = []
-                for obj in found:
-                    yield TriggerEvent(
-                        {
-                            "uri": obj.uri,
-                            "bucket": obj.bucket,
-                            "key": obj.key,
-                            "size": obj.size,
-                            "etag": obj.etag,
-                            "last_modified": obj.last_modified.astimezone(timezone.utc).isoformat(),
-                        }
-                    )
-                    mark.seen(obj)
-                if found:
-                    mark.prune(grace)
-                    await asyncio.to_thread(self.save_watermark, hook, mark)
-                    self.log.info("Reported %d new object(s); watermark %s", len(found), mark.time)
+                else:
+                    poll = scan.take(state, self.candidates(listed), now, full=full, listed=listed)
+                    state = poll.state
+                    self._report_anomalies(poll)
+                    if poll.report:
+                        yield TriggerEvent(self.payload(poll))
+                        commits.hold(state)  # durable only once the triggerer surely has the event
+                        self.log.info(
+                            "Reported %d new object(s) in one event (%d more at the next polls); the "
+                            "watermark covers them in %.0f s",
+                            len(poll.report),
+                            poll.deferred,
+                            self.commit_delay,
+                        )
+                    else:
+                        commits.update(state)
+                await self._write_due(hook, commits)
                 await asyncio.sleep(self.poke_interval)
         finally:
             await asyncio.to_thread(hook.close)
+
+    async def _first_watermark(self, hook: Any, scan: Scan) -> Watermark:
+        if self.start_from == "beginning":
+            return Watermark()  # everything there is new; written once its events are committed
+        now = datetime.now(timezone.utc)
+        listed = await asyncio.to_thread(self.listing, hook, None)
+        state = scan.start(self.candidates(listed), now, listed=listed)
+        await asyncio.to_thread(self.save_watermark, hook, state)
+        self.log.info(
+            "Watching obs://%s/%s: what is already there is taken as seen; watermark %s (%d bytes)",
+            self.bucket,
+            self.prefix,
+            self.watermark_uri,
+            state.size(),
+        )
+        return state
+
+    async def _write_due(self, hook: Any, commits: _Commits) -> None:
+        due = commits.due()
+        if due is None:
+            return
+        try:
+            await asyncio.to_thread(self.save_watermark, hook, due)
+        except HuaweiObsTransientError as exc:
+            commits.retry(due)
+            self.log.warning(
+                "Writing the watermark %s failed, retrying at the next poll: %s", self.watermark_uri, exc
+            )
+            return
+        commits.saved = due
+
+    def _report_anomalies(self, poll: Poll) -> None:
+        if poll.late:
+            self.log.warning(
+                "%d new object(s) under obs://%s/%s were found only by the full listing: their keys sort "
+                "before older ones, which key_order=%r assumes they do not (e.g. %s). They are reported now, "
+                "late. Name uploads so they sort by time, or set key_order='folder' or 'none'.",
+                len(poll.late),
+                self.bucket,
+                self.prefix,
+                self.key_order,
+                poll.late[0].key,
+            )
+        if poll.capped:
+            self.log.warning(
+                "More objects arrived within grace_seconds=%s than the watermark's 64 KB holds; objects "
+                "older than %s count as old now (a listing later than that would miss them)",
+                self.grace_seconds,
+                poll.state.floor,
+            )
+
+
+class _Commits:
+    """Watermark snapshots waiting until the events they cover are surely persisted by the triggerer."""
+
+    def __init__(self, delay: float, grace: timedelta, *, saved: Watermark) -> None:
+        self.delay = delay
+        self.every = max(grace / 2, timedelta(seconds=30))  # how stale a stored horizon may get
+        self.saved = saved
+        self.pending: list[tuple[float, Watermark]] = []  # (monotonic time it may be written, snapshot)
+
+    def hold(self, state: Watermark) -> None:
+        """A poll yielded an event: its snapshot waits ``delay`` seconds."""
+        self.pending.append((time.monotonic() + self.delay, state.copy()))
+
+    def update(self, state: Watermark) -> None:
+        """A poll without events: its snapshot waits behind the last held one (or is due now)."""
+        ready = self.pending[-1][0] if self.pending else time.monotonic()
+        if self.pending:
+            self.pending[-1] = (ready, state.copy())
+        else:
+            self.pending.append((ready, state.copy()))
+
+    def retry(self, state: Watermark) -> None:
+        self.pending.insert(0, (time.monotonic(), state))
+
+    def due(self) -> Watermark | None:
+        """The newest snapshot that may be written now, if it differs enough from the stored one."""
+        now = time.monotonic()
+        ready = [s for t, s in self.pending if t <= now]
+        self.pending = [(t, s) for t, s in self.pending if t > now]
+        if not ready:
+            return None
+        latest, saved = ready[-1], self.saved
+        if latest.seen != saved.seen or latest.marker != saved.marker or latest.floor != saved.floor:
+            return latest
+        if latest.horizon is not None and (
+            saved.horizon is None or latest.horizon - saved.horizon >= self.every
+        ):
+            return latest
+        return None

@@ -240,3 +240,100 @@ def test_non_ocr_exceptions_are_not_swallowed():
 
     with pytest.raises(KeyError):
         run_with_retry(RetryPolicy(sleep=SleepRecorder()), attempt)
+
+
+# --- the budget: consulted before every try that may be billed (issue 19) --------------------
+
+
+class Ledger:
+    """A budget that records what the retry loop asked of it."""
+
+    def __init__(self, limit):
+        self.limit, self.used, self.log = limit, 0, []
+
+    def take(self):
+        ok = self.used < self.limit
+        self.used += ok
+        self.log.append("take" if ok else "refused")
+        return ok
+
+    def give_back(self):
+        self.used -= 1
+        self.log.append("back")
+
+
+def _failing(*errors):
+    """An attempt function raising ``errors`` in turn, then succeeding."""
+    queue = list(errors)
+
+    def attempt(number):
+        if queue:
+            raise queue.pop(0)
+        return "ok"
+
+    return attempt
+
+
+def test_tries_surely_not_billed_give_their_share_back_and_possibly_billed_ones_keep_it():
+    from airflow_provider_hwocr.client.retry import possibly_billed
+
+    throttled = HuaweiOcrThrottledError("slow down", status_code=429, error_code="APIG.0308")
+    backend = HuaweiOcrTransientError("backend", status_code=503, error_code="ModelArts.4403")
+    refused = HuaweiOcrTransientError("connection refused")  # never sent
+    truncated = HuaweiOcrTransientError("cut", billing_risk="truncated", status_code=200)
+    timeout = HuaweiOcrTransientError("no answer", billing_risk="read_timeout")
+    assert [possibly_billed(e) for e in (throttled, backend, refused, truncated, timeout, None)] == [
+        False, False, False, True, True, True,
+    ]  # fmt: skip
+    ledger = Ledger(10)
+    result, attempts = run_with_retry(
+        fast_policy(max_attempts=6), _failing(throttled, backend, refused, truncated, timeout), budget=ledger
+    )
+    assert (result, attempts) == ("ok", 6)
+    assert ledger.log == ["take", "back", "take", "back", "take", "back", "take", "take", "take"]
+    assert ledger.used == 3  # the truncated try, the timed-out try and the success
+
+
+def test_a_retry_the_budget_refuses_is_not_made_and_fails_without_task_retries():
+    from airflow_provider_hwocr.client.retry import HuaweiOcrBudgetExceededError
+    from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiCloudNonRetryableError
+
+    made = []
+    truncated = HuaweiOcrTransientError("cut", billing_risk="truncated", status_code=200)
+
+    def attempt(number):
+        made.append(number)
+        raise truncated
+
+    ledger = Ledger(1)
+    with pytest.raises(HuaweiOcrBudgetExceededError) as info:
+        run_with_retry(fast_policy(max_attempts=5), attempt, api=SLUG, budget=ledger)
+    err = info.value
+    assert made == [1] and ledger.log == ["take", "refused"] and ledger.used == 1
+    assert err.attempts == 1 and err.billed_retries == 0 and err.__cause__ is truncated
+    assert isinstance(err, HuaweiCloudBudgetExceededError) and isinstance(err, HuaweiCloudNonRetryableError)
+    assert "max_calls" in str(err) and "retry after" in str(err)
+
+
+def test_a_spent_budget_refuses_the_first_try_before_anything_is_sent(emulator):
+    from airflow_provider_hwocr.client.retry import HuaweiOcrBudgetExceededError
+
+    ledger = Ledger(0)
+    with pytest.raises(HuaweiOcrBudgetExceededError) as info:
+        aksk_client(emulator).call(SLUG, BODY, budget=ledger)
+    assert info.value.attempts == 0 and "this call was not made" in str(info.value)
+    assert emulator.count() == 0
+
+
+def test_the_budget_counts_exactly_the_tries_the_emulator_bills(emulator):
+    """Throttling and 5xx answers give back; truncated 200s keep: used == the emulator's billable count."""
+    emulator.config.truncate_rate = 0.3
+    emulator.config.error_503_rate = 0.2
+    emulator.fail_next(SLUG, 429, "APIG.0308", times=3)
+    ledger = Ledger(10_000)
+    client = aksk_client(emulator, retry=fast_policy(max_attempts=10))
+    for _ in range(30):
+        client.call(SLUG, BODY, budget=ledger)
+    stats = emulator.stats()["apis"][SLUG]
+    assert stats["total"] > stats["billable"] > 30  # faults happened, some of them billed
+    assert ledger.used == stats["billable"]

@@ -104,6 +104,26 @@ def test_partial_declares_the_outlet_once_for_the_mapped_task_and_its_instances(
     assert instance.outlets == [other, result_asset(prefix)]
 
 
+def test_partial_reads_emit_asset_strictly():
+    from airflow.sdk import DAG
+
+    from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+
+    prefix = "obs://bkt/res/"
+    with DAG("emit_asset_mapped_words", schedule=None) as dag:
+        HuaweiOcrGeneralTextOperator.partial(task_id="yes", output_uri=prefix, emit_asset="yes").expand(
+            image=["a.png"]
+        )
+        HuaweiOcrGeneralTextOperator.partial(task_id="no", output_uri=prefix, emit_asset="no").expand(
+            image=["a.png"]
+        )
+        with pytest.raises(HuaweiOcrValidationError, match="emit_asset") as caught:
+            HuaweiOcrGeneralTextOperator.partial(task_id="maybe", output_uri=prefix, emit_asset="maybe")
+    assert caught.value.parameter == "emit_asset"
+    assert dag.get_task("yes").outlets == [result_asset(prefix)]
+    assert dag.get_task("no").outlets == []
+
+
 def test_with_result_outlet_adds_a_fixed_prefix_only():
     from airflow_provider_hwocr.integration.assets import with_result_outlet
 

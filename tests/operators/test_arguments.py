@@ -12,11 +12,14 @@ from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.operators.arguments import (
     IMAGE_SOURCES,
     MAX_SIGNED_URL_SECONDS,
+    check_export_text,
+    check_flag,
     check_image_source,
     check_images,
     check_max_calls,
     check_number,
     check_output_uri,
+    check_parameters,
     check_price,
     check_whole,
     is_static,
@@ -167,9 +170,16 @@ def test_anything_else_is_refused_as_output_uri(uri):
 # --- check_images --------------------------------------------------------------------------------
 
 
+SELECTION = {
+    "format": "hwocr-selection/1",
+    "query": {"targets": [["b", "day/*.png", "wildcard"]], "min_size": 0, "metadata_keys": ["key"]},
+    "count": None,
+}
+
+
 @pytest.mark.parametrize(
     "images",
-    [None, "obs://b/k.png", ["obs://b/a.png", "https://x.example/b.png"], ("a.png",), {"count": 3}],
+    [None, "obs://b/k.png", ["obs://b/a.png", "https://x.example/b.png"], ("a.png",), SELECTION],
 )
 def test_lists_strings_and_selections_are_images_at_parse_and_run_time(images):
     assert check_images(images) is None
@@ -188,3 +198,77 @@ def test_an_xcom_arg_is_accepted_at_parse_time_only():
 def test_other_values_are_not_images(images):
     error = _refused("images", check_images, images)
     assert f"got {type(images).__name__}" in str(error)
+
+
+# --- on/off arguments, API parameters, text export (issue 19) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(True, True), (False, False), (1, True), (0, False), ("yes", True), ("no", False), (" No ", False),
+     ("TRUE", True), ("false", False), ("1", True), ("0", False), ("on", True), ("off", False)],
+)  # fmt: skip
+def test_flags_read_the_words_people_write(value, expected):
+    assert check_flag(value, "emit_asset") is expected
+
+
+@pytest.mark.parametrize("value", ["maybe", "", "nope", 2, -1, 0.5, None, [], {"a": 1}, "yes please"])
+def test_a_flag_that_is_neither_on_nor_off_is_an_error_naming_it(value):
+    error = _refused("export_text", check_flag, value, "export_text")
+    assert repr(value) in str(error)
+
+
+def test_an_optional_flag_may_be_none():
+    assert check_flag(None, "skip_existing", optional=True) is None
+    assert "or None" in str(
+        _refused("skip_existing", check_flag, "sometimes", "skip_existing", optional=True)
+    )
+
+
+def test_parameters_must_be_a_dict_and_templates_wait_for_run_time():
+    assert check_parameters(None) == {}
+    assert check_parameters({"detect_direction": True}) == {"detect_direction": True}
+    assert check_parameters("{{ params.options }}") == "{{ params.options }}"  # rendered later
+    options = BaseOperator(task_id="upstream").output
+    assert check_parameters(options) is options
+    for bad in ("detect_direction=true", [("detect_direction", True)], 0, False, "", ["a"]):
+        _refused("parameters", check_parameters, bad)
+    rendered = _refused("parameters", check_parameters, '{"detect_direction": true}', rendered=True)
+    assert "render_template_as_native_obj" in str(rendered)
+    _refused("parameters", check_parameters, options, rendered=True)
+
+
+def test_export_text_needs_an_output_uri():
+    check_export_text(True, "obs://b/out/")
+    check_export_text(False, None)
+    for missing in (None, ""):
+        error = _refused("export_text", check_export_text, True, missing)
+        assert "output_uri" in str(error)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        None,
+        "day/*.png",
+        {},
+        {"targets": []},
+        {"targets": "obs://b/day/"},
+        {"targets": [["b", "day/*.png"]]},
+        {"targets": [["b", "day/*.png", "glob"]]},
+        {"targets": [["", "day/", "prefix"]]},
+        {"targets": [["b", "day/(", "regex"]]},
+        {"targets": [["b", 3, "exact"]]},
+        {"targets": [["b", "day/", "prefix"]], "min_size": -1},
+        {"targets": [["b", "day/", "prefix"]], "metadata_keys": ["colour"]},
+    ],
+)
+def test_a_selection_with_a_bad_query_is_refused_naming_images(query):
+    selection = {"format": "hwocr-selection/1", "query": query}
+    _refused("images", check_images, selection)
+    _refused("images", check_images, selection, rendered=True)
+
+
+def test_a_dict_that_is_not_a_selection_is_refused():
+    _refused("images", check_images, {"count": 3})
+    _refused("images", check_images, {**SELECTION, "format": "hwocr-selection/2"})

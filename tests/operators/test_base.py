@@ -323,3 +323,127 @@ def test_max_xcom_bytes_must_be_positive_whole_bytes(value):
     with pytest.raises(HuaweiOcrValidationError) as info:
         HuaweiOcrGeneralTextOperator(task_id="t", image="x.png", max_xcom_bytes=value)
     assert info.value.parameter == "max_xcom_bytes" and "max_xcom_bytes" in str(info.value)
+
+
+# --- bad inputs fail before any call, naming the argument (issue 19) ------------------------------
+
+
+def _refused_at_parse_time(parameter, **kwargs):
+    with pytest.raises(HuaweiOcrValidationError, match=f"^{parameter}: ") as info:
+        ocr.HuaweiOcrOperator(task_id="t", api="general-text", **kwargs)
+    assert info.value.parameter == parameter
+    return info.value
+
+
+def _rendered_and_run(op, params):
+    """Render the operator's templates as Airflow does for a run with ``params``, then execute it."""
+    context = {"params": params}
+    op.render_template_fields(context)
+    return op.execute(context)
+
+
+@pytest.mark.parametrize(
+    "name", ["emit_asset", "export_text", "dry_run", "skip_existing", "retry_possibly_billed"]
+)
+def test_on_off_arguments_that_are_neither_are_refused(name, emulator):
+    error = _refused_at_parse_time(name, image=png(), output_uri="obs://b/out/", **{name: "maybe"})
+    assert "'maybe'" in str(error)
+    assert emulator.count() == 0
+
+
+def test_no_means_off_for_emit_asset_and_export_text(emulator, obs_conn, obs_bucket):
+    """Issue 19: ``emit_asset="no"`` and ``export_text="no"`` were taken as true."""
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+    op = ocr.HuaweiOcrOperator(
+        task_id="t", api="general-text", image=png(), output_uri=f"obs://{obs_bucket}/out/",
+        emit_asset="no", export_text="no",
+    )  # fmt: skip
+    assert (op.emit_asset, op.export_text, op.outlets) == (False, False, [])
+    op.execute({})
+    keys = HuaweiObsHook().list_keys(obs_bucket, "out/")
+    assert len(keys) == 1 and not any(k.endswith(".text.json") for k in keys)  # no text export
+    yes = ocr.HuaweiOcrOperator(
+        task_id="u", api="general-text", image=png(), output_uri=f"obs://{obs_bucket}/out/", emit_asset="yes"
+    )
+    assert yes.emit_asset is True and len(yes.outlets) == 1
+
+
+def test_export_text_without_an_output_uri_is_an_error(emulator, ocr_conn):
+    """Issue 19: it used to be ignored silently."""
+    error = _refused_at_parse_time("export_text", image=png(), export_text=True)
+    assert "output_uri" in str(error)
+    templated = ocr.HuaweiOcrOperator(
+        task_id="t", api="general-text", image=png(), export_text=True, output_uri="{{ params.out }}"
+    )  # known only when rendered
+    with pytest.raises(HuaweiOcrValidationError, match="^export_text: ") as info:
+        _rendered_and_run(templated, {"out": ""})
+    assert info.value.parameter == "export_text"
+    assert emulator.count() == 0
+
+
+@pytest.mark.parametrize("bad", [[("detect_direction", True)], "detect_direction=true", 0, ""])
+def test_parameters_that_are_not_a_dict_are_refused_at_parse_time(bad, emulator):
+    """Issue 19: ``parameters=`` that was not a dict was sent (and billed)."""
+    _refused_at_parse_time("parameters", image=png(), parameters=bad)
+    assert emulator.count() == 0
+
+
+def test_templated_parameters_must_render_to_a_dict(emulator, ocr_conn):
+    op = ocr.HuaweiOcrOperator(task_id="t", api="general-text", image=png(), parameters="{{ params.opts }}")
+    with pytest.raises(HuaweiOcrValidationError, match="^parameters: ") as info:
+        _rendered_and_run(op, {"opts": '{"detect_direction": true}'})  # rendered as text
+    assert info.value.parameter == "parameters" and "render_template_as_native_obj" in str(info.value)
+    assert emulator.count() == 0
+    fine = ocr.HuaweiOcrOperator(
+        task_id="u", api="general-text", image=png(), parameters={"detect_direction": "{{ params.d }}"}
+    )
+    _rendered_and_run(fine, {"d": "true"})  # a dict whose values are templates: fine
+    assert emulator.calls()[0].body["detect_direction"] is True
+
+
+def test_a_batch_selection_with_a_bad_query_is_refused_before_any_listing(emulator):
+    from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+
+    bad = {"format": "hwocr-selection/1", "query": {"targets": [["scans", "day/(", "regex"]]}}
+    with pytest.raises(HuaweiOcrValidationError, match="^images: the selection's query is not valid") as info:
+        HuaweiOcrBatchOperator(task_id="b", api="general-text", images=bad, output_uri="obs://scans/out/")
+    assert info.value.parameter == "images" and "regular expression" in str(info.value)
+    assert emulator.count() == 0
+
+
+@pytest.mark.parametrize("raw", ["maybe", "yes please", "2"])
+def test_an_unreadable_dry_run_option_stops_single_and_batch_tasks_before_any_call(
+    raw, emulator, obs_conn, obs_bucket, monkeypatch
+):
+    """Issue 19: ``[huaweicloud_ocr] dry_run = maybe`` turned the dry run off (3 of 3 images billed)."""
+    from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+    from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+
+    monkeypatch.delenv("HWOCR_DRY_RUN", raising=False)
+    monkeypatch.setenv("AIRFLOW__HUAWEICLOUD_OCR__DRY_RUN", raw)
+    for i in range(3):
+        HuaweiObsHook().put_bytes(obs_bucket, f"day/{i}.png", PNG)
+    with pytest.raises(HuaweiOcrConfigurationError, match=r"^\[huaweicloud_ocr\] dry_run: ") as info:
+        HuaweiOcrGeneralTextOperator(task_id="t", image=png()).execute({})
+    assert info.value.field == "[huaweicloud_ocr] dry_run"
+    batch = HuaweiOcrBatchOperator(
+        task_id="b",
+        api="general-text",
+        source_uri=f"obs://{obs_bucket}/day/",
+        output_uri=f"obs://{obs_bucket}/out/",
+    )
+    with pytest.raises(HuaweiOcrConfigurationError, match=r"dry_run"):
+        batch.execute({"run_id": "r1"})
+    assert emulator.count() == 0
+    assert HuaweiObsHook().list_keys(obs_bucket, "out/") == []
+
+
+@pytest.mark.parametrize("raw", ["yes", "on", "YES"])
+def test_yes_and_on_in_the_dry_run_option_mean_a_dry_run(raw, emulator, ocr_conn, monkeypatch):
+    """Issue 19: Airflow's own reading of ``yes``/``on`` failed and the dry run was off (billed)."""
+    monkeypatch.delenv("HWOCR_DRY_RUN", raising=False)
+    monkeypatch.setenv("AIRFLOW__HUAWEICLOUD_OCR__DRY_RUN", raw)
+    HuaweiOcrGeneralTextOperator(task_id="t", image=png()).execute({})
+    assert emulator.count() == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 
 import pytest
 
@@ -65,9 +66,41 @@ def test_a_stored_result_is_skipped_without_a_call_even_with_no_budget(emulator,
 
 
 def test_max_calls_zero_refuses_the_call(emulator, ocr_conn):
-    with pytest.raises(HuaweiCloudBudgetExceededError, match="max_calls: this task may make 0"):
+    with pytest.raises(HuaweiCloudBudgetExceededError, match="max_calls: the budget of 0 billable tries"):
         _text_operator(image=png(), max_calls=0).execute({})
     assert emulator.count() == 0
+
+
+@pytest.mark.parametrize("fault", ["truncate_rate", "slow_rate"])
+def test_max_calls_one_is_one_billable_call_even_when_a_retry_would_follow(
+    emulator, ocr_conn, fault, monkeypatch
+):
+    """Issue 19: ``max_calls=1`` made 2 billable calls (the retry after a truncated answer)."""
+    from tests.helpers.airflow_env import CONN_ENV, conn_json
+
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={"timeout": 1}))
+    _faulty(emulator, **{fault: 1.0, "slow_reply_seconds": 1.5})
+    ti = Ti()
+    with pytest.raises(HuaweiCloudBudgetExceededError) as info:
+        _text_operator(image=png(), max_calls=1).execute({"ti": ti})
+    assert isinstance(info.value, HuaweiCloudNonRetryableError)  # the retry policy does not retry it
+    assert info.value.attempts == 1 and "retry after" in str(info.value)
+    time.sleep(0.6 if fault == "slow_rate" else 0)  # the slow answer is counted when it is sent
+    assert emulator.count(SLUG) == 1
+    assert emulator.stats()["apis"][SLUG]["billable"] == 1
+    assert ti.pushed["billing"]["possibly_billed_tries"] == 1 and ti.pushed["billing"]["max_calls"] == 1
+
+
+def test_answers_surely_not_billed_do_not_use_up_max_calls(emulator, ocr_conn, monkeypatch):
+    from tests.helpers.airflow_env import CONN_ENV, conn_json
+
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={"max_retries": 3}))
+    emulator.fail_next(SLUG, 503, "ModelArts.4403", times=1)
+    emulator.fail_next(SLUG, 429, "APIG.0308", times=1)
+    ti = Ti()
+    _text_operator(image=png(), max_calls=1).execute({"ti": ti})  # 503, 429, then the call
+    assert emulator.count(SLUG) == 3 and emulator.stats()["apis"][SLUG]["billable"] == 1
+    assert ti.pushed["billing"]["possibly_billed_tries"] == 1
 
 
 def test_a_stored_result_is_not_checked_against_max_xcom_bytes(emulator, obs_conn, obs_bucket):

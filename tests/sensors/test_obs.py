@@ -53,9 +53,43 @@ def test_return_selection_hands_over_a_small_value_whatever_the_count(obs_bucket
     bulk_put(obs_bucket, keys)
     result, pushed = _poke(_sensor(bucket=obs_bucket, key="sel/*.png", return_selection=True))
     value = result.xcom_value
-    assert value["format"] == "hwocr-selection/1" and value["count"] == 2500
+    assert value["format"] == "hwocr-selection/1" and value["first"] == [f"obs://{obs_bucket}/sel/00000.png"]
+    assert value["count"] is None and value["total_bytes"] is None  # not counted: the batch lists
     assert len(json.dumps(value)) < 1000  # vs. ~190 KB for the list of URIs
     assert "files" not in pushed
+
+
+def test_a_selection_stops_at_the_first_match_in_one_request(counted, obs_bucket):
+    """Issue 18: the sensor listed the whole prefix only to learn that something matched."""
+    bulk_put(
+        obs_bucket, [f"big/a-{i:05d}.txt" for i in range(1500)] + [f"big/b-{i:05d}.png" for i in range(3000)]
+    )
+    counted.reset()
+    result, _ = _poke(_sensor(bucket=obs_bucket, key="big/*.png", return_selection=True))
+    assert result.xcom_value["first"] == [f"obs://{obs_bucket}/big/b-00000.png"]
+    assert counted.by_method() == {"GET": 2}  # page 1 holds only .txt keys: 2 of the 5 pages
+    counted.reset()
+    result, _ = _poke(_sensor(bucket=obs_bucket, key=["big/", "big/b-01234.png"], return_selection=True))
+    assert result.xcom_value["first"] == [
+        f"obs://{obs_bucket}/big/a-00000.txt",
+        f"obs://{obs_bucket}/big/b-01234.png",
+    ]
+    assert counted.by_method() == {"GET": 1, "HEAD": 1}  # one page for the prefix, one HEAD for the key
+    counted.reset()
+    assert _poke(_sensor(bucket=obs_bucket, key="big/*.jpg", return_selection=True))[0] is False
+    assert counted.by_method() == {"GET": 5}  # nothing matches: every page, once
+    # check_fn is promised every match: then the sensor lists them all and counts them
+    counted.reset()
+    seen = []
+    sensor = _sensor(
+        bucket=obs_bucket,
+        key="big/*.png",
+        return_selection=True,
+        check_fn=lambda f: seen.append(len(f)) or True,
+    )
+    value = _poke(sensor)[0].xcom_value
+    assert seen == [3000] and value["count"] == 3000 and "first" not in value
+    assert counted.by_method() == {"GET": 5}
 
 
 def test_check_fn_gets_files_and_context(hook, obs_bucket):

@@ -21,8 +21,8 @@ Settings a Celery deployment needs for this (docs/guides/deployment.md):
 * ``[scheduler] task_instance_heartbeat_timeout`` (300 s by default): how long a killed
   worker's tasks stay "running" before the scheduler fails them and their retry starts.
   30 s here, checked every 5 s (``task_instance_heartbeat_timeout_detection_interval``).
-* retries: until the example DAGs carry their own (issue 19), ``AIRFLOW__CORE__DEFAULT_TASK_RETRIES=2``
-  and ``AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY=5`` in the deployment's environment.
+* retries: the example DAG's own (``retries=3``, ``retry_delay`` 30 s, and the provider's retry
+  policy on Airflow 3.3+); no deployment default is set here.
 * ``[scheduler] use_job_schedule = False``: only the runs the test triggers (no scheduled run
   of an empty day competing for the slots).
 * celery below 5.7 (5.7.0 breaks the Celery provider of Airflow 3.3.2): the ``celery`` extra.
@@ -163,9 +163,6 @@ def _celery_env(home: Path, api_port: int, conn: dict[str, Any], pg: str, redis:
             # a killed worker's tasks: failed after 30 s without a heartbeat (not 300), then retried
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
-            # until the example DAGs carry retries of their own (issue 19)
-            "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "2",
-            "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "5",
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT": json.dumps(conn),
             "PYTHONUNBUFFERED": "1",

@@ -105,3 +105,36 @@ def test_trigger_timeout_and_error_events(obs_conn, obs_bucket):
     assert event.payload["status"] == "error"
     assert event.payload["error_type"] == "HuaweiObsNotFoundError"
     assert "NoSuchBucket" in event.payload["message"]
+
+
+def test_first_only_reports_one_object_per_key_and_round_trips(obs_conn, obs_bucket):
+    from tests.helpers.obs_env import bulk_put
+
+    bulk_put(obs_bucket, [f"day/{i:04d}.png" for i in range(1200)])
+    trigger = _trigger(bucket=obs_bucket, key=["day/*.png", "day/0500.png"], first_only=True, timeout=10)
+    assert HuaweiObsKeyTrigger(**json.loads(json.dumps(trigger.serialize()[1]))) == trigger
+    event = asyncio.run(_first_event(trigger)).payload
+    assert event["status"] == "success" and event["first_only"] is True
+    assert event["matches"] == [f"obs://{obs_bucket}/day/0000.png", f"obs://{obs_bucket}/day/0500.png"]
+    assert event["count"] == 2  # not 1,201: nothing else was listed
+
+
+def test_a_sensor_selection_defers_with_first_only_and_completes_without_a_count(obs_conn, obs_bucket):
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from tests.helpers.c_obs_keys import make_sensor, task_context
+
+    sensor = make_sensor(bucket=obs_bucket, key="late/*.png", return_selection=True, deferrable=True)
+    with pytest.raises(TaskDeferred) as deferred:  # nothing there yet
+        sensor.execute(task_context())
+    trigger = deferred.value.trigger
+    assert trigger.first_only is True and trigger.max_matches is None
+    value = sensor.execute_complete(
+        task_context(),
+        {"status": "success", "matches": [f"obs://{obs_bucket}/late/a.png"], "files": [], "count": 1,
+         "deadline": None, "first_only": True},
+    )  # fmt: skip
+    assert value["count"] is None and value["first"] == [f"obs://{obs_bucket}/late/a.png"]
+    with pytest.raises(ValueError, match="^return_selection: "):
+        make_sensor(bucket=obs_bucket, key="late/", return_selection="maybe")
+    assert make_sensor(bucket=obs_bucket, key="late/", return_selection="no").return_selection is False

@@ -91,6 +91,10 @@ class _Sender:
         self.sent.journal = self.journal
         self.writer: ResultWriter | None = None
         self.pipeline.before_call = self.before_call
+        if not run.dry:
+            # max_calls counts billable tries: the OCR client takes one before each try
+            # (retries included) and gives back those surely not billed.
+            self.pipeline.ocr_hook.budget = run.budget
 
     def count(self, status: str) -> None:
         with self.lock:
@@ -118,7 +122,7 @@ class _Sender:
             self.halt(lease.lost_error())
             raise NotAttempted("the lease was lost to another run")
         budget = self.run.budget
-        if not budget.take():
+        if budget.refuse_if_spent():  # the client takes from it per try; this only stops early
             raise NotAttempted(f"max_calls={budget.limit} reached")
         if self.run.pace is not None:
             self.run.pace()
@@ -149,6 +153,10 @@ class _Sender:
             pipeline.attach(src)
             response, summary = pipeline.recognise(src)
         except NotAttempted as why:
+            return not_attempted(item.source, str(why))
+        except HuaweiCloudBudgetExceededError as why:
+            if getattr(why, "attempts", None):
+                raise  # tried, then a retry was refused: failed (and possibly billed)
             return not_attempted(item.source, str(why))
         billed = int(getattr(response, "billed_retries", 0) or 0)
         if billed:
