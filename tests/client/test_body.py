@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+import struct
 import tracemalloc
+import zlib
 
 import pytest
 
@@ -70,7 +72,10 @@ def test_encoding_a_large_image_holds_one_base64_sized_buffer():
 
 def test_a_prepared_request_keeps_the_image_by_reference_and_builds_no_base64():
     data = png((200, 80), "ref")
-    data = data[:-12] + os.urandom(1_000_000) + data[-12:]  # a large file with a valid header
+    # a large whole file: 1 MB in an ancillary chunk before IEND (the client checks the chunks)
+    blob = os.urandom(1_000_000)
+    chunk = struct.pack(">I", len(blob)) + b"prVt" + blob + struct.pack(">I", zlib.crc32(b"prVt" + blob))
+    data = data[:-12] + chunk + data[-12:]
     tracemalloc.start()
     try:
         prepared = prepare_request("general-text", image=data)
