@@ -29,9 +29,11 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import io
 import re
 import warnings
+import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -236,9 +238,17 @@ def excel_base64(regions: list[dict[str, Any]]) -> str:
             for block in region["words_block_list"]:
                 sheet.cell(row=row, column=1, value=block["words"])
                 row += 1
+    fixed = datetime.datetime(2020, 1, 1)  # the same regions give the same bytes, call after call
+    book.properties.created = book.properties.modified = fixed
     buf = io.BytesIO()
     book.save(buf)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    out = io.BytesIO()  # openpyxl stamps each zip member with the time of saving: restamp them
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            member = zipfile.ZipInfo(info.filename, date_time=fixed.timetuple()[:6])
+            member.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(member, src.read(info))
+    return base64.b64encode(out.getvalue()).decode("ascii")
 
 
 def _kv_result(lines: list[Line]) -> dict[str, Any]:

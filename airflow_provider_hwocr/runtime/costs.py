@@ -58,17 +58,18 @@ def _switch(raw: str, where: str) -> bool:
 
 
 def dry_run_forced() -> bool:
-    """Whether the provider-wide switch forces dry runs (env var, then Airflow config).
+    """Whether the provider-wide switch forces dry runs: the env var or the Airflow option.
 
-    Raises :class:`HuaweiOcrConfigurationError` naming the switch when its value cannot be read.
+    The switch guards money, so it fails closed: either setting turns dry runs on, and neither
+    can turn the other off. Both are read every time; a value that cannot be read raises
+    :class:`HuaweiOcrConfigurationError` naming it, even when the other one says "on".
     """
     raw = os.environ.get(DRY_RUN_ENV)
-    if raw is not None:
-        return _switch(raw, DRY_RUN_ENV)
+    forced = _switch(raw, DRY_RUN_ENV) if raw is not None else False
     value = conf.get(CONFIG_SECTION, CONFIG_OPTION, fallback=None)
-    if value is None:
-        return False
-    return _switch(str(value), f"[{CONFIG_SECTION}] {CONFIG_OPTION}")
+    if value is not None:
+        forced = _switch(str(value), f"[{CONFIG_SECTION}] {CONFIG_OPTION}") or forced
+    return forced
 
 
 def resolve_dry_run(requested: Any) -> tuple[bool, str | None]:

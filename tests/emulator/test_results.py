@@ -249,3 +249,22 @@ def test_a_documented_example_is_scaled_into_a_small_image():
     assert points and all(0 <= x < 60 and 0 <= y < 40 for p in points for x, y in p)
     documented = example_response("general-text")["result"]["words_block_list"]
     assert [b["words"] for b in answer["result"]["words_block_list"]] == [b["words"] for b in documented]
+
+
+def test_the_excel_of_the_same_regions_is_the_same_bytes_call_after_call(monkeypatch):
+    """openpyxl stamps the time of saving into the file; two calls must still agree (and compare equal)."""
+    import base64 as b64
+    import io
+    import time
+    import zipfile
+
+    from airflow_provider_hwocr.emulator.results import excel_base64
+
+    regions = [{"type": "text", "words_block_list": [{"words": "TOTAL 12.00"}]}]
+    first = excel_base64(regions)
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 3600)  # an hour later (zip stamps come from time)
+    again = excel_base64(regions)
+    assert first == again
+    with zipfile.ZipFile(io.BytesIO(b64.b64decode(first))) as book:
+        assert any(b"TOTAL 12.00" in book.read(name) for name in book.namelist())

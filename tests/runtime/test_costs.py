@@ -45,9 +45,27 @@ def test_the_environment_variable_forces_a_dry_run(monkeypatch, raw):
 @pytest.mark.parametrize("raw", ["0", "false", "no", "off", ""])
 def test_the_environment_variable_can_say_no(monkeypatch, raw):
     monkeypatch.setenv(DRY_RUN_ENV, raw)
-    monkeypatch.setenv(CONFIG_ENV, "True")  # the variable wins over the Airflow option
     assert resolve_dry_run(False) == (False, None)
     assert resolve_dry_run(True) == (True, "dry_run=True")  # it cannot turn a requested dry run off
+
+
+@pytest.mark.parametrize("raw", ["0", "false", "no", "off", ""])
+def test_neither_switch_turns_the_other_off(monkeypatch, raw):
+    """Fail closed: "no" in one place never cancels "on" in the other."""
+    monkeypatch.setenv(DRY_RUN_ENV, raw)
+    monkeypatch.setenv(CONFIG_ENV, "True")
+    assert resolve_dry_run(False)[0] is True
+    monkeypatch.setenv(DRY_RUN_ENV, "1")
+    monkeypatch.setenv(CONFIG_ENV, raw or "False")
+    assert resolve_dry_run(False)[0] is True
+
+
+def test_an_unreadable_option_fails_even_when_the_variable_says_on(monkeypatch):
+    monkeypatch.setenv(DRY_RUN_ENV, "1")
+    monkeypatch.setenv(CONFIG_ENV, "maybe")
+    with pytest.raises(HuaweiOcrConfigurationError) as info:
+        dry_run_forced()
+    assert info.value.field == "[huaweicloud_ocr] dry_run"
 
 
 def test_a_malformed_environment_variable_is_a_configuration_error(monkeypatch):
