@@ -193,7 +193,7 @@ def _start(check: Check, dags: Path) -> None:
     procs.start(
         "emulator",
         [sys.executable, "-m", "airflow_provider_hwocr.emulator", "--host", "127.0.0.1",
-         "--port", str(emu_port), "--ak", AK, "--sk", SK, "--project-id", PROJECT, "--region", REGION],
+         "--port", str(emu_port), "--ak", AK, "--sk", SK, "--project-id", PROJECT],
         base_env,
     )  # fmt: skip
     procs.start(

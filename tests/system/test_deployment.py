@@ -302,7 +302,8 @@ def deployment() -> Iterator[Deployment]:
             "emulator",
             [
                 str(BIN / "hwocr-emulator"),
-                *("--ak", AK, "--sk", SK, "--project-id", PROJECT_ID, "--region", REGION),
+                # every live API, whatever the region (the examples use several): no --region
+                *("--ak", AK, "--sk", SK, "--project-id", PROJECT_ID),
             ],
             base_env,
         )
