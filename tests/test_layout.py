@@ -158,7 +158,7 @@ ALLOWED = {
     "hooks": {"catalog", "client", "errors", "_compat", "get_provider_info", "integration"},
     "integration": {"client"},
     "runtime": {"catalog", "client", "hooks", "errors", "_compat"},
-    "operators": {"catalog", "client", "errors", "integration", "hooks", "runtime"},
+    "operators": {"catalog", "client", "errors", "integration", "hooks", "runtime", "triggers"},
     "sensors": {"client", "hooks", "errors", "integration", "triggers", "_compat"},
     "triggers": {"client", "hooks", "errors", "_compat"},
     "emulator": {"catalog"},

@@ -9,11 +9,16 @@ called, skipped and rejected, and what it would cost; ``max_calls`` caps the cal
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
-from airflow_provider_hwocr.errors import HuaweiOcrBatchEmptyError, HuaweiOcrBatchFailedError
+from airflow_provider_hwocr.errors import (
+    HuaweiOcrBatchEmptyError,
+    HuaweiOcrBatchFailedError,
+    HuaweiOcrOverlapError,
+)
 from airflow_provider_hwocr.operators.arguments import (
     check_flag,
     check_images,
@@ -79,11 +84,13 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         and the task fails (a re-run continues where it stopped).
     :param price_per_call: for cost estimates (else the connection's ``price_per_call``).
     :param on_overlap: what this run does when another run (another DAG run, a backfill, a
-        manual trigger) is sending images of the same output prefix, API and shard: ``"wait"``
-        (default) until it finishes, then skip what it did; ``"fail"``: raise
-        ``HuaweiOcrOverlapError`` naming the other run, before any call. Waiting sleeps in the
-        worker (it holds the worker slot). A run with nothing to send never waits.
-    :param overlap_timeout: with ``on_overlap="wait"``, fail after waiting this many seconds
+        manual trigger) is sending images of the same output prefix, API and shard:
+        ``"defer"`` (default): wait in the triggerer (no worker slot held) until its lease is
+        released or expires, then run again from the start and skip what it did; ``"wait"``:
+        the same, sleeping in the worker (holding the slot); ``"fail"``: raise
+        ``HuaweiOcrOverlapError`` naming the other run. Nothing is called before any of these.
+        A run with nothing to send never waits.
+    :param overlap_timeout: with ``"defer"`` or ``"wait"``, fail after waiting this many seconds
         (default ``None``: as long as the other run keeps its lease alive).
     :param lease_ttl: seconds a lease lives without a heartbeat (default 180; renewed every
         ``lease_ttl / 6``): after a lost worker, another run may take over after at most this.
@@ -121,7 +128,7 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         progress_interval: float = 10.0,
         checkpoint_every: int = 500,
         checkpoint_interval: float = 30.0,
-        on_overlap: str = "wait",
+        on_overlap: str = "defer",
         overlap_timeout: float | None = None,
         lease_ttl: float = 180.0,
         **kwargs: Any,
@@ -168,9 +175,9 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         self.checkpoint_every = check_whole(checkpoint_every, "checkpoint_every", 1)
         self.checkpoint_interval = check_number(checkpoint_interval, "checkpoint_interval", positive=True)
         self.progress_interval = check_number(progress_interval, "progress_interval", positive=True)
-        if on_overlap not in ("wait", "fail"):
+        if on_overlap not in ("defer", "wait", "fail"):
             raise HuaweiOcrValidationError(
-                f"on_overlap: must be 'wait' or 'fail', got {on_overlap!r}", parameter="on_overlap"
+                f"on_overlap: must be 'defer', 'wait' or 'fail', got {on_overlap!r}", parameter="on_overlap"
             )
         self.on_overlap = on_overlap
         self.overlap_timeout = _optional_number(overlap_timeout, "overlap_timeout")
@@ -217,7 +224,10 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         run = batch.BatchRun(self, context)
         selection = batch.select(run)  # 1. the images of this shard, de-duplicated
         plan = batch.decide(run, selection)  # 2. which are done: one GET of the index, one listing
-        plan = batch.guard(run, selection, plan)  # 2b. anything to send: the lease, then decide again
+        # 2b. anything to send: the lease (or defer while another run holds it), then decide again
+        defer = self._overlap_deferral(run) if self.on_overlap == "defer" else None
+        waited, held_by = getattr(self, "_overlap_resumed", (0.0, None))  # set by execute_complete
+        plan = batch.guard(run, selection, plan, defer=defer, waited_before=waited, held_by=held_by)
         try:
             sent = batch.send(run, plan)  # 3. OCR the rest, writer threads store them (a dry run only checks)
             if run.dry:
@@ -229,6 +239,66 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         self._integration_after_run(context, sources=report.sources, results=report.results)
         batch.raise_for_failures(run, sent, report)
         return report.xcom
+
+    # --- on_overlap="defer" -----------------------------------------------------------
+
+    def _overlap_deferral(self, run: Any) -> Any:
+        """What the lease calls when another run holds it: defer to the lease trigger."""
+        from datetime import timedelta
+
+        from airflow_provider_hwocr.runtime.batch.lease import POLL_SECONDS
+        from airflow_provider_hwocr.triggers.obs_lease import HuaweiObsLeaseReleasedTrigger
+
+        def defer(other: dict[str, Any], waited: float) -> None:
+            began = time.time() - waited
+            deadline = None if self.overlap_timeout is None else began + self.overlap_timeout
+            trigger = HuaweiObsLeaseReleasedTrigger(
+                bucket=run.store.bucket,
+                key=run.store.lease_key,
+                token=other.get("token"),
+                owner=other.get("owner"),
+                huaweicloud_ocr_conn_id=self.huaweicloud_ocr_conn_id,
+                region=self.region,
+                poll_interval=min(POLL_SECONDS, self.lease_ttl / 6),
+                deadline=deadline,
+                since=began,
+            )
+            left = None if deadline is None else timedelta(seconds=max(deadline - time.time(), 0.0) + 60)
+            self.defer(
+                trigger=trigger,
+                method_name="execute_complete",
+                timeout=left,
+            )
+
+        return defer
+
+    def execute_complete(
+        self,
+        context: Context,
+        event: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The other run's lease ended: run the batch again from the start (its finished work is skipped)."""
+        if not isinstance(event, dict):
+            event = {"message": repr(event)}
+        status = event.get("status")
+        waited = float(event.get("waited") or 0.0)
+        timeout = self.overlap_timeout
+        if status == "released":
+            self.log.info(
+                "Resumed after waiting %.1fs deferred (the other run's lease %s)", waited, event["why"]
+            )
+            self._overlap_resumed = (max(waited, 1e-3), event.get("owner"))
+            return self.execute(context)
+        if status == "timeout":
+            raise HuaweiOcrOverlapError(
+                f"another run is sending images of this batch: {event.get('message')}; nothing was called. "
+                f"Waited {waited:.0f}s deferred (overlap_timeout={timeout:g})."
+                if timeout is not None
+                else f"another run is sending images of this batch: {event.get('message')}; nothing was called."
+            )
+        raise HuaweiOcrOverlapError(
+            f"could not watch the other run's lease: {event.get('message')}; nothing was called"
+        )
 
 
 def latest_manifest_uri(

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
+from typing import Any
 
 from airflow_provider_hwocr.runtime.batch.entries import Item
-from airflow_provider_hwocr.runtime.batch.lease import Lease, owner_of
+from airflow_provider_hwocr.runtime.batch.lease import DeferOverlap, Lease, owner_of
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.select import Selection
 from airflow_provider_hwocr.runtime.batch.state import (
@@ -78,16 +79,27 @@ def needs_lease(plan: Plan) -> bool:
     return any(item.action in ("send", "verify") and item.entry is None for item in plan.items)
 
 
-def guard(run: BatchRun, selection: Selection, plan: Plan) -> Plan:
-    """Stage 2b: with something to send, take the lease (waiting or failing by ``on_overlap``), then
-    decide again under it, so that what another run finished meanwhile is skipped."""
+def guard(
+    run: BatchRun,
+    selection: Selection,
+    plan: Plan,
+    *,
+    defer: DeferOverlap | None = None,
+    waited_before: float = 0.0,
+    held_by: dict[str, Any] | None = None,
+) -> Plan:
+    """Stage 2b: with something to send, take the lease (deferring, waiting or failing by
+    ``on_overlap``), then decide again under it, so that what another run finished meanwhile is
+    skipped. ``defer`` raises Airflow's deferral (the operator passes it; the runtime knows no trigger)."""
     if run.dry or not needs_lease(plan):
         return plan
     task = run.task
     lease = Lease(
         run.obs, run.store.bucket, run.store.lease_key, owner_of(run.context), ttl=task.lease_ttl, log=run.log
     )
-    lease.take(task.on_overlap, task.overlap_timeout)
+    lease.take(
+        task.on_overlap, task.overlap_timeout, defer=defer, waited_before=waited_before, held_by=held_by
+    )
     run.lease = lease
     try:
         for item in plan.items:

@@ -33,6 +33,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -84,6 +85,28 @@ def describe(owner: dict[str, Any] | None) -> str:
     return where + (f", map index {owner['map_index']}" if owner.get("map_index") is not None else "")
 
 
+def read_lease(obs: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """The lease object, or ``None`` when there is none (or it is damaged: it names no live owner)."""
+    try:
+        doc = json.loads(obs.get_bytes(bucket, key))
+    except HuaweiObsNotFoundError:
+        return None
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def is_live(doc: dict[str, Any] | None) -> bool:
+    """Whether a lease names an expiry still to come (by this machine's clock)."""
+    expires = doc.get("expires") if doc is not None else None
+    return isinstance(expires, (int, float)) and expires > time.time()
+
+
+#: What ``on_overlap="defer"`` calls with the other run's lease and the seconds waited so far; it
+#: raises Airflow's deferral (the operator's ``defer``), so it never returns.
+DeferOverlap = Callable[[dict[str, Any], float], None]
+
+
 @dataclass
 class LeaseRecord:
     """What the lease says: to the manifest as ``overlap``."""
@@ -92,6 +115,8 @@ class LeaseRecord:
     owner: dict[str, Any]
     waited: bool = False
     waited_seconds: float = 0.0
+    #: Whether the waiting was deferred (in the triggerer, holding no worker slot).
+    deferred: bool = False
     #: The other runs that held it while this one waited (or that took it over).
     held_by: list[dict[str, Any] | None] = field(default_factory=list)
     lost: str | None = None
@@ -102,6 +127,7 @@ class LeaseRecord:
             "owner": self.owner,
             "waited": self.waited,
             "waited_seconds": round(self.waited_seconds, 3),
+            "deferred": self.deferred,
             "held_by": self.held_by,
             "lost": self.lost,
         }
@@ -127,13 +153,7 @@ class Lease:
     # --- the object ---------------------------------------------------------------------
 
     def _read(self) -> dict[str, Any] | None:
-        try:
-            doc = json.loads(self.obs.get_bytes(self.bucket, self.key))
-        except HuaweiObsNotFoundError:
-            return None
-        except ValueError:  # damaged: treated as free (it names no live owner)
-            return None
-        return doc if isinstance(doc, dict) else None
+        return read_lease(self.obs, self.bucket, self.key)
 
     def _write(self) -> None:
         expires = time.time() + self.ttl
@@ -153,10 +173,7 @@ class Lease:
         """The live lease of another run in ``doc``, else ``None`` (free, expired, or ours)."""
         if doc is None or doc.get("owner") == self.owner or doc.get("token") == self.token:
             return None
-        expires = doc.get("expires")
-        if not isinstance(expires, (int, float)) or expires <= time.time():
-            return None
-        return doc
+        return doc if is_live(doc) else None
 
     # --- taking it ----------------------------------------------------------------------
 
@@ -173,9 +190,23 @@ class Lease:
             return None
         return doc or {"owner": None, "expires": time.time() + self.settle}
 
-    def take(self, on_overlap: str, timeout: float | None) -> None:
-        """Take the lease, waiting (``on_overlap="wait"``) or failing (``"fail"``) while another run holds it."""
-        began = time.monotonic()
+    def take(
+        self,
+        on_overlap: str,
+        timeout: float | None,
+        *,
+        defer: DeferOverlap | None = None,
+        waited_before: float = 0.0,
+        held_by: dict[str, Any] | None = None,
+    ) -> None:
+        """Take the lease while another run holds it: wait (``on_overlap="wait"``, or ``"defer"``
+        without ``defer``), fail (``"fail"``), or call ``defer`` (``"defer"``), which raises Airflow's
+        deferral before anything is written. ``waited_before``: seconds already waited deferred, for
+        ``held_by`` (the run that held it then)."""
+        began = time.monotonic() - waited_before
+        if waited_before > 0:
+            self.record.waited = self.record.deferred = True
+            self.record.held_by.append(held_by)
         while True:
             other = self.try_take()
             if other is None:
@@ -193,13 +224,23 @@ class Lease:
                     f"(its lease expires in {left:.0f}s unless renewed); nothing was called. "
                     + (
                         f"Waited {waited:.0f}s (overlap_timeout={timeout:g})."
-                        if on_overlap == "wait"
+                        if on_overlap != "fail"
                         else "With on_overlap='wait' this run waits for it and then skips what it finished."
                     )
                 )
+            if on_overlap == "defer" and defer is not None:
+                self.log.info(
+                    "Deferring until %s, which holds %s, finishes (on_overlap='defer': no worker slot held)",
+                    describe(owner),
+                    self.key,
+                )
+                defer(other, waited)  # raises TaskDeferred
             if not self.record.waited:
                 self.log.info(
-                    "Waiting for %s, which holds %s, to finish (on_overlap='wait')", describe(owner), self.key
+                    "Waiting for %s, which holds %s, to finish (on_overlap=%r)",
+                    describe(owner),
+                    self.key,
+                    on_overlap,
                 )
             self.record.waited = True
             poll = min(POLL_SECONDS, self.ttl / 6)

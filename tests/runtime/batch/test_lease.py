@@ -80,7 +80,7 @@ def test_two_overlapping_runs_of_600_images_bill_each_image_once(fast_conn, fast
     n = 600
     _put_day(fast_conn, fast_bucket, n)
     emulator.config.latency_ms = 10
-    settings = {"max_concurrency": 8, "lease_ttl": 6.0, "checkpoint_every": 50}
+    settings = {"max_concurrency": 8, "lease_ttl": 6.0, "checkpoint_every": 50, "on_overlap": "wait"}
     results: dict[str, Any] = {}
 
     def run(run_id: str) -> None:
@@ -141,7 +141,9 @@ def test_waiting_gives_up_after_overlap_timeout(fast_conn, fast_bucket, obs, emu
     _plant_lease(obs, start(fast_bucket).store)
     began = time.monotonic()
     with pytest.raises(HuaweiOcrOverlapError, match="overlap_timeout=1"):
-        batch_op(fast_bucket, overlap_timeout=1.0, lease_ttl=6.0).execute(_context("manual__1"))
+        batch_op(fast_bucket, on_overlap="wait", overlap_timeout=1.0, lease_ttl=6.0).execute(
+            _context("manual__1")
+        )
     assert 0.9 <= time.monotonic() - began < 10 and emulator.count() == 0
 
 
@@ -150,7 +152,7 @@ def test_a_dead_owners_lease_expires(fast_conn, fast_bucket, obs, emulator):
     store = start(fast_bucket).store
     _plant_lease(obs, store, expires_in=1.5)  # its owner died: nobody renews it
     began = time.monotonic()
-    xcom = batch_op(fast_bucket, lease_ttl=6.0).execute(_context("manual__1"))
+    xcom = batch_op(fast_bucket, on_overlap="wait", lease_ttl=6.0).execute(_context("manual__1"))
     assert xcom["totals"]["done"] == 3 and 1.0 <= time.monotonic() - began
     doc = _history(obs, fast_bucket, xcom["history_uri"])
     assert (

@@ -1,0 +1,159 @@
+"""Trigger that waits, in the triggerer, for another run's batch lease to end.
+
+Used by :class:`~airflow_provider_hwocr.operators.batch.HuaweiOcrBatchOperator` with
+``on_overlap="defer"``: the second of two overlapping runs holds no worker slot while the
+first sends. Each look is one GET of the lease object, in a worker thread
+(:func:`asyncio.to_thread`), so the triggerer's event loop stays free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+
+class HuaweiObsLeaseReleasedTrigger(BaseTrigger):
+    """Fires when the lease ``key`` no longer holds ``token`` alive: deleted (released), expired,
+    or replaced by another token (the resumed task then decides again, and may defer again).
+
+    :param bucket: the bucket of the lease.
+    :param key: the lease object's key.
+    :param token: the other run's token, as read when the task deferred.
+    :param owner: who held it (for the log and a timeout's message).
+    :param huaweicloud_ocr_conn_id: the connection for the OBS hook.
+    :param region: overrides the connection's region.
+    :param poll_interval: seconds between two looks (at most; never past the lease's expiry
+        or the deadline).
+    :param deadline: when to give up, as a Unix time (``None``: no limit).
+    :param since: when the task began to wait, as a Unix time (for ``waited`` in the event).
+
+    Events (all with ``waited``, seconds since ``since``):
+    ``{"status": "released", "why": "released" | "expired" | "replaced"}``,
+    ``{"status": "timeout", "owner": ..., "message": ...}`` or
+    ``{"status": "error", "message": ..., "error_type": <exception class name>}``.
+    """
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        key: str,
+        token: str | None,
+        owner: dict[str, Any] | None = None,
+        huaweicloud_ocr_conn_id: str = "huaweicloud_ocr_default",
+        region: str | None = None,
+        poll_interval: float = 15.0,
+        deadline: float | None = None,
+        since: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.bucket = bucket
+        self.key = key
+        self.token = token
+        self.owner = owner
+        self.huaweicloud_ocr_conn_id = huaweicloud_ocr_conn_id
+        self.region = region
+        if poll_interval is None or not float(poll_interval) > 0:
+            raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
+        self.poll_interval = float(poll_interval)
+        self.deadline = None if deadline is None else float(deadline)
+        self.since = None if since is None else float(since)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "bucket": self.bucket,
+                "key": self.key,
+                "token": self.token,
+                "owner": self.owner,
+                "huaweicloud_ocr_conn_id": self.huaweicloud_ocr_conn_id,
+                "region": self.region,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+                "since": self.since,
+            },
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HuaweiObsLeaseReleasedTrigger):
+            return NotImplemented
+        return self.serialize() == other.serialize()
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.serialize(), sort_keys=True))
+
+    def _hook(self) -> Any:
+        from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+        return HuaweiObsHook(self.huaweicloud_ocr_conn_id, region=self.region)
+
+    def _read(self, hook: Any) -> dict[str, Any] | None:
+        """The lease object (``None``: gone, or damaged, which names no live owner); one GET."""
+        from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsNotFoundError
+
+        try:
+            doc = json.loads(hook.get_bytes(self.bucket, self.key))
+        except (HuaweiObsNotFoundError, ValueError):
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    def _ended(self, doc: dict[str, Any] | None) -> str | None:
+        """Why the lease no longer holds us back, or ``None`` while it does."""
+        if doc is None:
+            return "released"
+        if doc.get("token") != self.token:
+            return "replaced"
+        expires = doc.get("expires")
+        return None if isinstance(expires, (int, float)) and expires > time.time() else "expired"
+
+    def _waited(self) -> float:
+        return 0.0 if self.since is None else max(time.time() - self.since, 0.0)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        owner = self.owner or {}
+        describe = f"run {owner.get('run_id')!r} (dag {owner.get('dag_id')!r}, task {owner.get('task_id')!r})"
+        hook = self._hook()
+        try:
+            await hook.aload_settings()
+            while True:
+                doc = await asyncio.to_thread(self._read, hook)
+                why = self._ended(doc)
+                if why is not None:
+                    self.log.info("The lease %s of %s ended (%s)", self.key, describe, why)
+                    yield TriggerEvent(
+                        {"status": "released", "why": why, "owner": self.owner, "waited": self._waited()}
+                    )
+                    return
+                now = time.time()
+                if self.deadline is not None and now >= self.deadline:
+                    yield TriggerEvent(
+                        {
+                            "status": "timeout",
+                            "owner": self.owner,
+                            "message": f"{describe} still holds {self.key}",
+                            "waited": self._waited(),
+                        }
+                    )
+                    return
+                assert doc is not None
+                pause = min(self.poll_interval, float(doc["expires"]) - now + 0.05)
+                if self.deadline is not None:
+                    pause = min(pause, self.deadline - now)
+                await asyncio.sleep(max(pause, 0.05))
+        except Exception as exc:  # noqa: BLE001 - reported to the task, which raises it there
+            yield TriggerEvent(
+                {
+                    "status": "error",
+                    "message": str(exc),
+                    "error_type": type(exc).__name__,
+                    "waited": self._waited(),
+                }
+            )
+        finally:
+            await asyncio.to_thread(hook.close)
