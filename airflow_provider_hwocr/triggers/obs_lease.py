@@ -95,13 +95,9 @@ class HuaweiObsLeaseReleasedTrigger(BaseTrigger):
 
     def _read(self, hook: Any) -> dict[str, Any] | None:
         """The lease object (``None``: gone, or damaged, which names no live owner); one GET."""
-        from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsNotFoundError
+        from airflow_provider_hwocr.hooks.obs_lease import read_lease
 
-        try:
-            doc = json.loads(hook.get_bytes(self.bucket, self.key))
-        except (HuaweiObsNotFoundError, ValueError):
-            return None
-        return doc if isinstance(doc, dict) else None
+        return read_lease(hook, self.bucket, self.key)
 
     def _ended(self, doc: dict[str, Any] | None) -> str | None:
         """Why the lease no longer holds us back, or ``None`` while it does."""
@@ -109,8 +105,9 @@ class HuaweiObsLeaseReleasedTrigger(BaseTrigger):
             return "released"
         if doc.get("token") != self.token:
             return "replaced"
-        expires = doc.get("expires")
-        return None if isinstance(expires, (int, float)) and expires > time.time() else "expired"
+        from airflow_provider_hwocr.hooks.obs_lease import is_live
+
+        return None if is_live(doc) else "expired"
 
     def _waited(self) -> float:
         return 0.0 if self.since is None else max(time.time() - self.since, 0.0)

@@ -8,8 +8,6 @@ import re
 import subprocess
 import sys
 
-import pytest
-
 from tests.helpers.paths import REPO
 
 README = REPO / "README.md"

@@ -39,7 +39,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_hwocr.errors import HuaweiOcrOverlapError
-from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsNotFoundError
+from airflow_provider_hwocr.hooks.obs_lease import is_live, read_lease
 
 LEASE_FORMAT = "hwocr-lease/1"
 #: Default lifetime of a lease that is not renewed (a dead owner's lease is free after this).
@@ -83,23 +83,6 @@ def describe(owner: dict[str, Any] | None) -> str:
         return "an unknown run"
     where = f"dag {owner.get('dag_id')!r}, task {owner.get('task_id')!r}, run {owner.get('run_id')!r}"
     return where + (f", map index {owner['map_index']}" if owner.get("map_index") is not None else "")
-
-
-def read_lease(obs: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    """The lease object, or ``None`` when there is none (or it is damaged: it names no live owner)."""
-    try:
-        doc = json.loads(obs.get_bytes(bucket, key))
-    except HuaweiObsNotFoundError:
-        return None
-    except ValueError:
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
-def is_live(doc: dict[str, Any] | None) -> bool:
-    """Whether a lease names an expiry still to come (by this machine's clock)."""
-    expires = doc.get("expires") if doc is not None else None
-    return isinstance(expires, (int, float)) and expires > time.time()
 
 
 #: What ``on_overlap="defer"`` calls with the other run's lease and the seconds waited so far; it
