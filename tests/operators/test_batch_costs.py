@@ -202,4 +202,6 @@ def test_the_batch_adapts_to_a_service_limit_below_its_qps(obs, obs_bucket, emul
     throttled = stats["by_status"].get("429", 0)
     assert out["totals"]["done"] == n and throttled > 0  # the limit was hit, and adapted to
     assert throttled / stats["total"] < 0.05, (throttled, stats["total"])
-    assert n / elapsed >= 0.85 * limit * 0.95, n / elapsed  # 5% for the batch's listing and writes
+    # close to the limit: 0.75 of it leaves room for the listing, the writes and a loaded machine
+    # (CI runs the system tests beside this suite); a batch that did not adapt stays far below
+    assert n / elapsed >= 0.75 * limit, n / elapsed
