@@ -8,7 +8,6 @@ thread (:func:`asyncio.to_thread`) and the triggerer's event loop stays free.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -17,9 +16,10 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_hwocr.client.flags import parse_flag
 from airflow_provider_hwocr.hooks.obs_match import ObsKeyQuery, build_query, describe_objects, find_matches
+from airflow_provider_hwocr.triggers.common import ObsTriggerMixin
 
 
-class HuaweiObsKeyTrigger(BaseTrigger):
+class HuaweiObsKeyTrigger(ObsTriggerMixin, BaseTrigger):
     """Fires once every target of the query matches at least one object, or on timeout or error.
 
     All arguments are plain JSON data; :meth:`serialize` returns them all, so
@@ -119,19 +119,6 @@ class HuaweiObsKeyTrigger(BaseTrigger):
                 "first_only": self.first_only,
             },
         )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, HuaweiObsKeyTrigger):
-            return NotImplemented
-        return self.serialize() == other.serialize()
-
-    def __hash__(self) -> int:
-        return hash(json.dumps(self.serialize(), sort_keys=True))
-
-    def _hook(self) -> Any:
-        from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
-
-        return HuaweiObsHook(self.huaweicloud_ocr_conn_id, region=self.region)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()

@@ -68,6 +68,7 @@ from typing import Any
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsTransientError
+from airflow_provider_hwocr.triggers.common import ObsTriggerMixin
 from airflow_provider_hwocr.triggers.obs_watermark import KEY_ORDERS, Poll, Scan, Watermark
 
 __all__ = ["HuaweiObsNewObjectTrigger", "Watermark", "default_watermark_uri", "event_uris"]
@@ -102,7 +103,7 @@ def event_uris(events: Iterable[Any]) -> list[str]:
     return out
 
 
-class HuaweiObsNewObjectTrigger(BaseEventTrigger):
+class HuaweiObsNewObjectTrigger(ObsTriggerMixin, BaseEventTrigger):
     """Fires one event per poll that found new objects under ``obs://bucket/prefix`` (see the module doc).
 
     :param bucket: the bucket to watch.
@@ -207,11 +208,6 @@ class HuaweiObsNewObjectTrigger(BaseEventTrigger):
         )
 
     # --- pieces (blocking ones run in threads) ---------------------------------------------
-
-    def _hook(self) -> Any:
-        from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
-
-        return HuaweiObsHook(self.huaweicloud_ocr_conn_id, region=self.region)
 
     def scan(self) -> Scan:
         """The poll-by-poll decisions of this trigger (pure; see ``obs_watermark``)."""

@@ -9,15 +9,16 @@ first sends. Each look is one GET of the lease object, in a worker thread
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_hwocr.triggers.common import ObsTriggerMixin
 
-class HuaweiObsLeaseReleasedTrigger(BaseTrigger):
+
+class HuaweiObsLeaseReleasedTrigger(ObsTriggerMixin, BaseTrigger):
     """Fires when the lease ``key`` no longer holds ``token`` alive: deleted (released), expired,
     or replaced by another token (the resumed task then decides again, and may defer again).
 
@@ -79,19 +80,6 @@ class HuaweiObsLeaseReleasedTrigger(BaseTrigger):
                 "since": self.since,
             },
         )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, HuaweiObsLeaseReleasedTrigger):
-            return NotImplemented
-        return self.serialize() == other.serialize()
-
-    def __hash__(self) -> int:
-        return hash(json.dumps(self.serialize(), sort_keys=True))
-
-    def _hook(self) -> Any:
-        from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
-
-        return HuaweiObsHook(self.huaweicloud_ocr_conn_id, region=self.region)
 
     def _read(self, hook: Any) -> dict[str, Any] | None:
         """The lease object (``None``: gone, or damaged, which names no live owner); one GET."""
