@@ -183,9 +183,10 @@ def test_layers_run_one_way():
     assert wrong == []
 
 
-#: Layers that never import Airflow (directly or through the package): their tests give the same
+#: Layers that never import Airflow (directly or through the package; the local test servers too):
+#: their tests give the same
 #: verdict on every Airflow version, so CI runs them once, on the newest (``.ci/run`` reads this).
-AIRFLOW_FREE = ("catalog", "client", "emulator")
+AIRFLOW_FREE = ("catalog", "client", "emulator", "testing")
 
 
 def test_the_airflow_free_layers_import_no_airflow():

@@ -120,7 +120,7 @@ def test_first_only_reports_one_object_per_key_and_round_trips(obs_conn, obs_buc
 
 
 def test_a_sensor_selection_defers_with_first_only_and_completes_without_a_count(obs_conn, obs_bucket):
-    from airflow.sdk.exceptions import TaskDeferred
+    from airflow_provider_hwocr._compat import TaskDeferred
 
     from tests.helpers.c_obs_keys import make_sensor, task_context
 
