@@ -121,7 +121,6 @@ def test_first_only_reports_one_object_per_key_and_round_trips(obs_conn, obs_buc
 
 def test_a_sensor_selection_defers_with_first_only_and_completes_without_a_count(obs_conn, obs_bucket):
     from airflow_provider_hwocr._compat import TaskDeferred
-
     from tests.helpers.c_obs_keys import make_sensor, task_context
 
     sensor = make_sensor(bucket=obs_bucket, key="late/*.png", return_selection=True, deferrable=True)
