@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -284,7 +284,7 @@ class OcrClient:
             response = self.session.request(
                 method,
                 url,
-                data=body or None,
+                data=cast("bytes | None", body or None),  # a bytearray is sent as it is, not copied
                 headers=headers,
                 timeout=self.timeout,
                 verify=verify,
