@@ -131,6 +131,39 @@ def test_close_releases_the_private_session_only(emulator):
     shared.close()
 
 
+def test_the_private_session_sends_what_a_full_session_request_sends(emulator):
+    """Our own session hands requests straight to its adapter: same path, headers and body on the wire."""
+    import requests
+
+    own = aksk_client(emulator)
+    own.call(SLUG, BODY)
+    with requests.Session() as shared:
+        aksk_client(emulator, session=shared).call(SLUG, BODY)
+    direct, full = emulator.calls(SLUG)
+    assert direct.status == full.status == 200 and direct.path == full.path
+    assert direct.body == full.body
+    assert sorted(direct.headers) == sorted(full.headers)  # the session's defaults included
+    assert direct.headers["user-agent"] == full.headers["user-agent"] == "airflow-provider-hwocr"
+    own.close()
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["own session", "caller's session"])
+def test_a_header_value_that_cannot_be_sent_is_refused_before_sending(emulator, shared):
+    import requests
+
+    session = requests.Session() if shared else None
+    client = aksk_client(emulator, session=session)
+    with pytest.raises(HuaweiOcrValidationError) as info:
+        client.call(SLUG, BODY, enterprise_project_id="proj\r\nX-Injected: 1")
+    assert info.value.parameter == "enterprise_project_id"
+    # and the transport's own check, for a header no earlier check knows about
+    with pytest.raises(HuaweiOcrValidationError) as info:
+        client.send("POST", f"{emulator.url}/v2/x/ocr/y", {"X-Any": "a\r\nb"}, b"{}", api=SLUG)
+    assert info.value.parameter == "headers"
+    assert emulator.count() == 0
+    client.close()
+
+
 def test_list_projects_with_aksk(emulator):
     projects = aksk_client(emulator).list_projects(name=REGION)
     assert [p["id"] for p in projects] == [PROJECT_ID]
