@@ -28,7 +28,9 @@ def run(task: Any, context: Any) -> Any:
     if task.max_calls is not None:
         # Every try that may be billed draws from it, retries included (0: the call is refused).
         pipeline.ocr_hook.budget = CallBudget(task.max_calls)
-    task.log.info("OCR %s on %s", pipeline.api.slug, describe(task.image))
+    # An API without image is called on its fields (the invoice it verifies), not on "None".
+    subject = pipeline.params if task.image is None and pipeline.api.image_field is None else task.image
+    task.log.info("OCR %s on %s", pipeline.api.slug, describe(subject))
     try:
         outcome = pipeline.run(task.image)
     except HuaweiOcrError:

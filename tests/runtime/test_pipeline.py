@@ -249,7 +249,7 @@ INVOICES = [
 ]
 
 
-def test_an_invoice_is_verified_and_a_rerun_costs_zero_calls(obs_bucket, obs, emulator):
+def test_an_invoice_is_verified_and_a_rerun_costs_zero_calls(obs_bucket, obs, emulator, capsys):
     from airflow_provider_hwocr.operators.ocr import HuaweiOcrInvoiceVerificationOperator
 
     def verify(task_id: str, **fields):
@@ -259,6 +259,9 @@ def test_an_invoice_is_verified_and_a_rerun_costs_zero_calls(obs_bucket, obs, em
 
     first = verify("v1", **INVOICES[0])
     assert emulator.count("invoice-verification", 200) == 1
+    # the task log names the invoice it verifies (Airflow's task logger writes to stdout here)
+    (said,) = [line for line in capsys.readouterr().out.splitlines() if "OCR invoice-verification on" in line]
+    assert "on None" not in said and f"number='{INVOICES[0]['number']}'" in said
     (call,) = emulator.calls("invoice-verification")
     assert call.body == INVOICES[0]
     stored = obs.get_json(obs_bucket, first["uri"].split("/", 3)[3])
