@@ -209,4 +209,4 @@ class AdaptiveRateLimiter:
     def on_success(self) -> None:
         """Report an answer that was not throttled (the rate grows with time, not with answers)."""
         with self._lock:
-            self._note(self._clock(), False)  # noqa: - the share feeds the next decrease
+            self._note(self._clock(), False)  # the share feeds the next decrease
