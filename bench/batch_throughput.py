@@ -28,6 +28,8 @@ Every load is bounded by the counts below; everything started is stopped at the 
     python bench/batch_throughput.py --quick       # smaller counts, one repeat
     python bench/batch_throughput.py --parts 1     # only the throughput table
     python bench/batch_throughput.py --parts 1 --rtt 20 --qps none   # the Done-when cells of issue 18
+    python bench/batch_throughput.py --parts 1 --rtt 20 --qps none --conc 16 --latency-ms 200
+                                                   # C = 16 at the CPU load of C = 4 with L = 50 ms
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ SK = secrets.token_urlsafe(30)
 PROJECT_ID = secrets.token_hex(16)
 REGION = "ap-southeast-1"
 SLUG = "general-text"
-LATENCY = 0.05
+LATENCY = 0.05  # the default L; --latency-ms sets another
 
 
 def _png() -> bytes:
@@ -80,7 +82,7 @@ def _object_server(port_q: mp.Queue) -> None:
     serve(port_q)
 
 
-def _emulator(port_q: mp.Queue, ak: str, sk: str, project_id: str) -> None:
+def _emulator(port_q: mp.Queue, ak: str, sk: str, project_id: str, latency: float) -> None:
     from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator
 
     config = EmulatorConfig(
@@ -88,7 +90,7 @@ def _emulator(port_q: mp.Queue, ak: str, sk: str, project_id: str) -> None:
         project_id=project_id,
         region=REGION,
         results="documented",
-        latency_ms=LATENCY * 1000,
+        latency_ms=latency * 1000,
         fetch_timeout=10.0,
         max_recorded_calls=100,
         max_timestamps=20_000,
@@ -110,12 +112,13 @@ def _get_json(url: str) -> dict:
 
 
 class Servers:
-    def __init__(self) -> None:
+    def __init__(self, latency: float = LATENCY) -> None:
+        self.latency = latency
         ctx = mp.get_context("spawn")
         q1: mp.Queue = ctx.Queue()
         q2: mp.Queue = ctx.Queue()
         self.obs = ctx.Process(target=_object_server, args=(q1,), daemon=True)
-        self.emu = ctx.Process(target=_emulator, args=(q2, AK, SK, PROJECT_ID), daemon=True)
+        self.emu = ctx.Process(target=_emulator, args=(q2, AK, SK, PROJECT_ID, latency), daemon=True)
         self.obs.start()
         self.emu.start()
         self.obs_url = f"http://127.0.0.1:{q1.get(timeout=60)}"
@@ -271,7 +274,7 @@ def measure(servers: Servers, who: str, n: int, *, rtt: float, conc: int, qps: f
     puts = servers.puts(f"{bucket}/out/img")  # the results (not progress parts or manifests)
     assert calls == n and puts["count"] >= n, (who, calls, puts)
     stats = servers.stats()
-    bound = min(conc / LATENCY, qps or float("inf"))
+    bound = min(conc / servers.latency, qps or float("inf"))
     rate = n / (puts["last"] - first)
     return {
         "ratio": rate / bound,
@@ -284,23 +287,25 @@ def measure(servers: Servers, who: str, n: int, *, rtt: float, conc: int, qps: f
 
 THROUGHPUT_HEADER = [
     (
-        "| RTT | C | qps | min(C/L, qps) | batch: sending ÷ bound | anchor: sending ÷ bound | batch ÷ anchor "
+        "| L | RTT | C | qps | min(C/L, qps) | batch: sending ÷ bound | anchor: sending ÷ bound | batch ÷ anchor "
         "| batch: whole task ÷ bound | connections (batch) | client CPU ms/img (batch, anchor) | load (1 min) |"
     ),
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 
 
-def _throughput_row(rtt: float, conc: int, qps: float | None, got: dict[str, list[dict]]) -> str:
+def _throughput_row(
+    latency: float, rtt: float, conc: int, qps: float | None, got: dict[str, list[dict]]
+) -> str:
     def med(who: str, field: str) -> float:
         return statistics.median(r[field] for r in got[who])
 
     def runs(who: str) -> str:
         return ", ".join(f"{r['ratio']:.2f}" for r in got[who])
 
-    bound = min(conc / LATENCY, qps or float("inf"))
+    bound = min(conc / latency, qps or float("inf"))
     return (
-        f"| {rtt * 1000:.0f} ms | {conc} | {'None' if qps is None else f'{qps:g}'} | {bound:.0f}/s "
+        f"| {latency * 1000:.0f} ms | {rtt * 1000:.0f} ms | {conc} | {'None' if qps is None else f'{qps:g}'} | {bound:.0f}/s "
         f"| **{med('batch', 'ratio'):.2f}** ({runs('batch')}) | {med('anchor', 'ratio'):.2f} "
         f"({runs('anchor')}) | **{med('batch', 'ratio') / med('anchor', 'ratio'):.2f}** "
         f"| {med('batch', 'wall_ratio'):.2f} | {med('batch', 'connections'):.0f} "
@@ -327,7 +332,7 @@ def throughput(
                 for _ in range(repeats):
                     for who in ("batch", "anchor"):  # alternating: machine noise hits both alike
                         got[who].append(measure(servers, who, n, rtt=rtt, conc=conc, qps=qps))
-                rows.append(_throughput_row(rtt, conc, qps, got))
+                rows.append(_throughput_row(servers.latency, rtt, conc, qps, got))
                 print(rows[-1], flush=True)
     return rows
 
@@ -430,6 +435,9 @@ def main() -> int:
     parser.add_argument("--rtt", default="0,20", help="part 1: round trips in ms (default 0,20)")
     parser.add_argument("--conc", default="4,16", help="part 1: max_concurrency values (default 4,16)")
     parser.add_argument("--qps", default="none,100", help="part 1: qps values, none for no limit")
+    parser.add_argument(
+        "--latency-ms", type=float, default=LATENCY * 1000, help="the emulator's answer time L (default 50)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.n, args.repeats, args.conn_n, args.rerun_n = 300, 1, 2000, 10_000
@@ -439,13 +447,13 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)  # fmt: skip
-    servers = Servers()
+    servers = Servers(args.latency_ms / 1000)
     try:
         os.environ["AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT"] = json.dumps(_connection(servers))
         out: list[str] = []
         if 1 in parts:
             print(
-                f"1. throughput, L = {LATENCY * 1000:.0f} ms, N = {args.n}, medians of {args.repeats}",
+                f"1. throughput, L = {servers.latency * 1000:.0f} ms, N = {args.n}, medians of {args.repeats}",
                 flush=True,
             )
             out += [
