@@ -198,3 +198,37 @@ def test_dag_batch_defers_while_another_run_holds_the_lease(
     assert overlap["waited"] is True and overlap["deferred"] is True and overlap["waited_seconds"] >= 0.9
     assert [o["run_id"] for o in overlap["held_by"]] == ["backfill__2026-03-01"]
     assert manifest["totals"]["done"] == 4
+
+
+def test_a_run_resumed_after_the_other_run_did_everything_records_its_deferred_wait(
+    emulator, obs, obs_bucket
+):
+    """Deferred while another run sends the day; resumed, it finds everything done: no call, no
+    lease taken, and its manifest still says it waited deferred, and behind whom."""
+    from airflow_provider_hwocr._compat import TaskDeferred
+    from tests.helpers.d2_stages import batch_op
+
+    for i in range(4):
+        obs.put_bytes(obs_bucket, f"day/{i}.png", PNG, content_type="image/png")
+    store = start(obs_bucket).store
+    _plant(obs, obs_bucket, store.lease_key)  # the other run holds the lease
+    second = batch_op(obs_bucket, lease_ttl=6)
+    with pytest.raises(TaskDeferred) as deferred:
+        second.execute({"run_id": "manual__second"})
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, HuaweiObsLeaseReleasedTrigger) and emulator.count(SLUG) == 0
+
+    obs.delete(obs_bucket, store.lease_key)  # the other run: gone from the lease ...
+    batch_op(obs_bucket).execute({"run_id": "backfill__2026-03-01"})  # ... it did the whole day
+    assert emulator.count(SLUG) == 4
+    event = _event(trigger)
+    assert event["status"] == "released"
+
+    second.execute_complete({"run_id": "manual__second"}, event)
+    assert emulator.count(SLUG) == 4  # the resumed run called nothing
+    manifest = json.loads(obs.get_bytes(obs_bucket, store.manifest_key(None)))
+    assert manifest["run_id"] == "manual__second" and manifest["totals"]["skipped"] == 4
+    overlap = manifest["overlap"]
+    assert overlap["lease"] is None  # nothing to send: no lease taken
+    assert overlap["waited"] is True and overlap["deferred"] is True and overlap["waited_seconds"] > 0
+    assert [o["run_id"] for o in overlap["held_by"]] == ["backfill__2026-03-01"]

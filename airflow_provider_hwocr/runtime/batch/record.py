@@ -163,7 +163,7 @@ def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
         "index_uri": store.uri(store.index_key),
         "index_entries": len(index),
         "map_index": run.map_index,
-        "overlap": run.lease.record.as_manifest() if run.lease is not None else {"lease": None},
+        "overlap": overlap_record(run),
         # Images skipped as done are counted in totals, not listed: they are in the index.
     }
     data = manifest_bytes(manifest, sent.entries)
@@ -190,6 +190,23 @@ def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
     )
     _log_report(run, report, billed_retries)
     return report
+
+
+def overlap_record(run: BatchRun) -> dict[str, Any]:
+    """The manifest's ``overlap``: the lease's record; without a lease (nothing to send), the wait
+    of a run that resumed after waiting deferred and found everything done by the other run."""
+    if run.lease is not None:
+        return run.lease.record.as_manifest()
+    waited, held_by = run.waited_deferred
+    if not waited:
+        return {"lease": None}
+    return {
+        "lease": None,
+        "waited": True,
+        "waited_seconds": round(waited, 3),
+        "deferred": True,
+        "held_by": [held_by],
+    }
 
 
 def _log_report(run: BatchRun, report: Report, billed_retries: int) -> None:

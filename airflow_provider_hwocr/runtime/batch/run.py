@@ -41,6 +41,9 @@ class BatchRun:
         #: The lease, once taken (:func:`~airflow_provider_hwocr.runtime.batch.lease.guard`); ``None``
         #: for a run with nothing to send, which takes none.
         self.lease: Lease | None = None
+        #: Seconds this run already waited deferred on another run's lease, and that run's owner
+        #: (set by the operator when it resumes from the lease trigger).
+        self.waited_deferred: tuple[float, dict[str, Any] | None] = (0.0, None)
 
     @property
     def obs(self) -> Any:
