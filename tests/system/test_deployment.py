@@ -15,6 +15,8 @@ and observes, through the REST API, the CLI and the emulator's stats:
   results and manifests; the same backfill with ``--reprocess-behavior
   completed`` makes 0 OCR calls;
 * every example DAG triggered through the REST API with no logical date succeeds;
+* two runs of ``ocr_daily_backfill`` for the same day: one sends, the other defers in the
+  triggerer on its lease, resumes, calls nothing; each image is paid once;
 * no task log says "Skipping masking for a secret as it's too short", none
   holds the SK.
 
@@ -511,6 +513,79 @@ def test_every_example_dag_succeeds_when_triggered_with_no_logical_date(deployme
     assert len([k for k in dep.keys(f"ocr/{today}/") if "manifest" not in k]) == 2
     assert dep.keys(f"results/{today}/")
     assert dep.keys(f"routed/{today}/")
+
+
+def test_two_runs_of_the_same_day_one_defers_in_the_triggerer_and_pays_nothing(
+    deployment: Deployment,
+) -> None:
+    """A colleague triggers today's batch while it is already triggered (``on_overlap="defer"``).
+
+    Whichever run's task takes the lease sends the day; the other sees the live lease before any
+    call and waits deferred, in the real triggerer, holding no worker slot; once the lease is
+    released it runs again, finds every image done and calls nothing. Each image is paid once.
+    """
+    dep = deployment
+    today = _day(datetime.now(timezone.utc))
+    # 100 images at the DAG's qps=5: about 20 s of sending, longer than a task takes to start here
+    scans = [f"scans/{today}/overlap-{i:03d}.png" for i in range(100)]
+    _unpause(dep, "ocr_daily_backfill")  # unpausing schedules the latest day: let that run end first
+    dep.wait(
+        "the scheduled run of ocr_daily_backfill to end",
+        lambda: (
+            (rs := dep.runs("ocr_daily_backfill"))
+            and any(r["run_type"] == "scheduled" for r in rs)
+            and all(r["state"] in TERMINAL for r in rs)
+        ),
+        timeout=240,
+        interval=2,
+    )
+    dep.upload(scans)
+    before = dep.ocr_calls("general-text")
+    runs = [_trigger(dep, "ocr_daily_backfill", {})["dag_run_id"] for _ in range(2)]
+    seen: dict[str, list[str | None]] = {r: [] for r in runs}
+
+    def one_deferred() -> str | None:
+        for run_id in runs:
+            tis = [t for t in dep.task_instances("ocr_daily_backfill", run_id) if t["task_id"] == "ocr_day"]
+            state = tis[0]["state"] if tis else None
+            if not seen[run_id] or seen[run_id][-1] != state:
+                seen[run_id].append(state)
+            if state == "deferred":
+                return run_id
+        return None
+
+    try:
+        waiter = dep.wait("one run's task to defer", one_deferred, timeout=180, interval=0.5)
+    except AssertionError as exc:
+        reports = "\n".join(dep.failure_report("ocr_daily_backfill", r) for r in runs)
+        every = [(r["dag_run_id"], r["state"], r["start_date"]) for r in dep.runs("ocr_daily_backfill")]
+        raise AssertionError(
+            f"{exc}\nstates of the two tasks: {seen}\nall runs: {every}\n{reports}"
+        ) from None
+    (sender,) = [r for r in runs if r != waiter]
+    assert dep.ocr_calls("general-text") - before < len(scans), "the other run had finished: no overlap"
+    for run_id in runs:
+        dep.wait_run_done("ocr_daily_backfill", run_id, timeout=300)
+
+    assert dep.ocr_calls("general-text") - before == len(scans)  # each image once, none twice
+    assert len([k for k in dep.keys(f"ocr/{today}/") if "/overlap-" in k]) == len(scans)
+    client = dep.obs_client()
+    try:
+        records = [
+            json.loads(client.getObject(BUCKET, k, loadStreamInMemory=True).body.buffer)
+            for k in dep.keys(f"ocr/{today}_hwocr/")
+            if "/runs/" in k
+        ]
+    finally:
+        client.close()
+    mine = {r["run_id"]: r for r in records if r.get("run_id") in runs}
+    said = [(r.get("run_id"), r["totals"], r["overlap"]) for r in records]
+    assert set(mine) == set(runs), said
+    assert mine[sender]["totals"]["done"] >= len(scans), (sender, waiter, said)
+    assert mine[sender]["overlap"]["waited"] is False
+    assert mine[waiter]["totals"]["done"] == 0 and mine[waiter]["totals"]["skipped"] >= len(scans)
+    assert mine[waiter]["overlap"]["waited"] is True and mine[waiter]["overlap"]["deferred"] is True
+    assert [o["run_id"] for o in mine[waiter]["overlap"]["held_by"]] == [sender]
 
 
 def test_task_logs_have_no_short_secret_warning_and_no_secret(deployment: Deployment) -> None:
