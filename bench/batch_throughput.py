@@ -160,6 +160,11 @@ class Servers:
         return _get_json(f"{self.emu_url}/_emulator/stats")["total"]
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as the benches print them."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _cpu_of(pid: int) -> float:
     """User+system CPU seconds of a process (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -445,8 +450,10 @@ def main() -> int:
     home = tempfile.mkdtemp(prefix="hwocr-bench-")
     os.environ.setdefault("AIRFLOW_HOME", home)
     logging.basicConfig(level=logging.WARNING)
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)  # fmt: skip
+    print(
+        f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; load average {load_average()}",
+        flush=True,
+    )
     servers = Servers(args.latency_ms / 1000)
     try:
         os.environ["AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT"] = json.dumps(_connection(servers))
@@ -474,7 +481,7 @@ def main() -> int:
             print(f"3. re-run of {args.rerun_n} finished images (child processes)", flush=True)
             out += ["", *reruns(servers, args.rerun_n, args.repeats)]
         print("\n".join(out))
-        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"load average after: {load_average()}")
     finally:
         servers.stop()
     return 0

@@ -134,7 +134,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="hwocr-bench-"))
     latency = args.latency_ms / 1000
-    print(f"machine: {os.cpu_count()} cores; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine: {os.cpu_count()} cores; load average {bt.load_average()}")
     servers = bt.Servers(latency)
     try:
         os.environ["AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT"] = json.dumps(bt._connection(servers))
@@ -155,7 +155,7 @@ def main() -> int:
                     f"| {conc} | {name} | {med['cpu_ms']:.2f} | {med['over_ms']:.1f} | {med['ratio']:.2f} |",
                     flush=True,
                 )
-        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"load average after: {bt.load_average()}")
     finally:
         servers.stop()
     return 0

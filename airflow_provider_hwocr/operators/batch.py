@@ -227,8 +227,7 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         # 2b. anything to send: the lease (or defer while another run holds it), then decide again
         defer = self._overlap_deferral(run) if self.on_overlap == "defer" else None
         run.waited_deferred = getattr(self, "_overlap_resumed", (0.0, None))  # set by execute_complete
-        waited, held_by = run.waited_deferred
-        plan = batch.guard(run, selection, plan, defer=defer, waited_before=waited, held_by=held_by)
+        plan = batch.guard(run, selection, plan, defer=defer)
         try:
             sent = batch.send(run, plan)  # 3. OCR the rest, writer threads store them (a dry run only checks)
             if run.dry:

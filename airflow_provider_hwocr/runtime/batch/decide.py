@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
-from typing import Any
 
 from airflow_provider_hwocr.runtime.batch.entries import Item
 from airflow_provider_hwocr.runtime.batch.lease import DeferOverlap, Lease, owner_of
@@ -85,8 +84,6 @@ def guard(
     plan: Plan,
     *,
     defer: DeferOverlap | None = None,
-    waited_before: float = 0.0,
-    held_by: dict[str, Any] | None = None,
 ) -> Plan:
     """Stage 2b: with something to send, take the lease (deferring, waiting or failing by
     ``on_overlap``), then decide again under it, so that what another run finished meanwhile is
@@ -94,12 +91,11 @@ def guard(
     if run.dry or not needs_lease(plan):
         return plan
     task = run.task
+    waited, held_by = run.waited_deferred  # resumed from the lease trigger: the wait so far
     lease = Lease(
         run.obs, run.store.bucket, run.store.lease_key, owner_of(run.context), ttl=task.lease_ttl, log=run.log
     )
-    lease.take(
-        task.on_overlap, task.overlap_timeout, defer=defer, waited_before=waited_before, held_by=held_by
-    )
+    lease.take(task.on_overlap, task.overlap_timeout, defer=defer, waited_before=waited, held_by=held_by)
     run.lease = lease
     try:
         for item in plan.items:

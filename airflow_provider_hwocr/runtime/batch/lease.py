@@ -94,7 +94,8 @@ DeferOverlap = Callable[[dict[str, Any], float], None]
 class LeaseRecord:
     """What the lease says: to the manifest as ``overlap``."""
 
-    key: str
+    #: The lease's key; ``None`` for a run that took none (it waited, then had nothing to send).
+    key: str | None
     owner: dict[str, Any]
     waited: bool = False
     waited_seconds: float = 0.0

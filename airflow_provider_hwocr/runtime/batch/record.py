@@ -20,6 +20,7 @@ from airflow_provider_hwocr.client.sources import parse_obs_uri
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrBatchFailedError
 from airflow_provider_hwocr.runtime.batch.decide import Plan
 from airflow_provider_hwocr.runtime.batch.entries import STATES, Item
+from airflow_provider_hwocr.runtime.batch.lease import LeaseRecord, owner_of
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.send import Sent
 from airflow_provider_hwocr.runtime.batch.state import (
@@ -200,13 +201,9 @@ def overlap_record(run: BatchRun) -> dict[str, Any]:
     waited, held_by = run.waited_deferred
     if not waited:
         return {"lease": None}
-    return {
-        "lease": None,
-        "waited": True,
-        "waited_seconds": round(waited, 3),
-        "deferred": True,
-        "held_by": [held_by],
-    }
+    return LeaseRecord(
+        None, owner_of(run.context), waited=True, waited_seconds=waited, deferred=True, held_by=[held_by]
+    ).as_manifest()
 
 
 def _log_report(run: BatchRun, report: Report, billed_retries: int) -> None:
