@@ -421,8 +421,17 @@ class OcrEmulator:
         for name, value in self._initial_behaviour.items():
             setattr(self.config, name, _copy(value))
         self._limiter.clear()
-        self._faults.reseed(self.config.seed)
-        self._latency.reseed(None if self.config.seed is None else self.config.seed + 1)
+        self.reseed(self.config.seed)
+
+    def reseed(self, seed: int | None) -> None:
+        """Restart the random faults and jitter from ``seed`` (None: unpredictable).
+
+        Setting ``config.seed`` alone changes nothing until the next reset; this
+        makes a test's random faults reproducible from its first request.
+        """
+        self.config.seed = seed
+        self._faults.reseed(seed)
+        self._latency.reseed(None if seed is None else seed + 1)
 
     def fail_next(
         self,

@@ -329,6 +329,7 @@ def test_the_budget_counts_exactly_the_tries_the_emulator_bills(emulator):
     """Throttling and 5xx answers give back; truncated 200s keep: used == the emulator's billable count."""
     emulator.config.truncate_rate = 0.3
     emulator.config.error_503_rate = 0.2
+    emulator.reseed(20261202)  # unseeded, ten failed tries in a row would fail ~3 % of runs
     emulator.fail_next(SLUG, 429, "APIG.0308", times=3)
     ledger = Ledger(10_000)
     client = aksk_client(emulator, retry=fast_policy(max_attempts=10))

@@ -109,6 +109,11 @@ def test_faults_are_reproducible_with_a_seed():
         assert {200, 500, 503} <= set(first)
         a.emu.reset()  # the random sequence starts again from the seed
         assert run(a) == first
+        a.emu.reseed(7)  # a new seed, from the next request on, without a reset
+        other = run(a)
+        assert other != first and a.emu.config.seed == 7
+        a.emu.reseed(7)
+        assert run(a) == other
 
 
 # --- the script and the draw, without a server ---------------------------------------------

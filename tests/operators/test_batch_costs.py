@@ -97,7 +97,7 @@ def _faulty_conn(emulator, monkeypatch, **extra):
                        ("truncate_rate", 0.02), ("slow_rate", 0.01)):  # fmt: skip
         setattr(emulator.config, name, rate)
     emulator.config.slow_reply_seconds = 1.6  # past the 1 s read timeout
-    emulator.config.seed = 7
+    emulator.reseed(7)
 
 
 def test_under_faults_nothing_is_lost_and_double_billing_is_reported_exactly(

@@ -197,6 +197,7 @@ def test_a_batch_never_bills_more_than_max_calls_when_faults_force_retries(
     bulk_put(obs_bucket, [f"day/{i:03d}.png" for i in range(limit + 20)], PNG)
     emulator.config.truncate_rate = 0.5
     emulator.config.error_503_rate = 0.1
+    emulator.reseed(20261202)
     emulator.fail_next(SLUG, 429, "APIG.0308", times=3)
     run = start(obs_bucket, max_calls=limit, max_concurrency=8)
     _, _, sent = through_send(run)
