@@ -17,8 +17,11 @@ _STR = {"type": ["string", "null"]}
 CONN_FIELDS: dict[str, dict[str, Any]] = {
     "region": {
         "label": "Region",
-        "schema": {**_STR, "default": "ap-southeast-1"},
-        "description": "Region id, e.g. ap-southeast-1 (CN-Hong Kong).",
+        # No default: the region decides where the images are sent and billed, so an empty
+        # field is refused by the hook instead of silently meaning one region.
+        "schema": _STR,
+        "description": "Region id, e.g. cn-north-4 (Beijing4). Required: it decides where images are "
+        "sent and billed.",
     },
     "project_id": {
         "label": "Project ID",
@@ -107,7 +110,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "placeholders": {
         "login": "AK, for auth_type aksk",
         "password": "SK, for auth_type aksk",
-        "region": "ap-southeast-1",
+        "region": "cn-north-4",  # mainland China, where most users are
         "project_id": "0123456789abcdef0123456789abcdef",
     },
 }

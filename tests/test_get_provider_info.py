@@ -26,6 +26,18 @@ def test_connection_form_defaults_are_not_short_strings():
             assert len(default) >= 5, name
 
 
+def test_the_region_is_not_prefilled_and_the_form_shows_a_known_mainland_region():
+    from airflow_provider_hwocr.catalog.regions import REGIONS
+
+    region = CONN_FIELDS["region"]
+    assert "default" not in region["schema"]  # an empty region is refused, never a silent one
+    placeholder = UI_FIELD_BEHAVIOUR["placeholders"]["region"]
+    assert placeholder.startswith("cn-") and placeholder in REGIONS  # where most users are
+    assert (
+        f"e.g. {placeholder} ({REGIONS[placeholder].name.removeprefix('CN North-')})" in region["description"]
+    )
+
+
 def _dotted(path: str):
     """The object a dotted ``module.attr`` path names, imported as Airflow imports it."""
     module, _, attr = path.rpartition(".")

@@ -237,7 +237,7 @@ def settings_from_connection(
 
     region = (region or _text(extra, "region") or "").strip()
     if not region:
-        raise _err(conn_id, "region", "is required, e.g. ap-southeast-1")
+        raise _err(conn_id, "region", f"is required; known: {', '.join(REGIONS)}")
     if not _REGION_RE.match(region):
         raise _err(conn_id, "region", f"{region!r} is not a region id; known: {', '.join(REGIONS)}")
 
