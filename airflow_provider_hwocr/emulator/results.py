@@ -222,6 +222,7 @@ def general_table(lines: list[Line], body: dict[str, Any], image: CheckedImage) 
 def excel_base64(regions: list[dict[str, Any]]) -> str:
     """The regions as a Base64 .xlsx: text lines one per row, table cells at their row and column."""
     from openpyxl import Workbook
+    from openpyxl.writer.excel import ExcelWriter
 
     book = Workbook()
     sheet = book.active
@@ -241,8 +242,9 @@ def excel_base64(regions: list[dict[str, Any]]) -> str:
     fixed = datetime.datetime(2020, 1, 1)  # the same regions give the same bytes, call after call
     book.properties.created = book.properties.modified = fixed
     buf = io.BytesIO()
-    book.save(buf)
-    out = io.BytesIO()  # openpyxl stamps each zip member with the time of saving: restamp them
+    # not book.save(): it sets the document's "modified" to the time of saving
+    ExcelWriter(book, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED)).save()
+    out = io.BytesIO()  # zipfile stamps each member with the time of writing: restamp them
     with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             member = zipfile.ZipInfo(info.filename, date_time=fixed.timetuple()[:6])

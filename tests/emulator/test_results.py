@@ -252,19 +252,33 @@ def test_a_documented_example_is_scaled_into_a_small_image():
 
 
 def test_the_excel_of_the_same_regions_is_the_same_bytes_call_after_call(monkeypatch):
-    """openpyxl stamps the time of saving into the file; two calls must still agree (and compare equal)."""
+    """openpyxl stamps the time of saving into the file; two calls an hour apart must still agree."""
     import base64 as b64
+    import datetime as real_datetime
     import io
     import time
+    import types
     import zipfile
+
+    import openpyxl.writer.excel
 
     from airflow_provider_hwocr.emulator.results import excel_base64
 
     regions = [{"type": "text", "words_block_list": [{"words": "TOTAL 12.00"}]}]
     first = excel_base64(regions)
+
+    class _Later(real_datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return real_datetime.datetime.now(tz) + real_datetime.timedelta(hours=1)
+
     real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() + 3600)  # an hour later (zip stamps come from time)
+    monkeypatch.setattr(time, "time", lambda: real() + 3600)  # zip stamps come from time.time
+    later = types.SimpleNamespace(datetime=_Later, timezone=real_datetime.timezone)
+    monkeypatch.setattr(openpyxl.writer.excel, "datetime", later)  # what openpyxl's save() stamps
     again = excel_base64(regions)
     assert first == again
     with zipfile.ZipFile(io.BytesIO(b64.b64decode(first))) as book:
         assert any(b"TOTAL 12.00" in book.read(name) for name in book.namelist())
+        assert b"<dcterms:modified" in book.read("docProps/core.xml")
+        assert b"2020-01-01T00:00:00Z</dcterms:modified>" in book.read("docProps/core.xml")
