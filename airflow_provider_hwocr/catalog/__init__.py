@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from airflow_provider_hwocr.catalog.apis import APIS, LIVE_APIS
-from airflow_provider_hwocr.catalog.errors import ERROR_CODES, LONG_DELAY_SECONDS, ErrorCode
+from airflow_provider_hwocr.catalog.errors import (
+    AUTHORIZED_SOURCE_HINT,
+    ERROR_CODES,
+    LONG_DELAY_SECONDS,
+    OBS_FETCH_ERROR_CODES,
+    ErrorCode,
+)
+from airflow_provider_hwocr.catalog.formats import base64_size
 from airflow_provider_hwocr.catalog.model import (
     IMAGE_FORMATS,
     MAX_BASE64_BYTES,
@@ -29,11 +36,13 @@ def get_api(slug: str) -> Api:
 
 __all__ = [
     "APIS",
+    "AUTHORIZED_SOURCE_HINT",
     "ERROR_CODES",
     "IMAGE_FORMATS",
     "LIVE_APIS",
     "LONG_DELAY_SECONDS",
     "MAX_BASE64_BYTES",
+    "OBS_FETCH_ERROR_CODES",
     "REGIONS",
     "Api",
     "Endpoints",
@@ -44,6 +53,7 @@ __all__ = [
     "Param",
     "Region",
     "RegionSupport",
+    "base64_size",
     "get_api",
     "region_support",
 ]

@@ -112,3 +112,18 @@ _TABLE = (
 )
 
 ERROR_CODES: dict[str, ErrorCode] = {e.code: e for e in _TABLE}
+
+
+#: Codes with which the service says it could not read an image from OBS (a ``url``
+#: pointing at a bucket): the object is missing or unreadable, the URL malformed, or the
+#: service's OBS authorisation (agency) is not set up.
+OBS_FETCH_ERROR_CODES = frozenset(
+    {"ModelArts.4603", "ModelArts.4702", "ModelArts.4703", "ModelArts.4704", "ModelArts.4706"}
+)
+
+#: What to tell a user whose ``image_source='authorized'`` call failed with one of
+#: :data:`OBS_FETCH_ERROR_CODES`: the service reads the bucket itself, which needs both of these.
+AUTHORIZED_SOURCE_HINT = (
+    "image_source='authorized' needs OBS Authorization enabled in the OCR console and the "
+    "bucket in the same region as OCR; or use image_source='signed_url'."
+)

@@ -21,3 +21,10 @@ def test_the_docs_decide_the_categories_issue_19_names():
         and ERROR_CODES["AIS.0104"].category == "invalid_input"
     )
     assert ERROR_CODES["ModelArts.4204"].message.endswith("is not subscribed.")
+
+
+def test_obs_fetch_error_codes_are_documented_codes() -> None:
+    from airflow_provider_hwocr.catalog import ERROR_CODES, OBS_FETCH_ERROR_CODES
+
+    assert OBS_FETCH_ERROR_CODES <= set(ERROR_CODES)
+    assert "ModelArts.4702" in OBS_FETCH_ERROR_CODES  # the agency (OBS Authorization) is missing
