@@ -247,6 +247,17 @@ class Api:
         return tuple(p.name for p in self.params)
 
     @property
+    def large_result_params(self) -> tuple[str, ...]:
+        """The parameters that make results carry Base64 files or images (``return_excel``...).
+
+        Derived from the response model (the fields holding an image or a file, and the
+        flag that turns each on), loaded on first use.
+        """
+        from airflow_provider_hwocr.catalog.responses import large_result_params
+
+        return large_result_params(self.slug)
+
+    @property
     def required_params(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params if p.required)
 

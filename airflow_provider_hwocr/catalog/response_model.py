@@ -33,6 +33,10 @@ FieldType = Literal[
 ]
 
 
+#: What a Base64 field of an answer holds (see :attr:`Field.content`).
+FieldContent = Literal["image", "file"]
+
+
 @dataclass(frozen=True)
 class Field:
     """One documented field of an API's ``result`` (or of an object inside it).
@@ -62,6 +66,10 @@ class Field:
     notes: tuple[str, ...] = ()
     #: The named shape this field's value (or its items) has, if any.
     shape: str | None = None
+    #: What a ``str`` field carries Base64-encoded, when it is not text: an ``image``
+    #: (a portrait, a straightened card) or a ``file`` (an .xlsx). Such fields make
+    #: an answer large.
+    content: FieldContent | None = None
 
     @property
     def flags(self) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ from typing import Any, cast
 
 from airflow_provider_hwocr.catalog.response_model import Field, FieldType, ResponseModel
 
-__all__ = ["RESPONSES", "SHAPES", "check", "response_model", "shape_uses"]
+__all__ = ["RESPONSES", "SHAPES", "check", "large_result_params", "response_model", "shape_uses"]
 
 _PRIMITIVES: dict[str, FieldType] = {
     "str": "str",
@@ -57,6 +57,7 @@ def _field(member: dict[str, Any], cache_: dict[str, tuple[Field, ...]]) -> Fiel
     listed = type_name.startswith("list<") and type_name[5:-1] in SHAPES
     shape_name = type_name[5:-1] if listed else (type_name if type_name in SHAPES else None)
     doc = member.get("doc", "")
+    content = member.get("content")
     fields: tuple[Field, ...] = ()
     if shape_name is not None:
         shape = SHAPES[shape_name]
@@ -66,6 +67,7 @@ def _field(member: dict[str, Any], cache_: dict[str, tuple[Field, ...]]) -> Fiel
         else:
             ftype = _PRIMITIVES[shape["type"]]
             doc = doc or shape.get("doc", "")
+            content = content or shape.get("content")
     else:
         ftype = _PRIMITIVES[type_name]
     return Field(
@@ -79,6 +81,7 @@ def _field(member: dict[str, Any], cache_: dict[str, tuple[Field, ...]]) -> Fiel
         fields=fields,
         notes=tuple(member.get("notes", ())),
         shape=shape_name,
+        content=content,
     )
 
 
@@ -129,6 +132,34 @@ def shape_uses() -> dict[str, tuple[str, ...]]:
             uses.setdefault(model.shape, []).append(slug)
         walk(slug, model.fields)
     return {name: tuple(apis) for name, apis in uses.items()}
+
+
+@cache
+def large_result_params(slug: str) -> tuple[str, ...]:
+    """The Boolean parameters of API ``slug`` that make its answer carry Base64 files or images.
+
+    A field with ``content`` (an image or a file) is returned when its condition holds;
+    the parameters named there, less those that already gate an enclosing field
+    (``table`` gates the table whose ``excel`` needs ``return_excel`` too), are the
+    ones that switch the payload on. In the order of the API's parameters.
+    """
+    from airflow_provider_hwocr.catalog import get_api
+
+    api = get_api(slug)
+    flags = {p.name for p in api.params if p.kind == "bool"}
+    model = RESPONSES.get(slug)
+    found: set[str] = set()
+    if model is not None:
+        _payload_flags((*model.top_level, *model.fields), frozenset(), found)
+    return tuple(name for name in api.param_names if name in found and name in flags)
+
+
+def _payload_flags(fields: tuple[Field, ...], gated: frozenset[str], found: set[str]) -> None:
+    for f in fields:
+        own = frozenset(f.flags)
+        if f.content is not None:
+            found.update(own - gated)
+        _payload_flags(f.fields, gated | own, found)
 
 
 # --- checking an answer against the model ---------------------------------------------
