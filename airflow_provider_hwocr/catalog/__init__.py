@@ -10,7 +10,7 @@ from airflow_provider_hwocr.catalog.errors import (
     OBS_FETCH_ERROR_CODES,
     ErrorCode,
 )
-from airflow_provider_hwocr.catalog.formats import base64_size
+from airflow_provider_hwocr.catalog.formats import base64_size, format_of
 from airflow_provider_hwocr.catalog.model import (
     IMAGE_FORMATS,
     MAX_BASE64_BYTES,
@@ -54,6 +54,7 @@ __all__ = [
     "Region",
     "RegionSupport",
     "base64_size",
+    "format_of",
     "get_api",
     "region_support",
 ]

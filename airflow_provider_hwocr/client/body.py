@@ -20,6 +20,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from airflow_provider_hwocr.catalog.formats import base64_size
+
 __all__ = ["RequestBody", "encode_json"]
 
 #: Raw bytes Base64-encoded per step (a multiple of 3, so no padding falls mid-stream).
@@ -90,7 +92,7 @@ class RequestBody(Mapping[str, Any]):
         head = len(self._head())
         if self._image is None:
             return head
-        return head + 4 * ((len(self._image) + 2) // 3) + 2  # the image's closing '"}'
+        return head + base64_size(len(self._image)) + 2  # the image's closing '"}'
 
     def encode(self) -> bytes | bytearray:
         """The body as sent: ``bytes`` without an image, else one ``bytearray`` written in place."""
@@ -99,7 +101,7 @@ class RequestBody(Mapping[str, Any]):
         if image is None:
             return head
         pos = len(head)
-        out = bytearray(pos + 4 * ((len(image) + 2) // 3) + 2)  # one allocation, filled in place
+        out = bytearray(pos + base64_size(len(image)) + 2)  # one allocation, filled in place
         out[:pos] = head
         out[-2:] = b'"}'
         view = memoryview(image)

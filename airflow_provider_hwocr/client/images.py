@@ -13,56 +13,17 @@ from __future__ import annotations
 
 import struct
 
+from airflow_provider_hwocr.catalog.formats import format_of
+
 __all__ = ["image_size", "sniff_format", "structure_problem"]
 
 
 def sniff_format(data: bytes) -> str | None:
-    """Return the canonical format name (see ``catalog.IMAGE_FORMATS``) or ``None``."""
-    head = bytes(data[:16])
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if head.startswith(b"BM") and len(data) >= 26:
-        return "BMP"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "TIFF"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    if head.startswith(b"%PDF-"):
-        return "PDF"
-    if head.startswith(b"PK\x03\x04") and b"OFD.xml" in bytes(data[:4096]):
-        return "OFD"
-    if head.startswith(b"8BPS"):
-        return "PSD"
-    if head[:4] == b"\x00\x00\x01\x00" and len(data) >= 22:
-        return "ICO"
-    if len(head) >= 4 and head[0] == 0x0A and head[1] in (0, 2, 3, 4, 5) and head[2] == 1:
-        return "PCX"
-    if _looks_like_tga(data):
-        return "TGA"
-    return None
+    """Return the canonical format name (see ``catalog.IMAGE_FORMATS``) or ``None``.
 
-
-def _looks_like_tga(data: bytes) -> bool:
-    # TGA has no magic number. Version 2 files end with a fixed footer; for
-    # older ones, check that the header fields hold plausible values.
-    if len(data) < 18:
-        return False
-    if data[-18:-2] == b"TRUEVISION-XFILE":
-        return True
-    colour_map_type, image_type = data[1], data[2]
-    depth = data[16]
-    width, height = struct.unpack_from("<HH", data, 12)
-    return (
-        colour_map_type in (0, 1)
-        and image_type in (1, 2, 3, 9, 10, 11)
-        and depth in (8, 15, 16, 24, 32)
-        and width > 0
-        and height > 0
-    )
+    The signatures are the catalog's (:func:`~airflow_provider_hwocr.catalog.formats.format_of`).
+    """
+    return format_of(data)
 
 
 def image_size(data: bytes, fmt: str | None = None) -> tuple[int, int] | None:
@@ -145,6 +106,8 @@ def _webp(data: bytes) -> tuple[int, int] | None:
 
 
 def _tiff(data: bytes) -> tuple[int, int] | None:
+    if _is_bigtiff(data):
+        return None  # 64-bit offsets: not read
     endian = "<" if data[:2] == b"II" else ">"
     ifd = struct.unpack_from(endian + "I", data, 4)[0]
     count = struct.unpack_from(endian + "H", data, ifd)[0]
@@ -242,38 +205,52 @@ def _png_end(data: bytes) -> str | None:
     return "it is truncated: the PNG has no IEND chunk"
 
 
+_JPEG_NO_EOI = "it is truncated: the JPEG has no end-of-image (EOI) marker"
+
+
 def _jpeg_end(data: bytes) -> str | None:
     """Walk the marker segments; after each scan, find the next marker; EOI means whole."""
     pos, n = 2, len(data)
     while pos < n:
         if data[pos] != 0xFF:
             return "its JPEG marker structure is broken (a damaged file)"
-        marker = data[pos + 1] if pos + 1 < n else None
-        if marker is None:
+        if pos + 1 >= n:
             break
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
+        marker = data[pos + 1]
         if marker == 0xD9:
             return None
-        if marker in (0x01, *range(0xD0, 0xD8)):
-            pos += 2
-            continue
-        if pos + 4 > n:
+        pos = _jpeg_next_marker(data, pos, marker)
+        if pos < 0:
             break
-        length = struct.unpack_from(">H", data, pos + 2)[0]
-        pos += 2 + length
-        if marker == 0xDA:  # entropy-coded data follows: the next marker is an 0xFF not 00 or RSTn
-            while True:
-                pos = data.find(b"\xff", pos)
-                if pos < 0 or pos + 1 >= n:
-                    return "it is truncated: the JPEG has no end-of-image (EOI) marker"
-                following = data[pos + 1]
-                if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
-                    pos += 1 if following == 0xFF else 2
-                    continue
-                break
-    return "it is truncated: the JPEG has no end-of-image (EOI) marker"
+    return _JPEG_NO_EOI
+
+
+def _jpeg_next_marker(data: bytes, pos: int, marker: int) -> int:
+    """Where the marker after ``marker`` (at ``pos``) starts; -1 when the file ends first."""
+    if marker == 0xFF:  # fill byte
+        return pos + 1
+    if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # no length follows
+        return pos + 2
+    if pos + 4 > len(data):
+        return -1
+    pos += 2 + struct.unpack_from(">H", data, pos + 2)[0]
+    return _after_scan(data, pos) if marker == 0xDA else pos
+
+
+def _after_scan(data: bytes, pos: int) -> int:
+    """Entropy-coded data follows a scan: the next marker is an 0xFF not followed by 00 or RSTn."""
+    n = len(data)
+    while True:
+        pos = data.find(b"\xff", pos)
+        if pos < 0 or pos + 1 >= n:
+            return -1
+        following = data[pos + 1]
+        if following == 0xFF:
+            pos += 1
+        elif following == 0x00 or 0xD0 <= following <= 0xD7:
+            pos += 2
+        else:
+            return pos
 
 
 def _gif_end(data: bytes) -> str | None:
@@ -302,36 +279,63 @@ def _webp_end(data: bytes) -> str | None:
     return None
 
 
+#: TIFF tags read to find where the image data ends: (offsets, byte counts) of strips, then of tiles.
+_TIFF_DATA_TAGS = ((273, 279), (324, 325))
+
+
+def _is_bigtiff(data: bytes) -> bool:
+    return data[2:4] in (b"+\x00", b"\x00+")
+
+
 def _tiff_end(data: bytes) -> str | None:
-    if data[2:4] in (b"+\x00", b"\x00+"):
+    if _is_bigtiff(data):
         return None  # BigTIFF: not walked
     endian = "<" if data[:2] == b"II" else ">"
-    n = len(data)
     ifd = struct.unpack_from(endian + "I", data, 4)[0]
+    problem = _tiff_directory_problem(data, endian, ifd)
+    if problem is not None:
+        return problem
+    values = _tiff_data_tags(data, endian, ifd, struct.unpack_from(endian + "H", data, ifd)[0])
+    if values is None:
+        return "it is truncated: its TIFF strip table lies past the end of the file"
+    return _tiff_data_problem(values, len(data))
+
+
+def _tiff_directory_problem(data: bytes, endian: str, ifd: int) -> str | None:
+    n = len(data)
     if ifd + 2 > n:
         return "it is truncated: its TIFF directory lies past the end of the file"
     count = struct.unpack_from(endian + "H", data, ifd)[0]
     if ifd + 2 + 12 * count > n:
         return "it is truncated: its TIFF directory runs past the end of the file"
+    return None
+
+
+def _tiff_data_problem(values: dict[int, list[int]], n: int) -> str | None:
+    """Whether the strips (or tiles) the directory lists end past the file's ``n`` bytes."""
+    for offsets_tag, counts_tag in _TIFF_DATA_TAGS:
+        offsets, counts = values.get(offsets_tag, ()), values.get(counts_tag, ())
+        end = max((o + c for o, c in zip(offsets, counts)), default=0)
+        if end > n:
+            return f"it is truncated: its TIFF image data ends at byte {end:,} and the file has {n:,}"
+    return None
+
+
+def _tiff_data_tags(data: bytes, endian: str, ifd: int, count: int) -> dict[int, list[int]] | None:
+    """The strip and tile offsets and byte counts of the first directory; ``None`` if cut off."""
+    wanted = {tag for pair in _TIFF_DATA_TAGS for tag in pair}
     values: dict[int, list[int]] = {}
     for i in range(count):
         entry = ifd + 2 + 12 * i
         tag, typ, items = struct.unpack_from(endian + "HHI", data, entry)
-        if tag not in (273, 279, 324, 325) or typ not in (3, 4):
+        if tag not in wanted or typ not in (3, 4):
             continue
         width = 2 if typ == 3 else 4
         where = entry + 8 if items * width <= 4 else struct.unpack_from(endian + "I", data, entry + 8)[0]
-        if where + items * width > n:
-            return "it is truncated: its TIFF strip table lies past the end of the file"
-        code = endian + ("H" if typ == 3 else "I") * items
-        values[tag] = list(struct.unpack_from(code, data, where))
-    for offsets_tag, counts_tag in ((273, 279), (324, 325)):
-        offsets, counts = values.get(offsets_tag), values.get(counts_tag)
-        if offsets and counts:
-            end = max(o + c for o, c in zip(offsets, counts))
-            if end > n:
-                return f"it is truncated: its TIFF image data ends at byte {end:,} and the file has {n:,}"
-    return None
+        if where + items * width > len(data):
+            return None
+        values[tag] = list(struct.unpack_from(endian + ("H" if typ == 3 else "I") * items, data, where))
+    return values
 
 
 def _pdf_end(data: bytes) -> str | None:

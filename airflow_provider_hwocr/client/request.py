@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from airflow_provider_hwocr.catalog import Api, Param, get_api, region_support
+from airflow_provider_hwocr.catalog import Api, Param, base64_size, get_api, region_support
 from airflow_provider_hwocr.client.body import RequestBody
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.client.images import image_size, sniff_format, structure_problem
@@ -353,7 +353,7 @@ def check_image_bytes(api: Api, data: bytes, source: str) -> tuple[str, tuple[in
     limits = api.limits
     if not data:
         raise _fail("image", f"{source} is empty (0 bytes)")
-    encoded_len = 4 * ((len(data) + 2) // 3)
+    encoded_len = base64_size(len(data))
     if encoded_len > limits.max_base64_bytes:
         raise _fail(
             "image",

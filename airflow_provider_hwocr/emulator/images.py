@@ -17,6 +17,8 @@ import urllib.request
 from http.client import HTTPException
 from urllib.parse import urlsplit
 
+from airflow_provider_hwocr.catalog.formats import base64_size, format_of
+
 try:  # Pillow is optional: only needed for the rarer formats' dimensions.
     from PIL import Image as _PILImage
 except ImportError:  # pragma: no cover - exercised only without Pillow
@@ -45,55 +47,21 @@ def decode_base64(text: str) -> bytes:
         raise ImageProblem("AIS.0102", "image is not valid Base64") from None
 
 
-def base64_length(raw_size: int) -> int:
-    """Length of the Base64 text of ``raw_size`` bytes."""
-    return 4 * ((raw_size + 2) // 3)
+#: Length of the Base64 text of ``raw_size`` bytes (the catalog's arithmetic).
+base64_length = base64_size
 
 
 # --- format sniffing ----------------------------------------------------------
 
-_TGA_FOOTER = b"TRUEVISION-XFILE.\x00"
-
-
-def _looks_like_tga(data: bytes) -> bool:
-    # TGA has no magic number; 2.0 files end with a footer, older ones only
-    # have a plausible 18-byte header.
-    if data.endswith(_TGA_FOOTER):
-        return True
-    if len(data) < 18:
-        return False
-    colour_map_type, image_type, depth = data[1], data[2], data[16]
-    return colour_map_type in (0, 1) and image_type in (1, 2, 3, 9, 10, 11) and depth in (8, 15, 16, 24, 32)
-
 
 def sniff_format(data: bytes) -> str | None:
-    """The catalog's name of the format of ``data``, or None if not recognised."""
-    head = data[:16]
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if head.startswith(b"BM") and len(data) >= 26:
-        return "BMP"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "TIFF"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    if b"%PDF-" in data[:1024]:
-        return "PDF"
-    if data[:4] == b"PK\x03\x04" and data.find(b"OFD.xml", 0, 4096) >= 0:
-        return "OFD"
-    if head[:4] == b"8BPS":
-        return "PSD"
-    if head[:4] == b"\x00\x00\x01\x00" and len(data) >= 22 and head[4:6] != b"\x00\x00":
-        return "ICO"
-    if len(data) >= 128 and data[0] == 0x0A and data[1] in (0, 2, 3, 4, 5) and data[2] in (0, 1):
-        return "PCX"
-    if _looks_like_tga(data):
-        return "TGA"
-    return None
+    """The catalog's name of the format of ``data``, or None if not recognised.
+
+    The signatures are catalog data (:mod:`airflow_provider_hwocr.catalog.formats`), read by
+    the client too: what the service takes as a PNG or a PDF is a fact of the vendor's, not of
+    either side. Whether the file is whole (below) is still judged here, on its own.
+    """
+    return format_of(data)
 
 
 # --- dimensions ---------------------------------------------------------------
@@ -217,59 +185,88 @@ def _jpeg_whole(data: bytes) -> bool:
         code = data[i + 1]
         if code == 0xD9:
             return True
-        if code == 0xFF:
-            i += 1
-        elif code == 0x01 or 0xD0 <= code <= 0xD7:
-            i += 2
-        else:
-            if i + 4 > n:
-                return False
-            i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
-            if code == 0xDA:
-                while True:
-                    i = data.find(0xFF, i)
-                    if i < 0 or i + 1 >= n:
-                        return False
-                    nxt = data[i + 1]
-                    if nxt == 0 or 0xD0 <= nxt <= 0xD7:
-                        i += 2
-                    elif nxt == 0xFF:
-                        i += 1
-                    else:
-                        break
+        i = _jpeg_skip(data, i, code)
+        if i < 0:
+            return False
     return False
 
 
-def _declared_size_ok(data: bytes, fmt: str) -> bool:
-    if fmt == "BMP":
-        declared = int.from_bytes(data[2:6], "little")
-        return declared == 0 or len(data) >= declared
-    declared = int.from_bytes(data[4:8], "little") + 8  # WEBP: RIFF size + 8
-    return len(data) >= declared
+def _jpeg_skip(data: bytes, i: int, code: int) -> int:
+    """Where the marker after the one at ``i`` starts; -1 when the data ends first."""
+    if code == 0xFF:  # a fill byte
+        return i + 1
+    if code == 0x01 or 0xD0 <= code <= 0xD7:  # markers without a length
+        return i + 2
+    if i + 4 > len(data):
+        return -1
+    i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    return _scan_end(data, i) if code == 0xDA else i
+
+
+def _scan_end(data: bytes, i: int) -> int:
+    """The first marker after entropy-coded data from ``i`` (not a restart, not a stuffed 0); -1 if none."""
+    n = len(data)
+    while True:
+        i = data.find(0xFF, i)
+        if i < 0 or i + 1 >= n:
+            return -1
+        nxt = data[i + 1]
+        if nxt == 0 or 0xD0 <= nxt <= 0xD7:
+            i += 2
+        elif nxt == 0xFF:
+            i += 1
+        else:
+            return i
+
+
+def _bmp_whole(data: bytes) -> bool:
+    declared = int.from_bytes(data[2:6], "little")
+    return declared == 0 or len(data) >= declared
+
+
+def _webp_whole(data: bytes) -> bool:
+    return len(data) >= int.from_bytes(data[4:8], "little") + 8  # the RIFF size + 8
+
+
+def _gif_whole(data: bytes) -> bool:
+    return data.rstrip(b"\0")[-1:] == b";"
+
+
+def _pdf_whole(data: bytes) -> bool:
+    end = data.rfind(b"%%EOF")
+    return end >= 0 and end >= len(data) - 1024
+
+
+def _ofd_whole(data: bytes) -> bool:
+    return data.rfind(b"PK\x05\x06") >= 0
+
+
+def _tiff_whole(data: bytes) -> bool:
+    assert _PILImage is not None
+    with _PILImage.open(io.BytesIO(data)) as image:
+        image.load()
+    return True
+
+
+_WHOLE_CHECKS = {
+    "PNG": _png_whole,
+    "JPEG": _jpeg_whole,
+    "GIF": _gif_whole,
+    "BMP": _bmp_whole,
+    "WEBP": _webp_whole,
+    "PDF": _pdf_whole,
+    "OFD": _ofd_whole,
+    "TIFF": _tiff_whole,  # only with Pillow
+}
 
 
 def incomplete(data: bytes, fmt: str) -> str | None:
     """Why an image of format ``fmt`` is not a whole file (``None`` if it is, or cannot be told)."""
+    check = _WHOLE_CHECKS.get(fmt)
+    if check is None or (fmt == "TIFF" and _PILImage is None):
+        return None
     try:
-        if fmt == "PNG":
-            whole = _png_whole(data)
-        elif fmt == "JPEG":
-            whole = _jpeg_whole(data)
-        elif fmt == "GIF":
-            whole = data.rstrip(b"\0")[-1:] == b";"
-        elif fmt in ("BMP", "WEBP"):
-            whole = _declared_size_ok(data, fmt)
-        elif fmt == "PDF":
-            end = data.rfind(b"%%EOF")
-            whole = end >= 0 and end >= len(data) - 1024
-        elif fmt == "OFD":
-            whole = data.rfind(b"PK\x05\x06") >= 0
-        elif fmt == "TIFF" and _PILImage is not None:
-            with _PILImage.open(io.BytesIO(data)) as image:
-                image.load()
-            whole = True
-        else:
-            return None
+        whole = check(data)
     except (struct.error, IndexError, ValueError, OSError):
         whole = False
     return None if whole else f"{fmt} file is cut short or broken"

@@ -127,3 +127,10 @@ def test_a_big_jpeg_is_walked_quickly():
     started = time.perf_counter()
     assert structure_problem(buf.getvalue()) is None
     assert time.perf_counter() - started < 2.0  # a few MB: tens of ms on a quiet machine
+
+
+def test_bigtiff_is_a_tiff_whose_size_and_structure_are_left_to_the_service():
+    data = b"II+\x00\x08\x00\x00\x00" + (16).to_bytes(8, "little") + b"\x00" * 64
+    assert sniff_format(data) == "TIFF"
+    assert image_size(data) is None
+    assert structure_problem(data) is None
