@@ -14,6 +14,68 @@ from typing import Any, Literal
 
 from airflow_provider_hwocr.catalog.model import ResultKind
 
+# --- what every answer shares: success, errors, per-document status -------------------------
+
+#: The code with which the service says "succeeded" (a per-document status, some 2xx bodies).
+SUCCESS_CODE = "AIS.0000"
+#: The members naming an error: at the top of an error answer, under ``result`` for some
+#: APIs (general-table), and in each per-document status.
+ERROR_CODE_FIELD = "error_code"
+ERROR_MSG_FIELD = "error_msg"
+#: The member of each item of a list result that holds that document's own status
+#: (auto-classification: ``{"error_code": "AIS.0000", "error_msg": "Succeeded."}``).
+DOCUMENT_STATUS_FIELD = "status"
+
+
+def is_success_code(code: Any) -> bool:
+    """Whether a status's ``error_code`` means success (``AIS.0000``, or none at all)."""
+    return not code or code == SUCCESS_CODE
+
+
+def document_statuses(result: Any) -> tuple[dict[str, Any], ...] | None:
+    """The status of each document of a list result whose items carry one (auto-classification).
+
+    Each is ``{"type", "error_code", "error_msg", "ok"}``; ``ok`` when the item's
+    ``status.error_code`` is :data:`SUCCESS_CODE` (or absent), whose ``error_code`` is then
+    :data:`SUCCESS_CODE`. ``None`` when the result is not a non-empty list whose every item
+    has a status object.
+    """
+    if not isinstance(result, list) or not result:
+        return None
+    out = []
+    for item in result:
+        status = item.get(DOCUMENT_STATUS_FIELD) if isinstance(item, dict) else None
+        if not isinstance(status, dict):
+            return None
+        code = status.get(ERROR_CODE_FIELD)
+        out.append(
+            {
+                "type": item.get("type"),
+                "error_code": str(code) if code else SUCCESS_CODE,
+                "error_msg": status.get(ERROR_MSG_FIELD),
+                "ok": is_success_code(code),
+            }
+        )
+    return tuple(out)
+
+
+def error_in_success(doc: dict[str, Any]) -> bool:
+    """Whether a 2xx answer is in fact an error report (some APIs document one).
+
+    Either an error code other than :data:`SUCCESS_CODE` at the top and no ``result``, or a
+    ``result`` holding nothing but an error code and message.
+    """
+    code = doc.get(ERROR_CODE_FIELD)
+    if not is_success_code(code) and "result" not in doc:
+        return True
+    inner = doc.get("result")
+    return (
+        isinstance(inner, dict)
+        and bool(inner.get(ERROR_CODE_FIELD))
+        and set(inner) <= {ERROR_CODE_FIELD, ERROR_MSG_FIELD}
+    )
+
+
 # --- response model -----------------------------------------------------------------------
 
 #: Value types of response fields. ``points`` is a list of [x, y] pairs, ``object``

@@ -31,6 +31,7 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from airflow_provider_hwocr.catalog import Api, get_api
+from airflow_provider_hwocr.catalog.response_model import document_statuses, error_in_success
 from airflow_provider_hwocr.client.body import RequestBody, encode_json
 from airflow_provider_hwocr.client.errors import (
     TOKEN_EXPIRED_CODES,
@@ -537,7 +538,7 @@ class OcrClient:
             self.retry, attempt, api=api_obj.slug, outcome=outcome, paced=limiter is not None, budget=budget
         )
         elapsed = time.monotonic() - started
-        error = _error_in_success(doc)
+        error = error_in_success(doc)
         if error:
             err = error_from_response(
                 response.status_code, doc, response.headers, api=api_obj.slug, region=self.region,
@@ -648,34 +649,6 @@ class OcrClient:
         )
 
 
-_OK_CODES = (None, "", "AIS.0000")
-
-
-def document_statuses(result: Any) -> tuple[dict[str, Any], ...] | None:
-    """The status of each document of a list result whose items carry a ``status`` (auto-classification).
-
-    ``None`` when the result is not of that shape. An item is ``ok`` when its
-    ``status.error_code`` is ``AIS.0000`` (or absent).
-    """
-    if not isinstance(result, list) or not result:
-        return None
-    out = []
-    for item in result:
-        status = item.get("status") if isinstance(item, dict) else None
-        if not isinstance(status, dict):
-            return None
-        code = status.get("error_code")
-        out.append(
-            {
-                "type": item.get("type"),
-                "error_code": str(code) if code else "AIS.0000",
-                "error_msg": status.get("error_msg"),
-                "ok": code in _OK_CODES,
-            }
-        )
-    return tuple(out)
-
-
 def _check_timeout(timeout: Any) -> float | tuple[float, float]:
     """A finite, positive timeout (the connection extra also enforces a sensible range)."""
     values = timeout if isinstance(timeout, tuple) else (timeout,)
@@ -711,19 +684,6 @@ def _sent_then_lost(exc: BaseException) -> bool:
 
 def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
     return request
-
-
-def _error_in_success(doc: dict[str, Any]) -> bool:
-    """Whether a 2xx body is in fact an error report (some APIs document that)."""
-    code = doc.get("error_code")
-    if code and code != "AIS.0000" and "result" not in doc:
-        return True
-    inner = doc.get("result")
-    return (
-        isinstance(inner, dict)
-        and bool(inner.get("error_code"))
-        and set(inner) <= {"error_code", "error_msg"}
-    )
 
 
 def _short_reason(exc: BaseException) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow_provider_hwocr import __version__
 from airflow_provider_hwocr.catalog import Api
+from airflow_provider_hwocr.catalog.response_model import document_statuses
 
 ENVELOPE_FORMAT = "hwocr-result/1"
 LOW_CONFIDENCE = 0.8
@@ -38,47 +39,79 @@ def _blocks(result: Any) -> list[dict[str, Any]]:
     return []
 
 
+#: How many document types, plates or failed documents a summary lists at most.
+_MAX_LISTED = 20
+#: Keys of an object result that name the kind of document, and their name in the summary.
+_DOCUMENT_KEYS = {
+    "type": "document_type",
+    "side": "side",
+    "idcard_type": "idcard_type",
+    "passport_type": "document_type",
+    "country_code": "country_code",
+}
+
+
 def summarize(api: Api, result: Any) -> dict[str, Any]:
     """A few figures about a result, small enough for XCom and object metadata."""
     summary: dict[str, Any] = {"api": api.slug}
     if isinstance(result, list):
-        summary["items"] = len(result)
-        types = [item.get("type") for item in result if isinstance(item, dict) and item.get("type")]
-        if types:
-            summary["document_types"] = types[:20]
-        plates = [i.get("plate_number") for i in result if isinstance(i, dict) and i.get("plate_number")]
-        if plates:
-            summary["plates"] = plates[:20]
-        statuses = [
-            i.get("status") for i in result if isinstance(i, dict) and isinstance(i.get("status"), dict)
-        ]
-        if statuses and len(statuses) == len(result):  # per-document status (auto-classification)
-            failed = [
-                {"type": item.get("type"), "error_code": item["status"].get("error_code")}
-                for item in result
-                if item["status"].get("error_code") not in (None, "", "AIS.0000")
-            ]
-            summary["documents_recognised"] = len(result) - len(failed)  # = billed units
-            summary["documents_failed"] = len(failed)
-            if failed:
-                summary["failed_documents"] = failed[:20]
-        return summary
-    if not isinstance(result, dict):
-        return summary
-    blocks = _blocks(result)
-    if blocks:
-        words = [str(b.get("words", "")) for b in blocks]
-        summary["blocks"] = len(blocks)
-        summary["words"] = sum(len(w.split()) for w in words)
-        summary["text_length"] = sum(len(w) for w in words)
-        confidences = [b["confidence"] for b in blocks if isinstance(b.get("confidence"), (int, float))]
-        summary["low_confidence_blocks"] = sum(1 for c in confidences if c < LOW_CONFIDENCE)
-    for key in ("type", "side", "idcard_type", "passport_type", "country_code"):
-        if isinstance(result.get(key), str):
-            summary["document_type" if key in ("type", "passport_type") else key] = result[key]
-    if not blocks:
-        summary["fields"] = sum(1 for v in result.values() if v not in (None, "", [], {}))
+        summary.update(_list_summary(result))
+    elif isinstance(result, dict):
+        summary.update(_object_summary(result))
     return summary
+
+
+def _list_summary(result: list[Any]) -> dict[str, Any]:
+    """Items, their document types and plates, and per-document status (auto-classification)."""
+    out: dict[str, Any] = {"items": len(result)}
+    items = [item for item in result if isinstance(item, dict)]
+    types = [item.get("type") for item in items if item.get("type")]
+    if types:
+        out["document_types"] = types[:_MAX_LISTED]
+    plates = [item.get("plate_number") for item in items if item.get("plate_number")]
+    if plates:
+        out["plates"] = plates[:_MAX_LISTED]
+    out.update(_status_summary(result))
+    return out
+
+
+def _status_summary(result: list[Any]) -> dict[str, Any]:
+    """Documents recognised (the billed units) and failed, when every item carries its status."""
+    documents = document_statuses(result)
+    if documents is None:
+        return {}
+    failed = [{"type": d["type"], "error_code": d["error_code"]} for d in documents if not d["ok"]]
+    out: dict[str, Any] = {
+        "documents_recognised": len(documents) - len(failed),
+        "documents_failed": len(failed),
+    }
+    if failed:
+        out["failed_documents"] = failed[:_MAX_LISTED]
+    return out
+
+
+def _object_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """Text blocks and words (or the number of filled fields), and what kind of document it is."""
+    out = _text_summary(_blocks(result))
+    for key, name in _DOCUMENT_KEYS.items():
+        if isinstance(result.get(key), str):
+            out[name] = result[key]
+    if "blocks" not in out:
+        out["fields"] = sum(1 for v in result.values() if v not in (None, "", [], {}))
+    return out
+
+
+def _text_summary(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    if not blocks:
+        return {}
+    words = [str(b.get("words", "")) for b in blocks]
+    confidences = [b["confidence"] for b in blocks if isinstance(b.get("confidence"), (int, float))]
+    return {
+        "blocks": len(blocks),
+        "words": sum(len(w.split()) for w in words),
+        "text_length": sum(len(w) for w in words),
+        "low_confidence_blocks": sum(1 for c in confidences if c < LOW_CONFIDENCE),
+    }
 
 
 def envelope(

@@ -111,3 +111,54 @@ def test_fields_and_models_are_frozen():
         Field("a", "str").when = "kv"  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         ResponseModel(kind="list", fields=()).kind = "object"  # type: ignore[misc]
+
+
+# --- what every answer shares: success code, error fields, per-document status ---------------
+
+
+def test_the_per_document_status_is_where_the_response_model_puts_it():
+    from airflow_provider_hwocr.catalog.response_model import (
+        DOCUMENT_STATUS_FIELD,
+        ERROR_CODE_FIELD,
+        ERROR_MSG_FIELD,
+    )
+
+    with_status = [
+        slug
+        for slug, model in RESPONSES.items()
+        if model.kind == "list"
+        and any(
+            f.name == DOCUMENT_STATUS_FIELD
+            and {g.name for g in f.fields} == {ERROR_CODE_FIELD, ERROR_MSG_FIELD}
+            for f in model.fields
+        )
+    ]
+    assert with_status == ["auto-classification"]
+
+
+def test_document_statuses_read_each_items_status():
+    from airflow_provider_hwocr.catalog.response_model import SUCCESS_CODE, document_statuses
+
+    result = [
+        {"type": "id_card", "status": {"error_code": SUCCESS_CODE, "error_msg": "Succeeded."}},
+        {"type": "passport", "status": {"error_code": "AIS.0104", "error_msg": "poor quality"}},
+        {"type": "vat_invoice", "status": {}},
+    ]
+    assert document_statuses(result) == (
+        {"type": "id_card", "error_code": SUCCESS_CODE, "error_msg": "Succeeded.", "ok": True},
+        {"type": "passport", "error_code": "AIS.0104", "error_msg": "poor quality", "ok": False},
+        {"type": "vat_invoice", "error_code": SUCCESS_CODE, "error_msg": None, "ok": True},
+    )
+    assert document_statuses([]) is None
+    assert document_statuses({"status": {}}) is None
+    assert document_statuses([{"status": {}}, {"type": "x"}]) is None  # not every item has one
+
+
+def test_error_in_success_tells_an_error_report_from_an_answer():
+    from airflow_provider_hwocr.catalog.response_model import error_in_success
+
+    assert error_in_success({"error_code": "AIS.0105", "error_msg": "Recognition failed."})
+    assert error_in_success({"result": {"error_code": "AIS.0105", "error_msg": "failed"}})
+    assert not error_in_success({"error_code": "AIS.0000", "error_msg": "Succeeded."})
+    assert not error_in_success({"error_code": "AIS.0105", "result": {"words": "x"}})
+    assert not error_in_success({"result": {"error_code": "AIS.0105", "words": "x"}})
