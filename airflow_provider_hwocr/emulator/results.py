@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from airflow_provider_hwocr.catalog import get_api
+from airflow_provider_hwocr.catalog.response_model import ResponseModel
 from airflow_provider_hwocr.catalog.responses import response_model
 from airflow_provider_hwocr.emulator import documents, mainland, shape
 from airflow_provider_hwocr.emulator.examples import example_response, has_variant, is_documented
@@ -104,7 +105,11 @@ def _columns_of(box: Box, anchors: list[Box]) -> list[int]:
     return [min(range(len(anchors)), key=lambda i: abs((anchors[i][0] + anchors[i][2]) / 2 - centre))]
 
 
-def _regions(lines: list[Line]) -> Iterator[tuple[str, list[Line], list[list[tuple[Word, ...]]]]]:
+#: A run of lines: ("table", lines, cells per line) or ("text", lines, []).
+Region = tuple[str, list[Line], list[list[tuple[Word, ...]]]]
+
+
+def _regions(lines: list[Line]) -> Iterator[Region]:
     """Runs of consecutive lines: ("table", lines, cells per line) or ("text", lines, [])."""
     rows = [split_cells(line) for line in lines]
     i = 0
@@ -194,24 +199,40 @@ def _words_list(line_words: list[tuple[Word, ...]], with_chars: bool) -> list[di
     return out
 
 
+def _table_blocks(
+    rows: list[list[tuple[Word, ...]]], with_location: bool, with_chars: bool
+) -> list[dict[str, Any]]:
+    """general-table's blocks of a table region: one per cell (with its lines when located)."""
+    blocks = _cells(rows, with_location)
+    if with_location:
+        cell_words = [cell for row in rows for cell in row]
+        for block, words in zip(blocks, cell_words):
+            block["cell_location"] = block["location"]
+            block["words_list"] = _words_list([words], with_chars)
+    return blocks
+
+
+def _text_blocks(region_lines: list[Line], with_location: bool, with_chars: bool) -> list[dict[str, Any]]:
+    """general-table's blocks of a text region: one per line."""
+    blocks: list[dict[str, Any]] = [
+        {"words": line.text, "confidence": line.confidence} for line in region_lines
+    ]
+    if with_location:
+        for block, line in zip(blocks, region_lines):
+            block["location"] = quad(line.box)
+            block["words_list"] = _words_list([line.words], with_chars)
+    return blocks
+
+
 def general_table(lines: list[Line], body: dict[str, Any], image: CheckedImage) -> dict[str, Any]:
     with_location = bool(body.get("return_text_location"))
     with_chars = with_location and bool(body.get("return_char_location"))
     regions = []
     for kind, region_lines, rows in _regions(lines):
         if kind == "table":
-            blocks = _cells(rows, with_location)
-            cell_words = [cell for row in rows for cell in row]
-            for block, words in zip(blocks, cell_words):
-                if with_location:
-                    block["cell_location"] = block["location"]
-                    block["words_list"] = _words_list([words], with_chars)
+            blocks = _table_blocks(rows, with_location, with_chars)
         else:
-            blocks = [{"words": line.text, "confidence": line.confidence} for line in region_lines]
-            if with_location:
-                for block, line in zip(blocks, region_lines):
-                    block["location"] = quad(line.box)
-                    block["words_list"] = _words_list([line.words], with_chars)
+            blocks = _text_blocks(region_lines, with_location, with_chars)
         regions.append({"type": kind, "words_block_count": len(blocks), "words_block_list": blocks})
     result: dict[str, Any] = {"words_region_count": len(regions), "words_region_list": regions}
     if body.get("return_excel"):
@@ -253,71 +274,91 @@ def excel_base64(regions: list[dict[str, Any]]) -> str:
     return base64.b64encode(out.getvalue()).decode("ascii")
 
 
+def _key_and_value(line: Line) -> tuple[list[Word], list[Word]] | None:
+    """A line's words cut at the first colon: (key words, value words); None without a colon or a side."""
+    split = next((i for i, w in enumerate(line.words) if ":" in w.text), None)
+    if split is None:
+        return None
+    at = line.words[split]
+    head, _, tail = at.text.partition(":")
+    key_words = [*line.words[:split], *([Word(head, 1, at.box)] if head else [])]
+    value_words = [*([Word(tail, 1, at.box)] if tail else []), *line.words[split + 1 :]]
+    if not key_words or not value_words:
+        return None
+    return key_words, value_words
+
+
+def _kv_block(key_words: list[Word], value_words: list[Word]) -> dict[str, Any]:
+    key = " ".join(w.text for w in key_words)
+    value = " ".join(w.text for w in value_words)
+    return {
+        "key": key,
+        "value": value,
+        "words_block_count": 2,
+        "words_block_list": [
+            {"words": key, "location": quad(union(w.box for w in key_words)), "type": "key"},
+            {"words": value, "location": quad(union(w.box for w in value_words)), "type": "value"},
+        ],
+    }
+
+
 def _kv_result(lines: list[Line]) -> dict[str, Any]:
-    blocks = []
-    for line in lines:
-        split = next((i for i, w in enumerate(line.words) if ":" in w.text), None)
-        if split is None:
-            continue
-        head, _, tail = line.words[split].text.partition(":")
-        key_words = [*line.words[:split], *([Word(head, 1, line.words[split].box)] if head else [])]
-        value_words = [*([Word(tail, 1, line.words[split].box)] if tail else []), *line.words[split + 1 :]]
-        if not key_words or not value_words:
-            continue
-        key = " ".join(w.text for w in key_words)
-        value = " ".join(w.text for w in value_words)
-        blocks.append(
-            {
-                "key": key,
-                "value": value,
-                "words_block_count": 2,
-                "words_block_list": [
-                    {"words": key, "location": quad(union(w.box for w in key_words)), "type": "key"},
-                    {"words": value, "location": quad(union(w.box for w in value_words)), "type": "value"},
-                ],
-            }
-        )
+    pairs = (_key_and_value(line) for line in lines)
+    blocks = [_kv_block(*pair) for pair in pairs if pair is not None]
     return {"kv_block_count": len(blocks), "kv_block_list": blocks}
 
 
-def smart_document(lines: list[Line], body: dict[str, Any], image: CheckedImage) -> list[dict[str, Any]]:
+def _ocr_result(lines: list[Line], body: dict[str, Any]) -> dict[str, Any]:
+    """smart-document-recognizer's ``ocr_result``: the text blocks, words and location first."""
     blocks = []
     for block in _blocks(lines, with_chars=bool(body.get("character_mode"))):
         blocks.append({"words": block.pop("words"), "location": block.pop("location"), **block})
-    page: dict[str, Any] = {
-        "ocr_result": {"direction": 0.0, "words_block_count": len(blocks), "words_block_list": blocks}
-    }
+    return {"direction": 0.0, "words_block_count": len(blocks), "words_block_list": blocks}
+
+
+def _table_result(regions: list[Region], body: dict[str, Any]) -> dict[str, Any]:
+    """smart-document-recognizer's ``table_result``: each table region's cells (and its .xlsx if asked)."""
+    tables = []
+    for kind, region_lines, rows in regions:
+        if kind != "table":
+            continue
+        cells = [{k: c[k] for k in ("words", "rows", "columns")} for c in _cells(rows, False)]
+        box = union(line.box for line in region_lines)
+        table = {"words_block_count": len(cells), "words_block_list": cells, "location": quad(box)}
+        if body.get("return_excel"):
+            table["excel"] = excel_base64([{"type": "table", "words_block_list": cells}])
+        tables.append(table)
+    return {"table_count": len(tables), "table_list": tables}
+
+
+def _layout_result(regions: list[Region]) -> dict[str, Any]:
+    """smart-document-recognizer's ``layout_result``: a block per table region and per text line."""
+    layout: list[dict[str, Any]] = []
+    line_index, table_id = 0, 0
+    for kind, region_lines, _ in regions:
+        ids = list(range(line_index, line_index + len(region_lines)))
+        line_index += len(region_lines)
+        if kind == "table":
+            box = union(line.box for line in region_lines)
+            text = "\n".join(line.text for line in region_lines)
+            layout.append({"location": quad(box), "type": "table", "text": text, "words_ids": ids,
+                           "table_id": table_id})  # fmt: skip
+            table_id += 1
+            continue
+        for i, line in zip(ids, region_lines):
+            layout.append({"location": quad(line.box), "type": "text", "text": line.text, "words_ids": [i]})
+    return {"layout_block_count": len(layout), "layout_block_list": layout}
+
+
+def smart_document(lines: list[Line], body: dict[str, Any], image: CheckedImage) -> list[dict[str, Any]]:
+    page: dict[str, Any] = {"ocr_result": _ocr_result(lines, body)}
     regions = list(_regions(lines))
     if body.get("kv"):
         page["kv_result"] = _kv_result(lines)
     if body.get("table"):
-        tables = []
-        for kind, region_lines, rows in regions:
-            if kind == "table":
-                cells = [{k: c[k] for k in ("words", "rows", "columns")} for c in _cells(rows, False)]
-                box = union(line.box for line in region_lines)
-                table = {"words_block_count": len(cells), "words_block_list": cells, "location": quad(box)}
-                if body.get("return_excel"):
-                    table["excel"] = excel_base64([{"type": "table", "words_block_list": cells}])
-                tables.append(table)
-        page["table_result"] = {"table_count": len(tables), "table_list": tables}
+        page["table_result"] = _table_result(regions, body)
     if body.get("layout"):
-        layout, line_index, table_id = [], 0, 0
-        for kind, region_lines, _ in regions:
-            ids = list(range(line_index, line_index + len(region_lines)))
-            line_index += len(region_lines)
-            if kind == "table":
-                box = union(line.box for line in region_lines)
-                text = "\n".join(line.text for line in region_lines)
-                layout.append({"location": quad(box), "type": "table", "text": text, "words_ids": ids,
-                               "table_id": table_id})  # fmt: skip
-                table_id += 1
-            else:
-                for i, line in zip(ids, region_lines):
-                    layout.append(
-                        {"location": quad(line.box), "type": "text", "text": line.text, "words_ids": [i]}
-                    )
-        page["layout_result"] = {"layout_block_count": len(layout), "layout_block_list": layout}
+        page["layout_result"] = _layout_result(regions)
     if body.get("form"):
         page["form_result"] = {"form_count": 0, "form_list": []}
     if body.get("formula"):
@@ -377,37 +418,47 @@ def _crop_jpeg(data: bytes, box: Box) -> str | None:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _scale_into(answer: dict[str, Any], width: int, height: int) -> None:
+    """Shrink (never grow) every point list of ``answer`` by one factor so that all fit the image."""
+    point_lists = list(_point_lists(answer))
+    if not point_lists:
+        return
+    max_x = max(p[0] for points in point_lists for p in points) or 1
+    max_y = max(p[1] for points in point_lists for p in points) or 1
+    factor = min(1.0, (width - 1) / max_x, (height - 1) / max_y)
+    for points in point_lists:
+        for p in points:
+            p[0] = min(width - 1, max(0, round(p[0] * factor)))
+            p[1] = min(height - 1, max(0, round(p[1] * factor)))
+
+
+def _crop_portrait(result: Any, image: CheckedImage) -> None:
+    """A documented ``portrait_image`` replaced by the crop of the image at ``portrait_location``."""
+    if not (
+        isinstance(result, dict)
+        and _is_points(result.get("portrait_location"))
+        and "portrait_image" in result
+    ):
+        return
+    points = result["portrait_location"]
+    box = (
+        min(p[0] for p in points),
+        min(p[1] for p in points),
+        max(p[0] for p in points),
+        max(p[1] for p in points),
+    )
+    crop = _crop_jpeg(image.data, box)
+    if crop is not None:
+        result["portrait_image"] = crop
+
+
 def fitted_example(slug: str, image: CheckedImage, variant: str | None = None) -> dict[str, Any]:
     """The documented example of ``slug`` (or its ``variant``) with coordinates scaled into the image."""
     answer = example_response(slug, variant)
     if image.size is None:
         return answer
-    width, height = image.size
-    point_lists = list(_point_lists(answer))
-    if point_lists:
-        max_x = max(p[0] for points in point_lists for p in points) or 1
-        max_y = max(p[1] for points in point_lists for p in points) or 1
-        factor = min(1.0, (width - 1) / max_x, (height - 1) / max_y)
-        for points in point_lists:
-            for p in points:
-                p[0] = min(width - 1, max(0, round(p[0] * factor)))
-                p[1] = min(height - 1, max(0, round(p[1] * factor)))
-    result = answer.get("result")
-    if (
-        isinstance(result, dict)
-        and _is_points(result.get("portrait_location"))
-        and "portrait_image" in result
-    ):
-        points = result["portrait_location"]
-        box = (
-            min(p[0] for p in points),
-            min(p[1] for p in points),
-            max(p[0] for p in points),
-            max(p[1] for p in points),
-        )
-        crop = _crop_jpeg(image.data, box)
-        if crop is not None:
-            result["portrait_image"] = crop
+    _scale_into(answer, *image.size)
+    _crop_portrait(answer.get("result"), image)
     return answer
 
 
@@ -527,48 +578,71 @@ def _portrait_box(lines: list[Line], image: CheckedImage) -> Box | None:
     return (max(0, width // 20), max(0, top), max(1, left - width // 40), min(height - 1, bottom))
 
 
-def id_card(slug: str, lines: list[Line], body: dict[str, Any], image: CheckedImage) -> dict[str, Any] | None:
-    """Labelled fields (``Name: ...``) read off a card, under the API's documented field names."""
-    labels = documents.labelled_fields(lines)
-    model = response_model(slug)
+#: A card printing one "Name" line: its first word fills these fields, the rest the second set.
+_GIVEN_NAME_FIELDS = ("given_name", "first_name", "first_name_en")
+_FAMILY_NAME_FIELDS = ("surname", "last_name", "last_name_en", "first_surname")
+
+
+def _split_full_name(labels: dict[str, documents.Labelled]) -> None:
+    """A whole name (``Name: ANNA MARIA``) also given as given name and surname, unless printed apart."""
+    full_name = documents.field_value("name", labels)
+    if full_name is None or " " not in full_name.value:
+        return
+    given, _, family = full_name.value.partition(" ")
+    for targets, value in ((_GIVEN_NAME_FIELDS, given), (_FAMILY_NAME_FIELDS, family)):
+        for name in targets:
+            labels.setdefault(name, documents.Labelled(value, full_name.confidence, full_name.box))
+
+
+def _card_value(
+    name: str, labels: dict[str, documents.Labelled], mrz: documents.Mrz | None
+) -> tuple[str, float, Box] | None:
+    """(value, confidence, box) of a documented field: its label first, else the machine-readable zone."""
+    found = documents.field_value(name, labels)
+    if found is not None:
+        return found.value, found.confidence, found.box
+    if mrz is not None:
+        from_mrz = _mrz_id_fields(mrz)
+        if name in from_mrz:
+            return from_mrz[name], mrz.confidence, mrz.box
+    return None
+
+
+def _card_fields(
+    model: ResponseModel, labels: dict[str, documents.Labelled], mrz: documents.Mrz | None
+) -> tuple[dict[str, Any], dict[str, float], dict[str, Any]]:
+    """The text fields of the model that were read: (values, confidences, locations)."""
     result: dict[str, Any] = {}
     confidence: dict[str, float] = {}
     locations: dict[str, Any] = {}
-    mrz = documents.read_mrz(lines)
-    from_mrz = _mrz_id_fields(mrz) if mrz is not None else {}
-    full_name = documents.field_value("name", labels)
-    if full_name is not None and " " in full_name.value:
-        # A card printing one "Name" line: its first word is the given name, the rest the surname.
-        given, _, family = full_name.value.partition(" ")
-        for targets, value in ((("given_name", "first_name", "first_name_en"), given),
-                               (("surname", "last_name", "last_name_en", "first_surname"), family)):  # fmt: skip
-            for name in targets:
-                labels.setdefault(name, documents.Labelled(value, full_name.confidence, full_name.box))
     for field in model.fields:
         if field.type not in ("str", "list[str]") or field.when or field.name == "side":
             continue
-        found = documents.field_value(field.name, labels)
-        if found is not None:
-            value, conf, box = found.value, found.confidence, found.box
-        elif field.name in from_mrz and mrz is not None:
-            value, conf, box = from_mrz[field.name], mrz.confidence, mrz.box
-        else:
+        found = _card_value(field.name, labels, mrz)
+        if found is None:
             continue
+        value, conf, box = found
         result[field.name] = value.split() if field.type == "list[str]" else value
         confidence[field.name] = conf
         locations[field.name] = quad(box)
-    if not result:
-        return None
-    names = {f.name for f in model.fields}
+    return result, confidence, locations
+
+
+def _with_identity(
+    result: dict[str, Any], names: set[str], body: dict[str, Any], mrz: documents.Mrz | None
+) -> dict[str, Any]:
+    """``side`` first (as asked, else front); ``id_type`` and ``country_region`` where documented."""
     if "side" in names:
         result = {"side": body.get("side") or "front", **result}
     if "id_type" in names:
         result["id_type"] = "PP" if mrz is not None else "ID"
         regions = body.get("country_region") or []
         result["country_region"] = regions[0] if regions else (mrz.country_code if mrz else "")
-    result["confidence"] = confidence
-    if "text_location" in names:
-        result["text_location"] = locations
+    return result
+
+
+def _add_card_images(result: dict[str, Any], names: set[str], lines: list[Line], image: CheckedImage) -> None:
+    """The portrait's location and crop, and the image itself as ``adjusted_image``, where documented."""
     portrait = _portrait_box(lines, image)
     if portrait is not None and "portrait_location" in names:
         result["portrait_location"] = quad(portrait)
@@ -578,6 +652,23 @@ def id_card(slug: str, lines: list[Line], body: dict[str, Any], image: CheckedIm
             result["portrait_image"] = crop
     if "adjusted_image" in names:
         result["adjusted_image"] = base64.b64encode(image.data).decode("ascii")
+
+
+def id_card(slug: str, lines: list[Line], body: dict[str, Any], image: CheckedImage) -> dict[str, Any] | None:
+    """Labelled fields (``Name: ...``) read off a card, under the API's documented field names."""
+    labels = documents.labelled_fields(lines)
+    _split_full_name(labels)
+    mrz = documents.read_mrz(lines)
+    model = response_model(slug)
+    result, confidence, locations = _card_fields(model, labels, mrz)
+    if not result:
+        return None
+    names = {f.name for f in model.fields}
+    result = _with_identity(result, names, body, mrz)
+    result["confidence"] = confidence
+    if "text_location" in names:
+        result["text_location"] = locations
+    _add_card_images(result, names, lines, image)
     if "idcard_type" in names:
         result["idcard_type"] = "normal"
     return result
