@@ -42,6 +42,8 @@ class ErrorCode:
     code: str
     message: str
     category: ErrorCategory
+    #: What to do about it, when the code says more than its category does.
+    hint: str | None = None
 
 
 _TABLE = (
@@ -89,7 +91,12 @@ _TABLE = (
         "invalid_input",
     ),
     ErrorCode("ModelArts.4603", "Obtaining the file from the URL failed.", "invalid_input"),
-    ErrorCode("ModelArts.4702", "Query Obs agency failed.", "auth"),
+    ErrorCode(
+        "ModelArts.4702",
+        "Query Obs agency failed.",
+        "auth",
+        hint="Enable 'OBS Authorization' for OCR in the OCR console of this region.",
+    ),
     ErrorCode("ModelArts.4703", "The Obs URL is invalid.", "invalid_input"),
     ErrorCode("ModelArts.4704", "Obtaining the file from the OBS failed.", "invalid_input"),
     ErrorCode("ModelArts.4705", "The file stored on the OBS is oversized.", "invalid_input"),
@@ -98,20 +105,70 @@ _TABLE = (
         "ModelArts.6201",
         "The user account has been suspended. Please check if you have an outstanding balance.",
         "auth",
+        hint="The account is suspended; check for an outstanding balance.",
     ),
     ErrorCode(
         "APIG.0101", "The API does not exist or has not been published in the environment.", "not_found"
     ),
-    ErrorCode("APIG.0201", "Backend timeout.", "transient"),
-    ErrorCode("APIG.0301", "Incorrect IAM authentication information.", "auth"),
+    ErrorCode(
+        "APIG.0201",
+        "Backend timeout.",
+        "transient",
+        hint=(
+            "If calls are frequent, retry after 2-5 s or wait for one answer before the next; "
+            "for large images or slow networks, compress the image."
+        ),
+    ),
+    ErrorCode(
+        "APIG.0301",
+        "Incorrect IAM authentication information.",
+        "auth",
+        hint=(
+            "Check the credentials: AK/SK (no stray spaces; five consecutive AK/SK failures lock the key "
+            "for 5 minutes), or an expired or foreign token; also that the account is not frozen."
+        ),
+    ),
     ErrorCode(
         "APIG.0308",
         "The throttling threshold has been reached: policy user over ratelimit,limit:XX,time:1 minute.",
         "throttled",
+        hint="Reduce the request rate (lower qps or max_concurrency).",
     ),
 )
 
 ERROR_CODES: dict[str, ErrorCode] = {e.code: e for e in _TABLE}
+
+#: The code whose hint also fits an HTTP 401 that names no code (the gateway refused the credentials).
+UNAUTHORIZED_CODE = "APIG.0301"
+
+#: What to do about an error of a category, whatever its code; ``str.format`` templates of
+#: ``what`` (the API), ``where`` (the region) and ``hours`` (:data:`LONG_DELAY_SECONDS` in hours).
+CATEGORY_HINTS: dict[str, str] = {
+    "not_subscribed": (
+        "Subscribe to {what} in the OCR console of {where}. If it is already subscribed there, "
+        "check that the subscription and this call use the same account and region."
+    ),
+    "not_found": (
+        "The endpoint has no such API: check that the region matches the endpoint, that the project id "
+        "is the id of the project for this region, and that the API is offered in this region."
+    ),
+    "long_delay": (
+        "The tax authority's interface is down; retry in about {hours} hours "
+        "(HWOCR_RETRY_POLICY waits that long; an immediate retry would fail the same way)."
+    ),
+    "configuration": (
+        "The request URL is malformed: check the connection's endpoint (no path, no query) and the "
+        "project id; the image is not the problem."
+    ),
+}
+
+
+def code_hint(code: str | None, status: int | None = None) -> str | None:
+    """The hint of error ``code`` (an HTTP 401 without code takes :data:`UNAUTHORIZED_CODE`'s)."""
+    if code is None and status == 401:
+        code = UNAUTHORIZED_CODE
+    known = ERROR_CODES.get(code) if code else None
+    return known.hint if known else None
 
 
 #: Codes with which the service says it could not read an image from OBS (a ``url``

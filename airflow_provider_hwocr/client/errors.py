@@ -49,7 +49,9 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
-from airflow_provider_hwocr.catalog import ERROR_CODES, LONG_DELAY_SECONDS, REGIONS, get_api
+from airflow_provider_hwocr.catalog import ERROR_CODES, LONG_DELAY_SECONDS, REGIONS, ErrorCode, get_api
+from airflow_provider_hwocr.catalog.errors import CATEGORY_HINTS, code_hint
+from airflow_provider_hwocr.catalog.response_model import ERROR_CODE_FIELD, ERROR_MSG_FIELD
 from airflow_provider_hwocr.errors import (
     HuaweiCloudError,
     HuaweiCloudNonRetryableError,
@@ -389,20 +391,25 @@ def _find_code(doc: dict[str, Any] | None) -> tuple[str | None, str | None, str 
     """error_code, error_msg, request_id from the top level or from ``result``."""
     if not doc:
         return None, None, None
-    code, msg = doc.get("error_code"), doc.get("error_msg")
+    code, msg = _code_and_message(doc)
+    request_id = doc.get("request_id") or doc.get("requestId")
+    return _text(code), (str(msg) if msg is not None else None), _text(request_id)
+
+
+def _code_and_message(doc: dict[str, Any]) -> tuple[Any, Any]:
+    code, msg = doc.get(ERROR_CODE_FIELD), doc.get(ERROR_MSG_FIELD)
     inner = doc.get("result")
     if not code and isinstance(inner, dict):
-        code, msg = inner.get("error_code"), inner.get("error_msg", msg)
+        code, msg = inner.get(ERROR_CODE_FIELD), inner.get(ERROR_MSG_FIELD, msg)
     keystone = doc.get("error")
     if not code and msg is None and isinstance(keystone, dict):
         # IAM answers in the Keystone shape: {"error": {"code": 401, "message": ...}}
         code, msg = keystone.get("error_code"), keystone.get("message")
-    request_id = doc.get("request_id") or doc.get("requestId")
-    return (
-        str(code) if code else None,
-        str(msg) if msg is not None else None,
-        str(request_id) if request_id else None,
-    )
+    return code, msg
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value else None
 
 
 def redact(text: str | None, secrets: Iterable[str | None]) -> str | None:
@@ -419,41 +426,40 @@ def _region_label(region: str | None) -> str:
     return f"{region} ({known.name})" if known else str(region)
 
 
-def _not_subscribed_hint(api: str | None, region: str | None) -> str:
-    what = f"the {api!r} API" if api else "this API"
-    where = f"region {_region_label(region)}" if region else "the region you call"
-    return (
-        f"Subscribe to {what} in the OCR console of {where}. If it is already subscribed there, "
-        "check that the subscription and this call use the same account and region."
+def _hint(
+    category: str | None, code: str | None, status: int | None, api: str | None, region: str | None
+) -> str | None:
+    """What to do: the category's hint (``catalog.errors.CATEGORY_HINTS``), else the code's."""
+    template = CATEGORY_HINTS.get(category or "")
+    if template is None:
+        return code_hint(code, status)
+    text = template.format(
+        what=f"the {api!r} API" if api else "this API",
+        where=f"region {_region_label(region)}" if region else "the region you call",
+        hours=LONG_DELAY_SECONDS // 3600,
     )
+    return text + _offered_elsewhere(api, region) if category == "not_found" else text
 
 
-def _not_found_hint(api: str | None, region: str | None) -> str:
-    text = (
-        "The endpoint has no such API: check that the region matches the endpoint, that the project id "
-        "is the id of the project for this region, and that the API is offered in this region."
-    )
-    if api:
-        try:
-            offered = get_api(api).regions
-        except KeyError:
-            offered = ()
-        if offered and region not in offered:
-            text += f" {api!r} is offered in: {', '.join(offered)}."
-    return text
+def _offered_elsewhere(api: str | None, region: str | None) -> str:
+    """Where ``api`` is offered, when ``region`` is not one of those places."""
+    if not api:
+        return ""
+    try:
+        offered = get_api(api).regions
+    except KeyError:
+        offered = ()
+    return f" {api!r} is offered in: {', '.join(offered)}." if offered and region not in offered else ""
 
 
-def _auth_hint(code: str | None, status: int | None) -> str | None:
-    if code == "APIG.0301" or (code is None and status == 401):
-        return (
-            "Check the credentials: AK/SK (no stray spaces; five consecutive AK/SK failures lock the key "
-            "for 5 minutes), or an expired or foreign token; also that the account is not frozen."
-        )
-    if code == "ModelArts.6201":
-        return "The account is suspended; check for an outstanding balance."
-    if code == "ModelArts.4702":
-        return "Enable 'OBS Authorization' for OCR in the OCR console of this region."
-    return None
+def _message(msg: str | None, known: ErrorCode | None, raw: str | None) -> str | None:
+    """The service's message, else the catalog's for the code, else a snippet of the body."""
+    if msg is None and known is not None:
+        msg = known.message
+    if msg is None and raw:
+        snippet = " ".join(raw.split())[:_MAX_BODY_SNIPPET]
+        msg = f"unexpected response body: {snippet!r}" if snippet else None
+    return msg
 
 
 def error_from_response(
@@ -473,60 +479,23 @@ def error_from_response(
     ``request_id`` in the body) is kept. Any of ``secrets`` appearing in the
     server's text is replaced by ``***``.
     """
-    secrets = tuple(secrets)
     doc, raw = _parse_body(body)
     code, msg, body_request_id = _find_code(doc)
-    request_id = _header(headers, "X-Request-Id") or body_request_id
-
     known = ERROR_CODES.get(code) if code else None
-    category: str | None = known.category if known else None
-    if category is None:
-        category = _category_from_status(status)
+    category = known.category if known else _category_from_status(status)
     cls = _BY_CATEGORY.get(category or "", HuaweiOcrError)
-
-    if msg is None and known is not None:
-        msg = known.message
-    if msg is None and raw:
-        snippet = " ".join(raw.split())[:_MAX_BODY_SNIPPET]
-        msg = f"unexpected response body: {snippet!r}" if snippet else None
-    msg = redact(msg, secrets)
-
-    hint: str | None = None
-    if cls is HuaweiOcrNotSubscribedError:
-        hint = _not_subscribed_hint(api, region)
-    elif cls is HuaweiOcrNotFoundError:
-        hint = _not_found_hint(api, region)
-    elif cls is HuaweiOcrAuthError:
-        hint = _auth_hint(code, status)
-    elif cls is HuaweiOcrLongDelayError:
-        hint = (
-            f"The tax authority's interface is down; retry in about {LONG_DELAY_SECONDS // 3600} hours "
-            "(HWOCR_RETRY_POLICY waits that long; an immediate retry would fail the same way)."
-        )
-    elif cls is HuaweiOcrConfigurationError:
-        hint = (
-            "The request URL is malformed: check the connection's endpoint (no path, no query) and the "
-            "project id; the image is not the problem."
-        )
-    elif code == "APIG.0308":
-        hint = "Reduce the request rate (lower qps or max_concurrency)."
-    elif code == "APIG.0201":
-        hint = (
-            "If calls are frequent, retry after 2-5 s or wait for one answer before the next; "
-            "for large images or slow networks, compress the image."
-        )
-
     retry_after = parse_retry_after(_header(headers, "Retry-After")) if cls.retryable else None
     where: dict[str, Any] = {"field": "endpoint"} if cls is HuaweiOcrConfigurationError else {}
+    text = redact(_message(msg, known, raw), tuple(secrets))
     return cls(
-        msg,
+        text,
         status_code=status,
         error_code=code,
-        error_msg=msg,
-        request_id=request_id,
+        error_msg=text,
+        request_id=_header(headers, "X-Request-Id") or body_request_id,
         api=api,
         region=region,
-        hint=hint,
+        hint=_hint(category, code, status, api, region),
         retry_after=retry_after,
         **where,
     )
