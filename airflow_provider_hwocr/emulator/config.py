@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from airflow_provider_hwocr.catalog import get_api
 
@@ -38,6 +40,32 @@ BEHAVIOUR_FIELDS = (
     "slow_reply_seconds",
     "truncate_rate",
     "seed",
+)
+
+
+def _finite(value: object) -> bool:
+    """A finite int or float (a bool counts, as it is an int)."""
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _whole_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _non_negative(value: Any) -> bool:
+    return _finite(value) and value >= 0
+
+
+#: The scalar knobs' rules, in the order they are checked: (field, check, what the value must be).
+_KNOB_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("lockout_failures", _whole_number, "a whole number >= 1"),
+    ("invoice_checks_per_day", _whole_number, "a whole number >= 1"),
+    ("results", RESULT_MODES.__contains__, f"one of {RESULT_MODES}"),
+    ("ocr_engine", OCR_ENGINES.__contains__, f"one of {OCR_ENGINES}"),
+    ("latency_ms", _non_negative, "a number >= 0"),
+    ("latency_jitter_ms", _non_negative, "a number >= 0"),
+    ("slow_reply_seconds", _non_negative, "a number >= 0"),
+    ("lockout_seconds", _non_negative, "a number >= 0"),
 )
 
 
@@ -142,24 +170,22 @@ class EmulatorConfig:
         """Raise ``ValueError`` (``KeyError`` for an unknown slug) if a behaviour knob is out of range."""
         for slug in (*self.not_subscribed, *self.qps_limits, *self.serve_retired):
             get_api(slug)  # raises KeyError for unknown slugs
-        for name in ("lockout_failures", "invoice_checks_per_day"):
+        for name, acceptable, what in _KNOB_RULES:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, not {value!r}")
-        if self.results not in RESULT_MODES:
-            raise ValueError(f"results must be one of {RESULT_MODES}, not {self.results!r}")
-        if self.ocr_engine not in OCR_ENGINES:
-            raise ValueError(f"ocr_engine must be one of {OCR_ENGINES}, not {self.ocr_engine!r}")
-        for name in ("latency_ms", "latency_jitter_ms", "slow_reply_seconds", "lockout_seconds"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a number >= 0, not {value!r}")
+            if not acceptable(value):
+                raise ValueError(f"{name} must be {what}, not {value!r}")
+        self._check_qps_limits()
+        self._check_fault_rates()
+
+    def _check_qps_limits(self) -> None:
         limits = dict(self.qps_limits)
         if self.qps_limit is not None:
             limits["*"] = self.qps_limit
         for slug, qps in limits.items():
-            if not (isinstance(qps, (int, float)) and math.isfinite(qps) and qps > 0):
+            if not (_finite(qps) and qps > 0):
                 raise ValueError(f"QPS limit of {slug} must be a number > 0, not {qps!r}")
+
+    def _check_fault_rates(self) -> None:
         rates = self.fault_rates()
         for kind, rate in rates.items():
             if not (isinstance(rate, (int, float)) and 0 <= rate <= 1):
