@@ -22,6 +22,7 @@ Order of checks, first failure wins (all answered with HTTP 400):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,55 +71,79 @@ def parse_body(raw: bytes, max_body_bytes: int) -> dict[str, Any]:
     return body
 
 
+def _int_ok(param: Param, value: Any) -> bool:
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and (param.minimum is None or value >= param.minimum)
+    )
+
+
+def _str_ok(param: Param, value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    if value == "":
+        return param.empty is not None
+    return param.allowed is None or value in param.allowed
+
+
+def _str_list_ok(param: Param, value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(item, str) and (param.allowed is None or item in param.allowed) for item in value
+    )
+
+
+def _json_str_ok(param: Param, value: Any) -> bool:
+    """A string holding a JSON object."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return isinstance(json.loads(value), dict)
+    except ValueError:
+        return False
+
+
+#: Parameter kind -> whether a JSON value is acceptable for a parameter of that kind.
+_VALUE_CHECKS: dict[str, Callable[[Param, Any], bool]] = {
+    "bool": lambda param, value: isinstance(value, bool),
+    "int": _int_ok,
+    "str": _str_ok,
+    "object": lambda param, value: isinstance(value, dict),
+    "str_list": _str_list_ok,
+    "json_str": _json_str_ok,
+}
+
+
 def param_value_ok(param: Param, value: Any) -> bool:
     """Whether ``value`` is acceptable JSON for ``param`` (``null`` never is)."""
-    kind = param.kind
-    if kind == "bool":
-        return isinstance(value, bool)
-    if kind == "int":
-        return (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and (param.minimum is None or value >= param.minimum)
-        )
-    if kind == "str":
-        if not isinstance(value, str):
-            return False
-        if value == "":
-            return param.empty is not None
-        return param.allowed is None or value in param.allowed
-    if kind == "object":
-        return isinstance(value, dict)
-    if kind == "str_list":
-        return isinstance(value, list) and all(
-            isinstance(item, str) and (param.allowed is None or item in param.allowed) for item in value
-        )
-    if kind == "json_str":
-        if not isinstance(value, str):
-            return False
-        try:
-            return isinstance(json.loads(value), dict)
-        except ValueError:
-            return False
-    return False
+    check = _VALUE_CHECKS.get(param.kind)
+    return check is not None and check(param, value)
 
 
-def check_params(api: Api, body: dict[str, Any]) -> str | None:
-    """Check keys and parameter values; return which image key is used (image field, ``url`` or none)."""
+def _image_sources(api: Api, body: dict[str, Any]) -> list[str]:
+    """The image keys the body uses: exactly one of the image field and ``url`` (none for an API without image)."""
     if api.image_field is None:
-        sources = []
         if any(key in body for key in ("image", "data", "url")):
             raise _bad("AIS.0101", f"{api.slug} takes no image")
-    else:
-        sources = [key for key in (api.image_field, api.url_field) if key in body]
-        if len(sources) != 1:
-            raise _bad("AIS.0101", f"send exactly one of {api.image_field!r} and {api.url_field!r}")
-    params = {p.name: p for p in api.params}
+        return []
+    sources = [key for key in (api.image_field, api.url_field) if key in body]
+    if len(sources) != 1:
+        raise _bad("AIS.0101", f"send exactly one of {api.image_field!r} and {api.url_field!r}")
+    return sources
+
+
+def _check_presence(api: Api, body: dict[str, Any]) -> None:
+    """Required parameters are there; of an exclusive pair, exactly one is."""
     for p in api.params:
         if p.required and p.name not in body:
             raise _bad("AIS.0101", f"parameter {p.name!r} is required")
         if p.one_of is not None and (p.name in body) == (p.one_of in body):
             raise _bad("AIS.0101", f"send exactly one of {p.name!r} and {p.one_of!r}")
+
+
+def _check_values(api: Api, body: dict[str, Any]) -> None:
+    """Every key besides the image's is a parameter of the API, with an acceptable value."""
+    params = {p.name: p for p in api.params}
     for key, value in body.items():
         if key in (api.image_field, api.url_field):
             continue
@@ -127,6 +152,13 @@ def check_params(api: Api, body: dict[str, Any]) -> str | None:
             raise _bad("AIS.0101", f"unknown parameter {key[:64]!r}")
         if not param_value_ok(param, value):
             raise _bad("AIS.0101", f"parameter {key!r} has an invalid value")
+
+
+def check_params(api: Api, body: dict[str, Any]) -> str | None:
+    """Check keys and parameter values; return which image key is used (image field, ``url`` or none)."""
+    sources = _image_sources(api, body)
+    _check_presence(api, body)
+    _check_values(api, body)
     if not sources:
         return None
     source = sources[0]
@@ -135,30 +167,17 @@ def check_params(api: Api, body: dict[str, Any]) -> str | None:
     return source
 
 
-def check_image(limits: Limits, data: bytes) -> CheckedImage:
-    """Check format and size of decoded image bytes."""
-    fmt = sniff_format(data)
-    if fmt is None:
-        raise _bad("AIS.0102", "image bytes are not in a recognised format")
-    if fmt not in limits.formats:
-        raise _bad("AIS.0102", f"{fmt} is not accepted by this API")
-    if fmt in ("PDF", "OFD"):
-        problem = incomplete(data, fmt)
-        if problem is not None:
-            raise _bad("AIS.0104", problem)
-        return CheckedImage(data, fmt, None)
+def _size(data: bytes, fmt: str) -> tuple[int, int] | None:
+    """(width, height) from the header; None when the format does not say."""
     try:
-        size = image_size(data, fmt)
+        return image_size(data, fmt)
     except TooLarge:
         raise _bad("AIS.0103", f"{fmt} image is far too large") from None
     except ValueError:
         raise _bad("AIS.0102", f"{fmt} image header is damaged") from None
-    if size is None:
-        problem = incomplete(data, fmt)
-        if problem is not None:
-            raise _bad("AIS.0104", problem)
-        return CheckedImage(data, fmt, None)
-    width, height = size
+
+
+def _check_sides(limits: Limits, width: int, height: int) -> None:
     # Both side rules of the catalog ("each side within [min, max]" and "short
     # side >= min, long side <= max") come to the same test for two sides.
     if min(width, height) < limits.min_side or max(width, height) > limits.max_side:
@@ -168,10 +187,23 @@ def check_image(limits: Limits, data: bytes) -> CheckedImage:
         )
     if limits.max_pixels is not None and width * height > limits.max_pixels:
         raise _bad("AIS.0103", f"image has more than {limits.max_pixels} pixels")
+
+
+def check_image(limits: Limits, data: bytes) -> CheckedImage:
+    """Check format and size of decoded image bytes."""
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise _bad("AIS.0102", "image bytes are not in a recognised format")
+    if fmt not in limits.formats:
+        raise _bad("AIS.0102", f"{fmt} is not accepted by this API")
+    # Sides are not checked for documents (PDF, OFD).
+    size = None if fmt in ("PDF", "OFD") else _size(data, fmt)
+    if size is not None:
+        _check_sides(limits, *size)
     problem = incomplete(data, fmt)
     if problem is not None:
         raise _bad("AIS.0104", problem)
-    return CheckedImage(data, fmt, (width, height))
+    return CheckedImage(data, fmt, size)
 
 
 def load_image(api: Api, source: str, value: str, config: EmulatorConfig) -> bytes:
