@@ -21,7 +21,7 @@ from airflow_provider_hwocr.catalog.model import (
     Limits,
     Param,
 )
-from airflow_provider_hwocr.catalog.regions import REGIONS, Region, RegionSupport, region_support
+from airflow_provider_hwocr.catalog.regions import REGIONS, Region, RegionSupport, region_for, region_support
 
 _BY_SLUG = {api.slug: api for api in APIS}
 
@@ -56,5 +56,6 @@ __all__ = [
     "base64_size",
     "format_of",
     "get_api",
+    "region_for",
     "region_support",
 ]

@@ -16,22 +16,32 @@ if TYPE_CHECKING:
     from airflow_provider_hwocr.catalog.model import Api
 
 
+#: The domain of every public endpoint: ``{service}.{region}.myhuaweicloud.com``.
+DOMAIN = "myhuaweicloud.com"
+
+
 @dataclass(frozen=True)
 class Region:
+    """A region and the public endpoints that serve it (the host pattern lives here alone)."""
+
     id: str
     name: str
 
+    def endpoint(self, service: str) -> str:
+        """The public base URL of ``service`` (``ocr``, ``iam``, ``obs``) in this region."""
+        return f"https://{service}.{self.id}.{DOMAIN}"
+
     @property
     def ocr_endpoint(self) -> str:
-        return f"https://ocr.{self.id}.myhuaweicloud.com"
+        return self.endpoint("ocr")
 
     @property
     def iam_endpoint(self) -> str:
-        return f"https://iam.{self.id}.myhuaweicloud.com"
+        return self.endpoint("iam")
 
     @property
     def obs_endpoint(self) -> str:
-        return f"https://obs.{self.id}.myhuaweicloud.com"
+        return self.endpoint("obs")
 
 
 #: Every region an endpoint table (or the official SDK's region list) names for OCR.
@@ -51,6 +61,13 @@ REGIONS: dict[str, Region] = {
         Region("la-north-2", "LA-Mexico City2"),
     )
 }
+
+
+def region_for(region_id: str) -> Region:
+    """The catalog's :class:`Region` for ``region_id``, or one named by its id for a region the
+    catalog does not know (a new region is served at the same host pattern)."""
+    return REGIONS.get(region_id) or Region(region_id, region_id)
+
 
 Verdict = Literal["listed", "unsure", "unlisted"]
 

@@ -30,7 +30,7 @@ import urllib3.exceptions as u3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
-from airflow_provider_hwocr.catalog import Api, get_api
+from airflow_provider_hwocr.catalog import Api, get_api, region_for
 from airflow_provider_hwocr.catalog.response_model import document_statuses, error_in_success
 from airflow_provider_hwocr.client.body import RequestBody, encode_json
 from airflow_provider_hwocr.client.errors import (
@@ -217,11 +217,11 @@ class OcrClient:
         self.region = region
         self.project_id = project_id
         self.credentials = credentials
-        self.endpoint = _base_url(endpoint, f"https://ocr.{region}.myhuaweicloud.com", "endpoint")
+        self.endpoint = _base_url(endpoint, region_for(region).ocr_endpoint, "endpoint")
         # With the public endpoint, an API the region does not offer can only
         # fail; with an explicit endpoint (private, emulator) the caller knows better.
         self._check_region = endpoint is None
-        self.iam_endpoint = _base_url(iam_endpoint, f"https://iam.{region}.myhuaweicloud.com", "iam_endpoint")
+        self.iam_endpoint = _base_url(iam_endpoint, region_for(region).iam_endpoint, "iam_endpoint")
         self.verify = verify
         proxy = _proxy_url(proxy)
         self.proxies = {"http": proxy, "https": proxy} if proxy else None

@@ -54,6 +54,7 @@ from airflow.sdk import BaseHook
 
 from airflow_provider_hwocr import _compat
 from airflow_provider_hwocr._compat import SUPERVISOR_LOCK
+from airflow_provider_hwocr.catalog import region_for
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
 from airflow_provider_hwocr.get_provider_info import CONN_TYPE
 from airflow_provider_hwocr.hooks.connection import CloudSettings, settings_from_connection
@@ -553,7 +554,7 @@ class HuaweiObsHook(BaseHook):
     def endpoint(self) -> str:
         """The OBS endpoint URL, without a trailing slash."""
         s = self.settings
-        return s.obs_endpoint or f"https://obs.{s.region}.myhuaweicloud.com"
+        return s.obs_endpoint or region_for(s.region).obs_endpoint
 
     @property
     def ssl_verify(self) -> str | bool:
@@ -1001,10 +1002,8 @@ class HuaweiObsHook(BaseHook):
         _check_key(key)
         s = self.settings
         path = quote(key, safe="/")
-        if not s.obs_endpoint:
-            return f"https://{bucket}.obs.{s.region}.myhuaweicloud.com/{path}"
-        endpoint = urlsplit(s.obs_endpoint)
-        if s.obs_path_style:
+        endpoint = urlsplit(s.obs_endpoint or region_for(s.region).obs_endpoint)
+        if s.obs_endpoint and s.obs_path_style:
             return f"{endpoint.scheme}://{endpoint.netloc}/{bucket}/{path}"
         return f"{endpoint.scheme}://{bucket}.{endpoint.netloc}/{path}"
 

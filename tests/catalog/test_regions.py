@@ -18,6 +18,17 @@ def test_the_mainland_regions_are_known():
     assert REGIONS["cn-south-1"].obs_endpoint == "https://obs.cn-south-1.myhuaweicloud.com"
 
 
+def test_any_region_id_has_endpoints_at_the_one_host_pattern():
+    from airflow_provider_hwocr.catalog import region_for
+
+    assert region_for("cn-north-4") is REGIONS["cn-north-4"]
+    new = region_for("me-east-9")  # a region the catalog does not know yet
+    assert (new.id, new.name) == ("me-east-9", "me-east-9")
+    assert new.ocr_endpoint == "https://ocr.me-east-9.myhuaweicloud.com"
+    assert new.iam_endpoint == "https://iam.me-east-9.myhuaweicloud.com"
+    assert new.obs_endpoint == "https://obs.me-east-9.myhuaweicloud.com"
+
+
 @pytest.mark.parametrize("api", APIS, ids=[a.slug for a in APIS])
 def test_every_listed_region_is_listed(api):
     for region in api.regions:

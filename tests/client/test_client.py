@@ -60,6 +60,11 @@ def test_default_endpoints_follow_the_region():
     assert client.endpoint == "https://ocr.la-south-2.myhuaweicloud.com"
     assert client.iam_endpoint == "https://iam.la-south-2.myhuaweicloud.com"
     client.close()
+    # a region the catalog does not know yet: the same host pattern (catalog.region_for)
+    client = OcrClient(region="me-east-9", project_id=PROJECT_ID, credentials=AkSkCredentials(AK, SK))
+    assert client.endpoint == "https://ocr.me-east-9.myhuaweicloud.com"
+    assert client.iam_endpoint == "https://iam.me-east-9.myhuaweicloud.com"
+    client.close()
 
 
 # --- checked before sending -------------------------------------------------------------------

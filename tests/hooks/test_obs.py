@@ -208,6 +208,12 @@ def test_object_url_forms(monkeypatch, emulator):
         HuaweiObsHook(region="cn-north-4").object_url("b-1", "k")
         == "https://b-1.obs.cn-north-4.myhuaweicloud.com/k"
     )
+    # a region the catalog does not know: the same host pattern
+    assert HuaweiObsHook(region="me-east-9").endpoint == "https://obs.me-east-9.myhuaweicloud.com"
+    assert (
+        HuaweiObsHook(region="me-east-9").object_url("b-1", "k")
+        == "https://b-1.obs.me-east-9.myhuaweicloud.com/k"
+    )
     # an endpoint override, virtual-host style
     hook = _use_conn(monkeypatch, emulator, obs_endpoint="https://obs.example.test:8443")
     assert hook.object_url("my-bucket", "k 1") == "https://my-bucket.obs.example.test:8443/k%201"
