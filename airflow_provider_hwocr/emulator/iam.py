@@ -95,12 +95,14 @@ def _dig(body: Any, *keys: str) -> Any:
     return body
 
 
-def issue_token(config: EmulatorConfig, tokens: TokenStore, body: Any) -> tuple[str, dict[str, Any]]:
-    """Handle a password-token request; return (token, response body) or raise :class:`IamError`."""
-    auth = _dig(body, "auth")
+def _check_method(auth: Any) -> None:
     methods = _dig(auth, "identity", "methods")
     if not isinstance(methods, list) or "password" not in methods:
         raise IamError(400, "Only the password identity method is supported.")
+
+
+def _password_user(auth: Any) -> tuple[str, str, str]:
+    """(domain, user name, password) of a password identity; 400 unless each is a non-empty string."""
     user = _dig(auth, "identity", "password", "user")
     name, password = user.get("name"), user.get("password")
     domain = (user.get("domain") or {}).get("name") if isinstance(user.get("domain"), dict) else None
@@ -108,9 +110,17 @@ def issue_token(config: EmulatorConfig, tokens: TokenStore, body: Any) -> tuple[
         name and password and domain
     ):
         raise IamError(400, "auth.identity.password.user needs name, password and domain.name.")
+    return domain, name, password
+
+
+def _check_password(config: EmulatorConfig, domain: str, name: str, password: str) -> None:
     known = config.iam_users.get((domain, name))
     if known is None or not secrets.compare_digest(known.encode(), password.encode()):
         raise IamError(401, "The username or password is wrong.")
+
+
+def _check_scope(config: EmulatorConfig, auth: dict[str, Any]) -> None:
+    """The token must be scoped to this account's project, by name (the region) or id."""
     scope = auth.get("scope")
     project = scope.get("project") if isinstance(scope, dict) else None
     if not isinstance(project, dict):
@@ -123,9 +133,10 @@ def issue_token(config: EmulatorConfig, tokens: TokenStore, body: Any) -> tuple[
     ):
         raise IamError(400, f"No such project in this region; use the project named {config.region!r}.")
 
-    token, expires_at = tokens.issue(config.token_lifetime)
+
+def _token_body(config: EmulatorConfig, domain: str, name: str, expires_at: float) -> dict[str, Any]:
     domain_id = _fake_id("domain", domain)
-    answer = {
+    return {
         "token": {
             "expires_at": _iso(expires_at),
             "issued_at": _iso(expires_at - config.token_lifetime),
@@ -145,7 +156,17 @@ def issue_token(config: EmulatorConfig, tokens: TokenStore, body: Any) -> tuple[
             "catalog": [],
         }
     }
-    return token, answer
+
+
+def issue_token(config: EmulatorConfig, tokens: TokenStore, body: Any) -> tuple[str, dict[str, Any]]:
+    """Handle a password-token request; return (token, response body) or raise :class:`IamError`."""
+    auth = _dig(body, "auth")
+    _check_method(auth)
+    domain, name, password = _password_user(auth)
+    _check_password(config, domain, name, password)
+    _check_scope(config, auth)
+    token, expires_at = tokens.issue(config.token_lifetime)
+    return token, _token_body(config, domain, name, expires_at)
 
 
 def list_projects(config: EmulatorConfig, base_url: str, name: str | None) -> dict[str, Any]:
