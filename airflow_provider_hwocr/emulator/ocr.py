@@ -394,44 +394,51 @@ def synthetic_lines(data: bytes, size: tuple[int, int] | None) -> list[Line]:
 REAL_ENGINES = ("rapidocr", "tesserocr", "tesseract")
 
 
+def _chinese_reader(setting: str) -> str | None:
+    """``rapidocr`` where it is installed and ``setting`` allows it; ``setting="rapidocr"`` without it fails."""
+    if setting not in ("auto", "rapidocr"):
+        return None
+    problem = rapidocr_problem()
+    if problem is None:
+        return "rapidocr"
+    if setting == "rapidocr":
+        raise RuntimeError(f"ocr_engine=rapidocr, but {problem}")
+    return None
+
+
+def _main_engine(setting: str, problems: list[str]) -> str:
+    """The engine for ``setting``: the first installed of those it allows, else ``synthetic``.
+
+    An engine named by ``setting`` that is not installed fails; with ``auto``, why each is
+    missing goes to ``problems``.
+    """
+    if setting == "rapidocr":
+        return "rapidocr"
+    if setting == "synthetic":
+        problems.append("the synthetic reader was chosen (ocr_engine=synthetic)")
+    for name, problem_of in (("tesserocr", tesserocr_problem), ("tesseract", tesseract_problem)):
+        if setting not in ("auto", name):
+            continue
+        problem = problem_of()
+        if problem is None:
+            return name
+        if setting == name:
+            raise RuntimeError(f"ocr_engine={name}, but {problem}")
+        problems.append(problem)
+    return "synthetic"
+
+
 class TextReader:
     """Picks the engine once (``config.ocr_engine``), caches results, limits parallel recognitions."""
 
     def __init__(self, setting: str = "auto") -> None:
         problems: list[str] = []
-        engine = "synthetic"
         #: Reads Chinese documents: ``rapidocr`` when installed (and not ``synthetic``), else None.
-        self.chinese: str | None = None
-        if setting in ("auto", "rapidocr"):
-            problem = rapidocr_problem()
-            if problem is None:
-                self.chinese = "rapidocr"
-            elif setting == "rapidocr":
-                raise RuntimeError(f"ocr_engine=rapidocr, but {problem}")
-        if setting == "rapidocr":
-            engine = "rapidocr"
-        if setting == "synthetic":
-            problems.append("the synthetic reader was chosen (ocr_engine=synthetic)")
-        if setting in ("auto", "tesserocr") and engine == "synthetic":
-            problem = tesserocr_problem()
-            if problem is None:
-                engine = "tesserocr"
-            elif setting == "tesserocr":
-                raise RuntimeError(f"ocr_engine=tesserocr, but {problem}")
-            else:
-                problems.append(problem)
-        if engine == "synthetic" and setting in ("auto", "tesseract"):
-            problem = tesseract_problem()
-            if problem is None:
-                engine = "tesseract"
-            elif setting == "tesseract":
-                raise RuntimeError(f"ocr_engine=tesseract, but {problem}")
-            else:
-                problems.append(problem)
+        self.chinese: str | None = _chinese_reader(setting)
         #: ``rapidocr``, ``tesserocr``, ``tesseract`` or ``synthetic``.
-        self.engine = engine
+        self.engine = _main_engine(setting, problems)
         #: Why the synthetic reader is used (None with a real engine).
-        self.reason = "; ".join(problems) if engine == "synthetic" else None
+        self.reason = "; ".join(problems) if self.engine == "synthetic" else None
         self._slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[str, str | None], list[Line]] = OrderedDict()
