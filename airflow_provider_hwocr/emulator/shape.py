@@ -53,22 +53,38 @@ def _fit(
 ) -> None:
     for field in fields:
         if not field.applies(body, defaults, obj):
-            if field.off == "null":
-                obj[field.name] = None
-            else:
-                obj.pop(field.name, None)
-            continue
-        if field.name not in obj:
-            if field.required:
-                obj[field.name] = empty(field, body, defaults, size)
-            continue
-        value = obj[field.name] = _coerce(field, obj[field.name])
-        if field.fields and field.type == "object" and isinstance(value, dict):
-            _fit(field.fields, value, body, defaults, size)
-        elif field.fields and field.type == "list[object]" and isinstance(value, list):
-            for item in value:
-                if isinstance(item, dict):
-                    _fit(field.fields, item, body, defaults, size)
+            _leave_out(field, obj)
+        elif field.name in obj:
+            _fit_value(field, obj, body, defaults, size)
+        elif field.required:
+            obj[field.name] = empty(field, body, defaults, size)
+
+
+def _leave_out(field: Field, obj: dict[str, Any]) -> None:
+    """A field whose flag is off: ``null`` where the docs say so, else absent."""
+    if field.off == "null":
+        obj[field.name] = None
+    else:
+        obj.pop(field.name, None)
+
+
+def _fit_value(
+    field: Field,
+    obj: dict[str, Any],
+    body: dict[str, Any],
+    defaults: dict[str, Any],
+    size: tuple[int, int] | None,
+) -> None:
+    """A field the answer has: coerced to its documented type, and its nested fields fitted too."""
+    value = obj[field.name] = _coerce(field, obj[field.name])
+    if not field.fields:
+        return
+    if field.type == "object" and isinstance(value, dict):
+        _fit(field.fields, value, body, defaults, size)
+    elif field.type == "list[object]" and isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict):
+                _fit(field.fields, item, body, defaults, size)
 
 
 def fit(
