@@ -28,9 +28,12 @@ import math
 import os
 import posixpath
 import re
+import struct
 import threading
 import zipfile
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
@@ -224,19 +227,28 @@ def _check_page(page: int, count: int) -> None:
 # --- PDF -----------------------------------------------------------------------------------------
 
 
-def _pdf_reader(data: bytes) -> Any:
-    from pypdf import PdfReader
+@contextmanager
+def _pdf_errors() -> Iterator[None]:
+    """What pypdf raises on a broken file, as a validation error naming ``image``."""
     from pypdf.errors import PyPdfError
 
+    broken = (PyPdfError, ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError)
     try:
+        yield
+    except HuaweiOcrValidationError:
+        raise
+    except (*broken, zlib.error, struct.error) as exc:
+        raise _invalid(f"not a readable PDF ({type(exc).__name__}: {exc})") from None
+
+
+def _pdf_reader(data: bytes) -> Any:
+    from pypdf import PdfReader
+
+    with _pdf_errors():
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted and not reader.decrypt(""):
             raise _invalid("the PDF is encrypted with a password; send it decrypted")
         len(reader.pages)  # walks the page tree: a broken one fails here, not later
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        if isinstance(exc, HuaweiOcrValidationError):
-            raise
-        raise _invalid(f"not a readable PDF ({type(exc).__name__}: {exc})") from None
     return reader
 
 
@@ -250,10 +262,11 @@ def single_page_pdf(data: bytes, page: int) -> bytes:
 
     reader = _pdf_reader(data)
     _check_page(page, len(reader.pages))
-    writer = PdfWriter()
-    writer.add_page(reader.pages[page - 1])
     out = io.BytesIO()
-    writer.write(out)
+    with _pdf_errors():
+        writer = PdfWriter()
+        writer.add_page(reader.pages[page - 1])
+        writer.write(out)
     return out.getvalue()
 
 
@@ -367,7 +380,11 @@ def _local(tag: str) -> str:
 
 
 def _numbers(text: str | None) -> list[float]:
-    return [float(t) for t in (text or "").split()]
+    """The numbers of an attribute such as ``Boundary`` (none if it holds anything else)."""
+    try:
+        return [float(t) for t in (text or "").split()]
+    except ValueError:
+        return []
 
 
 class _Ofd:
@@ -375,6 +392,7 @@ class _Ofd:
 
     def __init__(self, data: bytes) -> None:
         self.doc_dir = ""
+        self._parsed: dict[str, ElementTree.Element] = {}
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
             self.names = {name.lower(): name for name in self.zip.namelist()}
@@ -417,8 +435,11 @@ class _Ofd:
         return self.zip.read(info)
 
     def xml(self, name: str) -> ElementTree.Element:
+        if name in self._parsed:
+            return self._parsed[name]
         try:
-            return ElementTree.fromstring(self.read(name))
+            self._parsed[name] = ElementTree.fromstring(self.read(name))
+            return self._parsed[name]
         except KeyError:
             raise _invalid(f"the OFD has no {name!r}") from None
         except ElementTree.ParseError as exc:
@@ -675,10 +696,13 @@ def _draw_ofd_page(ofd: _Ofd, page: int, px_per_mm: float) -> PILImage.Image:
     for layer in ofd.layers(page):
         for obj in _objects(layer):
             kind = _local(obj.tag)
-            if kind == "TextObject":
-                canvas.text(obj)
-            elif kind == "PathObject":
-                canvas.path(obj)
-            elif kind == "ImageObject":
-                canvas.picture(obj, ofd, media)
+            try:
+                if kind == "TextObject":
+                    canvas.text(obj)
+                elif kind == "PathObject":
+                    canvas.path(obj)
+                elif kind == "ImageObject":
+                    canvas.picture(obj, ofd, media)
+            except (ValueError, TypeError):
+                continue  # an object with a malformed number is left out, the rest is drawn
     return canvas.image

@@ -135,30 +135,41 @@ def test_an_encrypted_pdf_opens_with_the_empty_password_only(three):
         count_pages(_encrypted(three.data, "secret"))
 
 
-def test_a_broken_ofd_is_refused(invoice):
-    def rewrite(**members: bytes) -> bytes:
-        out = io.BytesIO()
-        with (
-            zipfile.ZipFile(io.BytesIO(invoice.data)) as old,
-            zipfile.ZipFile(out, "w") as new,
-        ):
-            for name in old.namelist():
-                if name in members:
-                    if members[name] is not None:
-                        new.writestr(name, members[name])
-                else:
-                    new.writestr(name, old.read(name))
-        return out.getvalue()
+def _rewrite(data: bytes, members: dict[str, bytes | None]) -> bytes:
+    """The OFD ``data`` with some members replaced (``None``: left out)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(out, "w") as new:
+        for name in old.namelist():
+            content = members.get(name, old.read(name))
+            if content is not None:
+                new.writestr(name, content)
+    return out.getvalue()
 
-    no_root = rewrite(**{"OFD.xml": b"<OFD><DocBody/></OFD>"})
+
+def _member(data: bytes, name: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return archive.read(name)
+
+
+def test_a_broken_ofd_is_refused(invoice):
+    no_root = _rewrite(invoice.data, {"OFD.xml": b"<OFD><DocBody/></OFD>"})
     with pytest.raises(HuaweiOcrValidationError, match="names no document"):
         count_pages(no_root)
-    bad_xml = rewrite(**{"Doc_0/Document.xml": b"<Document><Pages>"})
+    bad_xml = _rewrite(invoice.data, {"Doc_0/Document.xml": b"<Document><Pages>"})
     with pytest.raises(HuaweiOcrValidationError, match="not well-formed XML"):
         count_pages(bad_xml)
-    no_page = rewrite(**{"Doc_0/Pages/Page_1/Content.xml": None})
+    no_page = _rewrite(invoice.data, {"Doc_0/Pages/Page_1/Content.xml": None})
     with pytest.raises(HuaweiOcrValidationError, match="does not hold"):
         count_pages(no_page)
+
+
+def test_ofd_locations_rooted_at_the_package(invoice):
+    document = _member(invoice.data, "Doc_0/Document.xml").replace(
+        b'BaseLoc="Pages/Page_1/', b'BaseLoc="/Doc_0/Pages/Page_1/'
+    )
+    rooted = _rewrite(invoice.data, {"Doc_0/Document.xml": document})
+    assert b"/Doc_0/Pages/Page_1/" in document
+    assert ofd_page_text(rooted, 2) == list(invoice.pages[1])
 
 
 # --- which pages --------------------------------------------------------------------------------
@@ -387,6 +398,17 @@ def test_a_rendered_ofd_page_is_the_page_at_200_dpi(invoice):
     no_seal = ofd_invoice(picture=False)
     plain = _png(render_page(no_seal.data, "ofd", 1, max_side=BIG, max_bytes=ROOMY))
     assert not _red(plain.crop((int(140 * px), int(112 * px), int(170 * px), int(132 * px))))
+
+
+def test_a_malformed_ofd_object_is_left_out_and_the_rest_drawn(invoice):
+    name = "Doc_0/Pages/Page_1/Content.xml"
+    page = _member(invoice.data, name)
+    broken = _rewrite(invoice.data, {name: page.replace(b'Size="5.0"', b'Size="big"', 1)})
+    assert broken != invoice.data
+    kwargs = {"max_side": BIG, "max_bytes": ROOMY}
+    whole = _png(render_page(invoice.data, "ofd", 2, **kwargs))
+    partial = _png(render_page(broken, "ofd", 2, **kwargs))
+    assert 0 < _ink(partial) < _ink(whole)
 
 
 def test_a_rendered_ofd_page_fits_the_limits(invoice):
