@@ -106,28 +106,38 @@ def chinese_labels(lines: list[Line]) -> dict[str, tuple[str, float, tuple[int, 
     return found
 
 
-def labelled(
-    slug: str, lines: list[Line], body: dict[str, Any], image: CheckedImage
-) -> dict[str, Any] | None:
-    """The fields the API's labels name, with confidences and locations; None when none is printed."""
-    names = LABELS.get(slug, {})
-    labels = chinese_labels(lines)
+def _labelled_fields(
+    names: dict[str, str], lines: list[Line]
+) -> tuple[dict[str, Any], dict[str, float], dict[str, Any]]:
+    """(values, confidences, locations) of the documented fields whose labels are printed."""
     result: dict[str, Any] = {}
     confidence: dict[str, float] = {}
     locations: dict[str, Any] = {}
-    for label, (value, conf, box) in labels.items():
+    for label, (value, conf, box) in chinese_labels(lines).items():
         name = names.get(label)
         if name is None or name in result:
             continue
         result[name] = value
         confidence[name] = conf
         locations[name] = quad(box)
+    return result, confidence, locations
+
+
+def _vat_title(lines: list[Line]) -> dict[str, str]:
+    """A VAT invoice's ``title`` (the line naming the invoice) and the ``type`` it tells."""
+    title = next((line.text for line in lines if "发票" in line.text and "：" not in line.text), "")
+    return {"title": title, "type": next((kind for text, kind in VAT_TYPES if text in title), "special")}
+
+
+def labelled(
+    slug: str, lines: list[Line], body: dict[str, Any], image: CheckedImage
+) -> dict[str, Any] | None:
+    """The fields the API's labels name, with confidences and locations; None when none is printed."""
+    result, confidence, locations = _labelled_fields(LABELS.get(slug, {}), lines)
     if not result:
         return None
     if slug == "vat-invoice":
-        title = next((line.text for line in lines if "发票" in line.text and "：" not in line.text), "")
-        result["title"] = title
-        result["type"] = next((kind for text, kind in VAT_TYPES if text in title), "special")
+        result.update(_vat_title(lines))
     documented = {f.name for f in response_model(slug).fields}
     if "confidence" in documented:
         result["confidence"] = confidence
@@ -172,17 +182,26 @@ def license_plate(
     return plates or None
 
 
+def _matches(pattern: re.Pattern[str], texts: list[str]) -> list[str]:
+    """Every match of ``pattern`` in ``texts``, in order."""
+    return [m.group(0) for t in texts for m in pattern.finditer(t)]
+
+
+def _plain(text: str) -> bool:
+    """A line that is no phone number, e-mail address or web site (a name, title, company)."""
+    return not _PHONE.search(text) and "@" not in text and not _WEB.search(text)
+
+
 def business_card(lines: list[Line], body: dict[str, Any], image: CheckedImage) -> dict[str, Any] | None:
     text = [line.text for line in lines]
     if not text:
         return None
-    phones = [m.group(0).strip() for t in text for m in _PHONE.finditer(t) if "@" not in t]
-    emails = [m.group(0) for t in text for m in _EMAIL.finditer(t)]
-    sites = [m.group(0) for t in text for m in _WEB.finditer(t)]
-    plain = [t for t in text if not _PHONE.search(t) and "@" not in t and not _WEB.search(t)]
+    phones = [phone.strip() for phone in _matches(_PHONE, [t for t in text if "@" not in t])]
+    plain = [t for t in text if _plain(t)]
     return {
         "name": plain[:1], "title": plain[1:2], "company": plain[2:3], "department": [], "phone": phones,
-        "address": [], "email": emails, "fax": [], "postcode": [], "website": sites, "extra_info_list": [],
+        "address": [], "email": _matches(_EMAIL, text), "fax": [], "postcode": [],
+        "website": _matches(_WEB, text), "extra_info_list": [],
     }  # fmt: skip
 
 
