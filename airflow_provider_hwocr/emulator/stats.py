@@ -113,23 +113,14 @@ class CallLog:
             units = dict(self._units)
             timestamps = {slug: [list(t) for t in stamps] for slug, stamps in self._timestamps.items()}
 
-        def empty() -> dict[str, Any]:
-            return {"total": 0, "billable": 0, "billed_units": 0, "by_status": {}, "by_error_code": {}}
-
-        totals = empty()
+        totals = _empty_counts()
         apis: dict[str, dict[str, Any]] = {}
         for (slug, status, code), n in counts:
-            for bucket in (totals, apis.setdefault(slug or UNKNOWN_API, empty())):
-                bucket["total"] += n
-                key = str(status)
-                bucket["by_status"][key] = bucket["by_status"].get(key, 0) + n
-                if code is not None:
-                    bucket["by_error_code"][code] = bucket["by_error_code"].get(code, 0) + n
-                if status == 200 and slug is not None:
-                    bucket["billable"] += n
+            for bucket in (totals, apis.setdefault(slug or UNKNOWN_API, _empty_counts())):
+                _count_into(bucket, slug, status, code, n)
         for slug, n in units.items():
             totals["billed_units"] += n
-            apis.setdefault(slug, empty())["billed_units"] += n
+            apis.setdefault(slug, _empty_counts())["billed_units"] += n
         return {
             **totals,
             "apis": apis,
@@ -137,6 +128,21 @@ class CallLog:
             "timestamps": timestamps,
             "peak_concurrency": peak_concurrency(t for stamps in timestamps.values() for t in stamps),
         }
+
+
+def _empty_counts() -> dict[str, Any]:
+    return {"total": 0, "billable": 0, "billed_units": 0, "by_status": {}, "by_error_code": {}}
+
+
+def _count_into(bucket: dict[str, Any], slug: str | None, status: int, code: str | None, n: int) -> None:
+    """Add ``n`` calls of one (API, status, error code) to the counters of ``bucket``."""
+    bucket["total"] += n
+    key = str(status)
+    bucket["by_status"][key] = bucket["by_status"].get(key, 0) + n
+    if code is not None:
+        bucket["by_error_code"][code] = bucket["by_error_code"].get(code, 0) + n
+    if status == 200 and slug is not None:
+        bucket["billable"] += n
 
 
 def peak_concurrency(intervals: Any) -> int:
