@@ -80,6 +80,19 @@ def _digits(text: str) -> str:
     return text.translate(_TO_DIGIT)
 
 
+def _checked_number(number: str, check: str) -> str | None:
+    """The document number if its check digit holds, else the number one usual OCR confusion away
+    whose check digit holds (the number mixes letters and digits), else None."""
+    if check_digit(number) == check:
+        return number
+    for i, char in enumerate(number):
+        for other in {char.translate(_TO_DIGIT), char.translate(_TO_ALPHA)} - {char}:
+            candidate = number[:i] + other + number[i + 1 :]
+            if check_digit(candidate) == check:
+                return candidate
+    return None
+
+
 def parse_td3(line1: str, line2: str) -> dict[str, str] | None:
     """The fields of a TD3 zone, or None when its check digits do not hold."""
     if len(line1) != 44 or len(line2) != 44 or not line1.startswith("P"):
@@ -89,19 +102,10 @@ def parse_td3(line1: str, line2: str) -> dict[str, str] | None:
     expiry, expiry_check = _digits(line2[21:27]), _digits(line2[27])
     if check_digit(birth) != birth_check or check_digit(expiry) != expiry_check:
         return None
-    if check_digit(number) != number_check:
-        # The number mixes letters and digits: try the usual confusions one character at a time.
-        for i, char in enumerate(number):
-            for other in {char.translate(_TO_DIGIT), char.translate(_TO_ALPHA)} - {char}:
-                candidate = number[:i] + other + number[i + 1 :]
-                if check_digit(candidate) == number_check:
-                    number = candidate
-                    break
-            else:
-                continue
-            break
-        else:
-            return None
+    repaired = _checked_number(number, number_check)
+    if repaired is None:
+        return None
+    number = repaired
     names = _alpha(line1[5:]).rstrip("<")
     surname, _, given = names.partition("<<")
     return {
