@@ -132,24 +132,39 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _env_parts(raw: str, action: str | None) -> list[str]:
+    """A repeatable flag's variable holds a comma-separated list; any other, one value."""
+    if action == "append":
+        return [x.strip() for x in raw.split(",") if x.strip()]
+    return [raw]
+
+
+def _env_value(
+    p: argparse.ArgumentParser, flag: str, kind: Callable[[str], Any] | None, extra: dict[str, Any], raw: str
+) -> Any:
+    """The value of ``flag``'s variable, converted and checked like the flag (``p.error`` if it is not)."""
+    action = extra.get("action")
+    convert = _bool if action == "store_true" else (kind or str)
+    try:
+        converted = [convert(x) for x in _env_parts(raw, action)]
+    except (ValueError, argparse.ArgumentTypeError) as exc:
+        p.error(f"{env_name(flag)}: {exc}")
+    if "choices" in extra and any(c not in extra["choices"] for c in converted):
+        p.error(f"{env_name(flag)} must be one of {', '.join(extra['choices'])}")
+    return converted if action == "append" else converted[0]
+
+
 def _from_env(p: argparse.ArgumentParser, env: Mapping[str, str]) -> dict[str, Any]:
     """Each option's value from its environment variable, converted and checked like the flag."""
     values: dict[str, Any] = {}
     for flag, kind, default, _, extra in _OPTIONS:
         dest = flag.lstrip("-").replace("-", "_")
         raw = env.get(env_name(flag))
+        # An empty variable is unset, except a yes/no one (empty means no).
         if raw is None or (raw == "" and extra.get("action") != "store_true"):
             values[dest] = list(default) if isinstance(default, list) else default
-            continue
-        convert = _bool if extra.get("action") == "store_true" else (kind or str)
-        parts = [x.strip() for x in raw.split(",") if x.strip()] if extra.get("action") == "append" else [raw]
-        try:
-            converted = [convert(x) for x in parts]
-        except (ValueError, argparse.ArgumentTypeError) as exc:
-            p.error(f"{env_name(flag)}: {exc}")
-        if "choices" in extra and any(c not in extra["choices"] for c in converted):
-            p.error(f"{env_name(flag)} must be one of {', '.join(extra['choices'])}")
-        values[dest] = converted if extra.get("action") == "append" else converted[0]
+        else:
+            values[dest] = _env_value(p, flag, kind, extra, raw)
     return values
 
 
@@ -173,6 +188,41 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _temporary_keys(p: argparse.ArgumentParser, specs: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """``--temp-key AK:SK:TOKEN`` (the token may hold colons) -> {AK: (SK, TOKEN)}."""
+    temporary = {}
+    for spec in specs:
+        parts = spec.split(":", 2)
+        if len(parts) != 3 or not all(parts):
+            p.error(f"--temp-key wants AK:SK:TOKEN, got {spec.split(':', 1)[0]!r}:...")
+        temporary[parts[0]] = (parts[1], parts[2])
+    return temporary
+
+
+def _iam_users(p: argparse.ArgumentParser, specs: Sequence[str]) -> dict[tuple[str, str], str]:
+    """``--iam-user DOMAIN:USER:PASSWORD`` (the password may hold colons) -> {(DOMAIN, USER): PASSWORD}."""
+    users = {}
+    for spec in specs:
+        domain, sep1, rest = spec.partition(":")
+        user, sep2, password = rest.partition(":")
+        if not (sep1 and sep2 and domain and user and password):
+            p.error(f"--iam-user wants DOMAIN:USER:PASSWORD, got {domain!r}:...")
+        users[(domain, user)] = password
+    return users
+
+
+def _qps_limits(p: argparse.ArgumentParser, specs: Sequence[str]) -> dict[str, float]:
+    """``--qps-api SLUG=N`` -> {SLUG: N}."""
+    limits = {}
+    for spec in specs:
+        slug, sep, value = spec.partition("=")
+        try:
+            limits[_slug(slug)] = _positive(value)
+        except (ValueError, argparse.ArgumentTypeError) as exc:
+            p.error(f"--qps-api {spec!r}: {exc}" if sep else f"--qps-api wants SLUG=N, got {spec!r}")
+    return limits
+
+
 def config_from_args(args: argparse.Namespace, p: argparse.ArgumentParser | None = None) -> EmulatorConfig:
     """The :class:`EmulatorConfig` the parsed options describe (``p.error`` on a bad combination)."""
     p = p or parser()
@@ -180,30 +230,12 @@ def config_from_args(args: argparse.Namespace, p: argparse.ArgumentParser | None
         p.error(f"--host {args.host} is not a loopback address; add --allow-remote to serve other machines")
     if len(args.ak) != len(args.sk):
         p.error("--ak and --sk go in pairs: give as many of each")
-    credentials = dict(zip(args.ak, args.sk))
-    temporary = {}
-    for spec in args.temp_key:
-        parts = spec.split(":", 2)
-        if len(parts) != 3 or not all(parts):
-            p.error(f"--temp-key wants AK:SK:TOKEN, got {spec.split(':', 1)[0]!r}:...")
-        temporary[parts[0]] = (parts[1], parts[2])
-    iam_users = {}
-    for spec in args.iam_user:
-        domain, sep1, rest = spec.partition(":")
-        user, sep2, password = rest.partition(":")
-        if not (sep1 and sep2 and domain and user and password):
-            p.error(f"--iam-user wants DOMAIN:USER:PASSWORD, got {domain!r}:...")
-        iam_users[(domain, user)] = password
-    qps_limits = {}
-    for spec in args.qps_api:
-        slug, sep, value = spec.partition("=")
-        try:
-            qps_limits[_slug(slug)] = _positive(value)
-        except (ValueError, argparse.ArgumentTypeError) as exc:
-            p.error(f"--qps-api {spec!r}: {exc}" if sep else f"--qps-api wants SLUG=N, got {spec!r}")
+    temporary = _temporary_keys(p, args.temp_key)
+    iam_users = _iam_users(p, args.iam_user)
+    qps_limits = _qps_limits(p, args.qps_api)
     try:
         return EmulatorConfig(
-            credentials=credentials,
+            credentials=dict(zip(args.ak, args.sk)),
             temporary_credentials=temporary,
             project_id=args.project_id or secrets.token_hex(16),
             region=args.region or "ap-southeast-1",
@@ -232,38 +264,41 @@ def config_from_args(args: argparse.Namespace, p: argparse.ArgumentParser | None
     raise AssertionError("unreachable")  # p.error exits
 
 
-def banner(emulator: OcrEmulator, generated_key: bool) -> list[str]:
-    """What the emulator prints at start-up; the first line holds the URL."""
-    config = emulator.config
-    where = (
-        f"region {config.region} (only the APIs its endpoint tables list)"
-        if config.region_only
-        else f"every live API, as region {config.region} (--region R plays one region)"
-    )
-    lines = [
-        f"Huawei OCR emulator listening on {emulator.url}",
-        f"  {where}, project id {config.project_id}",
-        f"  OCR path: {emulator.url}/v2/{config.project_id}/ocr/<api>  (IAM: {emulator.url}/v3/auth/tokens)",
-    ]
+def _key_lines(config: EmulatorConfig, generated_key: bool) -> list[str]:
+    """The accepted keys and IAM users; a secret key only if it was generated (the caller needs it)."""
+    lines = []
     for ak, sk in config.credentials.items():
         if generated_key:  # the caller needs it; a key the caller chose is not echoed
             lines.append(f"  AK/SK: {ak} / {sk}  (generated; choose your own with --ak/--sk)")
         else:
             lines.append(f"  AK: {ak}")
-    for ak in config.temporary_credentials:
-        lines.append(f"  temporary AK: {ak} (needs its X-Security-Token)")
-    for domain, user in config.iam_users:
-        lines.append(f"  IAM user: {domain}/{user}")
-    lines.append(f"  {describe_engine(emulator.reader, config.results)}")
+    lines.extend(f"  temporary AK: {ak} (needs its X-Security-Token)" for ak in config.temporary_credentials)
+    lines.extend(f"  IAM user: {domain}/{user}" for domain, user in config.iam_users)
+    return lines
+
+
+def _timing_knobs(config: EmulatorConfig) -> list[str]:
+    """Latency and QPS limits."""
     knobs = []
     if config.latency_ms or config.latency_jitter_ms:
         knobs.append(f"latency {config.latency_ms:g} ms + up to {config.latency_jitter_ms:g} ms")
     if config.qps_limit is not None:
         knobs.append(f"{config.qps_limit:g} requests/s per API")
     knobs.extend(f"{slug} {qps:g} requests/s" for slug, qps in sorted(config.qps_limits.items()))
-    knobs.extend(f"{kind} {rate:g}" for kind, rate in config.fault_rates().items() if rate)
+    return knobs
+
+
+def _fault_knobs(config: EmulatorConfig) -> list[str]:
+    """The injected faults' rates, and how long a slow reply takes."""
+    knobs = [f"{kind} {rate:g}" for kind, rate in config.fault_rates().items() if rate]
     if config.slow_rate:
         knobs.append(f"slow replies take {config.slow_reply_seconds:g} s")
+    return knobs
+
+
+def _account_knobs(config: EmulatorConfig) -> list[str]:
+    """APIs not subscribed, retired APIs served, the faults' seed, a token lifetime other than IAM's 24 h."""
+    knobs = []
     if config.not_subscribed:
         knobs.append(f"not subscribed: {', '.join(sorted(config.not_subscribed))}")
     if config.serve_retired:
@@ -272,10 +307,32 @@ def banner(emulator: OcrEmulator, generated_key: bool) -> list[str]:
         knobs.append(f"seed {config.seed}")
     if config.token_lifetime != 86400:
         knobs.append(f"tokens last {config.token_lifetime:g} s")
-    lines.append(f"  behaviour: {'; '.join(knobs) if knobs else 'no latency, no limits, no faults'}")
-    lines.append(f"  stats: GET {emulator.url}/_emulator/stats, reset: POST {emulator.url}/_emulator/reset")
-    lines.append("  Ctrl-C to stop")
-    return lines
+    return knobs
+
+
+def _behaviour(config: EmulatorConfig) -> str:
+    knobs = [*_timing_knobs(config), *_fault_knobs(config), *_account_knobs(config)]
+    return "; ".join(knobs) if knobs else "no latency, no limits, no faults"
+
+
+def banner(emulator: OcrEmulator, generated_key: bool) -> list[str]:
+    """What the emulator prints at start-up; the first line holds the URL."""
+    config = emulator.config
+    where = (
+        f"region {config.region} (only the APIs its endpoint tables list)"
+        if config.region_only
+        else f"every live API, as region {config.region} (--region R plays one region)"
+    )
+    return [
+        f"Huawei OCR emulator listening on {emulator.url}",
+        f"  {where}, project id {config.project_id}",
+        f"  OCR path: {emulator.url}/v2/{config.project_id}/ocr/<api>  (IAM: {emulator.url}/v3/auth/tokens)",
+        *_key_lines(config, generated_key),
+        f"  {describe_engine(emulator.reader, config.results)}",
+        f"  behaviour: {_behaviour(config)}",
+        f"  stats: GET {emulator.url}/_emulator/stats, reset: POST {emulator.url}/_emulator/reset",
+        "  Ctrl-C to stop",
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
