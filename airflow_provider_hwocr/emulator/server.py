@@ -131,6 +131,21 @@ def _recognised_documents(payload: Any) -> int:
     )
 
 
+class _OcrCall:
+    """What the pipeline learnt of an OCR call before it was answered (also when it failed)."""
+
+    __slots__ = ("answer_at", "body", "fault", "parsed")
+
+    def __init__(self) -> None:
+        #: When the answer may go out (monotonic clock): set once past the gateway.
+        self.answer_at: float | None = None
+        #: The body as parsed, once ``parsed``.
+        self.body: Any = None
+        self.parsed = False
+        #: The injected fault drawn, if any.
+        self.fault: str | None = None
+
+
 class _Answer:
     __slots__ = ("body", "close", "drop", "headers", "status", "truncate", "units")
 
@@ -524,77 +539,93 @@ class OcrEmulator:
     def _ocr(self, request: _Request, request_id: str, started: float) -> _Answer:
         slug, project_id = self._route(request.raw_path)
         mode = auth.auth_mode(request.headers)
-        config = self.config
-        body: Any = None
-        parsed = False
-        fault = None
-        answer_at: float | None = None
+        call = _OcrCall()
         try:
-            if slug is None or request.method != "POST":
-                raise EmulatorError(404, "APIG.0101", detail="no API at this method and path")
-            gone = self._unavailable(slug)
-            if gone is not None:
-                raise EmulatorError(404, "APIG.0101", detail=gone)
-            auth.authenticate(
-                config, self._tokens, request.method, request.raw_path,
-                request.raw_query, request.headers, request.body, self._lockout,
-            )  # fmt: skip
-            scripted = self._script.take(slug)
-            if scripted is not None:
-                raise scripted
-            self._limiter.check(config, slug)
-            # The answer goes out ``latency`` after this point, whatever the work took
-            # (downloading a URL, OCR): latency is the service's answer time, not a pause
-            # added on top of it.
-            answer_at = time.monotonic() + self._latency.seconds(config)
-            header_project = request.headers.get("x-project-id")
-            for given in (project_id, header_project):
-                if given is not None and given != config.project_id:
-                    raise EmulatorError(403, "ModelArts.4203", detail="project id is not this account's")
-            if slug in config.not_subscribed:
-                raise EmulatorError(403, "ModelArts.4204", slug=slug, detail="API not subscribed")
-            body = validation.parse_body(request.body, config.max_body_bytes)
-            parsed = True
-            image = validation.validate(get_api(slug), body, config)
-            if slug == "invoice-verification":
-                self._check_invoice(body)
-            fault = self._faults.draw(config)
-            error = injected_error(fault) if fault else None
-            if error is not None:
-                raise error
-            if fault == "drop":
-                answer = _Answer(0, b"")
-                answer.drop = True
-            else:
-                answer = self._success(slug, body, image)
-                if fault == "slow":
-                    self._stopping.wait(config.slow_reply_seconds)
-                answer.truncate = fault == "truncate"
+            answer = self._ocr_answer(request, slug, project_id, call)
             error_code = None
         except EmulatorError as error:
             answer = _error_answer(error, request_id)
             error_code = error.code
-        if answer_at is not None:
-            remaining = answer_at - time.monotonic()
+        if call.answer_at is not None:
+            remaining = call.answer_at - time.monotonic()
             if remaining > 0:
                 self._stopping.wait(remaining)
-        if not parsed:
-            body = _try_json(request.body)
         self._log.add(
             RecordedCall(
                 slug=slug,
                 path=request.raw_path,
                 headers=request.headers,
-                body=body,
+                body=call.body if call.parsed else _try_json(request.body),
                 status=answer.status,
                 error_code=error_code,
                 auth_mode=mode,
                 timestamp=time.time(),
                 started=started,
-                fault=fault,
+                fault=call.fault,
                 units=answer.units if answer.status == 200 else 0,
             )
         )
+        return answer
+
+    def _ocr_answer(
+        self, request: _Request, slug: str | None, project_id: str | None, call: _OcrCall
+    ) -> _Answer:
+        """Steps 1-10 of the pipeline (see the module); what was learnt on the way goes in ``call``."""
+        slug = self._gateway(request, slug)
+        # The answer goes out ``latency`` after this point, whatever the work took
+        # (downloading a URL, OCR): latency is the service's answer time, not a pause
+        # added on top of it.
+        call.answer_at = time.monotonic() + self._latency.seconds(self.config)
+        self._check_account(request, slug, project_id)
+        call.body = validation.parse_body(request.body, self.config.max_body_bytes)
+        call.parsed = True
+        image = validation.validate(get_api(slug), call.body, self.config)
+        if slug == "invoice-verification":
+            self._check_invoice(call.body)
+        call.fault = self._faults.draw(self.config)
+        return self._answer_with_fault(slug, call.body, image, call.fault)
+
+    def _gateway(self, request: _Request, slug: str | None) -> str:
+        """Steps 1-3 and 5: route, authenticate, scripted failures, throttling; the API's slug."""
+        if slug is None or request.method != "POST":
+            raise EmulatorError(404, "APIG.0101", detail="no API at this method and path")
+        gone = self._unavailable(slug)
+        if gone is not None:
+            raise EmulatorError(404, "APIG.0101", detail=gone)
+        auth.authenticate(
+            self.config, self._tokens, request.method, request.raw_path,
+            request.raw_query, request.headers, request.body, self._lockout,
+        )  # fmt: skip
+        scripted = self._script.take(slug)
+        if scripted is not None:
+            raise scripted
+        self._limiter.check(self.config, slug)
+        return slug
+
+    def _check_account(self, request: _Request, slug: str, project_id: str | None) -> None:
+        """Steps 4 and 7: the path's and header's project id are this account's; the API is subscribed."""
+        header_project = request.headers.get("x-project-id")
+        for given in (project_id, header_project):
+            if given is not None and given != self.config.project_id:
+                raise EmulatorError(403, "ModelArts.4203", detail="project id is not this account's")
+        if slug in self.config.not_subscribed:
+            raise EmulatorError(403, "ModelArts.4204", slug=slug, detail="API not subscribed")
+
+    def _answer_with_fault(
+        self, slug: str, body: dict[str, Any], image: validation.CheckedImage, fault: str | None
+    ) -> _Answer:
+        """Steps 9-10: an injected fault's answer (error, dropped, slow, truncated), else the answer."""
+        error = injected_error(fault) if fault else None
+        if error is not None:
+            raise error
+        if fault == "drop":
+            answer = _Answer(0, b"")
+            answer.drop = True
+            return answer
+        answer = self._success(slug, body, image)
+        if fault == "slow":
+            self._stopping.wait(self.config.slow_reply_seconds)
+        answer.truncate = fault == "truncate"
         return answer
 
     def _success(self, slug: str, body: dict[str, Any], image: validation.CheckedImage) -> _Answer:
