@@ -253,9 +253,9 @@ class Api:
         Derived from the response model (the fields holding an image or a file, and the
         flag that turns each on), loaded on first use.
         """
-        from airflow_provider_hwocr.catalog.responses import large_result_params
+        from airflow_provider_hwocr.catalog.response_data import large_result_params
 
-        return large_result_params(self.slug)
+        return large_result_params(self)
 
     @property
     def required_params(self) -> tuple[str, ...]:

@@ -10,9 +10,10 @@ docs generator and the tests read it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from airflow_provider_hwocr.catalog.model import ResultKind
+if TYPE_CHECKING:
+    from airflow_provider_hwocr.catalog.model import ResultKind
 
 # --- what every answer shares: success, errors, per-document status -------------------------
 

@@ -159,30 +159,3 @@ def test_catalog_types_are_frozen():
         api.params[0].default = True  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         api.limits.min_side = 1  # type: ignore[misc]
-
-
-#: The parameters that make results carry Base64 files or images, as the runtime once listed them by hand.
-_LARGE = ("return_excel", "return_portrait_image", "return_adjusted_image")
-#: Seal images are images too: the hand list missed them; the response model does not.
-_SEAL = ("return_seal_image", "return_erased_seal_image")
-
-
-def test_large_result_params_follow_the_response_model():
-    from airflow_provider_hwocr.catalog import APIS
-
-    for api in APIS:
-        expected = [name for name in api.param_names if name in _LARGE or name in _SEAL]
-        assert list(api.large_result_params) == expected, api.slug
-    union = {name for api in APIS for name in api.large_result_params}
-    assert union == {*_LARGE, *_SEAL}
-    assert {name for api in APIS for name in api.large_result_params if name not in _SEAL} == set(_LARGE)
-
-
-def test_large_result_params_leave_out_the_flag_that_gates_the_enclosing_object():
-    from airflow_provider_hwocr.catalog import get_api
-
-    # smart-document-recognizer's table.excel is returned "when table and return_excel": table
-    # switches the table on, return_excel the file
-    assert get_api("smart-document-recognizer").large_result_params == ("return_excel",)
-    assert get_api("id-card").large_result_params == ("return_portrait_image", "return_adjusted_image")
-    assert get_api("general-text").large_result_params == ()
