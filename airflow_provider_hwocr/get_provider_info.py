@@ -13,6 +13,32 @@ CONN_TYPE = "huaweicloud_ocr"
 
 _STR = {"type": ["string", "null"]}
 
+#: The connection's extras that have a default: the form shows it (where the form pre-fills
+#: it, below) and the hooks' parser applies it to an empty field
+#: (:func:`airflow_provider_hwocr.hooks.connection.settings_from_connection`).
+CONN_DEFAULTS: dict[str, Any] = {
+    "auth_type": "aksk",
+    "obs_signature": "obs",
+    "obs_path_style": False,
+    "timeout": 60,
+    "max_retries": 5,
+    "retry_possibly_billed": True,
+}
+#: How to authenticate OCR calls (``auth_type``).
+AUTH_TYPES = ("aksk", "token")
+#: How OBS requests are signed (``obs_signature``): Huawei OBS, or S3 v2/v4 for S3-compatible servers;
+#: the long spellings are the ones the form offers (see :data:`OBS_SIGNATURE_ALIASES`).
+OBS_SIGNATURES = ("obs", "v2", "v4")
+#: Longer spellings of the S3 signatures. Airflow's masker warns about every extra value
+#: under 5 characters in each task log, so connections are best written with these.
+OBS_SIGNATURE_ALIASES = {"sigv2": "v2", "sigv4": "v4"}
+
+
+def _prefilled(kind: str, name: str) -> dict[str, Any]:
+    """The schema of a form field that starts with the parser's default."""
+    return {"type": [kind, "null"], "default": CONN_DEFAULTS[name]}
+
+
 # Connection form fields (Airflow 3.2+ reads these; older 3.x asks the hook).
 CONN_FIELDS: dict[str, dict[str, Any]] = {
     "region": {
@@ -32,8 +58,8 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "label": "Auth type",
         # No default: an empty field means aksk. Airflow hands every extra value to its
         # secrets masker, which warns in each task log about values under 5 characters.
-        "schema": {"type": ["string", "null"], "enum": ["aksk", "token"]},
-        "description": "Empty or aksk: sign with Access Key / Secret Key (login/password). "
+        "schema": {"type": ["string", "null"], "enum": list(AUTH_TYPES)},
+        "description": f"Empty or {CONN_DEFAULTS['auth_type']}: sign with Access Key / Secret Key (login/password). "
         "token: IAM user password -> X-Auth-Token.",
     },
     "security_token": {
@@ -65,14 +91,18 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     },
     "obs_path_style": {
         "label": "OBS path-style addressing",
-        "schema": {"type": ["boolean", "null"], "default": False},
+        "schema": _prefilled("boolean", "obs_path_style"),
         "description": "Address objects as {obs_endpoint}/{bucket}/{key} instead of {bucket}.{host}/{key} "
         "(S3-compatible test servers).",
     },
     "obs_signature": {
         "label": "OBS signature",
-        "schema": {"type": ["string", "null"], "enum": ["obs", "sigv2", "sigv4"]},
-        "description": "How OBS requests are signed: empty or obs (Huawei OBS), or sigv2/sigv4 "
+        # No default, as for auth_type: a short value would make the masker warn.
+        "schema": {
+            "type": ["string", "null"],
+            "enum": [CONN_DEFAULTS["obs_signature"], *OBS_SIGNATURE_ALIASES],
+        },
+        "description": f"How OBS requests are signed: empty or {CONN_DEFAULTS['obs_signature']} (Huawei OBS), or sigv2/sigv4 "
         "(also spelled v2/v4) for S3-compatible servers.",
     },
     "verify": {
@@ -83,17 +113,17 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "proxy": {"label": "Proxy", "schema": _STR, "description": "e.g. http://proxy:3128"},
     "timeout": {
         "label": "Timeout (s)",
-        "schema": {"type": ["number", "null"], "default": 60},
+        "schema": _prefilled("number", "timeout"),
         "description": "Read timeout in seconds (connect timeout is 10 s).",
     },
     "max_retries": {
         "label": "Max attempts",
-        "schema": {"type": ["integer", "null"], "default": 5},
+        "schema": _prefilled("integer", "max_retries"),
         "description": "Attempts per call on throttling and transient errors.",
     },
     "retry_possibly_billed": {
         "label": "Retry possibly billed calls",
-        "schema": {"type": ["boolean", "null"], "default": True},
+        "schema": _prefilled("boolean", "retry_possibly_billed"),
         "description": "Retry after a read timeout, a truncated answer or a connection lost after "
         "sending (the call may be billed twice; each such retry is logged and counted).",
     },

@@ -17,15 +17,25 @@ from urllib.parse import unquote, urlsplit
 from airflow_provider_hwocr import _compat
 from airflow_provider_hwocr.catalog import REGIONS
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
+from airflow_provider_hwocr.get_provider_info import (
+    AUTH_TYPES,
+    CONN_DEFAULTS,
+    OBS_SIGNATURE_ALIASES,
+    OBS_SIGNATURES,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-AUTH_TYPES = ("aksk", "token")
-OBS_SIGNATURES = ("obs", "v2", "v4")
-#: Longer spellings of the S3 signatures. Airflow's masker warns about every extra value
-#: under 5 characters in each task log, so connections are best written with these.
-OBS_SIGNATURE_ALIASES = {"sigv2": "v2", "sigv4": "v4"}
+__all__ = [
+    "AUTH_TYPES",
+    "CONN_DEFAULTS",
+    "OBS_SIGNATURES",
+    "OBS_SIGNATURE_ALIASES",
+    "CloudSettings",
+    "settings_from_connection",
+]
+
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -53,11 +63,11 @@ class CloudSettings:
     max_retries: int
     # OBS only: address buckets as {endpoint}/{bucket}/{key} instead of {bucket}.{host};
     # and the request signing protocol ("obs" for Huawei OBS, "v2"/"v4" for S3-compatible servers).
-    obs_path_style: bool = False
-    obs_signature: str = "obs"
+    obs_path_style: bool = CONN_DEFAULTS["obs_path_style"]
+    obs_signature: str = CONN_DEFAULTS["obs_signature"]
     #: Retry a try the service may already have billed (read timeout, truncated body,
     #: connection lost after sending). See the README, "Billing and retries".
-    retry_possibly_billed: bool = True
+    retry_possibly_billed: bool = CONN_DEFAULTS["retry_possibly_billed"]
     #: Price of one billed OCR call, for cost estimates (dry runs, budgets); None = unknown.
     price_per_call: float | None = None
 
@@ -151,9 +161,9 @@ def _parse_verify(conn_id: str, raw: Any) -> bool | str:
     return text
 
 
-def _parse_bool(conn_id: str, name: str, raw: Any, default: bool) -> bool:
+def _parse_bool(conn_id: str, name: str, raw: Any) -> bool:
     if raw is None or raw == "":
-        return default
+        return bool(CONN_DEFAULTS[name])
     if isinstance(raw, bool):
         return raw
     text = str(raw).strip().lower()
@@ -175,9 +185,22 @@ _RANGES: dict[str, tuple[float, float, str]] = {
 }
 
 
-def _parse_number(conn_id: str, name: str, raw: Any, default: float, kind: type) -> Any:
+def _parse_number(conn_id: str, name: str, raw: Any, kind: type) -> Any:
+    """A numeric extra: its default (``CONN_DEFAULTS``) when empty, else a number in its range."""
     if raw is None or raw == "":
-        return kind(default)
+        return kind(CONN_DEFAULTS[name])
+    number = _as_number(conn_id, name, raw, whole=kind is int)
+    low, high, why = _RANGES.get(name, (0.0, math.inf, ""))
+    if number <= 0 or not low <= number <= high:
+        limit = f"between {low:g} and {high:g}" if high != math.inf else "greater than 0"
+        raise _err(
+            conn_id, name, f"must be {limit} ({why}), got {raw!r}" if why else f"must be {limit}, got {raw!r}"
+        )
+    return kind(number)
+
+
+def _as_number(conn_id: str, name: str, raw: Any, *, whole: bool) -> float:
+    """``raw`` as a finite number (a whole one if ``whole``); never a Boolean."""
     if isinstance(raw, bool):
         raise _err(conn_id, name, f"must be a number, got {raw!r}")
     try:
@@ -186,15 +209,9 @@ def _parse_number(conn_id: str, name: str, raw: Any, default: float, kind: type)
         raise _err(conn_id, name, f"must be a number, got {raw!r}") from None
     if not math.isfinite(number):
         raise _err(conn_id, name, f"must be a finite number, got {raw!r}")
-    if kind is int and not number.is_integer():
+    if whole and not number.is_integer():
         raise _err(conn_id, name, f"must be a whole number, got {raw!r}")
-    low, high, why = _RANGES.get(name, (0.0, math.inf, ""))
-    if number <= 0 or not low <= number <= high:
-        limit = f"between {low:g} and {high:g}" if high != math.inf else "greater than 0"
-        raise _err(
-            conn_id, name, f"must be {limit} ({why}), got {raw!r}" if why else f"must be {limit}, got {raw!r}"
-        )
-    return kind(number)
+    return number
 
 
 def _parse_price(conn_id: str, raw: Any) -> float | None:
@@ -229,19 +246,37 @@ def settings_from_connection(
     ``service="obs"`` reads the connection for the OBS hook: the project id is
     optional there, and an AK/SK pair is required whatever ``auth_type`` says,
     because OBS requests can only be signed with an AK/SK (an IAM token cannot).
+    Fields are checked in this order: region, project id, auth type, credentials,
+    then the transport and retry options.
     """
     if service not in ("ocr", "obs"):
         raise ValueError(f"service must be 'ocr' or 'obs', got {service!r}")
     conn_id = conn.conn_id
     extra = _extra_of(conn)
+    region = _region(conn_id, region or _text(extra, "region"))
+    project_id = _project_id(conn_id, project_id or _text(extra, "project_id"), region, service)
+    auth_type = _auth_type(conn_id, extra)
+    return CloudSettings(
+        conn_id=conn_id,
+        region=region,
+        project_id=project_id,
+        auth_type=auth_type,
+        **_credentials(conn, extra, auth_type, service),
+        **_options(conn_id, extra),
+    )
 
-    region = (region or _text(extra, "region") or "").strip()
+
+def _region(conn_id: str, given: str | None) -> str:
+    region = (given or "").strip()
     if not region:
         raise _err(conn_id, "region", f"is required; known: {', '.join(REGIONS)}")
     if not _REGION_RE.match(region):
         raise _err(conn_id, "region", f"{region!r} is not a region id; known: {', '.join(REGIONS)}")
+    return region
 
-    project_id = (project_id or _text(extra, "project_id") or "").strip()
+
+def _project_id(conn_id: str, given: str | None, region: str, service: str) -> str:
+    project_id = (given or "").strip()
     if not project_id and service == "ocr":  # OBS does not use the project id
         raise _err(
             conn_id,
@@ -250,68 +285,72 @@ def settings_from_connection(
         )
     if project_id and not _PROJECT_RE.match(project_id):
         raise _err(conn_id, "project_id", "must be the project id itself (letters, digits, - or _)")
+    return project_id
 
-    auth_type = (_text(extra, "auth_type") or "aksk").lower()
+
+def _auth_type(conn_id: str, extra: dict[str, Any]) -> str:
+    auth_type = (_text(extra, "auth_type") or CONN_DEFAULTS["auth_type"]).lower()
     if auth_type not in AUTH_TYPES:
         raise _err(conn_id, "auth_type", f"must be one of {', '.join(AUTH_TYPES)}, got {auth_type!r}")
+    return str(auth_type)
 
-    ak = (conn.login or "").strip() or None
-    sk = (conn.password or "").strip() or None
-    user_name = _text(extra, "user_name")
-    domain_name = _text(extra, "domain_name")
-    password = _text(extra, "password")
-    security_token = _text(extra, "security_token")
+
+def _credentials(conn: Connection, extra: dict[str, Any], auth_type: str, service: str) -> dict[str, Any]:
+    """AK/SK, security token and IAM user; those the service and auth type need must be there."""
+    found: dict[str, Any] = {
+        "ak": (conn.login or "").strip() or None,
+        "sk": (conn.password or "").strip() or None,
+        "security_token": _text(extra, "security_token"),
+        "user_name": _text(extra, "user_name"),
+        "domain_name": _text(extra, "domain_name"),
+        "password": _text(extra, "password"),
+    }
     if service == "obs":
-        why = (
-            "OBS requests are signed with an AK/SK pair; an IAM token (auth_type 'token') cannot be used for OBS"
-            if auth_type == "token"
-            else "OBS requests are signed with it; an empty key would send unsigned requests"
-        )
-        if not ak:
-            raise _err(conn_id, "login", f"the Access Key (AK) is required for OBS: {why}")
-        if not sk:
-            raise _err(conn_id, "password", f"the Secret Key (SK) is required for OBS: {why}")
+        _require_keys(conn.conn_id, found, "for OBS", _obs_key_reason(auth_type))
     elif auth_type == "aksk":
-        if not ak:
-            raise _err(conn_id, "login", "the Access Key (AK) is required for auth_type 'aksk'")
-        if not sk:
-            raise _err(conn_id, "password", "the Secret Key (SK) is required for auth_type 'aksk'")
+        _require_keys(conn.conn_id, found, "for auth_type 'aksk'", None)
     else:
-        for name, value in (("user_name", user_name), ("domain_name", domain_name), ("password", password)):
-            if not value:
-                raise _err(conn_id, name, "is required for auth_type 'token' (IAM user password login)")
+        for name in ("user_name", "domain_name", "password"):
+            if not found[name]:
+                raise _err(conn.conn_id, name, "is required for auth_type 'token' (IAM user password login)")
+    return found
 
-    max_retries = _parse_number(conn_id, "max_retries", extra.get("max_retries"), 5, int)
-    return CloudSettings(
-        conn_id=conn_id,
-        region=region,
-        project_id=project_id,
-        auth_type=auth_type,
-        ak=ak,
-        sk=sk,
-        security_token=security_token,
-        user_name=user_name,
-        domain_name=domain_name,
-        password=password,
-        endpoint=_parse_url(conn_id, "endpoint", _text(extra, "endpoint")),
-        iam_endpoint=_parse_url(conn_id, "iam_endpoint", _text(extra, "iam_endpoint")),
-        obs_endpoint=_parse_url(conn_id, "obs_endpoint", _text(extra, "obs_endpoint")),
-        verify=_parse_verify(conn_id, extra.get("verify")),
-        proxy=_text(extra, "proxy"),
-        timeout=_parse_number(conn_id, "timeout", extra.get("timeout"), 60, float),
-        max_retries=max_retries,
-        obs_path_style=_parse_bool(conn_id, "obs_path_style", extra.get("obs_path_style"), False),
-        obs_signature=_parse_obs_signature(conn_id, extra.get("obs_signature")),
-        retry_possibly_billed=_parse_bool(
-            conn_id, "retry_possibly_billed", extra.get("retry_possibly_billed"), True
+
+def _obs_key_reason(auth_type: str) -> str:
+    if auth_type == "token":
+        return "OBS requests are signed with an AK/SK pair; an IAM token (auth_type 'token') cannot be used for OBS"
+    return "OBS requests are signed with it; an empty key would send unsigned requests"
+
+
+def _require_keys(conn_id: str, found: dict[str, Any], purpose: str, why: str | None) -> None:
+    for field, name, label in (("login", "ak", "Access Key (AK)"), ("password", "sk", "Secret Key (SK)")):
+        if not found[name]:
+            raise _err(conn_id, field, f"the {label} is required {purpose}" + (f": {why}" if why else ""))
+
+
+def _options(conn_id: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """Endpoints, TLS, proxy, timeout, retries and price, each checked (retries first)."""
+    max_retries = _parse_number(conn_id, "max_retries", extra.get("max_retries"), int)
+    return {
+        "endpoint": _parse_url(conn_id, "endpoint", _text(extra, "endpoint")),
+        "iam_endpoint": _parse_url(conn_id, "iam_endpoint", _text(extra, "iam_endpoint")),
+        "obs_endpoint": _parse_url(conn_id, "obs_endpoint", _text(extra, "obs_endpoint")),
+        "verify": _parse_verify(conn_id, extra.get("verify")),
+        "proxy": _text(extra, "proxy"),
+        "timeout": _parse_number(conn_id, "timeout", extra.get("timeout"), float),
+        "max_retries": max_retries,
+        "obs_path_style": _parse_bool(conn_id, "obs_path_style", extra.get("obs_path_style")),
+        "obs_signature": _parse_obs_signature(conn_id, extra.get("obs_signature")),
+        "retry_possibly_billed": _parse_bool(
+            conn_id, "retry_possibly_billed", extra.get("retry_possibly_billed")
         ),
-        price_per_call=_parse_price(conn_id, extra.get("price_per_call")),
-    )
+        "price_per_call": _parse_price(conn_id, extra.get("price_per_call")),
+    }
 
 
 def _parse_obs_signature(conn_id: str, raw: Any) -> str:
     if raw is None or raw == "":
-        return "obs"
+        return str(CONN_DEFAULTS["obs_signature"])
     value = str(raw).strip().lower()
     value = OBS_SIGNATURE_ALIASES.get(value, value)
     if value not in OBS_SIGNATURES:

@@ -191,3 +191,24 @@ def test_timeout_extra_that_cannot_work_is_refused_before_any_call(emulator, mon
         HuaweiOcrHook().recognize(SLUG, image=png())
     assert info.value.field == "timeout" and "'timeout'" in str(info.value)
     assert emulator.count() == 0
+
+
+def test_the_form_and_the_parser_share_one_table_of_defaults():
+    from airflow_provider_hwocr.get_provider_info import (
+        AUTH_TYPES,
+        CONN_DEFAULTS,
+        CONN_FIELDS,
+        OBS_SIGNATURE_ALIASES,
+    )
+
+    settings = settings_from_connection(_conn({"region": REGION, "project_id": PROJECT_ID}))
+    for name, default in CONN_DEFAULTS.items():
+        assert getattr(settings, name) == default, name
+        form = CONN_FIELDS[name]["schema"]
+        # the form shows the default, except where a short value would make the masker warn
+        assert form.get("default", default) == default, name
+    assert CONN_FIELDS["auth_type"]["schema"]["enum"] == list(AUTH_TYPES)
+    assert CONN_FIELDS["obs_signature"]["schema"]["enum"] == [
+        CONN_DEFAULTS["obs_signature"],
+        *OBS_SIGNATURE_ALIASES,
+    ]
