@@ -44,8 +44,9 @@ import threading
 import time
 import uuid
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -57,6 +58,10 @@ _XML = "application/xml"
 _MAX_KEYS = 1000
 _MAX_PUT_LOG = 500_000
 _DELETE_KEY_RE = re.compile(rb"<Key>(.*?)</Key>", re.DOTALL)
+#: Query keys of a bucket PUT that set a sub-resource (not create the bucket).
+_PUT_SUBRESOURCES = frozenset({"policy", "acl", "cors", "tagging"})
+#: Query keys of a bucket GET that read a sub-resource (not list the objects).
+_GET_SUBRESOURCES = frozenset({"location", "policy", "acl", "versioning"})
 _REASONS = {
     200: "OK",
     204: "No Content",
@@ -287,18 +292,27 @@ class FastObjectServer:
     def _bucket(
         self, method: str, bucket: _Bucket | None, name: str, query: dict[str, str], body: bytes
     ) -> _Response:
-        if method == "PUT" and not ({"policy", "acl", "cors", "tagging"} & set(query)):
+        if method == "PUT" and not (_PUT_SUBRESOURCES & set(query)):
             if bucket is not None:
                 return _error(409, "BucketAlreadyOwnedByYou", "the bucket exists", name)
             self.buckets[name] = _Bucket()
             return _Response(200, [("Location", f"/{name}")])
         if bucket is None:
-            return _Response(404) if method == "HEAD" else _error(404, "NoSuchBucket", "no such bucket", name)
+            return _not_found(method, "NoSuchBucket", "no such bucket", name)
+        answer = self._on_bucket(method, bucket, name, query, body)
+        if answer is None:
+            return _error(501, "NotImplemented", f"{method} on a bucket with {sorted(query)}", name)
+        return answer
+
+    def _on_bucket(
+        self, method: str, bucket: _Bucket, name: str, query: dict[str, str], body: bytes
+    ) -> _Response | None:
+        """A request on a bucket that exists (other than creating it); None if it is not supported."""
         if method == "HEAD":
             return _Response(200)
         if method == "PUT":
             return _Response(204)  # policy and the like: accepted, not enforced
-        if method == "GET" and not ({"location", "policy", "acl", "versioning"} & set(query)):
+        if method == "GET" and not (_GET_SUBRESOURCES & set(query)):
             return self._list(bucket, name, query)
         if method == "POST" and "delete" in query:
             for raw in _DELETE_KEY_RE.findall(body):
@@ -309,23 +323,15 @@ class FastObjectServer:
                 return _error(409, "BucketNotEmpty", "the bucket is not empty", name)
             del self.buckets[name]
             return _Response(204)
-        return _error(501, "NotImplemented", f"{method} on a bucket with {sorted(query)}", name)
+        return None
 
     def _object(
         self, method: str, bucket: _Bucket | None, name: str, key: str, headers: dict[str, str], body: bytes
     ) -> _Response:
         if bucket is None:
-            return _Response(404) if method == "HEAD" else _error(404, "NoSuchBucket", "no such bucket", name)
+            return _not_found(method, "NoSuchBucket", "no such bucket", name)
         if method == "PUT":
-            md5 = headers.get("content-md5")
-            if md5 and base64.b64decode(md5) != hashlib.md5(body, usedforsecurity=False).digest():
-                return _error(400, "BadDigest", "the Content-MD5 does not match the body", key)
-            meta = [(k, v) for k, v in headers.items() if k.startswith(("x-amz-meta-", "x-obs-meta-"))]
-            obj = _Object(body, headers.get("content-type", "application/octet-stream"), meta)
-            bucket.put(key, obj)
-            if len(self._put_log) < _MAX_PUT_LOG:
-                self._put_log.append((obj.modified, f"{name}/{key}"))
-            return _Response(200, [("ETag", f'"{obj.etag}"')])
+            return self._put(bucket, name, key, headers, body)
         if method == "DELETE":
             bucket.delete(key)
             return _Response(204)
@@ -333,7 +339,7 @@ class FastObjectServer:
             return _error(405, "MethodNotAllowed", method, key)
         found = bucket.objects.get(key)
         if found is None:
-            return _Response(404) if method == "HEAD" else _error(404, "NoSuchKey", "no such key", key)
+            return _not_found(method, "NoSuchKey", "no such key", key)
         out = [
             ("Content-Type", found.content_type),
             ("ETag", f'"{found.etag}"'),
@@ -345,88 +351,167 @@ class FastObjectServer:
             return _Response(200, out)
         return _Response(200, out, found.data)
 
+    def _put(self, bucket: _Bucket, name: str, key: str, headers: dict[str, str], body: bytes) -> _Response:
+        """Store an object: its body (checked against ``Content-MD5``), type and user metadata."""
+        md5 = headers.get("content-md5")
+        if md5 and base64.b64decode(md5) != hashlib.md5(body, usedforsecurity=False).digest():
+            return _error(400, "BadDigest", "the Content-MD5 does not match the body", key)
+        meta = [(k, v) for k, v in headers.items() if k.startswith(("x-amz-meta-", "x-obs-meta-"))]
+        obj = _Object(body, headers.get("content-type", "application/octet-stream"), meta)
+        bucket.put(key, obj)
+        if len(self._put_log) < _MAX_PUT_LOG:
+            self._put_log.append((obj.modified, f"{name}/{key}"))
+        return _Response(200, [("ETag", f'"{obj.etag}"')])
+
     def _list(self, bucket: _Bucket, name: str, query: dict[str, str]) -> _Response:
-        prefix = query.get("prefix", "")
-        marker = query.get("marker", "")
-        delimiter = query.get("delimiter", "")
         try:
-            max_keys = max(0, min(_MAX_KEYS, int(query.get("max-keys", _MAX_KEYS))))
+            listing = _Listing.of(query)
         except ValueError:
             return _error(400, "InvalidArgument", "max-keys must be an integer")
-        url = query.get("encoding-type") == "url"
-        keys = bucket.keys()
-        start = max(bisect_left(keys, prefix), bisect_right(keys, marker) if marker else 0)
+        page = listing.page(bucket.keys())
+        return _Response(200, [("Content-Type", _XML)], listing.xml(bucket, name, page).encode("utf-8"))
+
+    # --- control paths (another process drives the server over HTTP) ------------------------
+
+    def _control(self, method: str, path: str, query: dict[str, str], body: bytes) -> _Response:
+        takes, answer = _CONTROLS.get(path, ("", None))
+        if answer is None or takes not in (None, method):
+            return _error(404, "NoSuchControl", path)
+        return answer(self, query, body)
+
+    def _control_stats(self, query: dict[str, str], body: bytes) -> _Response:
+        return _json_response(self.stats())
+
+    def _control_puts(self, query: dict[str, str], body: bytes) -> _Response:
+        return _json_response(self.put_times(query.get("prefix", "")))
+
+    def _control_reset(self, query: dict[str, str], body: bytes) -> _Response:
+        self.reset_stats()
+        return _Response(204)
+
+    def _control_config(self, query: dict[str, str], body: bytes) -> _Response:
+        if "delay" in query:
+            self.delay = float(query["delay"])
+        if "connect_delay" in query:
+            self.connect_delay = float(query["connect_delay"])
+        return _Response(204)
+
+    def _control_fill(self, query: dict[str, str], body: bytes) -> _Response:
+        self.fill(query["bucket"], query.get("prefix", ""), int(query["n"]), body)
+        return _Response(204)
+
+    def _control_bucket(self, query: dict[str, str], body: bytes) -> _Response:
+        self.create_bucket(query["bucket"])
+        return _Response(204)
+
+
+#: Control path -> (the method it takes, None for any; what answers it).
+_CONTROLS: dict[str, tuple[str | None, Callable[[FastObjectServer, dict[str, str], bytes], _Response]]] = {
+    "/_fast/stats": (None, FastObjectServer._control_stats),
+    "/_fast/puts": (None, FastObjectServer._control_puts),
+    "/_fast/reset": ("POST", FastObjectServer._control_reset),
+    "/_fast/config": ("POST", FastObjectServer._control_config),
+    "/_fast/fill": ("POST", FastObjectServer._control_fill),
+    "/_fast/bucket": ("POST", FastObjectServer._control_bucket),
+}
+
+
+def _json_response(payload: Any) -> _Response:
+    return _Response(200, [("Content-Type", "application/json")], json.dumps(payload).encode())
+
+
+def _not_found(method: str, code: str, message: str, resource: str) -> _Response:
+    """404: with an error document, except to a HEAD (no body)."""
+    return _Response(404) if method == "HEAD" else _error(404, code, message, resource)
+
+
+@dataclass(frozen=True)
+class _Page:
+    """One page of a bucket listing: keys, common prefixes, whether more follow, the last entry."""
+
+    keys: list[str]
+    prefixes: list[str]
+    truncated: bool
+    last: str
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """A ListObjects (v1) request: ``prefix``, ``marker``, ``delimiter``, ``max-keys``, ``encoding-type``."""
+
+    prefix: str
+    marker: str
+    delimiter: str
+    max_keys: int
+    url_encoded: bool
+
+    @classmethod
+    def of(cls, query: dict[str, str]) -> _Listing:
+        """The request a query asks for; ``ValueError`` if ``max-keys`` is not an integer."""
+        return cls(
+            prefix=query.get("prefix", ""),
+            marker=query.get("marker", ""),
+            delimiter=query.get("delimiter", ""),
+            max_keys=max(0, min(_MAX_KEYS, int(query.get("max-keys", _MAX_KEYS)))),
+            url_encoded=query.get("encoding-type") == "url",
+        )
+
+    def page(self, keys: list[str]) -> _Page:
+        """The entries of sorted ``keys`` this request lists; keys under a common prefix are one entry."""
+        prefix, delimiter = self.prefix, self.delimiter
+        start = max(bisect_left(keys, prefix), bisect_right(keys, self.marker) if self.marker else 0)
         contents: list[str] = []
         prefixes: list[str] = []
         last = ""
-        truncated = False
         i = start
-        while i < len(keys):
+        while i < len(keys) and keys[i].startswith(prefix):
             key = keys[i]
-            if not key.startswith(prefix):
-                break
-            if len(contents) + len(prefixes) >= max_keys:
-                truncated = True
-                break
+            if len(contents) + len(prefixes) >= self.max_keys:
+                return _Page(contents, prefixes, True, last)
             cut = key.find(delimiter, len(prefix)) if delimiter else -1
             if cut >= 0:
-                common = key[: cut + len(delimiter)]
-                prefixes.append(common)
-                last = common
-                i = bisect_right(keys, common + "\U0010ffff")  # past everything under it
-                continue
-            contents.append(key)
-            last = key
-            i += 1
-        enc = (lambda s: quote(s, safe="/")) if url else escape
+                last = key[: cut + len(delimiter)]
+                prefixes.append(last)
+                i = bisect_right(keys, last + "\U0010ffff")  # past everything under it
+            else:
+                contents.append(key)
+                last = key
+                i += 1
+        return _Page(contents, prefixes, False, last)
+
+    def encode(self, text: str) -> str:
+        return quote(text, safe="/") if self.url_encoded else escape(text)
+
+    def xml(self, bucket: _Bucket, name: str, page: _Page) -> str:
+        enc = self.encode
         xml = [
             '<?xml version="1.0" encoding="UTF-8"?>',
             '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
-            f"<Name>{escape(name)}</Name><Prefix>{enc(prefix)}</Prefix><Marker>{enc(marker)}</Marker>",
-            f"<MaxKeys>{max_keys}</MaxKeys>",
+            f"<Name>{escape(name)}</Name><Prefix>{enc(self.prefix)}</Prefix><Marker>{enc(self.marker)}</Marker>",
+            f"<MaxKeys>{self.max_keys}</MaxKeys>",
         ]
-        if delimiter:
-            xml.append(f"<Delimiter>{enc(delimiter)}</Delimiter>")
-        if url:
+        if self.delimiter:
+            xml.append(f"<Delimiter>{enc(self.delimiter)}</Delimiter>")
+        if self.url_encoded:
             xml.append("<EncodingType>url</EncodingType>")
-        xml.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
-        if truncated:
-            xml.append(f"<NextMarker>{enc(last)}</NextMarker>")
-        for key in contents:
-            obj = bucket.objects[key]
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(obj.modified))
-            xml.append(
-                f"<Contents><Key>{enc(key)}</Key><LastModified>{stamp}.{int(obj.modified * 1000) % 1000:03d}Z"
-                f'</LastModified><ETag>"{obj.etag}"</ETag><Size>{len(obj.data)}</Size>'
-                "<StorageClass>STANDARD</StorageClass></Contents>"
-            )
-        for common in prefixes:
-            xml.append(f"<CommonPrefixes><Prefix>{enc(common)}</Prefix></CommonPrefixes>")
+        xml.append(f"<IsTruncated>{'true' if page.truncated else 'false'}</IsTruncated>")
+        if page.truncated:
+            xml.append(f"<NextMarker>{enc(page.last)}</NextMarker>")
+        xml.extend(_contents_xml(key, bucket.objects[key], enc) for key in page.keys)
+        xml.extend(
+            f"<CommonPrefixes><Prefix>{enc(common)}</Prefix></CommonPrefixes>" for common in page.prefixes
+        )
         xml.append("</ListBucketResult>")
-        return _Response(200, [("Content-Type", _XML)], "".join(xml).encode("utf-8"))
+        return "".join(xml)
 
-    def _control(self, method: str, path: str, query: dict[str, str], body: bytes) -> _Response:
-        if path == "/_fast/stats":
-            return _Response(200, [("Content-Type", "application/json")], json.dumps(self.stats()).encode())
-        if path == "/_fast/puts":
-            times = self.put_times(query.get("prefix", ""))
-            return _Response(200, [("Content-Type", "application/json")], json.dumps(times).encode())
-        if path == "/_fast/reset" and method == "POST":
-            self.reset_stats()
-            return _Response(204)
-        if path == "/_fast/config" and method == "POST":
-            if "delay" in query:
-                self.delay = float(query["delay"])
-            if "connect_delay" in query:
-                self.connect_delay = float(query["connect_delay"])
-            return _Response(204)
-        if path == "/_fast/fill" and method == "POST":
-            self.fill(query["bucket"], query.get("prefix", ""), int(query["n"]), body)
-            return _Response(204)
-        if path == "/_fast/bucket" and method == "POST":
-            self.create_bucket(query["bucket"])
-            return _Response(204)
-        return _error(404, "NoSuchControl", path)
+
+def _contents_xml(key: str, obj: _Object, enc: Callable[[str], str]) -> str:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(obj.modified))
+    return (
+        f"<Contents><Key>{enc(key)}</Key><LastModified>{stamp}.{int(obj.modified * 1000) % 1000:03d}Z"
+        f'</LastModified><ETag>"{obj.etag}"</ETag><Size>{len(obj.data)}</Size>'
+        "<StorageClass>STANDARD</StorageClass></Contents>"
+    )
 
 
 def _unescape(text: str) -> str:
@@ -520,23 +605,8 @@ class _Connection(asyncio.Protocol):
         except Exception as exc:  # noqa: BLE001 - a bug here must not kill the connection silently
             response = _error(500, "InternalError", f"{type(exc).__name__}: {exc}")
         close = headers.get("connection", "").lower() == "close"
-        out = [f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Error')}"]
-        out += [f"{k}: {v}" for k, v in response.headers]
-        if not any(k.lower() == "content-length" for k, _ in response.headers):
-            out.append(f"Content-Length: {len(response.body)}")
-        out.append(f"Date: {formatdate(usegmt=True)}")
-        out.append("Server: hwocr-fast-object-server")
-        if close:
-            out.append("Connection: close")
-        raw = ("\r\n".join(out) + "\r\n\r\n").encode("latin-1")
-        payload = raw if method == "HEAD" else raw + response.body
-        wait = 0.0
-        if not target.startswith("/_fast/"):
-            agent = _agent_of(headers)
-            if not server.exempt(agent):
-                wait = server.delay + (server.connect_delay if self.first else 0.0)
-            server._count(agent, method, size, len(payload), self.first, len(body))
-            self.first = False
+        payload = _serialise(method, response, close)
+        wait = 0.0 if target.startswith("/_fast/") else self._count(method, headers, body, size, len(payload))
         if wait > 0 and server._loop is not None:
             self.busy = True
             assert self.transport is not None
@@ -544,6 +614,17 @@ class _Connection(asyncio.Protocol):
             server._loop.call_later(wait, self._send, payload, close)
         else:
             self._send(payload, close)
+
+    def _count(self, method: str, headers: dict[str, str], body: bytes, size: int, sent: int) -> float:
+        """Count a request (not a control path's); how long its answer waits (none for exempt agents)."""
+        server = self.server
+        agent = _agent_of(headers)
+        wait = 0.0
+        if not server.exempt(agent):
+            wait = server.delay + (server.connect_delay if self.first else 0.0)
+        server._count(agent, method, size, sent, self.first, len(body))
+        self.first = False
+        return wait
 
     def _send(self, payload: bytes, close: bool) -> None:
         transport = self.transport
@@ -559,6 +640,20 @@ class _Connection(asyncio.Protocol):
             self.busy = False
             transport.resume_reading()
             self._process()
+
+
+def _serialise(method: str, response: _Response, close: bool) -> bytes:
+    """Status line, headers (``Content-Length`` added unless given) and body (none for a HEAD)."""
+    out = [f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Error')}"]
+    out += [f"{k}: {v}" for k, v in response.headers]
+    if not any(k.lower() == "content-length" for k, _ in response.headers):
+        out.append(f"Content-Length: {len(response.body)}")
+    out.append(f"Date: {formatdate(usegmt=True)}")
+    out.append("Server: hwocr-fast-object-server")
+    if close:
+        out.append("Connection: close")
+    raw = ("\r\n".join(out) + "\r\n\r\n").encode("latin-1")
+    return raw if method == "HEAD" else raw + response.body
 
 
 def _dechunk(buf: bytearray, start: int) -> tuple[bytes, int] | None:
