@@ -162,3 +162,18 @@ def test_provider_info_lists_what_exists():
     for name, field in conn["conn-fields"].items():
         if "password" in name or "token" in name:
             assert field["schema"].get("format") == "password", name
+
+
+def test_the_version_is_written_once():
+    """pyproject.toml reads the version from the package (no second copy to keep in step)."""
+    from importlib.metadata import version
+
+    import tomllib
+
+    from tests.helpers.paths import REPO
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
+    dynamic = pyproject["tool"]["setuptools"]["dynamic"]["version"]
+    assert dynamic == {"attr": "airflow_provider_hwocr.__version__"}
+    assert version("airflow-provider-hwocr") == __version__  # the installed metadata agrees
