@@ -9,7 +9,7 @@ tables, per edition (:class:`~.model.Endpoints`); the lifecycle is the vendor's
 notices with their dates and sources.
 
 Adding an API: one entry below (and its result in ``responses.json``), then
-``python3 scripts/gen_operators.py`` and ``python3 scripts/gen_docs.py``.
+``python3 scripts/generate.py``.
 """
 
 from __future__ import annotations

@@ -215,6 +215,6 @@ def test_docs_operator_table_is_generated_from_catalog():
     from airflow_provider_hwocr.catalog.docs import operators_block
 
     index = (REPO / "docs" / "reference" / "index.md").read_text(encoding="utf-8")
-    assert operators_block() in index, "docs table is stale: run python3 scripts/gen_docs.py"
+    assert operators_block() in index, "docs table is stale: run python3 scripts/generate.py"
     for api in APIS:
         assert f"`{api.slug}`" in index, api.slug

@@ -8,11 +8,14 @@ import dataclasses
 from airflow_provider_hwocr.catalog import APIS, LIVE_APIS, get_api
 from airflow_provider_hwocr.catalog.codegen import GENERATED_PATH, operators_module
 from tests.helpers.paths import REPO
+from tests.scripts.test_generate import GENERATE
 
 
 def test_generated_module_is_fresh():
     on_disk = (REPO / GENERATED_PATH).read_text(encoding="utf-8")
-    assert on_disk == operators_module(), "stale: run python3 scripts/gen_operators.py"
+    assert on_disk == operators_module(), "stale: run python3 scripts/generate.py"
+    assert GENERATED_PATH not in GENERATE.stale(REPO), "stale: run python3 scripts/generate.py"
+    assert "scripts/generate.py" in on_disk.split('"""')[1]  # its header names the one generator
 
 
 def test_staleness_is_detected():

@@ -24,12 +24,14 @@ from airflow_provider_hwocr.catalog.reference import (
 )
 from airflow_provider_hwocr.catalog.responses import RESPONSES
 from tests.helpers.paths import REPO
+from tests.scripts.test_generate import GENERATE
 
 DOCS = REPO / DOCS_DIR
-STALE = "stale: run python3 scripts/gen_docs.py"
+STALE = "stale: run python3 scripts/generate.py"
 
 
 def test_the_pages_on_disk_are_fresh_and_there_are_no_others():
+    assert [rel for rel in GENERATE.stale(REPO) if rel.startswith(f"{DOCS_DIR}/")] == [], STALE
     pages = reference_pages()
     for rel, text in pages.items():
         path = DOCS / rel
@@ -45,6 +47,7 @@ def test_the_nav_of_mkdocs_yml_is_fresh_and_lists_every_page():
         r"^[ \t]*" + re.escape(NAV_BEGIN) + ".*?" + re.escape(NAV_END), text, re.DOTALL | re.MULTILINE
     )
     assert block is not None and block.group(0) == reference_nav(), f"mkdocs.yml nav {STALE}"
+    assert "mkdocs.yml" not in GENERATE.stale(REPO), f"mkdocs.yml nav {STALE}"
     for api in APIS:
         assert page_path(api.slug) in block.group(0)
 
