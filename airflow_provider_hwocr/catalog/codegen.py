@@ -18,6 +18,7 @@ from typing import Any
 
 from airflow_provider_hwocr.catalog.apis import LIVE_APIS
 from airflow_provider_hwocr.catalog.model import Api, Param
+from airflow_provider_hwocr.catalog.rendering import limits_text, regions_text
 from airflow_provider_hwocr.catalog.response_model import Field, ResponseModel
 from airflow_provider_hwocr.catalog.responses import RESPONSES
 
@@ -150,35 +151,20 @@ def _result_fields(model: ResponseModel) -> str:
     return ", ".join(names) if names else "a free JSON object"
 
 
+def _rst(name: str) -> str:
+    return f"``{name}``"
+
+
 def _regions_text(api: Api) -> str:
-    ends = api.endpoints
-    parts = []
-    if ends.cn:
-        parts.append(f"mainland table: {', '.join(ends.cn)}")
-    if ends.intl:
-        parts.append(f"international table: {', '.join(ends.intl)}")
-    if ends.other:
-        parts.append(f"also {', '.join(ends.other)} ({ends.other_source}; warned, not refused)")
-    if not ends.known:
-        parts.insert(0, "neither endpoint table lists a region (calls are warned about, not refused)")
-    return "Regions: " + "; ".join(parts) + "."
+    return f"Regions: {regions_text(api)}."
 
 
 def _limits_text(api: Api) -> str:
-    lim = api.limits
-    if api.image_field is None:
+    text = limits_text(api, _rst)
+    if text is None:
         return "No image: the parameters are the request."
-    sides = (
-        f"short side >= {lim.min_side} px, long side <= {lim.max_side:,} px"
-        if lim.side_rule == "short_long"
-        else f"sides {lim.min_side}-{lim.max_side:,} px"
-    )
-    pixels = f", at most {lim.max_pixels:,} pixels" if lim.max_pixels else ""
-    page = f" A PDF page is chosen with ``{api.page_field}``." if api.page_field else ""
-    return (
-        f"Image (body field ``{api.image_field}``, or ``url``): {', '.join(sorted(lim.formats))}; {sides}{pixels}; "
-        f"at most {lim.max_base64_bytes // (1024 * 1024)} MB of Base64.{page}"
-    )
+    page = f" {text.page}." if text.page else ""
+    return f"Image (body field ``{api.image_field}``, or ``url``): {text.formats}; {text.size}; {text.base64}.{page}"
 
 
 def _docstring(api: Api) -> list[str]:

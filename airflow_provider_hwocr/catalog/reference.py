@@ -10,11 +10,13 @@ pages' layout.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from airflow_provider_hwocr.catalog.apis import APIS
 from airflow_provider_hwocr.catalog.model import Api
+from airflow_provider_hwocr.catalog.rendering import limits_text, region_editions, sides_text
 from airflow_provider_hwocr.catalog.response_model import Field
 from airflow_provider_hwocr.catalog.responses import RESPONSES
 
@@ -66,7 +68,6 @@ def api_facts(api: Api) -> dict[str, Any]:
     docs contradict themselves, and the reading taken).
     """
     model = RESPONSES.get(api.slug)
-    limits = api.limits
     notes = [*api.notes]
     fields: list[dict[str, Any]] = []
     if model is not None:
@@ -84,10 +85,7 @@ def api_facts(api: Api) -> dict[str, Any]:
                 }
             )
             notes += [f"`{path}`: {note}" for note in field.notes]
-    ends = api.endpoints
-    regions = {"Mainland endpoint table": list(ends.cn), "International endpoint table": list(ends.intl)}
-    if ends.other:
-        regions[f"Also ({ends.other_source}; warned, never refused)"] = list(ends.other)
+    regions = {edition[:1].upper() + edition[1:]: list(ids) for edition, ids in region_editions(api)}
     return {
         "slug": api.slug,
         "title": api.title,
@@ -110,14 +108,7 @@ def api_facts(api: Api) -> dict[str, Any]:
                 for e in api.lifecycle.events
             ],
         },
-        "limits": None
-        if api.image_field is None
-        else {
-            "formats": sorted(limits.formats),
-            "sides": _sides(limits.min_side, limits.max_side, limits.side_rule),
-            "max_pixels": limits.max_pixels,
-            "max_base64_bytes": limits.max_base64_bytes,
-        },
+        "limits": _limits(api),
         "params": [
             {
                 "name": p.name,
@@ -150,10 +141,23 @@ def _walk(fields: Sequence[Field], prefix: str = "") -> Iterable[tuple[str, Fiel
         yield from _walk(field.fields, path + inner)
 
 
-def _sides(low: int, high: int, rule: str) -> str:
-    if rule == "short_long":
-        return f"shortest side at least {low:,} px, longest side at most {high:,} px"
-    return f"each side {low:,}–{high:,} px"
+def _limits(api: Api) -> dict[str, Any] | None:
+    """The image limits as data, with their words (``text``: :func:`~.rendering.limits_text`'s phrases)."""
+    text = limits_text(api, _md)
+    if text is None:
+        return None
+    lim = api.limits
+    return {
+        "formats": sorted(lim.formats),
+        "sides": sides_text(lim),
+        "max_pixels": lim.max_pixels,
+        "max_base64_bytes": lim.max_base64_bytes,
+        "text": dataclasses.asdict(text),
+    }
+
+
+def _md(name: str) -> str:
+    return f"`{name}`"
 
 
 # --- rendering (plain data in, Markdown out) -----------------------------------------------------
@@ -260,21 +264,20 @@ def _example(facts: dict[str, Any]) -> list[str]:
     ]
 
 
-def _images_section(limits: dict[str, Any] | None, page_field: str | None) -> list[str]:
+def _images_section(limits: dict[str, Any] | None) -> list[str]:
     if limits is None:
         return ["## Images", "", "None: this API takes no image.", ""]
+    text = limits["text"]
     lines = [
         "## Images",
         "",
-        f"- Formats: {', '.join(limits['formats'])} (read from the file's first bytes, not its name).",
-        f"- Size: {limits['sides']}"
-        + (f", at most {limits['max_pixels']:,} pixels" if limits["max_pixels"] else "")
-        + ".",
-        f"- Base64 text at most {limits['max_base64_bytes']:,} bytes; the whole request body too.",
+        f"- Formats: {text['formats']} (read from the file's first bytes, not its name).",
+        f"- Size: {text['size']}.",
+        f"- {text['base64']}; the whole request body too.",
         WHOLE_FILES,
     ]
-    if page_field:
-        lines.append(f"- The page of a PDF is chosen with `{page_field}`.")
+    if text["page"]:
+        lines.append(f"- {text['page']}.")
     return [*lines, ""]
 
 
@@ -325,7 +328,7 @@ def api_page(facts: dict[str, Any]) -> str:
         PARAMS_INTRO,
         "",
         *_params_table(facts["params"]),
-        *_images_section(limits, facts["page_field"]),
+        *_images_section(limits),
         "## Response",
         "",
         *_response_table(facts["response"]),

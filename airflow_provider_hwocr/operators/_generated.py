@@ -83,8 +83,8 @@ class HuaweiOcrSmartDocumentRecognizerOperator(HuaweiOcrOperator):
     Text, key-value pairs, tables, layout, forms and formulas from documents and PDF pages.
 
     Regions: mainland table: cn-north-4; international table: ap-southeast-1, ap-southeast-3.
-    Image (body field ``data``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 15-30,000 px; at most
-    10 MB of Base64. A PDF page is chosen with ``pdf_page_number``.
+    Image (body field ``data``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 15-30,000 px; Base64
+    text at most 10,485,760 bytes (10 MB). A PDF page is chosen with ``pdf_page_number``.
     Returns the API's ``result`` (a list of dicts): ``ocr_result``, ``kv_result``, ``table_result``,
     ``layout_result``, ``form_result``, ``formula_result``.
     Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0161.html
@@ -184,8 +184,8 @@ class HuaweiOcrGeneralTableOperator(HuaweiOcrOperator):
     Tables with or without ruling lines, cell by cell, optionally as an Excel file.
 
     Regions: mainland table: cn-east-3, cn-north-4; international table: ap-southeast-3.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``words_region_count``, ``words_region_list``, ``excel``.
     Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0031.html
 
@@ -258,8 +258,8 @@ class HuaweiOcrGeneralTextOperator(HuaweiOcrOperator):
 
     Regions: mainland table: cn-east-3, cn-north-4; international table: ap-southeast-1.
     Image (body field ``image``, or ``url``): BMP, GIF, ICO, JPEG, PCX, PDF, PNG, PSD, TIFF, WEBP;
-    sides 15-30,000 px, at most 160,000,000 pixels; at most 10 MB of Base64. A PDF page is chosen
-    with ``pdf_page_number``.
+    sides 15-30,000 px, at most 160,000,000 pixels; Base64 text at most 10,485,760 bytes (10 MB). A
+    PDF page is chosen with ``pdf_page_number``.
     Returns the API's ``result`` (a dict): ``direction``, ``words_block_count``,
     ``words_block_list``, ``markdown_result``.
     Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0042.html
@@ -327,7 +327,7 @@ class HuaweiOcrWebImageOperator(HuaweiOcrOperator):
 
     Regions: mainland table: cn-east-3, cn-north-4, cn-south-1; international table: ap-southeast-2.
     Image (body field ``image``, or ``url``): BMP, GIF, ICO, JPEG, PCX, PNG, TGA, TIFF, WEBP; sides
-    15-30,000 px; at most 10 MB of Base64.
+    15-30,000 px; Base64 text at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``words_block_count``, ``words_block_list``,
     ``extracted_data``.
     Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0108.html
@@ -382,7 +382,8 @@ class HuaweiOcrAutoClassificationOperator(HuaweiOcrOperator):
 
     Regions: mainland table: cn-north-4.
     Image (body field ``image``, or ``url``): BMP, JPEG, OFD, PDF, PNG, TIFF; short side >= 15 px,
-    long side <= 8,000 px; at most 10 MB of Base64. A PDF page is chosen with ``pdf_page_number``.
+    long side <= 8,000 px; Base64 text at most 10,485,760 bytes (10 MB). A PDF page is chosen with
+    ``pdf_page_number``.
     Returns the API's ``result`` (a list of dicts): ``status``, ``content``, ``type``, ``location``,
     ``seal_mark``, ``confidence``.
     Reference: https://support.huaweicloud.com/en-us/api-ocr/ocr_03_0113.html
@@ -456,7 +457,7 @@ class HuaweiOcrHandwritingOperator(HuaweiOcrOperator):
 
     Regions: mainland table: cn-north-4.
     Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; short side >= 8 px, long side <=
-    8,192 px; at most 10 MB of Base64.
+    8,192 px; Base64 text at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``words_block_count``, ``words_block_list``.
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
@@ -497,8 +498,8 @@ class HuaweiOcrBusinessCardOperator(HuaweiOcrOperator):
     Name, title, company, phone numbers, address and e-mail from a business card.
 
     Regions: mainland table: cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``name``, ``title``, ``company``, ``department``,
     ``phone``, ``address``, ``email``, ``fax``, ``postcode``, ``website``, ``extra_info_list``,
     ``adjusted_image``.
@@ -539,7 +540,8 @@ class HuaweiOcrSealOperator(HuaweiOcrOperator):
 
     Regions: mainland table: cn-north-4.
     Image (body field ``data``, or ``url``): BMP, GIF, ICO, JPEG, PCX, PDF, PNG, PSD, TIFF, WEBP;
-    sides 15-8,192 px; at most 10 MB of Base64. A PDF page is chosen with ``pdf_page_number``.
+    sides 15-8,192 px; Base64 text at most 10,485,760 bytes (10 MB). A PDF page is chosen with
+    ``pdf_page_number``.
     Returns the API's ``result`` (a dict): ``seal_list``, ``erased_seal_image``.
     Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0168.html
 
@@ -583,8 +585,8 @@ class HuaweiOcrVinOperator(HuaweiOcrOperator):
     The vehicle identification number (VIN) on a windscreen plate or a chassis.
 
     Regions: mainland table: cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``vin``.
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
@@ -611,8 +613,8 @@ class HuaweiOcrAutoIdDocClassificationOperator(HuaweiOcrOperator):
     Classifies an identity document image and can raise quality alarms.
 
     Regions: international table: ap-southeast-2.
-    Image (body field ``data``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``data``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text at
+    most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``type``, ``location``, ``confidence``, ``alarm_result``,
     ``alarm_confidence``.
 
@@ -656,8 +658,8 @@ class HuaweiOcrPassportOperator(HuaweiOcrOperator):
     Passport data page fields, from the machine-readable zone or a Chinese passport.
 
     Regions: mainland table: cn-north-4; international table: ap-southeast-1, ap-southeast-2.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``passport_type``, ``country_code``, ``passport_number``,
     ``nationality``, ``surname``, ``given_name``, ``sex``, ``date_of_birth``, ``date_of_expiry``,
     ``date_of_issue``, ``place_of_birth``, ``place_of_issue``, ``issuing_authority``,
@@ -703,8 +705,8 @@ class HuaweiOcrThailandIdCardOperator(HuaweiOcrOperator):
     Fields of Thai identity cards, front and back.
 
     Regions: mainland table: ap-southeast-2; international table: ap-southeast-2.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``type``, ``name_en``, ``ref_number``, ``side``,
     ``id_number``, ``name_th``, ``first_name_en``, ``last_name_en``, ``date_of_birth_th``,
     ``date_of_birth_en``, ``religion_th``, ``address_th``, ``date_of_issue_th``,
@@ -768,8 +770,8 @@ class HuaweiOcrColombiaIdCardOperator(HuaweiOcrOperator):
     Fields of Colombian identity cards.
 
     Regions: mainland table: la-north-2, la-south-2; international table: la-north-2.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``side``, ``number``, ``name``, ``last_name``,
     ``birth_date``, ``birth_place``, ``gender``, ``blood_type``, ``issue_date``,
     ``issue_authority``, ``height``, ``citizen_code1``, ``citizen_code2``, ``citizen_code3``,
@@ -806,8 +808,8 @@ class HuaweiOcrCambodianIdCardOperator(HuaweiOcrOperator):
     Fields of Cambodian identity cards, with optional fraud and quality alarms.
 
     Regions: international table: ap-southeast-3.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``id_number``, ``name_kh``, ``name_en``, ``birth_date``,
     ``sex``, ``height``, ``birth_place``, ``address``, ``issue_date``, ``expiry_date``,
     ``description``, ``machine_code1``, ``machine_code2``, ``machine_code3``, ``portrait_image``,
@@ -902,8 +904,8 @@ class HuaweiOcrMyanmarIdCardOperator(HuaweiOcrOperator):
     Fields of Myanmar NRC cards, optionally translated.
 
     Regions: international table: ap-southeast-1, ap-southeast-2.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``side``, ``class``, ``nrc_id``, ``issue_date``,
     ``name``, ``father_name``, ``birth``, ``bloodlines_religion``, ``height``, ``blood_group``,
     ``card_id``, ``nrc_id_back``, ``profession``, ``address``, ``confidence``, ``portrait_image``,
@@ -966,8 +968,8 @@ class HuaweiOcrMyanmarDriverLicenseOperator(HuaweiOcrOperator):
     Fields of Myanmar driving licences.
 
     Regions: international table: ap-southeast-1.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``card_number``, ``card_number_en``, ``name``,
     ``name_en``, ``nrc_id``, ``nrc_id_en``, ``birth``, ``birth_en``, ``blood_group``,
     ``blood_group_en``, ``expiried_date``, ``expiried_date_en``, ``confidence``.
@@ -1005,8 +1007,8 @@ class HuaweiOcrChileIdCardOperator(HuaweiOcrOperator):
     Fields of Chilean identity cards.
 
     Regions: international table: la-south-2.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``surname``, ``given_name``, ``nationality``, ``sex``,
     ``birth``, ``issue_date``, ``expiry_date``, ``document_number``, ``number``, ``confidence``.
 
@@ -1034,8 +1036,8 @@ class HuaweiOcrVietnamIdCardOperator(HuaweiOcrOperator):
     Fields of Vietnamese identity cards, front and back.
 
     Regions: international table: ap-southeast-1.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``side``, ``number``, ``full_name``, ``birth_date``,
     ``sex``, ``nationality``, ``origin_place``, ``residence_place``, ``expiry_date``,
     ``personal_identification``, ``issue_date``, ``machine_code1``, ``machine_code2``,
@@ -1091,8 +1093,8 @@ class HuaweiOcrPeruIdCardOperator(HuaweiOcrOperator):
     Fields of Peruvian identity cards.
 
     Regions: international table: la-south-2.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 15-8,192 px; at most
-    10 MB of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 15-8,192 px; Base64
+    text at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``cui_number``, ``first_surname``, ``second_surname``,
     ``given_name``, ``sex``, ``marital_status``, ``birth_date``, ``nationality``, ``issue_date``,
     ``expiry_date``, ``birth_place``, ``voting_group``, ``organ_donation``, ``registration_date``,
@@ -1143,8 +1145,8 @@ class HuaweiOcrThailandLicensePlateOperator(HuaweiOcrOperator):
     Thai vehicle plates: number, province and position, one item per plate.
 
     Regions: mainland table: ap-southeast-2; international table: ap-southeast-2.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a list of dicts): ``plate_number``, ``plate_location``,
     ``confidence``, ``province``.
 
@@ -1171,9 +1173,9 @@ class HuaweiOcrHkIdCardOperator(HuaweiOcrOperator):
 
     Fields of Hong Kong identity cards, Chinese telegraph codes included.
 
-    Regions: neither endpoint table lists a region (calls are warned about, not refused).
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Regions: neither endpoint table lists a region (warned, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``name``, ``name_en``, ``sex``, ``birth_date``,
     ``number``, ``symbols``, ``name_telegraph_code``, ``permanent``, ``initial_issue_date``,
     ``issue_date``, ``portrait_location``, ``portrait_image``, ``confidence``.
@@ -1219,9 +1221,9 @@ class HuaweiOcrMacaoIdCardOperator(HuaweiOcrOperator):
 
     Fields of Macao identity cards, front and back.
 
-    Regions: neither endpoint table lists a region (calls are warned about, not refused).
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Regions: neither endpoint table lists a region (warned, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``side``, ``name``, ``name_en``, ``sex``, ``issue_date``,
     ``expiry_date``, ``birth_date``, ``initial_issue_date``, ``height``, ``number``, ``symbols``,
     ``machine_code1``, ``machine_code2``, ``machine_code3``, ``portrait_image``, ``confidence``.
@@ -1268,8 +1270,8 @@ class HuaweiOcrVatInvoiceOperator(HuaweiOcrOperator):
     Every field of a VAT invoice (special, ordinary, electronic, fully digital, roll), with items.
 
     Regions: mainland table: cn-east-3, cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, OFD, PDF, PNG, TIFF; sides 100-8,192 px; at
-    most 10 MB of Base64. A PDF page is chosen with ``page_num``.
+    Image (body field ``image``, or ``url``): BMP, JPEG, OFD, PDF, PNG, TIFF; sides 100-8,192 px;
+    Base64 text at most 10,485,760 bytes (10 MB). A PDF page is chosen with ``page_num``.
     Returns the API's ``result`` (a dict): ``title``, ``type``, ``invoice_tag``, ``sum_amount``,
     ``sum_tax``, ``serial_number``, ``attribution``, ``supervision_seal``, ``code``, ``print_code``,
     ``machine_number``, ``print_number``, ``check_code``, ``number``, ``issue_date``,
@@ -1413,8 +1415,8 @@ class HuaweiOcrMvsInvoiceOperator(HuaweiOcrOperator):
     Fields of motor-vehicle and used-car sales invoices.
 
     Regions: mainland table: cn-east-3, cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 100-8,000 px; at most
-    10 MB of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 100-8,000 px; Base64
+    text at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``code``, ``number``, ``machine_printed_code``,
     ``machine_printed_number``, ``issue_date``, ``machine_number``, ``buyer_name``,
     ``buyer_organization_number``, ``buyer_id``, ``buyer_address``, ``buyer_phone``,
@@ -1493,8 +1495,8 @@ class HuaweiOcrQuotaInvoiceOperator(HuaweiOcrOperator):
     Code, number and amount of a fixed-amount (quota) invoice.
 
     Regions: mainland table: cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``number``, ``code``, ``location``, ``amount``,
     ``confidence``.
     Reference: https://support.huaweicloud.com/en-us/api-ocr/ocr_03_0102.html
@@ -1523,8 +1525,8 @@ class HuaweiOcrTaxiInvoiceOperator(HuaweiOcrOperator):
     Taxi receipt: code, number, car, times, distance and fare.
 
     Regions: mainland table: cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``location``, ``code``, ``number``, ``phone_number``,
     ``company``, ``taxi_number``, ``certificate_number``, ``identification_number``, ``date``,
     ``boarding_time``, ``alighting_time``, ``time``, ``unit_price``, ``distance``, ``waiting_time``,
@@ -1564,8 +1566,8 @@ class HuaweiOcrTollInvoiceOperator(HuaweiOcrOperator):
     Vehicle toll receipt: code, number, entry, exit, amount and time.
 
     Regions: mainland table: cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``code``, ``number``, ``entry``, ``exit``, ``amount``,
     ``cashier``, ``vehicle_type``, ``date``, ``time``, ``confidence``, ``text_location``.
 
@@ -1602,8 +1604,8 @@ class HuaweiOcrTrainTicketOperator(HuaweiOcrOperator):
     Train ticket or e-ticket receipt: stations, train, seat, price, passenger.
 
     Regions: mainland table: cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, OFD, PNG, TIFF; sides 15-8,192 px; at most
-    10 MB of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, OFD, PNG, TIFF; sides 15-8,192 px; Base64
+    text at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``ticket_id``, ``check_port``, ``train_number``,
     ``departure_station``, ``destination_station``, ``departure_station_en``,
     ``destination_station_en``, ``departure_time``, ``seat_number``, ``ticket_price``,
@@ -1651,8 +1653,8 @@ class HuaweiOcrFlightItineraryOperator(HuaweiOcrOperator):
     Air itinerary receipt: passenger, flights, fare, taxes and totals.
 
     Regions: mainland table: cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``serial_number``, ``passenger_name``, ``id_number``,
     ``endorsements_restrictions``, ``order_number``, ``fare``, ``caac_development_fund``,
     ``fuel_surcharge``, ``other_taxes``, ``total``, ``e_ticket_number``, ``check_code``,
@@ -1684,8 +1686,8 @@ class HuaweiOcrAcceptanceBillOperator(HuaweiOcrOperator):
     Bank or commercial acceptance bill: parties, accounts, amounts, dates, guarantees.
 
     Regions: mainland table: cn-north-4, cn-south-1.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``issue_date``, ``due_date``, ``bill_status``,
     ``bill_number``, ``issuer_full_name``, ``issuer_account``, ``issuer_bank_name``,
     ``issuer_bank_number``, ``payee_full_name``, ``payee_account``, ``payee_bank_name``,
@@ -1726,8 +1728,8 @@ class HuaweiOcrBankReceiptOperator(HuaweiOcrOperator):
     Key-value pairs of each bank receipt on a page.
 
     Regions: mainland table: cn-north-4.
-    Image (body field ``data``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 15-8,192 px; at most
-    10 MB of Base64. A PDF page is chosen with ``page_num``.
+    Image (body field ``data``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 15-8,192 px; Base64
+    text at most 10,485,760 bytes (10 MB). A PDF page is chosen with ``page_num``.
     Returns the API's ``result`` (a dict): ``bank_receipt_count``, ``bank_receipt_list``.
     Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0172.html
 
@@ -1770,8 +1772,8 @@ class HuaweiOcrFinancialStatementOperator(HuaweiOcrOperator):
     Tables of balance sheets, income and cash-flow statements, optionally as Excel.
 
     Regions: mainland table: cn-east-3.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``words_region_count``, ``words_region_list``, ``excel``,
     ``image_size``, ``rectification_matrix``.
 
@@ -1832,8 +1834,8 @@ class HuaweiOcrInsurancePolicyOperator(HuaweiOcrOperator):
     Policy holder, insured persons, beneficiaries and cover of an insurance policy.
 
     Regions: mainland table: cn-east-3, cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``bank_name``, ``bill_number``, ``company``,
     ``effective_date``, ``applicant_name``, ``applicant_sex``, ``applicant_birthday``,
     ``applicant_id_type``, ``applicant_id_number``, ``insurant_list``, ``beneficiary_list``,
@@ -1868,10 +1870,10 @@ class HuaweiOcrIdCardOperator(HuaweiOcrOperator):
 
     Mainland resident identity card, portrait and emblem sides, with checks and fraud alarms.
 
-    Regions: mainland table: cn-east-3, cn-north-4; also cn-north-1 (an older edition of the
-    mainland endpoint table; warned, not refused).
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Regions: mainland table: cn-east-3, cn-north-4; also (an older edition of the mainland endpoint
+    table; warned, not refused): cn-north-1.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``name``, ``sex``, ``birth``, ``ethnicity``, ``address``,
     ``number``, ``issue``, ``valid_from``, ``valid_to``, ``verification_result``, ``text_location``,
     ``portrait_image``, ``adjusted_image``, ``portrait_location``, ``detect_reproduce_result``,
@@ -2041,10 +2043,10 @@ class HuaweiOcrDriverLicenseOperator(HuaweiOcrOperator):
 
     Mainland driving licence, main and second page, paper or electronic.
 
-    Regions: mainland table: cn-east-3, cn-north-4; also cn-north-1 (an older edition of the
-    mainland endpoint table; warned, not refused).
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 100-8,192 px; at most 10
-    MB of Base64.
+    Regions: mainland table: cn-east-3, cn-north-4; also (an older edition of the mainland endpoint
+    table; warned, not refused): cn-north-1.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 100-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``type``, ``number``, ``name``, ``sex``, ``nationality``,
     ``address``, ``birth``, ``issue_date``, ``class``, ``valid_from``, ``valid_to``,
     ``issuing_authority``, ``file_number``, ``record``, ``accumulated_scores``, ``status``,
@@ -2113,10 +2115,10 @@ class HuaweiOcrVehicleLicenseOperator(HuaweiOcrOperator):
 
     Mainland vehicle licence, main and second page, paper or electronic, with alarms.
 
-    Regions: mainland table: cn-east-3, cn-north-4; also cn-north-1 (an older edition of the
-    mainland endpoint table; warned, not refused).
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 100-8,192 px; at most 10
-    MB of Base64.
+    Regions: mainland table: cn-east-3, cn-north-4; also (an older edition of the mainland endpoint
+    table; warned, not refused): cn-north-1.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 100-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``type``, ``number``, ``vehicle_type``, ``name``,
     ``address``, ``use_character``, ``model``, ``engine_no``, ``vin``, ``register_date``,
     ``issue_date``, ``issuing_authority``, ``file_no``, ``approved_passengers``, ``gross_mass``,
@@ -2208,8 +2210,8 @@ class HuaweiOcrVehicleCertificateOperator(HuaweiOcrOperator):
     Vehicle certificate of conformity: maker, model, VIN, engine, dimensions, weights.
 
     Regions: mainland table: cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``certificate_number``, ``issue_date``,
     ``manufacture_name``, ``vehicle_brand``, ``vehicle_name``, ``vehicle_model``, ``vin``,
     ``vehicle_color``, ``chassis_model``, ``chassis_id``, ``chassis_certificate_number``,
@@ -2256,8 +2258,8 @@ class HuaweiOcrLicensePlateOperator(HuaweiOcrOperator):
     Mainland vehicle plates: number, colour and position, one item per plate.
 
     Regions: mainland table: cn-east-3, cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a list of dicts): ``plate_number``, ``plate_color``,
     ``plate_location``, ``confidence``.
 
@@ -2285,8 +2287,8 @@ class HuaweiOcrBusinessLicenseOperator(HuaweiOcrOperator):
     Registration number, name, legal representative, capital and scope of a business licence.
 
     Regions: mainland table: cn-east-3, cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 15-8,192 px; at most
-    10 MB of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PDF, PNG, TIFF; sides 15-8,192 px; Base64
+    text at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``registration_number``, ``name``, ``type``, ``address``,
     ``legal_representative``, ``registered_capital``, ``organization_form``, ``found_date``,
     ``business_term``, ``business_scope``, ``issue_date``, ``confidence``.
@@ -2319,8 +2321,8 @@ class HuaweiOcrBankCardOperator(HuaweiOcrOperator):
     Bank name, card number, dates and type of a bank card.
 
     Regions: mainland table: cn-east-3, cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``bank_name``, ``card_number``, ``issue_date``,
     ``expiry_date``, ``type``, ``confidence``, ``text_location``.
 
@@ -2357,8 +2359,8 @@ class HuaweiOcrHouseholdRegisterOperator(HuaweiOcrOperator):
     Pages of a household register (hukou): the head page and one item per resident page.
 
     Regions: mainland table: cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a list of dicts): ``type``, ``location``, ``content``,
     ``confidence``.
 
@@ -2391,8 +2393,8 @@ class HuaweiOcrRealEstateCertificateOperator(HuaweiOcrOperator):
     Real-estate certificate: holder, location, area, usage, rights and seals.
 
     Regions: mainland table: cn-north-4, cn-south-1.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``issuer``, ``issue_date``,
     ``real_estate_certificate_no``, ``mortgage_seals``, ``canceled_mortgage_seals``,
     ``estate_location``, ``total_floors``, ``floor``, ``year_built``, ``structure``, ``area``,
@@ -2424,8 +2426,8 @@ class HuaweiOcrTransportationLicenseOperator(HuaweiOcrOperator):
     Road transport licence of a vehicle: owner, licence and vehicle numbers, scope, dates.
 
     Regions: mainland table: cn-east-3, cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``owner_name``, ``license_number``, ``vehicle_number``,
     ``vehicle_type``, ``maximum_capacity``, ``vehicle_size``, ``issuing_authority``, ``issue_date``,
     ``owner_address``, ``economic_type``, ``business_certificate``, ``business_scope``,
@@ -2469,8 +2471,8 @@ class HuaweiOcrQualificationCertificateOperator(HuaweiOcrOperator):
     Road transport worker's qualification certificate: holder, categories, assessments.
 
     Regions: mainland table: cn-east-3.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``id_number``, ``assessment_date``,
     ``certificate_number``, ``file_number``, ``union_card_number``, ``continuing_education_info``,
     ``sex``, ``phone_number``, ``registration_date``, ``work_unit``, ``integrity_assessment_info``,
@@ -2505,9 +2507,9 @@ class HuaweiOcrExitEntryPermitOperator(HuaweiOcrOperator):
 
     Mainland residents' permit to Hong Kong, Macao and Taiwan, with its endorsements.
 
-    Regions: neither endpoint table lists a region (calls are warned about, not refused).
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Regions: neither endpoint table lists a region (warned, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``name``, ``name_en``, ``sex``, ``birth_date``,
     ``number``, ``issuing_authority``, ``issue_place``, ``valid_period``, ``machine_code``,
     ``portrait_image``, ``portrait_location``, ``type``, ``side``, ``endorsement_info_hk``,
@@ -2554,9 +2556,9 @@ class HuaweiOcrMainlandTravelPermitOperator(HuaweiOcrOperator):
 
     Hong Kong, Macao and Taiwan residents' permit to the mainland, both sides.
 
-    Regions: neither endpoint table lists a region (calls are warned about, not refused).
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Regions: neither endpoint table lists a region (warned, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``name``, ``name_en``, ``birth_date``, ``sex``,
     ``valid_period``, ``issuing_authority``, ``number``, ``issue_place``, ``issue_times``,
     ``id_name``, ``id_number``, ``machine_code1``, ``machine_code2``, ``machine_code3``, ``type``,
@@ -2603,9 +2605,9 @@ class HuaweiOcrHealthCodeOperator(HuaweiOcrOperator):
 
     Fields of a pandemic health-code screenshot.
 
-    Regions: neither endpoint table lists a region (calls are warned about, not refused).
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Regions: neither endpoint table lists a region (warned, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``type``, ``name``, ``idcard_number``, ``phone_number``,
     ``province``, ``city``, ``time``, ``color``, ``vaccination_status``, ``test_interval``,
     ``pcr_test_result``, ``pcr_test_organization``, ``pcr_test_time``, ``pcr_sampling_time``,
@@ -2644,9 +2646,9 @@ class HuaweiOcrPcrTestRecordOperator(HuaweiOcrOperator):
 
     Name, sampling and test times and result of a PCR test record screenshot.
 
-    Regions: neither endpoint table lists a region (calls are warned about, not refused).
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; at most 10 MB
-    of Base64.
+    Regions: neither endpoint table lists a region (warned, not refused).
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
+    at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``name``, ``sampling_time``, ``test_time``,
     ``test_result``, ``confidence``, ``words_block_count``, ``words_block_list``.
 

@@ -18,8 +18,11 @@ def test_the_table_has_one_row_per_api_with_state_and_regions():
     assert "retired 2025-12-31" in by_slug["custom-template"] and "— (refused)" in by_slug["custom-template"]
     assert "removed 2025-11-04" in by_slug["id-document"]
     assert "sales stopped 2025-07-14" in by_slug["invoice-verification"]
-    assert "CN: cn-east-3, cn-north-4; Intl: ap-southeast-1" in by_slug["general-text"]
-    assert "none listed (warned, not refused)" in by_slug["hk-id-card"]
+    assert (
+        "mainland table: cn-east-3, cn-north-4; international table: ap-southeast-1"
+        in by_slug["general-text"]
+    )
+    assert "neither endpoint table lists a region (warned, not refused)" in by_slug["hk-id-card"]
     assert (
         "`HuaweiOcrVatInvoiceOperator`" in by_slug["vat-invoice"]
         and "增值税发票识别" in by_slug["vat-invoice"]

@@ -122,16 +122,16 @@ def test_the_facts_of_every_api_are_json_data(api):
     )
     assert facts["operator"] == (api.operator_name if api.live else None)
     assert [p["name"] for p in facts["params"]] == list(api.param_names)
-    assert facts["regions"]["Mainland endpoint table"] == list(api.endpoints.cn)
-    assert facts["regions"]["International endpoint table"] == list(api.endpoints.intl)
+    assert facts["regions"]["Mainland table"] == list(api.endpoints.cn)
+    assert facts["regions"]["International table"] == list(api.endpoints.intl)
     assert (facts["limits"] is None) == (api.image_field is None)
 
 
 def test_pages_show_editions_lifecycle_and_the_way_around_a_withdrawal():
     pages = reference_pages()
     general = pages[page_path("general-text")]
-    assert "| Mainland endpoint table | `cn-east-3`, `cn-north-4` |" in general
-    assert "| International endpoint table | `ap-southeast-1` |" in general
+    assert "| Mainland table | `cn-east-3`, `cn-north-4` |" in general
+    assert "| International table | `ap-southeast-1` |" in general
     assert "`words_block_list[].location` | `points` (Quad)" in general
     gone = pages[page_path("id-document")]
     assert "removed" in gone and "2025-11-04" in gone and "HWOCR_ALLOW_RETIRED_APIS=id-document" in gone
