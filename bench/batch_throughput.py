@@ -27,7 +27,7 @@ Every load is bounded by the counts below; everything started is stopped at the 
     python bench/batch_throughput.py               # all parts, about 30 minutes on 2 idle cores
     python bench/batch_throughput.py --quick       # smaller counts, one repeat
     python bench/batch_throughput.py --parts 1     # only the throughput table
-    python bench/batch_throughput.py --parts 1 --rtt 20 --qps none   # the Done-when cells of issue 18
+    python bench/batch_throughput.py --parts 1 --rtt 20 --qps none   # the target cells (20 ms RTT, no rate)
     python bench/batch_throughput.py --parts 1 --rtt 20 --qps none --conc 16 --latency-ms 200
                                                    # C = 16 at the CPU load of C = 4 with L = 50 ms
 """

@@ -2,7 +2,7 @@
 """What the client's checks before a call cost per image, and that the cost stays flat.
 
 ``prepare_request`` runs every check the service would otherwise answer with a (billed)
-refusal: body fields, format, sides, Base64 size, and since issue 19 whether the file is
+refusal: body fields, format, sides, Base64 size, and (since the client checks files) whether the file is
 whole (PNG IEND, JPEG EOI, ...; a walk of the markers, nothing decoded), plus the lifecycle
 and region checks (warned once per process, never per image). This prints the time per
 image for growing batches side by side, the ratio of the largest to the smallest (1.0 is

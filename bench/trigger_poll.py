@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""What one poll of the OBS new-object trigger costs over a large prefix, before and after (issue 19).
+"""What one poll of the OBS new-object trigger costs over a large prefix, before and after the
+trigger fired one event per poll.
 
 A separate process serves the object store (moto's S3 app on 127.0.0.1 behind a listener that
 counts every request and the bytes of every answer), holding ``--objects`` old objects under
@@ -212,7 +213,7 @@ def main() -> int:
     parser.add_argument(
         "--base",
         default="c498ca1",
-        help="git revision of the 'before' trigger (default: main before issue 19)",
+        help="git revision of the 'before' trigger (default: main before one event per poll)",
     )
     parser.add_argument(
         "--variants", default="before,name,none", help="which to measure, in this order (before, name, none)"

@@ -1,4 +1,4 @@
-"""Runs whenever OCR results land under ``obs://{bucket}/ocr-results/`` (issue 11).
+"""Runs whenever OCR results land under ``obs://{bucket}/ocr-results/``.
 
 Scheduled on the Asset that ``ocr_results_producer`` and ``ocr_on_upload``
 emit. Reads the plain-text pages stored next to each result through
@@ -8,7 +8,8 @@ result shape.
 
 Needs the ``obs-fs`` extra on the workers that run it::
 
-    pip install "airflow-provider-hwocr[obs-fs]"    # s3fs, for ObjectStoragePath("obs://...")
+    # in a clone of the repository: s3fs, for ObjectStoragePath("obs://...")
+    pip install ".[obs-fs]" -c constraints/airflow-3.3.2-py3.11.txt
 
 Without it the task fails with an error that names that extra.
 """

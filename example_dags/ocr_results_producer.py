@@ -1,4 +1,4 @@
-"""Produce OCR results as an Asset: downstream DAGs run when results land (issue 11).
+"""Produce OCR results as an Asset: downstream DAGs run when results land.
 
     images (run conf) -> one mapped OCR task per image (named by file) -> Asset obs://{bucket}/ocr-results/
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Real-scheduler check of the AssetWatcher example: bursts, kills of the triggerer, links (issues 11, 19).
+"""Real-scheduler check of the AssetWatcher example: bursts, kills of the triggerer, links.
 
 Starts, all on 127.0.0.1 and in a throwaway AIRFLOW_HOME:
 
@@ -12,8 +12,8 @@ Then:
 
 1. **Burst.** Waits for the trigger's first watermark, uploads 3 PNGs under ``incoming/`` at
    once (within one poll), and waits until all 3 are OCR'd by runs the asset events started,
-   and the results consumer ran (issue 19: Airflow 3.3.2 put only the first of 3 events into
-   the run, and the other 2 waited).
+   and the results consumer ran (the trigger fires one event per poll: Airflow 3.3.2 put only the
+   first of 3 events into the run, and the other 2 waited).
 2. **Kills.** ``--trials`` times (default 5): uploads 3 more PNGs, waits until the triggerer
    logs the poll that reported them, SIGKILLs the triggerer right then (its process group),
    and starts a new one. The trigger writes its watermark only ``commit_delay`` after an

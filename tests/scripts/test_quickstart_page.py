@@ -257,3 +257,14 @@ def test_marked_blocks_reads_indented_blocks_as_the_page_shows_them():
     assert marked_blocks(text) == ["cat > f <<'EOF'\nx = 1\n    y\nEOF\n"]
     with pytest.raises(ValueError):
         marked_blocks("<!-- quickstart:run -->\n```python\nx\n```\n")
+
+
+def test_the_package_metadata_names_its_documentation_and_changelog():
+    urls = PYPROJECT["project"]["urls"]
+    assert {"Homepage", "Documentation", "Changelog", "Source"} <= set(urls)
+    for name in ("Documentation", "Changelog"):
+        url = urls[name]
+        assert re.fullmatch(r"https://[^\s]+", url), url
+        path = url.split("/blob/main/", 1)[1]  # a file of this repository, as its host shows it
+        assert (REPO / path).is_file(), url
+    assert urls["Changelog"].endswith("docs/changelog.md")
