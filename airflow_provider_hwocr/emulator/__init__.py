@@ -2,7 +2,8 @@
 
 It checks AK/SK signatures (with the gateway's lockout) and IAM tokens,
 validates request bodies against the API catalog (whole files included), and
-answers every live API of the catalog (one region with ``--region``, else all)
+answers every live API of the catalog (one region with ``--region``, else all, as
+region cn-north-4 with a fixed project id: ``config.DEFAULT_REGION``, ``DEFAULT_PROJECT_ID``)
 in the shape of the catalog's response model for the flags sent, computed from
 the image: text with Tesseract in-process (``tesserocr``, from the ``emulator``
 extra), else the ``tesseract`` binary, else a deterministic synthetic reader;

@@ -19,7 +19,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_hwocr.catalog import APIS
-from airflow_provider_hwocr.emulator.config import OCR_ENGINES, RESULT_MODES, EmulatorConfig
+from airflow_provider_hwocr.emulator.config import (
+    DEFAULT_PROJECT_ID,
+    DEFAULT_REGION,
+    OCR_ENGINES,
+    RESULT_MODES,
+    EmulatorConfig,
+)
 from airflow_provider_hwocr.emulator.ocr import describe_engine
 from airflow_provider_hwocr.emulator.server import OcrEmulator
 
@@ -80,9 +86,9 @@ _OPTIONS: tuple[tuple[str, Callable[[str], Any] | None, Any, str, dict[str, Any]
     ("--sk", str, [], "secret key of the --ak at the same position (repeatable)", {"action": "append"}),
     ("--temp-key", str, [], "temporary credentials AK:SK:SECURITY_TOKEN (repeatable)",
      {"action": "append", "metavar": "AK:SK:TOKEN"}),
-    ("--project-id", str, None, "project id of the emulated account (default: random 32 hex)", {}),
+    ("--project-id", str, None, f"project id of the emulated account (default: {DEFAULT_PROJECT_ID})", {}),
     ("--region", str, None, ("play this region: APIs the vendor's endpoint tables do not offer there are answered "
-     "404 APIG.0101, as the service does (default: every live API, as region ap-southeast-1); also the IAM "
+     f"404 APIG.0101, as the service does (default: every live API, as region {DEFAULT_REGION}); also the IAM "
      "project name"), {}),
     ("--iam-user", str, [], "IAM user allowed to get a token (repeatable)",
      {"action": "append", "metavar": "DOMAIN:USER:PASSWORD"}),
@@ -237,8 +243,8 @@ def config_from_args(args: argparse.Namespace, p: argparse.ArgumentParser | None
         return EmulatorConfig(
             credentials=dict(zip(args.ak, args.sk)),
             temporary_credentials=temporary,
-            project_id=args.project_id or secrets.token_hex(16),
-            region=args.region or "ap-southeast-1",
+            project_id=args.project_id or DEFAULT_PROJECT_ID,
+            region=args.region or DEFAULT_REGION,
             region_only=args.region is not None,
             serve_retired=set(args.serve_retired),
             lockout_seconds=args.lockout_seconds,

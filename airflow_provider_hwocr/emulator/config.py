@@ -12,6 +12,13 @@ from airflow_provider_hwocr.catalog import get_api
 #: The service refuses request bodies above 10 MB (ModelArts.4104).
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 
+#: The region an emulator plays unless told otherwise: the vendor's main mainland region
+#: (Beijing4), the region the docs use. ``hwocr-object-server`` prints it in its connection.
+DEFAULT_REGION = "cn-north-4"
+#: The emulated account's project id unless told otherwise (32 lowercase hex, as real ones are);
+#: fixed, so that a connection printed elsewhere (``hwocr-object-server``) can name it.
+DEFAULT_PROJECT_ID = "0123456789abcdef0123456789abcdef"
+
 #: ``results``: compute answers from the image, or send the documented examples verbatim.
 RESULT_MODES = ("computed", "documented")
 #: ``ocr_engine``: ``auto`` uses Tesseract in-process (tesserocr), else the tesseract binary, else the
@@ -84,12 +91,13 @@ class EmulatorConfig:
     #: these must carry the token in a signed ``X-Security-Token`` header.
     temporary_credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: The account's project id for ``region`` (32 lowercase hex in real life).
-    project_id: str = "0" * 32
+    project_id: str = DEFAULT_PROJECT_ID
     #: The region this endpoint pretends to be; also the IAM project name.
-    region: str = "ap-southeast-1"
+    region: str = DEFAULT_REGION
     #: Play ``region`` as the vendor does: an API its endpoint tables do not offer there is
     #: answered 404 APIG.0101, as the service answers a path it does not serve. Off (the
-    #: default): every live API is served, whatever the region (one emulator for all regions).
+    #: default): every live API is served, whatever the region (one emulator for all regions;
+    #: cn-north-4's tables leave out a dozen international ones, which the demo and tests call).
     region_only: bool = False
     #: Retired or removed APIs answered anyway (an account the vendor still serves); the others
     #: get 404 APIG.0101, as a withdrawn API does.

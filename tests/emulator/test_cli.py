@@ -15,7 +15,9 @@ import time
 import pytest
 import requests
 
+from airflow_provider_hwocr.catalog import APIS, get_api, region_support
 from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator, cli
+from airflow_provider_hwocr.emulator.config import DEFAULT_PROJECT_ID, DEFAULT_REGION
 from tests.helpers.b_service import Service, code_of
 from tests.helpers.b_signed import PNG_B64, ocr_path, sign
 from tests.helpers.constants import AK, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION, SK
@@ -194,7 +196,7 @@ def test_the_banner_echoes_a_generated_secret_only_and_names_the_knobs():
 
 def test_region_given_plays_that_region_and_none_serves_every_api():
     everywhere = cli.config_from_args(cli.parse([], {}))
-    assert (everywhere.region, everywhere.region_only) == ("ap-southeast-1", False)
+    assert (everywhere.region, everywhere.region_only) == ("cn-north-4", False)
     beijing = cli.config_from_args(cli.parse(["--region", "cn-north-4"], {}))
     assert (beijing.region, beijing.region_only) == ("cn-north-4", True)
     assert cli.config_from_args(cli.parse([], {"HWOCR_EMULATOR_REGION": "cn-east-3"})).region_only is True
@@ -207,3 +209,56 @@ def test_region_given_plays_that_region_and_none_serves_every_api():
     assert "region cn-north-4 (only the APIs its endpoint tables list)" in text
     with pytest.raises(SystemExit):
         cli.config_from_args(cli.parse(["--serve-retired", "no-such-api"], {}))
+
+
+def test_without_region_or_project_id_it_plays_cn_north_4_with_a_fixed_project():
+    """One region for local work: the docs' cn-north-4, and a project id a connection printed
+    elsewhere (hwocr-object-server) can name, the same on every start."""
+    config = cli.config_from_args(cli.parse([], {}))
+    assert (
+        (config.region, config.project_id)
+        == (DEFAULT_REGION, DEFAULT_PROJECT_ID)
+        == (
+            "cn-north-4",
+            "0123456789abcdef0123456789abcdef",
+        )
+    )
+    assert cli.config_from_args(cli.parse([], {})).project_id == config.project_id  # not random
+    assert re.fullmatch(r"[0-9a-f]{32}", DEFAULT_PROJECT_ID)
+    assert (EmulatorConfig().region, EmulatorConfig().project_id) == (DEFAULT_REGION, DEFAULT_PROJECT_ID)
+    with OcrEmulator(config) as emu:
+        text = "\n".join(cli.banner(emu, generated_key=False))
+    assert (
+        f"every live API, as region cn-north-4 (--region R plays one region), project id {DEFAULT_PROJECT_ID}"
+        in text
+    )
+    helps = {action.dest: action.help or "" for action in cli.parser()._actions}
+    assert (
+        "as region cn-north-4" in helps["region"]
+        and f"(default: {DEFAULT_PROJECT_ID})" in helps["project_id"]
+    )
+
+
+def test_without_region_every_live_api_is_served_even_those_cn_north_4_does_not_offer():
+    """cn-north-4's endpoint tables leave out international APIs (thailand-id-card, ...); the default
+    emulator still serves them (the demo and the tests call them); --region cn-north-4 does not."""
+    outside = [a.slug for a in APIS if a.live and region_support(a, "cn-north-4").verdict == "unlisted"]
+    assert "thailand-id-card" in outside
+
+    def status(emu: OcrEmulator, slug: str) -> tuple[int, str | None]:
+        body = json.dumps({get_api(slug).image_field: PNG_B64}).encode()
+        request = sign(
+            emu, ocr_path(slug, DEFAULT_PROJECT_ID), body, headers={"X-Project-Id": DEFAULT_PROJECT_ID}
+        )
+        response = requests.post(
+            f"{emu.url}{request.uri}", headers=request.header_params, data=request.body, timeout=30
+        )
+        return response.status_code, response.json().get("error_code")
+
+    for argv, served in (([], True), (["--region", "cn-north-4"], False)):
+        config = cli.config_from_args(
+            cli.parse([*argv, "--ak", AK, "--sk", SK, "--results", "documented"], {})
+        )
+        with OcrEmulator(config) as emu:
+            assert status(emu, "general-text") == (200, None)
+            assert status(emu, "thailand-id-card") == ((200, None) if served else (404, "APIG.0101"))

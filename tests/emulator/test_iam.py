@@ -74,7 +74,10 @@ def test_reset_keeps_tokens_but_zeroes_their_count(emulator):
 
 def test_short_token_lifetime():
     config = EmulatorConfig(
-        iam_users={(IAM_DOMAIN, IAM_USER): IAM_PASSWORD}, project_id=PROJECT_ID, token_lifetime=0.2
+        iam_users={(IAM_DOMAIN, IAM_USER): IAM_PASSWORD},
+        project_id=PROJECT_ID,
+        region=REGION,
+        token_lifetime=0.2,
     )
     with OcrEmulator(config) as emu:
         token = get_token(emu).headers["X-Subject-Token"]

@@ -18,7 +18,7 @@ from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator, example
 from tests.helpers.b_images import b64, image_bytes
 from tests.helpers.b_service import SMALL_PNG, Service, code_of, service
 from tests.helpers.b_signed import PNG_B64, REQUEST_ID, call, error_of, ocr_path, send, sign
-from tests.helpers.constants import AK, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, SK
+from tests.helpers.constants import AK, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, REGION, SK
 
 # --- routing, project and subscription -----------------------------------------
 
@@ -154,7 +154,10 @@ def test_stop_closes_idle_keep_alive_connections():
 def test_stop_wakes_requests_sleeping_in_latency():
     emulator = OcrEmulator(
         EmulatorConfig(
-            project_id=PROJECT_ID, iam_users={(IAM_DOMAIN, IAM_USER): IAM_PASSWORD}, latency_ms=30_000
+            project_id=PROJECT_ID,
+            region=REGION,
+            iam_users={(IAM_DOMAIN, IAM_USER): IAM_PASSWORD},
+            latency_ms=30_000,
         )
     ).start()
     s = Service(emulator)
