@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["local_connection", "object_server_extras"]
+__all__ = ["LOCAL_PROJECT_ID", "LOCAL_REGION", "local_connection", "object_server_extras"]
+
+#: The region and project id ``hwocr-emulator`` plays unless told otherwise (the emulator's
+#: ``DEFAULT_REGION`` and ``DEFAULT_PROJECT_ID``; this package imports nothing of the emulator, so a
+#: test keeps the two equal): a local connection with these passes the hook's connection test.
+LOCAL_REGION = "cn-north-4"
+LOCAL_PROJECT_ID = "0123456789abcdef0123456789abcdef"
 
 
 def object_server_extras(url: str) -> dict[str, object]:
