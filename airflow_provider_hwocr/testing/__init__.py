@@ -4,7 +4,8 @@
   (:mod:`~airflow_provider_hwocr.testing.object_server`; needs moto);
 * :func:`local_connection`, :func:`object_server_extras`: connections pointing at it and at the
   OCR emulator (:mod:`~airflow_provider_hwocr.emulator`);
-* ``hwocr-object-server``: the server from a shell (:mod:`~airflow_provider_hwocr.testing.cli`).
+* ``hwocr-object-server``: the server from a shell, and ``hwocr-object-server upload`` to put a
+  file on it (:mod:`~airflow_provider_hwocr.testing.cli`).
 """
 
 from __future__ import annotations
