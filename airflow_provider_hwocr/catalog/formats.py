@@ -73,8 +73,9 @@ SIGNATURES: tuple[Signature, ...] = (
     # classic TIFF, then BigTIFF (64-bit offsets), each little- and big-endian
     Signature("TIFF", (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")),
     Signature("WEBP", (b"RIFF",), at=((8, b"WEBP"),)),
-    Signature("PDF", (b"%PDF-",), within=1024),
+    # an OFD (a ZIP) before a PDF: a ZIP may hold a PDF stored within its first KiB
     Signature("OFD", (b"PK\x03\x04",), contains=(b"OFD.xml", 4096)),
+    Signature("PDF", (b"%PDF-",), within=1024),
     Signature("PSD", (b"8BPS",)),
     Signature("ICO", (b"\x00\x00\x01\x00",), not_at=((4, b"\x00\x00"),), min_size=22),
 )

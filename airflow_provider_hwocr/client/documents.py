@@ -38,6 +38,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
+from airflow_provider_hwocr.catalog.formats import format_of
 from airflow_provider_hwocr.catalog.pages import DocumentKind
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 
@@ -82,7 +83,7 @@ def _invalid(message: str, parameter: str = "image") -> HuaweiOcrValidationError
 def document_kind(data: bytes) -> DocumentKind | None:
     """``"pdf"`` (``%PDF-``), ``"ofd"`` (a ZIP with ``OFD.xml`` at its root) or ``None`` (anything else)."""
     head = bytes(data[:8])
-    if head.startswith(b"%PDF-"):
+    if format_of(head) == "PDF":  # the catalog's signature, in the first bytes
         return "pdf"
     if head.startswith(b"PK\x03\x04"):
         try:

@@ -90,3 +90,9 @@ def test_client_and_emulator_read_the_same_signatures():
     samples = [b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, b"II+\x00" + b"\x00" * 20, b"junk%PDF-1.4", b"nothing"]
     for data in samples:
         assert client_sniff(data) == emulator_sniff(data) == format_of(data)
+
+
+def test_an_ofd_holding_a_pdf_early_on_is_an_ofd():
+    # a ZIP whose first entry is a PDF stored as it is: '%PDF-' in its first KiB
+    data = b"PK\x03\x04" + b"\x00" * 26 + b"Doc_0/Attachs/a.pdf%PDF-1.7" + b"\x00" * 100 + b"OFD.xml"
+    assert format_of(data) == "OFD"
