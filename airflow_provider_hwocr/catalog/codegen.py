@@ -169,13 +169,21 @@ def _limits_text(api: Api) -> str:
 
 def _docstring(api: Api) -> list[str]:
     model = RESPONSES.get(api.slug) or ResponseModel(kind=api.result_kind, fields=())
+    lines = [*_summary_lines(api, model), "", *_param_lines(api)]
+    lines += _bullets("Fields returned only on request:", _returned_only_when(model.fields))
+    notes = [*api.notes, *model.notes, *_field_notes(model.fields)]
+    lines += _bullets("Notes on the docs (where they contradict themselves, the reading taken):", notes)
+    lines += ['    """']
+    return [line.replace("\\", "\\\\") for line in lines]
+
+
+def _summary_lines(api: Api, model: ResponseModel) -> list[str]:
+    """Title, summary, regions, limits, result and reference; the deprecation, if any."""
     shape = "a list of dicts" if api.result_kind == "list" else "a dict"
     title = (
         f"{api.title} ({api.title_zh}, ``{api.slug}``)" if api.title_zh else f"{api.title} (``{api.slug}``)"
     )
-    lines = [f'    """{title}.', ""]
-    lines += _wrap(api.summary, "    ")
-    lines += [""]
+    lines = [f'    """{title}.', "", *_wrap(api.summary, "    "), ""]
     for paragraph in (
         _regions_text(api),
         _limits_text(api),
@@ -184,9 +192,13 @@ def _docstring(api: Api) -> list[str]:
     ):
         lines += _wrap(paragraph, "    ", hang="")
     if api.deprecation:
-        lines += ["", "    .. deprecated::"]
-        lines += _wrap(api.deprecation, "        ")
-    lines += [""]
+        lines += ["", "    .. deprecated::", *_wrap(api.deprecation, "        ")]
+    return lines
+
+
+def _param_lines(api: Api) -> list[str]:
+    """``:param ...:`` for the image, each parameter and ``**kwargs``."""
+    lines: list[str] = []
     if api.image_field is not None:
         lines += _wrap(
             "``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.", "    ", ":param image: "
@@ -199,18 +211,17 @@ def _docstring(api: Api) -> list[str]:
         "    ",
         ":param kwargs: ",
     )
-    conditional = _returned_only_when(model.fields)
-    if conditional:
-        lines += ["", "    Fields returned only on request:", ""]
-        for item in conditional:
-            lines += _wrap(item, "    ", "* ", hang="  ")
-    notes = [*api.notes, *model.notes, *_field_notes(model.fields)]
-    if notes:
-        lines += ["", "    Notes on the docs (where they contradict themselves, the reading taken):", ""]
-        for note in notes:
-            lines += _wrap(note, "    ", "* ", hang="  ")
-    lines += ['    """']
-    return [line.replace("\\", "\\\\") for line in lines]
+    return lines
+
+
+def _bullets(heading: str, items: list[str]) -> list[str]:
+    """A headed bullet list, or nothing without items."""
+    if not items:
+        return []
+    lines = ["", f"    {heading}", ""]
+    for item in items:
+        lines += _wrap(item, "    ", "* ", hang="  ")
+    return lines
 
 
 def _class(api: Api) -> list[str]:

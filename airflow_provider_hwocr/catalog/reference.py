@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from airflow_provider_hwocr.catalog.apis import APIS
-from airflow_provider_hwocr.catalog.model import Api
+from airflow_provider_hwocr.catalog.model import Api, Param
 from airflow_provider_hwocr.catalog.rendering import limits_text, region_editions, sides_text
-from airflow_provider_hwocr.catalog.response_model import Field
+from airflow_provider_hwocr.catalog.response_model import Field, ResponseModel
 from airflow_provider_hwocr.catalog.responses import RESPONSES
 
 #: Where the pages go, relative to the repository.
@@ -68,23 +68,8 @@ def api_facts(api: Api) -> dict[str, Any]:
     docs contradict themselves, and the reading taken).
     """
     model = RESPONSES.get(api.slug)
-    notes = [*api.notes]
-    fields: list[dict[str, Any]] = []
-    if model is not None:
-        notes += model.notes
-        for path, field in _walk((*model.top_level, *model.fields)):
-            fields.append(
-                {
-                    "path": path,
-                    "type": field.type,
-                    "shape": field.shape,
-                    "when": field.when,
-                    "required": field.required,
-                    "allowed": field.allowed,
-                    "doc": field.doc,
-                }
-            )
-            notes += [f"`{path}`: {note}" for note in field.notes]
+    fields, field_notes = _response_fields(model)
+    notes = [*api.notes, *(model.notes if model else ()), *field_notes]
     regions = {edition[:1].upper() + edition[1:]: list(ids) for edition, ids in region_editions(api)}
     return {
         "slug": api.slug,
@@ -99,37 +84,62 @@ def api_facts(api: Api) -> dict[str, Any]:
         "sdk_method": api.sdk_method,
         "reference": api.reference,
         "regions": regions,
-        "lifecycle": {
-            "state": _STATES[api.lifecycle.state],
-            "date": api.lifecycle.date,
-            "detail": api.deprecation or "",
-            "events": [
-                {"what": e.what, "date": e.date, "source": e.source, "regions": list(e.regions)}
-                for e in api.lifecycle.events
-            ],
-        },
+        "lifecycle": _lifecycle(api),
         "limits": _limits(api),
-        "params": [
-            {
-                "name": p.name,
-                "type": p.python_type,
-                "default": p.default,
-                "allowed": p.allowed,
-                "minimum": p.minimum,
-                "required": p.required,
-                "empty": p.empty,
-                "one_of": p.one_of,
-                "keys": p.keys,
-                "doc": p.doc,
-            }
-            for p in api.params
-        ],
+        "params": [_param(p) for p in api.params],
         "response": {
             "kind": model.kind if model else api.result_kind,
             "shape": model.shape if model else None,
             "fields": fields,
         },
         "notes": notes,
+    }
+
+
+def _response_fields(model: ResponseModel | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every field of the answer, as data, and the notes on them (where the docs disagree)."""
+    fields: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for path, field in _walk((*model.top_level, *model.fields)) if model is not None else ():
+        fields.append(
+            {
+                "path": path,
+                "type": field.type,
+                "shape": field.shape,
+                "when": field.when,
+                "required": field.required,
+                "allowed": field.allowed,
+                "doc": field.doc,
+            }
+        )
+        notes += [f"`{path}`: {note}" for note in field.notes]
+    return fields, notes
+
+
+def _lifecycle(api: Api) -> dict[str, Any]:
+    return {
+        "state": _STATES[api.lifecycle.state],
+        "date": api.lifecycle.date,
+        "detail": api.deprecation or "",
+        "events": [
+            {"what": e.what, "date": e.date, "source": e.source, "regions": list(e.regions)}
+            for e in api.lifecycle.events
+        ],
+    }
+
+
+def _param(p: Param) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "type": p.python_type,
+        "default": p.default,
+        "allowed": p.allowed,
+        "minimum": p.minimum,
+        "required": p.required,
+        "empty": p.empty,
+        "one_of": p.one_of,
+        "keys": p.keys,
+        "doc": p.doc,
     }
 
 
@@ -184,21 +194,32 @@ def _params_table(params: list[dict[str, Any]]) -> list[str]:
         return ["The API takes no optional parameter: only the image.", ""]
     rows = ["| Parameter | Type | Service default | Allowed values | Meaning |", "|---|---|---|---|---|"]
     for p in params:
-        allowed = ", ".join(f"`{v}`" for v in p["allowed"]) if p["allowed"] else "any"
-        if p["minimum"] is not None:
-            allowed = f"≥ {p['minimum']}"
-        if p["keys"]:
-            allowed = "keys: " + ", ".join(f"`{k}`" for k in p["keys"])
-        if p["empty"] is not None:
-            allowed += f'; `""`: {p["empty"]}'
-        doc = p["doc"]
-        if p["required"]:
-            doc = f"**Required.** {doc}"
-        if p["one_of"]:
-            doc = f"{doc} Exactly one of this and `{p['one_of']}`."
         default = _value(p["default"]) if not p["required"] else "— (required)"
-        rows.append(f"| `{p['name']}` | `{_cell(p['type'])}` | {default} | {_cell(allowed)} | {_cell(doc)} |")
+        rows.append(
+            f"| `{p['name']}` | `{_cell(p['type'])}` | {default} | {_cell(_allowed(p))} | {_cell(_meaning(p))} |"
+        )
     return [*rows, ""]
+
+
+def _allowed(p: dict[str, Any]) -> str:
+    """The values a parameter takes: listed, a minimum or an object's keys; and what ``""`` means."""
+    allowed = ", ".join(f"`{v}`" for v in p["allowed"]) if p["allowed"] else "any"
+    if p["minimum"] is not None:
+        allowed = f"≥ {p['minimum']}"
+    if p["keys"]:
+        allowed = "keys: " + ", ".join(f"`{k}`" for k in p["keys"])
+    if p["empty"] is not None:
+        allowed += f'; `""`: {p["empty"]}'
+    return allowed
+
+
+def _meaning(p: dict[str, Any]) -> str:
+    doc = p["doc"]
+    if p["required"]:
+        doc = f"**Required.** {doc}"
+    if p["one_of"]:
+        doc = f"{doc} Exactly one of this and `{p['one_of']}`."
+    return str(doc)
 
 
 def _response_table(response: dict[str, Any]) -> list[str]:
@@ -283,9 +304,44 @@ def _images_section(limits: dict[str, Any] | None) -> list[str]:
 
 def api_page(facts: dict[str, Any]) -> str:
     """The Markdown reference page of one API, from :func:`api_facts`."""
-    lifecycle = facts["lifecycle"]
-    state = lifecycle["state"] + (f": {lifecycle['detail']}" if lifecycle["detail"] else "")
-    limits = facts["limits"]
+    lines = [
+        GENERATED_NOTE,
+        "",
+        f"# {facts['title']}",
+        "",
+        facts["summary"] + (f" ({facts['title_zh']})" if facts["title_zh"] else ""),
+        "",
+        *_lifecycle_warning(facts["lifecycle"]),
+        *_facts_table(facts),
+        "## Parameters",
+        "",
+        PARAMS_INTRO,
+        "",
+        *_params_table(facts["params"]),
+        *_images_section(facts["limits"]),
+        "## Response",
+        "",
+        *_response_table(facts["response"]),
+        *_notes_section(facts["notes"]),
+        "## Example",
+        "",
+        *_example(facts),
+    ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _state(lifecycle: dict[str, Any]) -> str:
+    return str(lifecycle["state"]) + (f": {lifecycle['detail']}" if lifecycle["detail"] else "")
+
+
+def _lifecycle_warning(lifecycle: dict[str, Any]) -> list[str]:
+    if lifecycle["state"] == "active":
+        return []
+    return ['!!! warning "Lifecycle"', f"    {_state(lifecycle)}", ""]
+
+
+def _facts_table(facts: dict[str, Any]) -> list[str]:
+    """The table at the top of a page: operator, endpoint, image, regions, lifecycle, SDK, reference."""
     regions = [
         f"| {_cell(edition)} | {', '.join(f'`{r}`' for r in ids) or '—'} |"
         for edition, ids in facts["regions"].items()
@@ -301,17 +357,7 @@ def api_page(facts: dict[str, Any]) -> str:
         if image_field
         else "none: the parameters are the request"
     )
-    lines = [
-        GENERATED_NOTE,
-        "",
-        f"# {facts['title']}",
-        "",
-        facts["summary"] + (f" ({facts['title_zh']})" if facts["title_zh"] else ""),
-        "",
-    ]
-    if lifecycle["state"] != "active":
-        lines += ['!!! warning "Lifecycle"', f"    {state}", ""]
-    lines += [
+    return [
         "| | |",
         "|---|---|",
         f"| Operator | {operator} |",
@@ -319,31 +365,24 @@ def api_page(facts: dict[str, Any]) -> str:
         f"| Endpoint | `POST {facts['path']}` |",
         f"| Image | {image} |",
         *regions,
-        f"| Lifecycle | {_cell(state)} |",
+        f"| Lifecycle | {_cell(_state(facts['lifecycle']))} |",
         f"| Official SDK | `{facts['sdk_method'] or '—'}` |",
         f"| Vendor reference | {facts['reference'] or '—'} |",
         "",
-        "## Parameters",
-        "",
-        PARAMS_INTRO,
-        "",
-        *_params_table(facts["params"]),
-        *_images_section(limits),
-        "## Response",
-        "",
-        *_response_table(facts["response"]),
     ]
-    if facts["notes"]:
-        lines += [
-            "## Where the vendor's docs disagree",
-            "",
-            "The reading taken is the one the provider validates and the emulator answers by.",
-            "",
-            *[f"- {_cell(note)}" for note in facts["notes"]],
-            "",
-        ]
-    lines += ["## Example", "", *_example(facts)]
-    return "\n".join(lines).rstrip() + "\n"
+
+
+def _notes_section(notes: list[str]) -> list[str]:
+    if not notes:
+        return []
+    return [
+        "## Where the vendor's docs disagree",
+        "",
+        "The reading taken is the one the provider validates and the emulator answers by.",
+        "",
+        *[f"- {_cell(note)}" for note in notes],
+        "",
+    ]
 
 
 def reference_index(all_facts: list[dict[str, Any]], operators_block: str) -> str:

@@ -19,6 +19,7 @@ on and off, and operator docstrings and the docs are generated from it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_hwocr.catalog.response_data import (
@@ -28,7 +29,7 @@ from airflow_provider_hwocr.catalog.response_data import (
     response_model,
     shape_uses,
 )
-from airflow_provider_hwocr.catalog.response_model import Field
+from airflow_provider_hwocr.catalog.response_model import Field, ResponseModel
 
 __all__ = ["RESPONSES", "SHAPES", "check", "large_result_params", "response_model", "shape_uses"]
 
@@ -44,58 +45,85 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+#: The item type of each list type.
+_LIST_ITEMS = {"list[int]": "int", "list[str]": "str", "list[float]": "float", "list[object]": "object"}
+
+
 def _type_ok(kind: str, value: Any) -> bool:
     if kind in _PYTHON_TYPES:
-        if isinstance(value, bool) and kind != "bool":
-            return False
-        return isinstance(value, _PYTHON_TYPES[kind])
+        return _scalar_ok(kind, value)
     if kind == "map[float]":
-        return isinstance(value, dict) and all(_type_ok("float", v) for v in value.values())
+        return isinstance(value, dict) and all(_scalar_ok("float", v) for v in value.values())
     if not isinstance(value, list):
         return False
     if kind == "points":
-        return all(
-            isinstance(p, list)
-            and len(p) == 2
-            and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in p)
-            for p in value
-        )
-    item = {"list[int]": "int", "list[str]": "str", "list[float]": "float", "list[object]": "object"}[kind]
-    return all(_type_ok(item, v) for v in value)
+        return all(_point_ok(p) for p in value)
+    return all(_type_ok(_LIST_ITEMS[kind], v) for v in value)
 
 
-def _check_object(
-    fields: tuple[Field, ...],
-    obj: dict[str, Any],
-    body: dict[str, Any],
-    defaults: dict[str, Any],
-    path: str,
-    out: list[str],
-) -> None:
-    known = {f.name for f in fields}
-    out.extend(f"{path}.{key}: not a documented field" for key in obj if key not in known)
-    for f in fields:
-        where = f"{path}.{f.name}"
+def _scalar_ok(kind: str, value: Any) -> bool:
+    """A JSON scalar or object of ``kind`` (``true`` is no number)."""
+    return isinstance(value, _PYTHON_TYPES[kind]) and (kind == "bool" or not isinstance(value, bool))
+
+
+def _point_ok(point: Any) -> bool:
+    return isinstance(point, list) and len(point) == 2 and all(_scalar_ok("float", c) for c in point)
+
+
+@dataclass
+class _Checker:
+    """Compares the objects of one answer with their fields, collecting every difference in ``out``."""
+
+    body: dict[str, Any]
+    defaults: dict[str, Any]
+    out: list[str] = field(default_factory=list)
+
+    def object(self, fields: tuple[Field, ...], obj: dict[str, Any], path: str) -> None:
+        known = {f.name for f in fields}
+        self.out.extend(f"{path}.{key}: not a documented field" for key in obj if key not in known)
+        for f in fields:
+            self.member(f, obj, f"{path}.{f.name}")
+
+    def member(self, f: Field, obj: dict[str, Any], where: str) -> None:
         present = f.name in obj
-        if not f.applies(body, defaults, obj):
+        if not f.applies(self.body, self.defaults, obj):
             if present and not (f.off == "null" and obj[f.name] is None):
-                out.append(f"{where}: returned although its condition ({f.when}) does not hold")
-            continue
-        if not present:
+                self.out.append(f"{where}: returned although its condition ({f.when}) does not hold")
+        elif not present:
             if f.required:
-                out.append(f"{where}: missing" + (f" although {f.when}" if f.when else ""))
-            continue
-        value = obj[f.name]
+                self.out.append(f"{where}: missing" + (f" although {f.when}" if f.when else ""))
+        else:
+            self.value(f, obj[f.name], where)
+
+    def value(self, f: Field, value: Any, where: str) -> None:
         if not _type_ok(f.type, value):
-            out.append(f"{where}: {type(value).__name__} {value!r:.40} is not {f.type}")
-            continue
+            self.out.append(f"{where}: {type(value).__name__} {value!r:.40} is not {f.type}")
+            return
         if f.allowed is not None and value not in f.allowed:
-            out.append(f"{where}: {value!r} is not one of {', '.join(f.allowed)}")
+            self.out.append(f"{where}: {value!r} is not one of {', '.join(f.allowed)}")
         if f.fields and f.type == "object":
-            _check_object(f.fields, value, body, defaults, where, out)
+            self.object(f.fields, value, where)
         elif f.fields and f.type == "list[object]":
             for i, item in enumerate(value):
-                _check_object(f.fields, item, body, defaults, f"{where}[{i}]", out)
+                self.object(f.fields, item, f"{where}[{i}]")
+
+    def result(self, model: ResponseModel, result: Any) -> None:
+        if model.kind == "list":
+            self.items(model, result)
+        elif not isinstance(result, dict):
+            self.out.append(f"result: {type(result).__name__}, documented as an object")
+        elif model.shape is not None:
+            self.object(model.fields, result, "result")
+
+    def items(self, model: ResponseModel, result: Any) -> None:
+        if not isinstance(result, list):
+            self.out.append(f"result: {type(result).__name__}, documented as a list")
+            return
+        for i, item in enumerate(result):
+            if not isinstance(item, dict):
+                self.out.append(f"result[{i}]: not an object")
+            elif model.shape is not None:
+                self.object(model.fields, item, f"result[{i}]")
 
 
 def check(slug: str, body: dict[str, Any], answer: Any) -> list[str]:
@@ -109,24 +137,13 @@ def check(slug: str, body: dict[str, Any], answer: Any) -> list[str]:
 
     api = get_api(slug)
     model = RESPONSES[slug]
-    defaults = {p.name: p.default for p in api.params}
     if not isinstance(answer, dict) or "result" not in answer:
         return ["answer: no result"]
+    checker = _Checker(body, {p.name: p.default for p in api.params})
     top = {f.name: f for f in model.top_level}
-    out = [f"answer.{key}: not a documented field" for key in sorted(set(answer) - {"result", *top})]
-    rest = {k: v for k, v in answer.items() if k in top}
-    _check_object(model.top_level, rest, body, defaults, "answer", out)
-    result = answer["result"]
-    if model.kind == "list":
-        if not isinstance(result, list):
-            return [*out, f"result: {type(result).__name__}, documented as a list"]
-        for i, item in enumerate(result):
-            if not isinstance(item, dict):
-                out.append(f"result[{i}]: not an object")
-            elif model.shape is not None:
-                _check_object(model.fields, item, body, defaults, f"result[{i}]", out)
-    elif not isinstance(result, dict):
-        out.append(f"result: {type(result).__name__}, documented as an object")
-    elif model.shape is not None:
-        _check_object(model.fields, result, body, defaults, "result", out)
-    return out
+    checker.out.extend(
+        f"answer.{key}: not a documented field" for key in sorted(set(answer) - {"result", *top})
+    )
+    checker.object(model.top_level, {k: v for k, v in answer.items() if k in top}, "answer")
+    checker.result(model, answer["result"])
+    return checker.out
