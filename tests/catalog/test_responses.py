@@ -26,7 +26,7 @@ from airflow_provider_hwocr.catalog.response_model import Field
 from airflow_provider_hwocr.catalog.responses import (
     RESPONSES,
     SHAPES,
-    _check_object,
+    _Checker,
     check,
     response_model,
     shape_uses,
@@ -292,11 +292,11 @@ def test_peru_portrait_is_absent_when_not_requested_and_null_does_not_count():
 
 def test_check_accepts_null_for_a_field_documented_as_null_when_off():
     fields = (Field("image", "str", when="flag", off="null"), Field("plain", "str", when="flag"))
-    out: list[str] = []
-    _check_object(fields, {"image": None}, {}, {}, "result", out)
-    assert out == []
-    _check_object(fields, {"image": "x", "plain": None}, {}, {}, "result", out)
-    assert out == [
+    checker = _Checker(body={}, defaults={})
+    checker.object(fields, {"image": None}, "result")
+    assert checker.out == []
+    checker.object(fields, {"image": "x", "plain": None}, "result")
+    assert checker.out == [
         "result.image: returned although its condition (flag) does not hold",
         "result.plain: returned although its condition (flag) does not hold",
     ]
