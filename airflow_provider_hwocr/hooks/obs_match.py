@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -70,26 +70,9 @@ class ObsKeyQuery:
         targets = data.get("targets")
         if not isinstance(targets, (list, tuple)) or not targets:
             raise ValueError(f"the query's targets must be a non-empty list, got {targets!r}")
-        checked = []
-        for target in targets:
-            if (
-                not isinstance(target, (list, tuple))
-                or len(target) != 3
-                or not all(isinstance(part, str) for part in target)
-                or not target[0]
-            ):
-                raise ValueError(f"each target must be [bucket, pattern, mode] (strings), got {target!r}")
-            bucket, pattern, mode = target
-            if mode not in MODES:
-                raise ValueError(f"target {target!r}: mode must be one of {', '.join(MODES)}")
-            if mode == "regex":
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    raise ValueError(f"target {target!r}: not a valid regular expression: {exc}") from None
-            checked.append((bucket, pattern, mode))
+        checked = tuple(_stored_target(target) for target in targets)
         min_size = data.get("min_size", 0)
-        if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 0:
+        if not _is_byte_count(min_size):
             raise ValueError(f"the query's min_size must be a whole number of bytes >= 0, got {min_size!r}")
         fields = data.get("metadata_keys", DEFAULT_METADATA_KEYS)
         if (
@@ -98,9 +81,7 @@ class ObsKeyQuery:
             or set(fields) - set(METADATA_KEYS)
         ):
             raise ValueError(f"the query's metadata_keys must be a list of {', '.join(METADATA_KEYS)}")
-        return cls(
-            targets=tuple(checked), min_size=min_size, metadata_keys=tuple(fields) or DEFAULT_METADATA_KEYS
-        )
+        return cls(targets=checked, min_size=min_size, metadata_keys=tuple(fields) or DEFAULT_METADATA_KEYS)
 
     def describe(self) -> str:
         return ", ".join(f"{mode} obs://{bucket}/{pattern}" for bucket, pattern, mode in self.targets)
@@ -129,41 +110,79 @@ def build_query(
     keys = [key] if isinstance(key, str) else list(key or [])
     if not keys:
         raise ValueError("key: give at least one key, pattern or prefix")
-    targets: list[tuple[str, str, str]] = []
+    targets = []
     for entry in keys:
-        if not isinstance(entry, str) or not entry:
-            raise ValueError(f"key: every entry must be a non-empty string, got {entry!r}")
-        if is_obs_uri(entry):
-            loc = parse_obs_uri(entry, allow_empty_key=True, parameter="key")
-            if bucket and loc.bucket != bucket:
-                raise ValueError(f"key: {entry!r} names bucket {loc.bucket!r} but bucket={bucket!r}")
-            entry_bucket, pattern = loc.bucket, loc.key
-        else:
-            if not bucket:
-                raise ValueError(f"key: {entry!r} is not an obs:// URI, so bucket is required")
-            entry_bucket, pattern = bucket, entry
-        if use_regex:
-            mode = "regex"
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"key: {pattern!r} is not a valid regular expression: {exc}") from None
-        elif prefix or pattern.endswith("/") or not pattern:  # "obs://bucket/": the whole bucket
-            mode = "prefix"
-        elif wildcard_match or (wildcard_match is None and _WILDCARD_CHARS & set(pattern)):
-            mode = "wildcard"
-        else:
-            mode = "exact"
-        targets.append((entry_bucket, pattern, mode))
-    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 0:
+        entry_bucket, pattern = _locate(entry, bucket)
+        targets.append((entry_bucket, pattern, _mode(pattern, use_regex, prefix, wildcard_match)))
+    if not _is_byte_count(min_size):
         raise ValueError(f"min_size must be a non-negative int (bytes), got {min_size!r}")
+    return ObsKeyQuery(
+        targets=tuple(targets), min_size=min_size, metadata_keys=_metadata_fields(metadata_keys)
+    )
+
+
+def _is_byte_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_regex(pattern: str, what: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{what}: {exc}") from None
+
+
+def _stored_target(target: Any) -> tuple[str, str, str]:
+    """One ``[bucket, pattern, mode]`` of a stored query, checked."""
+    if (
+        not isinstance(target, (list, tuple))
+        or len(target) != 3
+        or not all(isinstance(part, str) for part in target)
+        or not target[0]
+    ):
+        raise ValueError(f"each target must be [bucket, pattern, mode] (strings), got {target!r}")
+    bucket, pattern, mode = target
+    if mode not in MODES:
+        raise ValueError(f"target {target!r}: mode must be one of {', '.join(MODES)}")
+    if mode == "regex":
+        _check_regex(pattern, f"target {target!r}: not a valid regular expression")
+    return bucket, pattern, mode
+
+
+def _locate(entry: Any, bucket: str | None) -> tuple[str, str]:
+    """The bucket and the pattern of one ``key`` entry (an ``obs://`` URI, or a key in ``bucket``)."""
+    if not isinstance(entry, str) or not entry:
+        raise ValueError(f"key: every entry must be a non-empty string, got {entry!r}")
+    if not is_obs_uri(entry):
+        if not bucket:
+            raise ValueError(f"key: {entry!r} is not an obs:// URI, so bucket is required")
+        return bucket, entry
+    loc = parse_obs_uri(entry, allow_empty_key=True, parameter="key")
+    if bucket and loc.bucket != bucket:
+        raise ValueError(f"key: {entry!r} names bucket {loc.bucket!r} but bucket={bucket!r}")
+    return loc.bucket, loc.key
+
+
+def _mode(pattern: str, use_regex: bool, prefix: bool, wildcard_match: bool | None) -> str:
+    """How ``pattern`` is read (see :data:`MODES`)."""
+    if use_regex:
+        _check_regex(pattern, f"key: {pattern!r} is not a valid regular expression")
+        return "regex"
+    if prefix or pattern.endswith("/") or not pattern:  # "obs://bucket/": the whole bucket
+        return "prefix"
+    if wildcard_match or (wildcard_match is None and _WILDCARD_CHARS & set(pattern)):
+        return "wildcard"
+    return "exact"
+
+
+def _metadata_fields(metadata_keys: Iterable[str] | None) -> tuple[str, ...]:
     fields = tuple(DEFAULT_METADATA_KEYS if metadata_keys is None else metadata_keys)
     unknown = [f for f in fields if f not in METADATA_KEYS]
     if isinstance(metadata_keys, str) or unknown or not fields:
         raise ValueError(
             f"metadata_keys must be a non-empty list of {', '.join(METADATA_KEYS)}; got {metadata_keys!r}"
         )
-    return ObsKeyQuery(targets=tuple(targets), min_size=min_size, metadata_keys=fields)
+    return fields
 
 
 def literal_prefix(pattern: str, mode: str) -> str:
@@ -224,19 +243,26 @@ def _hits(
     if mode == "exact":
         info = hook.head(bucket, pattern)
         return [info] if info is not None and info.size >= min_size else []
+
+    def wanted(info: ObsObjectInfo) -> bool:
+        return info.size >= min_size and _matches(info.key, pattern, mode)
+
     prefix = literal_prefix(pattern, mode)
     if not first_only:
-        return [
-            info
-            for info in hook.list_objects(bucket, prefix)
-            if info.size >= min_size and _matches(info.key, pattern, mode)
-        ]
+        return [info for info in hook.list_objects(bucket, prefix) if wanted(info)]
+    return _first_hit(hook, bucket, prefix, wanted)
+
+
+def _first_hit(
+    hook: HuaweiObsHook, bucket: str, prefix: str, wanted: Callable[[ObsObjectInfo], bool]
+) -> list[ObsObjectInfo]:
+    """The first wanted object under ``prefix``, listed page by page (none: ``[]``)."""
     marker = None
-    while True:  # page by page, stopping at the first match
+    while True:
         page = hook.list_objects(bucket, prefix, max_items=_PAGE, marker=marker)
-        for info in page:
-            if info.size >= min_size and _matches(info.key, pattern, mode):
-                return [info]
+        found = next((info for info in page if wanted(info)), None)
+        if found is not None:
+            return [found]
         if len(page) < _PAGE:
             return []
         marker = page[-1].key
@@ -250,7 +276,6 @@ def find_matches(hook: HuaweiObsHook, query: ObsKeyQuery, *, first_only: bool = 
     """
     found: dict[str, ObsObjectInfo] = {}
     missing: list[str] = []
-    want_head = bool(_HEAD_ONLY & set(query.metadata_keys))
     for bucket, pattern, mode in query.targets:
         hits = _hits(hook, bucket, pattern, mode, query.min_size, first_only)
         if not hits:
@@ -259,17 +284,26 @@ def find_matches(hook: HuaweiObsHook, query: ObsKeyQuery, *, first_only: bool = 
             found.setdefault(info.uri, info)
     if missing:
         return MatchResult(False, (), tuple(missing))
-    objects = []
-    for info in found.values():
-        if want_head and info.content_type is None and not info.metadata:
-            fresh = hook.head(info.bucket, info.key)
-            if fresh is None:  # deleted between the listing and now
-                continue
-            info = fresh
-        objects.append(info)
+    objects = list(found.values())
+    if _HEAD_ONLY & set(query.metadata_keys):
+        objects = _with_head_fields(hook, objects)
     if not objects:  # everything vanished while we looked
         return MatchResult(False, (), (query.describe(),))
     return MatchResult(True, tuple(objects), ())
+
+
+def _with_head_fields(hook: HuaweiObsHook, infos: list[ObsObjectInfo]) -> list[ObsObjectInfo]:
+    """The objects with the fields only a HEAD returns, read where the listing left them out;
+    an object deleted since it was listed is left out."""
+    out = []
+    for info in infos:
+        if info.content_type is None and not info.metadata:
+            fresh = hook.head(info.bucket, info.key)
+            if fresh is None:
+                continue
+            info = fresh
+        out.append(info)
+    return out
 
 
 def describe_objects(objects: Iterable[ObsObjectInfo], metadata_keys: Sequence[str]) -> list[dict[str, Any]]:
