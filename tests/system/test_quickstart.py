@@ -17,7 +17,9 @@ Marker ``system``, like every test in ``tests/system``:
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -123,8 +125,8 @@ def test_the_quick_start_runs_as_written(tmp_path):
 
     script = ["set -eo pipefail"]
     for n, block in enumerate(blocks, 1):
-        script += [f"echo '==== quickstart block {n} ===='", block]
-    script.append("echo '==== quickstart done ===='")
+        script += [f'echo "==== quickstart block {n} ==== $(date +%s)"', block]
+    script.append('echo "==== quickstart done ==== $(date +%s)"')
     (tmp_path / "quickstart.sh").write_text("\n".join(script))
 
     log = tmp_path / "quickstart.log"
@@ -158,7 +160,11 @@ def test_the_quick_start_runs_as_written(tmp_path):
             proc.wait(timeout=30)
 
     text = log.read_text(encoding="utf-8", errors="replace")
-    print(f"quick start: {len(blocks)} blocks in {elapsed:.0f} s (bound {TIME_BOUND} s)")
+    stamps = [
+        int(s) for s in re.findall(r"^==== quickstart (?:block \d+|done) ==== (\d+)$", text, re.MULTILINE)
+    ]
+    per_block = ", ".join(f"{n}: {b - a} s" for n, (a, b) in enumerate(itertools.pairwise(stamps), 1))
+    print(f"quick start: {len(blocks)} blocks in {elapsed:.0f} s (bound {TIME_BOUND} s); {per_block}")
     assert code is not None, f"not done within {TIME_BOUND} s:\n{text[-8000:]}"
     assert code == 0, f"a block failed (exit {code}):\n{text[-8000:]}"
     assert "==== quickstart done ====" in text
