@@ -118,20 +118,29 @@ def _coerce_choice(p: Param, value: Any) -> str:
     if not value.strip():
         meaning = "" if p.allowed is None else f"; allowed: {', '.join(p.allowed)}"
         raise _fail(p.name, f"must not be empty{meaning}")
+    _check_allowed(p, value)
+    if p.pattern is not None and not re.fullmatch(p.pattern, value):
+        raise _fail(p.name, f"{value!r} is not in the documented form ({p.doc.rstrip('.')})")
+    if p.date:
+        _check_date(p, value)
+    return value
+
+
+def _check_allowed(p: Param, value: str) -> None:
+    """Refuse a value outside the parameter's documented ones, suggesting the nearest."""
     if p.allowed is not None and value not in p.allowed:
         raise _fail(
             p.name, f"{value!r} is not allowed{_suggest(value, p.allowed)}; allowed: {', '.join(p.allowed)}"
         )
-    if p.pattern is not None and not re.fullmatch(p.pattern, value):
-        raise _fail(p.name, f"{value!r} is not in the documented form ({p.doc.rstrip('.')})")
-    if p.date:
-        try:
-            datetime.date.fromisoformat(value)
-        except ValueError:
-            raise _fail(p.name, f"{value!r} is not a date YYYY-MM-DD") from None
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise _fail(p.name, f"{value!r} is not a date YYYY-MM-DD")
-    return value
+
+
+def _check_date(p: Param, value: str) -> None:
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        raise _fail(p.name, f"{value!r} is not a date YYYY-MM-DD") from None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise _fail(p.name, f"{value!r} is not a date YYYY-MM-DD")
 
 
 def _coerce_list(p: Param, value: Any) -> list[str] | None:
@@ -142,10 +151,7 @@ def _coerce_list(p: Param, value: Any) -> list[str] | None:
     for item in items:
         if not isinstance(item, str):
             raise _fail(p.name, f"items must be strings, got {item!r}")
-        if p.allowed is not None and item not in p.allowed:
-            raise _fail(
-                p.name, f"{item!r} is not allowed{_suggest(item, p.allowed)}; allowed: {', '.join(p.allowed)}"
-            )
+        _check_allowed(p, item)
         if item not in out:
             out.append(item)
     return out or None  # an empty list means "all", the same as leaving it out
@@ -213,30 +219,32 @@ def validate_params(api: Api | str, params: Mapping[str, Any] | None) -> dict[st
     """Check and normalise optional parameters; ``None`` values are left out."""
     api = _as_api(api)
     params = dict(params or {})
-    for reserved in (api.image_field, "url", "image", "data"):
-        if reserved is not None and reserved in params:
-            if api.image_field is None:
-                raise _fail(reserved, f"{api.slug} takes no image: its parameters are the request")
-            raise _fail(
-                reserved, "pass the image with image= (a URL, a file path or bytes), not as a parameter"
-            )
+    _refuse_image_params(api, params)
     known = {p.name: p for p in api.params}
     out: dict[str, Any] = {}
     for name, value in params.items():
         p = known.get(name)
         if p is None:
-            allowed = ", ".join(known) or "none"
             raise _fail(
                 name,
-                f"is not a parameter of {api.slug}{_suggest(name, tuple(known))}; its parameters: {allowed}",
+                f"is not a parameter of {api.slug}{_suggest(name, tuple(known))}; "
+                f"its parameters: {', '.join(known) or 'none'}",
             )
-        if value is None:
-            continue
-        coerced = _COERCE[p.kind](p, value)
+        coerced = None if value is None else _COERCE[p.kind](p, value)
         if coerced is not None:
             out[name] = coerced
     _warn_on_combinations(api, out)
     return out
+
+
+def _refuse_image_params(api: Api, params: dict[str, Any]) -> None:
+    """The image goes in as ``image=``, never as a parameter (and an API without image takes none)."""
+    for reserved in (api.image_field, "url", "image", "data"):
+        if reserved is None or reserved not in params:
+            continue
+        if api.image_field is None:
+            raise _fail(reserved, f"{api.slug} takes no image: its parameters are the request")
+        raise _fail(reserved, "pass the image with image= (a URL, a file path or bytes), not as a parameter")
 
 
 def _check_body(api: Api, body: dict[str, Any]) -> None:
@@ -250,9 +258,13 @@ def _check_body(api: Api, body: dict[str, Any]) -> None:
         )
     for p in api.params:
         if p.one_of is not None and p.name < p.one_of:
-            given = [n for n in (p.name, p.one_of) if n in body]
-            if len(given) != 1:
-                raise _fail(p.name, f"give exactly one of {p.name} and {p.one_of}, got {len(given)}")
+            _check_exclusive(p.name, p.one_of, body)
+
+
+def _check_exclusive(name: str, other: str, body: dict[str, Any]) -> None:
+    given = [n for n in (name, other) if n in body]
+    if len(given) != 1:
+        raise _fail(name, f"give exactly one of {name} and {other}, got {len(given)}")
 
 
 # --- is the API served, and served here? ------------------------------------------------
@@ -419,52 +431,64 @@ def prepare_request(
     check_lifecycle(api)
     body = dict(params or {}) if validated else validate_params(api, params)
     if api.image_field is None:
-        if image is not None or url is not None:
-            raise _fail(
-                "image",
-                f"{api.slug} takes no image: pass its fields ({', '.join(api.param_names)}) as parameters",
-            )
-        _check_body(api, body)
-        return PreparedRequest(body=RequestBody(body), source_kind="fields", source=api.slug)
+        return _fields_request(api, body, image, url)
     _check_body(api, body)
+    image, url = _image_or_url(image, url)
+    if url is not None:
+        return _url_request(api, body, url)
+    return _image_request(api, body, image)
 
+
+def _fields_request(api: Api, body: dict[str, Any], image: Any, url: Any) -> PreparedRequest:
+    """The request of an API without image: its parameters are the body."""
+    if image is not None or url is not None:
+        raise _fail(
+            "image",
+            f"{api.slug} takes no image: pass its fields ({', '.join(api.param_names)}) as parameters",
+        )
+    _check_body(api, body)
+    return PreparedRequest(body=RequestBody(body), source_kind="fields", source=api.slug)
+
+
+def _image_or_url(image: Any, url: Any) -> tuple[Any, Any]:
+    """``(image, url)``, exactly one of them set: an ``http(s)://`` image goes as ``url``."""
     kind = image_kind(image)
     if kind == "url":
         if url is not None:
             raise _fail("image", "give the image either as image= or as url=, not both")
         image, url = None, str(image).strip()
-    elif kind == "obs":
+    else:
+        _refuse_image_kind(kind, image)
+    if image is not None and url is not None:
+        raise _fail("image", "give the image either as image= or as url=, not both")
+    if image is None and url is None:
+        raise _fail("image", "no image given: pass a URL, a local file path or bytes")
+    return image, url
+
+
+def _refuse_image_kind(kind: str | None, image: Any) -> None:
+    if kind == "obs":
         raise _fail(
             "image",
             "obs:// URIs are resolved by the Airflow operators (HuaweiOcr*Operator); "
             "the plain client takes a URL, a file path or bytes",
         )
-    elif kind == "data":
+    if kind == "data":
         raise _fail("image", "data: URIs are not accepted; pass the file path or the raw bytes instead")
-    elif isinstance(image, str) and not image.strip():
+    if isinstance(image, str) and not image.strip():
         raise _fail("image", "is an empty string")
 
-    if image is not None and url is not None:
-        raise _fail("image", "give the image either as image= or as url=, not both")
-    if image is None and url is None:
-        raise _fail("image", "no image given: pass a URL, a local file path or bytes")
 
-    if url is not None:
-        if not isinstance(url, str):
-            raise _fail("url", f"must be a string, got {type(url).__name__}")
-        clean = _normalise_url(url)
-        body[api.url_field] = clean
-        return PreparedRequest(body=RequestBody(body), source_kind="url", source=_redact_url(clean))
+def _url_request(api: Api, body: dict[str, Any], url: Any) -> PreparedRequest:
+    if not isinstance(url, str):
+        raise _fail("url", f"must be a string, got {type(url).__name__}")
+    clean = _normalise_url(url)
+    body[api.url_field] = clean
+    return PreparedRequest(body=RequestBody(body), source_kind="url", source=_redact_url(clean))
 
-    if isinstance(image, (bytes, bytearray, memoryview)):
-        data, kind, source = bytes(image), "bytes", "the image bytes"
-    elif isinstance(image, (str, os.PathLike)):
-        data, kind, source = read_image_file(image), "file", f"file {os.fspath(image)!r}"
-    else:
-        raise _fail(
-            "image",
-            f"must be a URL, a file path or bytes, got {type(image).__name__}",
-        )
+
+def _image_request(api: Api, body: dict[str, Any], image: Any) -> PreparedRequest:
+    data, kind, source = _read_image(image)
     fmt, size = check_image_bytes(api, data, source)
     return PreparedRequest(
         body=RequestBody(body, image_field=api.image_field, image=data),  # encoded once, when sent
@@ -474,6 +498,15 @@ def prepare_request(
         image_bytes=len(data),
         dimensions=size,
     )
+
+
+def _read_image(image: Any) -> tuple[bytes, str, str]:
+    """The image's bytes, its kind (``bytes`` or ``file``) and how error messages name it."""
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return bytes(image), "bytes", "the image bytes"
+    if isinstance(image, (str, os.PathLike)):
+        return read_image_file(image), "file", f"file {os.fspath(image)!r}"
+    raise _fail("image", f"must be a URL, a file path or bytes, got {type(image).__name__}")
 
 
 def build_request_body(
