@@ -20,6 +20,7 @@ from airflow_provider_hwocr.client import (
 )
 from airflow_provider_hwocr.client.errors import HuaweiOcrError
 from airflow_provider_hwocr.client.request import prepare_request
+from airflow_provider_hwocr.client.retry import TryBudget
 from airflow_provider_hwocr.get_provider_info import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_hwocr.hooks.connection import CloudSettings, settings_from_connection
 
@@ -36,6 +37,9 @@ class HuaweiOcrHook(BaseHook):
         whether to retry a try the service may already have billed.
     :param rate_limiter: paces every try of every call made through this hook (e.g. an
         :class:`~airflow_provider_hwocr.runtime.ratelimit.AdaptiveRateLimiter` shared by a task's threads).
+    :param budget: the billable tries every call of this hook draws from, retries included (e.g. a
+        task's ``max_calls`` as a :class:`~airflow_provider_hwocr.runtime.costs.CallBudget`);
+        ``None``: no cap.
 
     Nothing is looked up until the first call: creating the hook is free.
     """
@@ -54,6 +58,7 @@ class HuaweiOcrHook(BaseHook):
         retry: OcrRetryPolicy | None = None,
         retry_possibly_billed: bool | None = None,
         rate_limiter: Any = None,
+        budget: TryBudget | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -63,9 +68,8 @@ class HuaweiOcrHook(BaseHook):
         self.retry = retry
         self.retry_possibly_billed = retry_possibly_billed
         self.rate_limiter = rate_limiter
-        #: Billable tries every call of this hook draws from (``runtime.costs.CallBudget``: a
-        #: task's ``max_calls``), consulted before each try, retries included; ``None``: no cap.
-        self.budget: Any = None
+        #: Billable tries every call of this hook draws from, consulted before each try.
+        self.budget = budget
         #: Requests sent and retries that may have been billed twice, over all calls of this hook.
         self.requests_sent = 0
         self.billed_retries = 0

@@ -2,7 +2,10 @@
 
 :class:`TokenBucket`: a fixed rate. :class:`AdaptiveRateLimiter`: starts at a
 rate and adapts to the service's throttling (multiplicative decrease,
-additive increase). Both are thread-safe; nothing here imports Airflow.
+additive increase). Both are a :class:`RateLimiter`: the OCR client calls
+``acquire()`` before every try and reports each answer, so a batch's pace, fixed or
+adaptive, goes one way (:func:`pace_for`). Both are thread-safe; nothing here imports
+Airflow.
 """
 
 from __future__ import annotations
@@ -13,9 +16,32 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["AdaptiveRateLimiter", "TokenBucket"]
+__all__ = ["AdaptiveRateLimiter", "RateLimiter", "TokenBucket", "pace_for"]
+
+
+class RateLimiter(Protocol):
+    """What the OCR client calls on its rate limiter (``OcrClient(rate_limiter=...)``), per try."""
+
+    def acquire(self) -> float:
+        """Wait for this try's turn; returns the seconds waited."""
+        ...
+
+    def on_throttled(self, retry_after: float | None = None) -> None:
+        """The try was throttled (``Retry-After``: seconds the service asked to wait)."""
+        ...
+
+    def on_success(self) -> None:
+        """The try was answered, not throttled."""
+        ...
+
+
+def pace_for(qps: float | None, *, adaptive: bool, log: Any = None) -> RateLimiter | None:
+    """The pace of a task's calls: adaptive from ``qps`` down, fixed at ``qps``, or none."""
+    if not qps:
+        return None
+    return AdaptiveRateLimiter(qps, log=log) if adaptive else TokenBucket(qps)
 
 
 class TokenBucket:
@@ -23,6 +49,8 @@ class TokenBucket:
 
     ``burst`` tokens may be spent at once after a quiet period; the default
     of 1 spaces calls evenly, which is what a per-second service quota wants.
+    The rate never changes; a ``Retry-After`` from the service pauses every caller
+    until it has passed (:meth:`on_throttled`).
     """
 
     def __init__(
@@ -43,6 +71,7 @@ class TokenBucket:
         self._sleep = sleep
         self._tokens = float(burst)
         self._last = clock()
+        self._paused_until = 0.0
         self._lock = threading.Lock()
 
     def acquire(self) -> float:
@@ -51,14 +80,30 @@ class TokenBucket:
         while True:
             with self._lock:
                 now = self._clock()
-                self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-                self._last = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return waited
-                delay = (1 - self._tokens) / self.rate
+                if now < self._paused_until:  # Retry-After: no token before it has passed
+                    delay = self._paused_until - now
+                else:
+                    self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+                    self._last = now
+                    if self._tokens >= 1:
+                        self._tokens -= 1
+                        return waited
+                    delay = (1 - self._tokens) / self.rate
             self._sleep(delay)
             waited += delay
+
+    def on_throttled(self, retry_after: float | None = None) -> None:
+        """A throttled answer: the rate stays; a ``Retry-After`` pauses every caller until it has passed."""
+        if retry_after is None or retry_after <= 0:
+            return
+        with self._lock:
+            until = self._clock() + float(retry_after)
+            if until > self._paused_until:
+                self._paused_until = until
+                self._tokens, self._last = 0.0, until - 1.0 / self.rate  # one token when it ends
+
+    def on_success(self) -> None:
+        """An answer that was not throttled: nothing changes at a fixed rate."""
 
 
 class AdaptiveRateLimiter:

@@ -91,3 +91,20 @@ def test_retry_possibly_billed_comes_from_the_connection_and_the_operator(emulat
     with pytest.raises(HuaweiOcrConfigurationError) as info:
         HuaweiOcrHook().client  # noqa: B018
     assert info.value.field == "retry_possibly_billed"
+
+
+def test_the_budget_and_the_pace_are_given_when_the_hook_is_built(emulator, monkeypatch):
+    """Every call of the hook draws from the budget it was built with, and the limiter paces each try."""
+    from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError
+    from airflow_provider_hwocr.runtime.costs import CallBudget
+    from airflow_provider_hwocr.runtime.ratelimit import TokenBucket
+
+    monkeypatch.setenv(CONN_ENV, conn_json(emulator))
+    budget, pace = CallBudget(1), TokenBucket(50.0)
+    hook = HuaweiOcrHook(budget=budget, rate_limiter=pace)
+    assert hook.budget is budget and hook.client.rate_limiter is pace
+    hook.recognize("general-text", image=png())
+    with pytest.raises(HuaweiCloudBudgetExceededError):
+        hook.recognize("general-text", image=png())
+    assert emulator.count("general-text") == 1 and budget.used == 1 and budget.refused == 1
+    assert HuaweiOcrHook().budget is None  # no cap unless one is given

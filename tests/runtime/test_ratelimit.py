@@ -178,3 +178,24 @@ def test_token_bucket_shared_by_threads_keeps_the_rate():
 def test_token_bucket_rejects_settings_that_cannot_work(rate, burst, word):
     with pytest.raises(ValueError, match=word):
         TokenBucket(rate, burst)
+
+
+def test_token_bucket_is_a_rate_limiter_the_client_can_report_to():
+    """The fixed pace goes the same way as the adaptive one: the client calls it per try."""
+    tb, _ = bucket(4.0)
+    assert tb.acquire() == 0.0
+    tb.on_success()
+    tb.on_throttled(None)  # no Retry-After: the rate stays what the user asked
+    assert tb.acquire() == pytest.approx(0.25) and tb.rate == 4.0
+    tb.on_throttled(2.0)  # Retry-After: every caller waits until it has passed, then the rate again
+    assert tb.acquire() == pytest.approx(2.0)
+    assert tb.acquire() == pytest.approx(0.25)
+
+
+def test_pace_for_picks_the_adaptive_limiter_the_fixed_bucket_or_none():
+    from airflow_provider_hwocr.runtime.ratelimit import pace_for
+
+    assert pace_for(None, adaptive=True) is None and pace_for(0.0, adaptive=False) is None
+    assert isinstance(pace_for(5.0, adaptive=True), AdaptiveRateLimiter)
+    fixed = pace_for(5.0, adaptive=False)
+    assert isinstance(fixed, TokenBucket) and fixed.rate == 5.0
