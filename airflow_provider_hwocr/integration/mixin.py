@@ -1,15 +1,17 @@
 """Lineage, OBS console links, readable map indexes and Asset events on the OCR operators.
 
 A mixin of :class:`~airflow_provider_hwocr.operators.base.HuaweiOcrOperator` (so every
-per-API operator and the batch operator get it). The operator calls
-``_integration_after_run(context, sources=..., results=...)`` once its images are done.
+per-API operator and the batch operator get it). Once its images are done, the operator calls
+``_integration_after_run(context, run)`` with what the runtime says the run read and wrote
+(:class:`FinishedRun`: its sources and results, its prefixes, its region); nothing here reads
+the operator's arguments again.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
@@ -58,21 +60,37 @@ def _one_location(uris: list[str], prefix: str | None = None) -> str | None:
     return obs[0]
 
 
-def run_prefix(uri: Any, *, as_folder: bool) -> str | None:
-    """A rendered ``obs://bucket/prefix`` argument as a folder URI (ending in ``/``), or ``None``.
+def selection_label(images: Any, source_uri: Any) -> str:
+    """A batch's name in the UI: its one image's name, the number of its images, or its ``source_uri``."""
+    if isinstance(images, (list, tuple)):
+        return f"{len(images)} images" if len(images) != 1 else image_label(images[0])
+    return image_label(images) if images is not None else str(source_uri or "")
 
-    ``as_folder``: a key without a trailing ``/`` names that folder (an ``output_uri``: the
-    results go under ``prefix/``); otherwise it is a plain key prefix and names no folder.
-    """
-    if not isinstance(uri, str) or image_kind(uri) != "obs" or "{{" in uri:
-        return None
-    uri = uri.strip()
-    bucket, _, key = uri[len("obs://") :].partition("/")
-    if not bucket:
-        return None
-    if not key or key.endswith("/"):
-        return f"obs://{bucket}/{key}"
-    return f"obs://{bucket}/{key}/" if as_folder else None
+
+class FinishedRun(Protocol):
+    """What a finished run read and wrote, as the runtime knows it
+    (:class:`~airflow_provider_hwocr.runtime.contract.RunLocations`)."""
+
+    @property
+    def sources(self) -> Sequence[Any]: ...
+
+    @property
+    def results(self) -> Sequence[str | None]: ...
+
+    @property
+    def results_prefix(self) -> str | None: ...
+
+    @property
+    def source_prefix(self) -> str | None: ...
+
+    @property
+    def region(self) -> str | None: ...
+
+    @property
+    def api(self) -> str: ...
+
+    @property
+    def asset_uri(self) -> str | None: ...
 
 
 class OcrIntegrationMixin(lineage.OpenLineageMixin):
@@ -95,58 +113,24 @@ class OcrIntegrationMixin(lineage.OpenLineageMixin):
             kwargs["outlets"] = with_result_outlet(kwargs.get("outlets"), kwargs.get("output_uri"))
         return super().partial(**kwargs)  # type: ignore[misc]
 
-    @property
-    def map_index_label(self) -> str:
-        """What a mapped instance is called in the UI and logs: the image's file name."""
-        images = getattr(self, "images", None)
-        if images is not None or getattr(self, "source_uri", None):
-            if isinstance(images, (list, tuple)):
-                return f"{len(images)} images" if len(images) != 1 else image_label(images[0])
-            return image_label(images) if images is not None else str(getattr(self, "source_uri", ""))
-        return image_label(getattr(self, "image", None))
-
-    def _integration_after_run(
-        self,
-        context: Any,
-        *,
-        sources: list[Any] | None = None,
-        results: Sequence[str | None],
-        results_prefix: str | None = None,
-    ) -> None:
+    def _integration_after_run(self, context: Any, run: FinishedRun) -> None:
         """Record lineage, persist the links' targets and annotate the asset event.
 
-        ``results_prefix`` is the run's own results prefix (a batch's rendered ``output_uri``,
-        e.g. ``obs://bucket/ocr/2026-11-30/``): the "OBS result" link opens there, and long
-        lineage lists collapse into it. A batch that does not pass it gets its rendered
-        ``output_uri`` (and ``source_uri`` for the source side).
+        ``run.results_prefix`` is the run's own results prefix (a batch's, e.g.
+        ``obs://bucket/ocr/2026-11-30/``): the "OBS result" link opens there, and long lineage
+        lists collapse into it; ``run.source_prefix`` likewise for the sources.
         """
-        is_batch = hasattr(self, "source_uri") or hasattr(self, "images")
-        if sources is None:
-            image = getattr(self, "image", None)
-            sources = [image] if image is not None else []
-        if results_prefix is None and is_batch:
-            results_prefix = run_prefix(getattr(self, "output_uri", None), as_folder=True)
-        source_prefix = run_prefix(getattr(self, "source_uri", None), as_folder=False) if is_batch else None
-        done = [r for r in results if r]
+        sources = list(run.sources)
+        done = [r for r in run.results if r]
         lineage.record(
-            self, inputs=sources, outputs=done, input_prefix=source_prefix, output_prefix=results_prefix
+            self,
+            inputs=sources,
+            outputs=done,
+            input_prefix=run.source_prefix,
+            output_prefix=run.results_prefix,
         )
-        region = self._integration_region()
-        HuaweiObsSourceLink.persist(
-            context, region=region, uri=_one_location([str(s) for s in sources], source_prefix)
-        )
-        HuaweiObsResultLink.persist(context, region=region, uri=_one_location(done, results_prefix))
-        if getattr(self, "emit_asset", False):
-            annotate_asset_event(
-                context, str(getattr(self, "output_uri", "")), done, getattr(self, "api", None)
-            )
-
-    def _integration_region(self) -> str | None:
-        region = getattr(self, "region", None)
-        if region:
-            return str(region)
-        hook = self.__dict__.get("hook")  # only a hook the task already built (a cached property)
-        try:
-            return hook.settings.region if hook is not None else None
-        except Exception:  # noqa: BLE001 - a link is not worth failing a finished task
-            return None
+        source_at = _one_location([str(s) for s in sources], run.source_prefix)
+        HuaweiObsSourceLink.persist(context, region=run.region, uri=source_at)
+        HuaweiObsResultLink.persist(context, region=run.region, uri=_one_location(done, run.results_prefix))
+        if run.asset_uri is not None:
+            annotate_asset_event(context, run.asset_uri, done, run.api)

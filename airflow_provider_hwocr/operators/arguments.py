@@ -1,5 +1,6 @@
 """Checks of operator arguments: in ``__init__`` on what is known when the DAG is parsed, and
-again at the start of ``execute()`` on what templates rendered to.
+once at the start of ``execute()`` on what templates rendered to, where the operator builds the
+run's settings (:mod:`airflow_provider_hwocr.runtime.contract`) from the values they return.
 
 Each check raises :class:`~airflow_provider_hwocr.client.errors.HuaweiOcrValidationError`
 naming the argument, before anything is called. Cheap to import (DAG files load it): no
@@ -10,12 +11,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.client.flags import parse_flag
-from airflow_provider_hwocr.client.sources import parse_obs_uri
+from airflow_provider_hwocr.client.sources import ObsLocation, parse_obs_uri
 from airflow_provider_hwocr.hooks.obs_match import selection_query
+
+if TYPE_CHECKING:
+    from airflow_provider_hwocr.hooks.obs_match import ObsKeyQuery
 
 __all__ = [
     "IMAGE_SOURCES",
@@ -26,12 +30,16 @@ __all__ = [
     "check_images",
     "check_max_calls",
     "check_number",
+    "check_obs_uri",
     "check_output_uri",
     "check_parameters",
     "check_price",
+    "check_shard",
     "check_whole",
+    "images_query",
     "is_deferred",
     "is_static",
+    "output_location",
 ]
 
 #: How the service gets an ``obs://`` image (see ``HuaweiOcrOperator(image_source=...)``).
@@ -167,14 +175,46 @@ def check_image_source(image_source: Any, signed_url_expires: Any) -> None:
 
 def check_output_uri(output_uri: Any, *, required: bool = False) -> None:
     """``obs://bucket/prefix/`` (the prefix may be empty); ``None``/``""`` unless ``required``."""
+    output_location(output_uri, required=required)
+
+
+def output_location(output_uri: Any, *, required: bool = False) -> ObsLocation | None:
+    """:func:`check_output_uri`, returning the parsed location (``None`` without an output)."""
     if output_uri is None or output_uri == "":
         if required:
             raise _fail(
                 "output_uri",
                 f"rendered to {output_uri!r}; batch results need obs://bucket/prefix/ (nothing was called)",
             )
-        return
-    parse_obs_uri(output_uri, allow_empty_key=True, parameter="output_uri")
+        return None
+    return parse_obs_uri(output_uri, allow_empty_key=True, parameter="output_uri")
+
+
+def check_obs_uri(value: Any, parameter: str, *, allow_empty_key: bool = False) -> ObsLocation:
+    """An ``obs://bucket/key`` argument (``source_uri``, ``manifest_uri``), parsed."""
+    return parse_obs_uri(str(value), allow_empty_key=allow_empty_key, parameter=parameter)
+
+
+def check_shard(shard_index: Any, shard_count: int, *, rendered: bool = False) -> int | None:
+    """A batch's shard: ``shard_index`` below ``shard_count``, required when ``shard_count > 1``.
+
+    Returns the index when the batch is sharded, else ``None``. At parse time a templated index
+    is left for run time; at run time an index without sharding is not used.
+    """
+    if shard_index is None:
+        if shard_count > 1:
+            raise _fail(
+                "shard_index",
+                f"required with shard_count={shard_count} "
+                "(e.g. .partial(...).expand(shard_index=range(shard_count)))",
+            )
+        return None
+    if (rendered and shard_count <= 1) or not (rendered or is_static(shard_index)):
+        return None
+    index = check_whole(shard_index, "shard_index", 0)
+    if index >= shard_count:
+        raise _fail("shard_index", f"must be below shard_count={shard_count}, got {index}")
+    return index if shard_count > 1 else None
 
 
 def check_images(images: Any, *, rendered: bool = False) -> None:
@@ -182,14 +222,20 @@ def check_images(images: Any, *, rendered: bool = False) -> None:
 
     A selection (a dict) is checked whole: its format and every target of its query.
     """
+    images_query(images, rendered=rendered)
+
+
+def images_query(images: Any, *, rendered: bool = False) -> ObsKeyQuery | None:
+    """:func:`check_images`, returning the query of a sensor's selection (``None`` for anything else,
+    or for a selection left for run time)."""
     if isinstance(images, dict):
         if rendered or is_static(images):
-            selection_query(images)  # raises HuaweiOcrValidationError naming images
-        return
+            return selection_query(images)  # raises HuaweiOcrValidationError naming images
+        return None
     if images is None or isinstance(images, (str, list, tuple)):
-        return
+        return None
     if not rendered and is_deferred(images):
-        return  # resolved at run time
+        return None  # resolved at run time
     raise _fail(
         "images",
         "must be a list of obs:// URIs, http(s):// URLs or paths (or a sensor's selection), "

@@ -1,17 +1,20 @@
 """``HuaweiOcrOperator``: one Huawei Cloud OCR API on one image; the base of every OCR operator.
 
-What a DAG file imports, so it stays cheap: the catalog, the argument checks and the
-integration mixin. The hooks, the HTTP stack and the task's work
-(:mod:`airflow_provider_hwocr.runtime`) load when a task runs, in ``execute()``.
+What a DAG file imports, so it stays cheap: the catalog, the argument checks, the integration
+mixin and the runtime's contract types (:mod:`airflow_provider_hwocr.runtime.contract`, the
+standard library only). The hooks, the HTTP stack and the task's work
+(:mod:`airflow_provider_hwocr.runtime`) load when a task runs, in ``execute()``, which builds the
+run's checked settings once and hands them, with the task's collaborators, to the runtime.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Union, cast
 
 from airflow.sdk import BaseOperator
 
@@ -21,7 +24,11 @@ from airflow_provider_hwocr.client.request import validate_params
 from airflow_provider_hwocr.errors import HuaweiOcrXComSizeError
 from airflow_provider_hwocr.integration.assets import with_result_outlet
 from airflow_provider_hwocr.integration.links import HuaweiObsResultLink, HuaweiObsSourceLink
-from airflow_provider_hwocr.integration.mixin import DEFAULT_MAP_INDEX_TEMPLATE, OcrIntegrationMixin
+from airflow_provider_hwocr.integration.mixin import (
+    DEFAULT_MAP_INDEX_TEMPLATE,
+    OcrIntegrationMixin,
+    image_label,
+)
 from airflow_provider_hwocr.operators.arguments import (
     check_export_text,
     check_flag,
@@ -31,13 +38,19 @@ from airflow_provider_hwocr.operators.arguments import (
     check_parameters,
     check_price,
     is_static,
+    output_location,
 )
+from airflow_provider_hwocr.runtime.contract import Collaborators, ObsPrefix, OcrTaskSettings
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_hwocr.catalog import Api
     from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
     from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+    from airflow_provider_hwocr.runtime.contract import ImageSourceMode, RunLocations
+    from airflow_provider_hwocr.runtime.costs import CallBudget
+    from airflow_provider_hwocr.runtime.ratelimit import RateLimiter
 
 __all__ = ["DEFAULT_MAX_XCOM_BYTES", "HuaweiOcrOperator", "HuaweiOcrXComSizeError", "ImageArg", "own_params"]
 
@@ -47,6 +60,14 @@ ImageArg = Union[str, bytes, "os.PathLike[str]", None]
 
 #: Default ceiling for a result pushed whole to XCom (bytes of JSON).
 DEFAULT_MAX_XCOM_BYTES = 48 * 1024
+
+
+def _check_max_xcom_bytes(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise HuaweiOcrValidationError(
+            f"max_xcom_bytes: must be a whole number of bytes > 0, got {value!r}",
+            parameter="max_xcom_bytes",
+        )
 
 
 def own_params(slug: str, scope: dict[str, Any]) -> dict[str, Any]:
@@ -171,6 +192,21 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
 
     def _check_at_parse_time(self) -> None:
         """Fail at DAG parse time on what is already known to be wrong (no I/O)."""
+        spec = self._checked_api()
+        if isinstance(self.parameters, dict):
+            static = {k: v for k, v in self.parameters.items() if is_static(v)}
+            # Names are never templated: check every name, and the values known now.
+            templated = {k: None for k in self.parameters if k not in static}
+            validate_params(spec, {**static, **templated})
+        check_image_source(self.image_source, self.signed_url_expires)
+        self._check_output_at_parse_time()
+        _check_max_xcom_bytes(self.max_xcom_bytes)
+        if is_static(self.max_calls):
+            check_max_calls(self.max_calls)
+        check_price(self.price_per_call)
+
+    def _checked_api(self) -> Api:
+        """The API named by ``api=`` (a deprecated one is warned about)."""
         try:
             spec = get_api(self.api)
         except KeyError as exc:
@@ -181,46 +217,51 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
             warnings.warn(
                 f"{spec.title} ({spec.slug}): {spec.deprecation}",
                 AirflowProviderDeprecationWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        if isinstance(self.parameters, dict):
-            static = {k: v for k, v in self.parameters.items() if is_static(v)}
-            # Names are never templated: check every name, and the values known now.
-            templated = {k: None for k in self.parameters if k not in static}
-            validate_params(spec, {**static, **templated})
-        check_image_source(self.image_source, self.signed_url_expires)
-        if self.output_uri is None or (isinstance(self.output_uri, str) and is_static(self.output_uri)):
+        return spec
+
+    def _check_output_at_parse_time(self) -> None:
+        """``output_uri`` and what needs it (``export_text``, ``emit_asset``), when known now."""
+        fixed = isinstance(self.output_uri, str) and is_static(self.output_uri)
+        if self.output_uri is None or fixed:
             check_output_uri(self.output_uri)
             check_export_text(self.export_text, self.output_uri)
-        max_xcom = self.max_xcom_bytes
-        if isinstance(max_xcom, bool) or not isinstance(max_xcom, int) or max_xcom <= 0:
-            raise HuaweiOcrValidationError(
-                f"max_xcom_bytes: must be a whole number of bytes > 0, got {max_xcom!r}",
-                parameter="max_xcom_bytes",
-            )
-        if is_static(self.max_calls):
-            check_max_calls(self.max_calls)
-        check_price(self.price_per_call)
-        if self.emit_asset and not (
-            isinstance(self.output_uri, str) and self.output_uri and is_static(self.output_uri)
-        ):
+        if self.emit_asset and not (fixed and self.output_uri):
             raise HuaweiOcrValidationError(
                 "emit_asset: needs a fixed output_uri='obs://bucket/prefix/' (no template): the asset "
                 f"must be known when the DAG is parsed, got output_uri={self.output_uri!r}",
                 parameter="emit_asset",
             )
 
-    def _check_rendered(self) -> None:
-        """Check, once, what the templates rendered to; keep the checked values (run time)."""
-        check_output_uri(self.output_uri)
+    def _ocr_settings(self, *, output_required: bool = False) -> OcrTaskSettings:
+        """The run's checked settings, from what the templates rendered to: every run-time check of
+        the OCR arguments is here, once (``execute()`` builds them, then nothing checks them again)."""
+        output = output_location(self.output_uri, required=output_required)
         check_export_text(self.export_text, self.output_uri)
-        self.parameters = check_parameters(self.parameters, rendered=True)
-        self.max_calls = check_max_calls(self.max_calls)
+        spec = get_api(self.api)
+        return OcrTaskSettings(
+            api=spec,
+            image=self.image,
+            params=check_parameters(self.parameters, rendered=True),
+            image_source=cast("ImageSourceMode", self.image_source),  # checked in __init__
+            signed_url_expires=self.signed_url_expires,
+            output=None if output is None else ObsPrefix(str(self.output_uri), output.bucket, output.key),
+            skip_existing=self.skip_existing is not False,  # None: on
+            max_xcom_bytes=self.max_xcom_bytes,
+            enterprise_project_id=self.enterprise_project_id,
+            dry_run=self.ocr_dry_run,
+            max_calls=check_max_calls(self.max_calls),
+            price_per_call=self.price_per_call,
+            export_text=self.export_text,
+            emit_asset=self.emit_asset,
+            region=self.region or None,
+        )
 
-    # --- the hooks (built when the task runs, once) ---------------------------------------
+    # --- the hooks (built when the task runs) ----------------------------------------------
 
-    @cached_property
-    def hook(self) -> HuaweiOcrHook:
+    def _new_ocr_hook(self, *, rate_limiter: RateLimiter | None, budget: CallBudget | None) -> HuaweiOcrHook:
+        """The one way this operator builds an OCR hook: on its connection, with a pace and a budget."""
         from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
 
         return HuaweiOcrHook(
@@ -228,7 +269,25 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
             region=self.region,
             project_id=self.project_id,
             retry_possibly_billed=self.retry_possibly_billed,
+            rate_limiter=rate_limiter,
+            budget=budget,
         )
+
+    @cached_property
+    def hook(self) -> HuaweiOcrHook:
+        """The task's OCR hook, built once on first use, without pace or call budget.
+
+        A run that has neither uses it; a run with a pace or a ``max_calls`` budget gets a hook
+        built with them (:meth:`_run_hook`), which is the task's ``hook`` from then on.
+        """
+        return self._new_ocr_hook(rate_limiter=None, budget=None)
+
+    def _run_hook(self, *, rate_limiter: RateLimiter | None, budget: CallBudget | None) -> HuaweiOcrHook:
+        """The OCR hook of a run (the runtime's ``OcrHookFactory``)."""
+        if rate_limiter is None and budget is None:
+            return self.hook
+        self.hook = self._new_ocr_hook(rate_limiter=rate_limiter, budget=budget)
+        return self.hook
 
     def obs_hook(self) -> HuaweiObsHook:
         """A new OBS hook on this task's connection (the runtime asks once, when it first needs OBS)."""
@@ -236,10 +295,23 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
 
         return HuaweiObsHook(huaweicloud_ocr_conn_id=self.huaweicloud_ocr_conn_id, region=self.region)
 
+    def _collaborators(self) -> Collaborators:
+        """What the runtime works with besides the settings: the log and the hooks' factories."""
+        return Collaborators(log=self.log, ocr_hook=self._run_hook, obs_hook=self.obs_hook)
+
+    @property
+    def map_index_label(self) -> str:
+        """What a mapped instance is called in the UI and logs: the image's file name."""
+        return image_label(self.image)
+
     # --- execution ------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
         from airflow_provider_hwocr.runtime import single
 
-        self._check_rendered()
-        return single.run(self, context)
+        settings = self._ocr_settings()  # every run-time check, once
+        return single.run(settings, context, self._collaborators(), after_run=self._after_run(context))
+
+    def _after_run(self, context: Context) -> Callable[[RunLocations], None]:
+        """What the task records once its images are done: lineage, the console links, the asset event."""
+        return functools.partial(self._integration_after_run, context)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.errors import (
@@ -19,18 +19,31 @@ from airflow_provider_hwocr.errors import (
     HuaweiOcrBatchFailedError,
     HuaweiOcrOverlapError,
 )
+from airflow_provider_hwocr.integration.mixin import selection_label
 from airflow_provider_hwocr.operators.arguments import (
     check_flag,
     check_images,
     check_number,
-    check_output_uri,
+    check_obs_uri,
+    check_shard,
     check_whole,
-    is_static,
+    images_query,
 )
 from airflow_provider_hwocr.operators.base import HuaweiOcrOperator
+from airflow_provider_hwocr.runtime.contract import (
+    DEFAULT_LEASE_TTL,
+    BatchSettings,
+    ObsPrefix,
+    ResumedWait,
+    SensorSelection,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_hwocr.runtime.batch.lease import DeferOverlap
+    from airflow_provider_hwocr.runtime.contract import OnOverlap
+    from airflow_provider_hwocr.runtime.store import ResultStore
 
 __all__ = [
     "HuaweiOcrBatchEmptyError",
@@ -130,63 +143,21 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         checkpoint_interval: float = 30.0,
         on_overlap: str = "defer",
         overlap_timeout: float | None = None,
-        lease_ttl: float = 180.0,
+        lease_ttl: float = DEFAULT_LEASE_TTL,
         **kwargs: Any,
     ) -> None:
-        if not output_uri:
-            raise HuaweiOcrValidationError(
-                "output_uri: required for batch OCR (results are stored in OBS, one per image)",
-                parameter="output_uri",
-            )
-        if (images is None) == (source_uri is None):
-            raise HuaweiOcrValidationError(
-                "images / source_uri: give either images=[...] or source_uri='obs://bucket/prefix/', "
-                "not both or neither",
-                parameter="images",
-            )
-        check_images(images)
+        _check_selection(output_uri, images, source_uri)
         self.max_concurrency = check_whole(max_concurrency, "max_concurrency", 1)
         self.qps = _optional_number(qps, "qps")
         self.shard_count = check_whole(shard_count, "shard_count", 1)
-        if shard_index is not None and is_static(shard_index):
-            index = check_whole(shard_index, "shard_index", 0)
-            if index >= self.shard_count:
-                raise HuaweiOcrValidationError(
-                    f"shard_index: must be below shard_count={self.shard_count}, got {index}",
-                    parameter="shard_index",
-                )
-        elif shard_index is None and self.shard_count > 1:
-            raise HuaweiOcrValidationError(
-                f"shard_index: required with shard_count={self.shard_count} "
-                "(e.g. .partial(...).expand(shard_index=range(shard_count)))",
-                parameter="shard_index",
-            )
-        if max_failures is not None:
-            check_whole(max_failures, "max_failures", 0)
-        if max_failure_ratio is not None and (
-            isinstance(max_failure_ratio, bool)
-            or not isinstance(max_failure_ratio, (int, float))
-            or not 0 <= max_failure_ratio <= 1
-        ):
-            raise HuaweiOcrValidationError(
-                f"max_failure_ratio: must be between 0 and 1, got {max_failure_ratio!r}",
-                parameter="max_failure_ratio",
-            )
+        check_shard(shard_index, self.shard_count)
+        _check_failure_policy(max_failures, max_failure_ratio)
         self.checkpoint_every = check_whole(checkpoint_every, "checkpoint_every", 1)
         self.checkpoint_interval = check_number(checkpoint_interval, "checkpoint_interval", positive=True)
         self.progress_interval = check_number(progress_interval, "progress_interval", positive=True)
-        if on_overlap not in ("defer", "wait", "fail"):
-            raise HuaweiOcrValidationError(
-                f"on_overlap: must be 'defer', 'wait' or 'fail', got {on_overlap!r}", parameter="on_overlap"
-            )
-        self.on_overlap = on_overlap
+        self.on_overlap = _check_on_overlap(on_overlap)
         self.overlap_timeout = _optional_number(overlap_timeout, "overlap_timeout")
-        self.lease_ttl = check_number(lease_ttl, "lease_ttl", positive=True)
-        if self.lease_ttl < 6:
-            raise HuaweiOcrValidationError(
-                f"lease_ttl: at least 6 seconds (renewed every lease_ttl / 6), got {lease_ttl!r}",
-                parameter="lease_ttl",
-            )
+        self.lease_ttl = _check_lease_ttl(lease_ttl)
         allow_empty = check_flag(allow_empty, "allow_empty")
         super().__init__(api=api, output_uri=output_uri, **kwargs)
         self.images = images
@@ -199,34 +170,52 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         self.max_failure_ratio = max_failure_ratio
         self.manifest_uri = manifest_uri
 
-    def _checked_shard(self) -> int | None:
-        if self.shard_count <= 1:
-            return None
-        index = check_whole(self.shard_index, "shard_index", 0)
-        if index >= self.shard_count:
-            raise HuaweiOcrValidationError(
-                f"shard_index: must be below shard_count={self.shard_count}, got {index}",
-                parameter="shard_index",
-            )
-        return index
+    @property
+    def map_index_label(self) -> str:
+        """What a mapped instance is called: its one image's name, its number of images, or its source."""
+        return selection_label(self.images, self.source_uri)
 
-    def _check_rendered(self) -> None:
-        check_output_uri(self.output_uri, required=True)
-        super()._check_rendered()
-        self.max_concurrency = check_whole(self.max_concurrency, "max_concurrency", 1)
-        self.shard_index = self._checked_shard()
-        check_images(self.images, rendered=True)
+    def _settings(self) -> BatchSettings:
+        """The run's checked settings, from what the templates rendered to: every run-time check of
+        the batch's arguments is here, once."""
+        query = images_query(self.images, rendered=True)
+        images = self.images
+        source = (
+            None if self.source_uri is None else _prefix(self.source_uri, "source_uri", allow_empty_key=True)
+        )
+        return BatchSettings(
+            ocr=self._ocr_settings(output_required=True),
+            images=None if isinstance(images, dict) or images is None else tuple(_as_list(images)),
+            selection=None if query is None else SensorSelection(query, images.get("describe")),
+            source=source,
+            pattern=str(self.pattern) if self.pattern else None,
+            allow_empty=self.allow_empty,
+            max_concurrency=self.max_concurrency,
+            qps=self.qps,
+            adaptive_rate=self.adaptive_rate,
+            shard_index=check_shard(self.shard_index, self.shard_count, rendered=True),
+            shard_count=self.shard_count,
+            max_failures=self.max_failures,
+            max_failure_ratio=self.max_failure_ratio,
+            manifest=_prefix(self.manifest_uri, "manifest_uri") if self.manifest_uri else None,
+            progress_interval=self.progress_interval,
+            checkpoint_every=self.checkpoint_every,
+            checkpoint_interval=self.checkpoint_interval,
+            on_overlap=cast("OnOverlap", self.on_overlap),  # checked in __init__
+            overlap_timeout=self.overlap_timeout,
+            lease_ttl=self.lease_ttl,
+        )
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context, *, resumed: ResumedWait | None = None) -> dict[str, Any]:
+        """Run the batch's stages; ``resumed``: the wait of a run resumed from the lease trigger."""
         from airflow_provider_hwocr.runtime import batch
 
-        self._check_rendered()
-        run = batch.BatchRun(self, context)
+        settings = self._settings()  # every run-time check, once
+        run = batch.BatchRun(settings, context, self._collaborators(), resumed=resumed)
         selection = batch.select(run)  # 1. the images of this shard, de-duplicated
         plan = batch.decide(run, selection)  # 2. which are done: one GET of the index, one listing
         # 2b. anything to send: the lease (or defer while another run holds it), then decide again
-        defer = self._overlap_deferral(run) if self.on_overlap == "defer" else None
-        run.waited_deferred = getattr(self, "_overlap_resumed", (0.0, None))  # set by execute_complete
+        defer = self._overlap_deferral(settings, run.store) if settings.on_overlap == "defer" else None
         plan = batch.guard(run, selection, plan, defer=defer)
         try:
             sent = batch.send(run, plan)  # 3. OCR the rest, writer threads store them (a dry run only checks)
@@ -234,15 +223,15 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
                 return batch.dry_report(run, plan, sent)
             report = batch.record(run, plan, sent)  # 4. the index if it changed, the run's record
         finally:
-            if run.lease is not None:
-                run.lease.release()
-        self._integration_after_run(context, sources=report.sources, results=report.results)
-        batch.raise_for_failures(run, sent, report)
+            if plan.lease is not None:
+                plan.lease.release()
+        self._integration_after_run(context, report.locations)
+        batch.raise_for_failures(run, plan, sent, report)
         return report.xcom
 
     # --- on_overlap="defer" -----------------------------------------------------------
 
-    def _overlap_deferral(self, run: Any) -> Any:
+    def _overlap_deferral(self, settings: BatchSettings, store: ResultStore) -> DeferOverlap:
         """What the lease calls when another run holds it: defer to the lease trigger."""
         from datetime import timedelta
 
@@ -251,24 +240,21 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
 
         def defer(other: dict[str, Any], waited: float) -> None:
             began = time.time() - waited
-            deadline = None if self.overlap_timeout is None else began + self.overlap_timeout
+            timeout = settings.overlap_timeout
+            deadline = None if timeout is None else began + timeout
             trigger = HuaweiObsLeaseReleasedTrigger(
-                bucket=run.store.bucket,
-                key=run.store.lease_key,
+                bucket=store.bucket,
+                key=store.lease_key,
                 token=other.get("token"),
                 owner=other.get("owner"),
                 huaweicloud_ocr_conn_id=self.huaweicloud_ocr_conn_id,
                 region=self.region,
-                poll_interval=min(POLL_SECONDS, self.lease_ttl / 6),
+                poll_interval=min(POLL_SECONDS, settings.lease_ttl / 6),
                 deadline=deadline,
                 since=began,
             )
             left = None if deadline is None else timedelta(seconds=max(deadline - time.time(), 0.0) + 60)
-            self.defer(
-                trigger=trigger,
-                method_name="execute_complete",
-                timeout=left,
-            )
+            self.defer(trigger=trigger, method_name="execute_complete", timeout=left)
 
         return defer
 
@@ -287,8 +273,7 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
             self.log.info(
                 "Resumed after waiting %.1fs deferred (the other run's lease %s)", waited, event["why"]
             )
-            self._overlap_resumed = (max(waited, 1e-3), event.get("owner"))
-            return self.execute(context)
+            return self.execute(context, resumed=ResumedWait(max(waited, 1e-3), event.get("owner")))
         if status == "timeout":
             raise HuaweiOcrOverlapError(
                 f"another run is sending images of this batch: {event.get('message')}; nothing was called. "
@@ -299,6 +284,64 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         raise HuaweiOcrOverlapError(
             f"could not watch the other run's lease: {event.get('message')}; nothing was called"
         )
+
+
+def _check_selection(output_uri: Any, images: Any, source_uri: Any) -> None:
+    """A batch stores its results in OBS and takes either ``images=`` or ``source_uri=``."""
+    if not output_uri:
+        raise HuaweiOcrValidationError(
+            "output_uri: required for batch OCR (results are stored in OBS, one per image)",
+            parameter="output_uri",
+        )
+    if (images is None) == (source_uri is None):
+        raise HuaweiOcrValidationError(
+            "images / source_uri: give either images=[...] or source_uri='obs://bucket/prefix/', "
+            "not both or neither",
+            parameter="images",
+        )
+    check_images(images)
+
+
+def _check_failure_policy(max_failures: Any, max_failure_ratio: Any) -> None:
+    if max_failures is not None:
+        check_whole(max_failures, "max_failures", 0)
+    if max_failure_ratio is not None and (
+        isinstance(max_failure_ratio, bool)
+        or not isinstance(max_failure_ratio, (int, float))
+        or not 0 <= max_failure_ratio <= 1
+    ):
+        raise HuaweiOcrValidationError(
+            f"max_failure_ratio: must be between 0 and 1, got {max_failure_ratio!r}",
+            parameter="max_failure_ratio",
+        )
+
+
+def _check_on_overlap(on_overlap: Any) -> str:
+    if on_overlap not in ("defer", "wait", "fail"):
+        raise HuaweiOcrValidationError(
+            f"on_overlap: must be 'defer', 'wait' or 'fail', got {on_overlap!r}", parameter="on_overlap"
+        )
+    return str(on_overlap)
+
+
+def _check_lease_ttl(lease_ttl: Any) -> float:
+    ttl = check_number(lease_ttl, "lease_ttl", positive=True)
+    if ttl < 6:
+        raise HuaweiOcrValidationError(
+            f"lease_ttl: at least 6 seconds (renewed every lease_ttl / 6), got {lease_ttl!r}",
+            parameter="lease_ttl",
+        )
+    return ttl
+
+
+def _as_list(images: Any) -> list[Any]:
+    """``images=`` as rendered: one string is one image."""
+    return [images] if isinstance(images, str) else list(images)
+
+
+def _prefix(uri: Any, parameter: str, *, allow_empty_key: bool = False) -> ObsPrefix:
+    loc = check_obs_uri(uri, parameter, allow_empty_key=allow_empty_key)
+    return ObsPrefix(str(uri), loc.bucket, loc.key)
 
 
 def latest_manifest_uri(

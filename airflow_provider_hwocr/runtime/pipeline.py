@@ -100,8 +100,6 @@ class OcrPipeline:
         self.enterprise_project_id = enterprise_project_id
         self.export_text = export_text
         self.log = log or logging.getLogger(__name__)
-        #: Called right before each OCR call (not for skipped images), e.g. a rate limiter.
-        self.before_call: Callable[[], Any] | None = None
 
     @property
     def obs(self) -> HuaweiObsHook:
@@ -265,11 +263,15 @@ class OcrPipeline:
                 )
         return {**self.params, **own}
 
-    def recognise(self, src: ImageSource) -> tuple[Any, dict[str, Any]]:
-        """The billed part of one image: check, pace, call OCR; returns ``(response, summary)``.
+    def recognise(
+        self, src: ImageSource, *, ensure_may_send: Callable[[], None] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """The billed part of one image: check, call OCR; returns ``(response, summary)``.
 
-        Nothing is stored: the batch hands the answer to its writer stage
-        (:mod:`airflow_provider_hwocr.runtime.batch.write`), :meth:`send` stores it at once.
+        ``ensure_may_send`` is called after the checks, right before the call, and raises to stop
+        it (the batch: once it stops, loses its lease or spends its budget). The hook's rate
+        limiter paces every try. Nothing is stored: the batch hands the answer to its writer
+        stage (:mod:`airflow_provider_hwocr.runtime.batch.write`), :meth:`send` stores it at once.
         """
         # Everything is checked here, before the (billed) call.
         try:
@@ -277,8 +279,8 @@ class OcrPipeline:
         except HuaweiOcrError as exc:
             scrub(exc, src.url)
             raise
-        if self.before_call is not None:
-            self.before_call()
+        if ensure_may_send is not None:
+            ensure_may_send()
         try:
             response = self.ocr_hook.call(
                 self.api, prepared.body, enterprise_project_id=self.enterprise_project_id

@@ -9,56 +9,72 @@ means at most one billable call whatever the faults.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrError
 from airflow_provider_hwocr.client.sources import describe
 from airflow_provider_hwocr.errors import HuaweiOcrXComSizeError
+from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+from airflow_provider_hwocr.runtime.contract import Collaborators, OcrTaskSettings, RunLocations
 from airflow_provider_hwocr.runtime.costs import CallBudget, estimate_cost, resolve_dry_run
 from airflow_provider_hwocr.runtime.pipeline import ImageOutcome, OcrPipeline
-from airflow_provider_hwocr.runtime.task import pipeline_for, price_of
+from airflow_provider_hwocr.runtime.task import locations, pipeline_for, price_of
 
 
-def run(task: Any, context: Any) -> Any:
-    """Run ``task`` (a checked, rendered OCR operator) on its image; returns its XCom value."""
-    dry, why = resolve_dry_run(task.ocr_dry_run)
-    pipeline = pipeline_for(task)
+def run(
+    settings: OcrTaskSettings,
+    context: Any,
+    parts: Collaborators,
+    *,
+    after_run: Callable[[RunLocations], None],
+) -> Any:
+    """Run a task with these settings on its image; returns its XCom value.
+
+    ``after_run`` gets what the run read and wrote once the image is done (not for a dry run).
+    """
+    dry, why = resolve_dry_run(settings.dry_run)
+    # Every try that may be billed draws from the budget, retries included (0: the call is refused).
+    budget = None if dry or settings.max_calls is None else CallBudget(settings.max_calls)
+    hook = parts.ocr_hook(rate_limiter=None, budget=budget)
+    pipeline = pipeline_for(settings, hook, parts)
+    log = parts.log
     if dry:
-        return dry_run(task, pipeline, why)
-    if task.max_calls is not None:
-        # Every try that may be billed draws from it, retries included (0: the call is refused).
-        pipeline.ocr_hook.budget = CallBudget(task.max_calls)
+        return dry_run(settings, pipeline, why, log)
     # An API without image is called on its fields (the invoice it verifies), not on "None".
-    subject = pipeline.params if task.image is None and pipeline.api.image_field is None else task.image
-    task.log.info("OCR %s on %s", pipeline.api.slug, describe(subject))
+    image = settings.image
+    subject = pipeline.params if image is None and pipeline.api.image_field is None else image
+    log.info("OCR %s on %s", pipeline.api.slug, describe(subject))
     try:
-        outcome = pipeline.run(task.image)
+        outcome = pipeline.run(image)
     except HuaweiOcrError:
-        report_billing(task, context, failed=True)
+        report_billing(settings, hook, context, log, failed=True)
         raise
-    task._integration_after_run(context, results=[outcome.result_uri])
+    sources = [image] if image is not None else []
+    after_run(locations(settings, hook, sources=sources, results=[outcome.result_uri]))
     if outcome.status == "skipped":
-        task.log.info("Result already in %s: skipped, no OCR call", outcome.result_uri)
+        log.info("Result already in %s: skipped, no OCR call", outcome.result_uri)
         return outcome.value
-    task.log.info(
+    log.info(
         "OCR %s succeeded: request id %s, %d attempt(s)%s",
         pipeline.api.slug,
         outcome.request_id,
         outcome.attempts,
         f"; stored in {outcome.result_uri}" if outcome.result_uri else "",
     )
-    report_billing(task, context, failed=False)
+    report_billing(settings, hook, context, log, failed=False)
     if outcome.result_uri is None:
-        check_xcom_size(task, outcome)
+        check_xcom_size(settings, outcome)
     return outcome.value
 
 
-def dry_run(task: Any, pipeline: OcrPipeline, why: str | None) -> dict[str, Any]:
+def dry_run(settings: OcrTaskSettings, pipeline: OcrPipeline, why: str | None, log: Any) -> dict[str, Any]:
     """Resolve and check the image and decide the skip, with no OCR call and no write."""
     report: dict[str, Any] = {"dry_run": True, "reason": why, "total": 1}
     status, reason = "would_call", None
+    image = settings.image
     try:
-        src = pipeline.resolve(task.image)
+        src = pipeline.resolve(image)
         key = pipeline.result_key(src)
         if key and pipeline.skip_existing and pipeline.existing(key, src) is not None:
             status = "skipped"
@@ -66,19 +82,19 @@ def dry_run(task: Any, pipeline: OcrPipeline, why: str | None) -> dict[str, Any]
             pipeline.check(src)
     except (HuaweiOcrError, ValueError) as exc:
         status, reason = "rejected", str(exc)[:500]
-    price = price_of(task, pipeline.ocr_hook)
+    price = price_of(settings, pipeline.ocr_hook)
     report.update(
         would_call=int(status == "would_call"),
         skipped=int(status == "skipped"),
         rejected=int(status == "rejected"),
-        rejections=[{"source": describe(task.image), "reason": reason}] if reason else [],
+        rejections=[{"source": describe(image), "reason": reason}] if reason else [],
         price_per_call=price,
         estimated_cost=estimate_cost(int(status == "would_call"), price),
     )
-    task.log.info(
+    log.info(
         "DRY RUN (%s): %s %s%s; no OCR call and no write was made",
         why,
-        describe(task.image),
+        describe(image),
         {"would_call": "would be sent to OCR", "skipped": "is done already", "rejected": "would be rejected"}[
             status
         ],
@@ -87,20 +103,19 @@ def dry_run(task: Any, pipeline: OcrPipeline, why: str | None) -> dict[str, Any]
     return report
 
 
-def report_billing(task: Any, context: Any, *, failed: bool) -> None:
+def report_billing(
+    settings: OcrTaskSettings, hook: HuaweiOcrHook, context: Any, log: Any, *, failed: bool
+) -> None:
     """Log, and push to XCom under key ``billing``, the requests sent and billed retries."""
-    hook = task.__dict__.get("hook")  # only a hook the task built
-    if hook is None:
-        return
-    billing = {"requests_sent": hook.requests_sent, "billed_retries": hook.billed_retries}
-    budget = getattr(hook, "budget", None)
-    if budget is not None:  # tries that may have been billed, as max_calls counts them
+    billing: dict[str, Any] = {"requests_sent": hook.requests_sent, "billed_retries": hook.billed_retries}
+    budget = hook.budget
+    if isinstance(budget, CallBudget):  # tries that may have been billed, as max_calls counts them
         billing.update(max_calls=budget.limit, possibly_billed_tries=budget.used)
     if hook.billed_retries:
-        task.log.warning(
+        log.warning(
             "OCR %s: %d retr%s followed a try the service may already have billed; this image may "
             "have been billed %d times%s",
-            task.api,
+            settings.api.slug,
             hook.billed_retries,
             "y" if hook.billed_retries == 1 else "ies",
             hook.billed_retries + 1,
@@ -111,11 +126,12 @@ def report_billing(task: Any, context: Any, *, failed: bool) -> None:
         ti.xcom_push(key="billing", value=billing)
 
 
-def check_xcom_size(task: Any, outcome: ImageOutcome) -> None:
+def check_xcom_size(settings: OcrTaskSettings, outcome: ImageOutcome) -> None:
     size = len(json.dumps(outcome.value, ensure_ascii=False).encode("utf-8"))
-    if size > task.max_xcom_bytes:
+    limit = settings.max_xcom_bytes
+    if size > limit:
         raise HuaweiOcrXComSizeError(
-            f"the {task.api} result is {size:,} bytes, over max_xcom_bytes={task.max_xcom_bytes:,}; "
+            f"the {settings.api.slug} result is {size:,} bytes, over max_xcom_bytes={limit:,}; "
             "it is not pushed to XCom. Set output_uri='obs://bucket/prefix/' to store results in OBS "
             f"and push only a reference (request id {outcome.request_id})."
         )

@@ -25,9 +25,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hwocr.client.sources import parse_obs_uri
+
+if TYPE_CHECKING:
+    from airflow_provider_hwocr.runtime.contract import ObsPrefix
 
 __all__ = ["HOUSEKEEPING_SUFFIX", "PROGRESS_DIR", "TEXT_SUFFIX", "ResultStore", "shard_tag", "text_key"]
 
@@ -66,10 +69,17 @@ class ResultStore:
         if output_uri is None or output_uri == "":
             return None
         loc = parse_obs_uri(output_uri, allow_empty_key=True, parameter="output_uri")
-        prefix = loc.key
-        if prefix and not prefix.endswith("/"):
-            prefix += "/"
-        return cls(loc.bucket, prefix, api, shard)
+        return cls._of(loc.bucket, loc.key, api, shard)
+
+    @classmethod
+    def at(cls, output: ObsPrefix, api: str, shard: str = "") -> ResultStore:
+        """The store under an ``output_uri`` the operator has parsed already."""
+        return cls._of(output.bucket, output.key, api, shard)
+
+    @classmethod
+    def _of(cls, bucket: str, key: str, api: str, shard: str) -> ResultStore:
+        prefix = key if not key or key.endswith("/") else key + "/"
+        return cls(bucket, prefix, api, shard)
 
     def uri(self, key: str = "") -> str:
         return f"obs://{self.bucket}/{key}"

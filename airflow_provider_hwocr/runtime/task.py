@@ -1,15 +1,17 @@
-"""From an OCR operator, as it runs, to the pipeline its images go through.
+"""From an OCR task's settings and collaborators to the pipeline its images go through.
 
-The operator has checked its rendered arguments; this validates the API parameters once for
-the whole task and names where the results go.
+The operator built the settings (every rendered argument checked); this validates the API
+parameters once for the whole task, names where the results go, says what is worth a warning,
+and what the run tells the operator when it is done.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_hwocr.catalog import get_api
 from airflow_provider_hwocr.client.request import validate_params
+from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+from airflow_provider_hwocr.runtime.contract import Collaborators, OcrTaskSettings, RunLocations
 from airflow_provider_hwocr.runtime.pipeline import OcrPipeline
 from airflow_provider_hwocr.runtime.store import ResultStore
 
@@ -17,41 +19,79 @@ from airflow_provider_hwocr.runtime.store import ResultStore
 LARGE_RESULT_PARAMS = ("return_excel", "return_portrait_image", "return_adjusted_image")
 
 
-def pipeline_for(task: Any, *, shard: str = "") -> OcrPipeline:
-    """The pipeline of ``task`` (an OCR operator whose templates are rendered and checked)."""
-    spec = get_api(task.api)
-    params = validate_params(spec, task.parameters)  # once per task, not once per image
-    store = ResultStore.from_uri(task.output_uri, spec.slug, shard)
+def pipeline_for(
+    settings: OcrTaskSettings,
+    ocr_hook: HuaweiOcrHook,
+    parts: Collaborators,
+    *,
+    shard: str = "",
+) -> OcrPipeline:
+    """The pipeline of a task with these settings, calling OCR through ``ocr_hook``."""
+    spec, log = settings.api, parts.log
+    params = validate_params(spec, settings.params)  # once per task, not once per image
+    store = None if settings.output is None else ResultStore.at(settings.output, spec.slug, shard)
     large = [p for p in LARGE_RESULT_PARAMS if params.get(p)]
     if store is None and large:
-        task.log.warning(
+        log.warning(
             "%s returns files or images inline; set output_uri so a large result is stored in OBS "
             "instead of failing the XCom size limit (%d bytes)",
             ", ".join(large),
-            task.max_xcom_bytes,
+            settings.max_xcom_bytes,
         )
-    if task.enterprise_project_id and not spec.enterprise_project_header:
-        task.log.warning(
+    if settings.enterprise_project_id and not spec.enterprise_project_header:
+        log.warning(
             "The docs do not list the Enterprise-Project-Id header for %s; sending it anyway.", spec.slug
         )
     return OcrPipeline(
         api=spec,
         params=params,
-        ocr_hook=task.hook,
-        obs_hook_factory=task.obs_hook,
-        image_source=task.image_source,
-        signed_url_expires=task.signed_url_expires,
+        ocr_hook=ocr_hook,
+        obs_hook_factory=parts.obs_hook,
+        image_source=settings.image_source,
+        signed_url_expires=settings.signed_url_expires,
         store=store,
-        skip_existing=True if task.skip_existing is None else bool(task.skip_existing),
-        enterprise_project_id=task.enterprise_project_id,
-        log=task.log,
-        export_text=bool(task.export_text),
+        skip_existing=settings.skip_existing,
+        enterprise_project_id=settings.enterprise_project_id,
+        log=log,
+        export_text=settings.export_text,
     )
 
 
-def price_of(task: Any, hook: Any) -> float | None:
+def price_of(settings: OcrTaskSettings, hook: HuaweiOcrHook) -> float | None:
     """The price per call for estimates: the task's ``price_per_call``, else the connection's."""
-    price = task.price_per_call
+    price = settings.price_per_call
     if price is None:
         price = getattr(hook.settings, "price_per_call", None)
     return price
+
+
+def region_of(settings: OcrTaskSettings, hook: HuaweiOcrHook) -> str | None:
+    """The region the task called: its ``region=``, else its connection's (``None`` if unknown)."""
+    if settings.region:
+        return settings.region
+    try:
+        return hook.settings.region
+    except Exception:  # noqa: BLE001 - a console link is not worth failing a finished task
+        return None
+
+
+def locations(
+    settings: OcrTaskSettings,
+    hook: HuaweiOcrHook,
+    *,
+    sources: Any,
+    results: Any,
+    results_prefix: str | None = None,
+    source_prefix: str | None = None,
+) -> RunLocations:
+    """What a finished run tells the operator: what it read and wrote, and where."""
+    asset = settings.output.uri if settings.emit_asset and settings.output is not None else None
+    return RunLocations(
+        sources=sources,
+        results=results,
+        results_prefix=results_prefix,
+        source_prefix=source_prefix,
+        region=region_of(settings, hook),
+        api=settings.api.slug,
+        asset_uri=asset,
+    )

@@ -1,7 +1,8 @@
-"""Shared by the runtime tests: a checked batch operator, its run, and the stages driven by hand.
+"""Shared by the runtime tests: a batch operator, its run, and the stages driven by hand.
 
-``execute()`` calls the stages in order; a stage test builds the same ``BatchRun`` and calls them
-one at a time (see ``airflow_provider_hwocr/operators/batch.py``).
+``execute()`` builds the batch's settings and collaborators, then calls the stages in order; a
+stage test builds the same ``BatchRun`` and calls them one at a time (see
+``airflow_provider_hwocr/operators/batch.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ __all__ = ["PNG", "SLUG", "batch_op", "full_run", "put_images", "start", "throug
 
 
 def batch_op(bucket: str, **kwargs: Any):
-    """A ``HuaweiOcrBatchOperator`` on ``bucket`` whose rendered arguments are checked, as in ``execute()``.
+    """A ``HuaweiOcrBatchOperator`` on ``bucket``.
 
     Defaults: every object under ``day/``, results under ``ocr/``, no rate limit.
     """
@@ -32,29 +33,36 @@ def batch_op(bucket: str, **kwargs: Any):
     if "images" not in kwargs and "source_uri" not in kwargs:
         settings["source_uri"] = f"obs://{bucket}/day/"
     settings.update(kwargs)
-    op = HuaweiOcrBatchOperator(**settings)
-    op._check_rendered()
-    return op
+    return HuaweiOcrBatchOperator(**settings)
 
 
-def start(bucket: str, *, run_id: str = "r1", **kwargs: Any) -> BatchRun:
-    """The ``BatchRun`` of a checked batch operator (what every stage shares)."""
-    return BatchRun(batch_op(bucket, **kwargs), {"run_id": run_id})
+def start(
+    bucket: str, *, run_id: str = "r1", context: Any = None, log: Any = None, **kwargs: Any
+) -> BatchRun:
+    """The ``BatchRun`` of a batch operator, built as ``execute()`` builds it (what every stage
+    shares); ``context`` defaults to ``{"run_id": run_id}``, ``log`` to the task's."""
+    from dataclasses import replace
+
+    op = batch_op(bucket, **kwargs)
+    parts = op._collaborators()
+    if log is not None:
+        parts = replace(parts, log=log)
+    return BatchRun(op._settings(), {"run_id": run_id} if context is None else context, parts)
 
 
 def through_send(run: BatchRun, *, release: bool = True):
     """Stages 1 to 3, with the lease as ``execute()`` takes it: (selection, plan, sent).
 
-    The lease is released after the send stage unless ``release=False`` (``run.lease`` stays
-    set, so the record stage still writes the index and removes old parts as its holder).
+    The lease is released after the send stage unless ``release=False`` (``plan.lease`` is
+    still held, so the record stage writes the index and removes old parts as its holder).
     """
     selection = select(run)
     plan = guard(run, selection, decide(run, selection))
     try:
         return selection, plan, send(run, plan)
     finally:
-        if release and run.lease is not None:
-            run.lease.release()
+        if release and plan.lease is not None:
+            plan.lease.release()
 
 
 def full_run(bucket: str, **kwargs: Any):
@@ -64,8 +72,8 @@ def full_run(bucket: str, **kwargs: Any):
     try:
         return run, plan, sent, record(run, plan, sent)
     finally:
-        if run.lease is not None:
-            run.lease.release()
+        if plan.lease is not None:
+            plan.lease.release()
 
 
 def put_images(obs: Any, bucket: str, keys: list[str], data: bytes = PNG) -> list[str]:

@@ -100,6 +100,17 @@ def test_the_ocr_hook_is_one_cached_property_built_when_the_task_runs(emulator, 
     assert other.hook.requests_sent == 2
 
 
+def test_a_run_with_a_budget_gets_a_hook_built_with_it(emulator, ocr_conn):
+    """``max_calls``: the run's hook is built with the budget (nothing is set on a hook afterwards),
+    and it is the task's ``hook`` from then on."""
+    op = ocr.HuaweiOcrGeneralTextOperator(task_id="t", image=png(), max_calls=2)
+    plain = op.hook  # read before the run: no budget
+    assert plain.budget is None
+    op.execute({})
+    assert op.hook is not plain and op.hook.budget.limit == 2 and op.hook.budget.used == 1
+    assert op.hook.requests_sent == 1 and plain.requests_sent == 0
+
+
 def test_template_fields():
     for name in ("image", "parameters", "huaweicloud_ocr_conn_id", "region", "project_id"):
         assert name in ocr.HuaweiOcrOperator.template_fields

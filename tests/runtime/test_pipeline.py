@@ -43,8 +43,7 @@ def pipeline(bucket: str | None = None, **kwargs):
     if bucket is not None:
         kwargs.setdefault("output_uri", f"obs://{bucket}/out/")
     op = HuaweiOcrOperator(task_id="t", api=kwargs.pop("api", SLUG), image=kwargs.pop("image", "x"), **kwargs)
-    op._check_rendered()
-    return pipeline_for(op)
+    return pipeline_for(op._ocr_settings(), op.hook, op._collaborators())
 
 
 # --- resolve: one HEAD, size checked before anything is downloaded ---------------------------

@@ -1,5 +1,5 @@
-"""From a running operator to its pipeline (``runtime.task``): rendered parameters validated there,
-where results go, what is worth a warning, and which price an estimate uses."""
+"""From a running operator's settings to its pipeline (``runtime.task``): rendered parameters validated
+there, where results go, what is worth a warning, and which price an estimate uses."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.runtime.store import ResultStore
-from airflow_provider_hwocr.runtime.task import pipeline_for, price_of
+from airflow_provider_hwocr.runtime.task import pipeline_for as _pipeline_for
+from airflow_provider_hwocr.runtime.task import price_of as _price_of
 from tests.helpers.airflow_env import CONN_ENV, conn_json
 from tests.helpers.client_support import SLUG
 
@@ -17,9 +18,16 @@ from tests.helpers.client_support import SLUG
 def operator(**kwargs):
     from airflow_provider_hwocr.operators.base import HuaweiOcrOperator
 
-    op = HuaweiOcrOperator(**{"task_id": "t", "api": SLUG, "image": "x.png", **kwargs})
-    op._check_rendered()
-    return op
+    return HuaweiOcrOperator(**{"task_id": "t", "api": SLUG, "image": "x.png", **kwargs})
+
+
+def pipeline_for(op, *, shard: str = ""):
+    """The pipeline ``execute()`` builds: from the operator's checked settings and collaborators."""
+    return _pipeline_for(op._ocr_settings(), op.hook, op._collaborators(), shard=shard)
+
+
+def price_of(op, hook):
+    return _price_of(op._ocr_settings(), hook)
 
 
 def test_without_output_there_is_no_store_and_nothing_to_skip(ocr_conn):

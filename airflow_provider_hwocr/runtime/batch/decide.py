@@ -14,7 +14,7 @@ with nothing to send takes none.
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from airflow_provider_hwocr.runtime.batch.entries import Item
 from airflow_provider_hwocr.runtime.batch.lease import DeferOverlap, Lease, owner_of
@@ -36,6 +36,8 @@ class Plan:
     duplicates: int
     #: The key hash of each item's result, by position (0 for items without a key).
     hashes: array[int]
+    #: The lease this plan was made under (:func:`guard`); ``None`` for a run that took none.
+    lease: Lease | None = None
 
     @property
     def skipped(self) -> int:
@@ -47,26 +49,31 @@ def decide(run: BatchRun, selection: Selection, *, again: bool = False) -> Plan:
 
     ``again``: the second decision, under the lease; a damaged index was warned about by the first.
     """
-    pipeline = run.pipeline
     hashes = array("Q", (key_hash(item.key) if item.key else 0 for item in selection.items))
     wanted = KeySet(h for h in hashes if h)
     prior = load_prior_state(run.obs, run.store, wanted, log=None if again else run.log)
-    for item in selection.items:
-        if item.action == "reject" or not item.key or not pipeline.skip_existing or item.src is None:
-            continue
-        kh = hashes[item.pos]
-        made = prior.made_of(kh)
-        if made is not None:
-            if made == made_hash(pipeline.digest, item.src.etag):
-                item.action = "skip"
-                item.src = None  # nothing more is done with it: its source, size and ETag are not kept
-            # else: made with other parameters, or from a source replaced since: send again
-        elif kh in prior.others:
-            item.action = "verify"  # listed, but not by us, or rewritten since: HEAD it once
-        # else: no result yet: send
+    if run.pipeline.skip_existing:
+        for item in selection.items:
+            _mark(item, hashes[item.pos], prior, run.pipeline.digest)
     plan = Plan(selection.items, prior, selection.duplicates, hashes)
     _log_plan(run, selection, plan)
     return plan
+
+
+def _mark(item: Item, kh: int, prior: PriorState, digest: str) -> None:
+    """``skip`` a result made from this source with these parameters, ``verify`` one listed but not
+    vouched for by the index; anything else is sent (rejected items stay rejected)."""
+    if item.action == "reject" or not item.key or item.src is None:
+        return
+    made = prior.made_of(kh)
+    if made is not None:
+        if made == made_hash(digest, item.src.etag):
+            item.action = "skip"
+            item.src = None  # nothing more is done with it: its source, size and ETag are not kept
+        # else: made with other parameters, or from a source replaced since: send again
+    elif kh in prior.others:
+        item.action = "verify"  # listed, but not by us, or rewritten since: HEAD it once
+    # else: no result yet: send
 
 
 def needs_lease(plan: Plan) -> bool:
@@ -87,31 +94,42 @@ def guard(
 ) -> Plan:
     """Stage 2b: with something to send, take the lease (deferring, waiting or failing by
     ``on_overlap``), then decide again under it, so that what another run finished meanwhile is
-    skipped. ``defer`` raises Airflow's deferral (the operator passes it; the runtime knows no trigger)."""
+    skipped; the plan made under it holds the lease. ``defer`` raises Airflow's deferral (the
+    operator passes it; the runtime knows no trigger)."""
     if run.dry or not needs_lease(plan):
         return plan
-    task = run.task
-    waited, held_by = run.waited_deferred  # resumed from the lease trigger: the wait so far
+    settings = run.settings
     lease = Lease(
-        run.obs, run.store.bucket, run.store.lease_key, owner_of(run.context), ttl=task.lease_ttl, log=run.log
+        run.obs,
+        run.store.bucket,
+        run.store.lease_key,
+        owner_of(run.context),
+        ttl=settings.lease_ttl,
+        log=run.log,
     )
-    lease.take(task.on_overlap, task.overlap_timeout, defer=defer, waited_before=waited, held_by=held_by)
-    run.lease = lease
+    waited = run.resumed  # resumed from the lease trigger: the wait so far
+    lease.take(
+        settings.on_overlap,
+        settings.overlap_timeout,
+        defer=defer,
+        waited_before=waited.seconds,
+        held_by=waited.held_by,
+    )
     try:
         for item in plan.items:
             if item.action == "verify":
                 item.action = "send"  # decided again below
-        return decide(run, selection, again=True)
+        return replace(decide(run, selection, again=True), lease=lease)
     except BaseException:
         lease.release()
         raise
 
 
 def _log_plan(run: BatchRun, selection: Selection, plan: Plan) -> None:
-    task, prior = run.task, plan.prior
-    shard_note = f", shard {run.shard} of {task.shard_count}" if run.shard is not None else ""
+    settings, prior = run.settings, plan.prior
+    shard_note = f", shard {run.shard} of {settings.shard_count}" if run.shard is not None else ""
     pace = (
-        f"at most {run.qps:g} call(s)/s{' (adaptive)' if task.adaptive_rate else ''}"
+        f"at most {run.qps:g} call(s)/s{' (adaptive)' if settings.adaptive_rate else ''}"
         if run.qps
         else "no rate limit"
     )
@@ -122,7 +140,7 @@ def _log_plan(run: BatchRun, selection: Selection, plan: Plan) -> None:
         len(selection.items),
         shard_note,
         selection.duplicates,
-        task.max_concurrency,
+        settings.max_concurrency,
         pace,
         run.store.root_uri,
         plan.skipped,

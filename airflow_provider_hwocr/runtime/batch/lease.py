@@ -40,10 +40,9 @@ from typing import Any
 
 from airflow_provider_hwocr.errors import HuaweiOcrOverlapError
 from airflow_provider_hwocr.hooks.obs_lease import is_live, read_lease
+from airflow_provider_hwocr.runtime.contract import DEFAULT_LEASE_TTL
 
 LEASE_FORMAT = "hwocr-lease/1"
-#: Default lifetime of a lease that is not renewed (a dead owner's lease is free after this).
-DEFAULT_TTL = 180.0
 #: Between writing our token and reading it back (``HWOCR_LEASE_SETTLE`` overrides it).
 SETTLE_SECONDS = 1.0
 SETTLE_ENV = "HWOCR_LEASE_SETTLE"
@@ -121,7 +120,14 @@ class Lease:
     """A lease taken (or being taken) by one run; see the module docstring."""
 
     def __init__(
-        self, obs: Any, bucket: str, key: str, owner: dict[str, Any], *, ttl: float, log: Any
+        self,
+        obs: Any,
+        bucket: str,
+        key: str,
+        owner: dict[str, Any],
+        *,
+        ttl: float = DEFAULT_LEASE_TTL,
+        log: Any,
     ) -> None:
         self.obs, self.bucket, self.key, self.log = obs, bucket, key, log
         self.owner = owner

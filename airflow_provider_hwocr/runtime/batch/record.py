@@ -14,9 +14,9 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, overload
 
-from airflow_provider_hwocr.client.sources import parse_obs_uri
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrBatchFailedError
 from airflow_provider_hwocr.runtime.batch.decide import Plan
 from airflow_provider_hwocr.runtime.batch.entries import STATES, Item
@@ -25,14 +25,16 @@ from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.send import Sent
 from airflow_provider_hwocr.runtime.batch.state import (
     MANIFEST_FORMAT,
+    Index,
     manifest_bytes,
     next_index,
     now_utc,
     prune_history,
 )
+from airflow_provider_hwocr.runtime.contract import RunLocations
 from airflow_provider_hwocr.runtime.costs import estimate_cost
 from airflow_provider_hwocr.runtime.store import ResultStore
-from airflow_provider_hwocr.runtime.task import price_of
+from airflow_provider_hwocr.runtime.task import locations, price_of
 
 #: Most rejected images whose reasons a dry run puts in XCom (all are in the log count).
 MAX_REASONS_IN_XCOM = 100
@@ -90,8 +92,15 @@ class Report:
     totals: dict[str, Any]
     billing: dict[str, Any]
     #: What the run read and wrote, for lineage, links and the asset event.
-    sources: list[Any]
-    results: Sequence[str]
+    locations: RunLocations
+
+    @property
+    def sources(self) -> Sequence[Any]:
+        return self.locations.sources
+
+    @property
+    def results(self) -> Sequence[str | None]:
+        return self.locations.results
 
     @property
     def xcom(self) -> dict[str, Any]:
@@ -118,91 +127,131 @@ def totals_of(sent: Sent, duplicates: int) -> tuple[dict[str, Any], int]:
     return totals, billed_retries
 
 
-def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
-    """The index (if it changed), the run's record in the history and as the latest manifest; old parts go."""
-    pipeline, store, obs = run.pipeline, run.store, run.obs
-    totals, billed_retries = totals_of(sent, plan.duplicates)
-    price = price_of(run.task, pipeline.ocr_hook)
-    billing = {
-        "requests_sent": pipeline.ocr_hook.requests_sent,
+def billing_of(run: BatchRun, totals: dict[str, Any], billed_retries: int) -> dict[str, Any]:
+    """The manifest's ``billing``: requests sent, billed retries, and what it cost at the price per call."""
+    hook = run.pipeline.ocr_hook
+    price = price_of(run.settings.ocr, hook)
+    return {
+        "requests_sent": hook.requests_sent,
         "billed_retries": billed_retries,
         "price_per_call": price,
         # Billed: every image sent successfully, plus every retry after a try that may have been billed.
         "estimated_cost": estimate_cost(totals["done"] + billed_retries, price),
     }
+
+
+def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
+    """The index (if it changed), the run's record in the history and as the latest manifest; old parts go."""
+    store = run.store
+    totals, billed_retries = totals_of(sent, plan.duplicates)
+    billing = billing_of(run, totals, billed_retries)
     when = now_utc()
     unique = sent.journal.token[:8] if sent.journal is not None else uuid.uuid4().hex[:8]
     history_key = store.history_key(run.run_id, run.try_number, when, map_index=run.map_index, unique=unique)
     latest_key = store.manifest_key(run.map_index)
     index, changed = next_index(plan.prior, sent.entries, sent.verified)
     # Without the lease (nothing to send) another run may be writing: its index and parts are left alone.
-    owns = run.lease is not None
-    if changed and owns:  # before the manifests: a run killed in between leaves its parts, merged next time
-        header = {
-            "api": pipeline.api.slug,
-            "prefix": store.prefix,
-            "shard": store.shard or None,
-            "run_id": run.run_id,
-        }
-        obs.put_bytes(
-            store.bucket, store.index_key, index.to_bytes(header), content_type="application/octet-stream"
-        )
+    if changed and plan.lease is not None:  # before the manifests: a run killed in between leaves its parts
+        _write_index(run, index)
     manifest = {
-        "format": MANIFEST_FORMAT,
-        "api": pipeline.api.slug,
-        "parameters": pipeline.params,
-        "params_digest": pipeline.digest,
-        "output_uri": store.root_uri,
-        "run_id": run.run_id,
-        "try_number": run.try_number,
-        "shard": {"index": run.shard, "count": run.task.shard_count} if run.shard is not None else None,
-        "created_at": when.isoformat(timespec="seconds"),
-        "elapsed_seconds": round(time.monotonic() - run.started, 3),
+        **_manifest_head(run, when),
         "totals": totals,
         "billing": billing,
         "history_uri": store.uri(history_key),
         "index_uri": store.uri(store.index_key),
         "index_entries": len(index),
         "map_index": run.map_index,
-        "overlap": overlap_record(run),
+        "overlap": overlap_record(run, plan),
         # Images skipped as done are counted in totals, not listed: they are in the index.
     }
-    data = manifest_bytes(manifest, sent.entries)
-    obs.put_bytes(store.bucket, history_key, data, content_type="application/json")
-    obs.put_bytes(store.bucket, latest_key, data, content_type="application/json")
-    if run.task.manifest_uri:
-        extra = parse_obs_uri(str(run.task.manifest_uri), parameter="manifest_uri")
-        obs.put_bytes(extra.bucket, extra.key, data, content_type="application/json")
-    del data
-    if changed or totals["done"]:
-        prune_history(obs, store)
-    journal = sent.journal
-    leftovers = [*(plan.prior.parts if owns else []), *(journal.written if journal is not None else [])]
-    if leftovers:  # everything in them is in the index and the manifest now
-        obs.delete_many(store.bucket, leftovers)
+    _write_records(run, manifest_bytes(manifest, sent.entries), history_key, latest_key)
+    _clean_up(run, plan, sent, pruned=changed or bool(totals["done"]))
     done_uris = [e["result_uri"] for e in sent.entries if e.get("result_uri")]
     report = Report(
         manifest_uri=store.uri(latest_key),
         history_uri=store.uri(history_key),
         totals=totals,
         billing=billing,
-        sources=[item.source for item in plan.items],
-        results=ResultUris(store, plan.items, done_uris, [store.uri(latest_key)]),
+        locations=locations(
+            run.settings.ocr,
+            run.pipeline.ocr_hook,
+            sources=[item.source for item in plan.items],
+            results=ResultUris(store, plan.items, done_uris, [store.uri(latest_key)]),
+            results_prefix=store.root_uri,
+            source_prefix=run.settings.source.folder_uri if run.settings.source is not None else None,
+        ),
     )
     _log_report(run, report, billed_retries)
     return report
 
 
-def overlap_record(run: BatchRun) -> dict[str, Any]:
+def _write_index(run: BatchRun, index: Index) -> None:
+    store, pipeline = run.store, run.pipeline
+    header = {
+        "api": pipeline.api.slug,
+        "prefix": store.prefix,
+        "shard": store.shard or None,
+        "run_id": run.run_id,
+    }
+    run.obs.put_bytes(
+        store.bucket, store.index_key, index.to_bytes(header), content_type="application/octet-stream"
+    )
+
+
+def _manifest_head(run: BatchRun, when: datetime) -> dict[str, Any]:
+    """The manifest's first members: what was run, by whom, when."""
+    pipeline, settings = run.pipeline, run.settings
+    return {
+        "format": MANIFEST_FORMAT,
+        "api": pipeline.api.slug,
+        "parameters": pipeline.params,
+        "params_digest": pipeline.digest,
+        "output_uri": run.store.root_uri,
+        "run_id": run.run_id,
+        "try_number": run.try_number,
+        "shard": {"index": run.shard, "count": settings.shard_count} if run.shard is not None else None,
+        "created_at": when.isoformat(timespec="seconds"),
+        "elapsed_seconds": round(time.monotonic() - run.started, 3),
+    }
+
+
+def _write_records(run: BatchRun, data: bytes, history_key: str, latest_key: str) -> None:
+    """The run's record in the history, as the latest manifest and at ``manifest_uri`` (the same bytes)."""
+    obs, store = run.obs, run.store
+    obs.put_bytes(store.bucket, history_key, data, content_type="application/json")
+    obs.put_bytes(store.bucket, latest_key, data, content_type="application/json")
+    extra = run.settings.manifest
+    if extra is not None:
+        obs.put_bytes(extra.bucket, extra.key, data, content_type="application/json")
+
+
+def _clean_up(run: BatchRun, plan: Plan, sent: Sent, *, pruned: bool) -> None:
+    """Old history (``pruned``: a run that changed something), and the progress parts now recorded."""
+    obs, store = run.obs, run.store
+    if pruned:
+        prune_history(obs, store)
+    journal = sent.journal
+    owned = plan.prior.parts if plan.lease is not None else []
+    leftovers = [*owned, *(journal.written if journal is not None else [])]
+    if leftovers:  # everything in them is in the index and the manifest now
+        obs.delete_many(store.bucket, leftovers)
+
+
+def overlap_record(run: BatchRun, plan: Plan) -> dict[str, Any]:
     """The manifest's ``overlap``: the lease's record; without a lease (nothing to send), the wait
     of a run that resumed after waiting deferred and found everything done by the other run."""
-    if run.lease is not None:
-        return run.lease.record.as_manifest()
-    waited, held_by = run.waited_deferred
-    if not waited:
+    if plan.lease is not None:
+        return plan.lease.record.as_manifest()
+    resumed = run.resumed
+    if not resumed.seconds:
         return {"lease": None}
     return LeaseRecord(
-        None, owner_of(run.context), waited=True, waited_seconds=waited, deferred=True, held_by=[held_by]
+        None,
+        owner_of(run.context),
+        waited=True,
+        waited_seconds=resumed.seconds,
+        deferred=True,
+        held_by=[resumed.held_by],
     ).as_manifest()
 
 
@@ -224,37 +273,44 @@ def _log_report(run: BatchRun, report: Report, billed_retries: int) -> None:
         )
 
 
-def raise_for_failures(run: BatchRun, sent: Sent, report: Report) -> None:
-    """Fail the task (after the manifest is written) on a fatal error, a spent budget or too many failures."""
-    task, totals = run.task, report.totals
-    if run.lease is not None and run.lease.record.lost and not sent.fatal:
-        raise run.lease.lost_error()
+def raise_for_failures(run: BatchRun, plan: Plan, sent: Sent, report: Report) -> None:
+    """Fail the task (after the manifest is written) on a lost lease, a fatal error, a spent budget or
+    too many failures."""
+    if plan.lease is not None and plan.lease.record.lost and not sent.fatal:
+        raise plan.lease.lost_error()
     if sent.fatal:
         raise sent.fatal[0]
     if run.budget.refused:
         raise HuaweiCloudBudgetExceededError(
-            f"max_calls: this task may make {run.budget.limit} OCR call(s); {totals['not_attempted']} image(s) "
-            f"were not attempted (see {report.manifest_uri}). A re-run skips the finished images and continues."
+            f"max_calls: this task may make {run.budget.limit} OCR call(s); {report.totals['not_attempted']} "
+            f"image(s) were not attempted (see {report.manifest_uri}). A re-run skips the finished images "
+            "and continues."
         )
+    settings, totals = run.settings, report.totals
     failed, total = totals["failed"], totals["total"]
-    if task.max_failures is None and task.max_failure_ratio is None:
-        too_many = failed > 0
-    else:
-        too_many = (task.max_failures is not None and failed > task.max_failures) or (
-            task.max_failure_ratio is not None and total > 0 and failed / total > task.max_failure_ratio
-        )
-    if too_many:
+    if too_many_failures(failed, total, settings.max_failures, settings.max_failure_ratio):
         raise HuaweiOcrBatchFailedError(
             f"{failed} of {total} image(s) failed ({failed / max(total, 1):.1%}), over the policy "
-            f"(max_failures={task.max_failures}, max_failure_ratio={task.max_failure_ratio}); "
+            f"(max_failures={settings.max_failures}, max_failure_ratio={settings.max_failure_ratio}); "
             f"see {report.manifest_uri}"
         )
+
+
+def too_many_failures(
+    failed: int, total: int, max_failures: int | None, max_failure_ratio: float | None
+) -> bool:
+    """The failure policy: with neither limit any failure is too many; with both, exceeding either is."""
+    if max_failures is None and max_failure_ratio is None:
+        return failed > 0
+    over_count = max_failures is not None and failed > max_failures
+    over_ratio = max_failure_ratio is not None and total > 0 and failed / total > max_failure_ratio
+    return over_count or over_ratio
 
 
 def dry_report(run: BatchRun, plan: Plan, sent: Sent) -> dict[str, Any]:
     """A dry run's XCom value: what would be called, skipped and rejected, and the estimated cost."""
     entries = sent.entries
-    price = price_of(run.task, run.pipeline.ocr_hook)
+    price = price_of(run.settings.ocr, run.pipeline.ocr_hook)
     would = sum(1 for e in entries if e["status"] == "would_call")
     skipped = sent.counts.get("skipped", 0)
     rejected = [e for e in entries if e["status"] == "rejected"]

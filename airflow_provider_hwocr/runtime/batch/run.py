@@ -1,8 +1,9 @@
 """One execution of a batch task: what every stage shares.
 
-Built once at the start of ``execute()`` from the operator, whose rendered arguments are
-checked: the dry-run decision, the call budget, the shard, the pipeline (API parameters
-validated once), the result store and the pace of calls.
+Built once at the start of ``execute()`` from the batch's checked settings and the operator's
+collaborators: the dry-run decision, the call budget, the shard, the pace of calls, the OCR hook
+built with both, the pipeline (its API parameters validated once, by the operator) and the
+result store.
 """
 
 from __future__ import annotations
@@ -10,40 +11,50 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from airflow_provider_hwocr.runtime.batch.lease import Lease
+from airflow_provider_hwocr.runtime.contract import BatchSettings, Collaborators, ResumedWait
 from airflow_provider_hwocr.runtime.costs import CallBudget, resolve_dry_run
-from airflow_provider_hwocr.runtime.ratelimit import AdaptiveRateLimiter, TokenBucket
+from airflow_provider_hwocr.runtime.ratelimit import pace_for
 from airflow_provider_hwocr.runtime.store import ResultStore, shard_tag
 from airflow_provider_hwocr.runtime.task import pipeline_for
 
+#: A run that did not wait deferred before it started.
+NOT_RESUMED = ResumedWait(0.0, None)
+
 
 class BatchRun:
-    """The settings and shared state of one batch run (see :mod:`airflow_provider_hwocr.runtime.batch`)."""
+    """The settings, collaborators and shared state of one batch run (see :mod:`airflow_provider_hwocr.runtime.batch`).
 
-    def __init__(self, task: Any, context: Any) -> None:
-        self.task = task
+    ``resumed``: the run resumed from the lease trigger, after waiting deferred on another run.
+    """
+
+    def __init__(
+        self,
+        settings: BatchSettings,
+        context: Any,
+        parts: Collaborators,
+        *,
+        resumed: ResumedWait | None = None,
+    ) -> None:
+        self.settings = settings
         self.context = context
-        self.log = task.log
+        self.log = parts.log
         self.started = time.monotonic()
-        self.dry, self.dry_why = resolve_dry_run(task.ocr_dry_run)
-        self.budget = CallBudget(task.max_calls)
-        self.shard: int | None = task.shard_index if task.shard_count > 1 else None
-        self.pipeline = pipeline_for(task, shard=shard_tag(self.shard, task.shard_count))
-        assert self.pipeline.store is not None  # the operator requires output_uri
+        self.dry, self.dry_why = resolve_dry_run(settings.ocr.dry_run)
+        #: ``max_calls``: the OCR client takes one before each try (retries included) and gives
+        #: back those surely not billed; the send stage stops early once it is spent.
+        self.budget = CallBudget(settings.ocr.max_calls)
+        self.shard = settings.shard_index
+        #: This shard's calls per second at most (``None``: no limit).
+        self.qps = settings.shard_qps
+        pace = pace_for(self.qps, adaptive=settings.adaptive_rate, log=self.log)
+        hook = parts.ocr_hook(rate_limiter=pace, budget=self.budget)
+        self.pipeline = pipeline_for(
+            settings.ocr, hook, parts, shard=shard_tag(self.shard, settings.shard_count)
+        )
+        assert self.pipeline.store is not None  # a batch's settings always have an output
         self.store: ResultStore = self.pipeline.store
-        self.qps = task.qps / task.shard_count if task.qps else None
-        #: Paces each call when the rate is fixed (the adaptive limiter paces every try in the hook).
-        self.pace: Any = None
-        if self.qps and task.adaptive_rate:
-            self.pipeline.ocr_hook.rate_limiter = AdaptiveRateLimiter(self.qps, log=self.log)
-        elif self.qps:
-            self.pace = TokenBucket(self.qps).acquire
-        #: The lease, once taken (:func:`~airflow_provider_hwocr.runtime.batch.lease.guard`); ``None``
-        #: for a run with nothing to send, which takes none.
-        self.lease: Lease | None = None
-        #: Seconds this run already waited deferred on another run's lease, and that run's owner
-        #: (set by the operator when it resumes from the lease trigger).
-        self.waited_deferred: tuple[float, dict[str, Any] | None] = (0.0, None)
+        #: Seconds this run already waited deferred on another run's lease, and that run's owner.
+        self.resumed = resumed or NOT_RESUMED
 
     @property
     def obs(self) -> Any:
@@ -67,11 +78,3 @@ class BatchRun:
         ti = self.context_value("ti")
         value = getattr(ti, "map_index", None) if ti is not None else None
         return value if isinstance(value, int) and value >= 0 else None
-
-    def describe_selection(self) -> str:
-        task = self.task
-        if task.source_uri is not None:
-            return f"source_uri={task.source_uri!r}, pattern={task.pattern!r}"
-        if isinstance(task.images, dict):
-            return f"the sensor's selection ({task.images.get('describe')})"
-        return "images=[] (an empty list)"

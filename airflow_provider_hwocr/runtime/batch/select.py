@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrError, HuaweiOcrValidationError
-from airflow_provider_hwocr.client.sources import ImageSource, ObsLocation, parse_obs_uri
+from airflow_provider_hwocr.client.sources import ImageSource, ObsLocation
 from airflow_provider_hwocr.errors import HuaweiOcrBatchEmptyError
-from airflow_provider_hwocr.hooks.obs_match import find_matches, selection_query
+from airflow_provider_hwocr.hooks.obs_match import find_matches
 from airflow_provider_hwocr.runtime.batch.entries import Item, failed
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
+from airflow_provider_hwocr.runtime.contract import ObsPrefix
 
 #: Folders with fewer listed images than this are HEADed image by image instead of listed.
 LIST_FOLDER_FROM = 20
@@ -46,8 +47,8 @@ def shard_of(identity: str, shard_count: int) -> int:
 
 def select(run: BatchRun) -> Selection:
     """The images of this shard; fails when the selection is empty (unless ``allow_empty``)."""
-    if run.task.source_uri is not None:
-        items, total = _from_listing(run)
+    if run.settings.source is not None:
+        items, total = _from_listing(run, run.settings.source)
         _check_not_empty(run, total)
         return Selection(items, total, 0)  # one listing names each object once
     listed, given = _candidates(run)
@@ -62,49 +63,53 @@ def select(run: BatchRun) -> Selection:
 
 
 def _check_not_empty(run: BatchRun, total: int) -> None:
-    if total == 0 and not run.task.allow_empty:
+    if total == 0 and not run.settings.allow_empty:
         raise HuaweiOcrBatchEmptyError(
-            f"the selection is empty: no image matches {run.describe_selection()}; nothing was "
+            f"the selection is empty: no image matches {run.settings.describe_selection()}; nothing was "
             "called. Check the path and pattern, or pass allow_empty=True if an empty day is expected."
         )
 
 
-def _from_listing(run: BatchRun) -> tuple[list[Item], int]:
+def _from_listing(run: BatchRun, source: ObsPrefix) -> tuple[list[Item], int]:
     """This shard's items of every object under ``source_uri`` matching ``pattern``, page by page."""
-    task, pipeline = run.task, run.pipeline
-    loc = parse_obs_uri(str(task.source_uri), allow_empty_key=True, parameter="source_uri")
-    pattern = str(task.pattern) if task.pattern else None
-    start = len(loc.key)
+    pattern, start = run.settings.pattern, len(source.key)
     items: list[Item] = []
     total = 0
-    for page in run.obs.iter_listing(loc.bucket, loc.key):
+    for page in run.obs.iter_listing(source.bucket, source.key):
         for key, size, etag, _modified in page:
             if key.endswith("/") or (pattern is not None and not fnmatch.fnmatchcase(key[start:], pattern)):
                 continue  # folder markers, and what the pattern leaves out
             total += 1
-            where = ObsLocation(loc.bucket, key)
-            if run.shard is not None and shard_of(where.uri, task.shard_count) != run.shard:
-                continue
-            item = Item(len(items), key)
-            try:
-                item.src = pipeline.listed_source(where, size=size, etag=etag)
-                item.source = item.src.display
-                item.key = pipeline.result_key(item.src)
-            except (HuaweiOcrError, ValueError) as exc:
-                item.source = where.uri
-                item.action = "reject"
-                item.entry = failed(item.source, exc, called=False)
-            items.append(item)
+            where = ObsLocation(source.bucket, key)
+            if _in_shard(run, where.uri):
+                items.append(_listed_item(run, len(items), where, size, etag))
     return items, total
+
+
+def _in_shard(run: BatchRun, identity: str) -> bool:
+    return run.shard is None or shard_of(identity, run.settings.shard_count) == run.shard
+
+
+def _listed_item(run: BatchRun, pos: int, where: ObsLocation, size: int, etag: str | None) -> Item:
+    """The item of a listed object: its source and result key, or its rejection (no request)."""
+    item = Item(pos, where.key)
+    try:
+        item.src = run.pipeline.listed_source(where, size=size, etag=etag)
+        item.source = item.src.display
+        item.key = run.pipeline.result_key(item.src)
+    except (HuaweiOcrError, ValueError) as exc:
+        item.source = where.uri
+        item.action = "reject"
+        item.entry = failed(item.source, exc, called=False)
+    return item
 
 
 def _candidates(run: BatchRun) -> tuple[list[Any], list[ImageSource]]:
     """(objects from a sensor's selection, sources given in ``images=``)."""
-    task, obs = run.task, run.obs
-    if isinstance(task.images, dict):
-        return list(find_matches(obs, selection_query(task.images)).objects), []
-    images = [task.images] if isinstance(task.images, str) else task.images  # checked by the operator
-    return [], [_given(image) for image in images or []]
+    settings = run.settings
+    if settings.selection is not None:
+        return list(find_matches(run.obs, settings.selection.query).objects), []
+    return [], [_given(image) for image in settings.images or ()]
 
 
 def _given(image: Any) -> ImageSource:
@@ -121,14 +126,13 @@ def _dedupe_and_shard(
     seen: set[str] = set()
     chosen: list[tuple[str, Any]] = []
     duplicates = 0
-    count = run.task.shard_count
     identities = [(info.uri, info) for info in listed] + [(src.selection_identity, src) for src in given]
     for identity, thing in identities:
         if identity in seen:
             duplicates += 1
             continue
         seen.add(identity)
-        if run.shard is None or shard_of(identity, count) == run.shard:
+        if _in_shard(run, identity):
             chosen.append((identity, thing))
     return chosen, len(seen), duplicates
 

@@ -1,6 +1,6 @@
 """Stage 3, send: OCR the images that are not done, ``max_concurrency`` calls at a time.
 
-Calls are paced by the rate limiter, counted against ``max_calls`` before they are made and
+Calls are paced by the OCR hook's rate limiter, counted against ``max_calls`` before they are made and
 stopped by an error that would fail every image (authentication, not subscribed,
 configuration, budget). Each image costs its OCR call and one PUT of its result; the PUT is
 the writer stage's (:mod:`~airflow_provider_hwocr.runtime.batch.write`), so an OCR slot takes
@@ -46,7 +46,7 @@ _HANDED_OVER = {"status": "writing"}  # answered; the writer stage records it
 
 
 class NotAttempted(Exception):
-    """Raised by the pre-call hook when an image must not be sent (budget spent, batch stopping)."""
+    """Raised right before a call when the image must not be sent (budget spent, batch stopping)."""
 
 
 @dataclass
@@ -68,6 +68,7 @@ class Sent:
 class _Sender:
     def __init__(self, run: BatchRun, plan: Plan) -> None:
         self.run = run
+        self.settings = run.settings
         self.plan = plan
         self.pipeline = run.pipeline
         self.counts = dict.fromkeys(STATES, 0)
@@ -84,17 +85,12 @@ class _Sender:
                 "run_id": run.run_id,
                 "shard": run.store.shard or None,
             },
-            every=run.task.checkpoint_every,
-            interval=run.task.checkpoint_interval,
+            every=self.settings.checkpoint_every,
+            interval=self.settings.checkpoint_interval,
             enabled=not run.dry,
         )
         self.sent.journal = self.journal
         self.writer: ResultWriter | None = None
-        self.pipeline.before_call = self.before_call
-        if not run.dry:
-            # max_calls counts billable tries: the OCR client takes one before each try
-            # (retries included) and gives back those surely not billed.
-            self.pipeline.ocr_hook.budget = run.budget
 
     def count(self, status: str) -> None:
         with self.lock:
@@ -114,18 +110,19 @@ class _Sender:
             self.journal.add(entry)
         self.count(entry["status"])
 
-    def before_call(self) -> None:
+    def ensure_may_send(self) -> None:
+        """Right before each call: raise :class:`NotAttempted` once the batch stops, loses its lease
+        (the heartbeat's last verdict: no request) or spends its budget. The hook's rate limiter
+        paces the call itself."""
         if self.stop.is_set():
             raise NotAttempted("the batch stopped after an error that fails every image")
-        lease = self.run.lease  # the heartbeat's last verdict: no request
+        lease = self.plan.lease
         if lease is not None and not lease.held:
             self.halt(lease.lost_error())
             raise NotAttempted("the lease was lost to another run")
         budget = self.run.budget
         if budget.refuse_if_spent():  # the client takes from it per try; this only stops early
             raise NotAttempted(f"max_calls={budget.limit} reached")
-        if self.run.pace is not None:
-            self.run.pace()
 
     def verify(self, item: Item) -> bool:
         """HEAD a listed result the index does not vouch for; True if it is valid (then it is skipped)."""
@@ -138,26 +135,46 @@ class _Sender:
             self.sent.verified[kh] = (etag_hash(listed), made_hash(self.pipeline.digest, item.src.etag))
         return True
 
-    def one(self, item: Item) -> dict[str, Any]:
-        src, pipeline = item.src, self.pipeline
-        assert src is not None
+    def send_item(self, item: Item) -> dict[str, Any]:
+        """One image: skipped if its listed result is valid, checked (a dry run), else sent and its
+        answer handed to the writers; returns its entry, or a marker of those two outcomes."""
         if item.action == "verify" and item.key is not None and self.verify(item):
             return _SKIPPED
         if self.run.dry:
-            if src.kind != "obs":
-                pipeline.check(src)  # raises on what the service would refuse
-            return {"source": item.source, "status": "would_call", "key": item.key}
+            return self.dry_check(item)
         if self.stop.is_set():
             return not_attempted(item.source)
+        return self.call_and_hand_over(item)
+
+    def call_and_hand_over(self, item: Item) -> dict[str, Any]:
+        """Send one image and hand its answer to the writers; an image refused before its call
+        (the batch stopping, the budget spent) is not attempted."""
         try:
-            pipeline.attach(src)
-            response, summary = pipeline.recognise(src)
+            response, summary = self.recognise(item)
         except NotAttempted as why:
             return not_attempted(item.source, str(why))
         except HuaweiCloudBudgetExceededError as why:
             if getattr(why, "attempts", None):
                 raise  # tried, then a retry was refused: failed (and possibly billed)
             return not_attempted(item.source, str(why))
+        if item.key is None:  # the operator requires output_uri; an image without a key cannot be stored
+            raise RuntimeError(f"{item.source}: no result key")
+        assert self.writer is not None
+        self.writer.put(item, response, summary)  # waits while the writers are behind
+        return _HANDED_OVER
+
+    def dry_check(self, item: Item) -> dict[str, Any]:
+        """A dry run's image: what the service would refuse raises; else it would be called."""
+        assert item.src is not None
+        if item.src.kind != "obs":
+            self.pipeline.check(item.src)
+        return {"source": item.source, "status": "would_call", "key": item.key}
+
+    def recognise(self, item: Item) -> tuple[Any, dict[str, Any]]:
+        """The OCR call of one image (its source attached first); warns when it may have been billed twice."""
+        assert item.src is not None
+        self.pipeline.attach(item.src)
+        response, summary = self.pipeline.recognise(item.src, ensure_may_send=self.ensure_may_send)
         billed = int(getattr(response, "billed_retries", 0) or 0)
         if billed:
             self.run.log.warning(
@@ -167,15 +184,13 @@ class _Sender:
                 billed,
                 "y" if billed == 1 else "ies",
             )
-        if item.key is None:  # the operator requires output_uri; an image without a key cannot be stored
-            raise RuntimeError(f"{item.source}: no result key")
-        assert self.writer is not None
-        self.writer.put(item, response, summary)  # waits while the writers are behind
-        return _HANDED_OVER
+        return response, summary
 
-    def guarded(self, item: Item) -> None:
+    def send_and_record(self, item: Item) -> None:
+        """:meth:`send_item`, its error recorded as the image's entry (one that fails every image
+        stops the batch)."""
         try:
-            entry = self.one(item)
+            entry = self.send_item(item)
         except Exception as exc:  # noqa: BLE001 - recorded per image in the manifest
             if isinstance(exc, FATAL):
                 self.halt(exc)
@@ -189,8 +204,8 @@ class _Sender:
         elif entry is not _HANDED_OVER:
             self.finish(item, entry)
 
-    def decided(self) -> list[Item]:
-        """Count the items decided before sending (skipped, rejected); the items to send."""
+    def record_decided(self) -> list[Item]:
+        """Record the items decided before sending (skipped, rejected); returns the items to send."""
         todo: list[Item] = []
         for item in self.plan.items:
             if item.action == "skip":
@@ -208,48 +223,74 @@ class _Sender:
             self.finish(item, item.entry)
         return todo
 
-    def pool(self, todo: list[Item]) -> None:
+    def send_all(self, todo: list[Item]) -> None:
         """Send ``todo`` through the OCR slots, fed lazily so a stop leaves the rest untouched."""
-        task, concurrency = self.run.task, self.run.task.max_concurrency
+        concurrency = self.settings.max_concurrency
         if not self.run.dry and todo:
             # As many writers as OCR slots, and one answer waiting between them: a killed task
             # loses at most its calls in flight plus about as many answers not stored yet.
             self.writer = ResultWriter(
-                self.run, threads=concurrency, capacity=1, finished=self.finish, stop=self.halt
+                self.pipeline,
+                self.run.log,
+                threads=concurrency,
+                capacity=1,
+                finished=self.finish,
+                stop=self.halt,
             )
-        tick = min(task.progress_interval, task.checkpoint_interval)
         queue: Iterator[Item] = iter(todo)
         try:
-            with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="hwocr-batch") as pool:
-                pending: set[Future[None]] = set()
-                for item in [i for _, i in zip(range(concurrency * 2), queue)]:
-                    pending.add(pool.submit(self.guarded, item))
-                last_report = time.monotonic()
-                while pending:
-                    done, pending = wait(pending, timeout=tick, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        fut.result()
-                        nxt = next(queue, None)
-                        if nxt is not None and not self.stop.is_set():
-                            pending.add(pool.submit(self.guarded, nxt))
-                        elif nxt is not None:
-                            self.finish(nxt, not_attempted(nxt.source))
-                    last_report = self.between(last_report, done=not pending and self.writer is None)
-            if self.writer is not None:
-                while not self.writer.wait(tick):  # answers still being written
-                    last_report = self.between(last_report)
-                self.between(last_report, done=True)
+            last_report = self.run_slots(queue, concurrency)
+            self.drain_writers(last_report)
         finally:
             if self.writer is not None:
                 self.writer.close()
         for item in queue:  # left over after a stop
             self.finish(item, not_attempted(item.source))
 
-    def between(self, last_report: float, *, done: bool = False) -> float:
+    @property
+    def tick(self) -> float:
+        """Seconds between two looks at the progress (checkpoints and progress lines)."""
+        return min(self.settings.progress_interval, self.settings.checkpoint_interval)
+
+    def run_slots(self, queue: Iterator[Item], concurrency: int) -> float:
+        """``concurrency`` OCR slots take the images of ``queue`` until it is empty or the batch
+        stops; returns when the last progress line was logged."""
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="hwocr-batch") as pool:
+            pending: set[Future[None]] = {
+                pool.submit(self.send_and_record, item) for _, item in zip(range(concurrency * 2), queue)
+            }
+            last_report = time.monotonic()
+            while pending:
+                done, pending = wait(pending, timeout=self.tick, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    fut.result()
+                    self.feed_one(pool, pending, queue)
+                last_report = self.checkpoint_and_report(
+                    last_report, done=not pending and self.writer is None
+                )
+        return last_report
+
+    def feed_one(self, pool: ThreadPoolExecutor, pending: set[Future[None]], queue: Iterator[Item]) -> None:
+        """The next image to a free slot; once the batch stops, it is not attempted."""
+        nxt = next(queue, None)
+        if nxt is not None and not self.stop.is_set():
+            pending.add(pool.submit(self.send_and_record, nxt))
+        elif nxt is not None:
+            self.finish(nxt, not_attempted(nxt.source))
+
+    def drain_writers(self, last_report: float) -> None:
+        """Wait for the answers still being written, checkpointing and reporting meanwhile."""
+        if self.writer is None:
+            return
+        while not self.writer.wait(self.tick):
+            last_report = self.checkpoint_and_report(last_report)
+        self.checkpoint_and_report(last_report, done=True)
+
+    def checkpoint_and_report(self, last_report: float, *, done: bool = False) -> float:
         """Between completions: checkpoint what is stored, log progress now and then."""
         self.journal.maybe_flush()
         now = time.monotonic()
-        if now - last_report >= self.run.task.progress_interval or done:
+        if now - last_report >= self.settings.progress_interval or done:
             log_progress(self.run, self.counts, len(self.plan.items))
             return now
         return last_report
@@ -258,7 +299,7 @@ class _Sender:
 def send(run: BatchRun, plan: Plan) -> Sent:
     """Send every item not decided yet; returns one entry per image with one, in selection order."""
     sender = _Sender(run, plan)
-    sender.pool(sender.decided())
+    sender.send_all(sender.record_decided())
     sender.sent.entries = [e for e in sender.entries if e is not None]
     return sender.sent
 

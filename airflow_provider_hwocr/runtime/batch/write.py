@@ -28,7 +28,7 @@ from airflow_provider_hwocr.hooks.obs_errors import (
     HuaweiObsTlsError,
 )
 from airflow_provider_hwocr.runtime.batch.entries import Item, done, failed
-from airflow_provider_hwocr.runtime.batch.run import BatchRun
+from airflow_provider_hwocr.runtime.pipeline import OcrPipeline
 
 #: Write errors that will fail every write: the batch stops at the first.
 FATAL_WRITE_ERRORS = (
@@ -46,21 +46,24 @@ _STOP = object()
 class ResultWriter:
     """Writer threads behind a bounded queue (see the module).
 
+    :param pipeline: stores each answer (``store_result``) and names the parameters (``digest``).
+    :param log: the task's log.
     :param finished: called with ``(item, entry)`` once an image's write is over, done or failed.
     :param stop: called with the error when writing must stop the batch.
     """
 
     def __init__(
         self,
-        run: BatchRun,
+        pipeline: OcrPipeline,
+        log: Any,
         *,
         threads: int,
         capacity: int,
         finished: Callable[[Item, dict[str, Any]], None],
         stop: Callable[[BaseException], None],
     ) -> None:
-        self.run = run
-        self.pipeline = run.pipeline
+        self.pipeline = pipeline
+        self.log = log
         self.finished = finished
         self.stop = stop
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, capacity))
@@ -131,7 +134,7 @@ class ResultWriter:
                 in_a_row = self._failed_in_a_row
             if isinstance(exc, FATAL_WRITE_ERRORS) or in_a_row >= MAX_FAILED_WRITES_IN_A_ROW:
                 self.stop(exc)
-            self.run.log.error(
+            self.log.error(
                 "%s: the OCR answer could not be stored (%s); the call was billed", item.source, exc
             )
             self.finished(item, entry)

@@ -212,8 +212,8 @@ def test_a_rerun_of_finished_work_takes_no_lease(obs_bucket, counted, emulator):
     full_run(obs_bucket)
     emulator.reset()
     counted.reset()
-    run, _, sent, _ = full_run(obs_bucket, run_id="r2")
-    assert sent.counts["skipped"] == 5 and emulator.count() == 0 and run.lease is None
+    _, plan, sent, _ = full_run(obs_bucket, run_id="r2")
+    assert sent.counts["skipped"] == 5 and emulator.count() == 0 and plan.lease is None
     assert not [path for _, path in counted.requests if "lease" in path]
     assert counted.total == 5  # the two listings, the index, history and latest manifest
 

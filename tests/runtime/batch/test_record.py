@@ -38,8 +38,9 @@ class Ti:
 
 def test_history_and_latest_manifests_and_the_index_are_written(obs_bucket, obs, emulator):
     bulk_put(obs_bucket, [f"day/{i}.png" for i in range(4)], PNG)
-    run = start(obs_bucket, price_per_call=0.5, checkpoint_every=1)
-    run.context = {"run_id": "manual__1", "ti": Ti()}
+    run = start(
+        obs_bucket, price_per_call=0.5, checkpoint_every=1, context={"run_id": "manual__1", "ti": Ti()}
+    )
     _, plan, sent = through_send(run)
     assert sent.journal.written  # parts were written ...
     report = record(run, plan, sent)
@@ -141,13 +142,13 @@ def test_a_manifest_uri_gets_a_copy_of_the_runs_manifest(obs_bucket, obs, emulat
 
 
 def _with_failures(bucket, emulator, failures: int, **kwargs):
-    """Ten images, ``failures`` of them refused by the service; recorded. Returns (run, sent, report)."""
+    """Ten images, ``failures`` of them refused by the service; recorded. Returns (run, plan, sent, report)."""
     bulk_put(bucket, [f"day/{i}.png" for i in range(10)], PNG)
     if failures:
         emulator.fail_next(SLUG, 400, "AIS.0104", times=failures)
-    run, _, sent, report = full_run(bucket, **kwargs)
+    run, plan, sent, report = full_run(bucket, **kwargs)
     assert report.totals["failed"] == failures
-    return run, sent, report
+    return run, plan, sent, report
 
 
 @pytest.mark.parametrize(
@@ -166,27 +167,27 @@ def _with_failures(bucket, emulator, failures: int, **kwargs):
 def test_the_failure_policy_is_applied_after_the_manifest_is_written(
     obs_bucket, obs, emulator, policy, fails
 ):
-    run, sent, report = _with_failures(obs_bucket, emulator, 3, **policy)
+    run, plan, sent, report = _with_failures(obs_bucket, emulator, 3, **policy)
     manifest = obs.get_json(obs_bucket, run.store.latest_key)
     assert manifest["totals"]["failed"] == 3  # written whatever the policy says
     if fails:
         with pytest.raises(HuaweiOcrBatchFailedError, match="3 of 10 image"):
-            raise_for_failures(run, sent, report)
+            raise_for_failures(run, plan, sent, report)
     else:
-        raise_for_failures(run, sent, report)
+        raise_for_failures(run, plan, sent, report)
 
 
 def test_no_failure_passes(obs_bucket, obs, emulator):
-    run, sent, report = _with_failures(obs_bucket, emulator, 0)
-    raise_for_failures(run, sent, report)
+    run, plan, sent, report = _with_failures(obs_bucket, emulator, 0)
+    raise_for_failures(run, plan, sent, report)
 
 
 def test_a_spent_budget_fails_the_task_naming_the_manifest(obs_bucket, obs, emulator):
     bulk_put(obs_bucket, [f"day/{i}.png" for i in range(5)], PNG)
-    run, _, sent, report = full_run(obs_bucket, max_calls=2, max_concurrency=1)
+    run, plan, sent, report = full_run(obs_bucket, max_calls=2, max_concurrency=1)
     assert report.totals["not_attempted"] == 3
     with pytest.raises(HuaweiCloudBudgetExceededError, match="3 image") as info:
-        raise_for_failures(run, sent, report)
+        raise_for_failures(run, plan, sent, report)
     assert report.manifest_uri in str(info.value)
 
 
@@ -194,9 +195,9 @@ def test_a_fatal_error_is_raised_itself(obs_bucket, obs_server, emulator, monkey
     bulk_put(obs_bucket, [f"day/{i}.png" for i in range(4)], PNG)
     obs_extra = {"obs_endpoint": obs_server, "obs_path_style": True, "obs_signature": "v2", "verify": False}
     monkeypatch.setenv(CONN_ENV, conn_json(emulator, password="Wr0ng" * 8, extra=obs_extra))
-    run, _, sent, report = full_run(obs_bucket, max_concurrency=1, max_failures=10)
+    run, plan, sent, report = full_run(obs_bucket, max_concurrency=1, max_failures=10)
     with pytest.raises(HuaweiOcrAuthError) as info:
-        raise_for_failures(run, sent, report)
+        raise_for_failures(run, plan, sent, report)
     assert info.value is sent.fatal[0]
 
 
@@ -245,11 +246,14 @@ def test_mapped_batches_sharing_a_prefix_keep_their_own_latest_manifests(obs_buc
     bulk_put(obs_bucket, [f"day2/{i}.png" for i in range(2)], PNG)
     reports = {}
     for map_index, day in ((0, "day1"), (1, "day2")):
-        run = start(obs_bucket, source_uri=f"obs://{obs_bucket}/{day}/")
-        run.context = {"run_id": "r1", "ti": MappedTi(map_index)}
+        run = start(
+            obs_bucket,
+            source_uri=f"obs://{obs_bucket}/{day}/",
+            context={"run_id": "r1", "ti": MappedTi(map_index)},
+        )
         _, plan, sent = through_send(run, release=False)
         reports[map_index] = record(run, plan, sent)
-        run.lease.release()
+        plan.lease.release()
     store = run.store
     first = obs.get_json(obs_bucket, store.manifest_key(0))
     second = obs.get_json(obs_bucket, store.manifest_key(1))
@@ -286,8 +290,7 @@ def test_a_live_runs_progress_parts_are_not_taken_by_another(obs_bucket, obs, em
     lease = {"owner": owner, "token": "f" * 32, "expires": time.time() + 60}
     obs.put_bytes(obs_bucket, store.lease_key, json.dumps(lease).encode())
     emulator.reset()
-    run = start(obs_bucket, on_overlap="fail")
-    run.context = {"run_id": "r1", "ti": MappedTi(0)}
+    run = start(obs_bucket, on_overlap="fail", context={"run_id": "r1", "ti": MappedTi(0)})
     with pytest.raises(HuaweiOcrOverlapError, match="map index 1"):
         through_send(run)
     assert obs.list_keys(obs_bucket, store.progress_prefix) == live.written and emulator.count() == 0

@@ -352,8 +352,7 @@ class _Damage:
         from airflow_provider_hwocr.runtime.batch import decide, guard, record, select, send
         from tests.helpers.d2_stages import start
 
-        run = start(self.bucket, run_id="r2")
-        run.log = logging.getLogger("hwocr.test.damage")
+        run = start(self.bucket, run_id="r2", log=logging.getLogger("hwocr.test.damage"))
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="hwocr.test.damage"):
             selection = select(run)
@@ -362,8 +361,8 @@ class _Damage:
                 sent = send(run, plan)
                 report = record(run, plan, sent)
             finally:
-                if run.lease is not None:
-                    run.lease.release()
+                if plan.lease is not None:
+                    plan.lease.release()
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
         return run, sent, report, warnings
 

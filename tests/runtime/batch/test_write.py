@@ -40,9 +40,9 @@ class _Store:
 def _writer(store: _Store, *, threads=2, capacity=2):
     finished: list[tuple[Item, dict, list[str]]] = []
     stops: list[BaseException] = []
-    run = SimpleNamespace(pipeline=store, log=SimpleNamespace(error=lambda *a, **k: None))
     writer = ResultWriter(
-        run,  # type: ignore[arg-type]
+        store,  # type: ignore[arg-type]
+        SimpleNamespace(error=lambda *a, **k: None),
         threads=threads,
         capacity=capacity,
         finished=lambda item, entry: finished.append((item, entry, list(store.stored))),
