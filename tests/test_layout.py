@@ -239,6 +239,132 @@ def test_the_contract_costs_nothing_to_import():
     assert internal_imports(f"{PKG}.runtime") == set()  # the package itself loads nothing either
 
 
+# --- the contract between the operators and the runtime ---------------------------------------------
+
+
+def _trees(layers: tuple[str, ...] | None = None):
+    for name, path in modules().items():
+        if layers is None or _layer(name) in layers:
+            yield name, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _where(name: str, node: ast.AST) -> str:
+    return f"{name}:{getattr(node, 'lineno', '?')}"
+
+
+def test_the_runtime_takes_settings_never_the_operator():
+    """No runtime function takes the operator (a parameter ``task``, or anything ``task: Any``):
+    it takes the settings and its collaborators (``runtime/contract.py``)."""
+    wrong = []
+    for name, tree in _trees(("runtime",)):
+        for node in ast.walk(tree):
+            takes = isinstance(node, ast.arg) and node.arg == "task"
+            holds = isinstance(node, ast.AnnAssign) and ast.unparse(node.target).endswith("task")
+            if takes or holds:
+                wrong.append(_where(name, node))
+    assert wrong == []
+
+
+#: Collaborators that are passed in when an object is built, never set on it afterwards.
+COLLABORATORS = {"budget", "rate_limiter", "before_call"}
+
+
+def test_no_collaborator_is_set_on_another_object():
+    """``hook.budget = ...``, ``hook.rate_limiter = ...``, ``pipeline.before_call = ...``: nowhere. The
+    OCR hook gets its pace and budget in its constructor; an object sets only its own (``self.x``)."""
+    wrong = []
+    for name, tree in _trees():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                targets = [node.target]
+            else:
+                continue
+            for target in targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and target.attr in COLLABORATORS
+                    and not (isinstance(target.value, ast.Name) and target.value.id == "self")
+                ):
+                    wrong.append(f"{_where(name, node)}: {ast.unparse(target)}")
+    assert wrong == []
+
+
+def _dict_uses(tree: ast.AST):
+    """``x.__dict__`` nodes, each with whether it is only written to (``x.__dict__.update(...)``)."""
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "__dict__":
+            up = parents.get(node)
+            written = (
+                isinstance(up, ast.Attribute)
+                and up.attr == "update"
+                and isinstance(parents.get(up), ast.Call)
+            )
+            yield node, written
+
+
+def test_no_module_reads_another_objects_dict():
+    """No ``x.__dict__`` read but an object's own (``self.__dict__``); restoring an unpickled
+    object's state (``.__dict__.update``) is a write."""
+    wrong = [
+        f"{_where(name, node)}: {ast.unparse(node)}"
+        for name, tree in _trees()
+        for node, written in _dict_uses(tree)
+        if not written and not (isinstance(node.value, ast.Name) and node.value.id == "self")
+    ]
+    assert wrong == []
+
+
+def test_the_operators_and_the_runtime_read_no_dict_at_all():
+    """Between the operators and the runtime everything is an argument: no ``__dict__`` at all there
+    (the integration mixin reads what the runtime returns, not the operator's cached hook)."""
+    layers = ("operators", "runtime", "integration", "sensors", "triggers")
+    wrong = [
+        f"{_where(name, node)}: {ast.unparse(node)}"
+        for name, tree in _trees(layers)
+        for node, _ in _dict_uses(tree)
+    ]
+    assert wrong == []
+
+
+def test_the_integration_code_does_not_guess_its_host():
+    """The mixin reads what the runtime returns (``FinishedRun``), never ``hasattr``/``getattr`` on its host."""
+    tree = ast.parse(modules()[f"{PKG}.integration.mixin"].read_text(encoding="utf-8"))
+    guesses = [
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("hasattr", "getattr")
+        and node.args
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id == "self"
+    ]
+    assert guesses == []
+
+
+def test_the_runtime_imports_at_the_top_of_its_modules():
+    local = [
+        f"{name}: {target}"
+        for name in modules()
+        if _layer(name) == "runtime"
+        for target, top in imports_of(name)
+        if not top
+    ]
+    assert local == []
+
+
+def test_nothing_but_the_testing_package_imports_it():
+    users = [
+        name
+        for name in modules()
+        if _layer(name) != "testing" and any(_layer(t) == "testing" for t in internal_imports(name))
+    ]
+    assert users == []
+
+
 def _functions(path: Path) -> list[tuple[str, int]]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return [

@@ -18,6 +18,8 @@ bucket collapse into one dataset named by their common prefix, so a batch of
 from __future__ import annotations
 
 import os
+import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from importlib import import_module
 from typing import Any
@@ -228,6 +230,29 @@ def hook_wrote(hook: Any, bucket: str, key: str) -> None:
     _hook_lineage(hook, "output", bucket, key)
 
 
+#: The folders each hook has reported, per side (forgotten with the hook).
+_REPORTED: weakref.WeakKeyDictionary[Any, dict[str, set[tuple[str, str]]]] = weakref.WeakKeyDictionary()
+_REPORTED_LOCK = threading.Lock()
+
+
+def _first_report(hook: Any, side: str, bucket: str, folder: str) -> str | None:
+    """The folder to report for this hook and side (the bucket alone past the cap), or ``None``
+    when it was reported already."""
+    with _REPORTED_LOCK:
+        sides = _REPORTED.get(hook)
+        if sides is None:
+            sides = _REPORTED[hook] = {"input": set(), "output": set()}
+        seen = sides[side]
+        if (bucket, folder) in seen:
+            return None
+        if len(seen) >= MAX_HOOK_FOLDERS:
+            folder = ""
+            if (bucket, folder) in seen:
+                return None
+        seen.add((bucket, folder))
+        return folder
+
+
 def _hook_lineage(hook: Any, side: str, bucket: str, key: str) -> None:
     """Report the object's folder, once per hook: a batch of 10,000 results is one asset, not 10,000.
 
@@ -237,15 +262,9 @@ def _hook_lineage(hook: Any, side: str, bucket: str, key: str) -> None:
     objects are the operators' OpenLineage datasets.
     """
     try:
-        seen = hook.__dict__.setdefault("_hwocr_lineage_folders", {"input": set(), "output": set()})[side]
-        folder = folder_of(key)
-        if (bucket, folder) in seen:
+        folder = _first_report(hook, side, bucket, folder_of(key))
+        if folder is None:
             return
-        if len(seen) >= MAX_HOOK_FOLDERS:
-            folder = ""
-            if (bucket, folder) in seen:
-                return
-        seen.add((bucket, folder))
         collector = _collector()
         if collector is None:
             return
