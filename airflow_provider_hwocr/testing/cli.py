@@ -223,17 +223,40 @@ def _split_target(target: str, file: str) -> tuple[str, str] | None:
     return (bucket, key) if bucket else None
 
 
-def upload(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
-    """``hwocr-object-server upload FILE obs://BUCKET/KEY [--endpoint URL]``: 0 once the server has it."""
-    p = upload_parser()
-    args = p.parse_args(argv)
-    endpoint = args.endpoint or _endpoint_from_connection(os.environ if env is None else env)
+def _upload_endpoint(p: argparse.ArgumentParser, given: str | None, env: Mapping[str, str]) -> str:
+    """The server to upload to: ``--endpoint``, else the pasted connection's; on this machine only."""
+    endpoint = given or _endpoint_from_connection(env)
     if endpoint is None:
         p.error(
             f"give --endpoint URL (the URL hwocr-object-server printed), or set {CONN_ENV} as it printed it"
         )
     if not _is_loopback(endpoint):
         p.error(f"--endpoint {endpoint} is not on this machine: this command is for the local object server")
+    return endpoint
+
+
+def _put_file(endpoint: str, bucket: str, key: str, path: str, content_type: str) -> str | None:
+    """Put the file at ``path`` on the server; None once it has it, else why not."""
+    from obs import PutObjectHeader
+
+    client = _client(endpoint)
+    try:
+        resp = client.putFile(bucket, key, path, headers=PutObjectHeader(contentType=content_type))
+    except OSError as exc:
+        return f"cannot reach {endpoint} ({exc}): is the server running?"
+    finally:
+        client.close()
+    if resp.status is not None and resp.status < 300:
+        return None
+    hint = f" (start the server with --bucket {bucket})" if resp.errorCode == "NoSuchBucket" else ""
+    return f"cannot put obs://{bucket}/{key} on {endpoint}: {resp.errorMessage or resp.reason or 'no answer'}{hint}"
+
+
+def upload(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
+    """``hwocr-object-server upload FILE obs://BUCKET/KEY [--endpoint URL]``: 0 once the server has it."""
+    p = upload_parser()
+    args = p.parse_args(argv)
+    endpoint = _upload_endpoint(p, args.endpoint, os.environ if env is None else env)
     where = _split_target(args.target, args.file)
     if where is None:
         p.error(f"the target is obs://BUCKET/KEY, not {args.target!r}")
@@ -241,26 +264,9 @@ def upload(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
         p.error(f"no such file: {args.file}")
     bucket, key = where
     content_type = args.content_type or mimetypes.guess_type(args.file)[0] or "application/octet-stream"
-    from obs import PutObjectHeader
-
-    client = _client(endpoint)
-    try:
-        resp = client.putFile(bucket, key, args.file, headers=PutObjectHeader(contentType=content_type))
-    except OSError as exc:
-        print(
-            f"hwocr-object-server upload: cannot reach {endpoint} ({exc}): is the server running?",
-            file=sys.stderr,
-        )
-        return 1
-    finally:
-        client.close()
-    if resp.status is None or resp.status >= 300:
-        hint = f" (start the server with --bucket {bucket})" if resp.errorCode == "NoSuchBucket" else ""
-        why = resp.errorMessage or resp.reason or "no answer"
-        print(
-            f"hwocr-object-server upload: cannot put obs://{bucket}/{key} on {endpoint}: {why}{hint}",
-            file=sys.stderr,
-        )
+    problem = _put_file(endpoint, bucket, key, args.file, content_type)
+    if problem is not None:
+        print(f"hwocr-object-server upload: {problem}", file=sys.stderr)
         return 1
     size = os.path.getsize(args.file)
     print(
