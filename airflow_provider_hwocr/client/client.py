@@ -20,10 +20,10 @@ import math
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import requests
 import urllib3.exceptions as u3
@@ -139,14 +139,7 @@ def _proxy_url(value: str | None) -> str | None:
             f"got {shown!r}.",
             field="proxy",
         )
-    try:
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        host = None
-    if host and not _HOST_RE.match(host):
-        host = None  # "not a url": spaces or other characters no host name has
-    if not host:
+    if not _proxy_host(parts):
         raise HuaweiOcrConfigurationError(
             f"proxy must be a URL such as http://host:3128 with a host and a numeric port, got {shown!r}.",
             field="proxy",
@@ -157,6 +150,153 @@ def _proxy_url(value: str | None) -> str | None:
             field="proxy",
         )
     return text if "://" in text else f"http://{text}"
+
+
+def _proxy_host(parts: SplitResult) -> str | None:
+    """The proxy's host, when it is one and its port (if any) a number."""
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    if host and not _HOST_RE.match(host):
+        return None  # "not a url": spaces or other characters no host name has
+    return host
+
+
+def _check_identity(region: str, project_id: str, credentials: Any) -> tuple[str, str]:
+    """The region and project id, stripped; a configuration error naming the first one that is wrong."""
+    region = (region or "").strip()
+    if not region or "/" in region or " " in region:
+        raise HuaweiOcrConfigurationError(
+            f"region must be a region id such as 'ap-southeast-1' (got {region!r}).", field="region"
+        )
+    project_id = (project_id or "").strip()
+    if not project_id or any(c in project_id for c in "{/ "):
+        raise HuaweiOcrConfigurationError(
+            "project_id is required: the id of the project for region "
+            f"{region!r} (console: My Credentials > API Credentials).",
+            field="project_id",
+        )
+    _check_credentials(credentials)
+    return region, project_id
+
+
+def _check_credentials(credentials: Any) -> None:
+    if credentials is None or not hasattr(credentials, "authorize"):
+        raise HuaweiOcrConfigurationError(
+            "credentials must be AkSkCredentials or IamTokenCredentials.", field="credentials"
+        )
+
+
+def _pooled_session(pool_size: int) -> requests.Session:
+    """The client's own session: pooled connections, no retries of its own, no environment scans."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    # The environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE) is read once per host
+    # (:meth:`OcrClient._transport_settings`), not by requests on every call: that scan of
+    # os.environ was about 0.7 ms of a 4 ms call.
+    session.trust_env = False
+    return session
+
+
+# --- requests that got no answer: one typed error per kind of failure ------------------------
+
+
+def _tls_error(client: OcrClient, exc: OSError, host: str, where: dict[str, Any]) -> HuaweiOcrError:
+    return HuaweiOcrTlsError(
+        f"TLS verification of {host} failed ({type(exc).__name__}); set 'verify' to the path of a "
+        "CA bundle that signs this host, or fix the endpoint.",
+        field="verify",
+        **where,
+    )
+
+
+def _proxy_error(client: OcrClient, exc: OSError, host: str, where: dict[str, Any]) -> HuaweiOcrError:
+    reason = redact(_short_reason(exc), client._secrets())
+    return HuaweiOcrTransientError(f"connection to {host} failed at the proxy: {reason}", **where)
+
+
+def _connect_timeout(client: OcrClient, exc: OSError, host: str, where: dict[str, Any]) -> HuaweiOcrError:
+    return HuaweiOcrTransientError(f"could not connect to {host} within the connect timeout.", **where)
+
+
+def _read_timeout(client: OcrClient, exc: OSError, host: str, where: dict[str, Any]) -> HuaweiOcrError:
+    return HuaweiOcrTransientError(
+        f"{host} accepted the request but did not answer within the read timeout; "
+        "the call may still have been processed (and billed).",
+        billing_risk="read_timeout",
+        **where,
+    )
+
+
+def _invalid_header(client: OcrClient, exc: OSError, host: str, where: dict[str, Any]) -> HuaweiOcrError:
+    return HuaweiOcrValidationError(
+        "a request header has a value that cannot be sent (check enterprise_project_id).",
+        parameter="headers",
+        **where,
+    )
+
+
+def _invalid_proxy_url(client: OcrClient, exc: OSError, host: str, where: dict[str, Any]) -> HuaweiOcrError:
+    return HuaweiOcrConfigurationError("the proxy URL is not valid.", field="proxy", **where)
+
+
+def _invalid_schema(client: OcrClient, exc: OSError, host: str, where: dict[str, Any]) -> HuaweiOcrError:
+    socks = "socks" in str(exc).lower()
+    return HuaweiOcrConfigurationError(
+        "the SOCKS proxy needs PySocks: pip install 'requests[socks]'."
+        if socks
+        else f"invalid URL scheme for {host}.",
+        field="proxy" if socks else "endpoint",
+        **where,
+    )
+
+
+def _invalid_url(client: OcrClient, exc: OSError, host: str, where: dict[str, Any]) -> HuaweiOcrError:
+    return HuaweiOcrConfigurationError(
+        f"invalid URL for {host}: {type(exc).__name__}.", field="endpoint", **where
+    )
+
+
+def _connection_error(client: OcrClient, exc: OSError, host: str, where: dict[str, Any]) -> HuaweiOcrError:
+    reason = redact(_short_reason(exc), client._secrets())
+    lost = _sent_then_lost(exc)
+    return HuaweiOcrTransientError(
+        f"connection to {host} failed: {reason}"
+        + ("; the request had been sent, so it may have been processed (and billed)." if lost else ""),
+        billing_risk="connection_lost" if lost else None,
+        **where,
+    )
+
+
+def _os_error(client: OcrClient, exc: OSError, host: str, where: dict[str, Any]) -> HuaweiOcrError:
+    # requests raises a bare OSError when the CA bundle path is unusable.
+    if isinstance(client.verify, str) and "certificate" in str(exc).lower():
+        return HuaweiOcrTlsError(
+            f"the CA bundle given in 'verify' cannot be used: {client.verify!r}.",
+            field="verify",
+            **where,
+        )
+    return HuaweiOcrTransientError(f"connection to {host} failed: {type(exc).__name__}", **where)
+
+
+_ErrorBuilder = Callable[["OcrClient", OSError, str, dict[str, Any]], HuaweiOcrError]
+
+#: Exception kinds, most specific first (``SSLError`` and ``ProxyError`` are connection errors too).
+_TRANSPORT_ERRORS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], _ErrorBuilder], ...] = (
+    (requests.exceptions.SSLError, _tls_error),
+    (requests.exceptions.ProxyError, _proxy_error),
+    (requests.exceptions.ConnectTimeout, _connect_timeout),
+    (requests.exceptions.ReadTimeout, _read_timeout),
+    (requests.exceptions.InvalidHeader, _invalid_header),
+    (requests.exceptions.InvalidProxyURL, _invalid_proxy_url),
+    (requests.exceptions.InvalidSchema, _invalid_schema),
+    ((requests.exceptions.InvalidURL, requests.exceptions.MissingSchema), _invalid_url),
+    (requests.exceptions.RequestException, _connection_error),
+)
 
 
 class OcrClient:
@@ -198,22 +338,7 @@ class OcrClient:
         pool_size: int = 32,
         rate_limiter: Any = None,
     ) -> None:
-        region = (region or "").strip()
-        if not region or "/" in region or " " in region:
-            raise HuaweiOcrConfigurationError(
-                f"region must be a region id such as 'ap-southeast-1' (got {region!r}).", field="region"
-            )
-        project_id = (project_id or "").strip()
-        if not project_id or "{" in project_id or "/" in project_id or " " in project_id:
-            raise HuaweiOcrConfigurationError(
-                "project_id is required: the id of the project for region "
-                f"{region!r} (console: My Credentials > API Credentials).",
-                field="project_id",
-            )
-        if credentials is None or not hasattr(credentials, "authorize"):
-            raise HuaweiOcrConfigurationError(
-                "credentials must be AkSkCredentials or IamTokenCredentials.", field="credentials"
-            )
+        region, project_id = _check_identity(region, project_id, credentials)
         self.region = region
         self.project_id = project_id
         self.credentials = credentials
@@ -234,14 +359,7 @@ class OcrClient:
         self._local = threading.local()
         self._owns_session = session is None
         if session is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-            # The environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE) is read once per host
-            # (:meth:`_transport_settings`), not by requests on every call: that scan of
-            # os.environ was about 0.7 ms of a 4 ms call.
-            session.trust_env = False
+            session = _pooled_session(pool_size)
         self.session = session
         self._transport: dict[str, tuple[Any, Any]] = {}
 
@@ -300,72 +418,20 @@ class OcrClient:
                     # Authorization header with credentials from ~/.netrc.
                     auth=_keep_headers,
                 )
-        except requests.exceptions.SSLError as exc:
-            raise HuaweiOcrTlsError(
-                f"TLS verification of {host} failed ({type(exc).__name__}); set 'verify' to the path of a "
-                "CA bundle that signs this host, or fix the endpoint.",
-                field="verify",
-                **where,
-            ) from None
-        except requests.exceptions.ProxyError as exc:
-            reason = redact(_short_reason(exc), self._secrets())
-            raise HuaweiOcrTransientError(
-                f"connection to {host} failed at the proxy: {reason}", **where
-            ) from None
-        except requests.exceptions.ConnectTimeout:
-            raise HuaweiOcrTransientError(
-                f"could not connect to {host} within the connect timeout.", **where
-            ) from None
-        except requests.exceptions.ReadTimeout:
-            raise HuaweiOcrTransientError(
-                f"{host} accepted the request but did not answer within the read timeout; "
-                "the call may still have been processed (and billed).",
-                billing_risk="read_timeout",
-                **where,
-            ) from None
-        except requests.exceptions.InvalidHeader:
-            raise HuaweiOcrValidationError(
-                "a request header has a value that cannot be sent (check enterprise_project_id).",
-                parameter="headers",
-                **where,
-            ) from None
-        except requests.exceptions.InvalidProxyURL:
-            raise HuaweiOcrConfigurationError("the proxy URL is not valid.", field="proxy", **where) from None
-        except requests.exceptions.InvalidSchema as exc:
-            socks = "socks" in str(exc).lower()
-            raise HuaweiOcrConfigurationError(
-                "the SOCKS proxy needs PySocks: pip install 'requests[socks]'."
-                if socks
-                else f"invalid URL scheme for {host}.",
-                field="proxy" if socks else "endpoint",
-                **where,
-            ) from None
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
-            raise HuaweiOcrConfigurationError(
-                f"invalid URL for {host}: {type(exc).__name__}.", field="endpoint", **where
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            reason = redact(_short_reason(exc), self._secrets())
-            lost = _sent_then_lost(exc)
-            raise HuaweiOcrTransientError(
-                f"connection to {host} failed: {reason}"
-                + (
-                    "; the request had been sent, so it may have been processed (and billed)." if lost else ""
-                ),
-                billing_risk="connection_lost" if lost else None,
-                **where,
-            ) from None
-        except OSError as exc:
-            # requests raises a bare OSError when the CA bundle path is unusable.
-            if isinstance(self.verify, str) and "certificate" in str(exc).lower():
-                raise HuaweiOcrTlsError(
-                    f"the CA bundle given in 'verify' cannot be used: {self.verify!r}.",
-                    field="verify",
-                    **where,
-                ) from None
-            raise HuaweiOcrTransientError(
-                f"connection to {host} failed: {type(exc).__name__}", **where
-            ) from None
+        except OSError as exc:  # requests' exceptions are OSErrors too
+            raise self._transport_error(exc, host, where) from None
+        self._read_body(response, host, where)
+        return response
+
+    def _transport_error(self, exc: OSError, host: str, where: dict[str, Any]) -> HuaweiOcrError:
+        """The typed error for a request that got no answer (the first matching kind decides)."""
+        for kinds, build in _TRANSPORT_ERRORS:
+            if isinstance(exc, kinds):
+                return build(self, exc, host, where)
+        return _os_error(self, exc, host, where)
+
+    def _read_body(self, response: requests.Response, host: str, where: dict[str, Any]) -> None:
+        """Read the whole answer now: a body cut short is a transient error (billed after a 2xx)."""
         try:
             response.content  # noqa: B018 - read the whole body now
         except (requests.exceptions.RequestException, OSError) as exc:
@@ -379,7 +445,6 @@ class OcrClient:
                 request_id=response.headers.get("X-Request-Id"),
                 **where,
             ) from None
-        return response
 
     def _send_direct(
         self,
@@ -483,6 +548,35 @@ class OcrClient:
         if self._check_region:  # refuses only what the vendor's endpoint tables make certain
             check_region(api_obj, self.region)
         url = f"{self.endpoint}{api_obj.path(self.project_id)}"
+        payload = self._payload(api_obj, body)
+        headers = self._headers(api_obj, enterprise_project_id)
+        image_url = body.get(api_obj.url_field)
+        self._local.url_secret = urlsplit(image_url).password if isinstance(image_url, str) else None
+        limiter = self.rate_limiter
+
+        def attempt(number: int) -> tuple[requests.Response, dict[str, Any]]:
+            response = self._paced_exchange(limiter, url, headers, payload, api_obj.slug)
+            return response, self._json(response, api_obj.slug)
+
+        started = time.monotonic()
+        outcome = RetryOutcome()
+        (response, doc), attempts = run_with_retry(
+            self.retry, attempt, api=api_obj.slug, outcome=outcome, paced=limiter is not None, budget=budget
+        )
+        elapsed = time.monotonic() - started
+        documents = self._check_answer(api_obj, response, doc, attempts, outcome)
+        return OcrResponse(
+            result=doc.get("result"),
+            request_id=response.headers.get("X-Request-Id"),
+            status_code=response.status_code,
+            attempts=attempts,
+            elapsed=elapsed,
+            billed_retries=outcome.billed_retries,
+            documents=documents,
+        )
+
+    def _payload(self, api: Api, body: Mapping[str, Any]) -> bytes | bytearray:
+        """The bytes of ``body``; refused, unencoded when its size is known, over the service's cap."""
         size = body.size if isinstance(body, RequestBody) else None
         payload = encode_json(body) if size is None or size <= MAX_BODY_BYTES else b""
         size = len(payload) if size is None else size
@@ -491,10 +585,13 @@ class OcrClient:
                 f"the request body is {size:,} bytes; the service refuses bodies over "
                 f"{MAX_BODY_BYTES:,} bytes (10 MB, ModelArts.4104), image and parameters included. "
                 "Use a smaller image, or pass the image as a URL.",
-                parameter=api_obj.image_field,
-                api=api_obj.slug,
+                parameter=api.image_field,
+                api=api.slug,
                 region=self.region,
             )
+        return payload
+
+    def _headers(self, api: Api, enterprise_project_id: str | None) -> dict[str, str]:
         headers = {
             "Content-Type": "application/json;charset=UTF-8",
             "X-Project-Id": self.project_id,
@@ -506,42 +603,37 @@ class OcrClient:
                 raise HuaweiOcrValidationError(
                     f"enterprise_project_id must be a plain ASCII id (got {epid!r}).",
                     parameter="enterprise_project_id",
-                    api=api_obj.slug,
+                    api=api.slug,
                     region=self.region,
                 )
             headers["Enterprise-Project-Id"] = epid
+        return headers
 
-        limiter = self.rate_limiter
-        image_url = body.get(api_obj.url_field)
-        self._local.url_secret = urlsplit(image_url).password if isinstance(image_url, str) else None
+    def _paced_exchange(
+        self, limiter: Any, url: str, headers: dict[str, str], payload: bytes | bytearray, api: str
+    ) -> requests.Response:
+        """One try, paced by the rate limiter (if any), which learns whether it was throttled."""
+        if limiter is None:
+            return self._authorized_exchange("POST", url, headers, payload, api=api)
+        limiter.acquire()
+        try:
+            response = self._authorized_exchange("POST", url, headers, payload, api=api)
+        except HuaweiOcrThrottledError as exc:
+            limiter.on_throttled(exc.retry_after)
+            raise
+        except HuaweiOcrError:
+            limiter.on_success()  # answered, not throttled
+            raise
+        limiter.on_success()
+        return response
 
-        def attempt(number: int) -> tuple[requests.Response, dict[str, Any]]:
-            if limiter is not None:
-                limiter.acquire()
-            try:
-                response = self._authorized_exchange("POST", url, headers, payload, api=api_obj.slug)
-            except HuaweiOcrThrottledError as exc:
-                if limiter is not None:
-                    limiter.on_throttled(exc.retry_after)
-                raise
-            except HuaweiOcrError:
-                if limiter is not None:
-                    limiter.on_success()  # answered, not throttled
-                raise
-            if limiter is not None:
-                limiter.on_success()
-            return response, self._json(response, api_obj.slug)
-
-        started = time.monotonic()
-        outcome = RetryOutcome()
-        (response, doc), attempts = run_with_retry(
-            self.retry, attempt, api=api_obj.slug, outcome=outcome, paced=limiter is not None, budget=budget
-        )
-        elapsed = time.monotonic() - started
-        error = error_in_success(doc)
-        if error:
+    def _check_answer(
+        self, api: Api, response: requests.Response, doc: dict[str, Any], attempts: int, outcome: RetryOutcome
+    ) -> tuple[dict[str, Any], ...] | None:
+        """Raise for a 2xx that reports an error, or whose every document failed; else the documents' status."""
+        if error_in_success(doc):
             err = error_from_response(
-                response.status_code, doc, response.headers, api=api_obj.slug, region=self.region,
+                response.status_code, doc, response.headers, api=api.slug, region=self.region,
                 secrets=self._secrets(),
             )  # fmt: skip
             err.attempts = attempts
@@ -556,21 +648,13 @@ class OcrClient:
                 status_code=response.status_code,
                 error_code=documents[0]["error_code"],
                 request_id=response.headers.get("X-Request-Id"),
-                api=api_obj.slug,
+                api=api.slug,
                 region=self.region,
             )
             failed.documents = documents
             failed.attempts, failed.billed_retries = attempts, outcome.billed_retries
             raise failed
-        return OcrResponse(
-            result=doc.get("result"),
-            request_id=response.headers.get("X-Request-Id"),
-            status_code=response.status_code,
-            attempts=attempts,
-            elapsed=elapsed,
-            billed_retries=outcome.billed_retries,
-            documents=documents,
-        )
+        return documents
 
     def _json(self, response: requests.Response, api: str) -> dict[str, Any]:
         try:
