@@ -339,15 +339,7 @@ def scrub(exc: BaseException, url: str | None) -> None:
     """
     if not url:
         return
-    secrets = [url]
-    query = urlsplit(url).query
-    if query:
-        secrets.append(query)
-        secrets.extend(v for _, v in parse_qsl(query) if len(v) >= 8)  # as decoded
-        secrets.extend(
-            v for _, _, v in (p.partition("=") for p in query.split("&")) if len(v) >= 8
-        )  # as sent
-    safe = safe_url(url)
+    secrets, safe = url_secrets(url), safe_url(url)
 
     def clean(value: Any) -> Any:
         if not isinstance(value, str):
@@ -364,3 +356,17 @@ def scrub(exc: BaseException, url: str | None) -> None:
             except AttributeError:  # pragma: no cover - read-only attribute
                 pass
     exc.args = tuple(clean(a) for a in exc.args)
+
+
+def url_secrets(url: str) -> list[str]:
+    """What of a URL must not reach a log: the URL, its query, and each long query value (as
+    decoded and as sent); the URL first."""
+    secrets = [url]
+    query = urlsplit(url).query
+    if query:
+        secrets.append(query)
+        secrets.extend(v for _, v in parse_qsl(query) if len(v) >= 8)  # as decoded
+        secrets.extend(
+            v for _, _, v in (p.partition("=") for p in query.split("&")) if len(v) >= 8
+        )  # as sent
+    return secrets

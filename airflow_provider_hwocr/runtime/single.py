@@ -54,10 +54,18 @@ def run(
     after_run(locations(settings, hook, sources=sources, results=[outcome.result_uri]))
     if outcome.status == "skipped":
         log.info("Result already in %s: skipped, no OCR call", outcome.result_uri)
-        return outcome.value
+    else:
+        report_done(settings, hook, outcome, context, log)
+    return outcome.value
+
+
+def report_done(
+    settings: OcrTaskSettings, hook: HuaweiOcrHook, outcome: ImageOutcome, context: Any, log: Any
+) -> None:
+    """An image sent: its log line and billing report; a result for XCom is checked for size."""
     log.info(
         "OCR %s succeeded: request id %s, %d attempt(s)%s",
-        pipeline.api.slug,
+        settings.api.slug,
         outcome.request_id,
         outcome.attempts,
         f"; stored in {outcome.result_uri}" if outcome.result_uri else "",
@@ -65,7 +73,6 @@ def run(
     report_billing(settings, hook, context, log, failed=False)
     if outcome.result_uri is None:
         check_xcom_size(settings, outcome)
-    return outcome.value
 
 
 def dry_run(settings: OcrTaskSettings, pipeline: OcrPipeline, why: str | None, log: Any) -> dict[str, Any]:

@@ -203,39 +203,55 @@ class Lease:
                 self.record.waited_seconds = time.monotonic() - began if self.record.waited else 0.0
                 self._start_heartbeat()
                 return
-            owner = other.get("owner")
-            if owner not in self.record.held_by:
-                self.record.held_by.append(owner)
-            left = max(float(other.get("expires") or 0) - time.time(), 0.0)
-            waited = time.monotonic() - began
-            if on_overlap == "fail" or (timeout is not None and waited >= timeout):
-                raise HuaweiOcrOverlapError(
-                    f"another run is sending images of this batch: {describe(owner)} holds {self.key} "
-                    f"(its lease expires in {left:.0f}s unless renewed); nothing was called. "
-                    + (
-                        f"Waited {waited:.0f}s (overlap_timeout={timeout:g})."
-                        if on_overlap != "fail"
-                        else "With on_overlap='wait' this run waits for it and then skips what it finished."
-                    )
-                )
-            if on_overlap == "defer" and defer is not None:
-                self.log.info(
-                    "Deferring until %s, which holds %s, finishes (on_overlap='defer': no worker slot held)",
-                    describe(owner),
-                    self.key,
-                )
-                defer(other, waited)  # raises TaskDeferred
-            if not self.record.waited:
-                self.log.info(
-                    "Waiting for %s, which holds %s, to finish (on_overlap=%r)",
-                    describe(owner),
-                    self.key,
-                    on_overlap,
-                )
-            self.record.waited = True
-            poll = min(POLL_SECONDS, self.ttl / 6)
-            pause = min(poll, left + 0.05, *((timeout - waited,) if timeout is not None else ()))
-            time.sleep(max(pause, 0.05))
+            self._wait_for(other, on_overlap, timeout, defer, waited=time.monotonic() - began)
+
+    def _wait_for(
+        self,
+        other: dict[str, Any],
+        on_overlap: str,
+        timeout: float | None,
+        defer: DeferOverlap | None,
+        *,
+        waited: float,
+    ) -> None:
+        """Another run holds the lease: fail, defer, or sleep until it is worth trying again."""
+        owner = other.get("owner")
+        if owner not in self.record.held_by:
+            self.record.held_by.append(owner)
+        left = max(float(other.get("expires") or 0) - time.time(), 0.0)
+        if on_overlap == "fail" or (timeout is not None and waited >= timeout):
+            raise self._overlap_error(owner, left, on_overlap, timeout, waited)
+        if on_overlap == "defer" and defer is not None:
+            self.log.info(
+                "Deferring until %s, which holds %s, finishes (on_overlap='defer': no worker slot held)",
+                describe(owner),
+                self.key,
+            )
+            defer(other, waited)  # raises TaskDeferred
+        if not self.record.waited:
+            self.log.info(
+                "Waiting for %s, which holds %s, to finish (on_overlap=%r)",
+                describe(owner),
+                self.key,
+                on_overlap,
+            )
+        self.record.waited = True
+        poll = min(POLL_SECONDS, self.ttl / 6)
+        pause = min(poll, left + 0.05, *((timeout - waited,) if timeout is not None else ()))
+        time.sleep(max(pause, 0.05))
+
+    def _overlap_error(
+        self, owner: Any, left: float, on_overlap: str, timeout: float | None, waited: float
+    ) -> HuaweiOcrOverlapError:
+        return HuaweiOcrOverlapError(
+            f"another run is sending images of this batch: {describe(owner)} holds {self.key} "
+            f"(its lease expires in {left:.0f}s unless renewed); nothing was called. "
+            + (
+                f"Waited {waited:.0f}s (overlap_timeout={timeout:g})."
+                if on_overlap != "fail"
+                else "With on_overlap='wait' this run waits for it and then skips what it finished."
+            )
+        )
 
     # --- holding it ---------------------------------------------------------------------
 

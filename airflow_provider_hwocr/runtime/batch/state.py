@@ -262,28 +262,27 @@ def _read_index(obs: Any, store: ResultStore) -> tuple[Index, str, int, str | No
         data = obs.get_bytes(store.bucket, store.index_key)
     except HuaweiObsNotFoundError:
         data = None
-    if data is not None:
-        try:
-            return Index.from_bytes(data), "index", 1, None
-        except ValueError as exc:
-            return Index.empty(), "damaged", 1, f"the index {store.index_key} is unreadable ({exc})"
+    if data is None:
+        return _read_legacy_index(obs, store)
+    try:
+        return Index.from_bytes(data), "index", 1, None
+    except ValueError as exc:
+        return Index.empty(), "damaged", 1, f"the index {store.index_key} is unreadable ({exc})"
+
+
+def _read_legacy_index(obs: Any, store: ResultStore) -> tuple[Index, str, int, str | None]:
+    """Without an index object: the index of an older release's latest manifest, if there is one."""
+    missing = f"the index {store.index_key} is missing"
     try:
         latest = obs.get_json(store.bucket, store.latest_key)
     except HuaweiObsNotFoundError:
-        return Index.empty(), "none", 2, f"the index {store.index_key} is missing"
+        return Index.empty(), "none", 2, missing
     except ValueError:
-        return (
-            Index.empty(),
-            "none",
-            2,
-            (
-                f"the index {store.index_key} is missing and the latest manifest {store.latest_key} is unreadable"
-            ),
-        )
+        return Index.empty(), "none", 2, f"{missing} and the latest manifest {store.latest_key} is unreadable"
     old_format = isinstance(latest, dict) and latest.get("format") in LEGACY_MANIFEST_FORMATS
     legacy = _legacy_index(latest) if old_format else None
     if legacy is None:
-        return Index.empty(), "none", 2, f"the index {store.index_key} is missing"
+        return Index.empty(), "none", 2, missing
     index, malformed = legacy
     why = (
         f"{malformed} malformed entr{'y' if malformed == 1 else 'ies'} in {store.latest_key}"
@@ -307,25 +306,33 @@ def load_prior_state(
     for page in obs.iter_listing(store.bucket, store.prefix):
         prior.requests += 1
         for key, _size, etag, _modified in page:
-            if key.startswith(store.progress_prefix):
-                if store.is_own_part(key):
-                    prior.parts.append(key)
-                continue
-            if not key.endswith(suffix):
-                continue  # text exports, other APIs' results, other files
-            prior.listed_results += 1
-            kh = key_hash(key)
-            at = index.find(kh)
-            if at >= 0 and etag and index.results[at] == etag_hash(etag):
-                prior.listed[at] = 1
-            elif wanted is None or kh in wanted:
-                prior.others[kh] = etag
+            _note_listed(prior, store, suffix, wanted, key, etag)
     for key in prior.parts:  # left by a run that was killed before it wrote its manifest
         prior.requests += 1
         _recover(obs, store, key, prior)
     if damage is not None and (origin == "damaged" or prior.others):
         _warn_damage(log, damage, len(prior.others))
     return prior
+
+
+def _note_listed(
+    prior: PriorState, store: ResultStore, suffix: str, wanted: KeySet | None, key: str, etag: Any
+) -> None:
+    """One listed object: a progress part of ours, a result the index vouches for (listed with
+    the ETag it recorded), or a result to check (of this selection); anything else is left out."""
+    if key.startswith(store.progress_prefix):
+        if store.is_own_part(key):
+            prior.parts.append(key)
+        return
+    if not key.endswith(suffix):
+        return  # text exports, other APIs' results, other files
+    prior.listed_results += 1
+    kh = key_hash(key)
+    at = prior.index.find(kh)
+    if at >= 0 and etag and prior.index.results[at] == etag_hash(etag):
+        prior.listed[at] = 1
+    elif wanted is None or kh in wanted:
+        prior.others[kh] = etag
 
 
 def _warn_damage(log: Any, damage: str, heads: int) -> None:
@@ -341,26 +348,37 @@ def _warn_damage(log: Any, damage: str, heads: int) -> None:
 
 
 def _recover(obs: Any, store: ResultStore, part_key: str, prior: PriorState) -> None:
+    """The results a killed run recorded in a progress part, where they are listed as it wrote them."""
     try:
         part = obs.get_json(store.bucket, part_key)
     except (HuaweiObsNotFoundError, ValueError):
         return
     entries = part.get("entries") if isinstance(part, dict) else None
     for entry in entries if isinstance(entries, list) else []:
-        if not (isinstance(entry, dict) and entry.get("status") == "done"):
+        done = _done_result(entry)
+        if done is None:  # not done, or malformed: its result is HEADed, never skipped blindly
             continue
-        key, etag = _text(entry.get("key")), _text(entry.get("result_etag"))
-        if key is None or etag is None:  # malformed: its result is HEADed, never skipped blindly
-            continue
-        kh, eh = key_hash(key), etag_hash(etag)
-        at = prior.index.find(kh)
-        listed_as_written = (kh in prior.others and etag_hash(prior.others[kh]) == eh) or (
-            at >= 0 and prior.listed[at] and prior.index.results[at] == eh
-        )
-        if listed_as_written:
+        kh, eh = key_hash(done[0]), etag_hash(done[1])
+        if _listed_as_written(prior, kh, eh):
             made = made_hash(_text(entry.get("params_digest")), _text(entry.get("source_etag")))
             prior.recovered[kh] = (eh, made)
             prior.others.pop(kh, None)
+
+
+def _done_result(entry: Any) -> tuple[str, str] | None:
+    """(result key, result ETag) of a well-formed ``done`` entry of a progress part, else ``None``."""
+    if not (isinstance(entry, dict) and entry.get("status") == "done"):
+        return None
+    key, etag = _text(entry.get("key")), _text(entry.get("result_etag"))
+    return None if key is None or etag is None else (key, etag)
+
+
+def _listed_as_written(prior: PriorState, kh: int, eh: int) -> bool:
+    """Whether the result with key hash ``kh`` is listed with the ETag hash ``eh``."""
+    if kh in prior.others and etag_hash(prior.others[kh]) == eh:
+        return True
+    at = prior.index.find(kh)
+    return at >= 0 and bool(prior.listed[at]) and prior.index.results[at] == eh
 
 
 def index_record(entry: dict[str, Any]) -> tuple[int, int, int]:
