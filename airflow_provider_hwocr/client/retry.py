@@ -203,70 +203,100 @@ def run_with_retry(
     was not billed (:func:`possibly_billed`); a refused try raises
     :class:`HuaweiOcrBudgetExceededError` (chained to the last error, if any).
     """
-    outcome = outcome if outcome is not None else RetryOutcome()
-    started = policy.clock()
-    number = 0
-    if budget is not None and not budget.take():  # the first try; each retry takes below
-        raise _refused(budget, 0, outcome, None, api)
-    while True:
-        number += 1
-        outcome.attempts = number
-        try:
-            return attempt(number), number
-        except HuaweiOcrError as error:
-            if budget is not None and not possibly_billed(error):
-                budget.give_back()
-            error.attempts = number
-            error.billed_retries = outcome.billed_retries
+    loop = _RetryLoop(policy, api, outcome if outcome is not None else RetryOutcome(), paced, budget)
+    return loop.run(attempt)
+
+
+class _RetryLoop:
+    """The tries of one call: when to give up, what to take from the budget, what to log."""
+
+    def __init__(
+        self,
+        policy: OcrRetryPolicy,
+        api: str | None,
+        outcome: RetryOutcome,
+        paced: bool,
+        budget: TryBudget | None,
+    ) -> None:
+        self.policy, self.api, self.outcome, self.paced, self.budget = policy, api, outcome, paced, budget
+        self.started = policy.clock()
+
+    def run(self, attempt: Callable[[int], T]) -> tuple[T, int]:
+        if self.budget is not None and not self.budget.take():  # the first try; each retry takes below
+            raise _refused(self.budget, 0, self.outcome, None, self.api)
+        number = 0
+        while True:
+            number += 1
+            self.outcome.attempts = number
+            try:
+                return attempt(number), number
+            except HuaweiOcrError as error:
+                self._record(error, number)
+                delay = self._delay(error, number)
+                if delay is None:
+                    raise
+                self._retry(error, number, delay)
+
+    def _record(self, error: HuaweiOcrError, number: int) -> None:
+        """Give back the budget of a try surely not billed; note the tries on the error."""
+        if self.budget is not None and not possibly_billed(error):
+            self.budget.give_back()
+        error.attempts = number
+        error.billed_retries = self.outcome.billed_retries
+
+    def _paced_throttle(self, error: HuaweiOcrError) -> bool:
+        """A throttled try under a rate limiter: retried at the limiter's pace, without a wait of its own."""
+        return self.paced and isinstance(error, HuaweiOcrThrottledError)
+
+    def _delay(self, error: HuaweiOcrError, number: int) -> float | None:
+        """How long to wait before the next try; ``None``: give up (said in the log where it matters)."""
+        policy = self.policy
+        if not policy.should_retry(error) or number >= policy.max_attempts:
             risk = getattr(error, "billing_risk", None)
-            if not policy.should_retry(error) or number >= policy.max_attempts:
-                if risk is not None and not policy.retry_possibly_billed:
-                    logger.warning(
-                        "OCR call %s failed with %s after the request was sent (%s): the service may "
-                        "have billed it; not retried because retry_possibly_billed is off",
-                        api or "-", _describe(error), risk,
-                    )  # fmt: skip
-                raise
-            paced_throttle = paced and isinstance(error, HuaweiOcrThrottledError)
-            delay = 0.0 if paced_throttle else policy.backoff(number, error)
-            spent = policy.clock() - started
-            if spent + delay > policy.max_elapsed:
+            if risk is not None and not policy.retry_possibly_billed:
                 logger.warning(
-                    "OCR call %s failed with %s (attempt %d/%d); not retrying: a wait of %.2f s "
-                    "would exceed the %.1f s budget",
-                    api or "-",
-                    _describe(error),
-                    number,
-                    policy.max_attempts,
-                    delay,
-                    policy.max_elapsed,
-                )
-                raise
-            if budget is not None and not budget.take():  # before the wait: a refused retry waits for nothing
-                raise _refused(budget, number, outcome, error, api) from error
-            if risk is not None:
-                outcome.billed_retries += 1
-                logger.warning(
-                    "OCR call %s: attempt %d/%d failed after the request was sent (%s); the service "
-                    "may have billed it, so this retry may be billed twice (billed retries of this "
-                    "call so far: %d)",
-                    api or "-", number, policy.max_attempts, risk, outcome.billed_retries,
+                    "OCR call %s failed with %s after the request was sent (%s): the service may "
+                    "have billed it; not retried because retry_possibly_billed is off",
+                    self.api or "-", _describe(error), risk,
                 )  # fmt: skip
-            if paced_throttle:
-                logger.info(
-                    "OCR call %s throttled (%s, attempt %d/%d); retrying at the limiter's new rate",
-                    api or "-", _describe(error), number, policy.max_attempts,
-                )  # fmt: skip
-                continue
+            return None
+        delay = 0.0 if self._paced_throttle(error) else policy.backoff(number, error)
+        if policy.clock() - self.started + delay > policy.max_elapsed:
             logger.warning(
-                "OCR call %s failed with %s (attempt %d/%d); retrying in %.2f s",
-                api or "-",
-                _describe(error),
-                number,
-                policy.max_attempts,
-                delay,
-            )
-            policy.sleep(delay)
+                "OCR call %s failed with %s (attempt %d/%d); not retrying: a wait of %.2f s "
+                "would exceed the %.1f s budget",
+                self.api or "-", _describe(error), number, policy.max_attempts, delay, policy.max_elapsed,
+            )  # fmt: skip
+            return None
+        return delay
+
+    def _retry(self, error: HuaweiOcrError, number: int, delay: float) -> None:
+        """Take the next try from the budget, count it if it may be billed twice, log it and wait."""
+        if (
+            self.budget is not None and not self.budget.take()
+        ):  # before the wait: a refused retry waits for nothing
+            raise _refused(self.budget, number, self.outcome, error, self.api) from error
+        risk = getattr(error, "billing_risk", None)
+        attempts = self.policy.max_attempts
+        if risk is not None:
+            self.outcome.billed_retries += 1
+            logger.warning(
+                "OCR call %s: attempt %d/%d failed after the request was sent (%s); the service "
+                "may have billed it, so this retry may be billed twice (billed retries of this "
+                "call so far: %d)",
+                self.api or "-", number, attempts, risk, self.outcome.billed_retries,
+            )  # fmt: skip
+        if self._paced_throttle(error):
+            logger.info(
+                "OCR call %s throttled (%s, attempt %d/%d); retrying at the limiter's new rate",
+                self.api or "-", _describe(error), number, attempts,
+            )  # fmt: skip
+            return
+        logger.warning(
+            "OCR call %s failed with %s (attempt %d/%d); retrying in %.2f s",
+            self.api or "-", _describe(error), number, attempts, delay,
+        )  # fmt: skip
+        self.policy.sleep(delay)
 
 
 def _refused(
