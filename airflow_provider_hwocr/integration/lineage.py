@@ -73,22 +73,42 @@ def dataset_refs(
     so the results of one day and that day's manifest stay two datasets of that day, not the
     parent of every day.
     """
+    refs = _unique_refs(items)
+    if len(refs) <= limit:
+        return refs
+    groups = _by_folder(refs, _folder_refs(prefixes))
+    if len(groups) <= max(limit, 1):  # a folder holding one object stays that object
+        return [(ns, names[0] if len(names) == 1 else folder) for (ns, folder), names in groups.items()]
+    return _by_namespace(list(groups))
+
+
+def _unique_refs(items: Iterable[Any]) -> list[DatasetRef]:
+    """The refs of ``items``, each once, in first-seen order (bytes and unknowns left out)."""
     seen: dict[DatasetRef, None] = {}
     for item in items:
         ref = dataset_ref(item)
         if ref is not None:
             seen.setdefault(ref, None)
-    refs = list(seen)
-    if len(refs) <= limit:
-        return refs
-    known = [ref for ref in (dataset_ref(p) for p in prefixes) if ref is not None and ref[1].endswith("/")]
+    return list(seen)
+
+
+def _folder_refs(prefixes: Iterable[Any]) -> list[DatasetRef]:
+    """The refs of the prefixes that name folders (``obs://bucket/prefix/``)."""
+    refs = (dataset_ref(p) for p in prefixes)
+    return [ref for ref in refs if ref is not None and ref[1].endswith("/")]
+
+
+def _by_folder(refs: list[DatasetRef], known: list[DatasetRef]) -> dict[DatasetRef, list[str]]:
+    """The names of ``refs`` by the deepest known prefix that holds each, else by its folder."""
     groups: dict[DatasetRef, list[str]] = {}
     for namespace, name in refs:
         under = [p for ns, p in known if ns == namespace and name.startswith(p)]
         groups.setdefault((namespace, max(under, key=len) if under else folder_of(name)), []).append(name)
-    if len(groups) <= max(limit, 1):  # a folder holding one object stays that object
-        return [(ns, names[0] if len(names) == 1 else folder) for (ns, folder), names in groups.items()]
-    folders = list(groups)
+    return groups
+
+
+def _by_namespace(folders: list[DatasetRef]) -> list[DatasetRef]:
+    """One ref per namespace: its one folder, or the common prefix of its folders."""
     by_namespace: dict[str, list[str]] = {}
     for namespace, name in folders:
         by_namespace.setdefault(namespace, []).append(name)

@@ -94,7 +94,8 @@ class FinishedRun(Protocol):
 
 
 class OcrIntegrationMixin(lineage.OpenLineageMixin):
-    """Lineage, OBS console links, map index labels and Asset events for OCR operators."""
+    """Lineage, OBS console links and Asset events for OCR operators (their map index labels are
+    :func:`image_label` and :func:`selection_label`)."""
 
     @classmethod
     def partial(cls, **kwargs: Any) -> Any:

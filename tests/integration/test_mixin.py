@@ -51,3 +51,14 @@ def test_map_index_label_never_shows_secrets_or_bytes():
     assert op.map_index_template == "{{ task.map_index_label }}"
     custom = HuaweiOcrGeneralTextOperator(task_id="v", image="a.png", map_index_template="{{ 1 }}")
     assert custom.map_index_template == "{{ 1 }}"
+
+
+def test_a_batch_is_named_by_its_image_its_number_of_images_or_its_source():
+    from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+
+    def batch(**kwargs):
+        return HuaweiOcrBatchOperator(task_id="b", api="general-text", output_uri="obs://b-1/o/", **kwargs)
+
+    assert batch(images=["obs://b-1/in/a.png"]).map_index_label == "a.png"
+    assert batch(images=["obs://b-1/in/a.png", "https://u:p@h/b.png?sig=s"]).map_index_label == "2 images"
+    assert batch(source_uri="obs://b-1/day/").map_index_label == "obs://b-1/day/"
