@@ -47,7 +47,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 import certifi
 from airflow.sdk import BaseHook
@@ -481,6 +481,76 @@ def _mask(*values: str | None) -> None:
         _compat.mask_secret(value)
 
 
+def _not_found(
+    operation: str, bucket: str, key: str | None, where: str, code: str | None
+) -> tuple[type[HuaweiObsError], str | None, str]:
+    """A 404: no such bucket, no such object, or something else not found."""
+    if code == "NoSuchBucket":
+        return (
+            HuaweiObsNotFoundError,
+            code,
+            f"OBS {operation}: bucket {bucket!r} does not exist (NoSuchBucket)",
+        )
+    if code == "NoSuchKey" or (code is None and key):
+        return (
+            HuaweiObsNotFoundError,
+            code or "NoSuchKey",
+            f"OBS {operation}: object {where} does not exist (NoSuchKey)",
+        )
+    return HuaweiObsNotFoundError, code, f"OBS {operation} of {where}: not found"
+
+
+def _proxy_options(s: CloudSettings) -> dict[str, Any]:
+    """The SDK's proxy options from the connection's ``proxy`` (none: ``{}``)."""
+    if not s.proxy:
+        return {}
+    p = urlsplit(s.proxy if "://" in s.proxy else f"http://{s.proxy}")
+    if not p.hostname:
+        raise HuaweiOcrConfigurationError(
+            f"connection {s.conn_id!r}, field 'proxy': expected http://[user:password@]host:port",
+            field="proxy",
+        )
+    return {
+        "proxy_host": p.hostname,
+        "proxy_port": p.port or 80,
+        "proxy_username": unquote(p.username) if p.username else None,
+        "proxy_password": unquote(p.password) if p.password else None,
+    }
+
+
+def _mend_sdk_client(client: Any, *, check_hostname: bool) -> None:
+    """What the hook changes in a new SDK client: host name checks, TLS failures not retried,
+    stale pooled connections dropped, and listings read by :func:`_parse_listing`."""
+    context = getattr(client, "context", None)
+    if check_hostname and context is not None:
+        # The SDK loads the CA bundle but switches host name checking off;
+        # a valid certificate for another host must not pass.
+        context.check_hostname = True
+    _stop_retries_on_tls_failure(client)
+    _drop_stale_connections(client)
+    convertor = getattr(client, "convertor", None)
+    if convertor is not None and hasattr(convertor, "parseListObjects"):
+        convertor.parseListObjects = _parse_listing  # this client's listings only
+
+
+def _server_side_error(status: int, code: str | None) -> type[HuaweiObsError] | None:
+    """Throttled or transient, for an answer that says the server (not the request) failed."""
+    if status == 429 or code == "SlowDown":
+        return HuaweiObsThrottledError
+    if status >= 500 or status == 408 or code == "ServiceUnavailable":
+        return HuaweiObsTransientError
+    return None
+
+
+def _next_marker(body: Any, contents: list[ListedEntry], prefixes: list[Any]) -> Any:
+    """Where the next listing page starts: OBS gives NextMarker; some servers give an opaque
+    token, others none (then: the last key, or the last common prefix)."""
+    last_prefix = prefixes[-1] if prefixes else None
+    if last_prefix is not None and not isinstance(last_prefix, str):
+        last_prefix = last_prefix.prefix
+    return getattr(body, "next_marker", None) or (contents[-1][0] if contents else last_prefix)
+
+
 class HuaweiObsHook(BaseHook):
     """Reads and writes Huawei Cloud OBS objects with a ``huaweicloud_ocr`` connection.
 
@@ -590,27 +660,8 @@ class HuaweiObsHook(BaseHook):
 
     def _build_client(self) -> ObsClient:
         s = self.settings
-        endpoint = urlsplit(self.endpoint)
-        if endpoint.path not in ("", "/") or endpoint.query:
-            raise HuaweiOcrConfigurationError(
-                f"connection {s.conn_id!r}, field 'obs_endpoint': must be scheme://host[:port] "
-                f"with no path, got {self.endpoint!r}",
-                field="obs_endpoint",
-            )
-        proxy: dict[str, Any] = {}
-        if s.proxy:
-            p = urlsplit(s.proxy if "://" in s.proxy else f"http://{s.proxy}")
-            if not p.hostname:
-                raise HuaweiOcrConfigurationError(
-                    f"connection {s.conn_id!r}, field 'proxy': expected http://[user:password@]host:port",
-                    field="proxy",
-                )
-            proxy = {
-                "proxy_host": p.hostname,
-                "proxy_port": p.port or 80,
-                "proxy_username": unquote(p.username) if p.username else None,
-                "proxy_password": unquote(p.password) if p.password else None,
-            }
+        endpoint = self._checked_endpoint()
+        proxy = _proxy_options(s)
         ssl_verify = self.ssl_verify
         options: dict[str, Any] = {
             "access_key_id": s.ak,
@@ -635,17 +686,19 @@ class HuaweiObsHook(BaseHook):
             # The SDK builds its TLS context with the deprecated PROTOCOL_TLS alias; not the user's concern.
             warnings.simplefilter("ignore", DeprecationWarning)
             client = _obs_sdk().ObsClient(**options)
-        context = getattr(client, "context", None)
-        if ssl_verify and context is not None:
-            # The SDK loads the CA bundle but switches host name checking off;
-            # a valid certificate for another host must not pass.
-            context.check_hostname = True
-        _stop_retries_on_tls_failure(client)
-        _drop_stale_connections(client)
-        convertor = getattr(client, "convertor", None)
-        if convertor is not None and hasattr(convertor, "parseListObjects"):
-            convertor.parseListObjects = _parse_listing  # this client's listings only
+        _mend_sdk_client(client, check_hostname=bool(ssl_verify))
         return client
+
+    def _checked_endpoint(self) -> SplitResult:
+        """The OBS endpoint, which must be ``scheme://host[:port]`` and nothing more."""
+        endpoint = urlsplit(self.endpoint)
+        if endpoint.path not in ("", "/") or endpoint.query:
+            raise HuaweiOcrConfigurationError(
+                f"connection {self.settings.conn_id!r}, field 'obs_endpoint': must be scheme://host[:port] "
+                f"with no path, got {self.endpoint!r}",
+                field="obs_endpoint",
+            )
+        return endpoint
 
     # --- calling the SDK ----------------------------------------------------------------
 
@@ -697,43 +750,8 @@ class HuaweiObsHook(BaseHook):
 
     def _error(self, operation: str, bucket: str, key: str | None, resp: Any) -> HuaweiObsError:
         status = int(resp.status)
-        secrets = self._secrets
-        code = clean_text(getattr(resp, "errorCode", None), secrets) or None
-        message = clean_text(getattr(resp, "errorMessage", None), secrets) or None
-        request_id = clean_text(getattr(resp, "requestId", None), secrets) or None
-        if request_id is None:
-            headers = _header_dict(resp)
-            request_id = headers.get("request-id") or None
-        where = _where(bucket, key)
-        cls: type[HuaweiObsError] = HuaweiObsRequestError
-        if status == 404:
-            cls = HuaweiObsNotFoundError
-            if code == "NoSuchBucket":
-                text = f"OBS {operation}: bucket {bucket!r} does not exist (NoSuchBucket)"
-            elif code == "NoSuchKey" or (code is None and key):
-                code = code or "NoSuchKey"
-                text = f"OBS {operation}: object {where} does not exist (NoSuchKey)"
-            else:
-                text = f"OBS {operation} of {where}: not found"
-        elif status == 403:
-            cls = HuaweiObsAccessDeniedError
-            code = code or "AccessDenied"
-            text = (
-                f"OBS {operation} of {where}: access denied. The AK/SK of connection "
-                f"{self.huaweicloud_ocr_conn_id!r} may not do this (IAM permissions or bucket policy)"
-            )
-            if key and operation in ("head", "get"):
-                text += "; OBS also answers 403 for a missing object when listing the bucket is not allowed"
-        elif status >= 500 or status in (408, 429) or code in ("SlowDown", "ServiceUnavailable"):
-            cls = HuaweiObsThrottledError if status == 429 or code == "SlowDown" else HuaweiObsTransientError
-            text = f"OBS {operation} of {where} failed on the server side"
-        elif status in (301, 307) or code in ("PermanentRedirect", "TemporaryRedirect"):
-            text = (
-                f"OBS {operation} of {where}: the bucket is in another region than "
-                f"{self.settings.region!r} (set the connection's region or obs_endpoint)"
-            )
-        else:
-            text = f"OBS {operation} of {where} failed"
+        code, message, request_id = self._error_fields(resp)
+        cls, code, text = self._classify(operation, bucket, key, status, code)
         if message:
             text = f"{text}: {message}"
         return cls(
@@ -746,6 +764,49 @@ class HuaweiObsHook(BaseHook):
             key=key,
             operation=operation,
         )
+
+    def _error_fields(self, resp: Any) -> tuple[str | None, str | None, str | None]:
+        """The error code, message and request id of a failed answer, secrets blanked out."""
+        secrets = self._secrets
+        code = clean_text(getattr(resp, "errorCode", None), secrets) or None
+        message = clean_text(getattr(resp, "errorMessage", None), secrets) or None
+        request_id = clean_text(getattr(resp, "requestId", None), secrets) or None
+        if request_id is None:
+            request_id = _header_dict(resp).get("request-id") or None
+        return code, message, request_id
+
+    def _denied_text(self, operation: str, key: str | None, where: str) -> str:
+        text = (
+            f"OBS {operation} of {where}: access denied. The AK/SK of connection "
+            f"{self.huaweicloud_ocr_conn_id!r} may not do this (IAM permissions or bucket policy)"
+        )
+        if key and operation in ("head", "get"):
+            text += "; OBS also answers 403 for a missing object when listing the bucket is not allowed"
+        return text
+
+    def _classify(
+        self, operation: str, bucket: str, key: str | None, status: int, code: str | None
+    ) -> tuple[type[HuaweiObsError], str | None, str]:
+        """The error class, the code (named where OBS left it out) and what to say."""
+        where = _where(bucket, key)
+        if status == 404:
+            return _not_found(operation, bucket, key, where, code)
+        if status == 403:
+            return (
+                HuaweiObsAccessDeniedError,
+                code or "AccessDenied",
+                self._denied_text(operation, key, where),
+            )
+        server_side = _server_side_error(status, code)
+        if server_side is not None:
+            return server_side, code, f"OBS {operation} of {where} failed on the server side"
+        if status in (301, 307) or code in ("PermanentRedirect", "TemporaryRedirect"):
+            text = (
+                f"OBS {operation} of {where}: the bucket is in another region than "
+                f"{self.settings.region!r} (set the connection's region or obs_endpoint)"
+            )
+            return HuaweiObsRequestError, code, text
+        return HuaweiObsRequestError, code, f"OBS {operation} of {where} failed"
 
     def _missing(self, operation: str, bucket: str, key: str) -> None:
         """After a 404 on an object: raise if the *bucket* is what is missing, else return."""
@@ -833,35 +894,13 @@ class HuaweiObsHook(BaseHook):
             raise TypeError(f"prefix must be a string, got {type(prefix).__name__}")
         marker = marker or None
         while True:
-            resp = self._call(
-                "list",
-                bucket,
-                prefix or None,
-                "listObjects",
-                bucket,
-                prefix=prefix or None,
-                marker=marker,
-                max_keys=page_size,
-                delimiter=delimiter,
-            )
-            body = resp.body
-            if body is None:  # the SDK logs and swallows a parse failure: an empty page would be a lie
-                raise HuaweiObsTransientError(
-                    f"OBS list of obs://{bucket}/{prefix}: the answer could not be read as a listing",
-                    bucket=bucket,
-                    key=prefix,
-                    operation="list",
-                )
+            body = self._listing_page(bucket, prefix, marker, page_size, delimiter)
             contents = body.contents if isinstance(body, _ListingPage) else _sdk_entries(body)
             prefixes = list(getattr(body, "commonPrefixs", None) or [])
             yield contents
             if not getattr(body, "is_truncated", False) or not (contents or prefixes):
                 return
-            # OBS gives NextMarker; some servers give an opaque token, others none (then: the last key).
-            last_prefix = prefixes[-1] if prefixes else None
-            if last_prefix is not None and not isinstance(last_prefix, str):
-                last_prefix = last_prefix.prefix
-            next_marker = getattr(body, "next_marker", None) or (contents[-1][0] if contents else last_prefix)
+            next_marker = _next_marker(body, contents, prefixes)
             if next_marker == marker:  # a server that does not advance would loop forever
                 raise HuaweiObsError(
                     f"OBS list of obs://{bucket}/{prefix}: the listing did not advance past {marker!r}",
@@ -870,6 +909,31 @@ class HuaweiObsHook(BaseHook):
                     operation="list",
                 )
             marker = next_marker
+
+    def _listing_page(
+        self, bucket: str, prefix: str, marker: str | None, page_size: int, delimiter: str | None
+    ) -> Any:
+        """One ListObjects page, read (an answer that is no listing is a transient error)."""
+        resp = self._call(
+            "list",
+            bucket,
+            prefix or None,
+            "listObjects",
+            bucket,
+            prefix=prefix or None,
+            marker=marker,
+            max_keys=page_size,
+            delimiter=delimiter,
+        )
+        body = resp.body
+        if body is None:  # the SDK logs and swallows a parse failure: an empty page would be a lie
+            raise HuaweiObsTransientError(
+                f"OBS list of obs://{bucket}/{prefix}: the answer could not be read as a listing",
+                bucket=bucket,
+                key=prefix,
+                operation="list",
+            )
+        return body
 
     def list_objects(
         self,
