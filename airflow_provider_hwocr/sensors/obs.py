@@ -111,11 +111,7 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if max_matches is not None and (
-            isinstance(max_matches, bool) or not isinstance(max_matches, int) or max_matches < 1
-        ):
-            raise ValueError(f"max_matches: must be a whole number >= 1 or None, got {max_matches!r}")
-        self.max_matches = max_matches
+        self.max_matches = _checked_max_matches(max_matches)
         # On/off arguments are read strictly: "no" is False, "maybe" an error naming it.
         self.return_selection = _flag(return_selection, "return_selection")
         self.key = key
@@ -132,16 +128,8 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
         # Cheap checks now; keys may still hold templates, so they are checked at run time.
         if self.use_regex and self.prefix:
             raise ValueError("use_regex and prefix cannot both be set")
-        if (
-            isinstance(metadata_keys, str)
-            or not self.metadata_keys
-            or any(k not in METADATA_KEYS for k in self.metadata_keys)
-        ):
-            raise ValueError(
-                f"metadata_keys must be a list of {', '.join(METADATA_KEYS)}; got {metadata_keys!r}"
-            )
-        if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 0:
-            raise ValueError(f"min_size must be a non-negative int (bytes), got {min_size!r}")
+        _check_metadata_keys(metadata_keys, self.metadata_keys)
+        _check_min_size(min_size)
         if check_fn is not None and not callable(check_fn):
             raise TypeError("check_fn must be callable")
 
@@ -263,28 +251,51 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
             raise AirflowException(f"unexpected trigger event: {event!r}")
         status = event.get("status")
         if status == "success":
-            files = list(event.get("files") or [])
-            uris = list(event.get("matches") or [])
-            count = int(event.get("count", len(uris)))
-            if not self._check(files, context):
-                deadline = event.get("deadline")
-                if deadline is not None and time.time() >= float(deadline):
-                    raise AirflowSensorTimeout(
-                        "Timed out: the objects exist, but check_fn never accepted them"
-                    )
-                self.log.info("%d object(s) match, but check_fn says not yet; waiting again", len(files))
-                self._defer(deadline=float(deadline) if deadline is not None else time.time() + self.timeout)
-            return self._finish(context, uris, files, count, first=bool(event.get("first_only")))
+            return self._matched(context, event)
         message = str(event.get("message") or event)
         if status == "timeout":
             raise AirflowSensorTimeout(message)
         raise _error_from_event(event.get("error_type"), message)
+
+    def _matched(self, context: Context, event: dict[str, Any]) -> Any:
+        """The trigger found every key: the result, unless ``check_fn`` says not yet (then wait again)."""
+        files = list(event.get("files") or [])
+        uris = list(event.get("matches") or [])
+        count = int(event.get("count", len(uris)))
+        if not self._check(files, context):
+            self._wait_again(len(files), event.get("deadline"))
+        return self._finish(context, uris, files, count, first=bool(event.get("first_only")))
+
+    def _wait_again(self, matched: int, deadline: Any) -> None:
+        """``check_fn`` refused what matched: defer again until the deadline (then time out)."""
+        if deadline is not None and time.time() >= float(deadline):
+            raise AirflowSensorTimeout("Timed out: the objects exist, but check_fn never accepted them")
+        self.log.info("%d object(s) match, but check_fn says not yet; waiting again", matched)
+        self._defer(deadline=float(deadline) if deadline is not None else time.time() + self.timeout)
 
 
 class HuaweiObsTooManyMatchesError(HuaweiCloudNonRetryableError, ValueError):
     """More objects matched than ``max_matches`` allows to hand over as a list."""
 
     parameter = "max_matches"
+
+
+def _checked_max_matches(max_matches: Any) -> int | None:
+    if max_matches is not None and (
+        isinstance(max_matches, bool) or not isinstance(max_matches, int) or max_matches < 1
+    ):
+        raise ValueError(f"max_matches: must be a whole number >= 1 or None, got {max_matches!r}")
+    return max_matches
+
+
+def _check_metadata_keys(given: Any, keys: list[str]) -> None:
+    if isinstance(given, str) or not keys or any(k not in METADATA_KEYS for k in keys):
+        raise ValueError(f"metadata_keys must be a list of {', '.join(METADATA_KEYS)}; got {given!r}")
+
+
+def _check_min_size(min_size: Any) -> None:
+    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 0:
+        raise ValueError(f"min_size must be a non-negative int (bytes), got {min_size!r}")
 
 
 def _flag(value: Any, parameter: str) -> bool:
