@@ -147,28 +147,8 @@ class HuaweiObsNewObjectTrigger(ObsTriggerMixin, BaseEventTrigger):
         commit_delay: float = 30.0,
     ) -> None:
         super().__init__()
-        if not isinstance(bucket, str) or not bucket.strip():
-            raise ValueError(f"bucket must be a non-empty string, got {bucket!r}")
-        if start_from not in START_FROM:
-            raise ValueError(f"start_from must be one of {', '.join(START_FROM)}, got {start_from!r}")
-        if key_order not in KEY_ORDERS:
-            raise ValueError(f"key_order must be one of {', '.join(KEY_ORDERS)}, got {key_order!r}")
-        if float(poke_interval) <= 0:
-            raise ValueError(f"poke_interval must be > 0 seconds, got {poke_interval!r}")
-        if float(grace_seconds) < 0:
-            raise ValueError(f"grace_seconds must be >= 0, got {grace_seconds!r}")
-        if full_listing_interval is not None and float(full_listing_interval) <= 0:
-            raise ValueError(
-                f"full_listing_interval must be > 0 seconds or None, got {full_listing_interval!r}"
-            )
-        if (
-            isinstance(max_keys_per_event, bool)
-            or not isinstance(max_keys_per_event, int)
-            or max_keys_per_event < 1
-        ):
-            raise ValueError(f"max_keys_per_event must be a whole number >= 1, got {max_keys_per_event!r}")
-        if float(commit_delay) < 0:
-            raise ValueError(f"commit_delay must be >= 0 seconds, got {commit_delay!r}")
+        _check_what_to_watch(bucket, start_from, key_order)
+        _check_timing(poke_interval, grace_seconds, full_listing_interval, max_keys_per_event, commit_delay)
         self.bucket = bucket.strip()
         self.prefix = prefix or ""
         self.pattern = pattern
@@ -393,11 +373,47 @@ class _Commits:
         self.pending = [(t, s) for t, s in self.pending if t > now]
         if not ready:
             return None
-        latest, saved = ready[-1], self.saved
+        latest = ready[-1]
+        return latest if self._worth_writing(latest) else None
+
+    def _worth_writing(self, latest: Watermark) -> bool:
+        """Whether ``latest`` differs from the stored watermark in what it remembers, or its horizon
+        moved on by :attr:`every`."""
+        saved = self.saved
         if latest.seen != saved.seen or latest.marker != saved.marker or latest.floor != saved.floor:
-            return latest
-        if latest.horizon is not None and (
+            return True
+        return latest.horizon is not None and (
             saved.horizon is None or latest.horizon - saved.horizon >= self.every
-        ):
-            return latest
-        return None
+        )
+
+
+def _check_what_to_watch(bucket: Any, start_from: Any, key_order: Any) -> None:
+    if not isinstance(bucket, str) or not bucket.strip():
+        raise ValueError(f"bucket must be a non-empty string, got {bucket!r}")
+    if start_from not in START_FROM:
+        raise ValueError(f"start_from must be one of {', '.join(START_FROM)}, got {start_from!r}")
+    if key_order not in KEY_ORDERS:
+        raise ValueError(f"key_order must be one of {', '.join(KEY_ORDERS)}, got {key_order!r}")
+
+
+def _check_timing(
+    poke_interval: Any,
+    grace_seconds: Any,
+    full_listing_interval: Any,
+    max_keys_per_event: Any,
+    commit_delay: Any,
+) -> None:
+    if float(poke_interval) <= 0:
+        raise ValueError(f"poke_interval must be > 0 seconds, got {poke_interval!r}")
+    if float(grace_seconds) < 0:
+        raise ValueError(f"grace_seconds must be >= 0, got {grace_seconds!r}")
+    if full_listing_interval is not None and float(full_listing_interval) <= 0:
+        raise ValueError(f"full_listing_interval must be > 0 seconds or None, got {full_listing_interval!r}")
+    if (
+        isinstance(max_keys_per_event, bool)
+        or not isinstance(max_keys_per_event, int)
+        or max_keys_per_event < 1
+    ):
+        raise ValueError(f"max_keys_per_event must be a whole number >= 1, got {max_keys_per_event!r}")
+    if float(commit_delay) < 0:
+        raise ValueError(f"commit_delay must be >= 0 seconds, got {commit_delay!r}")

@@ -119,12 +119,8 @@ class Watermark:
         """Read a stored watermark (this format, or the one-event-per-object format before it)."""
         if not isinstance(doc, dict) or doc.get("format") not in (WATERMARK_FORMAT, _FORMAT_V1):
             raise ValueError(f"not a {WATERMARK_FORMAT} document")
-        if doc["format"] == _FORMAT_V1:  # "time" was the newest object; "recent" its neighbours
-            seen = {}
-            for key, entry in (doc.get("recent") or {}).items():
-                modified = _time(entry.get("last_modified"))
-                seen[digest(key, str(entry.get("etag") or ""))] = _stamp(modified) if modified else 0
-            return cls(horizon=_time(doc.get("time")), seen=seen)
+        if doc["format"] == _FORMAT_V1:
+            return cls._from_v1(doc)
         return cls(
             horizon=_time(doc.get("horizon")),
             seen={str(k): int(v) for k, v in (doc.get("seen") or {}).items()},
@@ -132,6 +128,15 @@ class Watermark:
             full_at=_time(doc.get("full_at")),
             floor=_time(doc.get("floor")),
         )
+
+    @classmethod
+    def _from_v1(cls, doc: dict[str, Any]) -> Watermark:
+        """The one-event-per-object format: "time" was the newest object; "recent" its neighbours."""
+        seen = {}
+        for key, entry in (doc.get("recent") or {}).items():
+            modified = _time(entry.get("last_modified"))
+            seen[digest(key, str(entry.get("etag") or ""))] = _stamp(modified) if modified else 0
+        return cls(horizon=_time(doc.get("time")), seen=seen)
 
 
 @dataclass(frozen=True)
@@ -214,8 +219,26 @@ class Scan:
         """Decide one poll over the ``candidates`` its listing returned (``listed``: every object
         listed, candidates or not, for the marker; default: the candidates)."""
         objects = list(candidates)
+        fresh = self._fresh(state, objects)
+        report, rest = fresh[: self.max_report], fresh[self.max_report :]
+        new = state.copy()
+        for obj in report:
+            new.seen[digest(obj.key, obj.etag)] = _stamp(obj.last_modified)
+        new.horizon = self._horizon(state, now, rest, full=full)
+        if full:
+            new.full_at = now
+        everything = objects if listed is None else list(listed)
+        new.marker = self._marker(state.marker, everything, now, min((o.key for o in rest), default=None))
+        cut = self._prune(new, min((o.last_modified for o in rest), default=None))
+        late = self._late(state, report, full=full)
+        return Poll(report=report, deferred=len(rest), late=late, state=new, capped=cut)
+
+    # --- pieces -------------------------------------------------------------------------------
+
+    def _fresh(self, state: Watermark, objects: list[Any]) -> list[Any]:
+        """The new objects (modified at or after the low line, not seen), oldest first."""
         low = state.low(self.grace)
-        fresh = sorted(
+        return sorted(
             (
                 o
                 for o in objects
@@ -223,28 +246,23 @@ class Scan:
             ),
             key=lambda o: (o.last_modified, o.key),
         )
-        report, rest = fresh[: self.max_report], fresh[self.max_report :]
-        late = [
-            o for o in report if full and self.key_order != "none" and state.marker and o.key <= state.marker
-        ]
-        new = state.copy()
-        for obj in report:
-            new.seen[digest(obj.key, obj.etag)] = _stamp(obj.last_modified)
+
+    def _late(self, state: Watermark, report: list[Any], *, full: bool) -> list[Any]:
+        """Reported by a full listing although their keys sort at or before the marker (they broke the order)."""
+        if not (full and self.key_order != "none" and state.marker):
+            return []
+        return [o for o in report if o.key <= state.marker]
+
+    def _horizon(self, state: Watermark, now: datetime, rest: list[Any], *, full: bool) -> datetime:
+        """The new horizon: now, after a listing that saw everything (else where it was); never past
+        what is left to report, never back."""
         if full or self.full_interval is None or self.key_order == "none":
             horizon = now
         else:
             horizon = state.horizon or now
         if rest:  # keep what is left above the line, so the next poll still finds it new
             horizon = min(horizon, min(o.last_modified for o in rest) + self.grace)
-        new.horizon = max(horizon, state.horizon) if state.horizon else horizon
-        if full:
-            new.full_at = now
-        everything = objects if listed is None else list(listed)
-        new.marker = self._marker(state.marker, everything, now, min((o.key for o in rest), default=None))
-        cut = self._prune(new, min((o.last_modified for o in rest), default=None))
-        return Poll(report=report, deferred=len(rest), late=late, state=new, capped=cut)
-
-    # --- pieces -------------------------------------------------------------------------------
+        return max(horizon, state.horizon) if state.horizon else horizon
 
     def _marker(self, marker: str, objects: list[Any], now: datetime, below: str | None) -> str:
         """The greatest key known to be older than ``grace`` (cut to its folder with ``"folder"``)."""
