@@ -21,6 +21,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_hwocr.catalog import Api
+from airflow_provider_hwocr.catalog.errors import AUTHORIZED_SOURCE_HINT, OBS_FETCH_ERROR_CODES
+from airflow_provider_hwocr.catalog.formats import base64_size
 from airflow_provider_hwocr.client.errors import HuaweiOcrError, HuaweiOcrValidationError
 from airflow_provider_hwocr.client.request import PreparedRequest, prepare_request
 from airflow_provider_hwocr.client.sources import (
@@ -44,11 +46,6 @@ from airflow_provider_hwocr.runtime.envelopes import (
 )
 from airflow_provider_hwocr.runtime.store import ResultStore
 from airflow_provider_hwocr.runtime.text_export import text_document
-
-#: Service errors meaning "could not read the object from OBS".
-_OBS_FETCH_CODES = frozenset(
-    {"ModelArts.4603", "ModelArts.4702", "ModelArts.4703", "ModelArts.4704", "ModelArts.4706"}
-)
 
 
 @dataclass
@@ -141,7 +138,7 @@ class OcrPipeline:
     def listed_source(self, loc: ObsLocation, *, size: int, etag: str | None) -> ImageSource:
         """An OBS source from what a HEAD or a listing said of it (no request); checks its size."""
         limit = self.api.limits.max_base64_bytes
-        encoded = 4 * ((size + 2) // 3)
+        encoded = base64_size(size)
         if size == 0:
             raise HuaweiOcrValidationError(f"image: {loc.uri} is empty (0 bytes)", parameter="image")
         if encoded > limit:
@@ -286,11 +283,12 @@ class OcrPipeline:
                 self.api, prepared.body, enterprise_project_id=self.enterprise_project_id
             )
         except HuaweiOcrError as exc:
-            if src.kind == "obs" and self.image_source == "authorized" and exc.error_code in _OBS_FETCH_CODES:
-                exc.hint = (
-                    "image_source='authorized' needs OBS Authorization enabled in the OCR console and the "
-                    "bucket in the same region as OCR; or use image_source='signed_url'."
-                )
+            if (
+                src.kind == "obs"
+                and self.image_source == "authorized"
+                and exc.error_code in OBS_FETCH_ERROR_CODES
+            ):
+                exc.hint = AUTHORIZED_SOURCE_HINT
             scrub(exc, src.url)
             raise
         except Exception as exc:

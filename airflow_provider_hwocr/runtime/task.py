@@ -15,9 +15,6 @@ from airflow_provider_hwocr.runtime.contract import Collaborators, OcrTaskSettin
 from airflow_provider_hwocr.runtime.pipeline import OcrPipeline
 from airflow_provider_hwocr.runtime.store import ResultStore
 
-#: Parameters that make results large (Base64 files or images inside).
-LARGE_RESULT_PARAMS = ("return_excel", "return_portrait_image", "return_adjusted_image")
-
 
 def pipeline_for(
     settings: OcrTaskSettings,
@@ -30,7 +27,7 @@ def pipeline_for(
     spec, log = settings.api, parts.log
     params = validate_params(spec, settings.params)  # once per task, not once per image
     store = None if settings.output is None else ResultStore.at(settings.output, spec.slug, shard)
-    large = [p for p in LARGE_RESULT_PARAMS if params.get(p)]
+    large = [p for p in spec.large_result_params if params.get(p)]  # Base64 files or images inside
     if store is None and large:
         log.warning(
             "%s returns files or images inline; set output_uri so a large result is stored in OBS "
