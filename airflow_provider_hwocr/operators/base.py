@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Union, cast
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from airflow_provider_hwocr.catalog import Api
     from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
     from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
-    from airflow_provider_hwocr.runtime.contract import ImageSourceMode, RunLocations
+    from airflow_provider_hwocr.runtime.contract import ImageSourceMode
     from airflow_provider_hwocr.runtime.costs import CallBudget
     from airflow_provider_hwocr.runtime.ratelimit import RateLimiter
 
@@ -310,8 +310,6 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
         from airflow_provider_hwocr.runtime import single
 
         settings = self._ocr_settings()  # every run-time check, once
-        return single.run(settings, context, self._collaborators(), after_run=self._after_run(context))
-
-    def _after_run(self, context: Context) -> Callable[[RunLocations], None]:
-        """What the task records once its images are done: lineage, the console links, the asset event."""
-        return functools.partial(self._integration_after_run, context)
+        # Once the image is done: lineage, the console links and the asset event, from what the run says.
+        after_run = functools.partial(self._integration_after_run, context)
+        return single.run(settings, context, self._collaborators(), after_run=after_run)

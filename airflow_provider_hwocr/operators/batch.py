@@ -1,7 +1,8 @@
 """``HuaweiOcrBatchOperator``: OCR many images in one task, at the rate limit, with flat cost per
 image and nothing paid twice. Meant for backfills and large drops.
 
-The operator checks its arguments and reads as the four stages of a batch; the work is in
+The operator checks its arguments, builds the run's settings once from what its templates
+rendered to, and reads as the four stages of a batch; the work is in
 :mod:`airflow_provider_hwocr.runtime.batch` (select, decide, send, record), loaded when the
 task runs. ``dry_run`` goes through select, decide and send's checks and reports what would be
 called, skipped and rejected, and what it would cost; ``max_calls`` caps the calls of one task.
@@ -178,22 +179,22 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
     def _settings(self) -> BatchSettings:
         """The run's checked settings, from what the templates rendered to: every run-time check of
         the batch's arguments is here, once."""
-        query = images_query(self.images, rendered=True)
+        ocr = self._ocr_settings(output_required=True)
+        shard_index = check_shard(self.shard_index, self.shard_count, rendered=True)
         images = self.images
-        source = (
-            None if self.source_uri is None else _prefix(self.source_uri, "source_uri", allow_empty_key=True)
-        )
+        query = images_query(images, rendered=True)
+        source = self.source_uri
         return BatchSettings(
-            ocr=self._ocr_settings(output_required=True),
-            images=None if isinstance(images, dict) or images is None else tuple(_as_list(images)),
+            ocr=ocr,
+            images=None if images is None or query is not None else tuple(_as_list(images)),
             selection=None if query is None else SensorSelection(query, images.get("describe")),
-            source=source,
+            source=None if source is None else _prefix(source, "source_uri", allow_empty_key=True),
             pattern=str(self.pattern) if self.pattern else None,
             allow_empty=self.allow_empty,
             max_concurrency=self.max_concurrency,
             qps=self.qps,
             adaptive_rate=self.adaptive_rate,
-            shard_index=check_shard(self.shard_index, self.shard_count, rendered=True),
+            shard_index=shard_index,
             shard_count=self.shard_count,
             max_failures=self.max_failures,
             max_failure_ratio=self.max_failure_ratio,

@@ -1,7 +1,8 @@
-"""What an OCR task does when it runs (never imported when a DAG file is parsed).
+"""What an OCR task does when it runs (never imported when a DAG file is parsed, but for
+:mod:`~airflow_provider_hwocr.runtime.contract`, which costs nothing).
 
-An operator's ``execute()`` checks what its templates rendered to, then hands over here with
-one import:
+An operator's ``execute()`` builds the run's checked settings and its collaborators
+(:mod:`~airflow_provider_hwocr.runtime.contract`), then hands over here with one import:
 
 * :mod:`~airflow_provider_hwocr.runtime.single`: one image (the per-API operators);
 * :mod:`~airflow_provider_hwocr.runtime.batch`: many images, in four stages
