@@ -49,3 +49,17 @@ def test_the_passport_page_carries_a_machine_readable_zone_of_its_holder():
     assert len(line1) == len(line2) == 44
     fields = documents.parse_td3(line1, line2)
     assert {k: fields[k] for k in samples.PASSPORT_HOLDER} == samples.PASSPORT_HOLDER
+
+
+def test_multi_page_samples_say_which_page_they_are():
+    invoice, ofd = samples.invoice_pdf(), samples.vat_invoice_ofd()
+    assert invoice.page_count == 3 and ofd.page_count == 2
+    assert [p[-1] for p in invoice.pages] == ["Page 1 of 3", "Page 2 of 3", "Page 3 of 3"]
+    assert [p[-1] for p in ofd.pages] == ["第1页 共2页", "第2页 共2页"]
+    assert invoice.data.startswith(b"%PDF-") and ofd.data.startswith(b"PK\x03\x04")
+    # the same call makes the same bytes (fixed creation times in the PDF and the ZIP)
+    assert samples.invoice_pdf().data == invoice.data and samples.vat_invoice_ofd().data == ofd.data
+    assert set(samples.all_documents()) >= {"invoice-3-pages.pdf", "vat-invoice.ofd"}
+    if samples.cjk_font_path() is not None:
+        vat = samples.vat_invoice_pdf()
+        assert [p[-1] for p in vat.pages] == ["第1页 共3页", "第2页 共3页", "第3页 共3页"]
