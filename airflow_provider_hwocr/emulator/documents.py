@@ -242,7 +242,7 @@ _KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("train_ticket", ("train ticket", "railway")),
     ("flight_itinerary", ("itinerary", "boarding pass", "flight")),
     ("toll_invoice", ("toll",)),
-    ("invoice", ("invoice", "bill to", "tax invoice", "vat")),
+    ("invoice", ("invoice", "bill to", "tax invoice", "vat", "发票")),
     ("receipt", ("receipt", "thank you", "cash", "change due", "total")),
 )  # fmt: skip
 

@@ -40,7 +40,7 @@ from typing import Any
 from airflow_provider_hwocr.catalog import get_api
 from airflow_provider_hwocr.catalog.response_model import ResponseModel
 from airflow_provider_hwocr.catalog.responses import response_model
-from airflow_provider_hwocr.emulator import documents, mainland, shape
+from airflow_provider_hwocr.emulator import documents, mainland, pages, shape
 from airflow_provider_hwocr.emulator.examples import example_response, has_variant, is_documented
 from airflow_provider_hwocr.emulator.ocr import REAL_ENGINES, Box, Line, TextReader, Word, quad, union
 from airflow_provider_hwocr.emulator.validation import CheckedImage
@@ -762,22 +762,54 @@ def _read(slug: str, lines: list[Line], body: dict[str, Any], image: CheckedImag
     return None
 
 
+def _recognise(
+    reader: TextReader, image: CheckedImage, body: dict[str, Any], chinese: bool
+) -> tuple[list[Line], str, CheckedImage]:
+    """(lines, engine, the image they were read from): a document's page is rendered (and an
+    OFD's text parsed, unless ``ofd_to_image_mode``) first, then read like an image."""
+    language = body.get("language")
+    if image.fmt not in pages.DOCUMENT_FORMATS:
+        lines, engine = reader.read(image.data, image.fmt, image.size, language, chinese=chinese)
+        return lines, engine, image
+    page = pages.render(image.data, image.fmt, image.page, parse_ofd=not body.get("ofd_to_image_mode"))
+    shown = CheckedImage(page.png, "PNG", page.size, image.page, image.pages)
+    if page.lines is not None:
+        return list(page.lines), pages.PARSED, shown
+    lines, engine = reader.read(page.png, "PNG", page.size, language, chinese=chinese)
+    return lines, engine, shown
+
+
+#: Fields of a response model that tell the document's pages -> the page attribute they hold.
+_PAGE_NUMBERS = {"total_pages": "pages", "current_page": "page"}
+
+
+def _fit(slug: str, body: dict[str, Any], answer: dict[str, Any], image: CheckedImage) -> dict[str, Any]:
+    """The answer fitted to the model, with the page numbers where the model has them."""
+    result = answer.get("result")
+    if isinstance(result, dict):
+        documented = {f.name for f in response_model(slug).fields}
+        for name, attribute in _PAGE_NUMBERS.items():
+            if name in documented:
+                result[name] = getattr(image, attribute)  # fit() types it as the model says
+    return shape.fit(slug, body, answer, image.size)
+
+
 def build(slug: str, body: dict[str, Any], image: CheckedImage, reader: TextReader) -> tuple[Any, str]:
     """(answer body, how it was made: ``rapidocr``, ``tesserocr``, ``tesseract``, ``synthetic``,
-    ``documented`` (the vendor's example) or ``shape`` (the documented shape, nothing read))."""
+    ``ofd`` (an OFD page's own text), ``documented`` (the vendor's example) or ``shape`` (the
+    documented shape, nothing read))."""
     api = get_api(slug)
     if api.image_field is None:  # invoice-verification: the request is the input
         answer = shape.model_example(slug)
         answer["result"].update(mainland.invoice_verification(body))
         return shape.fit(slug, body, answer, None), "shape"
-    chinese = api.category == "mainland"
-    lines, engine = reader.read(image.data, image.fmt, image.size, body.get("language"), chinese=chinese)
+    lines, engine, image = _recognise(reader, image, body, chinese=api.category == "mainland")
     builder = TEXT_BUILDERS.get(slug)
     if builder is not None:
-        return shape.fit(slug, body, {"result": builder(lines, body, image)}, image.size), engine
-    result = _read(slug, lines, body, image) if engine in REAL_ENGINES else None
+        return _fit(slug, body, {"result": builder(lines, body, image)}, image), engine
+    result = _read(slug, lines, body, image) if engine in (*REAL_ENGINES, pages.PARSED) else None
     if result is None:
         made_by = "documented" if is_documented(slug) else "shape"
         answer = honour_type_list(slug, body, _documented(slug, body, image))
-        return shape.fit(slug, body, answer, image.size), made_by
-    return shape.fit(slug, body, {"result": result}, image.size), engine
+        return _fit(slug, body, answer, image), made_by
+    return _fit(slug, body, {"result": result}, image), engine

@@ -15,13 +15,15 @@ Pipeline of an OCR request (the first failure answers):
    after this point, whatever the work took: the service's answer time (sleeps in this
    request's thread only)
 7. subscription: slugs in ``config.not_subscribed`` get 403 ModelArts.4204
-8. body validation (see :mod:`.validation`), 400
+8. body validation (see :mod:`.validation`), 400; for a PDF or OFD, the page the request
+   selects must exist (a page past the end: AIS.0101, not billed; see :mod:`.pages`)
 9. random faults at the configured rates: 500 ModelArts.4505, 503
    ModelArts.4403, a dropped connection, a slow reply, a truncated body
 10. 200 with the answer built by :mod:`.results` (or the documented example
     with ``results="documented"``), header ``X-Emulator-Ocr`` telling how it
     was made: ``rapidocr``, ``tesserocr``, ``tesseract``, ``synthetic``,
-    ``documented`` or ``shape`` (made from the response model, nothing read);
+    ``ofd`` (an OFD page's own text), ``documented`` or ``shape`` (made from the
+    response model, nothing read);
     invoice-verification: at most ``config.invoice_checks_per_day`` checks of
     one invoice a day (400 AIS.0101 beyond)
 

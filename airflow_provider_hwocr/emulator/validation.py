@@ -15,18 +15,23 @@ Order of checks, first failure wins (all answered with HTTP 400):
    url not http(s)                                 -> ModelArts.4601
    url download failed                             -> ModelArts.4603
 9. bytes not in a format the API accepts           -> AIS.0102
-10. sides or pixel count outside the API's limits  -> AIS.0103 (not checked for PDF)
+10. sides or pixel count outside the API's limits  -> AIS.0103 (PDF, OFD: the page, in 12)
 11. a file cut short or broken (no PNG IEND, no JPEG EOI, ...) -> AIS.0104
+12. a document (PDF, OFD) that cannot be opened or has no pages -> AIS.0104;
+    the page the API's page field selects (page 1 without one) past the last page -> AIS.0101;
+    that page, rendered at 150 dpi, outside the API's side limits -> AIS.0103 (see :mod:`.pages`)
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from airflow_provider_hwocr.catalog import Api, Limits, Param
+from airflow_provider_hwocr.catalog.pages import page_field
+from airflow_provider_hwocr.emulator import pages
 from airflow_provider_hwocr.emulator.config import EmulatorConfig
 from airflow_provider_hwocr.emulator.errors import EmulatorError
 from airflow_provider_hwocr.emulator.images import (
@@ -43,11 +48,17 @@ from airflow_provider_hwocr.emulator.images import (
 
 @dataclass(frozen=True)
 class CheckedImage:
-    """An image that passed every check: its bytes, format and (width, height) if known."""
+    """An image that passed every check: its bytes, format and (width, height) if known.
+
+    For a document (PDF, OFD), ``page`` is the page to read (1-based) and ``pages`` how many
+    it has; an image is page 1 of 1.
+    """
 
     data: bytes
     fmt: str
     size: tuple[int, int] | None
+    page: int = 1
+    pages: int = 1
 
 
 #: What an API without image (invoice-verification) is "read" from: nothing.
@@ -222,10 +233,28 @@ def load_image(api: Api, source: str, value: str, config: EmulatorConfig) -> byt
         raise _bad(problem.code, problem.detail) from None
 
 
+def check_page(api: Api, body: dict[str, Any], image: CheckedImage) -> CheckedImage:
+    """Check 12: the page of a document the request selects exists and fits the limits once rendered."""
+    if image.fmt not in pages.DOCUMENT_FORMATS:
+        return image  # an image has no pages: a page field sent with it has nothing to choose
+    number = pages.requested_page(api, body)
+    try:
+        outline = pages.outline(image.data, image.fmt, number)
+    except pages.DocumentProblem as problem:
+        raise _bad("AIS.0104", str(problem)) from None
+    if outline.size is None:
+        raise _bad(
+            "AIS.0101",
+            f"{page_field(api)} is {number}, past the last page of the {image.fmt} ({outline.pages})",
+        )
+    _check_sides(api.limits, *outline.size)
+    return replace(image, page=number, pages=outline.pages)
+
+
 def validate(api: Api, body: dict[str, Any], config: EmulatorConfig) -> CheckedImage:
-    """Run checks 3-11 on a body :func:`parse_body` returned; return the checked image."""
+    """Run checks 3-12 on a body :func:`parse_body` returned; return the checked image."""
     source = check_params(api, body)
     if source is None:
         return NO_IMAGE
     data = load_image(api, source, body[source], config)
-    return check_image(api.limits, data)
+    return check_page(api, body, check_image(api.limits, data))

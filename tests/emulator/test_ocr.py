@@ -61,11 +61,25 @@ def test_synthetic_reader_is_deterministic_and_announced():
             assert "".join(c["char"] for c in block["char_list"]) == block["words"].replace(" ", "")
 
 
-def test_pdf_gets_synthetic_text():
+def test_the_synthetic_reader_reads_each_pdf_page_apart():
+    """Without real OCR a PDF page is still rendered: each page gets made-up text of its own."""
+    from airflow_provider_hwocr.emulator.samples import invoice_pdf
+
+    pdf = b64(invoice_pdf().data)
+    with service(ocr_engine="synthetic") as s:
+        answers = []
+        for page in (1, 2):
+            response = s.ocr("general-text", {"image": pdf, "pdf_page_number": page})
+            assert response.status_code == 200 and response.headers["X-Emulator-Ocr"] == "synthetic"
+            answers.append(response.json()["result"])
+        assert answers[0] != answers[1]
+
+
+def test_a_pdf_that_cannot_be_opened_is_ais_0104():
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     with service() as s:
         response = s.ocr("general-text", {"image": b64(pdf)})
-        assert response.status_code == 200 and response.headers["X-Emulator-Ocr"] == "synthetic"
+        assert response.status_code == 400 and response.json()["error_code"] == "AIS.0104"
 
 
 def test_tesseract_required_but_missing(monkeypatch):

@@ -10,6 +10,7 @@ import socket
 import pytest
 
 from airflow_provider_hwocr.catalog import ERROR_CODES, get_api
+from airflow_provider_hwocr.emulator.samples import pdf_of
 from tests.helpers.b_images import b64, image_bytes
 from tests.helpers.b_signed import PNG_B64, call, error_of
 from tests.helpers.images import png_header_only as png_header
@@ -104,7 +105,7 @@ VALID_CASES = [
     ("tga", "web-image", {"image": b64(image_bytes("TGA"))}),
     ("pcx", "web-image", {"image": b64(image_bytes("PCX"))}),
     ("ico", "web-image", {"image": b64(image_bytes("ICO", size=(64, 64)))}),
-    ("pdf-skips-size", "general-text", {"image": b64(b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n%%EOF\n")}),
+    ("pdf", "general-text", {"image": b64(pdf_of("one.pdf", [["Hello"]], size=(200, 120)).data)}),
     ("str-list", "auto-classification", {"image": PNG_B64, "type_list": ["passport", "bankcard"]}),
     ("empty-str-list", "web-image", {"image": PNG_B64, "extract_type": []}),
     ("json-str", "smart-document-recognizer", {"data": PNG_B64, "kv_map": '{"Name": "name"}'}),
