@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw
 
 from airflow_provider_hwocr.catalog import APIS, LIVE_APIS, get_api
 from airflow_provider_hwocr.catalog.responses import check
-from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator, example_response
+from airflow_provider_hwocr.emulator import EmulatorConfig, OcrEmulator, example_response, samples
 from tests.helpers.b_images import font as _font
 from tests.helpers.b_signed import PNG_B64
 from tests.helpers.constants import AK, PROJECT_ID, REGION, SECURITY_TOKEN, SK, TEMP_AK, TEMP_SK
@@ -183,6 +183,58 @@ def test_sdk_parses_locations_and_confidences(emu):
         assert 0 <= block.confidence <= 1
         assert "".join(c.char for c in block.char_list) == block.words.replace(" ", "")
     assert response.result.markdown_result
+
+
+# --- documents: one page per call ---------------------------------------------------
+
+PDF_B64 = base64.b64encode(samples.invoice_pdf().data).decode("ascii")
+OFD_SAMPLE = samples.vat_invoice_ofd()
+
+
+def test_sdk_reads_each_page_of_a_pdf(emu):
+    """pdf_page_number through the SDK: each page's own words, parsed into the SDK's model."""
+    own = {1: "Acme", 2: "Widgets", 3: "Bolts"}
+    for page, word in own.items():
+        response = client(emu).recognize_general_text(
+            _request("general-text", image=PDF_B64, pdf_page_number=page)
+        )
+        text = _text_of("general-text", response.result)
+        if emu.reader.real:
+            assert word in text and f"Page {page} of 3" in text
+            assert not {w for p, w in own.items() if p != page} & set(text.split())
+    assert emu.stats()["billable"] == 3
+
+
+def test_sdk_gets_ais_0101_for_a_page_past_the_end_and_it_is_not_billed(emu):
+    error = _raised(lambda: client(emu).recognize_general_text(
+        _request("general-text", image=PDF_B64, pdf_page_number=4)
+    ))  # fmt: skip
+    assert (error.status_code, error.error_code) == (400, "AIS.0101")
+    assert error.error_msg == "The input parameter is invalid."
+    stats = emu.stats()
+    assert (stats["total"], stats["billable"], stats["billed_units"]) == (1, 0, 0)
+
+
+def test_sdk_parses_the_page_numbers_of_an_ofd_vat_invoice(emu):
+    image = base64.b64encode(OFD_SAMPLE.data).decode("ascii")
+    sdk_client = client(emu)
+    first = sdk_client.recognize_vat_invoice(_request("vat-invoice", image=image)).result
+    assert (first.total_pages, first.current_page) == ("2", "1")
+    assert first.number == samples.DIGITAL_INVOICE_FIELDS["发票号码"]
+    assert first.type == "fully_digitalized_special_electronic"
+    second = sdk_client.recognize_vat_invoice(_request("vat-invoice", image=image, page_num=2)).result
+    assert (second.total_pages, second.current_page) == ("2", "2")
+    error = _raised(
+        lambda: sdk_client.recognize_vat_invoice(_request("vat-invoice", image=image, page_num=3))
+    )
+    assert (error.status_code, error.error_code) == (400, "AIS.0101")
+    assert emu.stats()["apis"]["vat-invoice"]["billable"] == 2
+
+
+def test_sdk_gets_ais_0102_for_an_ofd_where_the_api_takes_none(emu):
+    image = base64.b64encode(OFD_SAMPLE.data).decode("ascii")
+    error = _raised(lambda: client(emu).recognize_business_license(_request("business-license", image=image)))
+    assert (error.status_code, error.error_code) == (400, "AIS.0102")
 
 
 # --- credentials: permanent, temporary, project id looked up -----------------------
