@@ -47,6 +47,8 @@ _MM_PER_INCH = 25.4
 _POINTS_PER_INCH = 72
 #: PDFium is not thread-safe: one call into it at a time.
 _PDFIUM = threading.Lock()
+#: The cached fonts are shared by the request threads: one OFD page drawn at a time.
+_DRAWING = threading.Lock()
 
 
 class DocumentProblem(Exception):
@@ -227,7 +229,8 @@ def _ofd_page(data: bytes, number: int, parse: bool) -> RenderedPage:
     if page is None:  # checked before: validation refuses a page past the end
         raise DocumentProblem(f"OFD has no page {number}")
     scale = _scale(*page.size, _MM_PER_INCH)
-    image = _draw(page, scale)
+    with _DRAWING:
+        image = _draw(page, scale)
     return RenderedPage(_png(image), image.size, ofd_lines(page, scale) if parse else None)
 
 
