@@ -210,28 +210,25 @@ def test_ci_runs_the_airflow_free_tests_once():
         assert f"--ignore=tests/{layer}" in ci
 
 
-#: The runtime module DAG files may load: the contract's types, the standard library only (see below).
-CONTRACT = f"{PKG}.runtime.contract"
-
-
 def test_parse_time_modules_leave_hooks_and_runtime_to_run_time():
-    """Operators, sensors and triggers import no hook and no runtime module at module level
-    (but the contract's types, which cost nothing)."""
+    """Operators, sensors and triggers import no hook and no runtime module at module level."""
     wrong = []
     for name in modules():
         if _layer(name) not in ("operators", "sensors", "triggers"):
             continue
         for target in internal_imports(name, top_only=True):
-            if target == CONTRACT:
-                continue
             if _layer(target) == "runtime" or target in (f"{PKG}.hooks.ocr", f"{PKG}.hooks.obs"):
                 wrong.append(f"{name} -> {target}")
     assert wrong == []
 
 
-def test_the_contract_costs_nothing_to_import():
+#: The types the operators build and the runtime reads (settings, collaborators, what comes back).
+CONTRACT = f"{PKG}.runtime.contract"
+
+
+def test_the_contract_imports_the_standard_library_only():
     """``runtime/contract.py`` imports the standard library only (the types it names are for type
-    checkers), so the operators may import it when a DAG file is parsed."""
+    checkers): the operators build the settings before anything heavy loads."""
     import sys
 
     loaded = [target for target, _top in imports_of(CONTRACT) if target.split(".")[0] != "__future__"]

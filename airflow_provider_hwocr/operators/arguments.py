@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from airflow_provider_hwocr.hooks.obs_match import ObsKeyQuery
 
 __all__ = [
+    "DEFAULT_LEASE_TTL",
     "IMAGE_SOURCES",
     "MAX_SIGNED_URL_SECONDS",
     "check_export_text",
@@ -46,6 +47,9 @@ __all__ = [
 IMAGE_SOURCES = ("signed_url", "authorized", "inline")
 #: Longest validity accepted for signed URLs (OBS allows up to 7 days).
 MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600
+#: Seconds a batch's lease lives without a heartbeat (``HuaweiOcrBatchOperator(lease_ttl=...)``);
+#: the runtime always gets the task's value in its settings.
+DEFAULT_LEASE_TTL = 180.0
 
 
 def _fail(parameter: str, message: str) -> HuaweiOcrValidationError:

@@ -1,10 +1,10 @@
 """``HuaweiOcrOperator``: one Huawei Cloud OCR API on one image; the base of every OCR operator.
 
-What a DAG file imports, so it stays cheap: the catalog, the argument checks, the integration
-mixin and the runtime's contract types (:mod:`airflow_provider_hwocr.runtime.contract`, the
-standard library only). The hooks, the HTTP stack and the task's work
+What a DAG file imports, so it stays cheap: the catalog, the argument checks and the
+integration mixin. The hooks, the HTTP stack and the task's work
 (:mod:`airflow_provider_hwocr.runtime`) load when a task runs, in ``execute()``, which builds the
-run's checked settings once and hands them, with the task's collaborators, to the runtime.
+run's checked settings once (:mod:`airflow_provider_hwocr.runtime.contract`) and hands them, with
+the task's collaborators, to the runtime.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from airflow_provider_hwocr.operators.arguments import (
     is_static,
     output_location,
 )
-from airflow_provider_hwocr.runtime.contract import Collaborators, ObsPrefix, OcrTaskSettings
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -48,7 +47,7 @@ if TYPE_CHECKING:
     from airflow_provider_hwocr.catalog import Api
     from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
     from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
-    from airflow_provider_hwocr.runtime.contract import ImageSourceMode
+    from airflow_provider_hwocr.runtime.contract import Collaborators, ImageSourceMode, OcrTaskSettings
     from airflow_provider_hwocr.runtime.costs import CallBudget
     from airflow_provider_hwocr.runtime.ratelimit import RateLimiter
 
@@ -237,6 +236,8 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
     def _ocr_settings(self, *, output_required: bool = False) -> OcrTaskSettings:
         """The run's checked settings, from what the templates rendered to: every run-time check of
         the OCR arguments is here, once (``execute()`` builds them, then nothing checks them again)."""
+        from airflow_provider_hwocr.runtime.contract import ObsPrefix, OcrTaskSettings
+
         output = output_location(self.output_uri, required=output_required)
         check_export_text(self.export_text, self.output_uri)
         spec = get_api(self.api)
@@ -297,6 +298,8 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
 
     def _collaborators(self) -> Collaborators:
         """What the runtime works with besides the settings: the log and the hooks' factories."""
+        from airflow_provider_hwocr.runtime.contract import Collaborators
+
         return Collaborators(log=self.log, ocr_hook=self._run_hook, obs_hook=self.obs_hook)
 
     @property

@@ -22,6 +22,7 @@ from airflow_provider_hwocr.errors import (
 )
 from airflow_provider_hwocr.integration.mixin import selection_label
 from airflow_provider_hwocr.operators.arguments import (
+    DEFAULT_LEASE_TTL,
     check_flag,
     check_images,
     check_number,
@@ -31,19 +32,12 @@ from airflow_provider_hwocr.operators.arguments import (
     images_query,
 )
 from airflow_provider_hwocr.operators.base import HuaweiOcrOperator
-from airflow_provider_hwocr.runtime.contract import (
-    DEFAULT_LEASE_TTL,
-    BatchSettings,
-    ObsPrefix,
-    ResumedWait,
-    SensorSelection,
-)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_hwocr.runtime.batch.lease import DeferOverlap
-    from airflow_provider_hwocr.runtime.contract import OnOverlap
+    from airflow_provider_hwocr.runtime.contract import BatchSettings, ObsPrefix, OnOverlap, ResumedWait
     from airflow_provider_hwocr.runtime.store import ResultStore
 
 __all__ = [
@@ -179,6 +173,8 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
     def _settings(self) -> BatchSettings:
         """The run's checked settings, from what the templates rendered to: every run-time check of
         the batch's arguments is here, once."""
+        from airflow_provider_hwocr.runtime.contract import BatchSettings, SensorSelection
+
         ocr = self._ocr_settings(output_required=True)
         shard_index = check_shard(self.shard_index, self.shard_count, rendered=True)
         images = self.images
@@ -265,6 +261,8 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         event: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The other run's lease ended: run the batch again from the start (its finished work is skipped)."""
+        from airflow_provider_hwocr.runtime.contract import ResumedWait
+
         if not isinstance(event, dict):
             event = {"message": repr(event)}
         status = event.get("status")
@@ -341,6 +339,8 @@ def _as_list(images: Any) -> list[Any]:
 
 
 def _prefix(uri: Any, parameter: str, *, allow_empty_key: bool = False) -> ObsPrefix:
+    from airflow_provider_hwocr.runtime.contract import ObsPrefix
+
     loc = check_obs_uri(uri, parameter, allow_empty_key=allow_empty_key)
     return ObsPrefix(str(uri), loc.bucket, loc.key)
 

@@ -13,10 +13,11 @@ An operator's ``execute()`` builds, once, from what its templates rendered to:
 The runtime reads the settings, never the operator, and returns what the integration code
 needs (:class:`RunLocations`: what was read and written, the prefixes, the region).
 
-Why here: the runtime is what reads these types, and the operators, which build them, may import
-this module when a DAG file is parsed: it costs nothing (the standard library only; the types it
-names are imported for type checkers alone) and loads no Airflow, no hook and no other runtime
-module (``tests/test_layout.py`` holds it to that).
+Why here: the runtime is what reads these types, and it is where the operators already hand
+over, inside ``execute()``: a DAG file never loads this module (the operators import it when the
+task runs, and for type checkers). It imports the standard library only, no Airflow, no hook and
+no other runtime module (``tests/test_layout.py`` holds it to that), so the operators can build
+the settings before anything heavy loads; what it costs is its dataclasses, once per task.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from airflow_provider_hwocr.runtime.ratelimit import RateLimiter
 
 __all__ = [
-    "DEFAULT_LEASE_TTL",
     "BatchSettings",
     "Collaborators",
     "ImageSourceMode",
@@ -51,8 +51,6 @@ __all__ = [
 ImageSourceMode = Literal["signed_url", "authorized", "inline"]
 #: What a batch does while another run sends images of its output prefix, API and shard.
 OnOverlap = Literal["defer", "wait", "fail"]
-#: Seconds a batch's lease lives without a heartbeat (``HuaweiOcrBatchOperator(lease_ttl=...)``).
-DEFAULT_LEASE_TTL = 180.0
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,6 @@ from typing import Any
 
 from airflow_provider_hwocr.errors import HuaweiOcrOverlapError
 from airflow_provider_hwocr.hooks.obs_lease import is_live, read_lease
-from airflow_provider_hwocr.runtime.contract import DEFAULT_LEASE_TTL
 
 LEASE_FORMAT = "hwocr-lease/1"
 #: Between writing our token and reading it back (``HWOCR_LEASE_SETTLE`` overrides it).
@@ -126,7 +125,7 @@ class Lease:
         key: str,
         owner: dict[str, Any],
         *,
-        ttl: float = DEFAULT_LEASE_TTL,
+        ttl: float,
         log: Any,
     ) -> None:
         self.obs, self.bucket, self.key, self.log = obs, bucket, key, log
