@@ -84,6 +84,11 @@ def _intl(*regions: str) -> Endpoints:
 _SUPPORT = "https://support.huaweicloud.com"
 _ID_CARD = _limits(15, 8192)
 _CN_DOC = _limits(15, 8192)
+#: Where the reference page's pixel limit (which rules) differs from the SDK's field description.
+_SDK_SIDE = (
+    "Each side: at most {page:,} px on the reference page (updated 2025-12-03), which is used; the SDK's "
+    "field description says {sdk}."
+)
 _PORTRAIT_IMAGE = "Return the portrait photo of the card as Base64."
 _PORTRAIT_LOCATION = "Return where the portrait is on the image."
 #: The two portrait switches most cards have, both off unless asked for.
@@ -784,9 +789,12 @@ MAINLAND: tuple[Api, ...] = (
         endpoints=_cn("cn-north-4"),
         result_kind="object",
         category="mainland",
-        limits=_limits(15, 4096),
+        limits=_limits(15, 8192),
         sdk_method="recognize_quota_invoice",
-        reference=f"{_SUPPORT}/en-us/api-ocr/ocr_03_0102.html",
+        reference=f"{_SUPPORT}/api-ocr/ocr_03_0102.html",
+        notes=(
+            _SDK_SIDE.format(page=8192, sdk="long side at most 4,096 px (so did the older English page)"),
+        ),
     ),
     Api(
         slug="taxi-invoice",
@@ -798,9 +806,11 @@ MAINLAND: tuple[Api, ...] = (
         endpoints=_cn("cn-north-4"),
         result_kind="object",
         category="mainland",
-        limits=_limits(15, 4096),
+        limits=_limits(15, 8192),
         params=(_off("return_text_location", _TEXT_LOCATION),),
         sdk_method="recognize_taxi_invoice",
+        reference=f"{_SUPPORT}/api-ocr/ocr_03_0110.html",
+        notes=(_SDK_SIDE.format(page=8192, sdk="long side at most 4,096 px"),),
     ),
     Api(
         slug="toll-invoice",
@@ -970,7 +980,7 @@ MAINLAND: tuple[Api, ...] = (
         ),
         result_kind="object",
         category="mainland",
-        limits=_limits(100, 8192),
+        limits=_limits(100, 8000),
         params=(
             _choice(
                 "side",
@@ -982,6 +992,8 @@ MAINLAND: tuple[Api, ...] = (
             _off("return_text_location", _TEXT_LOCATION),
         ),
         sdk_method="recognize_driver_license",
+        reference=f"{_SUPPORT}/api-ocr/ocr_03_0033.html",
+        notes=(_SDK_SIDE.format(page=8000, sdk="long side at most 8,192 px"),),
     ),
     Api(
         slug="vehicle-license",
@@ -997,7 +1009,7 @@ MAINLAND: tuple[Api, ...] = (
         ),
         result_kind="object",
         category="mainland",
-        limits=_limits(100, 8192),
+        limits=_limits(100, 8000),
         params=(
             _choice(
                 "side",
@@ -1011,6 +1023,8 @@ MAINLAND: tuple[Api, ...] = (
             _off("alarm", "Return image alarms for paper licences (alarm_result, alarm_confidence)."),
         ),
         sdk_method="recognize_vehicle_license",
+        reference=f"{_SUPPORT}/api-ocr/ocr_03_0034.html",
+        notes=(_SDK_SIDE.format(page=8000, sdk="long side at most 8,192 px"),),
     ),
     Api(
         slug="vehicle-certificate",

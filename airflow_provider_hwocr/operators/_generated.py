@@ -1495,16 +1495,21 @@ class HuaweiOcrQuotaInvoiceOperator(HuaweiOcrOperator):
     Code, number and amount of a fixed-amount (quota) invoice.
 
     Regions: mainland table: cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; Base64 text
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
     at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``number``, ``code``, ``location``, ``amount``,
     ``confidence``.
-    Reference: https://support.huaweicloud.com/en-us/api-ocr/ocr_03_0102.html
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0102.html
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
         huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
         API's parameters by name.
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * Each side: at most 8,192 px on the reference page (updated 2025-12-03), which is used; the
+      SDK's field description says long side at most 4,096 px (so did the older English page).
     """
 
     api_slug = "quota-invoice"
@@ -1525,13 +1530,14 @@ class HuaweiOcrTaxiInvoiceOperator(HuaweiOcrOperator):
     Taxi receipt: code, number, car, times, distance and fare.
 
     Regions: mainland table: cn-north-4.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-4,096 px; Base64 text
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 15-8,192 px; Base64 text
     at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``location``, ``code``, ``number``, ``phone_number``,
     ``company``, ``taxi_number``, ``certificate_number``, ``identification_number``, ``date``,
     ``boarding_time``, ``alighting_time``, ``time``, ``unit_price``, ``distance``, ``waiting_time``,
     ``fare``, ``fuel_oil_surcharge``, ``call_service_surcharge``, ``total``, ``confidence``,
     ``text_location``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0110.html
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param return_text_location: Return the position of every recognised field (text_location).
@@ -1543,6 +1549,11 @@ class HuaweiOcrTaxiInvoiceOperator(HuaweiOcrOperator):
     Fields returned only on request:
 
     * ``result.text_location``: only with ``return_text_location=true``
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * Each side: at most 8,192 px on the reference page (updated 2025-12-03), which is used; the
+      SDK's field description says long side at most 4,096 px.
     """
 
     api_slug = "taxi-invoice"
@@ -2045,12 +2056,13 @@ class HuaweiOcrDriverLicenseOperator(HuaweiOcrOperator):
 
     Regions: mainland table: cn-east-3, cn-north-4; also (an older edition of the mainland endpoint
     table; warned, not refused): cn-north-1.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 100-8,192 px; Base64 text
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 100-8,000 px; Base64 text
     at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``type``, ``number``, ``name``, ``sex``, ``nationality``,
     ``address``, ``birth``, ``issue_date``, ``class``, ``valid_from``, ``valid_to``,
     ``issuing_authority``, ``file_number``, ``record``, ``accumulated_scores``, ``status``,
     ``generation_date``, ``current_time``, ``text_location``, ``front``, ``back``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0033.html
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param side: front: main page, back: second page, double_side: both; omit for the main page.
@@ -2091,6 +2103,11 @@ class HuaweiOcrDriverLicenseOperator(HuaweiOcrOperator):
     * ``result.back``: only with ``side=double_side``
     * ``result.back.issuing_authority``: only with ``return_issuing_authority=true``
     * ``result.back.text_location``: only with ``return_text_location=true``
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * Each side: at most 8,000 px on the reference page (updated 2025-12-03), which is used; the
+      SDK's field description says long side at most 8,192 px.
     """
 
     api_slug = "driver-license"
@@ -2117,7 +2134,7 @@ class HuaweiOcrVehicleLicenseOperator(HuaweiOcrOperator):
 
     Regions: mainland table: cn-east-3, cn-north-4; also (an older edition of the mainland endpoint
     table; warned, not refused): cn-north-1.
-    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 100-8,192 px; Base64 text
+    Image (body field ``image``, or ``url``): BMP, JPEG, PNG, TIFF; sides 100-8,000 px; Base64 text
     at most 10,485,760 bytes (10 MB).
     Returns the API's ``result`` (a dict): ``type``, ``number``, ``vehicle_type``, ``name``,
     ``address``, ``use_character``, ``model``, ``engine_no``, ``vin``, ``register_date``,
@@ -2126,6 +2143,7 @@ class HuaweiOcrVehicleLicenseOperator(HuaweiOcrOperator):
     ``inspection_record``, ``code_number``, ``text_location``, ``energy_type``, ``color``,
     ``mandatory_scrapping_date``, ``status``, ``front``, ``back``, ``alarm_result``,
     ``alarm_confidence``.
+    Reference: https://support.huaweicloud.com/api-ocr/ocr_03_0034.html
 
     :param image: ``http(s)://`` URL, ``obs://bucket/key``, local file path or bytes.
     :param side: front: main page, back: second page, double_side: both; omit for the main page.
@@ -2183,6 +2201,11 @@ class HuaweiOcrVehicleLicenseOperator(HuaweiOcrOperator):
     * ``result.back.alarm_confidence``: only with ``alarm=true``
     * ``result.alarm_result``: only with ``alarm=true`` and ``side!=double_side``
     * ``result.alarm_confidence``: only with ``alarm=true`` and ``side!=double_side``
+
+    Notes on the docs (where they contradict themselves, the reading taken):
+
+    * Each side: at most 8,000 px on the reference page (updated 2025-12-03), which is used; the
+      SDK's field description says long side at most 8,192 px.
     """
 
     api_slug = "vehicle-license"

@@ -165,8 +165,6 @@ def test_formats_limits_and_image_fields():
     }  # fmt: skip
     for slug in (
         "license-plate",
-        "quota-invoice",
-        "taxi-invoice",
         "toll-invoice",
         "transportation-license",
         "vin",

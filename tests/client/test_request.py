@@ -259,7 +259,7 @@ CASES = [
         ocr.HuaweiOcrDriverLicenseOperator,
         lambda t: {"image": png((90, 300))},
         "image",
-        "between 100 and 8192",
+        "between 100 and 8000",
     ),
     (
         "over-4096-side",
