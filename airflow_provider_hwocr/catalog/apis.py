@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from airflow_provider_hwocr.catalog.invoice_rules import AMOUNT_PATTERN, CHECK_CODE_PATTERN
 from airflow_provider_hwocr.catalog.model import (
     NO_IMAGE,
     Api,
@@ -724,17 +725,18 @@ MAINLAND: tuple[Api, ...] = (
             Param(
                 "check_code",
                 "str",
-                "Last six digits of the check code (five for a blockchain invoice); needed for ordinary VAT "
-                "invoices (paper, electronic, roll, toll) and blockchain invoices.",
-                pattern=r"\d{5,6}",
+                "Last six digits of the check code; a blockchain invoice's whole check code, five letters or "
+                "digits. Needed for ordinary VAT invoices (paper, electronic, roll, toll) and blockchain "
+                "invoices.",
+                pattern=CHECK_CODE_PATTERN,
             ),
             Param(
                 "subtotal_amount",
                 "str",
-                "Total as printed, with its decimals ('88.00', not '88'): before tax for special VAT, motor "
-                "vehicle and blockchain invoices, the car price for used-car invoices, the total for fully "
-                "digital ones.",
-                pattern=r"-?\d+(\.\d+)?",
+                "Amount as printed, with its two decimals ('88.00', not '88' or '88.0'). Needed for, and "
+                "meaning: special VAT (paper, electronic), motor vehicle and blockchain invoices, the total "
+                "before tax; used-car invoices, the car price; fully digital invoices, the total with tax.",
+                pattern=AMOUNT_PATTERN,
             ),
         ),
         lifecycle=Lifecycle(
@@ -752,6 +754,7 @@ MAINLAND: tuple[Api, ...] = (
         notes=(
             "No image: the invoice's fields are the request.",
             "The tax authority allows 5 checks per invoice per day and invoices of the last 5 years; a newly issued invoice can be checked 24 hours after issue.",
+            "Checked before a call (catalog/invoice_rules.py): the issue date (not in the future, not today, not over 5 years ago, China time) and what each of the 10 invoice kinds needs.",
             "AIS.0118 means the tax authority's interface is down: retry about 2 hours later.",
         ),
     ),

@@ -1365,12 +1365,13 @@ class HuaweiOcrInvoiceVerificationOperator(HuaweiOcrOperator):
         stated in the docs.
     :param number: Invoice number (digits). Required. Service default: not stated in the docs.
     :param issue_date: Date of issue, YYYY-MM-DD. Required. Service default: not stated in the docs.
-    :param check_code: Last six digits of the check code (five for a blockchain invoice); needed for
-        ordinary VAT invoices (paper, electronic, roll, toll) and blockchain invoices. Service
-        default: not stated in the docs.
-    :param subtotal_amount: Total as printed, with its decimals ('88.00', not '88'): before tax for
-        special VAT, motor vehicle and blockchain invoices, the car price for used-car invoices, the
-        total for fully digital ones. Service default: not stated in the docs.
+    :param check_code: Last six digits of the check code; a blockchain invoice's whole check code,
+        five letters or digits. Needed for ordinary VAT invoices (paper, electronic, roll, toll) and
+        blockchain invoices. Service default: not stated in the docs.
+    :param subtotal_amount: Amount as printed, with its two decimals ('88.00', not '88' or '88.0').
+        Needed for, and meaning: special VAT (paper, electronic), motor vehicle and blockchain
+        invoices, the total before tax; used-car invoices, the car price; fully digital invoices,
+        the total with tax. Service default: not stated in the docs.
     :param kwargs: HuaweiOcrOperator's arguments (output_uri, image_source, region,
         huaweicloud_ocr_conn_id, ...) and BaseOperator's. Not ``parameters=``: this class takes the
         API's parameters by name.
@@ -1380,6 +1381,8 @@ class HuaweiOcrInvoiceVerificationOperator(HuaweiOcrOperator):
     * No image: the invoice's fields are the request.
     * The tax authority allows 5 checks per invoice per day and invoices of the last 5 years; a
       newly issued invoice can be checked 24 hours after issue.
+    * Checked before a call (catalog/invoice_rules.py): the issue date (not in the future, not
+      today, not over 5 years ago, China time) and what each of the 10 invoice kinds needs.
     * AIS.0118 means the tax authority's interface is down: retry about 2 hours later.
     * The SDK types result as a free object; the reference page lists these fields for VAT invoices,
       and the other kinds (motor vehicle, used car, blockchain, fully digital) return others: every

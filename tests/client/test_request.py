@@ -505,7 +505,7 @@ def test_every_new_kind_of_body_field_is_checked():
         validate_params("mvs-invoice", {"type": "second-hand"})
 
 
-INVOICE = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20"}
+INVOICE = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20", "check_code": "123456"}
 
 
 @pytest.mark.parametrize(
