@@ -1,0 +1,444 @@
+"""One stored result envelope as typed rows of its API's tables (the columns: ``catalog/tables.py``).
+
+Pure functions, no I/O, no pyarrow: :func:`envelope_rows` takes the JSON object
+:func:`~airflow_provider_hwocr.runtime.envelopes.envelope` wrote and returns, per table, its
+rows as dicts keyed by column name, every column present, values typed for the column:
+``str``, ``int``, ``float``, ``bool``, :class:`~decimal.Decimal` (quantized to the column's
+scale), :class:`~datetime.date`, :class:`~datetime.datetime` (UTC). :func:`failure_rows` is the
+header row of a page that has no result (its call failed), so the table accounts for it too.
+
+Printed amounts and dates are read by :func:`parse_amount` and :func:`parse_date`; text either
+cannot read goes, as printed, to the column's raw companion (``total_raw``), never lost. A value
+whose JSON type is not the documented one is converted when that is exact (``"3"`` for an
+integer), else left empty.
+
+A page is one call (``catalog/pages.py``): its number is the envelope's ``page`` (or its
+source's), else the request's page field (``page_num``, ``pdf_page_number``), else 1;
+``pages`` likewise, else unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Any
+
+from airflow_provider_hwocr.catalog import get_api
+from airflow_provider_hwocr.catalog.response_model import (
+    ERROR_CODE_FIELD,
+    ERROR_MSG_FIELD,
+    document_statuses,
+    error_in_success,
+)
+from airflow_provider_hwocr.catalog.tables import STATUS_FAILED, STATUS_OK, Column, Table, api_tables
+from airflow_provider_hwocr.client.sources import source_identity
+from airflow_provider_hwocr.runtime.text_export import text_pages
+
+__all__ = ["Row", "envelope_rows", "failure_rows", "parse_amount", "parse_date", "source_of"]
+
+Row = dict[str, Any]
+
+# --- printed amounts and dates ---------------------------------------------------------------------
+
+#: Currency marks printed around amounts (after NFKC: full-width ``￥`` is ``¥``).
+_CURRENCY = re.compile(r"[¥$]|元|圆|人民币|CNY|RMB", re.IGNORECASE)
+_NUMBER = re.compile(r"[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?")
+_MINUS = str.maketrans({"−": "-", "—": "-"})
+
+
+def parse_amount(value: Any, scale: int = 2, precision: int = 18) -> Decimal | None:
+    """A printed amount as a :class:`Decimal` with ``scale`` digits after the point, or ``None``.
+
+    Reads ``¥1,234.50``, ``￥１２３４．５``, ``1234.5元``, ``-56.00``: currency marks, spaces and
+    thousands separators go, full-width digits are read (NFKC). ``None`` for text that is no
+    number, and for a number the column cannot hold exactly (more decimals than ``scale``, more
+    digits than ``precision``): rounding would change the printed value.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).translate(_MINUS)
+    text = _CURRENCY.sub("", text).replace(" ", "")
+    if not text or not _NUMBER.fullmatch(text) or not any(ch.isdigit() for ch in text):
+        return None
+    try:
+        number = Decimal(text.replace(",", ""))
+        quantized = number.quantize(Decimal(1).scaleb(-scale))
+    except InvalidOperation:
+        return None
+    if quantized != number or len(quantized.as_tuple().digits) > precision:
+        return None
+    return quantized
+
+
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+
+
+def parse_date(value: Any) -> date | None:
+    """A printed date, year first: ``2026年11月30日``, ``2026-11-30``, ``2026/11/30``, ``2026.11.30``,
+    ``20261130`` (full-width digits too); ``None`` for anything else (no day-first guessing)."""
+    if not isinstance(value, str):
+        return None
+    text = unicodedata.normalize("NFKC", value).strip()
+    match = _DATE.fullmatch(text) or _COMPACT_DATE.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+
+
+# --- one value -------------------------------------------------------------------------------------
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _string(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return _json(value)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
+        return int(value)
+    return None
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+_PLAIN: dict[str, Callable[[Any], Any]] = {"string": _string, "int64": _int, "float64": _float, "bool": _bool}
+
+
+def _reader(column: Column) -> Callable[[Any], tuple[Any, str | None]]:
+    """``value -> (typed value, raw text when a printed value could not be read)``."""
+    if column.parse == "json":
+        return lambda v: (_json(v), None)
+    if column.parse == "amount":
+        scale, precision = column.scale or 0, column.precision or 18
+        return lambda v: _printed(v, parse_amount(v, scale, precision))
+    if column.parse == "date":
+        return lambda v: _printed(v, parse_date(v))
+    plain = _PLAIN[column.type]
+    return lambda v: (plain(v), None)
+
+
+def _printed(value: Any, parsed: Any) -> tuple[Any, str | None]:
+    if parsed is not None or value is None or value == "":
+        return parsed, None
+    return None, _string(value)
+
+
+# --- paths ---------------------------------------------------------------------------------------
+
+Steps = tuple[tuple[str, bool], ...]
+_MISSING = object()
+
+
+def _steps(path: str) -> Steps:
+    """``item_list[].amount`` -> ``(("item_list", True), ("amount", False))`` (``True``: a list)."""
+    if not path:
+        return ()
+    return tuple((step.removesuffix("[]"), step.endswith("[]")) for step in path.split("."))
+
+
+def _get(node: Any, steps: Steps, indices: tuple[int, ...]) -> Any:
+    """The value at ``steps`` from ``node``, each list step taking the next of ``indices``."""
+    position = 0
+    for key, listed in steps:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+        if listed:
+            if not isinstance(node, list) or position >= len(indices) or indices[position] >= len(node):
+                return None
+            node = node[indices[position]]
+            position += 1
+    return node
+
+
+def _expand(node: Any, steps: Steps, indices: tuple[int, ...] = ()) -> Iterator[tuple[int, ...]]:
+    """The index tuple of every item of the (nested) list at ``steps`` (its last step is the list)."""
+    if not steps:
+        yield indices
+        return
+    (key, listed), rest = steps[0], steps[1:]
+    value = node.get(key) if isinstance(node, dict) else None
+    if not rest or listed:
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from _expand(item, rest, (*indices, i))
+        return
+    yield from _expand(value, rest, indices)
+
+
+# --- tables --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Cell:
+    name: str
+    steps: Steps
+    read: Callable[[Any], tuple[Any, str | None]]
+    raw: str | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    table: Table
+    #: The list's steps (``None``: the header table).
+    items: Steps | None
+    #: Key columns of the enclosing lists and the item's own index, in order.
+    index_names: tuple[str, ...]
+    cells: tuple[_Cell, ...]
+
+
+def _plan(table: Table) -> _Plan:
+    cells = tuple(
+        _Cell(c.name, _steps(c.source), _reader(c), c.raw)
+        for c in table.columns
+        if c.source is not None and c.role in ("field", "confidence")
+    )
+    fixed = {"source", "page", "result_index"}
+    index_names = tuple(k for k in table.keys if k not in fixed)
+    items = None if table.path is None else _steps(table.path)
+    return _Plan(table, items, index_names, cells)
+
+
+@cache
+def _plans(slug: str) -> tuple[_Plan, ...]:
+    return tuple(_plan(t) for t in api_tables(slug))
+
+
+def _fill(row: Row, cells: tuple[_Cell, ...], item: Any, indices: tuple[int, ...]) -> Row:
+    for cell in cells:
+        value, raw = cell.read(_get(item, cell.steps, indices))
+        row[cell.name] = value
+        if cell.raw is not None:
+            row[cell.raw] = raw
+    return row
+
+
+def _list_rows(plan: _Plan, item: Any, keys: Row) -> Iterator[Row]:
+    assert plan.items is not None
+    for indices in _expand(item, plan.items):
+        row = dict.fromkeys(plan.table.names)
+        row.update(keys)
+        row.update(zip(plan.index_names, indices))
+        yield _fill(row, plan.cells, item, indices)
+
+
+# --- the envelope --------------------------------------------------------------------------------
+
+
+def source_of(record: Any) -> str:
+    """The ``source`` column of an envelope's ``source`` record: the OBS URI, the URL, the file's
+    path, ``sha256:<digest>`` for bytes, ``fields:<JSON>`` for an API that takes no image."""
+    if not isinstance(record, dict):
+        return "unknown"
+    kind = record.get("kind")
+    found = {"obs": record.get("uri"), "url": record.get("url"), "file": record.get("path")}.get(str(kind))
+    if found:
+        return str(found)
+    if kind == "fields":
+        return source_identity("fields", fields=record.get("fields") or {})
+    return f"sha256:{record['sha256']}" if record.get("sha256") else "unknown"
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _page_info(envelope: dict[str, Any], page: int | None, pages: int | None) -> tuple[int, int | None]:
+    found_source = envelope.get("source")
+    source: dict[str, Any] = found_source if isinstance(found_source, dict) else {}
+    field = get_api(str(envelope.get("api"))).page_field
+    parameters = envelope.get("parameters") or {}
+    found = _first(page, envelope.get("page"), source.get("page"), parameters.get(field) if field else None)
+    total = _first(pages, envelope.get("pages"), source.get("pages"))
+    return _int(found) or 1, _int(total)
+
+
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v), None)
+
+
+def _provenance(envelope: dict[str, Any], options: dict[str, Any]) -> Row:
+    source = envelope.get("source")
+    page, pages = _page_info(envelope, options.get("page"), options.get("pages"))
+    return {
+        "source": source_of(source),
+        "source_etag": source.get("etag") if isinstance(source, dict) else None,
+        "page": page,
+        "pages": pages,
+        "api": envelope.get("api"),
+        "request_id": envelope.get("request_id"),
+        "result_uri": options.get("result_uri"),
+        "run_id": options.get("run_id"),
+        "processed_at": _timestamp(options.get("processed_at") or envelope.get("created_at")),
+    }
+
+
+def _status(code: Any, message: Any) -> tuple[str, str | None]:
+    return STATUS_FAILED, ": ".join(str(p) for p in (code, message) if p) or "failed"
+
+
+def _statuses(result: Any, items: list[Any]) -> list[tuple[str, str | None]]:
+    """``(status, error)`` of each item: the item's own status (auto-classification), or the answer's."""
+    ok: tuple[str, str | None] = (STATUS_OK, None)
+    if result is None:
+        return [(STATUS_FAILED, "no result")] * len(items)
+    if error_in_success({"result": result}):
+        return [_status(result.get(ERROR_CODE_FIELD), result.get(ERROR_MSG_FIELD))] * len(items)
+    documents = document_statuses(result)
+    if documents is None:
+        return [ok] * len(items)
+    return [ok if d["ok"] else _status(d["error_code"], d["error_msg"]) for d in documents]
+
+
+def _items(result: Any) -> tuple[list[Any], list[int | None]]:
+    """The page's objects (one, or one per item of a list result) and their ``result_index``."""
+    if isinstance(result, list):
+        if not result:  # nothing found: the page still has its row
+            return [None], [None]
+        return result, list(range(len(result)))
+    return [result], [None]
+
+
+def _texts(slug: str, result: Any, count: int) -> list[dict[str, Any]]:
+    pages = text_pages(slug, result if result is not None else {})
+    if len(pages) != count:
+        return [{"text": None, "metadata": {}}] * count
+    return pages
+
+
+def envelope_rows(
+    envelope: dict[str, Any],
+    *,
+    run_id: str | None = None,
+    result_uri: str | None = None,
+    page: int | None = None,
+    pages: int | None = None,
+    processed_at: datetime | str | None = None,
+) -> dict[str, list[Row]]:
+    """Table name -> the rows of one stored envelope, for every table of its API (empty lists too).
+
+    ``run_id`` and ``result_uri`` fill the provenance columns of the same names; ``page``,
+    ``pages`` and ``processed_at`` override what the envelope says (its ``created_at``).
+    """
+    slug = str(envelope.get("api"))
+    plans = _plans(slug)
+    options = {
+        "run_id": run_id,
+        "result_uri": result_uri,
+        "page": page,
+        "pages": pages,
+        "processed_at": processed_at,
+    }
+    prov = _provenance(envelope, options)
+    result = envelope.get("result")
+    items, positions = _items(result)
+    statuses = _statuses(result, items)
+    texts = _texts(slug, result, len(items)) if "text" in plans[0].table.names else []
+    out: dict[str, list[Row]] = {p.table.name: [] for p in plans}
+    for n, (item, position) in enumerate(zip(items, positions)):
+        keys = {"source": prov["source"], "page": prov["page"], "result_index": position}
+        header = _header(plans[0], item, {**prov, **keys}, statuses[n])
+        if texts:
+            header["text"] = texts[n]["text"]
+            if "mean_confidence" in header:
+                header["mean_confidence"] = texts[n]["metadata"].get("confidence")
+        out[plans[0].table.name].append(header)
+        for plan in plans[1:]:
+            out[plan.table.name].extend(_list_rows(plan, item, _own(keys, plan.table)))
+    return out
+
+
+def _own(keys: Row, table: Table) -> Row:
+    return {k: v for k, v in keys.items() if k in table.keys}
+
+
+def _header(plan: _Plan, item: Any, prov: Row, status: tuple[str, str | None]) -> Row:
+    row = dict.fromkeys(plan.table.names)
+    row.update({k: v for k, v in prov.items() if k in row})
+    row["status"], row["error"] = status
+    return row if item is None else _fill(row, plan.cells, item, ())
+
+
+def failure_rows(
+    api: str,
+    *,
+    source: str,
+    error: str,
+    page: int = 1,
+    pages: int | None = None,
+    source_etag: str | None = None,
+    request_id: str | None = None,
+    result_uri: str | None = None,
+    run_id: str | None = None,
+    processed_at: datetime | None = None,
+) -> dict[str, list[Row]]:
+    """Table name -> rows for a page that has no result: one header row, ``status`` ``failed``."""
+    plans = _plans(api)
+    row = dict.fromkeys(plans[0].table.names)
+    row.update(
+        source=source,
+        source_etag=source_etag,
+        page=page,
+        pages=pages,
+        api=api,
+        request_id=request_id,
+        status=STATUS_FAILED,
+        error=error,
+        result_uri=result_uri,
+        run_id=run_id,
+        processed_at=_timestamp(processed_at),
+    )
+    out: dict[str, list[Row]] = {p.table.name: [] for p in plans}
+    out[plans[0].table.name].append(row)
+    return out
