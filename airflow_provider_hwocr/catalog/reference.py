@@ -19,6 +19,7 @@ from airflow_provider_hwocr.catalog.model import Api, Param
 from airflow_provider_hwocr.catalog.rendering import limits_text, region_editions, sides_text
 from airflow_provider_hwocr.catalog.response_model import Field, ResponseModel
 from airflow_provider_hwocr.catalog.responses import RESPONSES
+from airflow_provider_hwocr.catalog.tables import Column, Table, api_tables
 
 #: Where the pages go, relative to the repository.
 DOCS_DIR = "docs"
@@ -64,8 +65,9 @@ def api_facts(api: Api) -> dict[str, Any]:
     (``state``, ``date``, ``detail``, ``events``: what, date, source, regions), ``limits`` (``None``
     without image), ``params`` (``name``, ``type``, ``default``, ``allowed``, ``minimum``, ``required``,
     ``empty``, ``one_of``, ``keys``, ``doc``), ``response`` (``kind``, ``shape``, ``fields``: ``path``,
-    ``type``, ``shape``, ``when``, ``required``, ``allowed``, ``doc``), ``notes`` (where the vendor's
-    docs contradict themselves, and the reading taken).
+    ``type``, ``shape``, ``when``, ``required``, ``allowed``, ``doc``), ``tables`` (the answer as
+    tables: ``name``, ``path``, ``doc``, ``columns``: ``name``, ``type``, ``role``, ``source``,
+    ``raw``, ``doc``), ``notes`` (where the vendor's docs contradict themselves, and the reading taken).
     """
     model = RESPONSES.get(api.slug)
     fields, field_notes = _response_fields(model)
@@ -92,7 +94,29 @@ def api_facts(api: Api) -> dict[str, Any]:
             "shape": model.shape if model else None,
             "fields": fields,
         },
+        "tables": [_table(t) for t in api_tables(api.slug)] if model is not None else [],
         "notes": notes,
+    }
+
+
+def _table(table: Table) -> dict[str, Any]:
+    return {
+        "name": table.name,
+        "path": table.path,
+        "doc": table.doc,
+        "columns": [_column(c) for c in table.columns],
+    }
+
+
+def _column(c: Column) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "type": c.type,
+        "role": c.role,
+        "source": c.source,
+        "parse": c.parse,
+        "raw": c.raw,
+        "doc": c.doc,
     }
 
 
@@ -285,6 +309,40 @@ def _example(facts: dict[str, Any]) -> list[str]:
     ]
 
 
+TABLES_INTRO = (
+    "The answers of many pages as tables ([Results as tables](../../guides/tables.md)): a header table "
+    "named after the API, and a table per list of records, keyed to its page by `source` and `page`. "
+    "Types come from the response model. An amount or a date that cannot be read keeps its printed text "
+    "in its `_raw` column; `_confidence` columns come from the answer's `confidence`."
+)
+
+
+def _column_from(c: dict[str, Any]) -> str:
+    """Where a column's values come from, in words."""
+    role, source = c["role"], c["source"]
+    if role == "raw":
+        return f"`{source}` as printed, when it cannot be read"
+    if role == "derived":
+        how = "the blocks' text, one per line" if c["name"] == "text" else "mean of the blocks' confidences"
+        return f"{how}: " + ", ".join(f"`{p.strip()}`" for p in source.split(";"))
+    if source is None:
+        return f"{role}: {c['doc']}"
+    if source == "":
+        return "the whole result (json)"
+    return f"`{source}`" + (f" ({c['parse']})" if c["parse"] else "")
+
+
+def _tables_section(tables: list[dict[str, Any]]) -> list[str]:
+    if not tables:
+        return []
+    lines = ["## Table columns", "", TABLES_INTRO, ""]
+    for table in tables:
+        lines += [f"### `{table['name']}`", "", table["doc"], "", "| Column | Type | From |", "|---|---|---|"]
+        lines += [f"| `{c['name']}` | `{c['type']}` | {_cell(_column_from(c))} |" for c in table["columns"]]
+        lines.append("")
+    return lines
+
+
 def _images_section(limits: dict[str, Any] | None) -> list[str]:
     if limits is None:
         return ["## Images", "", "None: this API takes no image.", ""]
@@ -322,6 +380,7 @@ def api_page(facts: dict[str, Any]) -> str:
         "## Response",
         "",
         *_response_table(facts["response"]),
+        *_tables_section(facts["tables"]),
         *_notes_section(facts["notes"]),
         "## Example",
         "",
