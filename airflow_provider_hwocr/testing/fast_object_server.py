@@ -31,6 +31,30 @@ first and last ``PUT`` per agent. A server in another process is driven over HTT
 ``POST /_fast/fill?bucket=&prefix=&n=`` (the body is stored ``n`` times, keys
 ``{prefix}img{i:06d}.png``). :func:`serve` runs one until killed (the benchmarks start it in a
 child process).
+
+**Conditional writes**: a ``PUT`` with ``If-None-Match: *`` is refused (412) when the object exists,
+one with ``If-Match: <etag>`` when it is missing or has another ETag, as S3 does
+(``conditional="ignore"`` ignores both headers, as a store without them might; ``"refuse"``
+answers them 501 ``NotImplemented``, as some do).
+
+**Faults** (the provider's requests only: exempt agents never see them), each decided before the
+request is applied, so a refused write writes nothing:
+
+* :meth:`FastObjectServer.add_fault`: the next ``count`` requests (``None``: every one) whose
+  method is one of ``methods`` and whose ``bucket/key`` matches the regular expression ``pattern``
+  wait ``delay`` more seconds and are answered ``status`` (503 ``SlowDown``, 500
+  ``InternalError``, 403 ``AccessDenied``, ...; ``0``: answered normally, only late). The OBS
+  SDK retries a 5xx after 0.2, 0.4 and 0.8 s, so three 503s on a lease's key make its first
+  write land about 1.4 s late;
+* :meth:`FastObjectServer.refuse_writes`: every write to keys matching ``pattern`` refused;
+* :meth:`FastObjectServer.write_outage`: every write (``PUT``, ``POST``) answered 503 for the next
+  ``seconds``;
+* :meth:`FastObjectServer.faults`: what is armed and how often each fault answered;
+  :meth:`FastObjectServer.clear_faults` disarms them all.
+
+Over HTTP: ``POST /_fast/fault?pattern=&methods=PUT,GET&status=&count=&delay=`` (``count``
+left out or ``all``: every request), ``POST /_fast/outage?seconds=&status=&methods=``,
+``GET /_fast/faults``, ``POST /_fast/faults/clear``; ``POST /_fast/config?conditional=``.
 """
 
 from __future__ import annotations
@@ -66,11 +90,57 @@ _REASONS = {
     200: "OK",
     204: "No Content",
     400: "Bad Request",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
+    412: "Precondition Failed",
+    500: "Internal Server Error",
     501: "Not Implemented",
+    503: "Service Unavailable",
 }
+#: The error code a fault answers with, by status (others: ``InjectedFault``).
+_FAULT_CODES = {
+    400: "InvalidRequest",
+    403: "AccessDenied",
+    404: "NoSuchKey",
+    500: "InternalError",
+    503: "SlowDown",
+}
+#: Methods that write: what a write outage refuses.
+_WRITES = ("PUT", "POST")
+#: How conditional writes are treated (see the module).
+CONDITIONAL_MODES = ("honour", "ignore", "refuse")
+
+
+@dataclass
+class _Fault:
+    """One armed fault (see :meth:`FastObjectServer.add_fault`)."""
+
+    pattern: re.Pattern[str]
+    methods: frozenset[str]
+    status: int
+    #: Requests it still answers; ``None``: every matching request.
+    left: int | None
+    delay: float
+    hits: int = 0
+
+    def matches(self, method: str, where: str) -> bool:
+        return (
+            (self.left is None or self.left > 0)
+            and method in self.methods
+            and bool(self.pattern.search(where))
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "pattern": self.pattern.pattern,
+            "methods": sorted(self.methods),
+            "status": self.status,
+            "left": self.left,
+            "delay": self.delay,
+            "hits": self.hits,
+        }
 
 
 class _Object:
@@ -140,9 +210,16 @@ class FastObjectServer:
         connect_delay: float = 0.0,
         exempt_agents: tuple[str, ...] = ("hwocr-emulator",),
         idle_timeout: float | None = None,
+        conditional: str = "honour",
     ) -> None:
         if host != "127.0.0.1":
             raise ValueError("the fast object server listens on 127.0.0.1 only")
+        if conditional not in CONDITIONAL_MODES:
+            raise ValueError(f"conditional: one of {CONDITIONAL_MODES}, got {conditional!r}")
+        self.conditional = conditional
+        self._faults: list[_Fault] = []
+        self._outage: tuple[float, int, frozenset[str]] | None = None  # (until, status, methods)
+        self._outage_hits = 0
         self.host = host
         self.port = port
         self.delay = delay
@@ -272,6 +349,77 @@ class FastObjectServer:
     def exempt(self, agent: str) -> bool:
         return any(agent.startswith(a) for a in self.exempt_agents)
 
+    # --- faults ---------------------------------------------------------------------------
+
+    def add_fault(
+        self,
+        pattern: str,
+        *,
+        methods: tuple[str, ...] | str = ("PUT",),
+        status: int = 503,
+        count: int | None = 1,
+        delay: float = 0.0,
+    ) -> None:
+        """The next ``count`` requests (``None``: all) of ``methods`` to a ``bucket/key`` matching
+        ``pattern`` wait ``delay`` seconds more and are answered ``status`` (0: answered normally)."""
+        if count is not None and count < 1:
+            raise ValueError(f"count: at least 1 (or None for every request), got {count!r}")
+        if status and not 400 <= status <= 599:
+            raise ValueError(f"status: an error status (400-599) or 0, got {status!r}")
+        names = methods.split(",") if isinstance(methods, str) else methods
+        fault = _Fault(
+            re.compile(pattern),
+            frozenset(m.strip().upper() for m in names if m.strip()),
+            status,
+            count,
+            delay,
+        )
+        with self._lock:
+            self._faults.append(fault)
+
+    def refuse_writes(self, pattern: str, *, status: int = 403) -> None:
+        """Refuse every write (``PUT``, ``POST``) to a ``bucket/key`` matching ``pattern``, on every try."""
+        self.add_fault(pattern, methods=_WRITES, status=status, count=None)
+
+    def write_outage(self, seconds: float, *, status: int = 503, methods: tuple[str, ...] = _WRITES) -> None:
+        """Answer every write ``status`` for the next ``seconds`` (reads are served)."""
+        with self._lock:
+            self._outage = (time.monotonic() + seconds, status, frozenset(m.upper() for m in methods))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults = []
+            self._outage = None
+            self._outage_hits = 0
+
+    def faults(self) -> dict[str, Any]:
+        """The armed faults (with how often each answered) and the outage, if any."""
+        with self._lock:
+            outage = self._outage
+            return {
+                "faults": [f.describe() for f in self._faults],
+                "outage": None
+                if outage is None
+                else {"left": max(outage[0] - time.monotonic(), 0.0), "status": outage[1]},
+                "outage_hits": self._outage_hits,
+            }
+
+    def _fault_for(self, method: str, target: str) -> tuple[_Response | None, float]:
+        """(the answer a fault gives instead of the real one, or ``None``; its extra delay)."""
+        where = unquote(urlsplit(target).path).lstrip("/")
+        with self._lock:
+            outage = self._outage
+            if outage is not None and time.monotonic() < outage[0] and method in outage[2]:
+                self._outage_hits += 1
+                return _fault_error(outage[1], where), 0.0
+            for fault in self._faults:
+                if fault.matches(method, where):
+                    fault.hits += 1
+                    if fault.left is not None:
+                        fault.left -= 1
+                    return (_fault_error(fault.status, where) if fault.status else None), fault.delay
+        return None, 0.0
+
     # --- the protocol ---------------------------------------------------------------------
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> _Response:
@@ -356,12 +504,28 @@ class FastObjectServer:
         md5 = headers.get("content-md5")
         if md5 and base64.b64decode(md5) != hashlib.md5(body, usedforsecurity=False).digest():
             return _error(400, "BadDigest", "the Content-MD5 does not match the body", key)
+        refused = self._precondition(bucket.objects.get(key), headers, key)
+        if refused is not None:
+            return refused
         meta = [(k, v) for k, v in headers.items() if k.startswith(("x-amz-meta-", "x-obs-meta-"))]
         obj = _Object(body, headers.get("content-type", "application/octet-stream"), meta)
         bucket.put(key, obj)
         if len(self._put_log) < _MAX_PUT_LOG:
             self._put_log.append((obj.modified, f"{name}/{key}"))
         return _Response(200, [("ETag", f'"{obj.etag}"')])
+
+    def _precondition(self, current: _Object | None, headers: dict[str, str], key: str) -> _Response | None:
+        """A conditional write's refusal (``If-None-Match: *``, ``If-Match: <etag>``), or ``None``."""
+        none_match, match = headers.get("if-none-match"), headers.get("if-match")
+        if (none_match is None and match is None) or self.conditional == "ignore":
+            return None
+        if self.conditional == "refuse":
+            return _error(501, "NotImplemented", "conditional writes are not implemented", key)
+        if none_match is not None and none_match.strip() == "*" and current is not None:
+            return _error(412, "PreconditionFailed", "the object exists (If-None-Match: *)", key)
+        if match is not None and (current is None or _bare_etag(match) != current.etag):
+            return _error(412, "PreconditionFailed", "the object's ETag is not the one given (If-Match)", key)
+        return None
 
     def _list(self, bucket: _Bucket, name: str, query: dict[str, str]) -> _Response:
         try:
@@ -394,6 +558,36 @@ class FastObjectServer:
             self.delay = float(query["delay"])
         if "connect_delay" in query:
             self.connect_delay = float(query["connect_delay"])
+        if "conditional" in query:
+            if query["conditional"] not in CONDITIONAL_MODES:
+                return _error(400, "InvalidArgument", f"conditional: one of {CONDITIONAL_MODES}")
+            self.conditional = query["conditional"]
+        return _Response(204)
+
+    def _control_fault(self, query: dict[str, str], body: bytes) -> _Response:
+        count = query.get("count", "all")
+        try:
+            self.add_fault(
+                query["pattern"],
+                methods=query.get("methods", "PUT"),
+                status=int(query.get("status", 503)),
+                count=None if count in ("", "all") else int(count),
+                delay=float(query.get("delay", 0.0)),
+            )
+        except (KeyError, ValueError, re.error) as exc:
+            return _error(400, "InvalidArgument", f"{type(exc).__name__}: {exc}")
+        return _Response(204)
+
+    def _control_outage(self, query: dict[str, str], body: bytes) -> _Response:
+        methods = tuple(m for m in query.get("methods", ",".join(_WRITES)).upper().split(",") if m)
+        self.write_outage(float(query["seconds"]), status=int(query.get("status", 503)), methods=methods)
+        return _Response(204)
+
+    def _control_faults(self, query: dict[str, str], body: bytes) -> _Response:
+        return _json_response(self.faults())
+
+    def _control_clear_faults(self, query: dict[str, str], body: bytes) -> _Response:
+        self.clear_faults()
         return _Response(204)
 
     def _control_fill(self, query: dict[str, str], body: bytes) -> _Response:
@@ -413,7 +607,21 @@ _CONTROLS: dict[str, tuple[str | None, Callable[[FastObjectServer, dict[str, str
     "/_fast/config": ("POST", FastObjectServer._control_config),
     "/_fast/fill": ("POST", FastObjectServer._control_fill),
     "/_fast/bucket": ("POST", FastObjectServer._control_bucket),
+    "/_fast/fault": ("POST", FastObjectServer._control_fault),
+    "/_fast/outage": ("POST", FastObjectServer._control_outage),
+    "/_fast/faults": ("GET", FastObjectServer._control_faults),
+    "/_fast/faults/clear": ("POST", FastObjectServer._control_clear_faults),
 }
+
+
+def _fault_error(status: int, where: str) -> _Response:
+    code = _FAULT_CODES.get(status, "InjectedFault")
+    return _error(status, code, f"injected fault: HTTP {status}", where)
+
+
+def _bare_etag(value: str) -> str:
+    """An ETag as given in ``If-Match`` (quoted or not, percent-encoded or not), bare."""
+    return unquote(value).strip().strip('"')
 
 
 def _json_response(payload: Any) -> _Response:
@@ -600,13 +808,17 @@ class _Connection(asyncio.Protocol):
 
     def _answer(self, method: str, target: str, headers: dict[str, str], body: bytes, size: int) -> None:
         server = self.server
+        control = target.startswith("/_fast/")
+        fault, late = (
+            (None, 0.0) if control or server.exempt(_agent_of(headers)) else server._fault_for(method, target)
+        )
         try:
-            response = server.handle(method, target, headers, body)
+            response = fault or server.handle(method, target, headers, body)
         except Exception as exc:  # noqa: BLE001 - a bug here must not kill the connection silently
             response = _error(500, "InternalError", f"{type(exc).__name__}: {exc}")
         close = headers.get("connection", "").lower() == "close"
         payload = _serialise(method, response, close)
-        wait = 0.0 if target.startswith("/_fast/") else self._count(method, headers, body, size, len(payload))
+        wait = 0.0 if control else self._count(method, headers, body, size, len(payload)) + late
         if wait > 0 and server._loop is not None:
             self.busy = True
             assert self.transport is not None

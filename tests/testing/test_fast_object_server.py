@@ -8,6 +8,7 @@ import hashlib
 import http.client
 import json
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -168,3 +169,113 @@ def test_the_emulator_downloads_signed_urls_from_it(fast_conn, fast_bucket, emul
 def test_it_listens_on_loopback_only():
     with pytest.raises(ValueError, match="127.0.0.1"):
         FastObjectServer(host="0.0.0.0")
+
+
+# --- faults and conditional writes ---------------------------------------------------------------------
+
+
+def test_503s_for_the_next_requests_delay_a_write_by_the_sdks_retries(fast_server):
+    """Three 503s on a key: the OBS SDK retries after 0.2, 0.4 and 0.8 s, and the write lands ~1.4 s late."""
+    client = obs_client(fast_server.url, long_conn_mode=True, max_retry_count=3)  # the SDK's default
+    client.createBucket("bkt")
+    fast_server.add_fault(r"^bkt/_hwocr/lease\.json$", status=503, count=3)
+    began = time.monotonic()
+    assert client.putContent("bkt", "_hwocr/lease.json", content=b"{}").status == 200
+    assert 1.3 <= time.monotonic() - began < 3
+    assert client.putContent("bkt", "other.json", content=b"{}").status == 200  # not matched
+    (fault,) = fast_server.faults()["faults"]
+    assert fault["hits"] == 3 and fault["left"] == 0
+    assert (
+        client.getObject("bkt", "_hwocr/lease.json", loadStreamInMemory=True).status == 200
+    )  # a GET: not armed
+    client.close()
+
+
+def test_a_fault_can_be_latency_only_and_other_methods_or_500s(fast_server):
+    response, _ = _raw(fast_server, "PUT", "/bkt")
+    fast_server.add_fault(r"slow", methods="GET", status=0, count=1, delay=0.3)
+    fast_server.add_fault(r"broken", methods=("GET", "HEAD"), status=500, count=None)
+    _raw(fast_server, "PUT", "/bkt/slow", b"x")
+    began = time.monotonic()
+    response, data = _raw(fast_server, "GET", "/bkt/slow")
+    assert response.status == 200 and data == b"x" and time.monotonic() - began >= 0.3
+    for _ in range(3):
+        response, data = _raw(fast_server, "GET", "/bkt/broken")
+        assert response.status == 500 and b"<Code>InternalError</Code>" in data
+
+
+def test_refused_writes_are_refused_on_every_try_and_write_nothing(fast_server):
+    _raw(fast_server, "PUT", "/bkt")
+    fast_server.refuse_writes(r"^bkt/ocr/000[0-4]")
+    for i in range(10):
+        response, data = _raw(fast_server, "PUT", f"/bkt/ocr/{i:04d}.json", b"{}")
+        assert response.status == (403 if i < 5 else 200), (i, data)
+    assert sorted(fast_server.buckets["bkt"].objects) == [f"ocr/{i:04d}.json" for i in range(5, 10)]
+    assert fast_server.faults()["faults"][0]["hits"] == 5
+
+
+def test_a_write_outage_refuses_writes_for_its_time_and_serves_reads(fast_server):
+    _raw(fast_server, "PUT", "/bkt")
+    _raw(fast_server, "PUT", "/bkt/a", b"1")
+    fast_server.write_outage(0.4)
+    assert _raw(fast_server, "PUT", "/bkt/b", b"2")[0].status == 503
+    assert _raw(fast_server, "GET", "/bkt/a")[1] == b"1"
+    time.sleep(0.45)
+    assert _raw(fast_server, "PUT", "/bkt/b", b"2")[0].status == 200
+    assert fast_server.faults()["outage_hits"] == 1
+    fast_server.write_outage(10)
+    fast_server.clear_faults()
+    assert _raw(fast_server, "PUT", "/bkt/c", b"3")[0].status == 200
+
+
+def test_faults_spare_exempt_agents(fast_server):
+    _raw(fast_server, "PUT", "/bkt")
+    fast_server.refuse_writes(r".")
+    fast_server.add_fault(r".", methods="GET", status=503, count=None)
+    conn = http.client.HTTPConnection("127.0.0.1", fast_server.port, timeout=10)
+    conn.request("GET", "/bkt/none", headers={"User-Agent": "hwocr-emulator/1"})
+    assert conn.getresponse().status == 404  # answered for real
+    conn.close()
+
+
+def test_faults_are_driven_over_the_control_paths(fast_server):
+    base = fast_server.url
+
+    def post(path: str) -> int:
+        return urllib.request.urlopen(urllib.request.Request(f"{base}{path}", method="POST")).status
+
+    _raw(fast_server, "PUT", "/bkt")
+    assert post("/_fast/fault?pattern=%5Ebkt/lease&methods=PUT&status=503&count=2&delay=0") == 204
+    assert post("/_fast/fault?pattern=results&status=403") == 204  # every try
+    assert post("/_fast/outage?seconds=0.2") == 204
+    listed = json.loads(urllib.request.urlopen(f"{base}/_fast/faults").read())
+    assert [(f["pattern"], f["left"]) for f in listed["faults"]] == [("^bkt/lease", 2), ("results", None)]
+    assert listed["outage"]["status"] == 503
+    with pytest.raises(urllib.error.HTTPError):
+        post("/_fast/fault?status=503")  # no pattern
+    assert post("/_fast/faults/clear") == 204
+    assert json.loads(urllib.request.urlopen(f"{base}/_fast/faults").read())["faults"] == []
+    assert post("/_fast/config?conditional=ignore") == 204 and fast_server.conditional == "ignore"
+
+
+def test_conditional_writes_are_honoured_ignored_or_refused(fast_server):
+    _raw(fast_server, "PUT", "/bkt")
+    create = {"If-None-Match": "*"}
+    assert _raw(fast_server, "PUT", "/bkt/lease", b"a", create)[0].status == 200
+    assert _raw(fast_server, "PUT", "/bkt/lease", b"b", create)[0].status == 412
+    etag = hashlib.md5(b"a").hexdigest()
+    assert _raw(fast_server, "PUT", "/bkt/lease", b"c", {"If-Match": "0" * 32})[0].status == 412
+    assert _raw(fast_server, "PUT", "/bkt/lease", b"c", {"If-Match": f'"{etag}"'})[0].status == 200
+    assert (
+        _raw(fast_server, "PUT", "/bkt/lease", b"d", {"If-Match": f"%22{etag}%22"})[0].status == 412
+    )  # now c
+    assert _raw(fast_server, "PUT", "/bkt/gone", b"d", {"If-Match": etag})[0].status == 412  # missing
+    assert fast_server.buckets["bkt"].objects["lease"].data == b"c"
+    fast_server.conditional = "ignore"
+    assert _raw(fast_server, "PUT", "/bkt/lease", b"e", create)[0].status == 200
+    fast_server.conditional = "refuse"
+    response, data = _raw(fast_server, "PUT", "/bkt/lease", b"f", create)
+    assert response.status == 501 and b"NotImplemented" in data
+    assert _raw(fast_server, "PUT", "/bkt/lease", b"g")[0].status == 200  # unconditional: always
+    with pytest.raises(ValueError, match="conditional"):
+        FastObjectServer(conditional="maybe")
