@@ -521,11 +521,8 @@ class FastObjectServer:
             return None
         if self.conditional == "refuse":
             return _error(501, "NotImplemented", "conditional writes are not implemented", key)
-        if none_match is not None and none_match.strip() == "*" and current is not None:
-            return _error(412, "PreconditionFailed", "the object exists (If-None-Match: *)", key)
-        if match is not None and (current is None or _bare_etag(match) != current.etag):
-            return _error(412, "PreconditionFailed", "the object's ETag is not the one given (If-Match)", key)
-        return None
+        why = _unmet(current, none_match, match)
+        return None if why is None else _error(412, "PreconditionFailed", why, key)
 
     def _list(self, bucket: _Bucket, name: str, query: dict[str, str]) -> _Response:
         try:
@@ -617,6 +614,15 @@ _CONTROLS: dict[str, tuple[str | None, Callable[[FastObjectServer, dict[str, str
 def _fault_error(status: int, where: str) -> _Response:
     code = _FAULT_CODES.get(status, "InjectedFault")
     return _error(status, code, f"injected fault: HTTP {status}", where)
+
+
+def _unmet(current: _Object | None, none_match: str | None, match: str | None) -> str | None:
+    """Why a conditional write's condition is not met, or ``None`` when it is."""
+    if none_match is not None and none_match.strip() == "*" and current is not None:
+        return "the object exists (If-None-Match: *)"
+    if match is not None and (current is None or _bare_etag(match) != current.etag):
+        return "the object's ETag is not the one given (If-Match)"
+    return None
 
 
 def _bare_etag(value: str) -> str:
