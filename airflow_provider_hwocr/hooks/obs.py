@@ -62,6 +62,7 @@ from airflow_provider_hwocr.hooks.obs_errors import (
     HuaweiObsAccessDeniedError,
     HuaweiObsError,
     HuaweiObsNotFoundError,
+    HuaweiObsPreconditionFailedError,
     HuaweiObsRequestError,
     HuaweiObsThrottledError,
     HuaweiObsTlsError,
@@ -797,6 +798,12 @@ class HuaweiObsHook(BaseHook):
                 code or "AccessDenied",
                 self._denied_text(operation, key, where),
             )
+        if status == 412 or code == "ConditionalRequestConflict":
+            return (
+                HuaweiObsPreconditionFailedError,
+                code or "PreconditionFailed",
+                f"OBS {operation} of {where}: condition not met",
+            )
         server_side = _server_side_error(status, code)
         if server_side is not None:
             return server_side, code, f"OBS {operation} of {where} failed on the server side"
@@ -860,11 +867,17 @@ class HuaweiObsHook(BaseHook):
 
     def get_bytes(self, bucket: str, key: str) -> bytes:
         """The whole object in memory. Raises :class:`HuaweiObsNotFoundError` if it is missing."""
+        return self.get_bytes_and_etag(bucket, key)[0]
+
+    def get_bytes_and_etag(self, bucket: str, key: str) -> tuple[bytes, str | None]:
+        """The whole object in memory and its ETag (for a conditional write's ``if_match``);
+        raises :class:`HuaweiObsNotFoundError` if it is missing."""
         _check_key(key)
         resp = self._call("get", bucket, key, "getObject", bucket, key, loadStreamInMemory=True)
         data = getattr(resp.body, "buffer", None)
         _lineage.hook_read(self, bucket, key)
-        return bytes(data) if data else b""
+        etag = _strip_etag(getattr(resp.body, "etag", None) or _header_dict(resp).get("etag")) or None
+        return (bytes(data) if data else b""), etag
 
     def get_json(self, bucket: str, key: str) -> Any:
         """The object parsed as UTF-8 JSON."""
@@ -977,8 +990,17 @@ class HuaweiObsHook(BaseHook):
         *,
         content_type: str = "application/octet-stream",
         metadata: dict[str, str] | None = None,
+        if_none_match: bool = False,
+        if_match: str | None = None,
     ) -> str:
         """Write ``data`` to ``obs://bucket/key`` (replacing any object there); return its ETag.
+
+        A conditional write: ``if_none_match=True`` writes only if no object is there
+        (``If-None-Match: *``), ``if_match=etag`` only if the object there has that ETag
+        (``If-Match``); otherwise :class:`HuaweiObsPreconditionFailedError` and nothing is written.
+        That holds on a store that honours these headers (S3 does); one that ignores them writes
+        anyway, and one that does not implement them refuses (400 or 501 ``NotImplemented``), so
+        a caller must not count on them alone.
 
         ``metadata`` is user metadata. Names are stored lower case (HTTP
         headers are case-insensitive), may use ``a-z 0-9 . _ -`` and must not be
@@ -995,8 +1017,18 @@ class HuaweiObsHook(BaseHook):
         meta = _check_metadata(metadata)
         md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
         headers = _obs_sdk().PutObjectHeader(contentType=content_type, md5=md5)
+        conditions = _conditions(if_none_match, if_match)
         resp = self._call(
-            "put", bucket, key, "putContent", bucket, key, content=data, metadata=meta, headers=headers
+            "put",
+            bucket,
+            key,
+            "putContent",
+            bucket,
+            key,
+            content=data,
+            metadata=meta,
+            headers=headers,
+            **({"extensionHeaders": conditions} if conditions else {}),
         )
         _lineage.hook_wrote(self, bucket, key)
         # The ETag a listing will show for this object: the server's answer, or
@@ -1073,6 +1105,15 @@ class HuaweiObsHook(BaseHook):
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _conditions(if_none_match: bool, if_match: str | None) -> dict[str, str]:
+    """The headers of a conditional write (the SDK passes extension headers through as given;
+    an ETag goes bare, since it would percent-encode the quotes)."""
+    out = {"If-None-Match": "*"} if if_none_match else {}
+    if if_match:
+        out["If-Match"] = if_match.strip().strip('"')
+    return out
 
 
 def _where(bucket: str, key: str | None) -> str:

@@ -4,17 +4,18 @@ The OBS SDK reports failures as a response whose ``status`` is 300 or more
 (and sometimes raises on network trouble). The hook turns both into one of
 these, so callers and Airflow retry policies can match on the type:
 
-=====================================  =============================================================
-class                                  meaning
-=====================================  =============================================================
-:class:`HuaweiObsError`                any failed OBS request (base class)
-:class:`HuaweiObsNotFoundError`        404: the bucket (``NoSuchBucket``) or object (``NoSuchKey``)
-:class:`HuaweiObsAccessDeniedError`    403: the AK/SK may not do this (IAM or bucket policy)
-:class:`HuaweiObsRequestError`         any other refusal (4xx, a bucket in another region)
-:class:`HuaweiObsTlsError`             the server's certificate failed verification; not retried
-:class:`HuaweiObsTransientError`       5xx, throttling, or no response at all; worth retrying
-:class:`HuaweiObsThrottledError`       503 SlowDown / 429 (a transient error too)
-=====================================  =============================================================
+===========================================  ============================================================
+class                                        meaning
+===========================================  ============================================================
+:class:`HuaweiObsError`                      any failed OBS request (base class)
+:class:`HuaweiObsNotFoundError`              404: the bucket (``NoSuchBucket``) or object (``NoSuchKey``)
+:class:`HuaweiObsAccessDeniedError`          403: the AK/SK may not do this (IAM or bucket policy)
+:class:`HuaweiObsRequestError`               any other refusal (4xx, a bucket in another region)
+:class:`HuaweiObsPreconditionFailedError`    a conditional write's condition not met (412, 409)
+:class:`HuaweiObsTlsError`                   the server's certificate failed verification; not retried
+:class:`HuaweiObsTransientError`             5xx, throttling, or no response at all; worth retrying
+:class:`HuaweiObsThrottledError`             503 SlowDown / 429 (a transient error too)
+===========================================  ============================================================
 
 They share the provider's root (:mod:`airflow_provider_hwocr.errors`) with the
 OCR errors: not found, access denied, other refusals and TLS failures are
@@ -42,6 +43,7 @@ __all__ = [
     "HuaweiObsAccessDeniedError",
     "HuaweiObsError",
     "HuaweiObsNotFoundError",
+    "HuaweiObsPreconditionFailedError",
     "HuaweiObsRequestError",
     "HuaweiObsThrottledError",
     "HuaweiObsTlsError",
@@ -132,6 +134,11 @@ class HuaweiObsAccessDeniedError(HuaweiObsError, HuaweiCloudNonRetryableError):
 
 class HuaweiObsRequestError(HuaweiObsError, HuaweiCloudNonRetryableError):
     """OBS refused the request for a reason other than 403/404 (a 4xx, a bucket in another region)."""
+
+
+class HuaweiObsPreconditionFailedError(HuaweiObsRequestError):
+    """A conditional write's condition was not met (412; 409 ``ConditionalRequestConflict`` when
+    another conditional write of the same key was in progress): nothing was written."""
 
 
 class HuaweiObsTlsError(HuaweiObsError, HuaweiCloudNonRetryableError):

@@ -616,3 +616,33 @@ def test_every_path_keeps_its_connection_open(fast_conn, fast_bucket, emulator):
     (event,) = asyncio.run(events())
     assert event.payload["status"] == "timeout"
     assert sum(provider_requests(fast_conn).values()) >= 3 and provider_connections(fast_conn) == 1
+
+
+def test_conditional_writes_and_the_etag_a_read_gives(fast_conn, fast_bucket):
+    """``if_none_match`` / ``if_match`` on a store that honours them: an unmet condition writes nothing and is
+    a precondition error; the ETag a read gives is the one ``if_match`` takes; the SDK's retries of a 503 keep
+    the headers."""
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+    from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsPreconditionFailedError
+
+    hook = HuaweiObsHook()
+    try:
+        first = hook.put_bytes(fast_bucket, "lease.json", b"a", if_none_match=True)
+        with pytest.raises(HuaweiObsPreconditionFailedError) as refused:
+            hook.put_bytes(fast_bucket, "lease.json", b"b", if_none_match=True)
+        assert refused.value.status == 412 and "condition not met" in str(refused.value)
+        data, etag = hook.get_bytes_and_etag(fast_bucket, "lease.json")
+        assert (data, etag) == (b"a", first)
+        with pytest.raises(HuaweiObsPreconditionFailedError):
+            hook.put_bytes(fast_bucket, "lease.json", b"c", if_match="0" * 32)
+        fast_conn.add_fault(r"lease\.json$", status=503, count=1)  # retried by the SDK, headers and all
+        second = hook.put_bytes(fast_bucket, "lease.json", b"c", if_match=f'"{etag}"')
+        assert hook.get_bytes_and_etag(fast_bucket, "lease.json") == (b"c", second)
+        with pytest.raises(HuaweiObsPreconditionFailedError):
+            hook.put_bytes(fast_bucket, "lease.json", b"d", if_match=etag)  # no longer that ETag
+        assert hook.get_bytes(fast_bucket, "lease.json") == b"c"
+        fast_conn.conditional = "ignore"  # a store without them writes anyway
+        hook.put_bytes(fast_bucket, "lease.json", b"e", if_none_match=True)
+        assert hook.get_bytes(fast_bucket, "lease.json") == b"e"
+    finally:
+        hook.close()
