@@ -56,17 +56,28 @@ if len(sys.argv) > 1:  # and what it then does: construct the operators (their p
     HuaweiObsKeySensor(task_id="wait", bucket="scans", key="d/", return_selection=True)
 t3 = time.perf_counter()
 heavy = sorted(m for m in sys.modules if m == "obs" or m.startswith(("obs.", "s3fs", "openlineage", "requests")))
-print(f"{t1 - t0:.6f} {t2 - t1:.6f} {t3 - t2:.6f} {','.join(heavy) or '-'}")
+pkg = sys.modules.get("airflow_provider_hwocr")
+where = pkg.__file__ if pkg is not None else "-"
+print(f"{t1 - t0:.6f} {t2 - t1:.6f} {t3 - t2:.6f} {','.join(heavy) or '-'} {where}")
 """
 
 
 def sample(modules: tuple[str, ...], tree: Path = ROOT) -> tuple[float, float, float, str]:
     """(airflow.sdk import, provider imports, constructing an OCR, a batch and a sensor task, heavy modules)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    # The child starts in the tree it measures: ``python -c`` puts its working directory first on
+    # sys.path, so a child started here would import this checkout whatever PYTHONPATH says.
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, *modules], check=True, capture_output=True, text=True, env=env
+        [sys.executable, "-c", CHILD, *modules],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tree,
     )
-    sdk, extra, construct, heavy = out.stdout.strip().splitlines()[-1].split(" ")
+    sdk, extra, construct, heavy, where = out.stdout.strip().splitlines()[-1].split(" ")
+    if modules and not Path(where).resolve().is_relative_to(tree.resolve()):
+        raise RuntimeError(f"measured the package at {where}, not the tree {tree}")
     return float(sdk), float(extra), float(construct), heavy
 
 

@@ -72,3 +72,35 @@ def test_obs_sensor_and_trigger_modules_do_not_load_the_obs_sdk():
         assert [m for m in new if m == "obs" or m.startswith("obs.")] == []
     # the sensor leaves even the OBS hook for run time
     assert "airflow_provider_hwocr.hooks.obs" not in sensor
+
+
+def _parse_bench():
+    import importlib.util
+
+    from tests.helpers.paths import REPO
+
+    spec = importlib.util.spec_from_file_location("parse_import_bench", REPO / "bench" / "parse_import.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, REPO
+
+
+def test_the_parse_bench_measures_the_tree_it_is_given(tmp_path):
+    """``bench/parse_import.py --base-tree DIR`` imports the package from DIR, not from the checkout
+    it is started in (a child interpreter puts its working directory first on ``sys.path``)."""
+    import shutil
+
+    bench, repo = _parse_bench()
+    base = tmp_path / "base"
+    shutil.copytree(repo / "airflow_provider_hwocr", base / "airflow_provider_hwocr")
+    sdk, extra, construct, _heavy = bench.sample(bench.MODULES, base)  # raises if it measured another tree
+    assert sdk > 0 and extra > 0 and construct > 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    try:
+        bench.sample(bench.MODULES, empty)  # no package there: the installed one would be measured
+    except RuntimeError as exc:
+        assert "not the tree" in str(exc)
+    else:
+        raise AssertionError("the bench measured a package outside the tree it was given")
