@@ -10,7 +10,7 @@ hook, no SDK, no I/O. The runtime receives values these checks have passed.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
@@ -29,18 +29,25 @@ __all__ = [
     "check_flag",
     "check_image_source",
     "check_images",
+    "check_lease_ttl",
     "check_max_calls",
+    "check_max_failures",
+    "check_max_xcom_bytes",
     "check_number",
     "check_obs_uri",
+    "check_optional_number",
     "check_output_uri",
     "check_parameters",
     "check_price",
+    "check_ratio",
     "check_shard",
+    "check_signed_url_expires",
     "check_whole",
     "images_query",
     "is_deferred",
     "is_static",
     "output_location",
+    "when_static",
 ]
 
 #: How the service gets an ``obs://`` image (see ``HuaweiOcrOperator(image_source=...)``).
@@ -126,31 +133,65 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else f"{text[:77]}..."
 
 
-def check_whole(value: Any, parameter: str, minimum: int = 0) -> int:
-    """A whole number >= ``minimum`` (a rendered template's digits count); else an error naming it."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())  # a rendered template
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(parameter, f"must be a whole number >= {minimum}, got {value!r}")
+# --- numbers: as users pass them (ints, floats, or the strings of Variables and templates) ------
+
+
+def _as_number(value: Any) -> Any:
+    """A number written as text (a Variable's value, a rendered template: ``" 20 "``, ``"0.0012"``)
+    read as one; anything else as it is. Never a bool: ``True`` is not 1 here."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        try:
+            return float(text)
+        except ValueError:
+            return value
     return value
 
 
-def check_number(value: Any, parameter: str, *, positive: bool = False) -> float:
-    """A finite number, >= 0 (or > 0 with ``positive``); numeric strings count; else an error naming it."""
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            pass
+def check_whole(value: Any, parameter: str, minimum: int = 0, *, maximum: int | None = None) -> int:
+    """A whole number >= ``minimum`` (and <= ``maximum``); its digits as text count (``"20"``, ``" 20 "``).
+
+    ``2.0`` and ``"1.5"`` are not whole numbers here; anything else is an error naming the argument.
+    """
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())  # a Variable's value, a rendered template
     if (
         isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-        or (positive and value == 0)
+        or not isinstance(value, int)
+        or value < minimum
+        or (maximum is not None and value > maximum)
     ):
-        raise _fail(parameter, f"must be a finite number {'>' if positive else '>='} 0, got {value!r}")
-    return float(value)
+        within = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise _fail(parameter, f"must be a whole number {within}, got {value!r}")
+    return value
+
+
+def _finite(number: Any) -> bool:
+    """A real number (not a bool), neither infinite nor NaN."""
+    return not isinstance(number, bool) and isinstance(number, (int, float)) and math.isfinite(number)
+
+
+def _within(number: float, positive: bool, maximum: float | None) -> bool:
+    return (number > 0 if positive else number >= 0) and (maximum is None or number <= maximum)
+
+
+def check_number(
+    value: Any, parameter: str, *, positive: bool = False, maximum: float | None = None
+) -> float:
+    """A finite number, >= 0 (or > 0 with ``positive``; <= ``maximum``), as a float; numbers written
+    as text count (``"0.0012"``, ``" 5 "``, ``"1e1"``); anything else is an error naming the argument."""
+    number = _as_number(value)
+    if not _finite(number) or not _within(number, positive, maximum):
+        bound = f" and <= {maximum:g}" if maximum is not None else ""
+        raise _fail(parameter, f"must be a finite number {'>' if positive else '>='} 0{bound}, got {value!r}")
+    return float(number)
+
+
+def check_optional_number(value: Any, parameter: str, *, positive: bool = False) -> float | None:
+    """:func:`check_number`, or ``None`` (``qps=None``: no limit; ``overlap_timeout=None``: none)."""
+    return None if value is None else check_number(value, parameter, positive=positive)
 
 
 def check_max_calls(value: Any) -> int | None:
@@ -159,22 +200,65 @@ def check_max_calls(value: Any) -> int | None:
 
 
 def check_price(value: Any, parameter: str = "price_per_call") -> float | None:
-    """A price per call: None, or a finite number >= 0."""
+    """A price per call: None, or a finite number >= 0 (``"0.0012"`` is 0.0012)."""
     return None if value is None else check_number(value, parameter)
 
 
-def check_image_source(image_source: Any, signed_url_expires: Any) -> None:
-    if image_source not in IMAGE_SOURCES:
-        raise _fail("image_source", f"{image_source!r} is not one of {', '.join(IMAGE_SOURCES)}")
+def check_max_failures(value: Any) -> int | None:
+    """``max_failures``: None (no count allowed), or a whole number >= 0."""
+    return None if value is None else check_whole(value, "max_failures")
+
+
+def check_ratio(value: Any, parameter: str = "max_failure_ratio") -> float | None:
+    """A fraction: None, or a number between 0 and 1 (``"0.01"`` is 0.01)."""
+    if value is None:
+        return None
+    number = _as_number(value)
     if (
-        isinstance(signed_url_expires, bool)
-        or not isinstance(signed_url_expires, int)
-        or not 1 <= signed_url_expires <= MAX_SIGNED_URL_SECONDS
+        isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number <= 1  # also NaN
     ):
+        raise _fail(parameter, f"must be between 0 and 1, got {value!r}")
+    return float(number)
+
+
+def check_signed_url_expires(value: Any) -> int:
+    """Seconds a signed URL is valid: a whole number from 1 to :data:`MAX_SIGNED_URL_SECONDS`."""
+    try:
+        return check_whole(value, "signed_url_expires", 1, maximum=MAX_SIGNED_URL_SECONDS)
+    except HuaweiOcrValidationError:
         raise _fail(
             "signed_url_expires",
-            f"must be whole seconds between 1 and {MAX_SIGNED_URL_SECONDS}, got {signed_url_expires!r}",
-        )
+            f"must be whole seconds between 1 and {MAX_SIGNED_URL_SECONDS}, got {value!r}",
+        ) from None
+
+
+def check_max_xcom_bytes(value: Any) -> int:
+    """The largest result pushed whole to XCom: a whole number of bytes > 0."""
+    try:
+        return check_whole(value, "max_xcom_bytes", 1)
+    except HuaweiOcrValidationError:
+        raise _fail("max_xcom_bytes", f"must be a whole number of bytes > 0, got {value!r}") from None
+
+
+def check_lease_ttl(value: Any) -> float:
+    """Seconds a batch's lease lives without a heartbeat: at least 6 (renewed every ``lease_ttl / 6``)."""
+    ttl = check_number(value, "lease_ttl", positive=True)
+    if ttl < 6:
+        raise _fail("lease_ttl", f"at least 6 seconds (renewed every lease_ttl / 6), got {value!r}")
+    return ttl
+
+
+def when_static(check: Callable[..., Any], value: Any, *args: Any, **kwargs: Any) -> Any:
+    """``check(value, ...)`` on a value known at parse time (its converted value); a template or an
+    XCom is returned as it is, for the settings built in ``execute()`` to check once rendered."""
+    return check(value, *args, **kwargs) if is_static(value) else value
+
+
+def check_image_source(image_source: Any, signed_url_expires: Any) -> int:
+    """``image_source`` one of :data:`IMAGE_SOURCES`; returns ``signed_url_expires`` as whole seconds."""
+    if image_source not in IMAGE_SOURCES:
+        raise _fail("image_source", f"{image_source!r} is not one of {', '.join(IMAGE_SOURCES)}")
+    return check_signed_url_expires(signed_url_expires)
 
 
 def check_output_uri(output_uri: Any, *, required: bool = False) -> None:

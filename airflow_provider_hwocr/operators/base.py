@@ -34,11 +34,13 @@ from airflow_provider_hwocr.operators.arguments import (
     check_flag,
     check_image_source,
     check_max_calls,
+    check_max_xcom_bytes,
     check_output_uri,
     check_parameters,
     check_price,
     is_static,
     output_location,
+    when_static,
 )
 
 if TYPE_CHECKING:
@@ -59,14 +61,6 @@ ImageArg = Union[str, bytes, "os.PathLike[str]", None]
 
 #: Default ceiling for a result pushed whole to XCom (bytes of JSON).
 DEFAULT_MAX_XCOM_BYTES = 48 * 1024
-
-
-def _check_max_xcom_bytes(value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise HuaweiOcrValidationError(
-            f"max_xcom_bytes: must be a whole number of bytes > 0, got {value!r}",
-            parameter="max_xcom_bytes",
-        )
 
 
 def own_params(slug: str, scope: dict[str, Any]) -> dict[str, Any]:
@@ -133,6 +127,7 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
         "project_id",
         "enterprise_project_id",
         "max_calls",
+        "price_per_call",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"parameters": "json"}
     ui_color = "#c7000b"
@@ -170,15 +165,17 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
         self.api = api
         # Not ``self.dry_run``: that name is BaseOperator's method (``airflow tasks test --dry-run``).
         self.ocr_dry_run = check_flag(dry_run, "dry_run")
-        self.max_calls = max_calls
-        self.price_per_call = price_per_call
+        # Numbers as users pass them ("20", "0.0012" from a Variable): converted once, here when
+        # known at parse time, else when execute() builds the settings (both are templated).
+        self.max_calls = when_static(check_max_calls, max_calls)
+        self.price_per_call = when_static(check_price, price_per_call)
         self.image = image
         self.parameters = check_parameters(parameters)
         self.image_source = image_source
-        self.signed_url_expires = signed_url_expires
+        self.signed_url_expires = check_image_source(image_source, signed_url_expires)
         self.output_uri = output_uri
         self.skip_existing = check_flag(skip_existing, "skip_existing", optional=True)
-        self.max_xcom_bytes = max_xcom_bytes
+        self.max_xcom_bytes = check_max_xcom_bytes(max_xcom_bytes)
         self.huaweicloud_ocr_conn_id = huaweicloud_ocr_conn_id
         self.region = region
         self.project_id = project_id
@@ -197,12 +194,7 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
             # Names are never templated: check every name, and the values known now.
             templated = {k: None for k in self.parameters if k not in static}
             validate_params(spec, {**static, **templated})
-        check_image_source(self.image_source, self.signed_url_expires)
         self._check_output_at_parse_time()
-        _check_max_xcom_bytes(self.max_xcom_bytes)
-        if is_static(self.max_calls):
-            check_max_calls(self.max_calls)
-        check_price(self.price_per_call)
 
     def _checked_api(self) -> Api:
         """The API named by ``api=`` (a deprecated one is warned about)."""
@@ -253,7 +245,7 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
             enterprise_project_id=self.enterprise_project_id,
             dry_run=self.ocr_dry_run,
             max_calls=check_max_calls(self.max_calls),
-            price_per_call=self.price_per_call,
+            price_per_call=check_price(self.price_per_call),
             export_text=self.export_text,
             emit_asset=self.emit_asset,
             region=self.region or None,

@@ -25,11 +25,16 @@ from airflow_provider_hwocr.operators.arguments import (
     DEFAULT_LEASE_TTL,
     check_flag,
     check_images,
+    check_lease_ttl,
+    check_max_failures,
     check_number,
     check_obs_uri,
+    check_optional_number,
+    check_ratio,
     check_shard,
     check_whole,
     images_query,
+    when_static,
 )
 from airflow_provider_hwocr.operators.base import HuaweiOcrOperator
 
@@ -46,10 +51,6 @@ __all__ = [
     "HuaweiOcrBatchOperator",
     "latest_manifest_uri",
 ]
-
-
-def _optional_number(value: Any, name: str) -> float | None:
-    return None if value is None else check_number(value, name, positive=True)
 
 
 class HuaweiOcrBatchOperator(HuaweiOcrOperator):
@@ -114,6 +115,9 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         "pattern",
         "manifest_uri",
         "shard_index",
+        "qps",
+        "max_failures",
+        "max_failure_ratio",
     )
 
     def __init__(
@@ -143,16 +147,15 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
     ) -> None:
         _check_selection(output_uri, images, source_uri)
         self.max_concurrency = check_whole(max_concurrency, "max_concurrency", 1)
-        self.qps = _optional_number(qps, "qps")
+        self.qps = when_static(check_optional_number, qps, "qps", positive=True)
         self.shard_count = check_whole(shard_count, "shard_count", 1)
         check_shard(shard_index, self.shard_count)
-        _check_failure_policy(max_failures, max_failure_ratio)
         self.checkpoint_every = check_whole(checkpoint_every, "checkpoint_every", 1)
         self.checkpoint_interval = check_number(checkpoint_interval, "checkpoint_interval", positive=True)
         self.progress_interval = check_number(progress_interval, "progress_interval", positive=True)
         self.on_overlap = _check_on_overlap(on_overlap)
-        self.overlap_timeout = _optional_number(overlap_timeout, "overlap_timeout")
-        self.lease_ttl = _check_lease_ttl(lease_ttl)
+        self.overlap_timeout = check_optional_number(overlap_timeout, "overlap_timeout", positive=True)
+        self.lease_ttl = check_lease_ttl(lease_ttl)
         allow_empty = check_flag(allow_empty, "allow_empty")
         super().__init__(api=api, output_uri=output_uri, **kwargs)
         self.images = images
@@ -161,8 +164,8 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         self.allow_empty = allow_empty
         self.adaptive_rate = check_flag(adaptive_rate, "adaptive_rate")
         self.shard_index = shard_index
-        self.max_failures = max_failures
-        self.max_failure_ratio = max_failure_ratio
+        self.max_failures = when_static(check_max_failures, max_failures)
+        self.max_failure_ratio = when_static(check_ratio, max_failure_ratio)
         self.manifest_uri = manifest_uri
 
     @property
@@ -188,12 +191,12 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
             pattern=str(self.pattern) if self.pattern else None,
             allow_empty=self.allow_empty,
             max_concurrency=self.max_concurrency,
-            qps=self.qps,
+            qps=check_optional_number(self.qps, "qps", positive=True),
             adaptive_rate=self.adaptive_rate,
             shard_index=shard_index,
             shard_count=self.shard_count,
-            max_failures=self.max_failures,
-            max_failure_ratio=self.max_failure_ratio,
+            max_failures=check_max_failures(self.max_failures),
+            max_failure_ratio=check_ratio(self.max_failure_ratio),
             manifest=_prefix(self.manifest_uri, "manifest_uri") if self.manifest_uri else None,
             progress_interval=self.progress_interval,
             checkpoint_every=self.checkpoint_every,
@@ -301,36 +304,12 @@ def _check_selection(output_uri: Any, images: Any, source_uri: Any) -> None:
     check_images(images)
 
 
-def _check_failure_policy(max_failures: Any, max_failure_ratio: Any) -> None:
-    if max_failures is not None:
-        check_whole(max_failures, "max_failures", 0)
-    if max_failure_ratio is not None and (
-        isinstance(max_failure_ratio, bool)
-        or not isinstance(max_failure_ratio, (int, float))
-        or not 0 <= max_failure_ratio <= 1
-    ):
-        raise HuaweiOcrValidationError(
-            f"max_failure_ratio: must be between 0 and 1, got {max_failure_ratio!r}",
-            parameter="max_failure_ratio",
-        )
-
-
 def _check_on_overlap(on_overlap: Any) -> str:
     if on_overlap not in ("defer", "wait", "fail"):
         raise HuaweiOcrValidationError(
             f"on_overlap: must be 'defer', 'wait' or 'fail', got {on_overlap!r}", parameter="on_overlap"
         )
     return str(on_overlap)
-
-
-def _check_lease_ttl(lease_ttl: Any) -> float:
-    ttl = check_number(lease_ttl, "lease_ttl", positive=True)
-    if ttl < 6:
-        raise HuaweiOcrValidationError(
-            f"lease_ttl: at least 6 seconds (renewed every lease_ttl / 6), got {lease_ttl!r}",
-            parameter="lease_ttl",
-        )
-    return ttl
 
 
 def _as_list(images: Any) -> list[Any]:

@@ -131,7 +131,8 @@ def test_image_sources_and_signed_url_bounds():
     assert MAX_SIGNED_URL_SECONDS == 7 * 24 * 3600
     for source in IMAGE_SOURCES:
         for seconds in (1, 900, MAX_SIGNED_URL_SECONDS):  # both bounds are included
-            assert check_image_source(source, seconds) is None
+            assert check_image_source(source, seconds) == seconds
+        assert check_image_source(source, " 900 ") == 900  # a Variable's value
 
 
 @pytest.mark.parametrize("source", ["s3", "SIGNED_URL", "", None])
@@ -140,7 +141,7 @@ def test_an_unknown_image_source_is_refused(source):
     assert "signed_url, authorized, inline" in str(error)
 
 
-@pytest.mark.parametrize("seconds", [0, -5, MAX_SIGNED_URL_SECONDS + 1, True, 900.0, "900", None])
+@pytest.mark.parametrize("seconds", [0, -5, MAX_SIGNED_URL_SECONDS + 1, True, 900.0, "900s", None])
 def test_signed_url_expires_must_be_whole_seconds_within_seven_days(seconds):
     error = _refused("signed_url_expires", check_image_source, "signed_url", seconds)
     assert f"between 1 and {MAX_SIGNED_URL_SECONDS}" in str(error)
@@ -272,3 +273,179 @@ def test_a_selection_with_a_bad_query_is_refused_naming_images(query):
 def test_a_dict_that_is_not_a_selection_is_refused():
     _refused("images", check_images, {"count": 3})
     _refused("images", check_images, {**SELECTION, "format": "hwocr-selection/2"})
+
+
+# --- numbers as users pass them: Variables and templates give text ---------------------------------
+
+
+def test_the_number_checks_read_numbers_written_as_text():
+    from airflow_provider_hwocr.operators.arguments import (
+        check_lease_ttl,
+        check_max_failures,
+        check_max_xcom_bytes,
+        check_optional_number,
+        check_ratio,
+        check_signed_url_expires,
+    )
+
+    assert check_price("0.0012") == 0.0012 and check_price(" 0.5 ") == 0.5
+    assert check_max_calls(" 20 ") == 20 and check_max_failures("3") == 3
+    assert (
+        check_optional_number("5", "qps", positive=True) == 5.0 and check_optional_number(None, "qps") is None
+    )
+    assert check_ratio("0.01") == 0.01 and check_ratio(1) == 1.0 and check_ratio(None) is None
+    assert check_signed_url_expires("600") == 600 and check_max_xcom_bytes(" 4096 ") == 4096
+    assert check_lease_ttl("60") == 60.0
+    assert check_number("1_000", "progress_interval") == 1000.0  # Python's own spelling of a number
+    for value, parameter, call in (
+        ("abc", "price_per_call", lambda v: check_price(v)),
+        ("abc", "qps", lambda v: check_optional_number(v, "qps", positive=True)),
+        ("abc", "max_calls", check_max_calls),
+        ("2.5", "max_failures", check_max_failures),
+        ("1.5", "max_failure_ratio", check_ratio),
+        ("nan", "max_failure_ratio", check_ratio),
+        (True, "max_failure_ratio", check_ratio),
+        ("5", "lease_ttl", check_lease_ttl),
+        ("7d", "signed_url_expires", check_signed_url_expires),
+        ("0", "max_xcom_bytes", check_max_xcom_bytes),
+    ):
+        error = _refused(parameter, call, value)
+        assert repr(value) in str(error), error
+
+
+def test_check_whole_and_check_number_honour_a_maximum():
+    assert check_whole("7", "n", 1, maximum=7) == 7
+    assert "between 1 and 7" in str(_refused("n", check_whole, 8, "n", 1, maximum=7))
+    assert check_number("2", "x", maximum=2) == 2.0
+    assert "<= 2" in str(_refused("x", check_number, "2.5", "x", maximum=2))
+
+
+def test_when_static_converts_now_and_leaves_templates_for_run_time():
+    from airflow_provider_hwocr.operators.arguments import when_static
+
+    assert when_static(check_price, "0.0012") == 0.0012
+    assert when_static(check_price, "{{ var.value.price }}") == "{{ var.value.price }}"
+    xcom = BaseOperator(task_id="upstream").output
+    assert when_static(check_max_calls, xcom) is xcom
+    _refused("price_per_call", when_static, check_price, "abc")
+
+
+# --- through the operators, against the emulator --------------------------------------------------
+
+
+def _ocr_operator(**kwargs):
+    from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
+
+    return HuaweiOcrGeneralTextOperator(task_id="ocr", **kwargs)
+
+
+def test_numbers_as_text_work_end_to_end_in_one_task(emulator, ocr_conn):
+    from tests.helpers.images import png
+
+    op = _ocr_operator(image=png(), price_per_call="0.0012", max_calls="20", dry_run=True)
+    assert (op.price_per_call, op.max_calls) == (0.0012, 20)  # converted once, at parse time
+    plan = op.execute({})
+    assert plan["price_per_call"] == 0.0012 and plan["estimated_cost"] == pytest.approx(0.0012)
+    result = _ocr_operator(image=png(), price_per_call="0.0012", max_calls="20").execute({})
+    assert isinstance(result, dict) and emulator.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("price_per_call", "abc"),
+        ("max_calls", "abc"),
+        ("signed_url_expires", "abc"),
+        ("max_xcom_bytes", "abc"),
+    ],
+)
+def test_a_number_that_is_not_one_fails_at_parse_time_naming_it(parameter, value, emulator):
+    _refused(parameter, _ocr_operator, image="x.png", **{parameter: value})
+    assert emulator.count() == 0
+
+
+def test_a_templated_number_is_checked_when_the_settings_are_built(emulator, ocr_conn):
+    from tests.helpers.images import png
+
+    op = _ocr_operator(image=png(), price_per_call="{{ params.price }}", max_calls="{{ params.calls }}")
+    op.render_template_fields({"params": {"price": "0.0012", "calls": "20"}})
+    assert op.execute({}) and emulator.count() == 1
+    for name in ("price", "calls"):
+        bad = _ocr_operator(image=png(), price_per_call="{{ params.price }}", max_calls="{{ params.calls }}")
+        bad.render_template_fields({"params": {"price": "0.0012", "calls": "20", name: "abc"}})
+        parameter = "price_per_call" if name == "price" else "max_calls"
+        _refused(parameter, bad.execute, {})
+    assert emulator.count() == 1  # the refused runs called nothing
+
+
+def _batch(bucket: str, **kwargs):
+    from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+
+    settings = {
+        "task_id": "batch",
+        "api": "general-text",
+        "source_uri": f"obs://{bucket}/day/",
+        "output_uri": f"obs://{bucket}/ocr/",
+        "progress_interval": 1.0,
+    }
+    return HuaweiOcrBatchOperator(**{**settings, **kwargs})
+
+
+def test_numbers_as_text_work_end_to_end_in_a_batch(obs, obs_bucket, emulator):
+    from airflow_provider_hwocr.operators.batch import latest_manifest_uri
+    from tests.helpers.images import png
+
+    for i in range(3):
+        obs.put_bytes(obs_bucket, f"day/p{i}.png", png())
+    op = _batch(
+        obs_bucket,
+        price_per_call="0.0012",
+        qps="5",
+        max_calls="20",
+        max_failures=" 0 ",
+        max_failure_ratio="0.5",
+        max_concurrency="2",
+        checkpoint_every="10",
+        checkpoint_interval="30",
+        progress_interval="2.5",
+        lease_ttl="60",
+        overlap_timeout="120",
+        signed_url_expires="600",
+        max_xcom_bytes="4096",
+    )
+    assert (op.qps, op.max_failures, op.max_failure_ratio, op.max_concurrency) == (5.0, 0, 0.5, 2)
+    assert (op.lease_ttl, op.overlap_timeout, op.signed_url_expires, op.max_xcom_bytes) == (
+        60.0,
+        120.0,
+        600,
+        4096,
+    )
+    report = op.execute({})
+    assert report["totals"]["done"] == 3 and emulator.count("general-text") == 3
+    assert report["billing"]["price_per_call"] == 0.0012
+    assert report["billing"]["estimated_cost"] == pytest.approx(3 * 0.0012)
+    uri = latest_manifest_uri(f"obs://{obs_bucket}/ocr/", "general-text")
+    manifest = obs.get_json(obs_bucket, uri.split("/", 3)[3])
+    assert manifest["billing"]["estimated_cost"] == pytest.approx(3 * 0.0012)
+
+
+@pytest.mark.parametrize(
+    "parameter",
+    ["price_per_call", "qps", "max_calls", "max_failures", "max_failure_ratio", "max_concurrency",
+     "checkpoint_every", "checkpoint_interval", "progress_interval", "lease_ttl", "overlap_timeout",
+     "signed_url_expires", "max_xcom_bytes"],
+)  # fmt: skip
+def test_a_batch_number_that_is_not_one_fails_at_parse_time_naming_it(parameter, emulator):
+    _refused(parameter, _batch, "bucket-x", **{parameter: "abc"})
+    assert emulator.count() == 0
+
+
+def test_a_templated_batch_number_fails_before_any_call_naming_it(obs, obs_bucket, emulator):
+    from tests.helpers.images import png
+
+    obs.put_bytes(obs_bucket, "day/p.png", png())
+    for parameter in ("qps", "price_per_call", "max_failures", "max_failure_ratio"):
+        op = _batch(obs_bucket, **{parameter: "{{ params.value }}"})
+        op.render_template_fields({"params": {"value": "abc"}})
+        _refused(parameter, op.execute, {})
+    assert emulator.count() == 0

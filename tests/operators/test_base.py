@@ -327,7 +327,7 @@ def test_single_image_operator_dry_run_decides_without_calling(obs, obs_bucket, 
     assert emulator.count() == 1
 
 
-@pytest.mark.parametrize("value", [0, -1, "48000", 1.5, True])
+@pytest.mark.parametrize("value", [0, -1, "48k", 1.5, True])
 def test_max_xcom_bytes_must_be_positive_whole_bytes(value):
     from airflow_provider_hwocr.operators.ocr import HuaweiOcrGeneralTextOperator
 
