@@ -1,76 +1,178 @@
-"""Operator extra links: the source image and the OCR result in the OBS console.
+"""Operator extra links: the source image and the OCR result, where they are stored.
 
-Declared as class attributes on the operators (``operator_extra_links``),
-so they work for mapped tasks. The task persists what a link needs (region,
-bucket, key) to XCom while it runs (:meth:`ObsConsoleLink.persist`); the
-link reads it back for its own task instance (map index included), so each
-mapped instance links to its own image and result.
+Declared as class attributes on the operators (``operator_extra_links``), so they work for
+mapped tasks. Airflow 3 asks a link for its URL in the task's own process, each time the task
+instance stops (it finishes, fails or defers), and keeps the answer in XCom
+(``_link_<class name>``) for the UI. So a link reads nothing from XCom: the task records what
+its links point to on itself when its images are done (:class:`LinkTargets`, set by the
+integration mixin), and :meth:`ObsLocationLink.get_link` builds the URL from that record and the
+task's connection. A task with nothing recorded (a local file, bytes or a URL as its image, its
+result in XCom, a deferral before anything was done) gets no link, quietly: no XCom lookup is
+made, which Airflow would log as an error in every such task.
 
-The console URL is ``https://console-intl.huaweicloud.com/obs/?region={region}``
-with the object browser of the bucket in the fragment, opened at the
-object's folder (the console has no stable per-object page).
+Where a link goes follows the connection:
+
+* no ``obs_endpoint`` (Huawei Cloud's public OBS of the region): the OBS console, on the site
+  of that region: the mainland console (``console.huaweicloud.com``) for a ``cn-*`` region, the
+  international one (``console-intl.huaweicloud.com``) for the others, opened at the bucket's
+  object list narrowed to the object (the console has no stable per-object page) or the folder;
+* an ``obs_endpoint`` (a local object server, a private or a non-Huawei S3-compatible server):
+  that server's own URL of the object, ``{obs_endpoint}/{bucket}/{key}`` with
+  ``obs_path_style``, else ``{scheme}://{bucket}.{host}/{key}`` (as the OBS hook addresses
+  objects); a folder is that server's listing of it (``?prefix=``). Never the public console,
+  which would show a bucket of another region, or nobody's.
+
+An ``obs_endpoint`` that is Huawei's public one spelled out gets the object's URL too: the
+connection says where the objects are, and the link does not guess more.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-from urllib.parse import quote
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+from urllib.parse import quote, urlsplit
 
 from airflow.sdk import BaseOperatorLink
 
 from airflow_provider_hwocr.client.sources import image_kind
 
-CONSOLE_HOST = "https://console-intl.huaweicloud.com"
+#: The OBS console of Huawei Cloud's mainland site (accounts of huaweicloud.com), for ``cn-*`` regions.
+MAINLAND_CONSOLE = "https://console.huaweicloud.com"
+#: The OBS console of the international site, for every other region.
+INTL_CONSOLE = "https://console-intl.huaweicloud.com"
+#: The attribute of a task that holds its :class:`LinkTargets` (set by the integration mixin).
+TARGETS_ATTR = "hwocr_link_targets"
+
+
+def is_mainland(region: str) -> bool:
+    """Whether ``region`` is one of the mainland site's (``cn-north-4``, ``cn-east-3`` ...)."""
+    return region.startswith("cn-")
 
 
 def console_url(region: str, bucket: str, key: str = "") -> str:
-    """The OBS console page of ``bucket`` in ``region``, opened at the folder of ``key``."""
-    if not key or key.endswith("/"):
-        folder = key
+    """The OBS console of ``region``'s site at ``bucket``'s objects, narrowed to ``key``.
+
+    ``key`` is an object (the list shows that object) or a folder ending in ``/``; empty: the
+    whole bucket.
+    """
+    if is_mainland(region):
+        site = f"{MAINLAND_CONSOLE}/obs/?region={quote(region, safe='')}"
     else:
-        folder = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
-    url = (
-        f"{CONSOLE_HOST}/obs/?region={quote(region, safe='')}&locale=en-us"
-        f"#/obs/manager/buckets/{quote(bucket, safe='')}/objects"
+        site = f"{INTL_CONSOLE}/obs/?region={quote(region, safe='')}&locale=en-us"
+    url = f"{site}#/obs/manager/buckets/{quote(bucket, safe='')}/objects"
+    return f"{url}?prefix={quote(key, safe='')}" if key else url
+
+
+def server_url(endpoint: str, bucket: str, key: str = "", *, path_style: bool = False) -> str:
+    """The URL of ``key`` in ``bucket`` on the OBS-compatible server at ``endpoint``.
+
+    An object's own URL, or, for a folder (a key ending in ``/``, or none), the server's listing
+    of it. ``""`` for an endpoint that is not ``scheme://host[:port]``.
+    """
+    parts = urlsplit(endpoint.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    base = (
+        f"{parts.scheme}://{parts.netloc}/{bucket}/"
+        if path_style
+        else f"{parts.scheme}://{bucket}.{parts.netloc}/"
     )
-    return f"{url}?prefix={quote(folder, safe='')}" if folder else url
+    if key and not key.endswith("/"):
+        return base + quote(key, safe="/")
+    return base + (f"?prefix={quote(key, safe='')}" if key else "")
 
 
-class ObsConsoleLink(BaseOperatorLink):
-    """Base class: a link to one OBS location persisted by the task under ``key``."""
+@dataclass(frozen=True)
+class Addressing:
+    """Where a connection's objects are: its region, and its ``obs_endpoint`` if it sets one."""
+
+    region: str
+    #: The connection's ``obs_endpoint``; ``None``: Huawei Cloud's public OBS of ``region``.
+    endpoint: str | None = None
+    #: The connection's ``obs_path_style``.
+    path_style: bool = False
+
+    def url(self, uri: str) -> str:
+        """The link to ``obs://bucket/key`` (an object or a folder); ``""`` when there is none."""
+        if image_kind(uri) != "obs":
+            return ""
+        bucket, _, key = uri.strip()[len("obs://") :].partition("/")
+        if not bucket:
+            return ""
+        if self.endpoint:
+            return server_url(self.endpoint, bucket, key, path_style=self.path_style)
+        return console_url(self.region, bucket, key) if self.region else ""
+
+
+@dataclass(frozen=True)
+class LinkTargets:
+    """What a task's links point to, recorded on the task when its images are done."""
+
+    #: The region the task called (its ``region=``, else its connection's); ``None``: unknown.
+    region: str | None
+    #: ``obs://`` location of the source image or the source folder; ``None``: no OBS source.
+    source: str | None
+    #: ``obs://`` location of the stored result or the results folder; ``None``: nothing in OBS.
+    result: str | None
+
+
+class _ObsSettings(Protocol):
+    region: str
+    obs_endpoint: str | None
+    obs_path_style: bool
+
+
+class _ObsHook(Protocol):
+    @property
+    def settings(self) -> _ObsSettings: ...
+
+
+def addressing_of(operator: Any, region: str | None) -> Addressing | None:
+    """How the task's connection addresses objects, from its OBS hook (``operator.obs_hook()``);
+    ``region`` (the one the task called) wins over the connection's. ``None`` if unknown."""
+    factory = getattr(operator, "obs_hook", None)
+    if not callable(factory):
+        return None
+    try:
+        hook: _ObsHook = factory()
+        settings = hook.settings
+        return Addressing(
+            region=region or settings.region or "",
+            endpoint=settings.obs_endpoint or None,
+            path_style=bool(settings.obs_path_style),
+        )
+    except Exception:  # noqa: BLE001 - a link is not worth failing (or logging an error in) a finished task
+        return None
+
+
+class ObsLocationLink(BaseOperatorLink):
+    """Base class: a link to one OBS location the task recorded (``target`` of its :class:`LinkTargets`)."""
 
     name: ClassVar[str] = "OBS"
-    key: ClassVar[str] = "hwocr_obs_link"
+    #: Which of the recorded :class:`LinkTargets` this link shows.
+    target: ClassVar[str] = "source"
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
-
-        conf = XCom.get_value(key=self.key, ti_key=ti_key)
-        if not isinstance(conf, dict) or not conf.get("bucket"):
+        """The URL of what ``operator`` recorded, or ``""``; reads no XCom (see the module's doc)."""
+        targets = getattr(operator, TARGETS_ATTR, None)
+        if not isinstance(targets, LinkTargets):
             return ""
-        return console_url(str(conf.get("region") or ""), str(conf["bucket"]), str(conf.get("key") or ""))
-
-    @classmethod
-    def persist(cls, context: Any, *, region: str | None, uri: str | None) -> None:
-        """Store (in this task instance's XCom) what the link needs; no-op for non-OBS locations."""
-        if image_kind(uri) != "obs":
-            return
-        ti = context.get("ti") if hasattr(context, "get") else None
-        if ti is None:
-            return
-        bucket, _, key = str(uri).strip()[len("obs://") :].partition("/")
-        ti.xcom_push(key=cls.key, value={"region": region or "", "bucket": bucket, "key": key})
+        uri = getattr(targets, self.target)
+        if not uri:
+            return ""
+        addressing = addressing_of(operator, targets.region)
+        return addressing.url(uri) if addressing is not None else ""
 
 
-class HuaweiObsSourceLink(ObsConsoleLink):
-    """The image (or a batch's source folder) in the OBS console."""
+class HuaweiObsSourceLink(ObsLocationLink):
+    """The image (or a batch's source folder) where it is stored."""
 
     name = "OBS source"
-    key = "hwocr_obs_source"
+    target = "source"
 
 
-class HuaweiObsResultLink(ObsConsoleLink):
-    """The stored OCR result (or a batch's result folder) in the OBS console."""
+class HuaweiObsResultLink(ObsLocationLink):
+    """The stored OCR result (or a batch's results folder) where it is stored."""
 
     name = "OBS result"
-    key = "hwocr_obs_result"
+    target = "result"

@@ -1,4 +1,4 @@
-"""Lineage, OBS console links, readable map indexes and Asset events on the OCR operators.
+"""Lineage, OBS links, readable map indexes and Asset events on the OCR operators.
 
 A mixin of :class:`~airflow_provider_hwocr.operators.base.HuaweiOcrOperator` (so every
 per-API operator and the batch operator get it). Once its images are done, the operator calls
@@ -19,7 +19,7 @@ from airflow_provider_hwocr.client.flags import parse_flag
 from airflow_provider_hwocr.client.sources import image_kind
 from airflow_provider_hwocr.integration import lineage
 from airflow_provider_hwocr.integration.assets import annotate_asset_event, with_result_outlet
-from airflow_provider_hwocr.integration.links import HuaweiObsResultLink, HuaweiObsSourceLink
+from airflow_provider_hwocr.integration.links import LinkTargets
 
 #: Default ``map_index_template``: mapped instances are named by their image's file name.
 DEFAULT_MAP_INDEX_TEMPLATE = "{{ task.map_index_label }}"
@@ -94,8 +94,11 @@ class FinishedRun(Protocol):
 
 
 class OcrIntegrationMixin(lineage.OpenLineageMixin):
-    """Lineage, OBS console links and Asset events for OCR operators (their map index labels are
+    """Lineage, OBS links and Asset events for OCR operators (their map index labels are
     :func:`image_label` and :func:`selection_label`)."""
+
+    #: What the task's extra links show, once its images are done (``None`` before: no link).
+    hwocr_link_targets: LinkTargets | None = None
 
     @classmethod
     def partial(cls, **kwargs: Any) -> Any:
@@ -115,11 +118,12 @@ class OcrIntegrationMixin(lineage.OpenLineageMixin):
         return super().partial(**kwargs)  # type: ignore[misc]
 
     def _integration_after_run(self, context: Any, run: FinishedRun) -> None:
-        """Record lineage, persist the links' targets and annotate the asset event.
+        """Record lineage, the links' targets and annotate the asset event.
 
         ``run.results_prefix`` is the run's own results prefix (a batch's, e.g.
         ``obs://bucket/ocr/2026-11-30/``): the "OBS result" link opens there, and long lineage
-        lists collapse into it; ``run.source_prefix`` likewise for the sources.
+        lists collapse into it; ``run.source_prefix`` likewise for the sources. A single result
+        or source links to that object.
         """
         sources = list(run.sources)
         done = [r for r in run.results if r]
@@ -130,8 +134,12 @@ class OcrIntegrationMixin(lineage.OpenLineageMixin):
             input_prefix=run.source_prefix,
             output_prefix=run.results_prefix,
         )
-        source_at = _one_location([str(s) for s in sources], run.source_prefix)
-        HuaweiObsSourceLink.persist(context, region=run.region, uri=source_at)
-        HuaweiObsResultLink.persist(context, region=run.region, uri=_one_location(done, run.results_prefix))
+        # What the "OBS source" and "OBS result" links show, kept on the task for Airflow to ask
+        # when the task instance stops (integration/links.py): nothing in XCom to look up.
+        self.hwocr_link_targets = LinkTargets(
+            region=run.region,
+            source=_one_location([str(s) for s in sources], run.source_prefix),
+            result=_one_location(done, run.results_prefix),
+        )
         if run.asset_uri is not None:
             annotate_asset_event(context, run.asset_uri, done, run.api)

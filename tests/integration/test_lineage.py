@@ -132,8 +132,9 @@ def test_a_batch_names_its_own_days_prefix_in_lineage_and_links(obs, obs_bucket,
         (f"obs://{obs_bucket}", manifest),
     ]
     assert [(d.namespace, d.name) for d in facets.inputs] == [(f"obs://{obs_bucket}", "scans/2026-11-30/")]
-    assert ti.pushed["hwocr_obs_result"]["key"] == "ocr/2026-11-30/"
-    assert ti.pushed["hwocr_obs_source"]["key"] == "scans/2026-11-30/"
+    targets = batch.hwocr_link_targets  # what the "OBS result" and "OBS source" links show
+    assert targets.result == f"obs://{obs_bucket}/ocr/2026-11-30/"
+    assert targets.source == f"obs://{obs_bucket}/scans/2026-11-30/"
 
 
 @needs_airflow_33

@@ -10,7 +10,7 @@ from tests.helpers.c_integration import xcom_rows as _rows
 
 @needs_airflow_33
 def test_mapped_task_instances_are_named_by_file_and_link_to_their_objects(
-    producer_run, obs_bucket, emulator
+    producer_run, obs, obs_bucket, emulator
 ):
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
@@ -26,14 +26,17 @@ def test_mapped_task_instances_are_named_by_file_and_link_to_their_objects(
         assert session.query(TaskInstance).filter_by(dag_id=run.dag_id, run_id=run.run_id).count() == 4
     assert labels == dict(enumerate(names))
 
+    # each instance links to its own image and its own result, on the connection's object server
+    # (a local one here: its URLs, never the public console)
     links = _rows(run, task_id="ocr", key="_link_HuaweiObsResultLink")
     sources = _rows(run, task_id="ocr", key="_link_HuaweiObsSourceLink")
+    references = _rows(run, task_id="ocr", key="return_value")
     assert set(links) == set(sources) == {0, 1, 2}
-    for link in [*links.values(), *sources.values()]:
-        assert link.startswith("https://console-intl.huaweicloud.com/obs/?region=")
-        assert f"/buckets/{obs_bucket}/objects" in link
-    assert all(link.endswith("prefix=ocr-results%2F") for link in links.values())
-    assert all(link.endswith("prefix=inbox%2F") for link in sources.values())
+    for i, name in enumerate(names):
+        assert sources[i] == obs.object_url(obs_bucket, f"inbox/{name}")
+        result_key = references[i]["uri"].split("/", 3)[3]
+        assert links[i] == obs.object_url(obs_bucket, result_key)
+        assert "console" not in links[i] + sources[i]
 
 
 def test_map_index_label_never_shows_secrets_or_bytes():
