@@ -51,7 +51,6 @@ from typing import Any, ClassVar
 
 from airflow_provider_hwocr.catalog import ERROR_CODES, LONG_DELAY_SECONDS, REGIONS, ErrorCode, get_api
 from airflow_provider_hwocr.catalog.errors import CATEGORY_HINTS, code_hint
-from airflow_provider_hwocr.catalog.response_model import ERROR_CODE_FIELD, ERROR_MSG_FIELD
 from airflow_provider_hwocr.errors import (
     HuaweiCloudError,
     HuaweiCloudNonRetryableError,
@@ -397,6 +396,9 @@ def _find_code(doc: dict[str, Any] | None) -> tuple[str | None, str | None, str 
 
 
 def _code_and_message(doc: dict[str, Any]) -> tuple[Any, Any]:
+    # The response model's names, loaded with the first error (not when a DAG file is parsed).
+    from airflow_provider_hwocr.catalog.response_model import ERROR_CODE_FIELD, ERROR_MSG_FIELD
+
     code, msg = doc.get(ERROR_CODE_FIELD), doc.get(ERROR_MSG_FIELD)
     inner = doc.get("result")
     if not code and isinstance(inner, dict):

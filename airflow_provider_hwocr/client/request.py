@@ -27,7 +27,6 @@ from airflow_provider_hwocr.catalog import Api, Param, base64_size, get_api, reg
 from airflow_provider_hwocr.client.body import RequestBody
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.client.images import image_size, sniff_format, structure_problem
-from airflow_provider_hwocr.client.invoice import check_request as check_invoice_request
 from airflow_provider_hwocr.client.sources import image_kind, read_image_file, safe_url
 
 log = logging.getLogger("airflow_provider_hwocr.client")
@@ -448,7 +447,11 @@ def _fields_request(api: Api, body: dict[str, Any], image: Any, url: Any) -> Pre
             f"{api.slug} takes no image: pass its fields ({', '.join(api.param_names)}) as parameters",
         )
     _check_body(api, body)
-    check_invoice_request(api, body)  # what the tax authority would refuse (invoice-verification)
+    # What the tax authority would refuse (invoice-verification); loaded here, not when a DAG
+    # file imports the operators.
+    from airflow_provider_hwocr.client.invoice import check_request as check_invoice_request
+
+    check_invoice_request(api, body)
     return PreparedRequest(body=RequestBody(body), source_kind="fields", source=api.slug)
 
 
