@@ -28,7 +28,7 @@ This module imports nothing, so operators can use it at DAG parse time.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 __all__ = [
     "HuaweiCloudBudgetExceededError",
@@ -39,6 +39,7 @@ __all__ = [
     "HuaweiCloudTransientError",
     "HuaweiOcrBatchEmptyError",
     "HuaweiOcrBatchFailedError",
+    "HuaweiOcrDailyLimitError",
     "HuaweiOcrOverlapError",
     "HuaweiOcrXComSizeError",
 ]
@@ -114,3 +115,25 @@ class HuaweiOcrOverlapError(HuaweiCloudRetryableError, RuntimeError):
     """
 
     parameter = "on_overlap"
+
+
+class HuaweiOcrDailyLimitError(HuaweiCloudNonRetryableError, ValueError):
+    """A check the service allows a few times a day was refused before the call: the day's are used.
+
+    Invoice verification: the tax authority checks one invoice at most ``limit`` times a day
+    (China's calendar). The ledger of checks (``runtime/ledger.py``) refuses the next one before
+    it is sent, so nothing is billed; the message names the limit and when the count starts
+    again. Not retryable today: a retry is refused the same way until ``resets_at`` (an aware UTC
+    ``datetime``, midnight in China); the next day's run checks the invoice.
+    """
+
+    def __init__(
+        self, message: str, *, limit: int, day: str, resets_at: Any, where: str | None = None
+    ) -> None:
+        super().__init__(message)
+        #: The checks allowed per day, the day they were used on (``YYYY-MM-DD``, China time),
+        #: when the count starts again, and where the checks are counted.
+        self.limit = limit
+        self.day = day
+        self.resets_at = resets_at
+        self.where = where

@@ -9,8 +9,13 @@ de-duplicates, shards and stores by it, lineage names datasets by it. Its
 
 An API without an image (invoice-verification) takes its request's fields instead:
 a mapping such as ``{"code": ..., "number": ..., "issue_date": ...}`` is a source of
-kind ``fields``, identified by those fields, so a batch can take a list of invoices
-as ``images=`` and a re-run skips the invoices verified already.
+kind ``fields``, so a batch can take a list of invoices as ``images=`` and a re-run skips
+the invoices verified already. An invoice is identified by what makes it that invoice,
+however it is written (:func:`~airflow_provider_hwocr.client.invoice.normalise_invoice`:
+its code, number and date of issue, without spaces or leading zeros, the date in any of
+its common forms), so one result serves it; the rest of its fields (check code, amount:
+what a check asks) are the source's version, its ``etag``, so a result answers the same
+question or is made again. Other fields are identified by all of them.
 
 Pure: no I/O, no SDK, no Airflow. Reading a file, HEADing an object or
 signing a URL is the runtime's job (:mod:`airflow_provider_hwocr.runtime.pipeline`).
@@ -29,16 +34,19 @@ from urllib.parse import urlsplit, urlunsplit
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 
 __all__ = [
+    "INVOICE_IDENTITY_FIELDS",
     "KINDS",
     "ImageSource",
     "ObsLocation",
     "describe",
+    "fields_identity",
     "image_kind",
     "is_obs_uri",
     "parse_obs_uri",
     "read_image_file",
     "safe_url",
     "source_identity",
+    "without_identity",
 ]
 
 #: What :func:`image_kind` answers. ``uri`` is any other ``scheme://`` string; ``fields`` a mapping
@@ -122,6 +130,49 @@ def _canonical(fields: Mapping[str, Any]) -> str:
     return json.dumps(dict(fields), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+#: The fields that name an invoice (what :func:`normalise_invoice` reads); the others ask about it.
+INVOICE_IDENTITY_FIELDS = ("code", "number", "issue_date")
+
+
+def _is_invoice(fields: Mapping[str, Any]) -> bool:
+    return all(name in fields for name in INVOICE_IDENTITY_FIELDS)
+
+
+def without_identity(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of an invoice that ask about it (check code, amount), without those that name it;
+    any other fields whole. What tells two checks of one invoice apart, or two tasks' parameters."""
+    if not _is_invoice(fields):
+        return dict(fields)
+    return {k: v for k, v in fields.items() if k not in INVOICE_IDENTITY_FIELDS}
+
+
+def _tidy(value: Any) -> Any:
+    """A field's value compared without its spaces (a check code ``"12345 6"`` is ``"123456"``)."""
+    return "".join(value.split()) if isinstance(value, str) else value
+
+
+def fields_identity(fields: Mapping[str, Any]) -> tuple[str, str | None, str]:
+    """``(identity, version, name)`` of a request without image.
+
+    An invoice: ``invoice:{code}:{number}:{issue_date}``, normalised (one invoice written six
+    ways is one identity), its version a digest of the other fields (``None`` without any), its
+    name ``{code}-{number}``. Fields that are not an invoice, or not readable as one: all of them
+    (``fields:{canonical JSON}``), no version.
+    """
+    if _is_invoice(fields):
+        from airflow_provider_hwocr.client.invoice import normalise_invoice  # DAG files never need it
+
+        try:
+            code, number, issued = normalise_invoice(fields)
+        except HuaweiOcrValidationError:
+            pass  # a malformed invoice: the request check names the field
+        else:
+            asked = {k: _tidy(v) for k, v in without_identity(fields).items()}
+            version = hashlib.sha256(_canonical(asked).encode()).hexdigest()[:16] if asked else None
+            return f"invoice:{code}:{number}:{issued}", version, "-".join(p for p in (code, number) if p)
+    return "fields:" + _canonical(fields), None, _fields_name(fields)
+
+
 def source_identity(
     kind: str, *, uri: str | None = None, data: bytes | None = None, fields: Mapping[str, Any] | None = None
 ) -> str:
@@ -130,11 +181,11 @@ def source_identity(
     OBS objects and URLs are identified by location (a URL's query string is
     dropped: signed URLs differ on every call; so are ``user:password@``
     credentials, which must never be stored); bytes and files by content; the
-    fields of an API without image by all of them (the same invoice, asked the
-    same way, is the same request).
+    fields of an API without image by :func:`fields_identity` (an invoice by its
+    normalised code, number and date; other fields by all of them).
     """
     if kind == "fields":
-        return "fields:" + _canonical(fields or {})
+        return fields_identity(fields or {})[0]
     if kind == "obs":
         return str(uri)
     if kind == "url":
@@ -255,14 +306,11 @@ class ImageSource:
 
     @classmethod
     def of_fields(cls, fields: Mapping[str, Any]) -> ImageSource:
-        """The source of a request without image: its fields (``image`` holds them, as a dict)."""
+        """The source of a request without image: its fields (``image`` holds them, as a dict),
+        identified by :func:`fields_identity` (an invoice's version, its ``etag``, is what it asks)."""
         fields = dict(fields)
-        return cls(
-            "fields",
-            image=fields,
-            identity=source_identity("fields", fields=fields),
-            name=_fields_name(fields),
-        )
+        identity, version, name = fields_identity(fields)
+        return cls("fields", image=fields, identity=identity, name=name, etag=version)
 
     @property
     def fields(self) -> dict[str, Any]:

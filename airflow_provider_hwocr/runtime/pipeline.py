@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_hwocr.catalog import Api
@@ -46,6 +46,9 @@ from airflow_provider_hwocr.runtime.envelopes import (
 )
 from airflow_provider_hwocr.runtime.store import ResultStore
 from airflow_provider_hwocr.runtime.text_export import text_document
+
+if TYPE_CHECKING:
+    from airflow_provider_hwocr.runtime.ledger import InvoiceLedger
 
 
 @dataclass
@@ -83,10 +86,12 @@ class OcrPipeline:
         enterprise_project_id: str | None = None,
         log: Any = None,
         export_text: bool = False,
+        ledger: InvoiceLedger | None = None,
     ) -> None:
         self.api = api
         self.params = params
-        self.digest = params_digest(params)
+        # an API without image: the request's fields are the source (its identity and version)
+        self.digest = params_digest(params if api.image_field is not None else {})
         self.ocr_hook = ocr_hook
         self._obs_factory = obs_hook_factory
         self._obs: HuaweiObsHook | None = None
@@ -97,6 +102,8 @@ class OcrPipeline:
         self.enterprise_project_id = enterprise_project_id
         self.export_text = export_text
         self.log = log or logging.getLogger(__name__)
+        #: invoice-verification: each call takes a check of the invoice's daily limit first
+        self.ledger = ledger
 
     @property
     def obs(self) -> HuaweiObsHook:
@@ -278,6 +285,8 @@ class OcrPipeline:
             raise
         if ensure_may_send is not None:
             ensure_may_send()
+        if self.ledger is not None:
+            self.ledger.take(prepared.body)  # refused before the call once the day's checks are used
         try:
             response = self.ocr_hook.call(
                 self.api, prepared.body, enterprise_project_id=self.enterprise_project_id

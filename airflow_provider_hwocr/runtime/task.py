@@ -12,6 +12,7 @@ from typing import Any
 from airflow_provider_hwocr.client.request import validate_params
 from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
 from airflow_provider_hwocr.runtime.contract import Collaborators, OcrTaskSettings, RunLocations
+from airflow_provider_hwocr.runtime.ledger import ledger_for
 from airflow_provider_hwocr.runtime.pipeline import OcrPipeline
 from airflow_provider_hwocr.runtime.store import ResultStore
 
@@ -51,6 +52,7 @@ def pipeline_for(
         enterprise_project_id=settings.enterprise_project_id,
         log=log,
         export_text=settings.export_text,
+        ledger=ledger_for(spec, store, parts.obs_hook, log),  # invoice checks per day (else None)
     )
 
 

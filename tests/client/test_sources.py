@@ -231,7 +231,7 @@ def test_read_image_file_that_cannot_be_opened(tmp_path):
 # --- the request of an API without image: its fields (invoice-verification) ------------------------
 
 
-def test_a_mapping_is_a_fields_source_identified_by_all_its_fields():
+def test_a_mapping_is_a_fields_source_and_an_invoice_is_identified_by_its_identity():
     from airflow_provider_hwocr.client.sources import ImageSource, describe, image_kind
 
     invoice = {
@@ -242,11 +242,14 @@ def test_a_mapping_is_a_fields_source_identified_by_all_its_fields():
     }
     src = ImageSource.of(invoice)
     assert (src.kind, image_kind(invoice), src.fields) == ("fields", "fields", invoice)
-    assert src.name == "011002100111-12345678" and src.selection_identity == src.identity
+    assert src.identity == "invoice:11002100111:12345678:2026-11-20"
+    assert src.name == "11002100111-12345678" and src.selection_identity == src.identity
     assert (
         src.identity == ImageSource.of(dict(reversed(list(invoice.items())))).identity
     )  # order does not matter
-    assert src.identity != ImageSource.of({**invoice, "subtotal_amount": "88"}).identity  # another request
+    # the same invoice asked something else: one identity (one result key), another version
+    other = ImageSource.of({**invoice, "subtotal_amount": "88"})
+    assert other.identity == src.identity and other.etag != src.etag and src.etag
     assert (
         src.display
         == describe(invoice)
@@ -255,3 +258,39 @@ def test_a_mapping_is_a_fields_source_identified_by_all_its_fields():
     assert src.record() == {"kind": "fields", "fields": invoice}
     assert ImageSource.of("obs://bucket/k.png").fields == {} and repr(src).startswith("ImageSource(fields, ")
     assert ImageSource.of_fields({"code": ""}).name == "fields"  # nothing to name it by
+    assert ImageSource.of_fields({"code": ""}).identity == 'fields:{"code":""}'  # not an invoice: all fields
+
+
+INVOICE = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20", "check_code": "123456"}
+#: One invoice written six ways: spaces, full-width digits, lost or added leading zeros, date forms.
+SIX_WAYS = [
+    INVOICE,
+    {**INVOICE, "code": " 0110 0210 0111 ", "number": "0012345678"},
+    {**INVOICE, "code": "11002100111", "issue_date": "20240520"},
+    {**INVOICE, "number": "１２３４５６７８", "issue_date": "2024/5/20"},
+    {**INVOICE, "issue_date": "2024年05月20日", "check_code": " 123456"},
+    {**INVOICE, "code": "00011002100111", "issue_date": "2024.05.20"},
+]
+
+
+def test_one_invoice_written_six_ways_is_one_source_asking_one_thing():
+    from airflow_provider_hwocr.client.sources import ImageSource, fields_identity, without_identity
+
+    sources = [ImageSource.of(fields) for fields in SIX_WAYS]
+    assert {s.identity for s in sources} == {"invoice:11002100111:12345678:2024-05-20"}
+    assert {s.etag for s in sources} == {sources[0].etag} and {s.name for s in sources} == {
+        "11002100111-12345678"
+    }
+    assert fields_identity({**INVOICE, "check_code": "654321"})[1] != sources[0].etag
+    assert without_identity(INVOICE) == {"check_code": "123456"}
+    assert without_identity({"a": 1}) == {"a": 1}  # not an invoice: nothing names it
+    fully_digital = ImageSource.of({"code": "", "number": "24112000000016430745", "issue_date": "2024-03-29"})
+    assert fully_digital.identity == "invoice::24112000000016430745:2024-03-29" and fully_digital.etag is None
+    assert fully_digital.name == "24112000000016430745"
+
+
+def test_an_invoice_that_cannot_be_read_as_one_is_identified_by_all_its_fields():
+    from airflow_provider_hwocr.client.sources import ImageSource
+
+    src = ImageSource.of({**INVOICE, "issue_date": "yesterday"})  # the request check names issue_date
+    assert src.identity.startswith("fields:{") and "yesterday" in src.identity and src.etag is None

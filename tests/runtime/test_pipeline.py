@@ -266,7 +266,8 @@ def test_an_invoice_is_verified_and_a_rerun_costs_zero_calls(obs_bucket, obs, em
     stored = obs.get_json(obs_bucket, first["uri"].split("/", 3)[3])
     assert stored["source"] == {"kind": "fields", "fields": INVOICES[0]}
     assert {"result_code", "result_message"} <= set(stored["result"])
-    assert first["uri"].endswith(".invoice-verification.json") and "011002100111-12345670" in first["uri"]
+    # named by the invoice's identity: its code and number without leading zeros
+    assert first["uri"].endswith(".invoice-verification.json") and "/11002100111-12345670-" in first["uri"]
     again = verify("v2", **INVOICES[0])  # a re-run of the verified invoice: found by its identity
     assert again["uri"] == first["uri"] and emulator.count("invoice-verification") == 1
     verify("v3", **{**INVOICES[0], "number": "12345679"})  # another invoice is another call
