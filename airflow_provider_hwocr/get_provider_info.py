@@ -39,20 +39,26 @@ def _prefilled(kind: str, name: str) -> dict[str, Any]:
     return {"type": [kind, "null"], "default": CONN_DEFAULTS[name]}
 
 
-# Connection form fields (Airflow 3.2+ reads these; older 3.x asks the hook).
+#: The extras a connection cannot do without: the form's first two fields, marked "(required)" in
+#: their labels. The hooks refuse a connection without them, naming the field; the form's schema
+#: still lets them be empty (as every extra), since Airflow checks no extra when one is saved.
+REQUIRED_FIELDS = ("region", "project_id")
+
+# Connection form fields, in the form's order (Airflow 3.2+ reads these from provider info; older
+# 3.x asks the hook, whose widgets and placeholders are built from this same table).
 CONN_FIELDS: dict[str, dict[str, Any]] = {
     "region": {
-        "label": "Region",
+        "label": "Region (required)",
         # No default: the region decides where the images are sent and billed, so an empty
         # field is refused by the hook instead of silently meaning one region.
         "schema": _STR,
-        "description": "Region id, e.g. cn-north-4 (Beijing4). Required: it decides where images are "
+        "description": "Required. Region id, e.g. cn-north-4 (Beijing4): it decides where images are "
         "sent and billed.",
     },
     "project_id": {
-        "label": "Project ID",
+        "label": "Project ID (required)",
         "schema": _STR,
-        "description": "Project id of the region (console: My Credentials > API Credentials). Required.",
+        "description": "Required. Project id of that region (console: My Credentials > API Credentials).",
     },
     "auth_type": {
         "label": "Auth type",

@@ -9,6 +9,7 @@ from importlib import resources
 from importlib.metadata import entry_points
 
 import jsonschema
+import pytest
 
 from airflow_provider_hwocr import __version__
 from airflow_provider_hwocr.get_provider_info import (
@@ -36,6 +37,62 @@ def test_the_region_is_not_prefilled_and_the_form_shows_a_known_mainland_region(
     assert (
         f"e.g. {placeholder} ({REGIONS[placeholder].name.removeprefix('CN North-')})" in region["description"]
     )
+
+
+def test_region_and_project_id_come_first_and_say_they_are_required():
+    """The two extras a connection cannot do without are the form's first two fields, side by side,
+    each "(required)" in its label and "Required." first in its description; no other field says so."""
+    from airflow_provider_hwocr.get_provider_info import REQUIRED_FIELDS
+
+    assert REQUIRED_FIELDS == ("region", "project_id") == tuple(CONN_FIELDS)[:2]
+    for name, field in CONN_FIELDS.items():
+        required = name in REQUIRED_FIELDS
+        assert field["label"].endswith(" (required)") == required, name
+        assert field["description"].startswith("Required.") == required, name
+        assert "default" not in field["schema"] or not required, name  # never silently filled in
+    assert CONN_FIELDS["region"]["label"] == "Region (required)"
+    assert CONN_FIELDS["project_id"]["label"] == "Project ID (required)"
+    placeholders = UI_FIELD_BEHAVIOUR["placeholders"]
+    assert placeholders["region"] == "cn-north-4"
+    assert len(placeholders["project_id"]) == 32 and int(placeholders["project_id"], 16) >= 0
+
+
+def test_airflow_reads_the_same_form_from_provider_info_or_from_the_hook():
+    """Airflow 3.2+ builds the form from ``conn-fields`` (the label as the schema's title); older 3.x
+    from the hook's widgets. Either way: the same labels, descriptions, order and placeholders."""
+    from airflow.providers_manager import ProvidersManager
+
+    from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+
+    prefix = f"extra__{CONN_TYPE}__"
+    manager = ProvidersManager()
+    widgets = {k: w for k, w in manager.connection_form_widgets.items() if k.startswith(prefix)}
+    assert list(widgets)[:2] == [prefix + "region", prefix + "project_id"]
+    assert set(widgets) == {prefix + name for name in CONN_FIELDS}
+    for name, spec in CONN_FIELDS.items():
+        field = widgets[prefix + name].field
+        if isinstance(field, dict):  # Airflow 3.2+: conn-fields from provider info
+            assert field["schema"]["title"] == spec["label"], name
+            assert field["description"] == spec["description"], name
+        else:  # older 3.x: the hook's widget (an unbound wtforms field)
+            assert str(field.args[0]) == spec["label"], name
+            assert field.kwargs["description"] == spec["description"], name
+    placeholders = manager.field_behaviours[CONN_TYPE]["placeholders"]
+    assert placeholders[prefix + "region"] == "cn-north-4"
+    assert placeholders[prefix + "project_id"] == UI_FIELD_BEHAVIOUR["placeholders"]["project_id"]
+    assert HuaweiOcrHook.get_ui_field_behaviour()["placeholders"] == UI_FIELD_BEHAVIOUR["placeholders"]
+
+
+def test_the_hooks_widgets_are_the_same_fields_in_the_same_order():
+    """What Airflow before 3.2 shows (its form is built with Flask-AppBuilder's widgets)."""
+    pytest.importorskip("flask_appbuilder", reason="Airflow's FAB provider is not installed")
+    from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+
+    widgets = HuaweiOcrHook.get_connection_form_widgets()
+    assert list(widgets) == list(CONN_FIELDS)
+    for name, spec in CONN_FIELDS.items():
+        assert str(widgets[name].args[0]) == spec["label"], name
+        assert widgets[name].kwargs["description"] == spec["description"], name
 
 
 def _dotted(path: str):
