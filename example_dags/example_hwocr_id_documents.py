@@ -63,6 +63,9 @@ with DAG(
 
     @task
     def collect(results: list[dict], plates: list[dict]) -> dict:
+        # The mapped results in one read: iterating them asks for one past the last, and Airflow
+        # logs that miss as an error ("XCom not found").
+        results = list(results[:])
         return {
             "passport_numbers": [r.get("passport_number") for r in results],
             "plates": [p.get("plate_number") for p in plates],

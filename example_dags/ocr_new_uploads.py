@@ -72,6 +72,9 @@ with DAG(
     @task
     def summarize(references: list[dict]) -> dict:
         """Documents, words and low-confidence blocks across the batch."""
+        # The mapped references in one read: iterating them asks for one past the last, and
+        # Airflow logs that miss as an error ("XCom not found").
+        references = list(references[:])
         summaries = [ref["summary"] for ref in references]
         report = {
             "documents": len(summaries),
