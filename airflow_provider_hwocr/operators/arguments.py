@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_LEASE_TTL",
+    "DEFAULT_MAX_PAGES",
     "IMAGE_SOURCES",
     "MAX_SIGNED_URL_SECONDS",
     "check_export_text",
@@ -32,11 +33,13 @@ __all__ = [
     "check_lease_ttl",
     "check_max_calls",
     "check_max_failures",
+    "check_max_pages",
     "check_max_xcom_bytes",
     "check_number",
     "check_obs_uri",
     "check_optional_number",
     "check_output_uri",
+    "check_pages",
     "check_parameters",
     "check_price",
     "check_ratio",
@@ -57,6 +60,10 @@ MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600
 #: Seconds a batch's lease lives without a heartbeat (``HuaweiOcrBatchOperator(lease_ttl=...)``);
 #: the runtime always gets the task's value in its settings.
 DEFAULT_LEASE_TTL = 180.0
+#: The most pages of one PDF or OFD document a task reads (``max_pages=``), each page one call:
+#: ``client.documents.DEFAULT_MAX_PAGES``, spelled here so that a DAG file does not load that module
+#: (a test holds the two equal).
+DEFAULT_MAX_PAGES = 50
 
 
 def _fail(parameter: str, message: str) -> HuaweiOcrValidationError:
@@ -329,3 +336,36 @@ def images_query(images: Any, *, rendered: bool = False) -> ObsKeyQuery | None:
         "must be a list of obs:// URIs, http(s):// URLs or paths (or a sensor's selection), "
         f"got {type(images).__name__}",
     )
+
+
+# --- pages of PDF and OFD documents ---------------------------------------------------------------
+
+#: What a ``pages`` template may render to for "every page".
+_EVERY_PAGE = ("", "none", "all")
+
+
+def check_pages(pages: Any, *, rendered: bool = False) -> Any:
+    """``pages``: ``None`` (every page), a page (``3``), a string of pages and ranges (``"2-5"``,
+    ``"1,3-4"``, ``"3-"``) or a list of pages (returned as a tuple). At parse time a template or an
+    XCom is left for run time; rendered, ``""``, ``"None"`` and ``"all"`` mean every page, and a list
+    rendered as text (``"[1, 3]"``) is read as its pages. Syntax only: whether the pages exist is
+    known once a document is read."""
+    if pages is None:
+        return None
+    if not rendered and is_deferred(pages):
+        return pages
+    if rendered and isinstance(pages, str):
+        text = pages.strip()
+        if text.lower() in _EVERY_PAGE:
+            return None
+        if text.startswith("[") and text.endswith("]"):
+            pages = text[1:-1]
+    from airflow_provider_hwocr.client.documents import check_pages_spec  # pypdf is not loaded by it
+
+    check_pages_spec(pages)
+    return tuple(pages) if isinstance(pages, list) else pages
+
+
+def check_max_pages(max_pages: Any) -> int | None:
+    """``max_pages``: the most pages of one document (a whole number >= 1), or ``None`` for no cap."""
+    return None if max_pages is None else check_whole(max_pages, "max_pages", 1)

@@ -30,12 +30,15 @@ from airflow_provider_hwocr.integration.mixin import (
     image_label,
 )
 from airflow_provider_hwocr.operators.arguments import (
+    DEFAULT_MAX_PAGES,
     check_export_text,
     check_flag,
     check_image_source,
     check_max_calls,
+    check_max_pages,
     check_max_xcom_bytes,
     check_output_uri,
+    check_pages,
     check_parameters,
     check_price,
     is_static,
@@ -114,8 +117,22 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
     :param dry_run: resolve and check the image and decide the skip; no OCR call, no write.
     :param max_calls: OCR calls this task may make (0 refuses the call).
     :param price_per_call: for cost estimates (else the connection's ``price_per_call``).
+    :param pages: the pages of a PDF or OFD document to read, each page one call: ``None``
+        (default: every page), a page (``3``), pages and ranges (``"2-5"``, ``"1,3-4"``, ``"3-"``
+        for page 3 to the end) or a list (``[1, 4]``). Templated. A document is counted locally
+        before anything is called: an ``obs://`` object or a URL is downloaded once for that
+        (then, for an API with a page field, each page is still sent as the URL with the page
+        field set), unless its stored pages already say how many it has. Pages past the end are
+        refused naming ``pages``; an image is one page, and ``pages`` choosing any other page of
+        it is refused. How each page is sent follows from the API: with its page field
+        (``pdf_page_number``, ``page_num``), as a one-page PDF, or rendered to PNG.
+    :param max_pages: the most pages of one document (counting those ``pages`` chooses), default
+        50: a longer one is refused before any call, naming ``max_pages`` and its page count.
+        ``None``: no cap.
     :return: the API's ``result`` (a dict, or a list for list-shaped APIs), or
-        the reference to it in OBS; pushed to XCom.
+        the reference to it in OBS; pushed to XCom. For a PDF or OFD document, every page:
+        ``{"pages": [{"page": 1, "result": ...}, ...], "page_count": n}``, or with
+        ``output_uri`` a list of references ``{"uri", "summary", "page"}``.
     """
 
     template_fields: Sequence[str] = (
@@ -128,6 +145,7 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
         "enterprise_project_id",
         "max_calls",
         "price_per_call",
+        "pages",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"parameters": "json"}
     ui_color = "#c7000b"
@@ -156,6 +174,8 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
         emit_asset: bool = False,
         export_text: bool = False,
         map_index_template: str | None = DEFAULT_MAP_INDEX_TEMPLATE,
+        pages: int | str | list[int] | None = None,
+        max_pages: int | None = DEFAULT_MAX_PAGES,
         **kwargs: Any,
     ) -> None:
         # The default above (read by .partial() too) names mapped instances by file.
@@ -182,6 +202,8 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
         self.enterprise_project_id = enterprise_project_id
         self.retry_possibly_billed = check_flag(retry_possibly_billed, "retry_possibly_billed", optional=True)
         self.emit_asset = check_flag(emit_asset, "emit_asset")
+        self.pages = check_pages(pages)  # a template is checked once rendered
+        self.max_pages = check_max_pages(max_pages)
         self._check_at_parse_time()
         if self.emit_asset:
             self.outlets = with_result_outlet(self.outlets, self.output_uri)
@@ -249,6 +271,8 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
             export_text=self.export_text,
             emit_asset=self.emit_asset,
             region=self.region or None,
+            pages=check_pages(self.pages, rendered=True),
+            max_pages=self.max_pages,
         )
 
     # --- the hooks (built when the task runs) ----------------------------------------------

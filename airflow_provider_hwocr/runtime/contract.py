@@ -42,6 +42,7 @@ __all__ = [
     "OcrHookFactory",
     "OcrTaskSettings",
     "OnOverlap",
+    "PagesSpec",
     "ResumedWait",
     "RunLocations",
     "SensorSelection",
@@ -51,6 +52,9 @@ __all__ = [
 ImageSourceMode = Literal["signed_url", "authorized", "inline"]
 #: What a batch does while another run sends images of its output prefix, API and shard.
 OnOverlap = Literal["defer", "wait", "fail"]
+#: ``pages=`` once checked: ``None`` (every page), a page, a string of pages and ranges
+#: (``"2-5"``, ``"1,3-4"``, ``"3-"``) or a tuple of pages (a list is made a tuple).
+PagesSpec = int | str | tuple[int, ...] | None
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,11 @@ class OcrTaskSettings:
     emit_asset: bool
     #: The operator's ``region=`` (else the connection's, known once the hook has read it).
     region: str | None
+    #: ``pages=``: the pages of each PDF or OFD document to read (``None``: every page).
+    pages: PagesSpec
+    #: ``max_pages=``: a document with more pages than this (counting those ``pages`` chooses) is
+    #: refused before any call; ``None``: no cap.
+    max_pages: int | None
 
 
 @dataclass(frozen=True)

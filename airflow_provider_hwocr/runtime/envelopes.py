@@ -123,17 +123,29 @@ def envelope(
     region: str,
     result: Any,
     summary: dict[str, Any],
+    page: int | None = None,
+    pages: int | None = None,
 ) -> dict[str, Any]:
-    """The JSON object stored in OBS for one image."""
-    return {
+    """The JSON object stored in OBS for one image, or for one page of a PDF or OFD document.
+
+    A page's envelope also records ``page`` (1-based) and ``pages`` (the document's page count),
+    after ``source`` (the document); an image's has neither, as before pages.
+    """
+    doc: dict[str, Any] = {
         "format": ENVELOPE_FORMAT,
         "api": api.slug,
         "parameters": parameters,
         "source": source,
-        "region": region,
-        "request_id": request_id,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "provider_version": __version__,
-        "summary": summary,
-        "result": result,
     }
+    if page is not None:
+        doc["page"] = page
+        doc["pages"] = pages
+    doc.update(
+        region=region,
+        request_id=request_id,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        provider_version=__version__,
+        summary=summary,
+        result=result,
+    )
+    return doc

@@ -5,6 +5,11 @@ so both behave the same way. Runs at task time only; it receives arguments the o
 has checked (:mod:`airflow_provider_hwocr.operators.arguments`) and API parameters that
 were validated once, by the operator, for the whole task.
 
+A PDF or OFD document is read page by page (:mod:`airflow_provider_hwocr.runtime.documents`):
+the pipeline tells a document from an image, opens it (its pages counted and chosen), sends each
+page with its page parameters and stores each page's result under a key naming the page and the
+document's page count (:meth:`ResultStore.page_key`), the envelope recording ``page`` and ``pages``.
+
 An API without an image (invoice-verification) goes the same way: its "image" is the
 request's fields (a ``fields`` :class:`~airflow_provider_hwocr.client.sources.ImageSource`),
 from the task's parameters or from each entry of a batch's ``images=``; the fields
@@ -23,6 +28,8 @@ from urllib.parse import parse_qsl, urlsplit
 from airflow_provider_hwocr.catalog import Api
 from airflow_provider_hwocr.catalog.errors import AUTHORIZED_SOURCE_HINT, OBS_FETCH_ERROR_CODES
 from airflow_provider_hwocr.catalog.formats import base64_size
+from airflow_provider_hwocr.catalog.pages import DocumentKind
+from airflow_provider_hwocr.client.documents import DEFAULT_MAX_PAGES
 from airflow_provider_hwocr.client.errors import HuaweiOcrError, HuaweiOcrValidationError
 from airflow_provider_hwocr.client.request import PreparedRequest, prepare_request
 from airflow_provider_hwocr.client.sources import (
@@ -34,6 +41,14 @@ from airflow_provider_hwocr.client.sources import (
 )
 from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
 from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
+from airflow_provider_hwocr.runtime.documents import (
+    MAX_DOCUMENT_BYTES,
+    Document,
+    document_pages_spec,
+    download,
+    kind_by_name,
+    source_kind,
+)
 from airflow_provider_hwocr.runtime.envelopes import (
     META_API,
     META_PARAMS,
@@ -44,7 +59,7 @@ from airflow_provider_hwocr.runtime.envelopes import (
     params_digest,
     summarize,
 )
-from airflow_provider_hwocr.runtime.store import ResultStore
+from airflow_provider_hwocr.runtime.store import PageKey, ResultStore
 from airflow_provider_hwocr.runtime.text_export import text_document
 
 if TYPE_CHECKING:
@@ -67,6 +82,9 @@ class ImageOutcome:
     billed_retries: int = 0
     #: ETag of the stored result object (as a listing shows it), for the batch's index.
     result_etag: str | None = None
+    #: The page of a document this is the result of (``None``: an image), and the document's pages.
+    page: int | None = None
+    pages: int | None = None
 
 
 class OcrPipeline:
@@ -87,9 +105,15 @@ class OcrPipeline:
         log: Any = None,
         export_text: bool = False,
         ledger: InvoiceLedger | None = None,
+        pages: Any = None,
+        max_pages: int | None = DEFAULT_MAX_PAGES,
     ) -> None:
         self.api = api
         self.params = params
+        #: The pages of each document to read (``pages=``, else the API's page field among the
+        #: parameters, else ``None``: every page); refused when both are given, differently.
+        self.pages = document_pages_spec(api, params, pages)
+        self.max_pages = max_pages
         # an API without image: the request's fields are the source (its identity and version)
         self.digest = params_digest(params if api.image_field is not None else {})
         self.ocr_hook = ocr_hook
@@ -143,11 +167,17 @@ class OcrPipeline:
         return src
 
     def listed_source(self, loc: ObsLocation, *, size: int, etag: str | None) -> ImageSource:
-        """An OBS source from what a HEAD or a listing said of it (no request); checks its size."""
+        """An OBS source from what a HEAD or a listing said of it (no request); checks its size.
+
+        A document (a key ending in ``.pdf`` or ``.ofd``) may be larger than one request takes: its
+        pages are sent one at a time, each checked when it is sent.
+        """
         limit = self.api.limits.max_base64_bytes
         encoded = base64_size(size)
         if size == 0:
             raise HuaweiOcrValidationError(f"image: {loc.uri} is empty (0 bytes)", parameter="image")
+        if self.api.image_field is not None and kind_by_name(loc.key) is not None:
+            limit, encoded = MAX_DOCUMENT_BYTES, size
         if encoded > limit:
             raise HuaweiOcrValidationError(
                 f"image: {loc.uri} is {size:,} bytes, {encoded:,} after Base64; {self.api.slug} accepts "
@@ -173,13 +203,74 @@ class OcrPipeline:
         else:
             src.url = self.obs.signed_get_url(loc.bucket, loc.key, expires=self.signed_url_expires)
 
+    # --- documents ------------------------------------------------------------------
+
+    def document_kind(self, src: ImageSource) -> DocumentKind | None:
+        """``"pdf"`` or ``"ofd"`` for a document source, ``None`` for an image (no request)."""
+        return source_kind(self.api, src)
+
+    def open_document(self, src: ImageSource, data: bytes | None = None) -> Document | None:
+        """The document ``src`` is, counted and checked (``pages``, ``max_pages``) before any call: its
+        bytes are ``data``, else read (one GET of an object or a URL); ``None`` if they are not a PDF
+        or OFD after all."""
+        if data is None:
+            data = download(src, self._obs_for(src))
+        return Document.open(
+            self.api,
+            src,
+            data,
+            pages=self.pages,
+            max_pages=self.max_pages,
+            inline=self.inline,
+        )
+
+    def _obs_for(self, src: ImageSource) -> HuaweiObsHook | None:
+        return self.obs if src.kind == "obs" and src.data is None else None
+
+    @property
+    def inline(self) -> bool:
+        """Whether an ``obs://`` source is sent as bytes (``image_source="inline"``)."""
+        return self.image_source == "inline"
+
+    def known_document(self, src: ImageSource, kind: DocumentKind, count: int) -> Document:
+        """The document, its page count known already (from the keys of its stored pages), its pages
+        chosen and checked, nothing read: :meth:`Document.needs_data` says whether its pages need
+        its bytes anyway (split, rendered, sent as bytes: then :meth:`open_document`)."""
+        return Document.planned(
+            self.api, src, kind, count, pages=self.pages, max_pages=self.max_pages, size=src.size
+        )
+
     # --- output ---------------------------------------------------------------------
 
-    def result_key(self, src: ImageSource) -> str | None:
-        """Where this image's result goes; ``None`` without an output (or for an unusable source)."""
+    def result_key(self, src: ImageSource, page: int | None = None, pages: int | None = None) -> str | None:
+        """Where this image's result (or this page's of a document) goes; ``None`` without an output
+        (or for an unusable source)."""
         if self.store is None or not src.identity:
             return None
-        return self.store.result_key(src.identity, src.name)
+        return self.store.result_key(src.identity, src.name, page, pages)
+
+    def document_stem(self, src: ImageSource) -> str | None:
+        """What the keys of a document's pages start with; ``None`` without an output."""
+        if self.store is None or not src.identity:
+            return None
+        return self.store.document_stem(src.identity, src.name)
+
+    def stored_pages(self, src: ImageSource) -> dict[int, set[int]]:
+        """The pages of ``src`` stored already, by the page count their keys name: one listing of the
+        document's keys (``{}`` without an output, or when nothing is stored)."""
+        stem = self.document_stem(src)
+        if stem is None or self.store is None:
+            return {}
+        found: dict[int, set[int]] = {}
+        for info in self.obs.list_objects(self.store.bucket, self.store.page_prefix(stem)):
+            parsed = self.store.parse_page_key(info.key)
+            if parsed is not None and parsed.stem == stem:
+                found.setdefault(parsed.pages, set()).add(parsed.page)
+        return found
+
+    def page_of(self, key: str) -> PageKey | None:
+        """The page a result key names (``None``: an image's key)."""
+        return None if self.store is None else self.store.parse_page_key(key)
 
     def existing(self, key: str, src: ImageSource) -> dict[str, Any] | None:
         """The stored result for ``key`` if it was made with these parameters from this source (a HEAD)."""
@@ -198,11 +289,18 @@ class OcrPipeline:
             summary = json.loads(meta.get(META_SUMMARY) or "{}")
         except ValueError:
             summary = {}
-        return {"uri": self.store.uri(key), "summary": summary}
+        reference: dict[str, Any] = {"uri": self.store.uri(key), "summary": summary}
+        page = self.page_of(key)
+        if page is not None:
+            reference["page"] = page.page
+        return reference
 
     def _store(self, key: str, src: ImageSource, response: Any, summary: dict[str, Any]) -> dict[str, Any]:
+        """Write one answer under ``key``; a page's key names its page and the document's page count,
+        which its envelope and text pages record."""
         store = self.store
         assert store is not None
+        page = store.parse_page_key(key)
         doc = envelope(
             api=self.api,
             parameters=self.params,
@@ -211,6 +309,8 @@ class OcrPipeline:
             region=self.ocr_hook.settings.region,
             result=response.result,
             summary=summary,
+            page=None if page is None else page.page,
+            pages=None if page is None else page.pages,
         )
         identity = src.identity
         metadata = {
@@ -231,14 +331,23 @@ class OcrPipeline:
                 request_id=response.request_id,
                 result_uri=uri,
             )
+            if page is not None:  # the document's page, not the items of the page's result
+                for item in text["pages"]:
+                    item["metadata"].update(page=page.page, pages=page.pages)
             self.obs.put_json(store.bucket, store.text_key(key), text)
-        return {"uri": uri, "summary": summary, "etag": etag}
+        reference: dict[str, Any] = {"uri": uri, "summary": summary, "etag": etag}
+        if page is not None:
+            reference["page"] = page.page
+        return reference
 
     # --- one image ------------------------------------------------------------------
 
     def run(self, image: Any) -> ImageOutcome:
         """One image: resolve it (HEAD for OBS), skip it if its result is in OBS, else call and store."""
-        src = self.resolve(image)
+        return self.run_source(self.resolve(image))
+
+    def run_source(self, src: ImageSource) -> ImageOutcome:
+        """One resolved image: skipped if its result is in OBS, else called and stored."""
         key = self.result_key(src)
         if key and self.skip_existing:
             existing = self.existing(key, src)
@@ -246,13 +355,17 @@ class OcrPipeline:
                 return ImageOutcome(src.display, "skipped", existing, result_uri=existing["uri"])
         return self.send(src, key)
 
-    def check(self, src: ImageSource) -> PreparedRequest:
-        """Every local check of the request for ``src`` (no call); returns the prepared request."""
+    def check(self, src: ImageSource, page_params: Mapping[str, Any] | None = None) -> PreparedRequest:
+        """Every local check of the request for ``src`` (no call); returns the prepared request.
+
+        ``page_params``: the page field that chooses a document's page (``{"pdf_page_number": 3}``).
+        """
         if src.kind == "fields":
             return prepare_request(self.api, params=self._fields_params(src))
         image = src.data if src.kind in ("obs", "file", "bytes") else src.image
+        params = {**self.params, **page_params} if page_params else self.params
         return prepare_request(
-            self.api, image=None if src.url else image, url=src.url, params=self.params, validated=True
+            self.api, image=None if src.url else image, url=src.url, params=params, validated=True
         )
 
     def _fields_params(self, src: ImageSource) -> dict[str, Any]:
@@ -268,7 +381,11 @@ class OcrPipeline:
         return {**self.params, **own}
 
     def recognise(
-        self, src: ImageSource, *, ensure_may_send: Callable[[], None] | None = None
+        self,
+        src: ImageSource,
+        *,
+        ensure_may_send: Callable[[], None] | None = None,
+        page_params: Mapping[str, Any] | None = None,
     ) -> tuple[Any, dict[str, Any]]:
         """The billed part of one image: check, call OCR; returns ``(response, summary)``.
 
@@ -276,10 +393,11 @@ class OcrPipeline:
         it (the batch: once it stops, loses its lease or spends its budget). The hook's rate
         limiter paces every try. Nothing is stored: the batch hands the answer to its writer
         stage (:mod:`airflow_provider_hwocr.runtime.batch.write`), :meth:`send` stores it at once.
+        ``page_params`` choose a document's page (:meth:`check`).
         """
         # Everything is checked here, before the (billed) call.
         try:
-            prepared = self.check(src)
+            prepared = self.check(src, page_params)
         except HuaweiOcrError as exc:
             scrub(exc, src.url)
             raise
@@ -311,6 +429,7 @@ class OcrPipeline:
         """Write one answer under ``key`` (and its text, with ``export_text``); the image is done once this returns."""
         reference = self._store(key, src, response, summary)
         etag = reference.pop("etag", None)
+        page = self.page_of(key)
         return ImageOutcome(
             src.display,
             "done",
@@ -320,6 +439,8 @@ class OcrPipeline:
             reference["uri"],
             billed_retries=getattr(response, "billed_retries", 0) or 0,
             result_etag=etag,
+            page=None if page is None else page.page,
+            pages=None if page is None else page.pages,
         )
 
     def send(self, src: ImageSource, key: str | None) -> ImageOutcome:

@@ -4,20 +4,32 @@
 task's :class:`~airflow_provider_hwocr.runtime.costs.CallBudget` before each try (the first
 and every retry) and gives it back when the try surely was not billed, so ``max_calls=1``
 means at most one billable call whatever the faults.
+
+A PDF or OFD document is read page by page (:mod:`airflow_provider_hwocr.runtime.documents`):
+one call per chosen page, each page's result stored under its own key (with ``output_uri``);
+a document whose pages need more calls than ``max_calls`` allows is refused before any. Its
+XCom value lists every page: ``{"pages": [{"page": 1, "result": ...}, ...], "page_count": n}``,
+or with ``output_uri`` a list of references ``{"uri", "summary", "page"}``. An image's is as it
+always was. A re-run with ``output_uri`` lists the document's stored pages (one listing) and
+HEADs them: when every chosen page is stored, nothing is downloaded or called.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_hwocr.client.errors import HuaweiOcrError
-from airflow_provider_hwocr.client.sources import describe
-from airflow_provider_hwocr.errors import HuaweiOcrXComSizeError
+from airflow_provider_hwocr.catalog.pages import DocumentKind
+from airflow_provider_hwocr.client.documents import parse_pages
+from airflow_provider_hwocr.client.errors import HuaweiOcrError, HuaweiOcrValidationError
+from airflow_provider_hwocr.client.sources import ImageSource, describe
+from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrXComSizeError
 from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
 from airflow_provider_hwocr.runtime.contract import Collaborators, OcrTaskSettings, RunLocations
 from airflow_provider_hwocr.runtime.costs import CallBudget, estimate_cost, resolve_dry_run
+from airflow_provider_hwocr.runtime.documents import Document, check_image_pages
 from airflow_provider_hwocr.runtime.pipeline import ImageOutcome, OcrPipeline
 from airflow_provider_hwocr.runtime.task import locations, pipeline_for, price_of
 
@@ -46,10 +58,29 @@ def run(
     subject = pipeline.params if image is None and pipeline.api.image_field is None else image
     log.info("OCR %s on %s", pipeline.api.slug, describe(subject))
     try:
-        outcome = pipeline.run(image)
+        src = pipeline.resolve(image)
+        plan = plan_of(pipeline, src)
+        if plan is not None:
+            return run_document(settings, pipeline, plan, context, log, after_run=after_run)
+        check_image_pages(settings.pages, src.display)
+        outcome = pipeline.run_source(src)
     except HuaweiOcrError:
         report_billing(settings, hook, context, log, failed=True)
         raise
+    return finish_image(settings, hook, outcome, context, log, after_run=after_run)
+
+
+def finish_image(
+    settings: OcrTaskSettings,
+    hook: HuaweiOcrHook,
+    outcome: ImageOutcome,
+    context: Any,
+    log: Any,
+    *,
+    after_run: Callable[[RunLocations], None],
+) -> Any:
+    """An image done (or skipped): what the run read and wrote, its report; returns its XCom value."""
+    image = settings.image
     sources = [image] if image is not None else []
     after_run(locations(settings, hook, sources=sources, results=[outcome.result_uri]))
     if outcome.status == "skipped":
@@ -76,38 +107,240 @@ def report_done(
 
 
 def dry_run(settings: OcrTaskSettings, pipeline: OcrPipeline, why: str | None, log: Any) -> dict[str, Any]:
-    """Resolve and check the image and decide the skip, with no OCR call and no write."""
-    report: dict[str, Any] = {"dry_run": True, "reason": why, "total": 1}
-    status, reason = "would_call", None
+    """Resolve and check the image and decide the skip, with no OCR call and no write.
+
+    A document is counted (downloaded if its page count is not known from its stored pages): the
+    report's ``would_call`` is the number of page calls the task would make.
+    """
+    status, reason, plan = "would_call", None, None
     image = settings.image
     try:
         src = pipeline.resolve(image)
-        key = pipeline.result_key(src)
-        if key and pipeline.skip_existing and pipeline.existing(key, src) is not None:
-            status = "skipped"
-        else:
-            pipeline.check(src)
+        plan = plan_of(pipeline, src)
+        status = _dry_image(settings, pipeline, src) if plan is None else _dry_document(plan)
     except (HuaweiOcrError, ValueError) as exc:
         status, reason = "rejected", str(exc)[:500]
-    price = price_of(settings, pipeline.ocr_hook)
-    report.update(
-        would_call=int(status == "would_call"),
-        skipped=int(status == "skipped"),
-        rejected=int(status == "rejected"),
-        rejections=[{"source": describe(image), "reason": reason}] if reason else [],
-        price_per_call=price,
-        estimated_cost=estimate_cost(int(status == "would_call"), price),
-    )
+    report = _dry_report(settings, pipeline, why, status, reason, plan)
+    pages = f" ({report['would_call']} page call(s) of {len(plan.pages)} chosen)" if plan is not None else ""
     log.info(
-        "DRY RUN (%s): %s %s%s; no OCR call and no write was made",
+        "DRY RUN (%s): %s %s%s%s; no OCR call and no write was made",
         why,
         describe(image),
         {"would_call": "would be sent to OCR", "skipped": "is done already", "rejected": "would be rejected"}[
             status
         ],
+        pages,
         f": {reason}" if reason else "",
     )
     return report
+
+
+def _dry_report(
+    settings: OcrTaskSettings,
+    pipeline: OcrPipeline,
+    why: str | None,
+    status: str,
+    reason: str | None,
+    plan: DocumentPlan | None,
+) -> dict[str, Any]:
+    """A dry run's XCom value: an image is one call, a document its pages not stored yet."""
+    calls = int(status == "would_call") if plan is None else len(plan.todo)
+    price = price_of(settings, pipeline.ocr_hook)
+    report: dict[str, Any] = {
+        "dry_run": True,
+        "reason": why,
+        "total": 1 if plan is None else len(plan.pages),
+        "would_call": calls,
+        "skipped": int(status == "skipped") if plan is None else len(plan.done),
+        "rejected": int(status == "rejected"),
+        "rejections": [{"source": describe(settings.image), "reason": reason}] if reason else [],
+        "price_per_call": price,
+        "estimated_cost": estimate_cost(calls, price),
+    }
+    if plan is not None:
+        report.update(documents=1, pages=len(plan.pages), page_count=plan.count)
+    return report
+
+
+def _dry_document(plan: DocumentPlan) -> str:
+    return "would_call" if plan.todo else "skipped"
+
+
+def _dry_image(settings: OcrTaskSettings, pipeline: OcrPipeline, src: ImageSource) -> str:
+    """A dry run's image: ``skipped`` (stored already) or ``would_call`` once every check passed."""
+    check_image_pages(settings.pages, src.display)
+    key = pipeline.result_key(src)
+    if key and pipeline.skip_existing and pipeline.existing(key, src) is not None:
+        return "skipped"
+    pipeline.check(src)
+    return "would_call"
+
+
+# --- a document, page by page ---------------------------------------------------------------------
+
+
+@dataclass
+class DocumentPlan:
+    """A document's chosen pages, those stored already (their references) and those to send."""
+
+    src: ImageSource
+    count: int
+    pages: list[int]
+    #: Page -> the reference of its stored result (``{"uri", "summary", "page"}``).
+    done: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: How its pages are sent; ``None`` when every chosen page is stored (nothing was downloaded).
+    doc: Document | None = None
+
+    @property
+    def todo(self) -> list[int]:
+        return [p for p in self.pages if p not in self.done]
+
+
+def plan_of(pipeline: OcrPipeline, src: ImageSource) -> DocumentPlan | None:
+    """The plan of a document source, ``None`` for an image (told without a request)."""
+    kind = pipeline.document_kind(src)
+    return None if kind is None else plan_document(pipeline, src, kind)
+
+
+def plan_document(pipeline: OcrPipeline, src: ImageSource, kind: DocumentKind) -> DocumentPlan | None:
+    """The pages of a document to send, before any call; ``None`` when its bytes are not a PDF or OFD.
+
+    With ``output_uri`` (and ``skip_existing``), one listing of the document's page keys tells its
+    page count, and a HEAD of each stored page whether it was made from this source with these
+    parameters: every chosen page stored means nothing is downloaded. Else the document is read
+    (once) to count its pages; ``pages`` past the end and ``max_pages`` are refused here.
+    """
+    stored = pipeline.stored_pages(src) if pipeline.skip_existing else {}
+    for count, have in sorted(stored.items(), key=lambda kv: -len(kv[1])):
+        plan = _from_stored(pipeline, src, kind, count, have)
+        if plan is not None:
+            return plan
+    doc = pipeline.open_document(src)
+    if doc is None:
+        return None
+    return DocumentPlan(src, doc.count, doc.pages, doc=doc)
+
+
+def _from_stored(
+    pipeline: OcrPipeline, src: ImageSource, kind: DocumentKind, count: int, have: set[int]
+) -> DocumentPlan | None:
+    """The plan when ``count`` (from stored keys) is the document's: some chosen page of it is stored,
+    made from this source with these parameters; else ``None``."""
+    try:
+        chosen = parse_pages(pipeline.pages, count)
+    except HuaweiOcrValidationError:
+        return None  # chosen pages past the end of that count: not this document's (the read says)
+    done = _stored_references(pipeline, src, count, [p for p in chosen if p in have])
+    if not done:
+        return None
+    plan = DocumentPlan(src, count, chosen, done)
+    if plan.todo:
+        plan.doc = _document_of(pipeline, src, kind, count)
+        if plan.doc is None:
+            return None
+    return plan
+
+
+def _stored_references(
+    pipeline: OcrPipeline, src: ImageSource, count: int, pages: list[int]
+) -> dict[int, dict[str, Any]]:
+    """Page -> its stored result's reference, for each of ``pages`` made from this source with these
+    parameters (a HEAD each)."""
+    done: dict[int, dict[str, Any]] = {}
+    for page in pages:
+        key = pipeline.result_key(src, page, count)
+        reference = None if key is None else pipeline.existing(key, src)
+        if reference is not None:
+            done[page] = reference
+    return done
+
+
+def _document_of(pipeline: OcrPipeline, src: ImageSource, kind: DocumentKind, count: int) -> Document | None:
+    """The document of ``count`` pages (known): read only when its pages need its bytes; ``None`` when
+    what is read is not that document."""
+    doc: Document | None = pipeline.known_document(src, kind, count)
+    if doc is not None and doc.needs_data(inline=pipeline.inline):
+        doc = pipeline.open_document(src)  # split or rendered pages: read once
+    return doc if doc is not None and doc.count == count else None
+
+
+def run_document(
+    settings: OcrTaskSettings,
+    pipeline: OcrPipeline,
+    plan: DocumentPlan,
+    context: Any,
+    log: Any,
+    *,
+    after_run: Callable[[RunLocations], None],
+) -> Any:
+    """Send each chosen page not stored yet, one call each, and store it; returns the XCom value."""
+    todo = plan.todo
+    limit = settings.max_calls
+    if limit is not None and len(todo) > limit:
+        raise HuaweiCloudBudgetExceededError(
+            f"max_calls: {plan.src.display} needs {len(todo)} page call(s), over max_calls={limit}; "
+            "nothing was called (choose pages with pages=..., or raise max_calls)"
+        )
+    log.info(
+        "%s: %d of its %d page(s) chosen, %d stored already, %d to send",
+        plan.src.display,
+        len(plan.pages),
+        plan.count,
+        len(plan.done),
+        len(todo),
+    )
+    outcomes = {page: _send_page(pipeline, plan, page) for page in todo}
+    hook = pipeline.ocr_hook
+    uris = [plan.done[p]["uri"] if p in plan.done else outcomes[p].result_uri for p in plan.pages]
+    after_run(locations(settings, hook, sources=[settings.image], results=uris))
+    if todo:
+        report_billing(settings, hook, context, log, failed=False)
+    return document_value(settings, plan, outcomes, stored=pipeline.store is not None)
+
+
+def document_value(
+    settings: OcrTaskSettings, plan: DocumentPlan, outcomes: dict[int, ImageOutcome], *, stored: bool
+) -> Any:
+    """A document's XCom value: every chosen page's reference (stored), else every page's result."""
+    if stored:
+        return [plan.done[p] if p in plan.done else {**outcomes[p].value, "page": p} for p in plan.pages]
+    value = {
+        "pages": [{"page": p, "result": outcomes[p].value} for p in plan.pages],
+        "page_count": plan.count,
+    }
+    check_xcom_size(settings, ImageOutcome(plan.src.display, "done", value))
+    return value
+
+
+def _send_page(pipeline: OcrPipeline, plan: DocumentPlan, page: int) -> ImageOutcome:
+    """One page: its body prepared (the page field, a one-page PDF or a rendered page), sent, stored."""
+    assert plan.doc is not None  # a plan with pages to send has its document
+    body = plan.doc.body(page)
+    pipeline.attach(body.source)
+    response, summary = pipeline.recognise(body.source, page_params=body.params)
+    key = pipeline.result_key(plan.src, page, plan.count)
+    if key is not None:
+        outcome = pipeline.store_result(key, plan.src, response, summary)
+    else:
+        outcome = ImageOutcome(
+            plan.src.display,
+            "done",
+            response.result,
+            response.request_id,
+            response.attempts,
+            billed_retries=getattr(response, "billed_retries", 0) or 0,
+            page=page,
+            pages=plan.count,
+        )
+    pipeline.log.info(
+        "OCR %s page %d of %d: request id %s%s",
+        pipeline.api.slug,
+        page,
+        plan.count,
+        outcome.request_id,
+        f"; stored in {outcome.result_uri}" if outcome.result_uri else "",
+    )
+    return outcome
 
 
 def report_billing(

@@ -3,7 +3,10 @@
 For results under ``obs://bucket/P`` (``P`` is empty or ends with ``/``):
 
 * results: ``P{name}-{hash}.{api}.json``, one per image (the same key from a single-image
-  operator and from a batch, so either skips what the other did);
+  operator and from a batch, so either skips what the other did); a page of a PDF or OFD
+  document: ``P{name}-{hash}.p{page:04d}of{pages:04d}.{api}.json``, its number and the document's
+  page count in the key, so that the listing a re-run makes anyway tells how many pages a
+  document has and which are done, without reading the document again;
 * text pages (``export_text``): ``P{name}-{hash}.{api}.text.json``, next to the result;
 * progress parts: ``P_hwocr_progress/{api}/{shard-}{token}-{seq}.json``, written while a batch
   runs and deleted once its manifest is written. They sit under ``P`` so that the one listing
@@ -32,7 +35,15 @@ from airflow_provider_hwocr.client.sources import parse_obs_uri
 if TYPE_CHECKING:
     from airflow_provider_hwocr.runtime.contract import ObsPrefix
 
-__all__ = ["HOUSEKEEPING_SUFFIX", "PROGRESS_DIR", "TEXT_SUFFIX", "ResultStore", "shard_tag", "text_key"]
+__all__ = [
+    "HOUSEKEEPING_SUFFIX",
+    "PROGRESS_DIR",
+    "TEXT_SUFFIX",
+    "PageKey",
+    "ResultStore",
+    "shard_tag",
+    "text_key",
+]
 
 PROGRESS_DIR = "_hwocr_progress/"
 HOUSEKEEPING_SUFFIX = "_hwocr/"
@@ -42,6 +53,17 @@ TEXT_SUFFIX = ".text.json"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _SHARD_TAG = re.compile(r"s\d+of\d+")
+#: What follows a document's stem in a page's key: ``.p0002of0005`` (then ``.{api}.json``).
+_PAGE_TAG = re.compile(r"-[0-9a-f]{12}\.p(\d{4,})of(\d{4,})$")
+
+
+@dataclass(frozen=True)
+class PageKey:
+    """What a page result's key says: the document's stem, the page and the document's page count."""
+
+    stem: str
+    page: int
+    pages: int
 
 
 def shard_tag(shard_index: int | None, shard_count: int) -> str:
@@ -91,15 +113,53 @@ class ResultStore:
 
     # --- results ----------------------------------------------------------------------
 
-    def result_key(self, identity: str, name_hint: str) -> str:
-        """Deterministic key: same image, prefix and API -> same key.
+    def result_key(
+        self, identity: str, name_hint: str, page: int | None = None, pages: int | None = None
+    ) -> str:
+        """Deterministic key: same image (or document page), prefix and API -> same key.
 
         ``{prefix}{name}-{digest}.{api}.json``: ``name`` is a readable, safe form of
-        the image's file name and ``digest`` tells apart images with the same name.
+        the image's file name and ``digest`` tells apart images with the same name. A page of
+        a document (``page`` and ``pages`` given): ``{stem}.p{page:04d}of{pages:04d}.{api}.json``
+        (:meth:`page_key`); an image keeps the key above, so results made before pages stay valid.
         """
+        stem = self.document_stem(identity, name_hint)
+        if page is None:
+            return f"{stem}.{self.api}.json"
+        if pages is None:
+            raise ValueError("a page's key names the document's page count too")
+        return self.page_key(stem, page, pages)
+
+    def document_stem(self, identity: str, name_hint: str) -> str:
+        """``{prefix}{name}-{digest}``: what every result key of one source starts with."""
         name = _UNSAFE.sub("_", name_hint.rsplit("/", 1)[-1]).strip("._") or "image"
         digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:12]
-        return f"{self.prefix}{name[:80]}-{digest}.{self.api}.json"
+        return f"{self.prefix}{name[:80]}-{digest}"
+
+    def page_key(self, stem: str, page: int, pages: int) -> str:
+        """The key of page ``page`` of a ``pages``-page document whose stem is ``stem``."""
+        if not 1 <= page <= pages:
+            raise ValueError(f"page {page} is not in a document of {pages} page(s)")
+        return f"{stem}.p{page:04d}of{pages:04d}.{self.api}.json"
+
+    def page_prefix(self, stem: str) -> str:
+        """What the keys of every page of a document start with (one listing finds them)."""
+        return f"{stem}.p"
+
+    def parse_page_key(self, key: str) -> PageKey | None:
+        """The stem, page and page count of a page result's key of this API; ``None`` for any other key
+        (an image's result, another API's, a text export)."""
+        suffix = f".{self.api}.json"
+        if not key.endswith(suffix):
+            return None
+        head = key[: -len(suffix)]
+        match = _PAGE_TAG.search(head)
+        if match is None:
+            return None
+        page, pages = int(match.group(1)), int(match.group(2))
+        if not 1 <= page <= pages:
+            return None
+        return PageKey(head[: match.start() + 13], page, pages)
 
     text_key = staticmethod(text_key)
 

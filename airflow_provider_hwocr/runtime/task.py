@@ -53,6 +53,8 @@ def pipeline_for(
         log=log,
         export_text=settings.export_text,
         ledger=ledger_for(spec, store, parts.obs_hook, log),  # invoice checks per day (else None)
+        pages=settings.pages,
+        max_pages=settings.max_pages,
     )
 
 
