@@ -25,7 +25,7 @@ Pipeline of an OCR request (the first failure answers):
     ``ofd`` (an OFD page's own text), ``documented`` or ``shape`` (made from the
     response model, nothing read);
     invoice-verification: at most ``config.invoice_checks_per_day`` checks of
-    one invoice a day (400 AIS.0101 beyond)
+    one invoice a day, China's day (400 AIS.0101 beyond; see :mod:`.invoices`)
 
 Besides OCR the same server answers IAM (``POST /v3/auth/tokens``,
 ``GET /v3/projects``) and its own control paths (``GET /_emulator/stats``,
@@ -46,7 +46,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from airflow_provider_hwocr.catalog import APIS, get_api, region_support
-from airflow_provider_hwocr.emulator import auth, examples, iam, results, validation
+from airflow_provider_hwocr.catalog.invoice_rules import ISSUE_DATES
+from airflow_provider_hwocr.emulator import auth, examples, iam, invoices, results, validation
 from airflow_provider_hwocr.emulator.config import BEHAVIOUR_FIELDS, EmulatorConfig
 from airflow_provider_hwocr.emulator.errors import EmulatorError
 from airflow_provider_hwocr.emulator.faults import FailureScript, RandomFaults, injected_error
@@ -317,8 +318,9 @@ class OcrEmulator:
         self._examples = examples.load_all()
         self._tokens = iam.TokenStore()
         self._lockout = auth.Lockout()
-        self._invoice_checks: dict[tuple[str, str, str], int] = {}
-        self._invoice_lock = threading.Lock()
+        #: The emulator's clock, seconds since the epoch (a test may move it: "tomorrow").
+        self.clock = time.time
+        self._invoices = invoices.InvoiceCounter(ISSUE_DATES, lambda: self.clock())
         self._log = CallLog(self.config.max_recorded_calls, self.config.max_timestamps)
         self._script = FailureScript()
         self._limiter = RateLimiter()
@@ -433,8 +435,7 @@ class OcrEmulator:
         self._script.clear()
         self._tokens.reset_count()
         self._lockout.clear()
-        with self._invoice_lock:
-            self._invoice_checks.clear()
+        self._invoices.clear()
         for name, value in self._initial_behaviour.items():
             setattr(self.config, name, _copy(value))
         self._limiter.clear()
@@ -526,17 +527,8 @@ class OcrEmulator:
         return None
 
     def _check_invoice(self, body: dict[str, Any]) -> None:
-        """The tax authority's limit: a few checks of one invoice a day."""
-        key = (str(body.get("code")), str(body.get("number")), time.strftime("%Y-%m-%d"))
-        with self._invoice_lock:
-            count = self._invoice_checks.get(key, 0) + 1
-            if count > self.config.invoice_checks_per_day:
-                raise EmulatorError(
-                    400,
-                    "AIS.0101",
-                    detail=f"invoice checked more than {self.config.invoice_checks_per_day} times today",
-                )
-            self._invoice_checks[key] = count
+        """The tax authority's limit: a few checks of one invoice a day (China's day)."""
+        self._invoices.count(body, self.config.invoice_checks_per_day)
 
     def _ocr(self, request: _Request, request_id: str, started: float) -> _Answer:
         slug, project_id = self._route(request.raw_path)

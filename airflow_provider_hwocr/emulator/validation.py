@@ -8,7 +8,10 @@ Order of checks, first failure wins (all answered with HTTP 400):
    (an API without image: an image field or ``url`` at all)
 4. a key the API does not know                     -> AIS.0101
 5. a parameter of the wrong type or value          -> AIS.0101
-   (a required one missing, both or neither of an exclusive pair)
+   (a required one missing, both or neither of an exclusive pair, a text not in its
+   documented form: the catalog's pattern, a ``YYYY-MM-DD`` date)
+   invoice-verification: what the tax authority cannot check -> AIS.0101
+   (the catalog's invoice rules, see :mod:`.invoices`)
 6. image field / url not a non-empty string        -> AIS.0101
 7. Base64 text longer than the API's limit         -> AIS.0103
 8. not strict Base64, or a ``data:`` prefix        -> AIS.0102
@@ -24,14 +27,17 @@ Order of checks, first failure wins (all answered with HTTP 400):
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from airflow_provider_hwocr.catalog import Api, Limits, Param
+from airflow_provider_hwocr.catalog.invoice_rules import invoice_rules
 from airflow_provider_hwocr.catalog.pages import page_field
-from airflow_provider_hwocr.emulator import pages
+from airflow_provider_hwocr.emulator import invoices, pages
 from airflow_provider_hwocr.emulator.config import EmulatorConfig
 from airflow_provider_hwocr.emulator.errors import EmulatorError
 from airflow_provider_hwocr.emulator.images import (
@@ -95,7 +101,20 @@ def _str_ok(param: Param, value: Any) -> bool:
         return False
     if value == "":
         return param.empty is not None
+    if param.pattern is not None and re.fullmatch(param.pattern, value) is None:
+        return False
+    if param.date and not _is_date(value):
+        return False
     return param.allowed is None or value in param.allowed
+
+
+def _is_date(value: str) -> bool:
+    """A calendar date written ``YYYY-MM-DD``."""
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) is not None
 
 
 def _str_list_ok(param: Param, value: Any) -> bool:
@@ -170,6 +189,9 @@ def check_params(api: Api, body: dict[str, Any]) -> str | None:
     sources = _image_sources(api, body)
     _check_presence(api, body)
     _check_values(api, body)
+    rules = invoice_rules(api.slug)
+    if rules is not None:
+        invoices.check_invoice(body, rules, invoices.china_today(rules.dates))
     if not sources:
         return None
     source = sources[0]

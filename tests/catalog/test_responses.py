@@ -59,7 +59,7 @@ DOCUMENT_FOR = {
 }
 #: Mainland documents get the Chinese VAT invoice (labelled in Chinese) when a CJK font is there.
 CHINESE = "vat_invoice" if "vat_invoice" in SAMPLES else "invoice"
-INVOICE = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20"}
+INVOICE = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20", "check_code": "123456"}
 
 
 def _document(slug: str) -> bytes:

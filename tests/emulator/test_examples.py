@@ -22,7 +22,7 @@ SHIPPED = {
     "myanmar-driver-license", "chile-id-card", "vietnam-id-card", "peru-id-card", "thailand-license-plate",
     "auto-classification", "handwriting",
 }  # fmt: skip
-INVOICE = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20"}
+INVOICE = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20", "check_code": "123456"}
 
 
 def _request(api) -> dict:

@@ -31,7 +31,7 @@ from tests.helpers.constants import AK, PROJECT_ID, REGION, SECURITY_TOKEN, SK, 
 
 TEXT_APIS = ("general-text", "handwriting", "web-image", "general-table", "smart-document-recognizer")
 SDK_APIS = [api for api in APIS if api.sdk_method]
-INVOICE = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20"}
+INVOICE = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20", "check_code": "123456"}
 #: Fields the reference pages document and the SDK's models lack (the SDK drops them when parsing).
 NOT_IN_SDK = {"passport": {"machine_code", "machine_code2"}, "auto-classification": {"confidence"}}
 

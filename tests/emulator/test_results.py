@@ -86,7 +86,7 @@ def test_every_api_answers_in_its_documented_shape(engine):
                 assert all(0 <= x < 640 and 0 <= y < 240 for x, y in points), api.slug
 
 
-INVOICE = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20"}
+INVOICE = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20", "check_code": "123456"}
 
 
 def ocr_text_apis() -> set[str]:

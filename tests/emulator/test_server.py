@@ -247,7 +247,7 @@ def test_by_default_every_live_api_is_served_whatever_the_region():
     with _Playing("la-south-2") as s:  # a region with two APIs in the tables
         for api in LIVE_APIS:
             if api.image_field is None:
-                body = {"code": "0", "number": "1", "issue_date": "2024-01-01"}
+                body = {"code": "0", "number": "1", "issue_date": "2024-01-01", "check_code": "123456"}
             else:
                 body = {api.image_field: image}
             assert s.ocr(api.slug, body).status_code == 200, api.slug
@@ -289,7 +289,12 @@ def test_a_withdrawn_api_is_gone_unless_the_account_is_still_served(emulator, sl
 
 
 def test_an_invoice_is_checked_at_most_five_times_a_day(emulator):
-    invoice = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20"}
+    invoice = {
+        "code": "011002100111",
+        "number": "12345678",
+        "issue_date": "2024-05-20",
+        "check_code": "123456",
+    }
     for _ in range(5):
         assert call(emulator, "invoice-verification", invoice).status_code == 200
     sixth = call(emulator, "invoice-verification", invoice)
@@ -301,10 +306,16 @@ def test_an_invoice_is_checked_at_most_five_times_a_day(emulator):
 
 
 def test_invoice_verification_takes_no_image_and_its_required_fields(emulator):
-    invoice = {"code": "011002100111", "number": "12345678", "issue_date": "2024-05-20"}
+    invoice = {
+        "code": "011002100111",
+        "number": "12345678",
+        "issue_date": "2024-05-20",
+        "check_code": "123456",
+    }
     assert error_of(call(emulator, "invoice-verification", {**invoice, "image": PNG_B64})) == "AIS.0101"
     assert error_of(call(emulator, "invoice-verification", {"code": "1", "number": "2"})) == "AIS.0101"
-    answer = call(emulator, "invoice-verification", {**invoice, "code": ""})
+    fully_digital = {**invoice, "code": "", "subtotal_amount": "88.00"}
+    answer = call(emulator, "invoice-verification", fully_digital)
     assert answer.status_code == 200 and answer.headers["X-Emulator-Ocr"] == "shape"
 
 

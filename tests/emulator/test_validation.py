@@ -117,7 +117,7 @@ VALID_CASES = [
     ("object", "auto-classification", {"image": PNG_B64, "extended_parameters": {"vat_invoice": {}}}),
     ("documented-empty-side", "thailand-id-card", {"image": PNG_B64, "side": ""}),
     ("documented-empty-country", "passport", {"image": PNG_B64, "country_code": ""}),
-    ("no-image", "invoice-verification", {"code": "", "number": "1", "issue_date": "2026-11-20"}),
+    ("no-image", "invoice-verification", {"code": "", "number": "1", "issue_date": "2026-11-20", "subtotal_amount": "1.00"}),
 ]  # fmt: skip
 
 
