@@ -47,7 +47,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from airflow_provider_hwocr.catalog import APIS, get_api, region_support
 from airflow_provider_hwocr.catalog.invoice_rules import ISSUE_DATES
-from airflow_provider_hwocr.emulator import auth, examples, iam, invoices, results, validation
+from airflow_provider_hwocr.emulator import auth, examples, iam, invoices, results, shape, validation
 from airflow_provider_hwocr.emulator.config import BEHAVIOUR_FIELDS, EmulatorConfig
 from airflow_provider_hwocr.emulator.errors import EmulatorError
 from airflow_provider_hwocr.emulator.faults import FailureScript, RandomFaults, injected_error
@@ -625,6 +625,9 @@ class OcrEmulator:
     def _success(self, slug: str, body: dict[str, Any], image: validation.CheckedImage) -> _Answer:
         if self.config.results == "documented":
             made_by = "documented" if examples.is_documented(slug) else "shape"
+            if shape.answers_one_side(slug, body):  # a card's one side: that side's fields
+                payload = shape.fit_side(slug, body, json.loads(self._examples[slug]))
+                return _json_answer(200, payload, {"X-Emulator-Ocr": made_by})
             if slug != "auto-classification" or not body.get("type_list"):
                 answer = _Answer(200, self._examples[slug], {"X-Emulator-Ocr": made_by})
                 if slug == "auto-classification":

@@ -100,7 +100,60 @@ def fit(
     for item in items:
         if isinstance(item, dict):
             _fit(model.fields, item, body, defaults, size)
+    return fit_side(slug, body, answer)
+
+
+# --- one side of a card ---------------------------------------------------------------------
+
+
+def _sides(slug: str) -> dict[str, Field]:
+    """The ``front`` and ``back`` objects of a model that has both (a ``double_side`` answer's)."""
+    found = {
+        f.name: f
+        for f in response_model(slug).fields
+        if f.name in ("front", "back") and f.type == "object" and f.fields
+    }
+    return found if len(found) == 2 else {}
+
+
+def answers_one_side(slug: str, body: dict[str, Any]) -> bool:
+    """Whether a request asks a card API with per-side fields for one side (``side=front|back``)."""
+    return body.get("side") in _sides(slug)
+
+
+def _blank(field: Field) -> Any:
+    """What the service returns for an asked-for field the side does not have: empty."""
+    return {"str": "", "object": {}, "bool": False, "int": 0, "float": 0.0}.get(field.type, [])
+
+
+def fit_side(slug: str, body: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """A card asked for one side answers that side's fields, in place.
+
+    Which fields a side has is the vendor's per-side model (the ``front`` and ``back`` objects of a
+    ``double_side`` answer: id-card's emblem side has the issuing authority and the validity, no
+    name, number or portrait). A field of the other side only is left out; one the request asked
+    for with a flag is returned empty (the SDK: id-card's ``portrait_image`` is ``""`` and its
+    ``portrait_location`` ``[]`` on the emblem side).
+    """
+    sides, result = _sides(slug), answer.get("result")
+    side = body.get("side")
+    if side not in sides or not isinstance(result, dict):
+        return answer
+    other = "back" if side == "front" else "front"
+    mine = {f.name for f in sides[side].fields}
+    top = {f.name: f for f in response_model(slug).fields}
+    for field in sides[other].fields:
+        if field.name not in mine and field.name in result:
+            _drop_or_blank(result, top.get(field.name, field))
     return answer
+
+
+def _drop_or_blank(result: dict[str, Any], field: Field) -> None:
+    """Leave a field out, or, if the request asked for it with a flag, return it empty."""
+    if any(flag != "side" for flag in field.flags):
+        result[field.name] = _blank(field)
+    else:
+        del result[field.name]
 
 
 # --- an answer made from the model alone ------------------------------------------------

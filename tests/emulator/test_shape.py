@@ -1,12 +1,17 @@
 """Answers fitted to the response model (``emulator/shape.py``): fields whose flag is off left out,
-documented fields nothing was read for filled empty, numbers turned to strings where the docs say String.
+documented fields nothing was read for filled empty, numbers turned to strings where the docs say String;
+a card asked for one side answers that side's fields.
 """
 
 from __future__ import annotations
 
+import pytest
+
 from airflow_provider_hwocr.catalog.response_model import Field
 from airflow_provider_hwocr.catalog.responses import check
 from airflow_provider_hwocr.emulator import shape
+from tests.helpers.b_images import b64, render
+from tests.helpers.b_service import service
 
 
 def _read() -> dict:
@@ -59,3 +64,43 @@ def test_an_answer_made_from_the_model_has_every_field_once():
         "result": {"field": "<value>"},
         "template_id": "<template_id>",
     }
+
+
+# --- a card asked for one side: that side's fields (fit_side) ------------------------------------
+
+CARD = b64(render(["姓名 张三"], size=(400, 250), text_size=20))
+FRONT_ONLY = {"name", "sex", "birth", "ethnicity", "address", "number"}
+BACK_ONLY = {"issue", "valid_from", "valid_to"}
+
+
+@pytest.mark.parametrize("mode", ["documented", "computed"])
+def test_the_back_of_an_id_card_has_its_issuing_authority_and_validity_no_portrait(mode):
+    with service(results=mode) as s:
+        asked = {
+            "image": CARD,
+            "side": "back",
+            "return_portrait_image": True,
+            "return_portrait_location": True,
+        }
+        back = s.ocr("id-card", asked).json()["result"]
+        assert BACK_ONLY <= set(back) and not FRONT_ONLY & set(back)
+        assert back["portrait_image"] == "" and back["portrait_location"] == []  # the SDK: empty on the back
+        front = s.ocr("id-card", {**asked, "side": "front"}).json()["result"]
+        assert FRONT_ONLY <= set(front) and not BACK_ONLY & set(front)
+        assert front["portrait_image"] not in ("", None)
+        both = s.ocr("id-card", {"image": CARD, "side": "double_side"}).json()["result"]
+        assert {"front", "back"} <= set(both)  # unchanged
+
+
+def test_without_a_side_or_the_portrait_flag_nothing_is_made_up():
+    with service(results="computed") as s:
+        back = s.ocr("id-card", {"image": CARD, "side": "back"}).json()["result"]
+        assert "portrait_image" not in back and "portrait_location" not in back
+        detected = s.ocr("id-card", {"image": CARD}).json()["result"]
+        assert FRONT_ONLY <= set(detected)  # side omitted: the service detects it; the emulator says front
+
+
+def test_a_licence_asked_for_its_back_answers_its_back():
+    with service() as s:
+        back = s.ocr("driver-license", {"image": CARD, "side": "back"}).json()["result"]
+        assert {"record", "file_number"} <= set(back) and not {"birth", "class", "valid_to"} & set(back)
