@@ -11,7 +11,10 @@ What it writes, all rendered from ``airflow_provider_hwocr/catalog/``:
 * ``docs/reference/``: the index (with the operators table), the regions page and one page
   per API (:func:`airflow_provider_hwocr.catalog.reference.reference_pages`), removing the
   pages of APIs the catalog no longer has;
-* the API reference section of ``mkdocs.yml``'s nav, between its markers.
+* the API reference section of ``mkdocs.yml``'s nav, between its markers;
+* the table of ``docs/guides/documents.md``, how each API reads a PDF or OFD page
+  (:func:`airflow_provider_hwocr.catalog.reference.documents_table`, from ``catalog/pages.py``),
+  between its markers.
 
 Run it after changing the catalog: adding an API is one catalog entry (and its response
 model) plus this script. The tests run ``--check``'s comparison and fail while anything is stale.
@@ -31,9 +34,13 @@ if str(ROOT) not in sys.path:
 from airflow_provider_hwocr.catalog.codegen import GENERATED_PATH, operators_module
 from airflow_provider_hwocr.catalog.reference import (
     DOCS_DIR,
+    DOCUMENTS_BEGIN,
+    DOCUMENTS_END,
+    DOCUMENTS_GUIDE,
     NAV_BEGIN,
     NAV_END,
     REFERENCE_DIR,
+    documents_block,
     reference_nav,
     reference_pages,
 )
@@ -46,11 +53,26 @@ _NAV = re.compile(
 )
 
 
+#: The guide's table, its begin marker matched up to its first "(" (its note names the generator).
+_DOCUMENTS = re.compile(
+    re.escape(DOCUMENTS_BEGIN.partition(" (")[0]) + ".*?" + re.escape(DOCUMENTS_END), re.DOTALL
+)
+
+
 def _with_nav(text: str) -> str:
     """``mkdocs.yml``'s text with the reference section of its nav regenerated."""
     if not _NAV.search(text):
         raise SystemExit(f"{MKDOCS} has no reference-nav markers ({NAV_BEGIN!r} ... {NAV_END!r})")
     return _NAV.sub(lambda _m: reference_nav(), text, count=1)
+
+
+def _with_documents_table(text: str) -> str:
+    """The documents guide's text with its table regenerated."""
+    if not _DOCUMENTS.search(text):
+        raise SystemExit(
+            f"{DOCUMENTS_GUIDE} has no table markers ({DOCUMENTS_BEGIN!r} ... {DOCUMENTS_END!r})"
+        )
+    return _DOCUMENTS.sub(lambda _m: documents_block(), text, count=1)
 
 
 def planned(root: Path = ROOT) -> dict[str, str | None]:
@@ -62,6 +84,8 @@ def planned(root: Path = ROOT) -> dict[str, str | None]:
         rel = old.relative_to(root).as_posix()
         plan.setdefault(rel, None)
     plan[MKDOCS] = _with_nav((root / MKDOCS).read_text(encoding="utf-8"))
+    guide = f"{DOCS_DIR}/{DOCUMENTS_GUIDE}"
+    plan[guide] = _with_documents_table((root / guide).read_text(encoding="utf-8"))
     return plan
 
 

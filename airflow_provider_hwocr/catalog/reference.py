@@ -11,12 +11,14 @@ pages' layout.
 from __future__ import annotations
 
 import dataclasses
+import html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from airflow_provider_hwocr.catalog.apis import APIS
 from airflow_provider_hwocr.catalog.model import Api, Param
-from airflow_provider_hwocr.catalog.rendering import limits_text, region_editions, sides_text
+from airflow_provider_hwocr.catalog.pages import page_field, page_mode
+from airflow_provider_hwocr.catalog.rendering import documents_text, limits_text, region_editions, sides_text
 from airflow_provider_hwocr.catalog.response_model import Field, ResponseModel
 from airflow_provider_hwocr.catalog.responses import RESPONSES
 from airflow_provider_hwocr.catalog.tables import Column, Table, api_tables
@@ -64,7 +66,9 @@ def api_facts(api: Api) -> dict[str, Any]:
     international endpoint tables, and regions only another source names), ``lifecycle``
     (``state``, ``date``, ``detail``, ``events``: what, date, source, regions), ``limits`` (``None``
     without image), ``params`` (``name``, ``type``, ``default``, ``allowed``, ``minimum``, ``required``,
-    ``empty``, ``one_of``, ``keys``, ``doc``), ``response`` (``kind``, ``shape``, ``fields``: ``path``,
+    ``empty``, ``one_of``, ``keys``, ``doc``), ``documents`` (``None`` without image; how a PDF and an
+    OFD page reach the API: ``pdf``, ``ofd`` (``select``, ``split`` or ``render``), ``page_field``,
+    ``text``), ``response`` (``kind``, ``shape``, ``fields``: ``path``,
     ``type``, ``shape``, ``when``, ``required``, ``allowed``, ``doc``), ``tables`` (the answer as
     tables: ``name``, ``path``, ``doc``, ``columns``: ``name``, ``type``, ``role``, ``source``,
     ``raw``, ``doc``), ``notes`` (where the vendor's docs contradict themselves, and the reading taken).
@@ -88,6 +92,7 @@ def api_facts(api: Api) -> dict[str, Any]:
         "regions": regions,
         "lifecycle": _lifecycle(api),
         "limits": _limits(api),
+        "documents": _documents(api),
         "params": [_param(p) for p in api.params],
         "response": {
             "kind": model.kind if model else api.result_kind,
@@ -190,6 +195,19 @@ def _limits(api: Api) -> dict[str, Any] | None:
     }
 
 
+def _documents(api: Api) -> dict[str, Any] | None:
+    """How a page of a PDF and of an OFD reaches the API (``catalog/pages.py``), as data and words."""
+    text = documents_text(api, _md)
+    if text is None:
+        return None
+    return {
+        "pdf": page_mode(api, "pdf"),
+        "ofd": page_mode(api, "ofd"),
+        "page_field": page_field(api),
+        "text": dataclasses.asdict(text),
+    }
+
+
 def _md(name: str) -> str:
     return f"`{name}`"
 
@@ -199,6 +217,14 @@ def _md(name: str) -> str:
 
 def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def ident(name: str) -> str:
+    """An identifier (a parameter, a field path, a column) as inline code that never breaks inside
+    a name: the theme breaks code anywhere (``word-break: break-word``), so a narrow table column
+    cut ``words_block_list`` in two. Here a line may break only after a path's ``.``."""
+    parts = [html.escape(part, quote=False) for part in name.split(".")]
+    return '<code style="word-break: normal">' + ".<wbr>".join(parts) + "</code>"
 
 
 def _value(value: Any) -> str:
@@ -220,7 +246,8 @@ def _params_table(params: list[dict[str, Any]]) -> list[str]:
     for p in params:
         default = _value(p["default"]) if not p["required"] else "— (required)"
         rows.append(
-            f"| `{p['name']}` | `{_cell(p['type'])}` | {default} | {_cell(_allowed(p))} | {_cell(_meaning(p))} |"
+            f"| {ident(p['name'])} | `{_cell(p['type'])}` | {default} | {_cell(_allowed(p))} | "
+            f"{_cell(_meaning(p))} |"
         )
     return [*rows, ""]
 
@@ -260,46 +287,121 @@ def _response_table(response: dict[str, Any]) -> list[str]:
         if f["allowed"]:
             doc = f"{doc} Values: {', '.join(f'`{v}`' for v in f['allowed'])}."
         typ = f"`{f['type']}`" + (f" ({f['shape']})" if f["shape"] else "")
-        rows.append(f"| `{_cell(f['path'])}` | {typ} | {returned} | {_cell(doc)} |")
+        rows.append(f"| {ident(f['path'])} | {typ} | {returned} | {_cell(doc)} |")
     return [*lines, *rows, ""]
+
+
+# --- what it does, and the example ---------------------------------------------------------------
+
+
+def _what_it_does(facts: dict[str, Any]) -> list[str]:
+    """The page's first paragraph: what the API reads, which operator calls it, what comes back."""
+    summary = facts["summary"].rstrip(".") + (f" ({facts['title_zh']})." if facts["title_zh"] else ".")
+    shape = "a list, one object per item" if facts["response"]["kind"] == "list" else "an object"
+    sends = "one image, or each page of a PDF or OFD document," if facts["image_field"] else "its parameters"
+    if facts["operator"] is None:
+        who = f'`HuaweiOcrOperator(api="{facts["slug"]}")`, only where the vendor still serves it,'
+    else:
+        who = f"`{facts['operator']}`"
+    return [
+        (
+            f"{summary} {who} sends {sends} to `POST {facts['path']}` and returns the API's "
+            f"`result`, {shape}: in XCom, or stored in OBS with `output_uri`. Every argument is checked "
+            "against the API's documented limits before the call, which is billed."
+        ),
+        "",
+    ]
 
 
 #: Example values of the free-text parameters the examples show (the invoice's fields).
 _EXAMPLE_VALUES = {"code": "011002100111", "number": "12345678", "issue_date": "2026-11-20"}
 
 
-def _example(facts: dict[str, Any]) -> list[str]:
-    arguments = [f'    task_id="{facts["slug"].replace("-", "_")}",']
+def _arguments(facts: dict[str, Any]) -> list[str]:
+    arguments = [f'        task_id="{facts["slug"].replace("-", "_")}",']
+    if facts["operator"] is None:
+        arguments.append(f'        api="{facts["slug"]}",')
     if facts["image_field"] is not None:
-        arguments.append('    image="obs://my-bucket/scans/{{ ds }}/a.png",')
-    arguments.append('    output_uri="obs://my-bucket/ocr/{{ ds }}/",')
+        arguments.append('        image="obs://my-bucket/scans/{{ ds }}/a.png",')
+    arguments.append('        output_uri="obs://my-bucket/ocr/{{ ds }}/",')
     for p in facts["params"]:
         if p["required"]:
-            arguments.append(f'    {p["name"]}="{_EXAMPLE_VALUES.get(p["name"], "...")}",')
+            arguments.append(f'        {p["name"]}="{_EXAMPLE_VALUES.get(p["name"], "...")}",')
     first = next((p for p in facts["params"] if p["allowed"] and p["type"] == "str"), None)
     if first is not None:
-        arguments.append(f'    {first["name"]}="{first["allowed"][0]}",')
-    if facts["operator"] is None:  # withdrawn: the generic operator, and the opt-in
-        call = [
-            "# the vendor withdrew this API: refused before any call unless, in the worker's environment,",
-            f"# HWOCR_ALLOW_RETIRED_APIS={facts['slug']} (for an account the vendor still serves)",
-            "from airflow_provider_hwocr.operators.ocr import HuaweiOcrOperator",
-            "",
-            "HuaweiOcrOperator(",
-            f'    api="{facts["slug"]}",',
-        ]
-    else:
-        call = [
-            f"from airflow_provider_hwocr.operators.ocr import {facts['operator']}",
-            "",
-            f"{facts['operator']}(",
-        ]
+        arguments.append(f'        {first["name"]}="{first["allowed"][0]}",')
+    return arguments
+
+
+def _shown_field(fields: list[dict[str, Any]]) -> str | None:
+    """The path of the field an example reads: the first text field that always comes back, else
+    the first field that always comes back (``None``: no such field)."""
+    always = [f for f in fields if not f["when"]]
+    texts = [f for f in always if f["type"] == "str" and f["required"]]
+    return (texts or always)[0]["path"] if always else None
+
+
+def _read_field(response: dict[str, Any]) -> str:
+    """An expression reading one field of ``result`` (:func:`_shown_field`)."""
+    base = "result[0]" if response["kind"] == "list" else "result"
+    path = _shown_field(response["fields"])
+    if path is None:
+        return base
+    # a.b[].c -> ["a"]["b"][0]["c"]: an object's field, the first item of a list's
+    return base + "".join(f'["{p[:-2]}"][0]' if p.endswith("[]") else f'["{p}"]' for p in path.split("."))
+
+
+def _example(facts: dict[str, Any]) -> list[str]:
+    operator = facts["operator"] or "HuaweiOcrOperator"
+    withdrawn = [
+        "# The vendor withdrew this API: refused before any call unless, in the worker's environment,",
+        f"# HWOCR_ALLOW_RETIRED_APIS={facts['slug']} (for an account the vendor still serves).",
+    ]
     return [
         "```python",
-        *call,
-        *arguments,
-        ")",
+        "import pendulum",
+        "from airflow.sdk import DAG, task",
+        "",
+        f"from airflow_provider_hwocr.operators.ocr import {operator}",
+        "",
+        *(withdrawn if facts["operator"] is None else []),
+        (
+            f'with DAG("ocr_{facts["slug"].replace("-", "_")}", schedule="@daily", '
+            'start_date=pendulum.datetime(2026, 11, 1, tz="UTC")):'
+        ),
+        f"    ocr = {operator}(",
+        *_arguments(facts),
+        "    )",
+        "",
+        "    @task",
+        "    def read_result(reference: dict):",
+        "        from airflow_provider_hwocr.client.sources import parse_obs_uri",
+        "        from airflow_provider_hwocr.hooks.obs import HuaweiObsHook",
+        "",
+        '        stored = parse_obs_uri(reference["uri"])  # where the result is',
+        '        result = HuaweiObsHook().get_json(stored.bucket, stored.key)["result"]',
+        f"        return {_read_field(facts['response'])}",
+        "",
+        "    read_result(ocr.output)",
         "```",
+        "",
+        *_how_to_get_the_result(facts),
+    ]
+
+
+def _how_to_get_the_result(facts: dict[str, Any]) -> list[str]:
+    pages = (
+        " A PDF or OFD is read page by page, one result per page "
+        "([Documents and pages](../../guides/documents.md))."
+        if facts["image_field"]
+        else ""
+    )
+    return [
+        "With `output_uri`, the task's XCom (`ocr.output`) says where the result is stored: "
+        '`{"uri": "obs://my-bucket/ocr/2026-11-20/….json", "summary": {...}}`; the object is an '
+        "envelope whose `result` is the API's answer (its fields below), next to the request's "
+        "parameters, source and request id, and a re-run finds it and makes no call. Without "
+        "`output_uri`, XCom holds `result` itself (up to `max_xcom_bytes`, 48 KB)." + pages,
         "",
         (
             f'The same call for many images in one task: `HuaweiOcrBatchOperator(api="{facts["slug"]}", ...)` '
@@ -321,15 +423,15 @@ def _column_from(c: dict[str, Any]) -> str:
     """Where a column's values come from, in words."""
     role, source = c["role"], c["source"]
     if role == "raw":
-        return f"`{source}` as printed, when it cannot be read"
+        return f"{ident(source)} as printed, when it cannot be read"
     if role == "derived":
         how = "the blocks' text, one per line" if c["name"] == "text" else "mean of the blocks' confidences"
-        return f"{how}: " + ", ".join(f"`{p.strip()}`" for p in source.split(";"))
+        return f"{how}: " + ", ".join(ident(p.strip()) for p in source.split(";"))
     if source is None:
         return f"{role}: {c['doc']}"
     if source == "":
         return "the whole result (json)"
-    return f"`{source}`" + (f" ({c['parse']})" if c["parse"] else "")
+    return ident(source) + (f" ({c['parse']})" if c["parse"] else "")
 
 
 def _tables_section(tables: list[dict[str, Any]]) -> list[str]:
@@ -338,53 +440,65 @@ def _tables_section(tables: list[dict[str, Any]]) -> list[str]:
     lines = ["## Table columns", "", TABLES_INTRO, ""]
     for table in tables:
         lines += [f"### `{table['name']}`", "", table["doc"], "", "| Column | Type | From |", "|---|---|---|"]
-        lines += [f"| `{c['name']}` | `{c['type']}` | {_cell(_column_from(c))} |" for c in table["columns"]]
+        lines += [
+            f"| {ident(c['name'])} | `{c['type']}` | {_cell(_column_from(c))} |" for c in table["columns"]
+        ]
         lines.append("")
     return lines
 
 
-def _images_section(limits: dict[str, Any] | None) -> list[str]:
-    if limits is None:
-        return ["## Images", "", "None: this API takes no image.", ""]
+def _images_section(limits: dict[str, Any] | None, documents: dict[str, Any] | None) -> list[str]:
+    if limits is None or documents is None:
+        return ["## Images and documents", "", "None: this API takes no image.", ""]
     text = limits["text"]
     lines = [
-        "## Images",
+        "## Images and documents",
         "",
         f"- Formats: {text['formats']} (read from the file's first bytes, not its name).",
         f"- Size: {text['size']}.",
         f"- {text['base64']}; the whole request body too.",
         WHOLE_FILES,
+        _documents_line(documents),
     ]
-    if text["page"]:
-        lines.append(f"- {text['page']}.")
     return [*lines, ""]
 
 
+def _documents_line(documents: dict[str, Any]) -> str:
+    """The "Documents (PDF, OFD)" line: how each kind's pages reach the API, and pages/max_pages."""
+    text = documents["text"]
+    return (
+        f"- Documents (PDF, OFD): one call per page read. PDF: {text['pdf']}. OFD: {text['ofd']}. "
+        f"{text['pages'][:1].upper()}{text['pages'][1:]} ([Documents and pages](../../guides/documents.md))."
+    )
+
+
 def api_page(facts: dict[str, Any]) -> str:
-    """The Markdown reference page of one API, from :func:`api_facts`."""
+    """The Markdown reference page of one API, from :func:`api_facts`: what it does, an example,
+    then its parameters, limits, regions, answer and table columns."""
     lines = [
         GENERATED_NOTE,
         "",
         f"# {facts['title']}",
         "",
-        facts["summary"] + (f" ({facts['title_zh']})" if facts["title_zh"] else ""),
-        "",
+        *_what_it_does(facts),
         *_lifecycle_warning(facts["lifecycle"]),
-        *_facts_table(facts),
+        "## Example",
+        "",
+        *_example(facts),
         "## Parameters",
         "",
         PARAMS_INTRO,
         "",
         *_params_table(facts["params"]),
-        *_images_section(facts["limits"]),
+        *_images_section(facts["limits"], facts["documents"]),
+        "## Regions and service",
+        "",
+        *_facts_table(facts),
         "## Response",
         "",
         *_response_table(facts["response"]),
         *_tables_section(facts["tables"]),
         *_notes_section(facts["notes"]),
-        "## Example",
-        "",
-        *_example(facts),
     ]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -528,6 +642,48 @@ def nav_block(all_facts: list[dict[str, Any]], indent: str = "      ") -> str:
         lines.append(f'{indent}- "{title}": {page_path(facts["slug"])}')
     lines.append(f"{indent}{NAV_END}")
     return "\n".join(lines)
+
+
+#: The guide whose table of how each API reads a document's pages is generated, between these markers.
+DOCUMENTS_GUIDE = "guides/documents.md"
+DOCUMENTS_BEGIN = (
+    "<!-- documents-table:begin (generated by scripts/generate.py from catalog/pages.py; do not edit) -->"
+)
+DOCUMENTS_END = "<!-- documents-table:end -->"
+_MODE_ORDER = {"select": 0, "split": 1, "render": 2}
+
+
+def documents_table(apis: Sequence[Api] = APIS) -> str:
+    """How each API reads a page of a PDF and of an OFD (``catalog/pages.py``): one row per way, with
+    the APIs that read documents that way (linked to their pages), the most capable ways first."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    none: list[dict[str, Any]] = []
+    for facts in sorted((api_facts(api) for api in apis), key=lambda f: f["title"].lower()):
+        docs = facts["documents"]
+        if docs is None:
+            none.append(facts)
+            continue
+        groups.setdefault((docs["text"]["pdf"], docs["text"]["ofd"]), []).append(facts)
+
+    def order(item: tuple[tuple[str, str], list[dict[str, Any]]]) -> tuple[int, int, int]:
+        docs = item[1][0]["documents"]
+        return _MODE_ORDER[docs["pdf"]], _MODE_ORDER[docs["ofd"]], -len(item[1])
+
+    rows = ["| A page of a PDF | A page of an OFD | APIs |", "|---|---|---|"]
+    for (pdf, ofd), members in sorted(groups.items(), key=order):
+        rows.append(f"| {_cell(pdf)} | {_cell(ofd)} | {_api_links(members)} |")
+    if none:
+        rows.append(f"| — (no image: the parameters are the request) | — | {_api_links(none)} |")
+    return "\n".join(rows)
+
+
+def _api_links(members: list[dict[str, Any]]) -> str:
+    return ", ".join(f"[{f['title']}](../{page_path(f['slug'])})" for f in members)
+
+
+def documents_block(apis: Sequence[Api] = APIS) -> str:
+    """The generated table of the documents guide, with its markers."""
+    return f"{DOCUMENTS_BEGIN}\n{documents_table(apis)}\n{DOCUMENTS_END}"
 
 
 def reference_pages(apis: Sequence[Api] = APIS) -> dict[str, str]:

@@ -1,9 +1,11 @@
-"""How the catalog's image limits and regions read, wherever they are shown.
+"""How the catalog's image limits, regions and document pages read, wherever they are shown.
 
 The operators' docstrings (:mod:`~.codegen`), the operators table (:mod:`~.docs`) and the
 reference pages (:mod:`~.reference`) all show an API's limits and regions; each takes the
-words from here, so the three say the same thing. ``code`` is how a generator marks an
-identifier: RST's double backticks in docstrings, Markdown's single ones on the pages.
+words from here, so the three say the same thing. How an API reads a PDF or OFD page
+(:func:`documents_text`, from :mod:`~.pages`) reads alike on its reference page and in the
+"Documents and pages" guide's table. ``code`` is how a generator marks an identifier: RST's
+double backticks in docstrings, Markdown's single ones on the pages.
 """
 
 from __future__ import annotations
@@ -12,8 +14,31 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from airflow_provider_hwocr.catalog.model import Api, Limits
+from airflow_provider_hwocr.catalog.pages import (
+    DocumentKind,
+    accepts_kind,
+    page_field,
+    page_mode,
+    render_format,
+)
 
-__all__ = ["NO_REGION", "LimitsText", "limits_text", "region_editions", "regions_text", "sides_text"]
+__all__ = [
+    "DEFAULT_MAX_PAGES",
+    "NO_REGION",
+    "DocumentsText",
+    "LimitsText",
+    "documents_text",
+    "limits_text",
+    "page_text",
+    "region_editions",
+    "regions_text",
+    "sides_text",
+]
+
+#: ``max_pages=``'s default on every operator and the batch: a document of more pages is refused
+#: before any call. The client's ``documents.DEFAULT_MAX_PAGES`` (the catalog imports nothing of
+#: the client; a test holds the two equal).
+DEFAULT_MAX_PAGES = 50
 
 _MIB = 1024 * 1024
 
@@ -75,4 +100,54 @@ def limits_text(api: Api, code: Callable[[str], str] = _plain) -> LimitsText | N
         size=sides_text(lim) + pixels,
         base64=f"Base64 text at most {lim.max_base64_bytes:,} bytes ({lim.max_base64_bytes // _MIB} MB)",
         page=f"A PDF page is chosen with {code(api.page_field)}" if api.page_field else None,
+    )
+
+
+def page_text(api: Api, kind: DocumentKind, code: Callable[[str], str] = _plain) -> str:
+    """How one page of a ``kind`` document reaches ``api``, with why (no final full stop).
+
+    One of: the whole document with the page field set to the page (select); the page alone as a
+    one-page PDF (split); the page rendered to PNG (render). See :func:`~.pages.page_mode`.
+    """
+    mode = page_mode(api, kind)
+    name = kind.upper()
+    if mode == "select":
+        field = page_field(api)
+        assert field is not None  # select mode means a page field
+        return f"the whole {name} sent for each page, the page chosen with {code(field)}"
+    if mode == "split":
+        return "each page sent as a one-page PDF (the API has no page field: it reads page 1 of a PDF only)"
+    fmt = render_format(api)
+    if accepts_kind(api, kind):
+        why = f"the API takes {name} but has no page field"
+    elif accepts_kind(api, "pdf") or accepts_kind(api, "ofd"):
+        why = f"the API takes no {name}"
+    else:
+        why = "the API takes images only"
+    return f"each page rendered to {fmt} ({why})"
+
+
+@dataclass(frozen=True)
+class DocumentsText:
+    """How an API reads the pages of a PDF and of an OFD, each as a phrase (no final full stop)."""
+
+    #: :func:`page_text` of a PDF.
+    pdf: str
+    #: :func:`page_text` of an OFD.
+    ofd: str
+    #: ``pages=`` and ``max_pages=``, the same for every API.
+    pages: str
+
+
+def documents_text(api: Api, code: Callable[[str], str] = _plain) -> DocumentsText | None:
+    """How ``api`` reads a multi-page document; ``None`` for an API that takes no image."""
+    if api.image_field is None:
+        return None
+    return DocumentsText(
+        pdf=page_text(api, "pdf", code),
+        ofd=page_text(api, "ofd", code),
+        pages=(
+            f"{code('pages=')} chooses the pages read (every page by default) and {code('max_pages=')} "
+            f"(default {DEFAULT_MAX_PAGES}) refuses a document of more pages before any call"
+        ),
     )
