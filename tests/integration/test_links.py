@@ -239,3 +239,16 @@ def test_a_run_on_a_local_object_server_links_to_its_objects(airflow_db, emulato
     (stored,) = obs.list_keys(obs_bucket, "routed/")
     branch = next(t for t in ("passport", "invoice_fields", "general_text") if _xcoms(run, t))
     assert _xcoms(run, branch)["_link_HuaweiObsResultLink"] == obs.object_url(obs_bucket, stored)
+
+
+def test_a_task_that_defers_before_its_images_are_done_has_no_link_and_no_lookup(no_xcom_lookup):
+    """Airflow asks the links each time a task instance stops, a deferral too (a batch waiting for
+    another run's lease): the task has recorded nothing yet, so there is no link and no lookup."""
+    from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+
+    batch = HuaweiOcrBatchOperator(
+        task_id="b", api="general-text", source_uri="obs://b-1/scans/", output_uri="obs://b-1/ocr/"
+    )
+    assert batch.hwocr_link_targets is None
+    for link in batch.operator_extra_links:
+        assert link.get_link(batch, ti_key="k") == ""
