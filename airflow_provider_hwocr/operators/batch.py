@@ -103,6 +103,25 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         (default ``None``: as long as the other run keeps its lease alive).
     :param lease_ttl: seconds a lease lives without a heartbeat (default 180; renewed every
         ``lease_ttl / 6``): after a lost worker, another run may take over after at most this.
+    :param pages: the pages of each PDF or OFD document to read (``None``: every page; ``3``,
+        ``"2-5"``, ``"1,3-4"``, ``[1, 4]``). Templated. See :class:`HuaweiOcrOperator`.
+    :param max_pages: a document with more pages than this (counting those ``pages`` chooses;
+        default 50) ends ``rejected`` before any of its pages is called, naming ``max_pages`` and
+        its page count; the other documents go on. ``None``: no cap.
+
+    **Pages are the unit of work.** A source whose key, URL or file name ends in ``.pdf`` or
+    ``.ofd`` (any case) is a document, confirmed by its first bytes once read; anything else
+    is an image, one page, handled as always (no request more). A document is read once, when
+    its turn comes (one document at a time, just ahead of the OCR calls), to count its pages;
+    then each chosen page is one call, sent the way the API reads it (its page field with the
+    object's signed URL, a one-page PDF, or a rendered PNG), and stored under a key naming the
+    page and the document's page count (``…-{hash}.p0002of0005.{api}.json``). A re-run knows
+    from those keys which pages of which document are done: a finished document costs no call
+    and no download, a failed page is sent again alone. ``max_calls`` counts page calls; a dry
+    run's ``would_call`` is the number of page calls the run would make (it may download
+    documents to count their pages). Manifest entries are per page (``source``, ``page``,
+    ``pages``, ``status``, ``result_uri``); the totals count pages, and with documents also
+    ``documents``, ``pages`` (of documents) and ``rejected`` (documents refused before any call).
 
     Errors that will fail every image (authentication, not subscribed, configuration) stop
     the batch at once. Returns ``{"manifest_uri", "history_uri", "totals", "billing"}``.

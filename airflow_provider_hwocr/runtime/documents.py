@@ -167,7 +167,9 @@ def download(src: ImageSource, obs: Any, *, limit: int = MAX_DOCUMENT_BYTES) -> 
     if src.data is not None:
         return src.data
     if src.size is not None and src.size > limit:
-        raise _invalid("image", f"{src.display} is {src.size:,} bytes, over {limit:,} bytes: not split into pages")
+        raise _invalid(
+            "image", f"{src.display} is {src.size:,} bytes, over {limit:,} bytes: not split into pages"
+        )
     if src.kind == "obs" and src.location is not None:
         data: bytes = obs.get_bytes(src.location.bucket, src.location.key)
         return data

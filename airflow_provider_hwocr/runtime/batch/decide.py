@@ -6,6 +6,12 @@ with the same parameters, from an unchanged source
 no signing, no download, and no manifest entry. Results listed but not vouched for by the
 index are verified (one HEAD each, in the send stage); the rest are sent.
 
+A PDF or OFD document is decided page by page, still without reading it: the listing names its
+pages' keys, and so its page count (:attr:`PriorState.page_counts`); each chosen page of that
+count is ``skip``, ``verify`` or ``send`` like an image. A document whose every chosen page is
+done is skipped whole (no download, no entry); one whose count is not known yet is opened in
+the send stage.
+
 Then :func:`guard`: a run with something to send takes the lease of its output prefix, API and
 shard (:mod:`~airflow_provider_hwocr.runtime.batch.lease`) and decides again under it; a run
 with nothing to send takes none.
@@ -15,7 +21,10 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass, replace
+from typing import Any
 
+from airflow_provider_hwocr.client.documents import parse_pages
+from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.runtime.batch.entries import Item
 from airflow_provider_hwocr.runtime.batch.lease import DeferOverlap, Lease, owner_of
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
@@ -27,6 +36,7 @@ from airflow_provider_hwocr.runtime.batch.state import (
     load_prior_state,
     made_hash,
 )
+from airflow_provider_hwocr.runtime.store import ResultStore
 
 
 @dataclass
@@ -51,13 +61,23 @@ def decide(run: BatchRun, selection: Selection, *, again: bool = False) -> Plan:
     """
     hashes = array("Q", (key_hash(item.key) if item.key else 0 for item in selection.items))
     wanted = KeySet(h for h in hashes if h)
-    prior = load_prior_state(run.obs, run.store, wanted, log=None if again else run.log)
+    stems = KeySet(key_hash(item.stem) for item in selection.items if item.stem)
+    prior = load_prior_state(run.obs, run.store, wanted, log=None if again else run.log, stems=stems)
     if run.pipeline.skip_existing:
-        for item in selection.items:
-            _mark(item, hashes[item.pos], prior, run.pipeline.digest)
+        _mark_all(run, selection.items, hashes, prior)
     plan = Plan(selection.items, prior, selection.duplicates, hashes)
     _log_plan(run, selection, plan)
     return plan
+
+
+def _mark_all(run: BatchRun, items: list[Item], hashes: array[int], prior: PriorState) -> None:
+    """Each image's action (:func:`_mark`) and each document's (:func:`_mark_document`)."""
+    digest, pages = run.pipeline.digest, run.pipeline.pages
+    for item in items:
+        if item.is_document:
+            _mark_document(item, prior, run.store, digest, pages)
+        else:
+            _mark(item, hashes[item.pos], prior, digest)
 
 
 def _mark(item: Item, kh: int, prior: PriorState, digest: str) -> None:
@@ -74,6 +94,61 @@ def _mark(item: Item, kh: int, prior: PriorState, digest: str) -> None:
     elif kh in prior.others:
         item.action = "verify"  # listed, but not by us, or rewritten since: HEAD it once
     # else: no result yet: send
+
+
+def page_action(prior: PriorState, kh: int, made: int) -> str:
+    """What a page (or an image) with key hash ``kh`` needs: ``skip`` (made from this source with
+    these parameters, as the index or a killed run's parts say), ``verify`` (listed, not vouched
+    for) or ``send``."""
+    found = prior.made_of(kh)
+    if found is not None:
+        return "skip" if found == made else "send"
+    return "verify" if kh in prior.others else "send"
+
+
+def page_actions(
+    prior: PriorState, store: ResultStore, stem: str, count: int, chosen: list[int], made: int
+) -> list[tuple[int, str]]:
+    """``(page, action)`` of each chosen page of a ``count``-page document (:func:`page_action`)."""
+    return [(page, page_action(prior, key_hash(store.page_key(stem, page, count)), made)) for page in chosen]
+
+
+def _mark_document(item: Item, prior: PriorState, store: ResultStore, digest: str, pages: Any) -> None:
+    """A document: its page count from its listed pages' keys, vouched for when one of those pages
+    was made from this source with these parameters (else only a guess, checked by HEADs); then
+    each chosen page's action. Every chosen page done: ``skip`` (nothing is read)."""
+    if item.action == "reject" or item.src is None or item.stem is None:
+        return
+    found = _known_count(prior, store, item.stem, pages, made_hash(digest, item.src.etag))
+    if found is None:
+        item.count, item.pages, item.done, item.sure = None, (), 0, False
+        return
+    item.count, actions, item.sure = found
+    item.pages = tuple((page, action) for page, action in actions if action != "skip")
+    item.done = len(actions) - len(item.pages)
+    if not item.pages:
+        item.action = "skip"
+        item.src = None  # nothing more is done with it
+
+
+def _known_count(
+    prior: PriorState, store: ResultStore, stem: str, pages: Any, made: int
+) -> tuple[int, list[tuple[int, str]], bool] | None:
+    """(page count, each chosen page's action, whether the count is vouched for) from the counts the
+    listed pages' keys name: vouched for when one of its pages was made from this source with these
+    parameters; else a count with pages to verify (a guess the HEADs check); else ``None``."""
+    guess: tuple[int, list[tuple[int, str]], bool] | None = None
+    for count in prior.page_counts.get(key_hash(stem), ()):
+        try:
+            chosen = parse_pages(pages, count)
+        except HuaweiOcrValidationError:
+            continue  # pages past the end of that count: not this document's (or pages= is wrong)
+        actions = page_actions(prior, store, stem, count, chosen, made)
+        if any(action == "skip" for _, action in actions):
+            return count, actions, True
+        if guess is None and any(action == "verify" for _, action in actions):
+            guess = (count, actions, False)
+    return guess
 
 
 def needs_lease(plan: Plan) -> bool:

@@ -4,12 +4,19 @@ Every selected image ends in exactly one state: ``done`` (called and stored), ``
 (done before), ``failed``, ``not_attempted`` (the budget or a stop left it), or, in a dry run,
 ``would_call`` / ``rejected``. Each is one manifest entry, except ``skipped``: a skipped image
 is counted, not listed (a re-run of 100,000 finished images lists none of them).
+
+A PDF or OFD document is an :class:`Item` too, until the send stage opens it into one
+:class:`PageItem` per page to send: each page ends in one of the states above, with an entry
+naming its ``page`` and the document's ``pages``. A document refused before any call (more pages
+than ``max_pages``, ``pages`` past its end, unreadable) ends ``rejected``, one entry for the
+document.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_hwocr.catalog.pages import DocumentKind
 from airflow_provider_hwocr.client.sources import ImageSource
 
 #: The states of a real run, in the order the totals list them.
@@ -17,13 +24,31 @@ STATES = ("done", "skipped", "failed", "not_attempted")
 
 
 class Item:
-    """One selected image (a plain slotted class: cheap for 100,000 of them).
+    """One selected image or document (a plain slotted class: cheap for 100,000 of them).
 
     ``action`` is ``send``, ``skip`` (done before: no entry is made), ``verify`` (listed but
     not vouched for by the index: HEAD the result first) or ``reject``.
+
+    A document (``kind`` ``"pdf"`` or ``"ofd"``) has no ``key`` of its own: its pages' keys start
+    with its ``stem``. ``count`` is its page count once known (from its pages' keys, without
+    reading it, or once read), ``pages`` then what is left of its chosen pages: ``(page, action)``
+    of each page not done yet, and ``done`` the chosen pages done before.
     """
 
-    __slots__ = ("action", "entry", "key", "pos", "source", "src")
+    __slots__ = (
+        "action",
+        "count",
+        "done",
+        "entry",
+        "key",
+        "kind",
+        "pages",
+        "pos",
+        "source",
+        "src",
+        "stem",
+        "sure",
+    )
 
     def __init__(self, pos: int, source: str) -> None:
         self.pos = pos
@@ -32,6 +57,39 @@ class Item:
         self.key: str | None = None  # result key
         self.action = "send"  # send, skip, verify (HEAD the result first), reject
         self.entry: dict[str, Any] | None = None  # the manifest entry once decided
+        self.kind: DocumentKind | None = None  # a document's kind; None: an image
+        self.stem: str | None = None  # what a document's page keys start with
+        self.count: int | None = None  # a document's pages, once known
+        self.pages: tuple[tuple[int, str], ...] = ()  # (page, action) left to do, once known
+        self.done = 0  # chosen pages done before
+        #: The count is vouched for: a page of that count was made from this source, as the index says.
+        self.sure = False
+
+    @property
+    def is_document(self) -> bool:
+        """A document not opened into pages yet (a :class:`PageItem` is one page of one)."""
+        return self.kind is not None
+
+
+class PageItem(Item):
+    """One page of a document to send: its key, and what is sent for it (made when it is sent)."""
+
+    __slots__ = ("body", "doc", "page")
+
+    def __init__(self, parent: Item, page: int, count: int, key: str | None, doc: Any) -> None:
+        super().__init__(parent.pos, parent.source)
+        self.src = parent.src  # the document's: its record, identity and ETag
+        self.key = key
+        self.page = page
+        self.count = count
+        #: The opened document (:class:`~airflow_provider_hwocr.runtime.documents.Document`) while
+        #: the page is not sent; dropped once it is, so its bytes go with its last page.
+        self.doc = doc
+        self.body: Any = None
+
+    @property
+    def is_document(self) -> bool:
+        return False
 
 
 def done(
@@ -73,3 +131,22 @@ def not_attempted(source: str, reason: str = "the batch stopped") -> dict[str, A
 
 def skipped(source: str, key: str, result_uri: str, summary: Any) -> dict[str, Any]:
     return {"source": source, "status": "skipped", "key": key, "result_uri": result_uri, "summary": summary}
+
+
+def rejected(source: str, exc: BaseException) -> dict[str, Any]:
+    """The entry of a document refused before any call (``max_pages``, ``pages``, unreadable)."""
+    return {
+        "source": source,
+        "status": "rejected",
+        "called": False,
+        "error_type": type(exc).__name__,
+        "parameter": getattr(exc, "parameter", None),
+        "reason": str(exc)[:500],
+    }
+
+
+def with_page(entry: dict[str, Any], page: int, pages: int) -> dict[str, Any]:
+    """An entry of one page of a document: ``page`` and ``pages`` follow ``source``."""
+    out: dict[str, Any] = {"source": entry["source"], "page": page, "pages": pages}
+    out.update(entry)
+    return out

@@ -5,6 +5,12 @@ the latest manifest (the same bytes), prunes old history if it wrote results, an
 the progress parts it covers. A run that changes nothing writes two records of about a
 kilobyte each. A dry run writes nothing and reports what would be called, skipped and
 rejected, and what it would cost.
+
+Pages are the unit of work: ``total``, ``done``, ``skipped``, ``failed`` and ``not_attempted``
+count pages (an image is one page), ``images_possibly_billed_twice`` counts pages, and a
+manifest entry names a document's ``page`` and ``pages``. A run that selected a PDF or OFD
+document (or refused one) also counts ``documents``, the ``pages`` of documents among the
+units and the documents ``rejected`` before any call; a run of images has the totals it always had.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, overload
 
+from airflow_provider_hwocr.client.documents import parse_pages
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrBatchFailedError
 from airflow_provider_hwocr.runtime.batch.decide import Plan
 from airflow_provider_hwocr.runtime.batch.entries import STATES, Item
@@ -41,16 +48,19 @@ MAX_REASONS_IN_XCOM = 100
 
 
 class ResultUris(Sequence[str]):
-    """The result URIs of a run (done and skipped images), made when read, not held.
+    """The result URIs of a run (done and skipped images and pages), made when read, not held.
 
     A re-run of 100,000 finished images would otherwise hold 100,000 more strings for
-    lineage and the asset event, which keep only a few of them.
+    lineage and the asset event, which keep only a few of them. A document skipped whole
+    names its pages' results (from its stem and page count), made when read too.
     """
 
-    def __init__(self, store: ResultStore, items: list[Item], done: list[str], also: list[str]) -> None:
+    def __init__(
+        self, store: ResultStore, items: list[Item], done: list[str], also: list[str], pages: Any = None
+    ) -> None:
         self._store = store
         self._done = done  # this run's results
-        self._keys = [i.key for i in items if i.action == "skip" and i.key]  # done before
+        self._keys = _SkippedKeys(store, [i for i in items if i.action == "skip"], pages)  # done before
         self._also = also  # what else the run wrote (the manifest)
 
     def __len__(self) -> int:
@@ -83,6 +93,49 @@ class ResultUris(Sequence[str]):
         yield from self._also
 
 
+class _SkippedKeys(Sequence[str]):
+    """The result keys of skipped items: an image's key, or every chosen page's key of a document
+    skipped whole (made when read)."""
+
+    def __init__(self, store: ResultStore, items: list[Item], pages: Any) -> None:
+        self._store = store
+        self._spec = pages
+        self._images = [i.key for i in items if i.key and not i.is_document]
+        self._documents = [(i.stem, i.count, i.done) for i in items if i.is_document and i.stem and i.count]
+        self._pages = sum(done for _, _, done in self._documents)
+
+    def __len__(self) -> int:
+        return len(self._images) + self._pages
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < len(self._images):
+            return self._images[index]
+        index -= len(self._images)
+        for key in self._document_keys():
+            if index == 0:
+                return key
+            index -= 1
+        raise IndexError(index)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._images
+        yield from self._document_keys()
+
+    def _document_keys(self) -> Iterator[str]:
+        """The keys of the chosen pages (``pages=``) of each document skipped whole."""
+        for stem, count, _ in self._documents:
+            for page in parse_pages(self._spec, count):
+                yield self._store.page_key(stem, page, count)
+
+
 @dataclass
 class Report:
     """What the record stage wrote; ``xcom`` is the task's return value."""
@@ -113,18 +166,33 @@ class Report:
 
 
 def totals_of(sent: Sent, duplicates: int) -> tuple[dict[str, Any], int]:
-    """The manifest's ``totals`` and the number of retries after tries that may have been billed."""
+    """The manifest's ``totals`` and the number of retries after tries that may have been billed.
+
+    The counts are of pages (an image is one); with documents (or a document refused), also
+    ``documents``, the ``pages`` of documents among them and the documents ``rejected``.
+    """
     entries = sent.entries
     billed_retries = sum(int(e.get("billed_retries") or 0) for e in entries)
     counts = {s: sent.counts.get(s, 0) for s in STATES}
-    totals = {
-        "total": sum(counts.values()),
+    totals: dict[str, Any] = {
+        "total": sum(counts.values()) + sent.counts.get("rejected", 0),
         **counts,
         "duplicates": duplicates,
         "billed_retries": billed_retries,
         "images_possibly_billed_twice": sum(1 for e in entries if e.get("billed_retries")),
     }
+    totals.update(page_totals(sent))
     return totals, billed_retries
+
+
+def page_totals(sent: Sent) -> dict[str, int]:
+    """With documents (or a document refused): the documents ``rejected`` before any call, the
+    ``documents`` selected and the ``pages`` of documents among the units; else nothing (a batch of
+    images has the totals it always had)."""
+    refused = sent.counts.get("rejected", 0)
+    if not (sent.documents or refused):
+        return {}
+    return {"rejected": refused, "documents": sent.documents, "pages": sent.pages}
 
 
 def billing_of(run: BatchRun, totals: dict[str, Any], billed_retries: int) -> dict[str, Any]:
@@ -176,7 +244,7 @@ def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
             run.settings.ocr,
             run.pipeline.ocr_hook,
             sources=[item.source for item in plan.items],
-            results=ResultUris(store, plan.items, done_uris, [store.uri(latest_key)]),
+            results=ResultUris(store, plan.items, done_uris, [store.uri(latest_key)], run.pipeline.pages),
             results_prefix=store.root_uri,
             source_prefix=run.settings.source.folder_uri if run.settings.source is not None else None,
         ),
@@ -287,10 +355,11 @@ def raise_for_failures(run: BatchRun, plan: Plan, sent: Sent, report: Report) ->
             "and continues."
         )
     settings, totals = run.settings, report.totals
-    failed, total = totals["failed"], totals["total"]
+    failed, total = totals["failed"] + totals.get("rejected", 0), totals["total"]
     if too_many_failures(failed, total, settings.max_failures, settings.max_failure_ratio):
+        what = "image(s)" if "documents" not in totals else "page(s) or document(s)"
         raise HuaweiOcrBatchFailedError(
-            f"{failed} of {total} image(s) failed ({failed / max(total, 1):.1%}), over the policy "
+            f"{failed} of {total} {what} failed ({failed / max(total, 1):.1%}), over the policy "
             f"(max_failures={settings.max_failures}, max_failure_ratio={settings.max_failure_ratio}); "
             f"see {report.manifest_uri}"
         )
@@ -314,7 +383,7 @@ def dry_report(run: BatchRun, plan: Plan, sent: Sent) -> dict[str, Any]:
     would = sum(1 for e in entries if e["status"] == "would_call")
     skipped = sent.counts.get("skipped", 0)
     rejected = [e for e in entries if e["status"] == "rejected"]
-    report = {
+    report: dict[str, Any] = {
         "dry_run": True,
         "reason": run.dry_why,
         "total": len(entries) + skipped,
@@ -328,6 +397,8 @@ def dry_report(run: BatchRun, plan: Plan, sent: Sent) -> dict[str, Any]:
         "price_per_call": price,
         "estimated_cost": estimate_cost(would, price),
     }
+    if sent.documents:
+        report.update(documents=sent.documents, pages=sent.pages)
     run.log.info(
         "DRY RUN (%s): %d image(s) would be sent to OCR, %d skipped (already done), %d rejected, %d "
         "duplicate(s) dropped; estimated cost %s. No OCR call and no write was made.",

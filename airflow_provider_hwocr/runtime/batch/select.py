@@ -6,6 +6,10 @@ but the items made from it), or from a sensor's selection (its query, listed her
 Duplicates are dropped (one call per image), and with ``shard_count > 1`` only this shard's
 images are kept (a stable hash of the image). Explicit ``obs://`` keys are listed by folder
 where a folder holds many of them, else HEADed.
+
+A PDF or OFD document (a key, URL or file name ending in ``.pdf`` or ``.ofd``; bytes and files by
+their first bytes) is selected as one item with the stem of its pages' keys; nothing is read of
+it here. An image is one page: ``pages`` choosing another page of it rejects it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from airflow_provider_hwocr.hooks.obs_match import find_matches
 from airflow_provider_hwocr.runtime.batch.entries import Item, failed
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.contract import ObsPrefix
+from airflow_provider_hwocr.runtime.documents import check_image_pages
 
 #: Folders with fewer listed images than this are HEADed image by image instead of listed.
 LIST_FOLDER_FROM = 20
@@ -96,7 +101,7 @@ def _listed_item(run: BatchRun, pos: int, where: ObsLocation, size: int, etag: s
     try:
         item.src = run.pipeline.listed_source(where, size=size, etag=etag)
         item.source = item.src.display
-        item.key = run.pipeline.result_key(item.src)
+        classify(run, item)
     except (HuaweiOcrError, ValueError) as exc:
         item.source = where.uri
         item.action = "reject"
@@ -183,8 +188,25 @@ def _resolve(
         else:
             item.src = pipeline.load(thing)
         item.source = item.src.display
-        item.key = pipeline.result_key(item.src)
+        classify(run, item)
     except (HuaweiOcrError, ValueError) as exc:
         item.action = "reject"
         item.entry = failed(item.source, exc, called=False)
     return item
+
+
+def classify(run: BatchRun, item: Item) -> None:
+    """An image's result key, or a document's kind and the stem of its pages' keys (no request).
+
+    An image whose ``pages`` choose anything but page 1 raises (naming ``pages``).
+    """
+    pipeline = run.pipeline
+    src = item.src
+    assert src is not None
+    kind = pipeline.document_kind(src)
+    if kind is None:
+        check_image_pages(run.settings.ocr.pages, item.source)
+        item.key = pipeline.result_key(src)
+        return
+    item.kind = kind
+    item.stem = pipeline.document_stem(src)

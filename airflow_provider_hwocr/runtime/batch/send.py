@@ -8,6 +8,15 @@ its next image as soon as it has handed its answer over. Finished images are che
 OBS as the batch goes (:class:`~airflow_provider_hwocr.runtime.batch.state.ProgressJournal`),
 each once its result is stored, so a killed task loses nothing. A dry run goes through the
 same stage and only checks.
+
+Pages are the unit of work. A PDF or OFD document is opened here, one at a time, just ahead of
+the OCR slots (:meth:`_Sender.work`, a generator the slots are fed from): downloaded once if its
+page count is not known from its pages' keys or its pages need its bytes, counted, its chosen
+pages checked against ``max_pages`` before any call (else it ends ``rejected``), the pages
+stored already skipped, and one :class:`~airflow_provider_hwocr.runtime.batch.entries.PageItem`
+made per page to send; a slot prepares its page (a one-page PDF, a rendered PNG) right before
+the call. So a task holds the bytes of the few documents whose pages are in flight, not a day's.
+Once the batch stops or the budget is spent, no document is opened any more.
 """
 
 from __future__ import annotations
@@ -24,13 +33,23 @@ from airflow_provider_hwocr.client.errors import (
     HuaweiOcrConfigurationError,
     HuaweiOcrError,
     HuaweiOcrNotFoundError,
+    HuaweiOcrValidationError,
 )
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError
-from airflow_provider_hwocr.runtime.batch.decide import Plan
-from airflow_provider_hwocr.runtime.batch.entries import STATES, Item, failed, not_attempted
+from airflow_provider_hwocr.runtime.batch.decide import Plan, page_actions
+from airflow_provider_hwocr.runtime.batch.entries import (
+    STATES,
+    Item,
+    PageItem,
+    failed,
+    not_attempted,
+    rejected,
+    with_page,
+)
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
-from airflow_provider_hwocr.runtime.batch.state import ProgressJournal, etag_hash, made_hash
+from airflow_provider_hwocr.runtime.batch.state import ProgressJournal, etag_hash, key_hash, made_hash
 from airflow_provider_hwocr.runtime.batch.write import ResultWriter
+from airflow_provider_hwocr.runtime.documents import Document, check_image_pages
 
 #: Errors that will fail every image: the batch stops at the first.
 FATAL = (
@@ -63,6 +82,10 @@ class Sent:
     #: The first error that stopped the batch, if any.
     fatal: list[BaseException] = field(default_factory=list)
     journal: ProgressJournal | None = None
+    #: PDF and OFD documents selected, and the units of work of their pages (each also counted
+    #: in ``counts``); 0 and 0 for a batch of images.
+    documents: int = 0
+    pages: int = 0
 
 
 class _Sender:
@@ -75,7 +98,8 @@ class _Sender:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.sent = Sent(entries=[], counts=self.counts)
-        self.entries: list[dict[str, Any] | None] = [None] * len(plan.items)
+        #: Per selected item: its entry, or a document's entries (one per page, or its own).
+        self.entries: list[Any] = [None] * len(plan.items)
         self.journal = ProgressJournal(
             run.obs,
             run.store,
@@ -104,8 +128,19 @@ class _Sender:
             self.stop.set()
 
     def finish(self, item: Item, entry: dict[str, Any]) -> None:
-        """An image's final entry (from a slot or a writer): recorded, checkpointed, counted."""
-        self.entries[item.pos] = entry
+        """An image's or a page's final entry (from a slot or a writer): recorded, checkpointed, counted.
+        A page's names its page and the document's page count; a document's entries are listed together."""
+        if isinstance(item, PageItem):
+            entry = with_page(entry, item.page, item.count or item.page)
+        if isinstance(item, PageItem) or item.is_document:
+            with self.lock:
+                listed = self.entries[item.pos]
+                if listed is None:
+                    listed = self.entries[item.pos] = []
+                listed.append(entry)
+                self.sent.pages += int(isinstance(item, PageItem))
+        else:
+            self.entries[item.pos] = entry
         if not self.run.dry:
             self.journal.add(entry)
         self.count(entry["status"])
@@ -136,8 +171,12 @@ class _Sender:
         return True
 
     def send_item(self, item: Item) -> dict[str, Any]:
-        """One image: skipped if its listed result is valid, checked (a dry run), else sent and its
-        answer handed to the writers; returns its entry, or a marker of those two outcomes."""
+        """One image or page: skipped if its listed result is valid, checked (a dry run), else sent and
+        its answer handed to the writers; returns its entry, or a marker of those two outcomes. A
+        document not opened (the batch stopped, the budget was spent) is not attempted."""
+        if item.is_document:
+            self.ensure_may_send()  # raises NotAttempted: why it was not opened
+            return not_attempted(item.source, "the batch stopped before it was opened")
         if item.action == "verify" and item.key is not None and self.verify(item):
             return _SKIPPED
         if self.run.dry:
@@ -164,22 +203,31 @@ class _Sender:
         return _HANDED_OVER
 
     def dry_check(self, item: Item) -> dict[str, Any]:
-        """A dry run's image: what the service would refuse raises; else it would be called."""
+        """A dry run's image: what the service would refuse raises; else it would be called. A page
+        was checked when its document was opened (its pages are not prepared)."""
         assert item.src is not None
-        if item.src.kind != "obs":
+        if item.src.kind != "obs" and not isinstance(item, PageItem):
             self.pipeline.check(item.src)
         return {"source": item.source, "status": "would_call", "key": item.key}
 
     def recognise(self, item: Item) -> tuple[Any, dict[str, Any]]:
-        """The OCR call of one image (its source attached first); warns when it may have been billed twice."""
+        """The OCR call of one image or page (its source attached first, a page's body prepared);
+        warns when it may have been billed twice."""
         assert item.src is not None
-        self.pipeline.attach(item.src)
-        response, summary = self.pipeline.recognise(item.src, ensure_may_send=self.ensure_may_send)
+        src, params, what = item.src, None, item.source
+        if isinstance(item, PageItem):
+            doc, item.doc = item.doc, None  # its bytes go with the document's last page
+            body = doc.body(item.page)
+            src, params, what = body.source, body.params, f"{item.source} page {item.page}"
+        self.pipeline.attach(src)
+        response, summary = self.pipeline.recognise(
+            src, ensure_may_send=self.ensure_may_send, page_params=params
+        )
         billed = int(getattr(response, "billed_retries", 0) or 0)
         if billed:
             self.run.log.warning(
                 "%s may have been billed %d times (%d retr%s after a try the service may have billed)",
-                item.source,
+                what,
                 billed + 1,
                 billed,
                 "y" if billed == 1 else "ies",
@@ -191,6 +239,8 @@ class _Sender:
         stops the batch)."""
         try:
             entry = self.send_item(item)
+        except NotAttempted as why:  # a document not opened
+            entry = not_attempted(item.source, str(why))
         except Exception as exc:  # noqa: BLE001 - recorded per image in the manifest
             if isinstance(exc, FATAL):
                 self.halt(exc)
@@ -199,6 +249,9 @@ class _Sender:
                 entry = {"source": item.source, "status": "rejected", "reason": str(exc)[:500]}
             else:
                 entry = failed(item.source, exc, called=called)
+        finally:
+            if isinstance(item, PageItem):
+                item.doc = None
         if entry is _SKIPPED:
             self.count("skipped")
         elif entry is not _HANDED_OVER:
@@ -208,8 +261,12 @@ class _Sender:
         """Record the items decided before sending (skipped, rejected); returns the items to send."""
         todo: list[Item] = []
         for item in self.plan.items:
+            if item.is_document:  # its chosen pages done before, known from their keys
+                self.sent.documents += 1
+                self.count_skipped(item.done, pages=True)
             if item.action == "skip":
-                self.count("skipped")
+                if not item.is_document:
+                    self.count_skipped(1)
                 continue
             if item.entry is None:
                 todo.append(item)
@@ -222,6 +279,112 @@ class _Sender:
                 }
             self.finish(item, item.entry)
         return todo
+
+    def count_skipped(self, n: int, *, pages: bool = False) -> None:
+        """``n`` images or pages done before (counted, not listed)."""
+        with self.lock:
+            self.counts["skipped"] = self.counts.get("skipped", 0) + n
+            if pages:
+                self.sent.pages += n
+
+    # --- documents, opened one at a time ahead of the slots -------------------------------------
+
+    def work(self, todo: list[Item]) -> Iterator[Item]:
+        """The images of ``todo`` and the pages to send of its documents, a document opened when the
+        slots come to it; once the batch stops or the budget is spent, documents are not opened
+        (each ends not attempted)."""
+        for item in todo:
+            if not item.is_document or self.stop.is_set() or self.run.budget.exhausted:
+                yield item
+            else:
+                yield from self.open(item)
+
+    def open(self, item: Item) -> Iterator[Item]:
+        """One document's pages to send; a refused document (``max_pages``, ``pages``, unreadable)
+        ends ``rejected`` here, before any call."""
+        try:
+            found = self.pages_of(item)
+        except Exception as exc:  # noqa: BLE001 - recorded per document in the manifest
+            if isinstance(exc, FATAL):
+                self.halt(exc)
+            refused = self.run.dry or isinstance(exc, HuaweiOcrValidationError)
+            self.finish(
+                item, rejected(item.source, exc) if refused else failed(item.source, exc, called=False)
+            )
+            return
+        if found is None:  # not a PDF or OFD after all: an image
+            yield item
+            return
+        doc, count, pages = found
+        for page in pages:
+            key = self.run.store.page_key(item.stem or "", page, count)
+            yield PageItem(item, page, count, key, doc)
+
+    def pages_of(self, item: Item) -> tuple[Document | None, int, list[int]] | None:
+        """(the document, its page count, its chosen pages to send): from what the keys say when the
+        count is known and holds, else read once; ``None`` when its bytes are not a PDF or OFD."""
+        if item.count is not None:
+            found = self.known_pages(item)
+            if found is not None:
+                return found
+        assert item.src is not None
+        doc = self.pipeline.open_document(item.src)
+        if doc is None:
+            item.kind, item.stem = None, None
+            check_image_pages(self.settings.ocr.pages, item.source)
+            item.key = self.pipeline.result_key(item.src)
+            return None
+        made = made_hash(self.pipeline.digest, item.src.etag)
+        actions = page_actions(self.plan.prior, self.run.store, item.stem or "", doc.count, doc.pages, made)
+        todo, _ = self.settle(item, doc.count, actions)
+        return doc, doc.count, todo
+
+    def known_pages(self, item: Item) -> tuple[Document | None, int, list[int]] | None:
+        """The pages to send when the keys say the page count: ``None`` when that count is only a
+        guess no stored page confirms (then the document is read)."""
+        assert item.src is not None and item.kind is not None and item.count is not None
+        todo, confirmed = self.settle(item, item.count, list(item.pages))
+        if not (confirmed or item.sure):
+            return None
+        if not todo:
+            return None, item.count, []
+        doc = self.pipeline.known_document(item.src, item.kind, item.count)
+        if doc.needs_data(inline=self.pipeline.inline) and not self.run.dry:
+            doc = self.pipeline.open_document(item.src) or doc
+            if doc.count != item.count:
+                return None
+        return doc, item.count, todo
+
+    def settle(self, item: Item, count: int, actions: list[tuple[int, str]]) -> tuple[list[int], bool]:
+        """(the pages to send, whether a page's stored result was found valid): each page listed but
+        not vouched for is HEADed once (valid: skipped); the pages done before are counted skipped."""
+        assert item.src is not None and item.stem is not None
+        todo: list[int] = []
+        confirmed = False
+        for page, action in actions:
+            if action == "skip":
+                self.count_skipped(1, pages=True)
+                continue
+            if action == "verify" and self.verify_page(item, page, count):
+                confirmed = True
+                self.count_skipped(1, pages=True)
+                continue
+            todo.append(page)
+        return todo, confirmed
+
+    def verify_page(self, item: Item, page: int, count: int) -> bool:
+        """HEAD a listed page result the index does not vouch for; True if it is valid."""
+        assert item.src is not None and item.stem is not None
+        key = self.run.store.page_key(item.stem, page, count)
+        if self.pipeline.existing(key, item.src) is None:
+            return False
+        kh = key_hash(key)
+        with self.lock:
+            self.sent.verified[kh] = (
+                etag_hash(self.plan.prior.others.get(kh)),
+                made_hash(self.pipeline.digest, item.src.etag),
+            )
+        return True
 
     def send_all(self, todo: list[Item]) -> None:
         """Send ``todo`` through the OCR slots, fed lazily so a stop leaves the rest untouched."""
@@ -237,7 +400,7 @@ class _Sender:
                 finished=self.finish,
                 stop=self.halt,
             )
-        queue: Iterator[Item] = iter(todo)
+        queue: Iterator[Item] = self.work(todo)
         try:
             last_report = self.run_slots(queue, concurrency)
             self.drain_writers(last_report)
@@ -300,8 +463,18 @@ def send(run: BatchRun, plan: Plan) -> Sent:
     """Send every item not decided yet; returns one entry per image with one, in selection order."""
     sender = _Sender(run, plan)
     sender.send_all(sender.record_decided())
-    sender.sent.entries = [e for e in sender.entries if e is not None]
+    sender.sent.entries = list(_in_order(sender.entries))
+    sender.sent.documents = sum(1 for item in plan.items if item.is_document)
     return sender.sent
+
+
+def _in_order(entries: list[Any]) -> Iterator[dict[str, Any]]:
+    """The entries in selection order, a document's by page (its own entry, if any, first)."""
+    for entry in entries:
+        if isinstance(entry, list):
+            yield from sorted(entry, key=lambda e: e.get("page") or 0)
+        elif entry is not None:
+            yield entry
 
 
 def log_progress(run: BatchRun, counts: dict[str, int], total: int) -> None:

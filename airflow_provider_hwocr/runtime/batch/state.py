@@ -13,6 +13,10 @@ the output prefix, per API (and shard):
   are listed but unknown to the index (written by a single-image operator, by a killed run
   after its last checkpoint, or rewritten since) are checked with one HEAD each, once; after
   that they are in the index. A damaged index (bad header or checksum) counts as absent.
+  A page of a PDF or OFD document is a result like any other, under a key that names its page
+  and the document's page count (``….p0002of0005.{api}.json``): the listing tells a re-run how
+  many pages each document has (:attr:`PriorState.page_counts`), so that it knows which pages
+  are done without reading the document again.
 * ``manifest{.shard}.json``: the **latest manifest** (format :data:`MANIFEST_FORMAT`), the
   record of the latest run: totals, billing, and one entry per image the run did something
   with (done, failed, not attempted). Images skipped as done are counted, not listed, so a
@@ -45,7 +49,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsNotFoundError
-from airflow_provider_hwocr.runtime.store import ResultStore
+from airflow_provider_hwocr.runtime.store import PageKey, ResultStore
 
 MANIFEST_FORMAT = "hwocr-manifest/3"
 INDEX_FORMAT = "hwocr-index/1"
@@ -238,6 +242,9 @@ class PriorState:
     listed_results: int = 0  # result objects of this API under the prefix
     #: Where the index came from: ``index``, ``manifest/2`` (an older release), ``none`` or ``damaged``.
     origin: str = "none"
+    #: The page counts the listed page results of each document name: key hash of the document's
+    #: stem -> page counts (one, unless the document was replaced by one of another length).
+    page_counts: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
     def made_of(self, key: int) -> int | None:
         """The made-from hash of a listed result the index vouches for, else ``None``."""
@@ -293,12 +300,19 @@ def _read_legacy_index(obs: Any, store: ResultStore) -> tuple[Index, str, int, s
 
 
 def load_prior_state(
-    obs: Any, store: ResultStore, wanted: KeySet | None = None, *, log: Any = None
+    obs: Any,
+    store: ResultStore,
+    wanted: KeySet | None = None,
+    *,
+    log: Any = None,
+    stems: KeySet | None = None,
 ) -> PriorState:
     """One GET of the index, one paged listing of the results prefix, a GET per leftover progress part.
 
     ``wanted``: key hashes of this selection's results; listed results outside it that the
-    index does not know are not kept (another shard's, say).
+    index does not know are not kept (another shard's, say). ``stems``: key hashes of the stems
+    of this selection's documents, whose listed pages are kept likewise (``None`` with ``wanted``
+    ``None``: every document's).
     """
     index, origin, requests, damage = _read_index(obs, store)
     prior = PriorState(index, bytearray(len(index)), origin=origin, requests=requests)
@@ -306,7 +320,7 @@ def load_prior_state(
     for page in obs.iter_listing(store.bucket, store.prefix):
         prior.requests += 1
         for key, _size, etag, _modified in page:
-            _note_listed(prior, store, suffix, wanted, key, etag)
+            _note_listed(prior, store, suffix, (wanted, stems), key, etag)
     for key in prior.parts:  # left by a run that was killed before it wrote its manifest
         prior.requests += 1
         _recover(obs, store, key, prior)
@@ -316,10 +330,16 @@ def load_prior_state(
 
 
 def _note_listed(
-    prior: PriorState, store: ResultStore, suffix: str, wanted: KeySet | None, key: str, etag: Any
+    prior: PriorState,
+    store: ResultStore,
+    suffix: str,
+    wanted: tuple[KeySet | None, KeySet | None],
+    key: str,
+    etag: Any,
 ) -> None:
     """One listed object: a progress part of ours, a result the index vouches for (listed with
-    the ETag it recorded), or a result to check (of this selection); anything else is left out."""
+    the ETag it recorded), or a result to check (of this selection); anything else is left out.
+    A document's page also tells the document's page count."""
     if key.startswith(store.progress_prefix):
         if store.is_own_part(key):
             prior.parts.append(key)
@@ -328,11 +348,35 @@ def _note_listed(
         return  # text exports, other APIs' results, other files
     prior.listed_results += 1
     kh = key_hash(key)
+    ours = _of_selection(prior, store, wanted, key, kh)
     at = prior.index.find(kh)
     if at >= 0 and etag and prior.index.results[at] == etag_hash(etag):
         prior.listed[at] = 1
-    elif wanted is None or kh in wanted:
+    elif ours:
         prior.others[kh] = etag
+
+
+def _of_selection(
+    prior: PriorState, store: ResultStore, wanted: tuple[KeySet | None, KeySet | None], key: str, kh: int
+) -> bool:
+    """Whether a listed result is of this selection: an image's key wanted, or a page of a document of
+    it (whose page count is noted)."""
+    keys, stems = wanted
+    page = store.parse_page_key(key)
+    if page is None:
+        return keys is None or kh in keys
+    return _note_page(prior, page, keys is None and stems is None, stems)
+
+
+def _note_page(prior: PriorState, page: PageKey, every: bool, stems: KeySet | None) -> bool:
+    """Note the page count a listed page's key names, for a document of this selection; whether it is one."""
+    sh = key_hash(page.stem)
+    if not every and (stems is None or sh not in stems):
+        return False
+    counts = prior.page_counts.get(sh, ())
+    if page.pages not in counts:
+        prior.page_counts[sh] = (*counts, page.pages)
+    return True
 
 
 def _warn_damage(log: Any, damage: str, heads: int) -> None:

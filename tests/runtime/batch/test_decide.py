@@ -117,3 +117,43 @@ def test_the_key_hash_of_each_item_is_kept_by_position(obs_bucket, counted, done
 
     _, plan = _decide(obs_bucket, counted)
     assert [plan.hashes[item.pos] for item in plan.items] == [key_hash(item.key) for item in plan.items]
+
+
+# --- documents: their pages decided from the keys, without reading them ---------------------------
+
+
+def _prior(store, stem, counts, *, indexed=(), listed=(), made=0):
+    """A prior state whose listing named pages of ``stem`` of each count; ``indexed`` (page, count)
+    pages are vouched for by the index as made from ``made``, ``listed`` ones are listed only."""
+    from airflow_provider_hwocr.runtime.batch.state import Index, PriorState, key_hash
+
+    records = [(key_hash(store.page_key(stem, p, c)), 1, made) for p, c in indexed]
+    index = Index.from_records(records)
+    prior = PriorState(index, bytearray([1] * len(index)))
+    prior.page_counts[key_hash(stem)] = tuple(counts)
+    for p, c in listed:
+        prior.others[key_hash(store.page_key(stem, p, c))] = '"etag"'
+    return prior
+
+
+def test_a_documents_count_is_vouched_for_by_a_page_made_from_this_source():
+    from airflow_provider_hwocr.runtime.batch.decide import _known_count
+    from airflow_provider_hwocr.runtime.store import ResultStore
+
+    store, stem = ResultStore("bkt", "ocr/", SLUG), "ocr/a.pdf-0123456789ab"
+    prior = _prior(store, stem, (3,), indexed=[(1, 3), (3, 3)], made=7)
+    assert _known_count(prior, store, stem, None, 7) == (3, [(1, "skip"), (2, "send"), (3, "skip")], True)
+    assert _known_count(prior, store, stem, None, 8) is None  # another source or parameters: read it
+    assert _known_count(prior, store, stem, "4-", 7) is None  # chosen pages past that count's end
+
+
+def test_a_count_from_pages_listed_only_is_a_guess_to_verify():
+    from airflow_provider_hwocr.runtime.batch.decide import _known_count
+    from airflow_provider_hwocr.runtime.store import ResultStore
+
+    store, stem = ResultStore("bkt", "ocr/", SLUG), "ocr/a.pdf-0123456789ab"
+    prior = _prior(store, stem, (2, 4), listed=[(1, 4), (2, 4)], indexed=[(1, 2)], made=5)
+    assert _known_count(prior, store, stem, None, 5) == (2, [(1, "skip"), (2, "send")], True)  # vouched wins
+    assert _known_count(prior, store, stem, "3", 5) is None  # nothing of page 3 stored: read the document
+    guess = _known_count(prior, store, stem, "1-2", 6)
+    assert guess == (4, [(1, "verify"), (2, "verify")], False)

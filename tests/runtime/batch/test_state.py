@@ -486,3 +486,16 @@ def test_an_empty_listed_etag_never_matches_an_etagless_record(obs_bucket, obs):
     obs.put_bytes(obs_bucket, store.index_key, index.to_bytes({}))
     prior = load_prior_state(obs, store)
     assert prior.made_of(key_hash(f"out/a.{API}.json")) is None  # not vouched for: verified by a HEAD
+
+
+def test_the_listing_tells_each_documents_page_count_and_keeps_its_pages_to_verify(obs_bucket, obs):
+    store = ResultStore(obs_bucket, "ocr/", API)
+    ours, other = "ocr/a.pdf-0123456789ab", "ocr/b.pdf-ba9876543210"
+    for stem, count in ((ours, 3), (ours, 2), (other, 4)):
+        obs.put_json(obs_bucket, store.page_key(stem, 1, count), {})
+    obs.put_json(obs_bucket, store.text_key(store.page_key(ours, 2, 3)), {})  # a text export: not a result
+    prior = load_prior_state(obs, store, KeySet([]), stems=KeySet([key_hash(ours)]))
+    assert prior.page_counts == {key_hash(ours): (2, 3)}  # listed in key order; the other document's left out
+    assert set(prior.others) == {key_hash(store.page_key(ours, 1, 3)), key_hash(store.page_key(ours, 1, 2))}
+    every = load_prior_state(obs, store)
+    assert every.page_counts[key_hash(other)] == (4,)
