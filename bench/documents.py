@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""A batch over many 5-page PDFs: pages as the unit of work at scale, first documents and last side by side.
+
+Starts on 127.0.0.1, each in its own process (as ``bench/batch_throughput.py`` does, whose
+``Servers`` it uses): the OCR emulator (documented answers, ``--latency-ms`` per answer) and the
+fast object server. ``--n`` scanned PDFs of 5 pages each (``testing.documents.numbered_pdf``,
+pages of 100 dpi images, about 90 KB a document) are put under ``day/``; then, in a child
+process (its own peak RSS), ``HuaweiOcrBatchOperator(api="general-text", source_uri=...)``
+runs over them: each document is read once to count its pages, then each page is sent as the
+object's signed URL with ``pdf_page_number``.
+
+Printed, and meant for ``BENCHMARKS.md``:
+
+* OCR calls (5 per document) and the object-server requests of the provider per document, for
+  the first 100 documents and for the last 100 (the window from the first page stored to the
+  500th, and from page 5N-500 to the last), with the CPU of the task process per page;
+* the whole run: calls, requests by method, wall time, peak RSS over the child's baseline next
+  to 2 x the largest document;
+* a re-run: OCR calls and document downloads (both 0 when nothing is left to do), requests.
+
+    python bench/documents.py                 # 1,000 documents, 5,000 pages
+    python bench/documents.py --n 300         # smaller
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.batch_throughput import AK, SK, Servers, _connection, load_average
+
+PAGES = 5
+WINDOW = 100  # documents per window
+
+CHILD = r"""
+import json, os, resource, sys, threading, time, urllib.request
+def rss_now():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+def get(url):
+    with urllib.request.urlopen(url, timeout=60) as r:
+        return json.loads(r.read())
+obs_url, emu_url, source, output, conc, n, window = sys.argv[1:8]
+n, window, pages = int(n), int(window), 5
+from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+from airflow_provider_hwocr.runtime.pipeline import OcrPipeline
+import obs, pypdf, pypdfium2  # noqa: F401 - loaded before the baseline, as in any task reading PDFs
+marks = {1, window * pages, max(1, (n - window) * pages), n * pages}
+snaps, lock, stored = {}, threading.Lock(), [0]
+original = OcrPipeline.store_result
+def store_result(self, *args, **kwargs):
+    outcome = original(self, *args, **kwargs)
+    with lock:
+        stored[0] += 1
+        at = stored[0]
+    if at in marks:  # the process's CPU, the provider's requests and the OCR calls so far
+        requests = get(f"{obs_url}/_fast/stats")["requests"].get("obs-sdk-python", {})
+        snaps[at] = {"cpu": time.process_time(), "wall": time.perf_counter(), "requests": requests,
+                     "calls": get(f"{emu_url}/_emulator/stats")["total"]}
+    return outcome
+OcrPipeline.store_result = store_result
+op = HuaweiOcrBatchOperator(task_id="docs", api="general-text", source_uri=source, output_uri=output,
+                            max_concurrency=int(conc), qps=None, progress_interval=3600)
+base = rss_now()
+started, cpu = time.perf_counter(), time.process_time()
+out = op.execute({})
+wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"totals": out["totals"], "wall": wall, "cpu": cpu, "base": base, "peak": peak,
+                  "snaps": {str(k): v for k, v in snaps.items()}}))
+"""
+
+
+def _child(servers: Servers, bucket: str, conc: int, n: int) -> dict:
+    env = {**os.environ, "AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT": json.dumps(_connection(servers)),
+           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    argv = [
+        servers.obs_url,
+        servers.emu_url,
+        f"obs://{bucket}/day/",
+        f"obs://{bucket}/out/",
+        str(conc),
+        str(n),
+    ]
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, *argv, str(WINDOW)],
+        env=env, capture_output=True, text=True, timeout=7200, check=False, cwd=tempfile.gettempdir(),
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _upload(servers: Servers, bucket: str, n: int) -> int:
+    """``n`` scanned 5-page PDFs under ``day/`` (through the OBS SDK); returns the largest size."""
+    from obs import ObsClient
+
+    from airflow_provider_hwocr.testing.documents import numbered_pdf
+
+    data = numbered_pdf(PAGES, scanned=True).data
+    client = ObsClient(access_key_id=AK, secret_access_key=SK, server=servers.obs_url, signature="v2",
+                       path_style=True, is_secure=False, long_conn_mode=True)  # fmt: skip
+    try:
+        for i in range(n):
+            resp = client.putContent(bucket, f"day/doc{i:05d}.pdf", content=data)
+            assert resp.status < 300, resp.errorMessage
+    finally:
+        client.close()
+    return len(data)
+
+
+def _delta(a: dict, b: dict) -> dict[str, int]:
+    return {k: b.get(k, 0) - a.get(k, 0) for k in sorted(set(a) | set(b)) if b.get(k, 0) - a.get(k, 0)}
+
+
+def _window(label: str, first: dict, last: dict, docs: int) -> str:
+    requests = _delta(first["requests"], last["requests"])
+    per_doc = sum(requests.values()) / docs
+    calls = last["calls"] - first["calls"]
+    cpu_ms = 1000 * (last["cpu"] - first["cpu"]) / (docs * PAGES)
+    shown = ", ".join(f"{k} {v / docs:.2f}" for k, v in requests.items())
+    return f"| {label} | {calls} | {calls / docs:.2f} | {per_doc:.2f} ({shown}) | {cpu_ms:.2f} |"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=1000, help="5-page PDFs (default 1,000)")
+    parser.add_argument("--conc", type=int, default=8, help="max_concurrency (default 8)")
+    parser.add_argument(
+        "--latency-ms", type=float, default=20.0, help="the emulator's answer time (default 20)"
+    )
+    args = parser.parse_args()
+    if args.n < 2 * WINDOW:
+        parser.error(f"--n must be at least {2 * WINDOW} (two windows of {WINDOW} documents)")
+    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="hwocr-bench-"))
+    print(
+        f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; load {load_average()}", flush=True
+    )
+    servers = Servers(args.latency_ms / 1000)
+    try:
+        bucket = servers.bucket()
+        largest = _upload(servers, bucket, args.n)
+        servers.reset()
+        first = _child(servers, bucket, args.conc, args.n)
+        stats = servers.stats()["requests"].get("obs-sdk-python", {})
+        calls = servers.calls()
+        totals = first["totals"]
+        assert totals["done"] == PAGES * args.n and calls == PAGES * args.n, (totals, calls)
+        snaps = first["snaps"]
+        n_pages = PAGES * args.n
+        lo, hi = str(max(1, (args.n - WINDOW) * PAGES)), str(n_pages)
+        grown = first["peak"] - first["base"]
+        rows = [
+            (
+                f"{args.n} documents of {PAGES} pages ({largest:,} bytes each), max_concurrency {args.conc}, "
+                f"emulator answer {args.latency_ms:.0f} ms, load {load_average()}"
+            ),
+            "",
+            "| documents | OCR calls | calls per document | provider requests per document | task CPU ms per page |",
+            "|---|---|---|---|---|",
+            _window(f"first {WINDOW}", snaps["1"], snaps[str(WINDOW * PAGES)], WINDOW),
+            _window(f"last {WINDOW}", snaps[lo], snaps[hi], WINDOW),
+            "",
+            (
+                f"whole run: {calls} OCR calls, {sum(stats.values())} provider requests "
+                f"({', '.join(f'{k} {v}' for k, v in sorted(stats.items()))}), {first['wall']:.1f} s, "
+                f"task CPU {1000 * first['cpu'] / n_pages:.2f} ms per page; peak RSS {first['peak'] / 2**20:.0f} MB, "
+                f"{grown / 2**20:.1f} MB over the baseline (2 x the largest document: {2 * largest / 2**20:.2f} MB)"
+            ),
+        ]
+        servers.reset()
+        again = _child(servers, bucket, args.conc, args.n)
+        stats = servers.stats()["requests"].get("obs-sdk-python", {})
+        assert again["totals"]["skipped"] == n_pages, again["totals"]
+        rows.append(
+            f"re-run: {servers.calls()} OCR calls, {stats.get('GET', 0)} GETs (listings, the index; no document), "
+            f"{sum(stats.values())} provider requests ({', '.join(f'{k} {v}' for k, v in sorted(stats.items()))}), "
+            f"{again['wall']:.1f} s"
+        )
+        print("\n".join(rows), flush=True)
+    finally:
+        servers.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
