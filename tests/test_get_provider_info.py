@@ -57,6 +57,14 @@ def test_region_and_project_id_come_first_and_say_they_are_required():
     assert len(placeholders["project_id"]) == 32 and int(placeholders["project_id"], 16) >= 0
 
 
+def _label_and_description(field) -> tuple[str, str]:
+    """What the form shows of a field: Airflow 3.2+ reads conn-fields from provider info (the label
+    as the schema's title); older 3.x the hook's widget (an unbound wtforms field)."""
+    if isinstance(field, dict):
+        return field["schema"]["title"], field["description"]
+    return str(field.args[0]), field.kwargs["description"]
+
+
 def test_airflow_reads_the_same_form_from_provider_info_or_from_the_hook():
     """Airflow 3.2+ builds the form from ``conn-fields`` (the label as the schema's title); older 3.x
     from the hook's widgets. Either way: the same labels, descriptions, order and placeholders."""
@@ -69,14 +77,8 @@ def test_airflow_reads_the_same_form_from_provider_info_or_from_the_hook():
     widgets = {k: w for k, w in manager.connection_form_widgets.items() if k.startswith(prefix)}
     assert list(widgets)[:2] == [prefix + "region", prefix + "project_id"]
     assert set(widgets) == {prefix + name for name in CONN_FIELDS}
-    for name, spec in CONN_FIELDS.items():
-        field = widgets[prefix + name].field
-        if isinstance(field, dict):  # Airflow 3.2+: conn-fields from provider info
-            assert field["schema"]["title"] == spec["label"], name
-            assert field["description"] == spec["description"], name
-        else:  # older 3.x: the hook's widget (an unbound wtforms field)
-            assert str(field.args[0]) == spec["label"], name
-            assert field.kwargs["description"] == spec["description"], name
+    shown = {name: _label_and_description(widgets[prefix + name].field) for name in CONN_FIELDS}
+    assert shown == {name: (spec["label"], spec["description"]) for name, spec in CONN_FIELDS.items()}
     placeholders = manager.field_behaviours[CONN_TYPE]["placeholders"]
     assert placeholders[prefix + "region"] == "cn-north-4"
     assert placeholders[prefix + "project_id"] == UI_FIELD_BEHAVIOUR["placeholders"]["project_id"]
@@ -90,9 +92,8 @@ def test_the_hooks_widgets_are_the_same_fields_in_the_same_order():
 
     widgets = HuaweiOcrHook.get_connection_form_widgets()
     assert list(widgets) == list(CONN_FIELDS)
-    for name, spec in CONN_FIELDS.items():
-        assert str(widgets[name].args[0]) == spec["label"], name
-        assert widgets[name].kwargs["description"] == spec["description"], name
+    shown = {name: _label_and_description(widget) for name, widget in widgets.items()}
+    assert shown == {name: (spec["label"], spec["description"]) for name, spec in CONN_FIELDS.items()}
 
 
 def _dotted(path: str):

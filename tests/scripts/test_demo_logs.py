@@ -29,6 +29,7 @@ def _module(path, name):
 
 
 DEMO = _module(REPO / "scripts" / "demo.py", "hwocr_demo_script")
+DAY = pendulum.datetime(2026, 11, 20, tz="UTC")
 #: Every file of DAGs the demo runs, and the demo itself.
 SOURCES = [
     REPO / "scripts" / "demo.py",
@@ -89,49 +90,70 @@ BUNDLES = [
 ]
 
 
+def _upload_like_the_demo(obs, bucket) -> None:
+    from airflow_provider_hwocr.emulator.samples import all_samples
+
+    docs = {name: sample.png for name, sample in all_samples().items() if name != DEMO.MAINLAND}
+    for name in ("receipt", "note"):
+        obs.put_bytes(bucket, f"incoming/{name}.png", docs[name], content_type="image/png")
+        obs.put_bytes(bucket, f"scans/2026-11-18/{name}.png", docs[name], content_type="image/png")
+    for name in DEMO.ROUTED:
+        obs.put_bytes(bucket, f"inbox/{name}.png", docs[name], content_type="image/png")
+
+
+class _Runs:
+    """``dag.test()`` of one DAG at a time, keeping each run's log (what Airflow and the tasks wrote)."""
+
+    def __init__(self, bucket, caplog, capfd) -> None:
+        self.bucket, self.caplog, self.capfd = bucket, caplog, capfd
+        self.logs: dict[str, str] = {}
+
+    def run(self, what, dag, logical_date=DAY, **conf) -> None:
+        dag_run = dag.test(logical_date=logical_date, run_conf={"bucket": self.bucket, **conf})
+        self.logs[what] = self.caplog.text + "".join(self.capfd.readouterr())
+        self.caplog.clear()
+        assert dag_run.state == "success", what
+
+
+def _mainland(runs: _Runs, obs, emulator) -> None:
+    """The demo's mainland step (read a VAT invoice, verify it) and its free re-run."""
+    from airflow_provider_hwocr.emulator.samples import vat_invoice
+
+    image = f"obs://{runs.bucket}/mainland/vat_invoice.png"
+    obs.put_bytes(runs.bucket, "mainland/vat_invoice.png", vat_invoice().png, content_type="image/png")
+    mainland = _load(DEMO.DEMO_DAGS / f"{DEMO.MAINLAND_DAG}.py")
+    runs.run("mainland invoice", mainland, image=image)
+    assert emulator.count("vat-invoice") == emulator.count("invoice-verification") == 1
+    runs.run("mainland invoice again", mainland, image=image)
+    assert emulator.count("vat-invoice") == emulator.count("invoice-verification") == 1
+    assert "HWOCR_FIELDS" in runs.logs["mainland invoice"]
+
+
 def test_the_demos_dag_runs_log_no_warning_or_error(
     airflow_db, emulator, obs_conn, obs_bucket, caplog, capfd, monkeypatch
 ):
-    from airflow_provider_hwocr.emulator.samples import all_samples, cjk_font_path, vat_invoice
+    from airflow_provider_hwocr.emulator.samples import cjk_font_path
     from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
 
     emulator.config.results = "computed"  # read from the images, as in the demo (reset() puts it back)
     monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(BUNDLES))
     caplog.set_level(logging.WARNING)
     obs = HuaweiObsHook()
-    docs = {name: sample.png for name, sample in all_samples().items() if name != DEMO.MAINLAND}
-    for name in ("receipt", "note"):
-        obs.put_bytes(obs_bucket, f"incoming/{name}.png", docs[name], content_type="image/png")
-        obs.put_bytes(obs_bucket, f"scans/2026-11-18/{name}.png", docs[name], content_type="image/png")
-    for name in DEMO.ROUTED:
-        obs.put_bytes(obs_bucket, f"inbox/{name}.png", docs[name], content_type="image/png")
-    day = pendulum.datetime(2026, 11, 20, tz="UTC")
-    logs: dict[str, str] = {}
+    _upload_like_the_demo(obs, obs_bucket)
+    runs = _Runs(obs_bucket, caplog, capfd)
 
-    def run(what, dag, logical_date=day, **conf):
-        dag_run = dag.test(logical_date=logical_date, run_conf={"bucket": obs_bucket, **conf})
-        logs[what] = caplog.text + "".join(capfd.readouterr())
-        caplog.clear()
-        assert dag_run.state == "success", what
-
-    run("new uploads", _examples("ocr_new_uploads"))
-    run("backfill", _examples("ocr_daily_backfill"), logical_date=pendulum.datetime(2026, 11, 18, tz="UTC"))
+    runs.run("new uploads", _examples("ocr_new_uploads"))
+    runs.run(
+        "backfill", _examples("ocr_daily_backfill"), logical_date=pendulum.datetime(2026, 11, 18, tz="UTC")
+    )
     for name in DEMO.ROUTED:
-        run(
-            f"route {name}", _examples("ocr_classify_and_route"), image=f"obs://{obs_bucket}/inbox/{name}.png"
-        )
-    run("new uploads again", _examples("ocr_new_uploads"))
+        image = f"obs://{obs_bucket}/inbox/{name}.png"
+        runs.run(f"route {name}", _examples("ocr_classify_and_route"), image=image)
+    runs.run("new uploads again", _examples("ocr_new_uploads"))
     if emulator.reader.chinese is not None and cjk_font_path() is not None:  # as the demo skips it
-        image = f"obs://{obs_bucket}/mainland/vat_invoice.png"
-        obs.put_bytes(obs_bucket, "mainland/vat_invoice.png", vat_invoice().png, content_type="image/png")
-        mainland = _load(DEMO.DEMO_DAGS / f"{DEMO.MAINLAND_DAG}.py")
-        run("mainland invoice", mainland, image=image)
-        assert emulator.count("vat-invoice") == emulator.count("invoice-verification") == 1
-        run("mainland invoice again", mainland, image=image)
-        assert emulator.count("vat-invoice") == emulator.count("invoice-verification") == 1
-        assert "HWOCR_FIELDS" in logs["mainland invoice"]
+        _mainland(runs, obs, emulator)
 
-    assert all("HWOCR_BRANCH" in logs[f"route {name}"] for name in DEMO.ROUTED)  # the logs are the runs'
-    problems = {what: DEMO.log_problems(log) for what, log in logs.items()}
+    assert all("HWOCR_BRANCH" in runs.logs[f"route {name}"] for name in DEMO.ROUTED)  # the runs' own logs
+    problems = {what: DEMO.log_problems(log) for what, log in runs.logs.items()}
     assert {what: lines for what, lines in problems.items() if lines} == {}
-    assert "Task Runner" not in "".join(logs.values())
+    assert "Task Runner" not in "".join(runs.logs.values())
