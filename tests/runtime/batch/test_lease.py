@@ -58,14 +58,20 @@ def _lease_doc(obs, store) -> dict[str, Any] | None:
         return None
 
 
-def _plant_lease(obs, store, *, run_id: str = "scheduled__2026-03-01", expires_in: float = 120.0) -> None:
-    """A lease of another run, as that run would have written it."""
-    doc = {
-        "format": "hwocr-lease/1",
-        "owner": {"dag_id": "backfill_invoices", "task_id": "batch", "run_id": run_id, "map_index": None},
-        "token": "0" * 32,
-        "expires": time.time() + expires_in,
-    }
+def _plant_lease(
+    obs,
+    store,
+    *,
+    run_id: str = "scheduled__2026-03-01",
+    expires_in: float = 120.0,
+    try_number: int | None = None,
+    token: str = "0" * 32,
+) -> None:
+    """A lease of another run (or another try), as that run would have written it."""
+    owner = {"dag_id": "backfill_invoices", "task_id": "batch", "run_id": run_id, "map_index": None}
+    if try_number is not None:
+        owner["try_number"] = try_number
+    doc = {"format": "hwocr-lease/2", "owner": owner, "token": token, "expires": time.time() + expires_in}
     obs.put_bytes(store.bucket, store.lease_key, json.dumps(doc).encode())
 
 
@@ -160,18 +166,48 @@ def test_a_dead_owners_lease_expires(fast_conn, fast_bucket, obs, emulator):
     )
 
 
-def test_a_retry_of_the_same_task_takes_its_own_lease_back(fast_conn, fast_bucket, obs, emulator):
+def test_a_retry_waits_until_the_earlier_try_s_heartbeat_has_expired(fast_conn, fast_bucket, obs, emulator):
+    """Try 1 of this very task holds the lease and stopped renewing it (killed): try 2 waits for its expiry,
+    even with on_overlap="fail" (try 1 is not another run), then sends."""
     _put_day(fast_conn, fast_bucket, 3)
     store = start(fast_bucket).store
-    _plant_lease(obs, store, run_id="manual__1")  # try 1 of this very task, killed
+    _plant_lease(obs, store, run_id="manual__1", try_number=1, expires_in=1.5)
+    began = time.monotonic()
     xcom = batch_op(fast_bucket, on_overlap="fail").execute(_context("manual__1", try_number=2))
     assert xcom["totals"]["done"] == 3 and emulator.count(SLUG, 200) == 3
+    assert time.monotonic() - began >= 1.3
+    record = _history(obs, fast_bucket, xcom["history_uri"])["overlap"]
+    assert record["waited"] is True and record["held_by"][0]["try_number"] == 1
 
 
-def test_another_map_index_is_another_owner():
+def test_a_retry_fails_with_on_overlap_fail_when_the_earlier_try_renews_its_lease(
+    fast_conn, fast_bucket, obs, emulator
+):
+    _put_day(fast_conn, fast_bucket, 3)
+    store = start(fast_bucket).store
+    _plant_lease(obs, store, run_id="manual__1", try_number=1, expires_in=1.0)
+    renew = threading.Timer(
+        0.3, _plant_lease, args=(obs, store), kwargs={"run_id": "manual__1", "try_number": 1}
+    )
+    renew.start()  # try 1 is alive: its heartbeat renews the lease
+    try:
+        with pytest.raises(HuaweiOcrOverlapError, match="try 1"):
+            batch_op(fast_bucket, on_overlap="fail").execute(_context("manual__1", try_number=2))
+    finally:
+        renew.join()
+    assert emulator.count() == 0
+
+
+def test_another_map_index_or_try_is_another_owner():
     assert owner_of(_context("r", map_index=0)) != owner_of(_context("r", map_index=1))
-    assert owner_of(_context("r", try_number=1)) == owner_of(_context("r", try_number=2))
-    assert owner_of({}) == {"dag_id": None, "task_id": None, "run_id": None, "map_index": None}
+    assert owner_of(_context("r", try_number=1)) != owner_of(_context("r", try_number=2))
+    assert owner_of({}) == {
+        "dag_id": None,
+        "task_id": None,
+        "run_id": None,
+        "map_index": None,
+        "try_number": None,
+    }
 
 
 def test_a_lost_lease_stops_the_batch_before_its_next_call(fast_conn, fast_bucket, obs, emulator):
