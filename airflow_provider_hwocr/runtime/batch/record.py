@@ -179,8 +179,14 @@ def totals_of(sent: Sent, duplicates: int) -> tuple[dict[str, Any], int]:
         **counts,
         "duplicates": duplicates,
         "billed_retries": billed_retries,
-        "images_possibly_billed_twice": sum(1 for e in entries if e.get("billed_retries")),
+        # Retried after a billed try, or finished once another run may have called it too (a lost lease).
+        "images_possibly_billed_twice": sum(
+            1 for e in entries if e.get("billed_retries") or e.get("possibly_billed_twice")
+        ),
     }
+    recovered = sum(1 for e in entries if e.get("recovered"))
+    if recovered:  # answers an earlier run paid for and kept, stored by this run without a call
+        totals["recovered"] = recovered
     totals.update(page_totals(sent))
     return totals, billed_retries
 
@@ -203,8 +209,9 @@ def billing_of(run: BatchRun, totals: dict[str, Any], billed_retries: int) -> di
         "requests_sent": hook.requests_sent,
         "billed_retries": billed_retries,
         "price_per_call": price,
-        # Billed: every image sent successfully, plus every retry after a try that may have been billed.
-        "estimated_cost": estimate_cost(totals["done"] + billed_retries, price),
+        # Billed: every image sent successfully (not those recovered: an earlier run paid for them),
+        # plus every retry after a try that may have been billed.
+        "estimated_cost": estimate_cost(totals["done"] - totals.get("recovered", 0) + billed_retries, price),
     }
 
 

@@ -36,6 +36,7 @@ from airflow_provider_hwocr.client.errors import (
     HuaweiOcrValidationError,
 )
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError
+from airflow_provider_hwocr.runtime.batch.aftercare import after_send
 from airflow_provider_hwocr.runtime.batch.decide import Plan, page_actions
 from airflow_provider_hwocr.runtime.batch.entries import (
     STATES,
@@ -112,6 +113,7 @@ class _Sender:
             every=self.settings.checkpoint_every,
             interval=self.settings.checkpoint_interval,
             enabled=not run.dry,
+            log=run.log,
         )
         self.sent.journal = self.journal
         self.writer: ResultWriter | None = None
@@ -187,9 +189,11 @@ class _Sender:
 
     def call_and_hand_over(self, item: Item) -> dict[str, Any]:
         """Send one image and hand its answer to the writers; an image refused before its call
-        (the batch stopping, the budget spent) is not attempted."""
+        (the batch stopping, the budget spent) is not attempted. An answer an earlier run paid for and
+        kept (its result not stored) is stored instead, without a call."""
+        kept = self.plan.prior.kept.take(item, self.pipeline.digest, self.run.store)
         try:
-            response, summary = self.recognise(item)
+            response, summary = kept or self.recognise(item)
         except NotAttempted as why:
             return not_attempted(item.source, str(why))
         except HuaweiCloudBudgetExceededError as why:
@@ -399,6 +403,7 @@ class _Sender:
                 capacity=1,
                 finished=self.finish,
                 stop=self.halt,
+                journal=self.journal,  # keeps an answer whose result cannot be stored
             )
         queue: Iterator[Item] = self.work(todo)
         try:
@@ -465,6 +470,7 @@ def send(run: BatchRun, plan: Plan) -> Sent:
     sender.send_all(sender.record_decided())
     sender.sent.entries = list(_in_order(sender.entries))
     sender.sent.documents = sum(1 for item in plan.items if item.is_document)
+    after_send(run, plan, sender.sent)  # a lost lease fenced, kept answers not used kept
     return sender.sent
 
 

@@ -49,11 +49,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsNotFoundError
+from airflow_provider_hwocr.runtime.batch.spool import KeptAnswers
 from airflow_provider_hwocr.runtime.store import PageKey, ResultStore
 
 MANIFEST_FORMAT = "hwocr-manifest/3"
 INDEX_FORMAT = "hwocr-index/1"
-PROGRESS_FORMAT = "hwocr-progress/1"
+#: Version 2: an entry may be a kept answer (``status: "kept"``, see ``runtime/batch/spool.py``).
+PROGRESS_FORMAT = "hwocr-progress/2"
 #: Manifests of the formats before this one whose index is still read.
 LEGACY_MANIFEST_FORMATS = ("hwocr-manifest/2",)
 #: Run records kept in the history, per API and shard.
@@ -245,6 +247,8 @@ class PriorState:
     #: The page counts the listed page results of each document name: key hash of the document's
     #: stem -> page counts (one, unless the document was replaced by one of another length).
     page_counts: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    #: Answers paid for by an earlier run and kept in its progress parts, not stored yet.
+    kept: KeptAnswers = field(default_factory=KeptAnswers)
 
     def made_of(self, key: int) -> int | None:
         """The made-from hash of a listed result the index vouches for, else ``None``."""
@@ -399,6 +403,8 @@ def _recover(obs: Any, store: ResultStore, part_key: str, prior: PriorState) -> 
         return
     entries = part.get("entries") if isinstance(part, dict) else None
     for entry in entries if isinstance(entries, list) else []:
+        if prior.kept.note(part_key, entry):  # an answer paid for and not stored: stored by the send stage
+            continue
         done = _done_result(entry)
         if done is None:  # not done, or malformed: its result is HEADed, never skipped blindly
             continue
@@ -492,7 +498,15 @@ class ProgressJournal:
     Thread-safe: workers and writers :meth:`add`; the coordinating thread calls
     :meth:`maybe_flush` between completions. A part holds only the entries
     finished since the previous one, so the cost per image stays flat.
+
+    Checkpoints are best effort: a part that cannot be written is tried once more, then logged, and
+    its entries go into the next part (tried again after a pause that doubles, up to
+    :attr:`MAX_PAUSE`); a checkpoint never stops the batch. The journal also keeps when each entry
+    finished (:meth:`finished_since`, the lease's fence) and writes kept answers (:meth:`keep`).
     """
+
+    #: Longest pause between two tries of a checkpoint that failed (seconds).
+    MAX_PAUSE = 60.0
 
     def __init__(
         self,
@@ -503,6 +517,7 @@ class ProgressJournal:
         every: int,
         interval: float,
         enabled: bool = True,
+        log: Any = None,
     ) -> None:
         self.obs = obs
         self.store = store
@@ -510,32 +525,97 @@ class ProgressJournal:
         self.every = every
         self.interval = interval
         self.enabled = enabled
+        self.log = log
         self.token = uuid.uuid4().hex[:12]
         self.written: list[str] = []
+        #: Parts of kept answers (:meth:`keep`): not deleted by this run.
+        self.kept: list[str] = []
+        self.failures = 0  # checkpoints that could not be written
         self._pending: list[dict[str, Any]] = []
+        self._finished_at = array("d")  # wall clock, one per entry added
+        self._finished: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._last = time.monotonic()
+        self._retry_at = 0.0  # monotonic: no checkpoint before, after one failed
         self._seq = 0
 
     def add(self, entry: dict[str, Any]) -> None:
         with self._lock:
             self._pending.append(entry)
+            self._finished_at.append(time.time())
+            self._finished.append(entry)
+
+    def finished_since(self, since: float) -> list[dict[str, Any]]:
+        """The entries added at or after ``since`` (wall clock)."""
+        with self._lock:
+            return [entry for at, entry in zip(self._finished_at, self._finished) if at >= since]
+
+    def _next_key(self) -> tuple[int, str]:
+        with self._lock:
+            self._seq += 1
+            return self._seq, self.store.part_key(self.token, self._seq)
+
+    def _part(self, seq: int, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        return {**self.header, "format": PROGRESS_FORMAT, "token": self.token, "seq": seq, "entries": entries}
 
     def maybe_flush(self, *, force: bool = False) -> None:
         if not self.enabled:
             return
         with self._lock:
-            due = len(self._pending) >= self.every or (time.monotonic() - self._last) >= self.interval
-            if not self._pending or not (due or force):
+            now = time.monotonic()
+            due = len(self._pending) >= self.every or (now - self._last) >= self.interval
+            if not self._pending or not (due or force) or (now < self._retry_at and not force):
                 return
             batch, self._pending = self._pending, []
-            self._seq += 1
-            seq = self._seq
-            self._last = time.monotonic()
-        key = self.store.part_key(self.token, seq)
-        doc = {**self.header, "format": PROGRESS_FORMAT, "token": self.token, "seq": seq, "entries": batch}
-        self.obs.put_json(self.store.bucket, key, doc)
+            self._last = now
+        seq, key = self._next_key()
+        try:
+            self._put(key, self._part(seq, batch))
+        except Exception as exc:  # noqa: BLE001 - best effort: the manifest records them anyway
+            self._failed(batch, exc)
+            return
+        with self._lock:
+            self._retry_at = 0.0
         self.written.append(key)
+
+    def _put(self, key: str, doc: dict[str, Any]) -> None:
+        """One checkpoint write, tried twice."""
+        try:
+            self.obs.put_json(self.store.bucket, key, doc)
+        except Exception:  # noqa: BLE001 - tried once more
+            time.sleep(min(0.5, self.interval))
+            self.obs.put_json(self.store.bucket, key, doc)
+
+    def _failed(self, batch: list[dict[str, Any]], exc: BaseException) -> None:
+        """A checkpoint not written: its entries go into the next one, after a pause."""
+        with self._lock:
+            self._pending[:0] = batch
+            self.failures += 1
+            failures = self.failures
+            self._retry_at = time.monotonic() + min(self.interval * 2 ** min(failures, 10), self.MAX_PAUSE)
+        if self.log is not None and (failures == 1 or failures % 10 == 0):
+            self.log.warning(
+                "Could not write a progress checkpoint under %s (%s; %d so far): the batch goes on, and the "
+                "next checkpoint takes its %d image(s)",
+                self.store.progress_prefix,
+                exc,
+                failures,
+                len(batch),
+            )
+
+    def keep(self, entry: dict[str, Any]) -> str:
+        """Write a kept answer's entry in a part of its own, now; returns its key (raises if it cannot be
+        written). This run does not delete it: the run that stores the answer does."""
+        seq, key = self._next_key()
+        self.obs.put_json(self.store.bucket, key, self._part(seq, [entry]))
+        with self._lock:
+            self.kept.append(key)
+        return key
+
+    def kept_part(self, entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """(a name, the part) of a kept answer for a local spool file, when OBS cannot take it."""
+        seq, key = self._next_key()
+        return key.rsplit("/", 1)[-1], self._part(seq, [entry])
 
 
 def now_utc() -> datetime:
