@@ -1,5 +1,6 @@
 """The lease trigger (``triggers/obs_lease.py``) and ``on_overlap="defer"``: the trigger serializes to
-plain JSON, fires on a released, expired, replaced or missing lease and times out; a batch in a DAG
+plain JSON, fires on a released, expired, replaced or missing lease and times out; it tries failed looks
+again (throttling, 5xx) until its deadline or error timeout, and gives up at once on access denied; a batch in a DAG
 defers while another run's lease is live, resumes when it is released, and bills each image once."""
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def test_lease_trigger_serialize_round_trip():
     kwargs = json.loads(json.dumps(kwargs))  # plain JSON data only
     rebuilt = import_string(path)(**kwargs)
     assert rebuilt == trigger and rebuilt.serialize() == trigger.serialize()
+    assert kwargs["error_timeout"] == 600.0
     assert (
         kwargs["deadline"] == 123.5
         and kwargs["since"] == 100.0
@@ -101,6 +103,54 @@ def test_lease_trigger_times_out_naming_the_owner(obs, obs_bucket):
     event = _event(_trigger(obs_bucket, poll_interval=30, deadline=time.time() + 0.5))
     assert event["status"] == "timeout" and event["owner"] == OWNER
     assert "backfill__2026-03-01" in event["message"] and 0.4 <= time.monotonic() - began < 5
+
+
+# --- storage errors, injected at the fast object server -----------------------------------------------
+
+
+@pytest.fixture
+def fast_obs(fast_conn):
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+    hook = HuaweiObsHook()
+    yield hook
+    hook.close()
+
+
+def test_lease_trigger_retries_storage_errors_and_fires_when_the_lease_ends(fast_conn, fast_bucket, fast_obs):
+    _plant(fast_obs, fast_bucket, expires_in=2.5)
+    fast_conn.add_fault(r"lease\.json$", methods="GET", status=503, count=6)  # two looks or more fail
+    began = time.monotonic()
+    event = _event(_trigger(fast_bucket, poll_interval=30), limit=20)
+    assert event["status"] == "released" and event["why"] == "expired"
+    assert 2.0 <= time.monotonic() - began < 20
+    assert fast_conn.faults()["faults"][0]["hits"] == 6  # every injected 503 was answered, none ended it
+
+
+def test_lease_trigger_gives_up_after_its_error_timeout(fast_conn, fast_bucket, fast_obs):
+    _plant(fast_obs, fast_bucket)
+    fast_conn.add_fault(r"lease\.json$", methods="GET", status=500, count=None)
+    began = time.monotonic()
+    event = _event(_trigger(fast_bucket, error_timeout=1.5), limit=30)
+    assert event["status"] == "error" and event["error_type"] == "HuaweiObsTransientError"
+    assert 1.0 <= time.monotonic() - began < 15
+
+
+def test_lease_trigger_gives_up_at_its_deadline_while_storage_fails(fast_conn, fast_bucket, fast_obs):
+    _plant(fast_obs, fast_bucket)
+    fast_conn.add_fault(r"lease\.json$", methods="GET", status=503, count=None)
+    began = time.monotonic()
+    event = _event(_trigger(fast_bucket, deadline=time.time() + 1.0, error_timeout=None), limit=30)
+    assert event["status"] == "error" and time.monotonic() - began < 10
+
+
+def test_lease_trigger_fails_at_once_on_an_error_trying_again_cannot_mend(fast_conn, fast_bucket, fast_obs):
+    _plant(fast_obs, fast_bucket)
+    fast_conn.add_fault(r"lease\.json$", methods="GET", status=403, count=None)
+    began = time.monotonic()
+    event = _event(_trigger(fast_bucket))
+    assert event["status"] == "error" and event["error_type"] == "HuaweiObsAccessDeniedError"
+    assert time.monotonic() - began < 2 and fast_conn.faults()["faults"][0]["hits"] == 1
 
 
 def test_execute_complete_on_timeout_names_the_other_run():
