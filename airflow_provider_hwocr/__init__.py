@@ -5,4 +5,4 @@ or the OBS SDK, so that DAG parsing stays fast.
 """
 
 #: The one place the version is written: pyproject.toml reads it (``[tool.setuptools.dynamic]``).
-__version__ = "0.1.0"
+__version__ = "0.2.0"
