@@ -119,3 +119,53 @@ def test_pages_possibly_billed_twice_are_counted_and_named(emulator, obs, obs_bu
     twice = [e for e in entries if e.get("billed_retries")]
     assert twice and out["totals"]["images_possibly_billed_twice"] == len(twice)
     assert all(e["page"] and e["pages"] == 5 for e in twice) and out["totals"]["done"] == 10
+
+
+def test_pages_a_killed_run_stored_are_not_paid_again(emulator, obs, obs_bucket):
+    from tests.helpers.d2_stages import start, through_send
+
+    _documents(obs, obs_bucket, 2, pages=3)
+    run = start(
+        obs_bucket,
+        output_uri=f"obs://{obs_bucket}/ocr/",
+        source_uri=f"obs://{obs_bucket}/day/",
+        checkpoint_every=1,
+    )
+    through_send(run)  # killed before its record: its progress parts say what it stored
+    assert emulator.count(SLUG) == 6
+    emulator.reset()
+    report = make_batch(obs_bucket).execute({})
+    assert emulator.count() == 0 and report["totals"]["skipped"] == 6
+
+
+def test_pages_a_one_image_operator_stored_are_verified_once_not_sent(emulator, counted, obs, obs_bucket):
+    from airflow_provider_hwocr.operators.base import HuaweiOcrOperator
+
+    _documents(obs, obs_bucket, 1, pages=3)
+    HuaweiOcrOperator(
+        task_id="one",
+        api=SLUG,
+        image=f"obs://{obs_bucket}/day/doc0.pdf",
+        output_uri=f"obs://{obs_bucket}/ocr/",
+    ).execute({})
+    emulator.reset()
+    counted.reset()
+    report = make_batch(obs_bucket).execute({})
+    assert emulator.count() == 0 and report["totals"]["skipped"] == 3
+    assert document_gets(counted) == 0 and counted.by_method()["HEAD"] == 3  # its pages HEADed, once
+    counted.reset()
+    make_batch(obs_bucket).execute({})
+    assert counted.by_method().get("HEAD", 0) == 0  # then in the index
+
+
+def test_a_batch_renders_pages_for_an_api_that_reads_images_only(computed, obs, obs_bucket):
+    import base64
+
+    _documents(obs, obs_bucket, 2, pages=2)
+    out = make_batch(obs_bucket, api="handwriting").execute({})
+    calls = computed.calls("handwriting")
+    assert len(calls) == 4 and all(base64.b64decode(c.body["image"]).startswith(b"\x89PNG") for c in calls)
+    assert (out["totals"]["done"], out["totals"]["documents"]) == (4, 2)
+    for entry in manifest_of(obs, f"obs://{obs_bucket}/ocr/", "handwriting")["images"]:
+        envelope = obs.get_json(obs_bucket, entry["result_uri"].split("/", 3)[3])
+        assert page_lines(entry["page"], 2)[1] in words(envelope["result"])
