@@ -35,7 +35,7 @@ def test_a_batch_reads_every_page_and_a_rerun_reads_nothing(computed, counted, o
     n = 3
     _documents(obs, obs_bucket, n)
     out = f"obs://{obs_bucket}/ocr/"
-    dry = make_batch(obs_bucket, dry_run=True).execute({})
+    dry = make_batch(obs_bucket, dry_run=True, max_calls=0).execute({})  # a dry run spends no budget
     assert (dry["would_call"], dry["documents"], dry["pages"]) == (5 * n, n, 5 * n) and computed.count() == 0
     counted.reset()
     report = make_batch(obs_bucket).execute({})

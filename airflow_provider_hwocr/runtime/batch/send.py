@@ -298,7 +298,8 @@ class _Sender:
         slots come to it; once the batch stops or the budget is spent, documents are not opened
         (each ends not attempted)."""
         for item in todo:
-            if not item.is_document or self.stop.is_set() or self.run.budget.exhausted:
+            spent = not self.run.dry and self.run.budget.exhausted  # a dry run calls nothing
+            if not item.is_document or self.stop.is_set() or spent:
                 yield item
             else:
                 yield from self.open(item)
