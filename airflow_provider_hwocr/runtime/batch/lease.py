@@ -72,6 +72,7 @@ from airflow_provider_hwocr.hooks.obs_errors import (
     HuaweiObsError,
     HuaweiObsNotFoundError,
     HuaweiObsPreconditionFailedError,
+    HuaweiObsTransientError,
 )
 from airflow_provider_hwocr.hooks.obs_lease import is_live
 
@@ -88,6 +89,8 @@ VERDICT_FRACTION = 0.25
 CLOCK_MARGIN = 1.0
 #: Between two tries of a look at the lease that failed, before a call (seconds, doubled each time).
 RECHECK_PAUSE = 0.2
+#: Tries of taking the lease when the store fails (after the OBS client's own retries).
+TAKE_TRIES = 5
 
 #: Buckets whose store refused a conditional write as not implemented (this process asks no more).
 _NO_CONDITIONAL: set[str] = set()
@@ -320,17 +323,21 @@ class Lease:
         except HuaweiObsPreconditionFailedError:  # another run wrote it since we read it
             return self._refused()
         self._may_have_overwritten = doc is not None
-        wait = self.settle + self.slow_take_wait(returned - began)
-        if wait > self.settle:  # slow: it may have landed after another run's read-back
+        # Our token already there: a write of an earlier try that seemed to fail landed late, over
+        # whoever held it then, who stops at its next look (at most ttl / 6 away).
+        late = doc is not None and doc.get("token") == self.token
+        extra = self.ttl / 6 + self.settle if late else self.slow_take_wait(returned - began)
+        if extra > 0:
             self._may_have_overwritten = True
             self.log.info(
-                "Writing the lease %s took %.1fs; reading it back in %.1fs, once any run it may have "
+                "Writing the lease %s took %.1fs%s; reading it back in %.1fs, once any run it may have "
                 "replaced has looked at its lease",
                 self.key,
                 returned - began,
-                wait,
+                " (an earlier write of it landed late)" if late else "",
+                self.settle + extra,
             )
-        time.sleep(max(returned + wait - time.monotonic(), 0.0))
+        time.sleep(max(returned + self.settle + extra - time.monotonic(), 0.0))
         return self._look_back()
 
     def slow_take_wait(self, span: float) -> float:
@@ -383,14 +390,29 @@ class Lease:
             self.record.waited = self.record.deferred = True
             self.record.held_by.append(held_by)
         seen: dict[str, float] = {}
+        failed = 0
         while True:
-            other = self.try_take()
+            try:
+                other = self.try_take()
+            except HuaweiObsTransientError as exc:  # throttled, 5xx, no answer: after the client's retries
+                failed += 1
+                self._pause_after(exc, failed)
+                continue
             if other is None:
                 self.record.waited_seconds = time.monotonic() - began if self.record.waited else 0.0
                 self._start_heartbeat()
                 return
             mode = self._mode_for(other, on_overlap, seen)
             self._wait_for(other, mode, timeout, defer, waited=time.monotonic() - began)
+
+    def _pause_after(self, exc: HuaweiObsTransientError, failed: int) -> None:
+        """A take that failed on the store: raise once :data:`TAKE_TRIES` have, else pause (a write that
+        seemed to fail may have landed: the next try reads it as ours and takes it over)."""
+        if failed >= TAKE_TRIES:
+            raise exc
+        pause = min(self.settle * 2**failed, self.ttl / 6)
+        self.log.warning("Could not take the lease %s (%s); trying again in %.1fs", self.key, exc, pause)
+        time.sleep(pause)
 
     def _mode_for(self, other: dict[str, Any], on_overlap: str, seen: dict[str, float]) -> str:
         """``on_overlap``, except that with ``"fail"`` a retry waits for an earlier try of its own task
@@ -574,7 +596,7 @@ class Lease:
         if not self._verdict and self.record.lost is not None:
             self._fence(finished)
         elif self._may_have_overwritten:
-            self._read_note()
+            self._read_note(finished)
 
     def _fence(self, finished: Callable[[float], Iterable[dict[str, Any]]]) -> None:
         since = self.fence_from()
@@ -610,7 +632,9 @@ class Lease:
         except Exception as exc:  # noqa: BLE001 - this run's manifest names them anyway
             self.log.warning("Could not leave the overlap note %s (%s)", key, type(exc).__name__)
 
-    def _read_note(self) -> None:
+    def _read_note(self, finished: Callable[[float], Iterable[dict[str, Any]]]) -> None:
+        """The note of a run that lost the lease to this one: recorded, and the images it names marked
+        on this run's entries too."""
         try:
             note = json.loads(self.obs.get_bytes(self.bucket, self.note_key))
         except (HuaweiObsNotFoundError, ValueError):
@@ -618,17 +642,23 @@ class Lease:
         except Exception as exc:  # noqa: BLE001 - best effort: the other run's manifest names them
             self.log.warning("Could not read the overlap note %s (%s)", self.note_key, type(exc).__name__)
             return
-        if isinstance(note, dict):
-            self.record.reported_by.append(
-                {"owner": note.get("lost_by"), "since": note.get("since"), "images": note.get("images")}
-            )
-            self.log.warning(
-                "%s lost the lease to this run and reports %d image(s) it finished after %s, which this "
-                "run may have called too (overlap.reported_by in the manifest)",
-                describe(note.get("lost_by")),
-                len(note.get("images") or []),
-                note.get("since"),
-            )
+        if not isinstance(note, dict):
+            return
+        listed = note.get("images")
+        images: list[Any] = listed if isinstance(listed, list) else []
+        self.record.reported_by.append(
+            {"owner": note.get("lost_by"), "since": note.get("since"), "images": images}
+        )
+        for entry in finished(0.0):
+            if entry.get("source") in images and _was_called(entry):
+                entry["possibly_billed_twice"] = "reported by the run that lost the lease"
+        self.log.warning(
+            "%s lost the lease to this run and reports %d image(s) it finished after %s, which this "
+            "run may have called too (overlap.reported_by in the manifest)",
+            describe(note.get("lost_by")),
+            len(images),
+            note.get("since"),
+        )
 
     def release(self) -> None:
         """Stop the heartbeat and delete the lease (and a note read) if it is still ours."""

@@ -132,7 +132,7 @@ class KeptAnswers:
             attempts=0,  # no call by this run
             billed_retries=0,
             recovered={
-                "from": found.where,
+                "from": store.uri(found.part) if store is not None and found.part else found.where,
                 "request_id": answer.get("request_id"),
                 "attempts": answer.get("attempts"),
                 "billed_retries": answer.get("billed_retries"),

@@ -265,3 +265,111 @@ def test_a_lease_renewed_by_its_heartbeat_outlives_its_ttl(fast_conn, fast_bucke
     finally:
         lease.release()
     assert not lease.held and _lease_doc(obs, store) is None
+
+
+# --- the protocol, piece by piece ---------------------------------------------------------------------------
+
+
+def _lease(obs, store, run_id: str = "a", ttl: float = 6.0) -> Lease:
+    return Lease(obs, store.bucket, store.lease_key, {"run_id": run_id}, ttl=ttl, log=start(store.bucket).log)
+
+
+def test_a_run_paused_for_most_of_its_ttl_looks_at_its_lease_and_goes_on(fast_conn, fast_bucket, obs):
+    """No heartbeat for 0.9 x ttl (a paused worker): the next call reads the lease first, finds it still its
+    own and renews it, rather than stopping the batch as "lost (None)"."""
+    store = start(fast_bucket).store
+    lease = _lease(obs, store)
+    lease.take("fail", None)
+    lease._stop.set()  # the heartbeat stops, as a paused process's would
+    lease._thread.join()
+    first = _lease_doc(obs, store)["expires"]
+    time.sleep(0.9 * lease.ttl)
+    try:
+        assert lease.held and lease.record.lost is None
+        assert _lease_doc(obs, store)["expires"] > first  # renewed by that look
+    finally:
+        lease.release()
+
+
+def test_a_conditional_write_refuses_the_second_of_two_runs_that_read_the_lease_as_free(
+    fast_conn, fast_bucket, obs
+):
+    from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsPreconditionFailedError
+
+    store = start(fast_bucket).store
+    a, b = _lease(obs, store, "a"), _lease(obs, store, "b")
+    assert b._read() == (None, None)  # b reads it as free ...
+    a.take("fail", None)  # ... a takes it meanwhile
+    try:
+        with pytest.raises(HuaweiObsPreconditionFailedError):
+            b._write(create=True)
+        assert b.try_take()["token"] == a.token and _lease_doc(obs, store)["token"] == a.token
+    finally:
+        a.release()
+
+
+def test_a_store_that_does_not_implement_conditional_writes_is_written_plainly(
+    fast_conn, fast_bucket, obs, monkeypatch
+):
+    from airflow_provider_hwocr.runtime.batch import lease as lease_module
+
+    monkeypatch.setattr(lease_module, "_NO_CONDITIONAL", set())
+    fast_conn.conditional = "refuse"  # 501 NotImplemented to If-None-Match / If-Match
+    store = start(fast_bucket).store
+    lease = _lease(obs, store)
+    lease.take("fail", None)
+    try:
+        assert lease.held and _lease_doc(obs, store)["token"] == lease.token
+        assert fast_bucket in lease_module._NO_CONDITIONAL
+    finally:
+        lease.release()
+
+
+def test_a_slow_take_reads_back_later(fast_conn, fast_bucket, obs):
+    store = start(fast_bucket).store
+    lease = _lease(obs, store)
+    assert lease.slow_take_wait(lease.settle / 2) == 0.0
+    assert lease.slow_take_wait(0.5) == pytest.approx(min(2 * 0.5 + lease.settle, lease.ttl / 6 + 0.5))
+    assert lease.slow_take_wait(30.0) == pytest.approx(lease.ttl / 6 + 30.0)
+
+
+def test_a_replaced_lease_is_fenced_and_the_run_that_took_it_reads_the_note(fast_conn, fast_bucket, obs):
+    store = start(fast_bucket).store
+    a = _lease(obs, store, "a")
+    a.take("fail", None)
+    finished: list[tuple[float, dict]] = []
+
+    def since(when: float) -> list[dict]:
+        return [entry for at, entry in finished if at >= when]
+
+    finished.append((time.time() - 60, {"source": "early.png", "status": "done"}))  # seen by the other run
+    b = _lease(obs, store, "b")
+    b._taken_at = time.time()
+    b._write()  # b's write lands over a's lease (a store without conditional writes, a late write)
+    finished.append((time.time(), {"source": "after.png", "status": "done"}))
+    finished.append((time.time(), {"source": "recovered.png", "status": "done", "recovered": {"from": "x"}}))
+    finished.append((time.time(), {"source": "refused.png", "status": "failed", "called": False}))
+    a._verdict_at -= a.ttl  # its verdict is stale: the next call looks first
+    assert not a.held and a.record.lost.startswith("taken over by")
+    a.wrap_up(since)
+    assert a.record.possibly_billed_twice == ["after.png"]  # what it called once b may have decided without
+    manifest = a.record.as_manifest()["possibly_billed_twice"]
+    assert manifest["count"] == 1 and manifest["images"] == ["after.png"] and manifest["since"]
+    assert (
+        finished[1][1]["possibly_billed_twice"] == "lease lost"
+        and "possibly_billed_twice" not in finished[0][1]
+    )
+    assert "1 image(s) that may have been billed twice" in str(a.lost_error())
+
+    b._verdict, b._may_have_overwritten = True, True
+    b_entries = [(time.time(), {"source": "after.png", "status": "done"})]
+    b.wrap_up(lambda when: [entry for at, entry in b_entries if at >= when])
+    assert b.record.reported_by == [
+        {"owner": a.owner | {}, "since": manifest["since"], "images": ["after.png"]}
+    ]
+    assert b_entries[0][1]["possibly_billed_twice"] == "reported by the run that lost the lease"
+    b.release()
+    assert _lease_doc(obs, store) is None
+    assert not [
+        k for k in fast_conn.buckets[fast_bucket].objects if ".overlap-" in k
+    ]  # the note read, deleted
