@@ -256,9 +256,7 @@ class Document:
         count = count_pages(data, kind)
         doc = cls.planned(api, src, kind, count, pages=pages, max_pages=max_pages, size=len(data))
         if doc.needs_data(inline=inline):
-            doc.data = data
-        if inline and src.kind == "obs":
-            src.data = data  # sent inline: the pipeline does not download it again
+            doc.data = data  # the document's, not its source's: it goes with the document
         return doc
 
     @classmethod
@@ -302,9 +300,9 @@ class Document:
     def body(self, page: int) -> PageBody:
         """What is sent for ``page``: the document (whole, or with its page field), or the page alone."""
         if self.whole:
-            return PageBody(self.src, {})
+            return PageBody(self._sent_whole(), {})
         if self.mode == "select":
-            return PageBody(self.src, page_params(self.api, self.kind, page))
+            return PageBody(self._sent_whole(), page_params(self.api, self.kind, page))
         if self.data is None:
             raise RuntimeError(f"{self.src.display}: page {page} needs the document's bytes")
         if self.mode == "split":
@@ -320,6 +318,15 @@ class Document:
                 max_pixels=limits.max_pixels,
             )
         return PageBody(ImageSource("bytes", data=data, size=len(data), identity="page"), {})
+
+    def _sent_whole(self) -> ImageSource:
+        """The document as sent: its source (a URL, or bytes it holds), or an ``obs://`` source sent
+        inline, a copy holding the bytes read (so they are not read again, and go with the document)."""
+        if self.src.kind != "obs" or self.data is None or self.src.location is None:
+            return self.src
+        sent = ImageSource.obs(self.src.location, size=self.src.size, etag=self.src.etag)
+        sent.data = self.data
+        return sent
 
     def __repr__(self) -> str:
         return (

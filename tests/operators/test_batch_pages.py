@@ -169,3 +169,16 @@ def test_a_batch_renders_pages_for_an_api_that_reads_images_only(computed, obs, 
     for entry in manifest_of(obs, f"obs://{obs_bucket}/ocr/", "handwriting")["images"]:
         envelope = obs.get_json(obs_bucket, entry["result_uri"].split("/", 3)[3])
         assert page_lines(entry["page"], 2)[1] in words(envelope["result"])
+
+
+def test_documents_sent_inline_are_read_once_and_not_held_by_the_run(emulator, counted, obs, obs_bucket):
+    from tests.helpers.d2_stages import full_run
+
+    _documents(obs, obs_bucket, 2, pages=3)
+    counted.reset()
+    _, plan, _, report = full_run(obs_bucket, image_source="inline")
+    calls = emulator.calls(SLUG)
+    assert len(calls) == 6 and all("image" in c.body and "url" not in c.body for c in calls)
+    assert sorted(c.body["pdf_page_number"] for c in calls) == [1, 1, 2, 2, 3, 3]
+    assert document_gets(counted) == 2 and report.totals["done"] == 6
+    assert all(item.src is None or item.src.data is None for item in plan.items)  # their bytes went with them

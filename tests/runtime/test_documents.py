@@ -171,7 +171,9 @@ def test_an_object_sent_by_its_url_needs_no_bytes_once_counted():
     inline = Document.open(
         TEXT, ImageSource.obs(ObsLocation("bkt", "a.pdf")), PDF3.data, pages=None, max_pages=50, inline=True
     )
-    assert inline is not None and inline.src.data == PDF3.data  # sent as bytes: not read again
+    assert inline is not None and inline.src.data is None  # the bytes go with the document
+    sent = inline.body(2).source
+    assert (sent.kind, sent.data, sent.location) == ("obs", PDF3.data, inline.src.location)  # not read again
 
 
 def test_too_many_pages_and_pages_past_the_end_are_refused_before_anything_is_sent():
