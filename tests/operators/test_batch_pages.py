@@ -182,3 +182,11 @@ def test_documents_sent_inline_are_read_once_and_not_held_by_the_run(emulator, c
     assert sorted(c.body["pdf_page_number"] for c in calls) == [1, 1, 2, 2, 3, 3]
     assert document_gets(counted) == 2 and report.totals["done"] == 6
     assert all(item.src is None or item.src.data is None for item in plan.items)  # their bytes went with them
+
+
+def test_skip_existing_off_sends_every_page_again(emulator, obs, obs_bucket):
+    _documents(obs, obs_bucket, 2, pages=3)
+    make_batch(obs_bucket).execute({})
+    emulator.reset()
+    out = make_batch(obs_bucket, skip_existing=False).execute({})
+    assert emulator.count(SLUG) == 6 and (out["totals"]["done"], out["totals"]["skipped"]) == (6, 0)

@@ -339,6 +339,8 @@ class _Sender:
             check_image_pages(self.settings.ocr.pages, item.source)
             item.key = self.pipeline.result_key(item.src)
             return None
+        if not self.pipeline.skip_existing:  # skip_existing=False: every chosen page is sent again
+            return doc, doc.count, list(doc.pages)
         made = made_hash(self.pipeline.digest, item.src.etag)
         actions = page_actions(self.plan.prior, self.run.store, item.stem or "", doc.count, doc.pages, made)
         todo, _ = self.settle(item, doc.count, actions)
