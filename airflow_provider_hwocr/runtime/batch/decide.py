@@ -57,16 +57,20 @@ class Plan:
 def decide(run: BatchRun, selection: Selection, *, again: bool = False) -> Plan:
     """Mark each item ``skip``, ``verify`` or ``send`` (rejected items stay rejected).
 
-    ``again``: the second decision, under the lease; a damaged index was warned about by the first.
+    ``again``: the second decision, under the lease; a damaged index is warned about by it (the first
+    only notes it), and the batch's header line was logged by the first (once per batch).
     """
     hashes = array("Q", (key_hash(item.key) if item.key else 0 for item in selection.items))
     wanted = KeySet(h for h in hashes if h)
     stems = KeySet(key_hash(item.stem) for item in selection.items if item.stem)
-    prior = load_prior_state(run.obs, run.store, wanted, log=None if again else run.log, stems=stems)
+    # A first look that needs the lease is read again under it: only the decision that stands warns.
+    final = again or run.dry
+    prior = load_prior_state(run.obs, run.store, wanted, log=run.log, stems=stems, final=final)
     if run.pipeline.skip_existing:
         _mark_all(run, selection.items, hashes, prior)
     plan = Plan(selection.items, prior, selection.duplicates, hashes)
-    _log_plan(run, selection, plan)
+    if not again:  # the header once per batch; under the lease, only what changed
+        _log_plan(run, selection, plan)
     return plan
 
 

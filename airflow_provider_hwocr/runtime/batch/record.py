@@ -162,7 +162,17 @@ class Report:
             "history_uri": self.history_uri,
             "totals": self.totals,
             "billing": self.billing,
+            "this_run": this_run(self.billing),
         }
+
+
+def this_run(billing: dict[str, Any]) -> dict[str, Any]:
+    """This run's calls, billed retries and estimated cost (``None`` without a price), from its billing."""
+    return {
+        "calls": billing["requests_sent"],
+        "billed_retries": billing["billed_retries"],
+        "estimated_cost": billing["estimated_cost"],
+    }
 
 
 def totals_of(sent: Sent, duplicates: int) -> tuple[dict[str, Any], int]:
@@ -346,6 +356,16 @@ def _log_report(run: BatchRun, report: Report, billed_retries: int) -> None:
             billed_retries,
             "y" if billed_retries == 1 else "ies",
         )
+    run_ = this_run(report.billing)
+    cost = run_["estimated_cost"]
+    run.log.info(
+        "this run: %d call(s), %d billed retr%s, estimated cost %s; manifest %s",
+        run_["calls"],
+        run_["billed_retries"],
+        "y" if run_["billed_retries"] == 1 else "ies",
+        "unknown (no price_per_call)" if cost is None else f"{cost:g}",
+        report.manifest_uri,
+    )
 
 
 def raise_for_failures(run: BatchRun, plan: Plan, sent: Sent, report: Report) -> None:

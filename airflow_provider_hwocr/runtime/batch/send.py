@@ -50,7 +50,9 @@ from airflow_provider_hwocr.runtime.batch.entries import (
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.state import ProgressJournal, etag_hash, key_hash, made_hash
 from airflow_provider_hwocr.runtime.batch.write import ResultWriter
+from airflow_provider_hwocr.runtime.costs import estimate_cost
 from airflow_provider_hwocr.runtime.documents import Document, check_image_pages
+from airflow_provider_hwocr.runtime.task import price_of
 
 #: Errors that will fail every image: the batch stops at the first.
 FATAL = (
@@ -117,6 +119,8 @@ class _Sender:
         )
         self.sent.journal = self.journal
         self.writer: ResultWriter | None = None
+        self.billed = 0  # retries after tries that may have been billed, so far
+        self.start = ProgressStart(time.monotonic(), 0)
 
     def count(self, status: str) -> None:
         with self.lock:
@@ -229,6 +233,8 @@ class _Sender:
         )
         billed = int(getattr(response, "billed_retries", 0) or 0)
         if billed:
+            with self.lock:
+                self.billed += billed
             self.run.log.warning(
                 "%s may have been billed %d times (%d retr%s after a try the service may have billed)",
                 what,
@@ -461,16 +467,39 @@ class _Sender:
         """Between completions: checkpoint what is stored, log progress now and then."""
         self.journal.maybe_flush()
         now = time.monotonic()
+        with self.lock:
+            self.start.note(self.counts, now)
         if now - last_report >= self.settings.progress_interval or done:
-            log_progress(self.run, self.counts, len(self.plan.items))
+            self.log_progress(now)
             return now
         return last_report
+
+    def log_progress(self, now: float) -> None:
+        """One progress line: this run's pace and ETA, its calls and estimated cost so far."""
+        hook = self.pipeline.ocr_hook
+        price = price_of(self.settings.ocr, hook)
+        with self.lock:
+            counts, billed = dict(self.counts), self.billed
+        cost = estimate_cost(counts.get("done", 0) + billed, price)
+        message, args = progress_line(
+            counts,
+            len(self.plan.items),
+            self.start,
+            now,
+            calls=int(getattr(hook, "requests_sent", 0) or 0),
+            cost="unknown (no price_per_call)" if cost is None else f"{cost:g}",
+        )
+        self.run.log.info(message, *args)
 
 
 def send(run: BatchRun, plan: Plan) -> Sent:
     """Send every item not decided yet; returns one entry per image with one, in selection order."""
     sender = _Sender(run, plan)
-    sender.send_all(sender.record_decided())
+    todo = sender.record_decided()
+    with sender.lock:  # this run's pace counts from here, not the images done before
+        finished = sum(sender.counts.values()) - sender.counts.get("skipped", 0)
+    sender.start = ProgressStart(time.monotonic(), finished)
+    sender.send_all(todo)
     sender.sent.entries = list(_in_order(sender.entries))
     sender.sent.documents = sum(1 for item in plan.items if item.is_document)
     after_send(run, plan, sender.sent)  # a lost lease fenced, kept answers not used kept
@@ -486,17 +515,57 @@ def _in_order(entries: list[Any]) -> Iterator[dict[str, Any]]:
             yield entry
 
 
-def log_progress(run: BatchRun, counts: dict[str, int], total: int) -> None:
+@dataclass
+class ProgressStart:
+    """Where this run's sending started: its clock, the items finished before it sent any, and when
+    it first finished one by sending (its pace is measured from there, past its first call's setup)."""
+
+    started: float
+    #: Items finished, not as skipped, when sending started (rejected before any call).
+    finished: int
+    first_at: float | None = None
+    first_sent: int = 0
+
+    def sent(self, counts: dict[str, int]) -> int:
+        """Items this run finished by sending (not skipped, not decided before it sent)."""
+        return max(sum(counts.values()) - counts.get("skipped", 0) - self.finished, 0)
+
+    def note(self, counts: dict[str, int], now: float) -> None:
+        """After a completion: the first item this run finished by sending starts its pace."""
+        if self.first_at is None:
+            sent = self.sent(counts)
+            if sent:
+                self.first_at, self.first_sent = now, sent
+
+    def rate(self, sent: int, now: float) -> float:
+        """Items per second this run finishes by sending."""
+        if self.first_at is not None and sent > self.first_sent and now > self.first_at:
+            return (sent - self.first_sent) / (now - self.first_at)
+        return sent / max(now - self.started, 1e-6)
+
+
+def progress_line(
+    counts: dict[str, int], total: int, start: ProgressStart, now: float, *, calls: int, cost: str
+) -> tuple[str, tuple[Any, ...]]:
+    """The progress line: the rate and the ETA from what this run finished by sending since it
+    started (images skipped as done before, at the start or by a HEAD, are not its pace)."""
     finished = sum(counts.values())
-    elapsed = max(time.monotonic() - run.started, 1e-6)
-    rate = finished / elapsed
+    rate = start.rate(start.sent(counts), now)
     eta = (total - finished) / rate if rate > 0 else float("inf")
-    run.log.info(
-        "Progress: %d/%d (%.0f%%), %.2f image(s)/s, ETA %s, %d failed so far",
-        finished,
-        total,
-        100.0 * finished / max(total, 1),
-        rate,
-        "-" if eta == float("inf") else f"{eta:.0f}s",
-        counts.get("failed", 0),
+    message = (
+        "Progress: %d/%d (%.0f%%), %.2f image(s)/s sent by this run, ETA %s, %d failed so far; "
+        "%d call(s), estimated cost %s"
+    )
+    return (
+        message,
+        (
+            finished,
+            total,
+            100.0 * finished / max(total, 1),
+            rate,
+            "-" if eta == float("inf") else f"{eta:.1f}s" if eta < 60 else f"{eta:.0f}s",
+            counts.get("failed", 0),
+            calls,
+            cost,
+        ),
     )

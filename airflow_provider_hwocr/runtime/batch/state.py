@@ -310,13 +310,15 @@ def load_prior_state(
     *,
     log: Any = None,
     stems: KeySet | None = None,
+    final: bool = True,
 ) -> PriorState:
     """One GET of the index, one paged listing of the results prefix, a GET per leftover progress part.
 
     ``wanted``: key hashes of this selection's results; listed results outside it that the
     index does not know are not kept (another shard's, say). ``stems``: key hashes of the stems
     of this selection's documents, whose listed pages are kept likewise (``None`` with ``wanted``
-    ``None``: every document's).
+    ``None``: every document's). ``final``: whether this read decides the run's requests (not a
+    first look that is read again under the lease).
     """
     index, origin, requests, damage = _read_index(obs, store)
     prior = PriorState(index, bytearray(len(index)), origin=origin, requests=requests)
@@ -329,7 +331,7 @@ def load_prior_state(
         prior.requests += 1
         _recover(obs, store, key, prior)
     if damage is not None and (origin == "damaged" or prior.others):
-        _warn_damage(log, damage, len(prior.others))
+        _warn_damage(log, damage, len(prior.others), final=final)
     return prior
 
 
@@ -383,16 +385,28 @@ def _note_page(prior: PriorState, page: PageKey, every: bool, stems: KeySet | No
     return True
 
 
-def _warn_damage(log: Any, damage: str, heads: int) -> None:
-    """The one WARNING of a damaged or missing index: what it will cost."""
+def _warn_damage(log: Any, damage: str, heads: int, *, final: bool = True) -> None:
+    """A damaged or missing index: a WARNING only when it costs requests (a HEAD per listed result
+    the index does not vouch for, in the decision that stands); else INFO (the listing replaces it
+    at no extra cost, or another run is still writing it: it is read again under the lease)."""
     if log is None:
         return
-    log.warning(
-        "%s: recovering with 1 HEAD per listed result of this selection the index does not vouch for, "
-        "%d request(s) (no OCR call for a result found valid); the index is written again",
-        damage,
-        heads,
-    )
+    if not final:
+        log.info(
+            "%s (another run may still be writing it; %d listed result(s) it does not vouch for): "
+            "read again under the lease",
+            damage,
+            heads,
+        )
+    elif heads:
+        log.warning(
+            "%s: recovering with 1 HEAD per listed result of this selection the index does not vouch for, "
+            "%d request(s) (no OCR call for a result found valid); the index is written again",
+            damage,
+            heads,
+        )
+    else:
+        log.info("%s: the listing replaces it at no extra request; the index is written again", damage)
 
 
 def _recover(obs: Any, store: ResultStore, part_key: str, prior: PriorState) -> None:
