@@ -108,6 +108,11 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
     :param max_pages: a document with more pages than this (counting those ``pages`` chooses;
         default 50) ends ``rejected`` before any of its pages is called, naming ``max_pages`` and
         its page count; the other documents go on. ``None``: no cap.
+    :param table_uri: ``obs://bucket/prefix/``: after the record stage, write the day's tables of
+        the API's results there (the run's logical date; one file per table, day and shard,
+        replaced whole, not written when its rows are unchanged; see the tables guide). Needs the
+        ``tables`` extra. Templated.
+    :param table_format: ``"parquet"`` (default), ``"csv"`` or ``"xlsx"``.
 
     **Pages are the unit of work.** A source whose key, URL or file name ends in ``.pdf`` or
     ``.ofd`` (any case) is a document, confirmed by its first bytes once read; anything else
@@ -137,6 +142,7 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         "qps",
         "max_failures",
         "max_failure_ratio",
+        "table_uri",
     )
 
     def __init__(
@@ -162,6 +168,8 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         on_overlap: str = "defer",
         overlap_timeout: float | None = None,
         lease_ttl: float = DEFAULT_LEASE_TTL,
+        table_uri: str | None = None,
+        table_format: str = "parquet",
         **kwargs: Any,
     ) -> None:
         _check_selection(output_uri, images, source_uri)
@@ -186,6 +194,8 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         self.max_failures = when_static(check_max_failures, max_failures)
         self.max_failure_ratio = when_static(check_ratio, max_failure_ratio)
         self.manifest_uri = manifest_uri
+        self.table_uri = table_uri
+        self.table_format = table_format
 
     @property
     def map_index_label(self) -> str:
@@ -195,6 +205,7 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
     def _settings(self) -> BatchSettings:
         """The run's checked settings, from what the templates rendered to: every run-time check of
         the batch's arguments is here, once."""
+        from airflow_provider_hwocr.runtime.batch.tables import check_table_format
         from airflow_provider_hwocr.runtime.contract import BatchSettings, SensorSelection
 
         ocr = self._ocr_settings(output_required=True)
@@ -223,6 +234,8 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
             on_overlap=cast("OnOverlap", self.on_overlap),  # checked in __init__
             overlap_timeout=self.overlap_timeout,
             lease_ttl=self.lease_ttl,
+            table=_prefix(self.table_uri, "table_uri", allow_empty_key=True) if self.table_uri else None,
+            table_format=check_table_format(self.table_format) if self.table_uri else self.table_format,
         )
 
     def execute(self, context: Context, *, resumed: ResumedWait | None = None) -> dict[str, Any]:
@@ -241,12 +254,13 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
             if run.dry:
                 return batch.dry_report(run, plan, sent)
             report = batch.record(run, plan, sent)  # 4. the index if it changed, the run's record
+            tables = batch.write_tables(run, plan, sent, report)  # 4b. table_uri: the day's tables
         finally:
             if plan.lease is not None:
                 plan.lease.release()
         self._integration_after_run(context, report.locations)
         batch.raise_for_failures(run, plan, sent, report)
-        return report.xcom
+        return {**report.xcom, "tables": tables} if settings.table is not None else report.xcom
 
     # --- on_overlap="defer" -----------------------------------------------------------
 

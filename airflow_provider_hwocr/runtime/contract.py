@@ -142,6 +142,10 @@ class BatchSettings:
     on_overlap: OnOverlap
     overlap_timeout: float | None
     lease_ttl: float
+    #: ``table_uri=``: where the tables of each run's day go (``None``: no tables).
+    table: ObsPrefix | None = None
+    #: ``table_format=``: ``parquet``, ``csv`` or ``xlsx``.
+    table_format: str = "parquet"
 
     @property
     def output(self) -> ObsPrefix:

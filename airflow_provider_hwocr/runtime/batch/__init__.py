@@ -10,7 +10,9 @@
    :mod:`~airflow_provider_hwocr.runtime.batch.write`, whose writer threads store the results
    (an OCR slot never waits on a PUT);
 4. :mod:`~airflow_provider_hwocr.runtime.batch.record`: the index (if it changed), the run's record
-   in the history and as the latest manifest, or the dry run's report; then whether the task fails.
+   in the history and as the latest manifest, or the dry run's report; then, with ``table_uri``,
+   :mod:`~airflow_provider_hwocr.runtime.batch.tables` writes the day's tables; then whether the
+   task fails.
 
 :class:`~airflow_provider_hwocr.runtime.batch.run.BatchRun` is what the stages share;
 :mod:`~airflow_provider_hwocr.runtime.batch.state` reads and writes manifests, history and the index;
@@ -25,6 +27,7 @@ from airflow_provider_hwocr.runtime.batch.record import Report, dry_report, rais
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.select import Selection, select
 from airflow_provider_hwocr.runtime.batch.send import Sent, send
+from airflow_provider_hwocr.runtime.batch.tables import write_tables
 
 __all__ = [
     "BatchRun",
@@ -39,4 +42,5 @@ __all__ = [
     "record",
     "select",
     "send",
+    "write_tables",
 ]

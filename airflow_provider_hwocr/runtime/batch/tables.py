@@ -1,0 +1,155 @@
+"""After the record stage, ``table_uri``: this run's partition of its API's tables, rebuilt whole.
+
+The rows come from the stored results of the day's selection (the pages done this run and those
+skipped as done before, each envelope read with one GET, one at a time) and a ``failed`` row per
+page that failed, so the tables can always be rebuilt from the output prefix. Each table of the
+API (``catalog/tables.py``) goes to one object per table, day and shard
+(:func:`~airflow_provider_hwocr.runtime.tables.partitions.table_key`), replaced whole by one PUT.
+The object carries the content digest of its rows (``run_id`` left out) in its metadata: a run
+whose rows are the same writes nothing.
+
+The day is the run's logical date (``ds``), else the date of ``dag_run.run_after``, else today
+(UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+from airflow_provider_hwocr.runtime.tables.partitions import table_key
+from airflow_provider_hwocr.runtime.tables.rows import Row, envelope_rows, failure_rows
+from airflow_provider_hwocr.runtime.tables.schema import optional_module
+from airflow_provider_hwocr.runtime.tables.write import FORMATS, Spooled, TableSpools
+
+if TYPE_CHECKING:
+    from airflow_provider_hwocr.runtime.batch.decide import Plan
+    from airflow_provider_hwocr.runtime.batch.record import Report
+    from airflow_provider_hwocr.runtime.batch.run import BatchRun
+    from airflow_provider_hwocr.runtime.batch.send import Sent
+
+__all__ = ["DIGEST_METADATA", "check_table_format", "table_day", "write_tables"]
+
+#: The user metadata holding a table file's content digest.
+DIGEST_METADATA = "hwocr-table-digest"
+#: What each format's file is served as.
+CONTENT_TYPES = {
+    "parquet": "application/vnd.apache.parquet",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+#: The modules of the ``tables`` extra each format needs.
+_NEEDS = {"parquet": ("pyarrow", "pyarrow.parquet"), "csv": (), "xlsx": ("openpyxl",)}
+
+
+def check_table_format(fmt: Any) -> str:
+    """``table_format`` checked: one of :data:`FORMATS`, its part of the ``tables`` extra importable."""
+    if fmt not in FORMATS:
+        raise HuaweiOcrValidationError(
+            f"table_format: one of {', '.join(FORMATS)}, got {fmt!r}", parameter="table_format"
+        )
+    for name in _NEEDS[fmt]:
+        optional_module(name)  # HuaweiOcrTablesExtraError naming the extra
+    return str(fmt)
+
+
+def table_day(context: Any) -> date:
+    """The partition's day: ``ds``, else the date of ``dag_run.run_after``, else today (UTC)."""
+    get = context.get if hasattr(context, "get") else (lambda _name: None)
+    ds = get("ds")
+    if ds:
+        return date.fromisoformat(str(ds)[:10])
+    after = getattr(get("dag_run"), "run_after", None)
+    if isinstance(after, datetime):
+        return after.astimezone(timezone.utc).date() if after.tzinfo else after.date()
+    if after:
+        return date.fromisoformat(str(after)[:10])
+    return datetime.now(timezone.utc).date()
+
+
+def _result_keys(run: BatchRun, report: Report) -> list[str]:
+    """The keys of the day's stored results (done this run and skipped as done), sorted: a stable order."""
+    root = f"obs://{run.store.bucket}/"
+    keys = {
+        uri[len(root) :]
+        for uri in report.results
+        if uri and uri != report.manifest_uri and uri.startswith(root)
+    }
+    return sorted(keys)
+
+
+def _failed(run: BatchRun, sent: Sent) -> list[dict[str, Any]]:
+    failed = [e for e in sent.entries if e.get("status") == "failed"]
+    return sorted(failed, key=lambda e: (str(e.get("source")), int(e.get("page") or 1)))
+
+
+def _rows(run: BatchRun, sent: Sent, report: Report) -> Iterator[dict[str, list[Row]]]:
+    """The rows of every table, a result (or failed page) at a time."""
+    store, api, run_id = run.store, run.pipeline.api.slug, run.run_id
+    for key in _result_keys(run, report):
+        envelope = run.obs.get_json(store.bucket, key)
+        yield envelope_rows(envelope, run_id=run_id, result_uri=store.uri(key))
+    for entry in _failed(run, sent):
+        error = entry.get("error_message") or entry.get("error_type") or "failed"
+        yield failure_rows(
+            api,
+            source=str(entry.get("source")),
+            error=str(error),
+            page=int(entry.get("page") or 1),
+            pages=entry.get("pages"),
+            source_etag=entry.get("source_etag"),
+            run_id=run_id,
+        )
+
+
+def _put(run: BatchRun, bucket: str, key: str, spooled: Spooled) -> bool:
+    """PUT one table's file unless the object there has the same digest; whether it was written."""
+    info = run.obs.head(bucket, key)
+    if info is not None and (info.metadata or {}).get(DIGEST_METADATA) == spooled.digest:
+        return False
+    run.obs.put_bytes(
+        bucket,
+        key,
+        spooled.file.read(),
+        content_type=CONTENT_TYPES[spooled.format],
+        metadata={DIGEST_METADATA: spooled.digest, "hwocr-table-rows": str(spooled.rows)},
+    )
+    return True
+
+
+def write_tables(run: BatchRun, plan: Plan, sent: Sent, report: Report) -> list[str]:
+    """Write this run's partition of every table of its API (with ``table_uri``); the URIs, written or not.
+
+    The XCom's ``tables``. Nothing without ``table_uri`` or in a dry run.
+    """
+    del plan  # the stored results are named by the report
+    settings = run.settings
+    if settings.table is None or run.dry:
+        return []
+    prefix, fmt = settings.table, settings.table_format
+    day = table_day(run.context)
+    shard = settings.shard_index or 0
+    uris, written = [], 0
+    with TableSpools(run.pipeline.api.slug, fmt) as spools:
+        for rows in _rows(run, sent, report):
+            spools.add(rows)
+        files = spools.finish()
+    try:
+        for name, spooled in files.items():
+            key = table_key(prefix.key, name, day, shard, fmt)
+            written += _put(run, prefix.bucket, key, spooled)
+            uris.append(f"obs://{prefix.bucket}/{key}")
+    finally:
+        for spooled in files.values():
+            spooled.close()
+    run.log.info(
+        "Tables of %s for %s: %d written, %d unchanged, under %s",
+        run.pipeline.api.slug,
+        day.isoformat(),
+        written,
+        len(uris) - written,
+        prefix.uri,
+    )
+    return uris

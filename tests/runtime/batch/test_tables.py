@@ -1,0 +1,165 @@
+"""``table_uri``: after the record stage, the day's partition of the API's tables, rebuilt from the stored
+results (done this run and skipped as done), written once per table, day and shard, and not written
+again when its rows are the same; DuckDB reads the Parquet with typed amounts and dates."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+import pytest
+
+from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+from airflow_provider_hwocr.emulator.samples import vat_invoice
+from airflow_provider_hwocr.runtime.batch.tables import DIGEST_METADATA, table_day
+from airflow_provider_hwocr.runtime.tables.rows import parse_amount, parse_date
+from tests.helpers.d2_stages import PNG, batch_op
+from tests.helpers.obs_env import bulk_put
+
+DAY = "2026-11-30"
+INVOICE = vat_invoice().png
+CONTEXT = {"run_id": "scheduled__2026-11-30", "ds": DAY}
+
+
+@pytest.fixture
+def obs(obs_conn):
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+    return HuaweiObsHook()
+
+
+@pytest.fixture
+def documented(emulator):
+    """The emulator reads the answer from the image (the sample VAT invoice)."""
+    emulator.config.results = "computed"  # read from the image (reset() puts it back)
+    return emulator
+
+
+def _run(bucket, context=CONTEXT, **kwargs):
+    kwargs.setdefault("api", "vat-invoice")
+    kwargs.setdefault("table_uri", f"obs://{bucket}/tables/")
+    return batch_op(bucket, **kwargs).execute(dict(context))
+
+
+def _key(bucket, uri):
+    return uri.removeprefix(f"obs://{bucket}/")
+
+
+def _download(obs, bucket, uri, tmp_path):
+    path = tmp_path / f"{uri.split('/')[-3]}.{uri.rsplit('.', 1)[-1]}"
+    path.write_bytes(obs.get_bytes(bucket, _key(bucket, uri)))
+    return str(path)
+
+
+def test_a_day_of_vat_invoices_reads_in_duckdb_typed_and_joined(obs_bucket, obs, documented, tmp_path):
+    import duckdb
+
+    bulk_put(obs_bucket, [f"day/{i}.png" for i in range(2)], INVOICE)
+    out = _run(obs_bucket)
+    header_uri = f"obs://{obs_bucket}/tables/vat-invoice/dt={DAY}/part-00000.parquet"
+    items_uri = f"obs://{obs_bucket}/tables/vat-invoice__item_list/dt={DAY}/part-00000.parquet"
+    assert header_uri in out["tables"] and items_uri in out["tables"]
+    head = obs.head(obs_bucket, _key(obs_bucket, header_uri))
+    assert head.metadata.get(DIGEST_METADATA)
+    header, items = (_download(obs, obs_bucket, u, tmp_path) for u in (header_uri, items_uri))
+
+    rows = duckdb.sql(
+        f"select source, page, total, issue_date, request_id, result_uri, status from read_parquet('{header}') "
+        "order by source"
+    ).fetchall()
+    assert [r[0] for r in rows] == [f"obs://{obs_bucket}/day/{i}.png" for i in range(2)]
+    described = duckdb.sql(f"describe select total, issue_date from read_parquet('{header}')").fetchall()
+    assert {r[0]: r[1] for r in described} == {"total": "DECIMAL(18,2)", "issue_date": "DATE"}
+    results = {}
+    for source, page, total, issue, request_id, result_uri, status in rows:
+        assert page == 1 and status == "ok" and request_id
+        results[source] = obs.get_json(obs_bucket, _key(obs_bucket, result_uri))
+        assert source in json.dumps(results[source])
+        assert total is not None and total == parse_amount(results[source]["result"]["total"])
+        assert issue is not None and issue == parse_date(results[source]["result"]["issue_date"])
+
+    joined = duckdb.sql(
+        f"select h.source, count(i.item_index), sum(i.amount) from read_parquet('{header}') h "
+        f"left join read_parquet('{items}') i using (source, page) group by h.source order by h.source"
+    ).fetchall()
+    assert len(joined) == 2
+    for source, count, amount in joined:
+        listed = results[source]["result"].get("item_list") or []
+        assert count == len(listed)
+        assert (amount or Decimal(0)) == sum((parse_amount(i["amount"]) or Decimal(0)) for i in listed)
+    total = duckdb.sql(f"select sum(total) from read_parquet('{header}')").fetchall()[0][0]
+    assert total == sum(parse_amount(r["result"]["total"]) for r in results.values())
+
+
+def test_a_rerun_with_nothing_new_puts_nothing_under_table_uri(obs_bucket, obs, documented, counted):
+    bulk_put(obs_bucket, [f"day/{i}.png" for i in range(2)], INVOICE)
+    first = _run(obs_bucket)
+    etags = {u: obs.head(obs_bucket, _key(obs_bucket, u)).etag for u in first["tables"]}
+    counted.reset()
+    again = _run(obs_bucket, context={**CONTEXT, "run_id": "manual__again"})
+    assert again["tables"] == first["tables"] and again["totals"]["skipped"] == 2
+    puts = [p for m, p in counted.requests if m == "PUT" and "/tables/" in p]
+    assert puts == []
+    assert {u: obs.head(obs_bucket, _key(obs_bucket, u)).etag for u in again["tables"]} == etags
+
+
+def test_general_text_has_one_row_per_page_with_text(obs_bucket, obs, emulator, tmp_path):
+    import duckdb
+
+    bulk_put(obs_bucket, [f"day/{i}.png" for i in range(2)], PNG)
+    out = _run(obs_bucket, api="general-text")
+    header = next(u for u in out["tables"] if "/general-text/" in u)
+    path = _download(obs, obs_bucket, header, tmp_path)
+    rows = duckdb.sql(f"select source, page, text from read_parquet('{path}')").fetchall()
+    assert len(rows) == 2 and all(r[1] == 1 and r[2] for r in rows)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_csv_and_xlsx_write_the_same_columns(obs_bucket, obs, documented, fmt):
+    from airflow_provider_hwocr.catalog.tables import header_table
+
+    bulk_put(obs_bucket, ["day/0.png"], INVOICE)
+    out = _run(obs_bucket, table_format=fmt)
+    header = next(u for u in out["tables"] if "/vat-invoice/" in u)
+    assert header.endswith(f"/dt={DAY}/part-00000.{fmt}")
+    data = obs.get_bytes(obs_bucket, _key(obs_bucket, header))
+    if fmt == "csv":
+        lines = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+        names, values = lines[0], lines[1:]
+    else:
+        import openpyxl
+
+        sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
+        names, *values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert tuple(names) == header_table("vat-invoice").names and len(values) == 1
+
+
+def test_an_empty_day_writes_valid_empty_tables(obs_bucket, obs, documented, tmp_path):
+    import duckdb
+
+    out = _run(obs_bucket, allow_empty=True)
+    header = next(u for u in out["tables"] if "/vat-invoice/" in u)
+    path = _download(obs, obs_bucket, header, tmp_path)
+    assert duckdb.sql(f"select count(*) from read_parquet('{path}')").fetchall() == [(0,)]
+    names = [r[0] for r in duckdb.sql(f"describe select * from read_parquet('{path}')").fetchall()]
+    assert "total" in names and "result_uri" in names
+
+
+def test_table_arguments_are_checked_before_any_call(obs_bucket, emulator):
+    bulk_put(obs_bucket, ["day/0.png"], PNG)
+    with pytest.raises(HuaweiOcrValidationError, match="table_format"):
+        _run(obs_bucket, table_format="json")
+    with pytest.raises(HuaweiOcrValidationError, match="table_uri"):
+        _run(obs_bucket, table_uri="s3://elsewhere/")
+    assert emulator.count("vat-invoice") == 0
+
+
+def test_the_day_is_ds_else_run_after():
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    assert table_day({"ds": DAY}).isoformat() == DAY
+    after = SimpleNamespace(run_after=datetime(2026, 12, 1, 23, 0, tzinfo=timezone.utc))
+    assert table_day({"dag_run": after}).isoformat() == "2026-12-01"
