@@ -163,3 +163,32 @@ def test_the_day_is_ds_else_run_after():
     assert table_day({"ds": DAY}).isoformat() == DAY
     after = SimpleNamespace(run_after=datetime(2026, 12, 1, 23, 0, tzinfo=timezone.utc))
     assert table_day({"dag_run": after}).isoformat() == "2026-12-01"
+
+
+def test_a_failed_page_has_its_failed_row_next_to_the_stored_ones(obs_bucket, obs, documented, tmp_path):
+    import duckdb
+
+    bulk_put(obs_bucket, ["day/a.png"], INVOICE)
+    bulk_put(obs_bucket, ["day/b.png"], PNG)  # too small for the service: AIS.0103
+    out = _run(obs_bucket, max_failures=1)
+    assert out["totals"]["failed"] == 1
+    header = next(u for u in out["tables"] if "/vat-invoice/" in u)
+    path = _download(obs, obs_bucket, header, tmp_path)
+    rows = duckdb.sql(f"select source, status, error, result_uri from read_parquet('{path}') order by source")
+    (a, a_status, _, a_uri), (b, b_status, b_error, b_uri) = rows.fetchall()
+    assert (a_status, b_status) == ("ok", "failed") and a_uri and b_uri is None
+    assert a.endswith("/day/a.png") and b.endswith("/day/b.png") and "AIS.0103" in b_error
+
+
+def test_a_missing_extra_fails_before_any_call_naming_it(obs_bucket, emulator, monkeypatch):
+    from airflow_provider_hwocr.runtime.batch import tables
+    from airflow_provider_hwocr.runtime.tables.schema import HuaweiOcrTablesExtraError
+
+    def missing(name):
+        raise HuaweiOcrTablesExtraError(f"writing tables needs {name}, from the tables extra")
+
+    monkeypatch.setattr(tables, "optional_module", missing)
+    bulk_put(obs_bucket, ["day/0.png"], PNG)
+    with pytest.raises(HuaweiOcrTablesExtraError, match="tables extra"):
+        _run(obs_bucket, api="general-text")
+    assert emulator.count("general-text") == 0
