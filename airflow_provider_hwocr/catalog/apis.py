@@ -1237,3 +1237,34 @@ MAINLAND: tuple[Api, ...] = (
 APIS: tuple[Api, ...] = (*GENERAL, *INTERNATIONAL, *MAINLAND)
 #: The APIs the vendor still answers: active and sales stopped (each has an operator).
 LIVE_APIS: tuple[Api, ...] = tuple(api for api in APIS if api.live)
+
+#: APIs that read identity documents (ID cards, passports, driving and other licences, permits,
+#: household registers, health records): their text is personal data, not logged by default
+#: (``log_text=None``). The one list of them.
+ID_DOCUMENTS: frozenset[str] = frozenset(
+    {
+        "id-document",
+        "auto-id-doc-classification",
+        "passport",
+        "thailand-id-card",
+        "colombia-id-card",
+        "cambodian-idcard",
+        "myanmar-id-card",
+        "myanmar-driver-license",
+        "chile-id-card",
+        "vietnam-id-card",
+        "peru-id-card",
+        "hk-id-card",
+        "macao-id-card",
+        "id-card",
+        "driver-license",
+        "vehicle-license",
+        "bankcard",
+        "household-register",
+        "transportation-qualification-certificate",
+        "exit-entry-permit",
+        "mainland-travel-permit",
+        "health-code",
+        "pcr-test-record",
+    }
+)

@@ -129,6 +129,9 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
     :param max_pages: the most pages of one document (counting those ``pages`` chooses), default
         50: a longer one is refused before any call, naming ``max_pages`` and its page count.
         ``None``: no cap.
+    :param log_text: log the first line of text read (and the word or field count) after a
+        successful call. ``None`` (default): on, except for ID documents (ID cards, passports,
+        licences, permits: personal data); ``True`` or ``False`` forces it.
     :return: the API's ``result`` (a dict, or a list for list-shaped APIs), or
         the reference to it in OBS; pushed to XCom. For a PDF or OFD document, every page:
         ``{"pages": [{"page": 1, "result": ...}, ...], "page_count": n}``, or with
@@ -176,6 +179,7 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
         map_index_template: str | None = DEFAULT_MAP_INDEX_TEMPLATE,
         pages: int | str | list[int] | None = None,
         max_pages: int | None = DEFAULT_MAX_PAGES,
+        log_text: bool | None = None,
         **kwargs: Any,
     ) -> None:
         # The default above (read by .partial() too) names mapped instances by file.
@@ -204,6 +208,7 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
         self.emit_asset = check_flag(emit_asset, "emit_asset")
         self.pages = check_pages(pages)  # a template is checked once rendered
         self.max_pages = check_max_pages(max_pages)
+        self.log_text = check_flag(log_text, "log_text", optional=True)
         self._check_at_parse_time()
         if self.emit_asset:
             self.outlets = with_result_outlet(self.outlets, self.output_uri)
@@ -273,6 +278,7 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
             region=self.region or None,
             pages=check_pages(self.pages, rendered=True),
             max_pages=self.max_pages,
+            log_text=self.log_text,
         )
 
     # --- the hooks (built when the task runs) ----------------------------------------------

@@ -110,6 +110,8 @@ class OcrTaskSettings:
     #: ``max_pages=``: a document with more pages than this (counting those ``pages`` chooses) is
     #: refused before any call; ``None``: no cap.
     max_pages: int | None
+    #: ``log_text=``: log the first line of text read; ``None``: on, except for ID documents.
+    log_text: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_hwocr.catalog.apis import ID_DOCUMENTS
 from airflow_provider_hwocr.catalog.pages import DocumentKind
 from airflow_provider_hwocr.client.documents import parse_pages
 from airflow_provider_hwocr.client.errors import HuaweiOcrError, HuaweiOcrValidationError
@@ -30,6 +31,7 @@ from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
 from airflow_provider_hwocr.runtime.contract import Collaborators, OcrTaskSettings, RunLocations
 from airflow_provider_hwocr.runtime.costs import CallBudget, estimate_cost, resolve_dry_run
 from airflow_provider_hwocr.runtime.documents import Document, check_image_pages
+from airflow_provider_hwocr.runtime.envelopes import summarize
 from airflow_provider_hwocr.runtime.pipeline import ImageOutcome, OcrPipeline
 from airflow_provider_hwocr.runtime.task import locations, pipeline_for, price_of
 
@@ -101,9 +103,42 @@ def report_done(
         outcome.attempts,
         f"; stored in {outcome.result_uri}" if outcome.result_uri else "",
     )
+    log_read(settings, outcome, log)
     report_billing(settings, hook, context, log, failed=False)
     if outcome.result_uri is None:
         check_xcom_size(settings, outcome)
+
+
+def log_read(settings: OcrTaskSettings, outcome: ImageOutcome, log: Any) -> None:
+    """What was read: the word or field count (the result's summary) and, with ``log_text`` (``None``:
+    on, except for ID documents, whose text is personal data), the first line of text."""
+    value = outcome.value
+    stored = isinstance(value, dict) and outcome.result_uri is not None
+    summary = value.get("summary") if stored else summarize(settings.api, value)
+    if not isinstance(summary, dict):
+        return
+    count = f"{summary['words']} word(s)" if "words" in summary else f"{summary.get('fields', 0)} field(s)"
+    show = settings.log_text if settings.log_text is not None else settings.api.slug not in ID_DOCUMENTS
+    line = first_line(value) if show and not stored else None
+    log.info("Read %s%s", count, f"; first line: {line!r}" if line else "")
+
+
+def first_line(result: Any) -> str | None:
+    """The first line of text of a result: its first text block, else its first text field."""
+    if isinstance(result, list):  # a list-shaped result: its first item
+        result = result[0] if result else None
+    text = next((t.strip() for t in _texts(result) if t.strip()), None)
+    return None if text is None else text.splitlines()[0][:200]
+
+
+def _texts(result: Any) -> list[str]:
+    """A result's text blocks, else its text fields."""
+    if not isinstance(result, dict):
+        return []
+    blocks = result.get("words_block_list") or result.get("words_region_list")
+    if isinstance(blocks, list):
+        return [str(b.get("words") or "") for b in blocks if isinstance(b, dict)]
+    return [v for v in result.values() if isinstance(v, str)]
 
 
 def dry_run(settings: OcrTaskSettings, pipeline: OcrPipeline, why: str | None, log: Any) -> dict[str, Any]:
