@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_hwocr.client.documents import parse_pages
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.runtime.tables.partitions import table_key
 from airflow_provider_hwocr.runtime.tables.rows import Row, envelope_rows, failure_rows
@@ -69,7 +70,18 @@ def table_day(context: Any) -> date:
     return datetime.now(timezone.utc).date()
 
 
-def _result_keys(run: BatchRun, report: Report) -> list[str]:
+def _partly_done(run: BatchRun, plan: Plan) -> Iterator[str]:
+    """The keys of the pages done before of a document sent in part (the report names whole documents only)."""
+    for item in plan.items:
+        if not (item.is_document and item.action != "skip" and item.done and item.stem and item.count):
+            continue
+        left = {page for page, _ in item.pages}
+        for page in parse_pages(run.pipeline.pages, item.count):
+            if page not in left:
+                yield run.store.page_key(item.stem, page, item.count)
+
+
+def _result_keys(run: BatchRun, plan: Plan, report: Report) -> list[str]:
     """The keys of the day's stored results (done this run and skipped as done), sorted: a stable order."""
     root = f"obs://{run.store.bucket}/"
     keys = {
@@ -77,6 +89,7 @@ def _result_keys(run: BatchRun, report: Report) -> list[str]:
         for uri in report.results
         if uri and uri != report.manifest_uri and uri.startswith(root)
     }
+    keys.update(_partly_done(run, plan))
     return sorted(keys)
 
 
@@ -85,10 +98,10 @@ def _failed(run: BatchRun, sent: Sent) -> list[dict[str, Any]]:
     return sorted(failed, key=lambda e: (str(e.get("source")), int(e.get("page") or 1)))
 
 
-def _rows(run: BatchRun, sent: Sent, report: Report) -> Iterator[dict[str, list[Row]]]:
+def _rows(run: BatchRun, plan: Plan, sent: Sent, report: Report) -> Iterator[dict[str, list[Row]]]:
     """The rows of every table, a result (or failed page) at a time."""
     store, api, run_id = run.store, run.pipeline.api.slug, run.run_id
-    for key in _result_keys(run, report):
+    for key in _result_keys(run, plan, report):
         envelope = run.obs.get_json(store.bucket, key)
         yield envelope_rows(envelope, run_id=run_id, result_uri=store.uri(key))
     for entry in _failed(run, sent):
@@ -124,7 +137,6 @@ def write_tables(run: BatchRun, plan: Plan, sent: Sent, report: Report) -> list[
 
     The XCom's ``tables``. Nothing without ``table_uri`` or in a dry run.
     """
-    del plan  # the stored results are named by the report
     settings = run.settings
     if settings.table is None or run.dry:
         return []
@@ -133,7 +145,7 @@ def write_tables(run: BatchRun, plan: Plan, sent: Sent, report: Report) -> list[
     shard = settings.shard_index or 0
     uris, written = [], 0
     with TableSpools(run.pipeline.api.slug, fmt) as spools:
-        for rows in _rows(run, sent, report):
+        for rows in _rows(run, plan, sent, report):
             spools.add(rows)
         files = spools.finish()
     try:

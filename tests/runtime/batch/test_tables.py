@@ -192,3 +192,20 @@ def test_a_missing_extra_fails_before_any_call_naming_it(obs_bucket, emulator, m
     with pytest.raises(HuaweiOcrTablesExtraError, match="tables extra"):
         _run(obs_bucket, api="general-text")
     assert emulator.count("general-text") == 0
+
+
+def test_a_document_sent_in_part_has_every_page_in_the_table(obs_bucket, obs, emulator, tmp_path):
+    import duckdb
+
+    from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError
+    from airflow_provider_hwocr.testing.documents import numbered_pdf
+
+    obs.put_bytes(obs_bucket, "day/doc.pdf", numbered_pdf(3).data)
+    with pytest.raises(HuaweiCloudBudgetExceededError):
+        _run(obs_bucket, api="general-text", max_calls=1, max_concurrency=1)
+    out = _run(obs_bucket, api="general-text")  # pages 2 and 3 sent, page 1 done before
+    assert out["totals"]["done"] == 2
+    header = next(u for u in out["tables"] if "/general-text/" in u)
+    path = _download(obs, obs_bucket, header, tmp_path)
+    rows = duckdb.sql(f"select page, pages, status from read_parquet('{path}') order by page").fetchall()
+    assert rows == [(1, 3, "ok"), (2, 3, "ok"), (3, 3, "ok")]
