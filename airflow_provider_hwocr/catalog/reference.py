@@ -365,10 +365,11 @@ def _example(facts: dict[str, Any]) -> list[str]:
         f"from airflow_provider_hwocr.operators.ocr import {operator}",
         "",
         *(withdrawn if facts["operator"] is None else []),
-        (
-            f'with DAG("ocr_{facts["slug"].replace("-", "_")}", schedule="@daily", '
-            'start_date=pendulum.datetime(2026, 11, 1, tz="UTC")):'
-        ),
+        "with DAG(",  # one argument a line (a magic trailing comma): formatted alike for every API
+        f'    "ocr_{facts["slug"].replace("-", "_")}",',
+        '    schedule="@daily",',
+        '    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),',
+        "):",
         f"    ocr = {operator}(",
         *_arguments(facts),
         "    )",
