@@ -200,11 +200,11 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Huawei Cloud OBS",
                 "python-modules": [
                     "airflow_provider_hwocr.triggers.obs",
-                    "airflow_provider_hwocr.triggers.obs_event",  # issue 11
+                    "airflow_provider_hwocr.triggers.obs_event",
                 ],
             }
         ],
-        # issue 11: Airflow 3 integration (links, obs:// filesystem and asset scheme)
+        # Airflow 3 integration (links, obs:// filesystem and asset scheme)
         "extra-links": [
             "airflow_provider_hwocr.integration.links.HuaweiObsSourceLink",
             "airflow_provider_hwocr.integration.links.HuaweiObsResultLink",

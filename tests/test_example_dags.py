@@ -41,7 +41,7 @@ _NO_OCR = {"ocr_results_consumer"}
 
 
 def test_every_ocr_task_of_the_examples_retries_with_the_providers_policy(dagbag):
-    """Issue 19: after a lost worker the sharded example failed the run (no retries)."""
+    """Regression: after a lost worker the sharded example failed the run (no retries)."""
     from airflow_provider_hwocr.retry_policy import HWOCR_RETRY_POLICY
 
     checked = 0

@@ -184,7 +184,7 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
                 "or raise max_matches"
             )
         context["ti"].xcom_push(key=FILES_XCOM_KEY, value=files)
-        record(self, inputs=uris)  # issue 11: lineage names the matched objects
+        record(self, inputs=uris)  # lineage names the matched objects
         return list(uris)
 
     # --- poke mode --------------------------------------------------------------------

@@ -88,7 +88,9 @@ def test_the_drift_test_sees_a_difference():
     import dataclasses
 
     api = get_api("auto-classification")
-    trimmed = dataclasses.replace(api, params=api.params[:1])  # detect_seal & co. dropped, as before issue 17
+    trimmed = dataclasses.replace(
+        api, params=api.params[:1]
+    )  # detect_seal & co. dropped, as before every vendor API was catalogued
     assert "detect_seal: only in the SDK" in drift(trimmed)
     renamed = dataclasses.replace(api, slug="auto-classifier")
     assert any(d.startswith("path:") for d in drift(renamed))

@@ -116,7 +116,7 @@ def test_table_cells_escape_pipes_and_newlines():
     assert "a \\| b c" in row
 
 
-# --- the whole vendor surface (issue 17): facts per edition, lifecycle, no image, shapes --------------
+# --- the whole vendor surface: facts per edition, lifecycle, no image, shapes --------------
 
 
 @pytest.mark.parametrize("api", APIS, ids=[a.slug for a in APIS])

@@ -237,7 +237,7 @@ def test_proxy_password_is_not_in_connection_errors():
 
 
 def test_environment_proxies_are_read_once_per_host_and_still_honoured(emulator, monkeypatch):
-    """requests would scan os.environ on every call; the client reads it once per host (issue 18)."""
+    """requests would scan os.environ on every call; the client reads it once per host."""
     for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")

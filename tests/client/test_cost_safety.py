@@ -1,6 +1,6 @@
-"""Issue 8: never pay twice by accident, never pay for a call that must fail.
+"""Cost safety: never pay twice by accident, never pay for a call that must fail.
 
-Each case of the issue's list: the error names the parameter and no request
+Each case: the error names the parameter and no request
 reached the emulator, or the error has the right type and no retry happened.
 """
 

@@ -259,7 +259,7 @@ def test_configuration_error_with_message_and_field():
     assert bare.field == "project_id" and "project_id" in str(bare)
 
 
-# --- issue 19, item 7: AIS.0118 waits hours; a malformed request URL is configuration ------------
+# --- AIS.0118 waits hours; a malformed request URL is configuration ------------
 
 
 def test_ais_0118_is_a_long_delay_error_retried_hours_later():

@@ -58,7 +58,7 @@ def test_truncated_header_gives_no_size():
     assert image_size(data, "PNG") is None
 
 
-# --- whole files: each format's end, checked before anything is sent (issue 19, item 7) -----------
+# --- whole files: each format's end, checked before anything is sent -----------
 
 
 def _save(fmt: str, **options) -> bytes:

@@ -477,7 +477,7 @@ def test_combinations_without_effect_are_logged(caplog):
     ]
 
 
-# --- the whole vendor surface (issue 17): new kinds of body field ---------------------------------
+# --- the whole vendor surface: new kinds of body field ---------------------------------
 
 
 def test_every_new_kind_of_body_field_is_checked():
@@ -681,7 +681,7 @@ def test_where_the_tables_may_be_incomplete_the_check_warns_instead(slug, region
     assert region in REGIONS or why == "a new region"
 
 
-# --- client checks from the docs (issue 19, item 7) ------------------------------------------------
+# --- client checks from the docs ------------------------------------------------
 
 
 def _cut(data: bytes) -> bytes:

@@ -242,7 +242,7 @@ def test_non_ocr_exceptions_are_not_swallowed():
         run_with_retry(RetryPolicy(sleep=SleepRecorder()), attempt)
 
 
-# --- the budget: consulted before every try that may be billed (issue 19) --------------------
+# --- the budget: consulted before every try that may be billed --------------------
 
 
 class Ledger:

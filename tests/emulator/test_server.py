@@ -202,7 +202,7 @@ def test_chunked_bodies_are_read_and_bodies_over_the_read_limit_are_refused_unre
         assert s.emu.count() == 1  # refused before it was an OCR call
 
 
-# --- one region, or all; withdrawn APIs; the invoice limit (issue 17) -------------------------------
+# --- one region, or all; withdrawn APIs; the invoice limit -------------------------------
 
 
 class _Playing:

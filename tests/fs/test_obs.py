@@ -116,7 +116,7 @@ def test_get_fs_reads_the_connection_and_refuses_an_endpoint_with_a_path(obs_con
 
 
 def test_without_s3fs_every_way_into_obs_paths_names_the_extra(tmp_path, obs_conn):
-    """Issue 20: the results consumer example failed with "No module named 's3fs'". fsspec's own
+    """Regression: the results consumer example failed with "No module named 's3fs'". fsspec's own
     lookup (the entry point), the provider's filesystem factory and ``ObjectStoragePath`` (what the
     example DAG uses) now all say which extra to install."""
     import subprocess

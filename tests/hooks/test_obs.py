@@ -459,7 +459,7 @@ def test_requests_go_through_the_connection_proxy_with_its_credentials(
     assert redact("pr@xy-secret") == "***"
 
 
-# --- keep-alive and lean listings (issue 18), counted at the fast object server ------------------------
+# --- keep-alive and lean listings, counted at the fast object server ------------------------
 
 
 def test_one_connection_serves_every_request_of_a_hook(fast_conn, fast_bucket):

@@ -107,7 +107,7 @@ def test_lineage_lists_collapse_to_prefixes_past_the_cap():
 
 
 def test_a_batch_names_its_own_days_prefix_in_lineage_and_links(obs, obs_bucket, emulator, monkeypatch):
-    """Issue 20: the batch's outputs and "OBS result" link named the whole ocr/ tree, because its
+    """Regression: the batch's outputs and "OBS result" link named the whole ocr/ tree, because its
     results and its manifest (``ocr/{day}_hwocr/``) only share ``ocr/``. Past the cap (lowered
     here to 2 from 100), the outputs collapse into the day's prefix; the link opens it."""
     from airflow_provider_hwocr.integration import lineage

@@ -201,7 +201,7 @@ def test_other_values_are_not_images(images):
     assert f"got {type(images).__name__}" in str(error)
 
 
-# --- on/off arguments, API parameters, text export (issue 19) ----------------------------------
+# --- on/off arguments, API parameters, text export ----------------------------------
 
 
 @pytest.mark.parametrize(

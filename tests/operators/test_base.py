@@ -336,7 +336,7 @@ def test_max_xcom_bytes_must_be_positive_whole_bytes(value):
     assert info.value.parameter == "max_xcom_bytes" and "max_xcom_bytes" in str(info.value)
 
 
-# --- bad inputs fail before any call, naming the argument (issue 19) ------------------------------
+# --- bad inputs fail before any call, naming the argument ------------------------------
 
 
 def _refused_at_parse_time(parameter, **kwargs):
@@ -363,7 +363,7 @@ def test_on_off_arguments_that_are_neither_are_refused(name, emulator):
 
 
 def test_no_means_off_for_emit_asset_and_export_text(emulator, obs_conn, obs_bucket):
-    """Issue 19: ``emit_asset="no"`` and ``export_text="no"`` were taken as true."""
+    """Regression: ``emit_asset="no"`` and ``export_text="no"`` were taken as true."""
     from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
 
     op = ocr.HuaweiOcrOperator(
@@ -381,7 +381,7 @@ def test_no_means_off_for_emit_asset_and_export_text(emulator, obs_conn, obs_buc
 
 
 def test_export_text_without_an_output_uri_is_an_error(emulator, ocr_conn):
-    """Issue 19: it used to be ignored silently."""
+    """Regression: it used to be ignored silently."""
     error = _refused_at_parse_time("export_text", image=png(), export_text=True)
     assert "output_uri" in str(error)
     templated = ocr.HuaweiOcrOperator(
@@ -395,7 +395,7 @@ def test_export_text_without_an_output_uri_is_an_error(emulator, ocr_conn):
 
 @pytest.mark.parametrize("bad", [[("detect_direction", True)], "detect_direction=true", 0, ""])
 def test_parameters_that_are_not_a_dict_are_refused_at_parse_time(bad, emulator):
-    """Issue 19: ``parameters=`` that was not a dict was sent (and billed)."""
+    """Regression: ``parameters=`` that was not a dict was sent (and billed)."""
     _refused_at_parse_time("parameters", image=png(), parameters=bad)
     assert emulator.count() == 0
 
@@ -427,7 +427,7 @@ def test_a_batch_selection_with_a_bad_query_is_refused_before_any_listing(emulat
 def test_an_unreadable_dry_run_option_stops_single_and_batch_tasks_before_any_call(
     raw, emulator, obs_conn, obs_bucket, monkeypatch
 ):
-    """Issue 19: ``[huaweicloud_ocr] dry_run = maybe`` turned the dry run off (3 of 3 images billed)."""
+    """Regression: ``[huaweicloud_ocr] dry_run = maybe`` turned the dry run off (3 of 3 images billed)."""
     from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError
     from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
     from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
@@ -453,7 +453,7 @@ def test_an_unreadable_dry_run_option_stops_single_and_batch_tasks_before_any_ca
 
 @pytest.mark.parametrize("raw", ["yes", "on", "YES"])
 def test_yes_and_on_in_the_dry_run_option_mean_a_dry_run(raw, emulator, ocr_conn, monkeypatch):
-    """Issue 19: Airflow's own reading of ``yes``/``on`` failed and the dry run was off (billed)."""
+    """Regression: Airflow's own reading of ``yes``/``on`` failed and the dry run was off (billed)."""
     monkeypatch.delenv("HWOCR_DRY_RUN", raising=False)
     monkeypatch.setenv("AIRFLOW__HUAWEICLOUD_OCR__DRY_RUN", raw)
     HuaweiOcrGeneralTextOperator(task_id="t", image=png()).execute({})

@@ -248,7 +248,7 @@ def test_manifests_keep_history_per_run_and_try(obs, obs_bucket, emulator):
         def __init__(self, n):
             self.try_number = n
 
-        def xcom_push(self, key, value):  # the console links (issue 11)
+        def xcom_push(self, key, value):  # the console links
             pass
 
     obs.put_bytes(obs_bucket, "day/a.png", PNG)
@@ -287,7 +287,7 @@ def test_the_sensor_hands_a_large_selection_to_the_batch_without_the_list(obs, o
     bulk_put(obs_bucket, ["day/notes.txt"], b"x")
     sensor = HuaweiObsKeySensor(task_id="wait", key=f"obs://{obs_bucket}/day/*.png", return_selection=True)
     selection = sensor.poke({"ti": None}).xcom_value
-    # the sensor stops at the first match (issue 18): no count, the batch lists the selection itself
+    # the sensor stops at the first match: no count, the batch lists the selection itself
     assert selection["count"] is None and selection["first"] == [f"obs://{obs_bucket}/day/x00000.png"]
     assert len(json.dumps(selection)) < 1000
     out = make_batch(obs_bucket, source_uri=None, images=selection, max_concurrency=16).execute({})

@@ -95,7 +95,7 @@ def test_the_airflow_option_can_say_no(monkeypatch, raw):
 
 @pytest.mark.parametrize("raw", ["maybe", "sometimes", "2", "yes please"])
 def test_a_malformed_airflow_option_fails_closed(monkeypatch, raw):
-    """Issue 19: ``dry_run = maybe`` used to turn the dry run off (3 of 3 images billed)."""
+    """Regression: ``dry_run = maybe`` used to turn the dry run off (3 of 3 images billed)."""
     monkeypatch.setenv(CONFIG_ENV, raw)
     with pytest.raises(HuaweiOcrConfigurationError) as info:
         dry_run_forced()
@@ -172,14 +172,14 @@ def test_budget_is_shared_by_threads_without_overspending():
     assert granted.count(False) == budget.refused == 16 * 50 - 100
 
 
-# --- max_calls is billed calls, end to end (issue 19) ------------------------------------------
+# --- max_calls is billed calls, end to end ------------------------------------------
 
 
 @pytest.mark.parametrize("limit", [20, 50])
 def test_a_batch_never_bills_more_than_max_calls_when_faults_force_retries(
     limit, emulator, obs_conn, obs_bucket, monkeypatch
 ):
-    """Issue 19: max_calls=20 gave 29 billable calls and 50 gave 66 (retries after truncated answers).
+    """Regression: max_calls=20 gave 29 billable calls and 50 gave 66 (retries after truncated answers).
 
     Half the answers are cut short after the service did the work (billed); throttling and 503s
     are answers that are not billed. The emulator's billable count is the oracle.

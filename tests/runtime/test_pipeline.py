@@ -235,7 +235,7 @@ def test_send_scrubs_the_signed_url_from_what_it_raises(obs_bucket, obs, emulato
     assert f"/{obs_bucket}/in/a.png?…" in str(info.value)  # the image is still named
 
 
-# --- an API without image: invoice-verification (issue 17) --------------------------------------
+# --- an API without image: invoice-verification --------------------------------------
 
 INVOICES = [
     {

@@ -75,7 +75,7 @@ def test_max_calls_zero_refuses_the_call(emulator, ocr_conn):
 def test_max_calls_one_is_one_billable_call_even_when_a_retry_would_follow(
     emulator, ocr_conn, fault, monkeypatch
 ):
-    """Issue 19: ``max_calls=1`` made 2 billable calls (the retry after a truncated answer)."""
+    """Regression: ``max_calls=1`` made 2 billable calls (the retry after a truncated answer)."""
     from tests.helpers.airflow_env import CONN_ENV, conn_json
 
     monkeypatch.setenv(CONN_ENV, conn_json(emulator, extra={"timeout": 1}))

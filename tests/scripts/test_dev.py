@@ -97,7 +97,7 @@ def test_lock_writes_a_file_dev_reads(tmp_path, monkeypatch):
 
 
 def test_building_the_package_prints_no_warning(tmp_path):
-    """Issue 20: setuptools warned three times about ``project.license`` (a TOML table); the editable
+    """Regression: setuptools warned three times about ``project.license`` (a TOML table); the editable
     install dev.py makes warned about folders named like the package (pyproject.toml's explicit
     ``package-dir`` makes it a plain .pth file). The build backend is called directly, as pip calls
     it, with every warning shown, on a copy of the project (builds leave folders behind)."""

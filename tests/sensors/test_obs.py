@@ -60,7 +60,7 @@ def test_return_selection_hands_over_a_small_value_whatever_the_count(obs_bucket
 
 
 def test_a_selection_stops_at_the_first_match_in_one_request(counted, obs_bucket):
-    """Issue 18: the sensor listed the whole prefix only to learn that something matched."""
+    """Regression: the sensor listed the whole prefix only to learn that something matched."""
     bulk_put(
         obs_bucket, [f"big/a-{i:05d}.txt" for i in range(1500)] + [f"big/b-{i:05d}.png" for i in range(3000)]
     )

@@ -1,4 +1,4 @@
-"""System check of the AssetWatcher example under a real scheduler and triggerer (issues 11, 19).
+"""System check of the AssetWatcher example under a real scheduler and triggerer.
 
 Runs ``scripts/run_assetwatcher_check.py`` (scheduler, triggerer, dag-processor and api-server on
 127.0.0.1, the emulator and the local object server): a burst of 3 uploads within one poll is

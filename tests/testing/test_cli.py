@@ -26,7 +26,7 @@ BIN = Path(sys.executable).parent
 
 
 def test_object_server_command_prints_a_connection_that_works_when_pasted(tmp_path, emulator):
-    """Issue 20: the printed connection held the placeholder "<the --sk value>" as its password.
+    """Regression: the printed connection held the placeholder "<the --sk value>" as its password.
     Now the printed ``export`` line, pasted into a real shell as it is, gives a connection that
     writes and lists the bucket the server created and makes a signed OCR call to the emulator."""
     out = tmp_path / "out.txt"
@@ -88,7 +88,7 @@ print(json.dumps({"listed": listed, "obs_endpoint": conn["extra"]["obs_endpoint"
 
 
 def test_without_moto_the_command_names_the_extra_in_one_line(tmp_path):
-    """Issue 20: a missing moto was a 19-line traceback that named no extra."""
+    """Regression: a missing moto was a 19-line traceback that named no extra."""
     blocker = tmp_path / "sitecustomize.py"  # this interpreter, as if moto were not installed
     blocker.write_text("import sys\nsys.modules['moto'] = None\n")
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}

@@ -107,7 +107,7 @@ def _stored(hook, trigger) -> Watermark | None:
 
 
 def test_a_burst_within_one_poll_is_one_event_naming_every_object(obs_conn, obs_bucket):
-    """Issue 19: 3 uploads within one poll started one run with 1 file; the other 2 waited."""
+    """Regression: 3 uploads within one poll started one run with 1 file; the other 2 waited."""
     from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
 
     hook = HuaweiObsHook()
@@ -191,7 +191,7 @@ async def _until(check, timeout: float = 30.0) -> None:
 
 
 def test_a_poll_costs_one_request_whatever_the_size_of_the_prefix(seen, obs_bucket):
-    """Issue 19: 51 LISTs and 10 MB per poll at 50,000 objects, and a 5.8 MB first watermark."""
+    """Regression: 51 LISTs and 10 MB per poll at 50,000 objects, and a 5.8 MB first watermark."""
     from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
 
     put_old(obs_bucket, [f"incoming/2026-11-{d:02d}/{i:04d}.png" for d in range(1, 4) for i in range(1500)])

@@ -55,7 +55,7 @@ def test_what_is_there_at_the_start_is_not_new_and_late_listings_overwrites_and_
 
 
 def test_the_watermark_is_pruned_against_the_clock_not_against_the_newest_object():
-    """Issue 19: 50,000 objects uploaded close together made a 5.8 MB first watermark."""
+    """Regression: 50,000 objects uploaded close together made a 5.8 MB first watermark."""
     s = scan(key_order="none")
     burst = [obj(f"in/{i:05d}.png", -3600 + i * 0.01) for i in range(50_000)]  # an hour ago, in 8 min
     state = s.start(burst, at(0))
