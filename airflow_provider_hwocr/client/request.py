@@ -384,6 +384,12 @@ def check_image_bytes(api: Api, data: bytes, source: str) -> tuple[str, tuple[in
     size = image_size(data, fmt)
     if size is not None:
         _check_dimensions(api, size, source)
+    check_whole_file(data, fmt, source)
+    return fmt, size
+
+
+def check_whole_file(data: bytes, fmt: str, source: str) -> None:
+    """Refuse a file cut short or broken (``fmt`` as the catalog names formats): the service would too."""
     problem = structure_problem(data, fmt)
     if problem is not None:
         raise _fail(
@@ -391,7 +397,6 @@ def check_image_bytes(api: Api, data: bytes, source: str) -> tuple[str, tuple[in
             f"{source} is not a whole {fmt} file: {problem}. The service would refuse it (AIS.0102/AIS.0104) "
             "and may bill the refusal; nothing was sent. Re-upload or re-export the file.",
         )
-    return fmt, size
 
 
 def _check_dimensions(api: Api, size: tuple[int, int], source: str) -> None:

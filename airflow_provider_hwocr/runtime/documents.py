@@ -52,6 +52,7 @@ from airflow_provider_hwocr.client.documents import (
     single_page_pdf,
 )
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
+from airflow_provider_hwocr.client.request import check_whole_file
 from airflow_provider_hwocr.client.sources import ImageSource, safe_url
 
 __all__ = [
@@ -253,6 +254,7 @@ class Document:
         kind = document_kind(data)
         if kind is None:
             return None
+        check_whole_file(data, kind.upper(), src.display)  # a file cut short: refused as an image would be
         count = count_pages(data, kind)
         doc = cls.planned(api, src, kind, count, pages=pages, max_pages=max_pages, size=len(data))
         if doc.needs_data(inline=inline):

@@ -240,11 +240,12 @@ CASES = [
         "is GIF",
     ),
     (
-        "pdf-to-passport",
+        # A PDF to an API that takes images only is rendered page by page; a page it lacks is refused.
+        "pdf-page-past-the-end-to-passport",
         ocr.HuaweiOcrPassportOperator,
-        lambda t: {"image": _file(t, "scan.pdf", encoded("PDF"))},
-        "image",
-        "is PDF",
+        lambda t: {"image": _file(t, "scan.pdf", encoded("PDF")), "pages": 3},
+        "pages",
+        "the document has 1 page",
     ),
     (
         "webp-to-chile",
