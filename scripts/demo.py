@@ -17,7 +17,11 @@
    from the fields read, and the run again to show that re-runs cost 0 calls. Needs the
    Chinese reader (``pip install 'airflow-provider-hwocr[emulator-zh]'``: RapidOCR,
    about 400 MB); without it the step is skipped, and the demo says why;
-5. prints what was recognised and where the results are, and stops
+5. documents, page by page: the DAG ``scripts/demo_dags/demo_documents.py`` reads a fully
+   digital VAT invoice as OFD (``HuaweiOcrVatInvoiceOperator``, 2 pages, read from the OFD's
+   text) and every page of a 3-page English PDF (``HuaweiOcrGeneralTextOperator``), one OCR
+   call per page;
+6. prints what was recognised and where the results are, and stops
    everything it started, also on Ctrl-C or failure.
 
 Every operator runs in Airflow's task runner (``airflow dags test``), never by calling its
@@ -47,9 +51,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "example_dags"
-#: The demo's own DAGs (the mainland step), run from this folder.
+#: The demo's own DAGs (the mainland and documents steps), run from this folder.
 DEMO_DAGS = ROOT / "scripts" / "demo_dags"
 MAINLAND_DAG = "demo_mainland_invoice"
+DOCUMENTS_DAG = "demo_documents"
 BUCKET = "hwocr-demo"
 DAY = "2026-11-20"
 BACKFILL_DAYS = ("2026-11-18", "2026-11-19")
@@ -260,11 +265,12 @@ def _run(stack: ExitStack, ak: str, sk: str, project_id: str, region: str, start
     runs.run("ocr_new_uploads", DAY)
     rerun_calls = runs.billable() - rerun_before
     mainland = _mainland_invoice(emulator, obs, runs)
+    documents = _documents(obs, runs, engine)
 
     print()
     say(f"recognised ({engine.split(',')[0]}):")
     recalls = _print_recognised(obs)
-    _print_runs(obs, routes, rerun_calls, mainland["lines"])
+    _print_runs(obs, routes, rerun_calls, [*mainland["lines"], *documents["lines"]])
     stats = emulator.stats()
     print()
     say(
@@ -273,7 +279,9 @@ def _run(stack: ExitStack, ak: str, sk: str, project_id: str, region: str, start
     if "synthetic" in engine:
         say("results are SYNTHETIC text: pip install 'airflow-provider-hwocr[emulator]' for real OCR")
     say(f"done in {time.monotonic() - started:.0f} s; stopping the servers")
-    failed = _failures(engine, recalls, routes, rerun_calls, mainland["failed"], runs.problems)
+    failed = _failures(
+        engine, recalls, routes, rerun_calls, [*mainland["failed"], *documents["failed"]], runs.problems
+    )
     for problem in failed:
         say(f"FAILED: {problem}")
     if not failed:
@@ -396,6 +404,78 @@ def _mainland_failures(read: dict, calls: int, rerun: int) -> list[str]:
     if rerun != 0:
         failed.append("the re-run of the VAT invoice and its verification made OCR calls")
     return failed
+
+
+def _documents(obs, runs: DagRuns, engine: str) -> dict:
+    """Step 5: a fully digital VAT invoice as OFD (vat-invoice) and a 3-page English PDF
+    (general-text), every page read, one call per page (the DAG ``scripts/demo_dags/demo_documents.py``)."""
+    from airflow_provider_hwocr.emulator.samples import invoice_pdf, vat_invoice_ofd
+
+    ofd, pdf = vat_invoice_ofd(), invoice_pdf()
+    obs.put_bytes(BUCKET, f"documents/{DAY}/{ofd.name}", ofd.data, content_type="application/ofd")
+    obs.put_bytes(BUCKET, f"documents/{DAY}/{pdf.name}", pdf.data, content_type="application/pdf")
+    conf = {kind: f"obs://{BUCKET}/documents/{DAY}/{doc.name}" for kind, doc in (("ofd", ofd), ("pdf", pdf))}
+    t0, before = time.monotonic(), runs.billable()
+    log = runs.run(DOCUMENTS_DAG, DAY, conf=conf, folder=DEMO_DAGS)
+    calls, seconds = runs.billable() - before, time.monotonic() - t0
+    # one per page (a line the log repeats counts once)
+    shown = list({(p.get("document"), p.get("page")): p for p in _printed_jsons(log, "HWOCR_PAGE")}.values())
+    lines = [f"documents, page by page ({seconds:.1f} s, {calls} OCR call(s), one per page):"]
+    for kind, what in (
+        ("ofd", "fully digital VAT invoice (vat-invoice)"),
+        ("pdf", "English invoice (general-text)"),
+    ):
+        lines.append(f"  {conf[kind]}: {what}")
+        for page in (p for p in shown if p.get("document") == kind):
+            if kind == "ofd":
+                held = (
+                    f"invoice number {page.get('number')}, total {page.get('total')}"
+                    if page.get("total")
+                    else f"sales list of invoice {page.get('number')}"
+                )
+                lines.append(
+                    f"    | page {page['page']} of {page['of']} (current_page {page.get('current_page')}, "
+                    f"total_pages {page.get('total_pages')}): {held}"
+                )
+            else:
+                lines.append(f"    | page {page['page']} of {page['of']}: {page.get('first_line')}")
+    failed = []
+    wanted = ofd.page_count + pdf.page_count
+    if calls != wanted or len(shown) != wanted:
+        failed.append(f"the documents: {calls} OCR call(s) and {len(shown)} page(s) shown, not {wanted}")
+    if "synthetic" not in engine:
+        failed += _document_failures(shown)
+    return {"lines": lines, "failed": failed}
+
+
+def _document_failures(shown: list[dict]) -> list[str]:
+    """Where the documents' pages were read wrong: the OFD's number and total, the PDF's first lines."""
+    from airflow_provider_hwocr.emulator.samples import DIGITAL_INVOICE_FIELDS, INVOICE_PAGES
+
+    failed = []
+    first = next((p for p in shown if p.get("document") == "ofd" and p.get("page") == 1), {})
+    if (first.get("number"), first.get("total")) != (
+        DIGITAL_INVOICE_FIELDS["发票号码"],
+        DIGITAL_INVOICE_FIELDS["价税合计"],
+    ):
+        failed.append(f"the OFD invoice: number {first.get('number')}, total {first.get('total')}")
+    for page in (p for p in shown if p.get("document") == "pdf"):
+        printed = INVOICE_PAGES[page["page"] - 1][0].split()[0]  # INVOICE, SALES
+        if printed not in str(page.get("first_line")):
+            failed.append(f"the PDF's page {page['page']}: first line {page.get('first_line')!r}")
+    return failed
+
+
+def _printed_jsons(log: str, marker: str) -> list[dict]:
+    """Every JSON object a task printed after ``marker``, in order."""
+    found = []
+    for line in log.splitlines():
+        if marker in line:
+            try:
+                found.append(dict(json.loads(line.split(marker, 1)[1].strip())))
+            except ValueError:
+                continue
+    return found
 
 
 def _printed_json(log: str, marker: str) -> dict:
