@@ -42,17 +42,18 @@ request is applied, so a refused write writes nothing:
 
 * :meth:`FastObjectServer.add_fault`: the next ``count`` requests (``None``: every one) whose
   method is one of ``methods`` and whose ``bucket/key`` matches the regular expression ``pattern``
-  wait ``delay`` more seconds and are answered ``status`` (503 ``SlowDown``, 500
-  ``InternalError``, 403 ``AccessDenied``, ...; ``0``: answered normally, only late). The OBS
-  SDK retries a 5xx after 0.2, 0.4 and 0.8 s, so three 503s on a lease's key make its first
-  write land about 1.4 s late;
+  (and, with ``body``, whose body matches that: one writer's requests) wait ``delay`` more
+  seconds and are answered ``status`` (503 ``SlowDown``, 500 ``InternalError``, 403
+  ``AccessDenied``, ...; ``0``: answered normally, only late). The OBS SDK retries a 5xx after
+  0.2, 0.4 and 0.8 s, so three 503s on one run's writes of a lease make its first write land
+  about 1.4 s late;
 * :meth:`FastObjectServer.refuse_writes`: every write to keys matching ``pattern`` refused;
 * :meth:`FastObjectServer.write_outage`: every write (``PUT``, ``POST``) answered 503 for the next
   ``seconds``;
 * :meth:`FastObjectServer.faults`: what is armed and how often each fault answered;
   :meth:`FastObjectServer.clear_faults` disarms them all.
 
-Over HTTP: ``POST /_fast/fault?pattern=&methods=PUT,GET&status=&count=&delay=`` (``count``
+Over HTTP: ``POST /_fast/fault?pattern=&methods=PUT,GET&status=&count=&delay=&body=`` (``count``
 left out or ``all``: every request), ``POST /_fast/outage?seconds=&status=&methods=``,
 ``GET /_fast/faults``, ``POST /_fast/faults/clear``; ``POST /_fast/config?conditional=``.
 """
@@ -123,14 +124,16 @@ class _Fault:
     #: Requests it still answers; ``None``: every matching request.
     left: int | None
     delay: float
+    #: Only requests whose body matches it (``None``: any).
+    body: re.Pattern[bytes] | None = None
     hits: int = 0
 
-    def matches(self, method: str, where: str) -> bool:
-        return (
-            (self.left is None or self.left > 0)
-            and method in self.methods
-            and bool(self.pattern.search(where))
-        )
+    def matches(self, method: str, where: str, body: bytes) -> bool:
+        if self.left is not None and self.left <= 0:
+            return False
+        if method not in self.methods or not self.pattern.search(where):
+            return False
+        return self.body is None or bool(self.body.search(body))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -139,6 +142,7 @@ class _Fault:
             "status": self.status,
             "left": self.left,
             "delay": self.delay,
+            "body": None if self.body is None else self.body.pattern.decode("utf-8", "replace"),
             "hits": self.hits,
         }
 
@@ -359,9 +363,11 @@ class FastObjectServer:
         status: int = 503,
         count: int | None = 1,
         delay: float = 0.0,
+        body: str | None = None,
     ) -> None:
         """The next ``count`` requests (``None``: all) of ``methods`` to a ``bucket/key`` matching
-        ``pattern`` wait ``delay`` seconds more and are answered ``status`` (0: answered normally)."""
+        ``pattern`` (and with a body matching ``body``, when given: one writer's requests) wait ``delay``
+        seconds more and are answered ``status`` (0: answered normally)."""
         if count is not None and count < 1:
             raise ValueError(f"count: at least 1 (or None for every request), got {count!r}")
         if status and not 400 <= status <= 599:
@@ -373,6 +379,7 @@ class FastObjectServer:
             status,
             count,
             delay,
+            None if body is None else re.compile(body.encode("utf-8")),
         )
         with self._lock:
             self._faults.append(fault)
@@ -404,7 +411,7 @@ class FastObjectServer:
                 "outage_hits": self._outage_hits,
             }
 
-    def _fault_for(self, method: str, target: str) -> tuple[_Response | None, float]:
+    def _fault_for(self, method: str, target: str, body: bytes = b"") -> tuple[_Response | None, float]:
         """(the answer a fault gives instead of the real one, or ``None``; its extra delay)."""
         where = unquote(urlsplit(target).path).lstrip("/")
         with self._lock:
@@ -413,7 +420,7 @@ class FastObjectServer:
                 self._outage_hits += 1
                 return _fault_error(outage[1], where), 0.0
             for fault in self._faults:
-                if fault.matches(method, where):
+                if fault.matches(method, where, body):
                     fault.hits += 1
                     if fault.left is not None:
                         fault.left -= 1
@@ -570,6 +577,7 @@ class FastObjectServer:
                 status=int(query.get("status", 503)),
                 count=None if count in ("", "all") else int(count),
                 delay=float(query.get("delay", 0.0)),
+                body=query.get("body"),
             )
         except (KeyError, ValueError, re.error) as exc:
             return _error(400, "InvalidArgument", f"{type(exc).__name__}: {exc}")
@@ -816,7 +824,9 @@ class _Connection(asyncio.Protocol):
         server = self.server
         control = target.startswith("/_fast/")
         fault, late = (
-            (None, 0.0) if control or server.exempt(_agent_of(headers)) else server._fault_for(method, target)
+            (None, 0.0)
+            if control or server.exempt(_agent_of(headers))
+            else server._fault_for(method, target, body)
         )
         try:
             response = fault or server.handle(method, target, headers, body)

@@ -279,3 +279,13 @@ def test_conditional_writes_are_honoured_ignored_or_refused(fast_server):
     assert _raw(fast_server, "PUT", "/bkt/lease", b"g")[0].status == 200  # unconditional: always
     with pytest.raises(ValueError, match="conditional"):
         FastObjectServer(conditional="maybe")
+
+
+def test_a_fault_can_be_one_writers_by_its_body(fast_server):
+    _raw(fast_server, "PUT", "/bkt")
+    fast_server.add_fault(r"lease", status=503, count=2, body=r'"run_id": "backfill')
+    assert _raw(fast_server, "PUT", "/bkt/lease", b'{"run_id": "manual"}')[0].status == 200  # not its body
+    for _ in range(2):
+        assert _raw(fast_server, "PUT", "/bkt/lease", b'{"run_id": "backfill"}')[0].status == 503
+    assert _raw(fast_server, "PUT", "/bkt/lease", b'{"run_id": "backfill"}')[0].status == 200  # spent
+    assert fast_server.faults()["faults"][0]["body"] == '"run_id": "backfill'

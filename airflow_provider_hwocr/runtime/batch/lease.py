@@ -25,7 +25,8 @@ them (last writer wins, made safe by read-after-write consistency):
    twice as long as it took, plus a settle (at most ``ttl / 6`` plus what it took). A run that holds
    the lease looks at it early and often (one settle after taking it, then twice as long each
    time), so the run such a write replaced has seen the new token and stopped first;
-3. it is read again once the settle has passed again, before the first call.
+3. it is read again once the settle has passed again. Both looks come before the run decides
+   again and calls: a run that finds another's token there goes back to waiting.
 
 **Holding it.** A heartbeat thread reads it early and often at first (after one settle, then
 twice as long each time, up to ``ttl / 6``), then every ``ttl / 6``, and renews it every
@@ -220,7 +221,6 @@ class Lease:
         self._verdict = False
         self._verdict_at = 0.0  # monotonic: when the read behind the verdict began
         self._confirmed_wall = 0.0  # wall clock: when the last read that found our token began
-        self._second_look_at: float | None = None  # monotonic: when the look before the first call is due
         self._written_at = 0.0  # monotonic: when our last write began
         self._taken_at: float | None = None  # wall clock: when our first write began
         self._etag: str | None = None
@@ -362,14 +362,19 @@ class Lease:
         return doc or {"owner": None, "expires": time.time() + self.settle}
 
     def _look_back(self) -> dict[str, Any] | None:
-        """Read the lease back: ``None`` if it is ours (held, a second look due before the first call)."""
-        began, wall = time.monotonic(), time.time()
-        doc, etag = self._read()
-        if doc is None or doc.get("token") != self.token:
-            return doc or {"owner": None, "expires": time.time() + self.settle}
-        self._etag = etag or self._etag
-        self._verdict, self._verdict_at, self._confirmed_wall = True, began, wall
-        self._second_look_at = began + self.settle
+        """Read the lease back, and once the settle has passed again read it again: ``None`` if it is
+        ours both times (then it is held), else the lease found there. Both looks come before this
+        run decides again and calls, so a run that loses here goes back to waiting."""
+        for look in range(2):
+            if look:
+                time.sleep(self.settle)
+            began, wall = time.monotonic(), time.time()
+            doc, etag = self._read()
+            if doc is None or doc.get("token") != self.token:
+                self._verdict = False
+                return doc or {"owner": None, "expires": time.time() + self.settle}
+            self._etag = etag or self._etag
+            self._verdict, self._verdict_at, self._confirmed_wall = True, began, wall
         return None
 
     def take(
@@ -484,15 +489,11 @@ class Lease:
     @property
     def held(self) -> bool:
         """Whether this run may make its next call: the heartbeat's last verdict (no request), unless
-        it is stale or the look before the first call is due; then the lease is read first."""
+        it is stale (older than :attr:`max_verdict_age`); then the lease is read first."""
         if not self._verdict:
             return False
         now = time.monotonic()
-        if (
-            self._second_look_at is None
-            and now - self._verdict_at < self.max_verdict_age
-            and now < self._deadline
-        ):
+        if now - self._verdict_at < self.max_verdict_age and now < self._deadline:
             return True
         return self._look_now()
 
@@ -502,9 +503,7 @@ class Lease:
             pause = RECHECK_PAUSE
             while self._verdict:
                 now = time.monotonic()
-                if self._second_look_at is not None:
-                    time.sleep(max(self._second_look_at - now, 0.0))
-                elif now - self._verdict_at < self.max_verdict_age and now < self._deadline:
+                if now - self._verdict_at < self.max_verdict_age and now < self._deadline:
                     return True  # another thread looked meanwhile
                 try:
                     return self._verify()
@@ -529,7 +528,7 @@ class Lease:
         if not is_live(doc):
             self._lose(None, why="not renewed within its TTL (this run was paused)")
             return False
-        self._verdict_at, self._confirmed_wall, self._second_look_at = began, wall, None
+        self._verdict_at, self._confirmed_wall = began, wall
         if time.monotonic() - self._written_at >= self.ttl / 6 or time.monotonic() >= self._deadline:
             self._renew(etag)
         return self._verdict
