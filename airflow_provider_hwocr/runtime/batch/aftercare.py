@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 
 def after_send(run: BatchRun, plan: Plan, sent: Sent) -> None:
-    """See the module."""
+    """See the module (nothing for a dry run: it holds no lease and stores nothing)."""
+    if run.dry:
+        return
     journal = sent.journal
     if plan.lease is not None and journal is not None:
         plan.lease.wrap_up(journal.finished_since)

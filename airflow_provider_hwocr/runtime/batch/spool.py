@@ -198,12 +198,16 @@ def _prefix(store: ResultStore) -> str:
 
 
 def write_local(store: ResultStore, name: str, doc: dict[str, Any]) -> str:
-    """Write a part that could not go to OBS to this worker's spool directory; returns its path."""
+    """Write a part that could not go to OBS to this worker's spool directory (readable by its user
+    only: it holds OCR results); returns its path."""
     folder = spool_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = folder / f"{_prefix(store)}-{name}"
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({**doc, "bucket": store.bucket, "part": name}), encoding="utf-8")
+    data = json.dumps({**doc, "bucket": store.bucket, "part": name}).encode("utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
     tmp.replace(path)
     return str(path)
 

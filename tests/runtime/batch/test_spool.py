@@ -85,6 +85,7 @@ def test_local_spool_files_are_adopted_once_and_forgotten_once_used(tmp_path, mo
     path = write_local(STORE, "abc-00001.json", doc)
     other = write_local(ResultStore.from_uri("obs://b-2/x/", "general-text"), "abc-00002.json", doc)
     assert json.loads(Path(path).read_text())["bucket"] == "b-1"
+    assert Path(path).stat().st_mode & 0o777 == 0o600
     kept = KeptAnswers()
     response, _ = kept.take(_item(5), DIGEST, STORE)  # this store's files only
     assert response.recovered["from"] == path and len(kept) == 1
