@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_hwocr.catalog import get_api
+from airflow_provider_hwocr.catalog.invoice_rules import ISSUE_DATES
 
 #: The service refuses request bodies above 10 MB (ModelArts.4104).
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -112,8 +113,9 @@ class EmulatorConfig:
     #: right signature) for ``lockout_seconds``, as the gateway does (5 failures, 5 minutes).
     lockout_failures: int = 5
     lockout_seconds: float = 300.0
-    #: invoice-verification: checks of one invoice allowed per day (the tax authority: 5).
-    invoice_checks_per_day: int = 5
+    #: invoice-verification: checks of one invoice allowed per China day (the tax authority's, in
+    #: the catalog: 5).
+    invoice_checks_per_day: int = ISSUE_DATES.checks_per_invoice_per_day
     #: Slugs of the APIs this account has not subscribed to (ModelArts.4204).
     not_subscribed: set[str] = field(default_factory=set)
     #: Timeout, in seconds, for downloading images given by ``url``.
