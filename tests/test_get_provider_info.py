@@ -75,6 +75,10 @@ def test_airflow_reads_the_same_form_from_provider_info_or_from_the_hook():
     prefix = f"extra__{CONN_TYPE}__"
     manager = ProvidersManager()
     widgets = {k: w for k, w in manager.connection_form_widgets.items() if k.startswith(prefix)}
+    if not widgets:  # Airflow before 3.2 builds the form from the hook's widgets, which need FAB
+        pytest.importorskip(
+            "flask_appbuilder", reason="the hook's widgets (Airflow < 3.2) need Flask-AppBuilder"
+        )
     assert list(widgets)[:2] == [prefix + "region", prefix + "project_id"]
     assert set(widgets) == {prefix + name for name in CONN_FIELDS}
     shown = {name: _label_and_description(widgets[prefix + name].field) for name in CONN_FIELDS}
