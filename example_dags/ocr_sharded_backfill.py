@@ -57,5 +57,9 @@ with DAG(
         qps=20,  # the account's calls per second, shared by the shards (5/s each)
         max_concurrency=8,
         max_failure_ratio=0.01,
+        # A lost worker's lease expires a minute after its last renewal: a retry started by Airflow's
+        # heartbeat timeout and retry_delay (a minute or more later) takes it at once instead of
+        # waiting for the default 180 s (a retry never takes a lease a try may still be sending under).
+        lease_ttl=60,
         map_index_template="shard {{ task.shard_index }} of " + str(SHARDS),
     ).expand(shard_index=list(range(SHARDS)))
