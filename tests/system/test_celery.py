@@ -8,8 +8,10 @@ Starts, each as its own process group on 127.0.0.1, in a throwaway AIRFLOW_HOME:
   ``HWOCR_REQUIRE_CELERY_TEST=1``, which CI sets);
 * ``hwocr-object-server`` (OBS) and, in this process, the OCR emulator (so every call's body,
   and so which image it was for, can be read back);
-* ``airflow api-server``, ``scheduler``, ``dag-processor`` and two ``airflow celery worker``
-  processes with two slots each.
+* ``airflow api-server``, ``scheduler``, ``dag-processor``, ``triggerer`` and two ``airflow celery
+  worker`` processes with two slots each (a retry that finds the killed try's lease not yet expired
+  defers until it is: ``on_overlap="defer"``, so the deployment runs a triggerer, as any that
+  defers must).
 
 Then ``ocr_sharded_backfill`` (4 shards) runs over 1,000 images, and one worker is SIGKILLed
 while it runs a shard. Checked: the run succeeds through task retries, with no manual clear;
@@ -275,6 +277,7 @@ def celery_deployment() -> Iterator[CeleryDeployment]:
         )
         dep.start("dag-processor", [airflow, "dag-processor"], dep.env)
         dep.start("scheduler", [airflow, "scheduler"], dep.env)
+        dep.start("triggerer", [airflow, "triggerer"], dep.env)
         for name in ("worker-1", "worker-2"):
             argv = [airflow, "celery", "worker", "--concurrency", "2", "--celery-hostname", f"{name}@%h"]
             dep.start(name, argv, dep.env)
