@@ -35,7 +35,8 @@ fields, or, when its description names a sibling object (household-register: "ea
 field"), that object's fields; a list its description names (flight-itinerary: "itinerary_list
 in the same order") gives its items' fields theirs. A structured ``confidence`` (a shape of its
 own, such as ``ThailandIdcardConfidence``) gives one column per member, mirrored the same way
-into objects and lists. A plain ``confidence`` number (a text block's) is a column as it is.
+into objects and lists. A plain ``confidence`` number (a text block's) is a column as it is. The top-level fields scored
+this way are the ones a review threshold can gate (:func:`scored_fields`).
 
 **Provenance** (header tables): ``source``, ``source_etag``, ``page``, ``pages``, ``api``,
 ``request_id``, ``status``, ``error``, ``result_uri``, ``run_id``, ``processed_at``; APIs whose
@@ -71,6 +72,7 @@ __all__ = [
     "find_table",
     "header_table",
     "is_date",
+    "scored_fields",
     "tables_for",
 ]
 
@@ -479,3 +481,15 @@ def find_table(name: str) -> Table:
         if table.name == name:
             return table
     raise KeyError(f"{slug} has no table {name!r}")
+
+
+@cache
+def scored_fields(slug: str) -> tuple[str, ...]:
+    """The top-level fields of API ``slug``'s result that carry a confidence of their own (in the
+    model's order): the fields a review threshold can gate. Read from the same confidence plan as
+    the ``<field>_confidence`` columns; ``()`` for an API that scores no field (text blocks, lists)."""
+    model = RESPONSES[slug]
+    if model.kind == "list":
+        return ()
+    plan = _confidence_plan(model.fields, "")
+    return tuple(f.name for f in model.fields if plan.get(f.name) == f"confidence.{f.name}")
