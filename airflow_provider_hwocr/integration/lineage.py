@@ -10,6 +10,12 @@ source or output folder) is a dataset named by the prefix. An image URL is
 ``namespace="{scheme}://{host}", name="{path}"`` with any user info and query
 string (credentials, signatures) dropped; a local file is ``namespace="file"``.
 
+A batch with ``table_uri`` also outputs each table it wrote, named by the table's prefix
+(``namespace="obs://{bucket}", name="tables/vat-invoice"``: the table, every day of it), with a
+``SchemaDatasetFacet`` listing the table's columns and their types from the catalog (never from
+the data: an empty day has them all) and, where the row count is known, an
+``OutputStatisticsOutputDatasetFacet`` with the rows and files of this run's partition.
+
 Lists are capped (:data:`MAX_DATASETS`): past the cap, the objects of one
 bucket collapse into one dataset named by their common prefix, so a batch of
 10,000 images yields an event of the same size as a batch of 100.
@@ -20,9 +26,10 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from importlib import import_module
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from airflow_provider_hwocr.client.sources import image_kind
@@ -180,6 +187,145 @@ def _sensor_inputs(task: Any) -> list[str]:
     return out
 
 
+# --- results as tables ---------------------------------------------------------------------------
+
+
+class _ColumnLike(Protocol):
+    """A column of the catalog's tables (``catalog/tables.py`` ``Column``): what lineage reads."""
+
+    name: str
+    type: str
+    doc: str
+
+
+class _TableLike(Protocol):
+    """A table of the catalog (``catalog/tables.py`` ``Table``)."""
+
+    name: str
+    columns: Sequence[_ColumnLike]
+
+
+#: The user metadata in which the batch records a table file's row count.
+ROWS_METADATA = "hwocr-table-rows"
+
+
+@dataclass(frozen=True)
+class TableOutput:
+    """One table file a run wrote (or left as it was):
+    ``obs://bucket/tables/vat-invoice/dt=2026-11-30/part-00000.parquet``.
+
+    ``columns``: ``(name, logical type, description)`` of each column, from the catalog (never
+    from the data: an empty day has them all); ``rows``: the file's row count, ``None`` if unknown.
+    """
+
+    uri: str
+    rows: int | None = None
+    columns: tuple[tuple[str, str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        parts = self.uri.rsplit("/", 3)
+        if len(parts) != 4 or not parts[2].startswith("dt=") or not parts[0].startswith("obs://"):
+            raise ValueError(f"not a table file (obs://.../<table>/dt=YYYY-MM-DD/<file>): {self.uri!r}")
+
+    @property
+    def table(self) -> str:
+        """The table's name: ``vat-invoice``, ``vat-invoice__item_list``."""
+        return self.uri.rsplit("/", 3)[1]
+
+    @property
+    def table_uri(self) -> str:
+        """The table's prefix, every day of it: ``obs://bucket/tables/vat-invoice`` (the Asset)."""
+        return self.uri.rsplit("/", 2)[0]
+
+    @property
+    def partition(self) -> str:
+        """The Hive partition: ``dt=2026-11-30``."""
+        return self.uri.rsplit("/", 2)[1]
+
+    @property
+    def day(self) -> str:
+        """The partition's day: ``2026-11-30``."""
+        return self.partition.partition("=")[2]
+
+    @property
+    def partition_uri(self) -> str:
+        """The day's folder of the table: ``obs://bucket/tables/vat-invoice/dt=2026-11-30/``."""
+        return self.uri.rsplit("/", 1)[0] + "/"
+
+
+def table_outputs(
+    uris: Iterable[str],
+    tables: Iterable[_TableLike],
+    *,
+    head: Callable[[str, str], Any] | None = None,
+) -> list[TableOutput]:
+    """The table files ``uris`` (a batch's ``tables``) with their columns and row counts.
+
+    ``tables``: the API's tables from the catalog (``api_tables(slug)``), for the columns;
+    ``head``: ``(bucket, key) -> object info`` (the OBS hook's ``head``), for the row count the
+    batch wrote into each file's metadata (:data:`ROWS_METADATA`); a file it cannot read has
+    ``rows=None``.
+    """
+    columns = {t.name: tuple((c.name, c.type, c.doc) for c in t.columns) for t in tables}
+    out = []
+    for uri in uris:
+        table = uri.rsplit("/", 3)[1] if uri.count("/") >= 3 else ""
+        out.append(TableOutput(uri, _rows_of(uri, head), columns.get(table, ())))
+    return out
+
+
+def _rows_of(uri: str, head: Callable[[str, str], Any] | None) -> int | None:
+    if head is None:
+        return None
+    bucket, _, key = uri[len("obs://") :].partition("/")
+    try:
+        info = head(bucket, key)
+        return int((getattr(info, "metadata", None) or {})[ROWS_METADATA])
+    except Exception:  # noqa: BLE001 - a missing count is not worth failing a finished batch
+        return None
+
+
+def record_tables(task: Any, tables: Iterable[TableOutput]) -> None:
+    """Remember on the task the table files it wrote (read back by ``get_openlineage_facets_on_complete``)."""
+    task._lineage_tables = list(tables)
+
+
+def table_datasets(tables: Iterable[TableOutput]) -> list[Any]:
+    """One OpenLineage output dataset per table (its prefix), with its schema and this run's rows.
+
+    Several files of one table (shards) are one dataset; their rows add up (unknown if any is).
+    """
+    from openlineage.client.event_v2 import OutputDataset
+    from openlineage.client.facet_v2 import output_statistics_output_dataset as stats
+    from openlineage.client.facet_v2 import schema_dataset
+
+    by_table: dict[str, list[TableOutput]] = {}
+    for output in tables:
+        by_table.setdefault(output.table_uri, []).append(output)
+    datasets = []
+    for table_uri, files in by_table.items():
+        namespace, name = dataset_ref(table_uri) or ("obs://", table_uri)
+        fields = [
+            schema_dataset.SchemaDatasetFacetFields(
+                name=column, type=kind, description=doc or None, ordinal_position=position
+            )
+            for position, (column, kind, doc) in enumerate(files[0].columns, start=1)
+        ]
+        facets: dict[str, Any] = (
+            {"schema": schema_dataset.SchemaDatasetFacet(fields=fields)} if fields else {}
+        )
+        counts = [f.rows for f in files]
+        output_facets: dict[str, Any] = {}
+        if None not in counts:
+            output_facets["outputStatistics"] = stats.OutputStatisticsOutputDatasetFacet(
+                rowCount=sum(c for c in counts if c is not None), fileCount=len(files)
+            )
+        datasets.append(
+            OutputDataset(namespace=namespace, name=name, facets=facets, outputFacets=output_facets)
+        )
+    return datasets
+
+
 def record(
     task: Any,
     *,
@@ -209,9 +355,10 @@ def openlineage_facets(task: Any) -> Any:
     except ImportError:
         return None
     inputs, outputs = operator_lineage_refs(task)
+    tables = getattr(task, "_lineage_tables", None) or []
     return OperatorLineage(
         inputs=[Dataset(namespace=ns, name=name) for ns, name in inputs],
-        outputs=[Dataset(namespace=ns, name=name) for ns, name in outputs],
+        outputs=[Dataset(namespace=ns, name=name) for ns, name in outputs] + table_datasets(tables),
     )
 
 

@@ -186,3 +186,154 @@ def test_hook_lineage_records_obs_reads_and_writes(obs, obs_bucket, monkeypatch)
     assert lineage.inputs[0].context is obs
     dataset = convert_asset_to_openlineage(lineage.inputs[0].asset, None)
     assert dataset.namespace == f"obs://{obs_bucket}" and dataset.name.rstrip("/") == "a"
+
+
+# --- results as tables ---------------------------------------------------------------------------
+
+TABLE_DAY = "2026-11-30"
+
+
+def _table_batch(obs, bucket, images: int, **kwargs):
+    """A vat-invoice batch with ``table_uri`` over ``images`` sample invoices, and the lineage the
+    operator records for the tables it wrote (what ``execute`` hands over after ``write_tables``)."""
+    from airflow_provider_hwocr.catalog.tables import api_tables
+    from airflow_provider_hwocr.emulator.samples import vat_invoice
+    from airflow_provider_hwocr.integration.lineage import record_tables, table_outputs
+    from tests.helpers.d2_stages import batch_op
+    from tests.helpers.obs_env import bulk_put
+
+    bulk_put(bucket, [f"day/{i}.png" for i in range(images)], vat_invoice().png)
+    op = batch_op(bucket, api="vat-invoice", table_uri=f"obs://{bucket}/tables/", **kwargs)
+    out = op.execute({"ti": _TI(), "run_id": "r", "ds": TABLE_DAY})
+    outputs = table_outputs(out["tables"], api_tables("vat-invoice"), head=obs.head)
+    record_tables(op, outputs)
+    return op, out, outputs
+
+
+def _schema(dataset) -> list[tuple[str, str]]:
+    return [(f.name, f.type) for f in dataset.facets["schema"].fields]
+
+
+def test_the_lineage_of_a_batch_with_tables_carries_each_tables_schema(obs, obs_bucket, emulator, tmp_path):
+    """Each table is an output dataset named by its prefix, with the catalog's columns and types in a
+    ``SchemaDatasetFacet`` (the same columns, in the same order, as the Parquet file written) and
+    this run's rows in ``outputStatistics``."""
+    import pyarrow.parquet as pq
+
+    from airflow_provider_hwocr.catalog.tables import api_tables
+
+    op, _, _ = _table_batch(obs, obs_bucket, 3)
+    facets = op.get_openlineage_facets_on_complete(None)
+    by_name = {d.name: d for d in facets.outputs}
+    for table in api_tables("vat-invoice"):
+        dataset = by_name[f"tables/{table.name}"]  # the table, every day of it: not one file
+        assert dataset.namespace == f"obs://{obs_bucket}"
+        assert _schema(dataset) == [(c.name, c.type) for c in table.columns]
+        assert [f.ordinal_position for f in dataset.facets["schema"].fields] == list(
+            range(1, len(table.columns) + 1)
+        )
+    header = by_name["tables/vat-invoice"]
+    assert dict(_schema(header))["total"] == "decimal(18,2)" and dict(_schema(header))["issue_date"] == "date"
+    assert header.outputFacets["outputStatistics"].rowCount == 3  # one row per invoice page
+    assert header.outputFacets["outputStatistics"].fileCount == 1
+    # the catalog's columns are the file's columns
+    uri = f"obs://{obs_bucket}/tables/vat-invoice/dt={TABLE_DAY}/part-00000.parquet"
+    path = tmp_path / "h.parquet"
+    path.write_bytes(obs.get_bytes(obs_bucket, uri.split("/", 3)[3]))
+    assert pq.read_schema(path).names == [name for name, _ in _schema(header)]
+    items = by_name["tables/vat-invoice__item_list"].outputFacets["outputStatistics"].rowCount
+    results = [k for k in obs.list_keys(obs_bucket, "ocr/") if k.endswith(".json")]
+    assert len(results) == 3
+    assert (
+        items == sum(len(obs.get_json(obs_bucket, k)["result"].get("item_list") or []) for k in results) > 0
+    )
+    # the results and the manifest are still there, beside the tables
+    assert any(n.startswith("ocr/") for n in by_name)
+
+
+def test_an_empty_days_tables_have_their_full_schema_in_lineage(obs, obs_bucket, emulator):
+    """Types come from the catalog, not the data: a day with no invoice has every column, and 0 rows."""
+    from airflow_provider_hwocr.catalog.tables import api_tables
+
+    op, _, _ = _table_batch(obs, obs_bucket, 0, allow_empty=True)
+    facets = op.get_openlineage_facets_on_complete(None)
+    by_name = {d.name: d for d in facets.outputs}
+    for table in api_tables("vat-invoice"):
+        dataset = by_name[f"tables/{table.name}"]
+        assert _schema(dataset) == [(c.name, c.type) for c in table.columns]
+        assert dataset.outputFacets["outputStatistics"].rowCount == 0
+
+
+def test_the_openlineage_provider_sends_the_table_schema(obs, obs_bucket, emulator):
+    """Through the provider's extractor and its event serialisation: the schema reaches the event."""
+    from airflow.providers.openlineage.extractors.manager import ExtractorManager
+    from openlineage.client.serde import Serde
+
+    op, _, _ = _table_batch(obs, obs_bucket, 1)
+    lineage = ExtractorManager().get_extractor_class(op)(op).extract_on_complete(None)
+    (header,) = [d for d in lineage.outputs if d.name == "tables/vat-invoice"]
+    sent = json.loads(Serde.to_json(header))
+    fields = {f["name"]: f["type"] for f in sent["facets"]["schema"]["fields"]}
+    assert fields["total"] == "decimal(18,2)" and fields["source"] == "string"
+    assert sent["facets"]["schema"]["_schemaURL"].endswith(
+        "SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
+    )
+    assert sent["outputFacets"]["outputStatistics"]["rowCount"] == 1
+
+
+def test_table_outputs_read_names_partitions_and_row_counts():
+    import pytest
+
+    from airflow_provider_hwocr.integration.lineage import TableOutput, table_datasets, table_outputs
+
+    class Col:
+        def __init__(self, name, type_, doc=""):
+            self.name, self.type, self.doc = name, type_, doc
+
+    class Tab:
+        name = "vat-invoice"
+        columns = (Col("source", "string", "Where."), Col("total", "decimal(18,2)"))
+
+    class Info:
+        def __init__(self):
+            self.metadata = {"hwocr-table-rows": "7"}
+
+    heads = []
+
+    def head(bucket, key):
+        heads.append((bucket, key))
+        if "item_list" in key:
+            raise OSError("gone")
+        return Info()
+
+    uris = [
+        "obs://b/t/vat-invoice/dt=2026-11-30/part-00000.parquet",
+        "obs://b/t/vat-invoice__item_list/dt=2026-11-30/part-00000.parquet",
+    ]
+    header, items = table_outputs(uris, [Tab()], head=head)
+    assert heads == [("b", uris[0].split("/", 3)[3]), ("b", uris[1].split("/", 3)[3])]
+    assert (header.table, header.table_uri, header.partition, header.day, header.rows) == (
+        "vat-invoice",
+        "obs://b/t/vat-invoice",
+        "dt=2026-11-30",
+        "2026-11-30",
+        7,
+    )
+    assert header.partition_uri == "obs://b/t/vat-invoice/dt=2026-11-30/"
+    assert header.columns == (("source", "string", "Where."), ("total", "decimal(18,2)", ""))
+    assert items.rows is None and items.columns == ()  # a count it cannot read; a table it does not know
+    first, second = table_datasets([header, items])
+    assert (first.name, second.name) == ("t/vat-invoice", "t/vat-invoice__item_list")
+    assert (
+        first.facets["schema"].fields[0].description == "Where."
+        and first.facets["schema"].fields[1].description is None
+    )
+    assert second.facets == {} and second.outputFacets == {}  # nothing known: nothing claimed
+    # two shards of one table: one dataset, rows added up
+    (both,) = table_datasets([header, TableOutput(header.uri.replace("00000", "00001"), 5, header.columns)])
+    assert (
+        both.outputFacets["outputStatistics"].rowCount == 12
+        and both.outputFacets["outputStatistics"].fileCount == 2
+    )
+    with pytest.raises(ValueError, match="not a table file"):
+        TableOutput("obs://b/t/vat-invoice/part-00000.parquet")
