@@ -15,8 +15,8 @@ no OCR call; ``max_active_runs=1`` keeps a repeated event from racing its origin
 ``key_order="name"``: a poll lists only keys after the newest *settled* key, so it costs one
 request however many objects ``incoming/`` holds; that assumes uploads are named so they sort
 by time (``20261201T101500Z-0001.png``, a scanner's counter). Keys that break the order are
-still reported, by the full listing every ``full_listing_interval`` (10 min), late; the
-triggerer logs a warning when that happens. Date folders with any file names:
+still reported, late, by the safety net's sweep of the whole prefix (a page every other poll);
+the triggerer logs a warning when that happens. Date folders with any file names:
 ``key_order="folder"``; no order at all: ``key_order="none"`` (every poll lists everything).
 
 Lost workers: a SIGKILLed worker's task stays "running" until Airflow's zombie detection

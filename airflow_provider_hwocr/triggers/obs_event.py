@@ -35,9 +35,11 @@ again when it starts. Duplicates are harmless when the DAG is idempotent: OCR op
 **What a poll costs.** OBS has no change feed a trigger can read and lists keys in key order,
 not by time. With ``key_order="name"`` (default) or ``"folder"`` a poll lists only the keys
 after a marker, so it costs one request per 1,000 *recent* objects whatever the size of the
-prefix, plus a full listing every ``full_listing_interval`` seconds as a safety net for keys
-that break the order (reported late, never lost, and logged). ``key_order="none"`` lists the
-whole prefix every poll. The rules, and what each order assumes, are in
+prefix, plus, as a safety net for keys that break the order (reported late, never lost, and
+logged), a sweep of the whole prefix a page at a time: one request every other poll, a sweep
+starting at most every ``full_listing_interval`` seconds. So a poll costs at most 1.5 listing
+requests on average at any size of prefix (a sweep of 50,000 objects takes 100 polls).
+``key_order="none"`` lists the whole prefix every poll. The rules, and what each order assumes, are in
 :mod:`airflow_provider_hwocr.triggers.obs_watermark`.
 
 **Where the watermark lives.** In an OBS object, by default
@@ -69,7 +71,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsTransientError
 from airflow_provider_hwocr.triggers.common import ObsTriggerMixin
-from airflow_provider_hwocr.triggers.obs_watermark import KEY_ORDERS, Poll, Scan, Watermark
+from airflow_provider_hwocr.triggers.obs_watermark import KEY_ORDERS, Poll, Scan, Sweep, Watermark
 
 __all__ = ["HuaweiObsNewObjectTrigger", "Watermark", "default_watermark_uri", "event_uris"]
 
@@ -121,8 +123,9 @@ class HuaweiObsNewObjectTrigger(ObsTriggerMixin, BaseEventTrigger):
         ``"name"`` (timestamped or numbered names), ``"folder"`` (date folders, any names inside)
         or ``"none"`` (every poll lists the whole prefix). See
         :mod:`~airflow_provider_hwocr.triggers.obs_watermark`.
-    :param full_listing_interval: with an order, seconds between full listings of the prefix
-        (the safety net for keys that break it); ``None``: never (trust the order).
+    :param full_listing_interval: with an order, seconds from the start of one sweep of the
+        whole prefix (the safety net for keys that break the order, listed a page every other
+        poll) to the start of the next, at the earliest; ``None``: never (trust the order).
     :param max_keys_per_event: most objects in one event; more wait for the next polls.
     :param commit_delay: seconds between yielding an event and writing the watermark that
         covers it (the triggerer persists events about 2 s after they are yielded).
@@ -217,6 +220,25 @@ class HuaweiObsNewObjectTrigger(ObsTriggerMixin, BaseEventTrigger):
         """Every object under the prefix, or only the keys after ``marker``."""
         return hook.list_objects(self.bucket, self.prefix, marker=marker or None)
 
+    def sweep(self) -> Sweep:
+        """The safety net's rolling listing (in memory: a restarted trigger begins it again)."""
+        return Sweep(None if self.key_order == "none" else self.full_listing_interval)
+
+    def _poll_listings(
+        self, hook: Any, state: Watermark, sweep: Sweep, full: bool, now: datetime
+    ) -> tuple[list[Any], datetime | None]:
+        """What one poll lists: the whole prefix (``full``), or the keys after the marker plus, when
+        due, the next page of the sweep; and when the sweep started if this page completed it."""
+        if full:
+            return self.listing(hook, None), None
+        listed = self.listing(hook, state.marker)
+        if not sweep.due(state, now):
+            return listed, None
+        page = hook.list_objects(self.bucket, self.prefix, max_items=sweep.page, marker=sweep.marker or None)
+        covered = sweep.advance(page)
+        recent = {o.key for o in listed}
+        return [*listed, *(o for o in page if o.key not in recent)], covered
+
     def candidates(self, objects: Iterable[Any]) -> list[Any]:
         """The listed objects this trigger reports on (folders, small objects and the watermark left out)."""
         wm_bucket, wm_key = self._watermark_location()
@@ -261,17 +283,27 @@ class HuaweiObsNewObjectTrigger(ObsTriggerMixin, BaseEventTrigger):
             if state is None:
                 state = await self._first_watermark(hook, scan)
             commits = _Commits(self.commit_delay, timedelta(seconds=self.grace_seconds), saved=state)
+            sweep = self.sweep()
             while True:
                 now = datetime.now(timezone.utc)
-                full = scan.is_full(state, now)
+                full = scan.is_full(state)
                 try:
-                    listed = await asyncio.to_thread(self.listing, hook, None if full else state.marker)
+                    listed, covered = await asyncio.to_thread(
+                        self._poll_listings, hook, state, sweep, full, now
+                    )
                 except HuaweiObsTransientError as exc:  # the next poll may well work
                     self.log.warning(
                         "Listing obs://%s/%s failed, retrying: %s", self.bucket, self.prefix, exc
                     )
                 else:
-                    poll = scan.take(state, self.candidates(listed), now, full=full, listed=listed)
+                    poll = scan.take(
+                        state,
+                        self.candidates(listed),
+                        now,
+                        full=full or covered is not None,
+                        listed=listed,
+                        covered_from=covered,
+                    )
                     state = poll.state
                     self._report_anomalies(poll)
                     if poll.report:
@@ -324,7 +356,7 @@ class HuaweiObsNewObjectTrigger(ObsTriggerMixin, BaseEventTrigger):
     def _report_anomalies(self, poll: Poll) -> None:
         if poll.late:
             self.log.warning(
-                "%d new object(s) under obs://%s/%s were found only by the full listing: their keys sort "
+                "%d new object(s) under obs://%s/%s were found only by the safety-net sweep: their keys sort "
                 "before older ones, which key_order=%r assumes they do not (e.g. %s). They are reported now, "
                 "late. Name uploads so they sort by time, or set key_order='folder' or 'none'.",
                 len(poll.late),

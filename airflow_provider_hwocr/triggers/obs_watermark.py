@@ -31,10 +31,14 @@ not in ``seen``.
               marker stops at that folder, so a poll lists the newest folder(s) whole.
 ``"none"``    no order: every poll lists the whole prefix (one request per 1,000 objects).
 
-With an order, a *full listing* every ``full_listing_interval`` seconds is the safety net: it
-reports (late, never lost) what broke the order, and logs it, since ``horizon`` only moves at
-full listings then. ``full_listing_interval=None`` trusts the order (the horizon moves at every
-poll; an object whose key breaks the order is never reported).
+With an order, a *sweep* is the safety net (:class:`Sweep`): the whole prefix listed a page at a
+time, one page every :data:`SWEEP_EVERY` polls beside the listing after the marker, a new sweep
+starting at most every ``full_listing_interval`` seconds. It reports (late, never lost) what broke
+the order, and logs it; ``horizon`` moves only when a sweep completes, to the time it started (a
+key that broke the order behind the sweep is still new for the next one). A poll so costs at most
+``1 + 1/SWEEP_EVERY`` listing requests whatever the size of the prefix; a sweep of ``n`` objects
+takes ``SWEEP_EVERY * ceil(n / 1000)`` polls. ``full_listing_interval=None`` trusts the order (the
+horizon moves at every poll; an object whose key breaks the order is never reported).
 """
 
 from __future__ import annotations
@@ -49,9 +53,12 @@ from typing import Any
 __all__ = [
     "KEY_ORDERS",
     "MAX_WATERMARK_BYTES",
+    "SWEEP_EVERY",
+    "SWEEP_PAGE",
     "WATERMARK_FORMAT",
     "Poll",
     "Scan",
+    "Sweep",
     "Watermark",
     "digest",
 ]
@@ -63,6 +70,10 @@ KEY_ORDERS = ("name", "folder", "none")
 MAX_WATERMARK_BYTES = 64 * 1024
 #: Room kept for everything in the document but ``seen`` (the marker may be a 1,024-byte key).
 _FIXED_BYTES = 4 * 1024
+#: A sweep lists one page every this many polls (so it adds at most 1/SWEEP_EVERY request per poll).
+SWEEP_EVERY = 2
+#: Keys in one page of a sweep (one ListObjects request: the most OBS answers at once).
+SWEEP_PAGE = 1000
 
 
 def digest(key: str, etag: str) -> str:
@@ -182,13 +193,10 @@ class Scan:
         self.max_report = max_report
         self.max_bytes = max_bytes
 
-    def is_full(self, state: Watermark, now: datetime) -> bool:
-        """Whether this poll lists the whole prefix (else: keys after ``state.marker`` only)."""
-        if self.key_order == "none" or state.full_at is None or not state.marker:
-            return True
-        if self.full_interval is None:
-            return False
-        return (now - state.full_at).total_seconds() >= self.full_interval
+    def is_full(self, state: Watermark) -> bool:
+        """Whether this poll lists the whole prefix at once (no order, or no marker yet); else it
+        lists the keys after ``state.marker``, and the safety net is a :class:`Sweep`."""
+        return self.key_order == "none" or state.full_at is None or not state.marker
 
     def start(
         self, candidates: Iterable[Any], now: datetime, *, listed: Iterable[Any] | None = None
@@ -215,23 +223,25 @@ class Scan:
         *,
         full: bool,
         listed: Iterable[Any] | None = None,
+        covered_from: datetime | None = None,
     ) -> Poll:
-        """Decide one poll over the ``candidates`` its listing returned (``listed``: every object
-        listed, candidates or not, for the marker; default: the candidates)."""
+        """Decide one poll over the ``candidates`` its listings returned (``listed``: every object
+        listed, candidates or not, for the marker; default: the candidates). ``full``: the listings
+        saw every object there was at ``covered_from`` (a sweep that completed; default ``now``)."""
         objects = list(candidates)
         fresh = self._fresh(state, objects)
         report, rest = fresh[: self.max_report], fresh[self.max_report :]
         new = state.copy()
         for obj in report:
             new.seen[digest(obj.key, obj.etag)] = _stamp(obj.last_modified)
-        new.horizon = self._horizon(state, now, rest, full=full)
+        covered = covered_from or now
+        new.horizon = self._horizon(state, covered, rest, full=full)
         if full:
-            new.full_at = now
+            new.full_at = covered
         everything = objects if listed is None else list(listed)
         new.marker = self._marker(state.marker, everything, now, min((o.key for o in rest), default=None))
         cut = self._prune(new, min((o.last_modified for o in rest), default=None))
-        late = self._late(state, report, full=full)
-        return Poll(report=report, deferred=len(rest), late=late, state=new, capped=cut)
+        return Poll(report=report, deferred=len(rest), late=self._late(state, report), state=new, capped=cut)
 
     # --- pieces -------------------------------------------------------------------------------
 
@@ -247,9 +257,10 @@ class Scan:
             key=lambda o: (o.last_modified, o.key),
         )
 
-    def _late(self, state: Watermark, report: list[Any], *, full: bool) -> list[Any]:
-        """Reported by a full listing although their keys sort at or before the marker (they broke the order)."""
-        if not (full and self.key_order != "none" and state.marker):
+    def _late(self, state: Watermark, report: list[Any]) -> list[Any]:
+        """Reported although their keys sort at or before the marker (they broke the order): only a
+        full listing or a sweep finds them, the listing after the marker never does."""
+        if self.key_order == "none" or not state.marker:
             return []
         return [o for o in report if o.key <= state.marker]
 
@@ -308,3 +319,51 @@ class Scan:
         state.seen = dict(ordered[cut:])
         state.floor = max(state.floor, floor) if state.floor else floor
         return True
+
+
+class Sweep:
+    """The safety net of an ordered watch: the whole prefix listed a page at a time (in memory only).
+
+    A sweep starts when ``interval`` seconds have passed since the last complete one
+    (``Watermark.full_at``) and lists one page of :data:`SWEEP_PAGE` keys every ``every`` polls,
+    from the start of the prefix to its end. A trigger that restarts begins its sweep again: only
+    a complete sweep moves the horizon, so nothing is lost, a restart only makes it later.
+
+    :param interval: seconds from the start of one complete sweep to the start of the next at the
+        earliest (``full_listing_interval``); ``None``: never sweep (trust the order).
+    """
+
+    def __init__(self, interval: float | None, *, every: int = SWEEP_EVERY, page: int = SWEEP_PAGE) -> None:
+        if every < 1 or page < 1:
+            raise ValueError(f"every and page must be >= 1, got {every!r} and {page!r}")
+        self.interval = interval
+        self.every = every
+        self.page = page
+        #: Where the next page starts (``""``: the start of the prefix); ``None``: no sweep under way.
+        self.marker: str | None = None
+        #: When the sweep under way listed its first page: what a complete sweep covers from.
+        self.started: datetime | None = None
+        self._rest = 0  # polls to skip before the next page
+
+    def due(self, state: Watermark, now: datetime) -> bool:
+        """Whether this poll lists a page of the sweep (starting one if it is time)."""
+        if self.interval is None:
+            return False
+        if self.marker is None:
+            if state.full_at is not None and (now - state.full_at).total_seconds() < self.interval:
+                return False
+            self.marker, self.started, self._rest = "", now, 0
+        if self._rest > 0:
+            self._rest -= 1
+            return False
+        return True
+
+    def advance(self, page: list[Any]) -> datetime | None:
+        """After a page was listed (keys in order): when the sweep started if it is now complete
+        (every object there was then has been listed), else ``None``."""
+        self._rest = self.every - 1
+        if len(page) < self.page:
+            started, self.marker, self.started = self.started, None, None
+            return started
+        self.marker = page[-1].key
+        return None

@@ -221,6 +221,37 @@ def test_a_poll_costs_one_request_whatever_the_size_of_the_prefix(seen, obs_buck
     assert HuaweiObsHook().get_bytes(*trigger.watermark_uri[6:].split("/", 1)).__len__() < 1024
 
 
+def test_the_safety_net_sweeps_a_page_every_other_poll_whatever_the_size_of_the_prefix(seen, obs_bucket):
+    """Regression: a whole listing every full_listing_interval cost 51 LISTs at once at 50,000 objects
+    (6 per poll on average at 60 s polls); a sweep adds half a page per poll, however large the prefix."""
+    keys = [f"incoming/2026-11-{d:02d}/{i:04d}.png" for d in range(1, 4) for i in range(1500)]
+    put_old(obs_bucket, keys)
+    trigger = _watch(obs_bucket, poke_interval=0.2, full_listing_interval=0.5)
+    recent_marker = f"marker={keys[-1]}&"
+
+    def recent() -> int:  # one per poll: the listing after the marker (nothing new arrives)
+        return sum(recent_marker in query for query, _ in seen.lists())
+
+    async def polls():
+        driver = Driver(trigger)
+        try:
+            pending = asyncio.ensure_future(driver.next(60))
+            await _until(lambda: seen.puts())  # the start listed everything once, then wrote the watermark
+            seen.reset()
+            await _until(lambda: recent() >= 16, timeout=60)
+            pending.cancel()
+        finally:
+            await driver.drop()
+
+    asyncio.run(polls())
+    lists = seen.lists()
+    polled = recent()
+    sweep_pages = [size for query, size in lists if recent_marker not in query]
+    assert polled >= 16 and len(lists) <= polled * 1.5 + 1  # at most 1.5 LISTs per poll
+    assert len(sweep_pages) >= 5  # 4,500 keys: a whole sweep is 5 pages, each in a poll of its own
+    assert sum(size > 50_000 for size in sweep_pages) >= 4  # four full pages of 1,000 keys
+
+
 def test_key_order_none_lists_the_whole_prefix_every_poll(seen, obs_bucket):
     put_old(obs_bucket, [f"incoming/{i:04d}.png" for i in range(2500)])
     trigger = _watch(obs_bucket, key_order="none", poke_interval=0.3)
@@ -251,7 +282,7 @@ def test_the_safety_net_reports_keys_that_break_the_order(obs_conn, obs_bucket, 
     events = asyncio.run(events_of(trigger, until=1, timeout=5))
     assert uris(events) == [f"obs://{obs_bucket}/incoming/a.png"]
     out = capfd.readouterr()
-    assert "found only by the full listing" in out.out + out.err
+    assert "found only by the safety-net sweep" in out.out + out.err
 
 
 def test_restarts_resume_overwrites_fire_again_and_the_watermark_is_never_reported(obs_conn, obs_bucket):

@@ -13,6 +13,7 @@ from airflow_provider_hwocr.hooks.obs import ObsObjectInfo
 from airflow_provider_hwocr.triggers.obs_watermark import (
     MAX_WATERMARK_BYTES,
     Scan,
+    Sweep,
     Watermark,
     digest,
 )
@@ -98,7 +99,7 @@ def test_name_order_lists_from_the_greatest_settled_key():
     old = [obj(f"in/2026-11-30T{h:02d}.png", -86400 + h * 3600) for h in range(24)]
     state = s.start(old, at(0))
     assert state.marker == "in/2026-11-30T23.png"
-    assert not s.is_full(state, at(10)) and s.is_full(state, at(600))  # the safety net, every 10 min
+    assert not s.is_full(state)  # the safety net is a sweep (below), never a whole listing at once
     fresh = [obj("in/2026-12-01T08-a.png", 5), obj("in/2026-12-01T08-b.png", 6)]
     poll = s.take(state, fresh, at(10), full=False)  # the listing after the marker: only these
     assert keys(poll) == ["in/2026-12-01T08-a.png", "in/2026-12-01T08-b.png"]
@@ -132,7 +133,7 @@ def test_the_full_listing_catches_keys_that_break_the_order_late_never_lost():
 def test_trusting_the_order_moves_the_horizon_at_every_poll():
     s = scan(key_order="name", full_interval=None)
     state = s.start([obj("in/a.png", -3600)], at(0))
-    assert not s.is_full(state, at(10_000))
+    assert not s.is_full(state) and not Sweep(None).due(state, at(10_000))
     poll = s.take(state, [obj("in/b.png", 100)], at(200), full=False)
     assert keys(poll) == ["in/b.png"] and poll.state.horizon == at(200)
 
@@ -140,7 +141,7 @@ def test_trusting_the_order_moves_the_horizon_at_every_poll():
 def test_start_from_the_beginning_reports_everything_once():
     s = scan(key_order="name")
     existing = [obj("in/a.png", -7200), obj("in/b.png", -3600)]
-    poll = s.take(Watermark(), existing, at(0), full=s.is_full(Watermark(), at(0)))
+    poll = s.take(Watermark(), existing, at(0), full=s.is_full(Watermark()))
     assert keys(poll) == ["in/a.png", "in/b.png"]
     assert s.take(poll.state, existing, at(10), full=True).report == []
 
@@ -164,3 +165,43 @@ def test_the_stored_document_round_trips_and_reads_the_previous_format():
 def test_key_order_is_checked():
     with pytest.raises(ValueError, match="key_order"):
         scan(key_order="time")
+
+
+def test_a_sweep_lists_the_prefix_a_page_every_other_poll_and_moves_the_horizon_to_its_start():
+    s = scan(key_order="name", full_interval=600)
+    old = [obj(f"in/{i:04d}.png", -3600) for i in range(25)]
+    state = s.start(old, at(0))
+    sweep = Sweep(600, page=10)
+    assert not sweep.due(state, at(300))  # the start listed everything: no sweep before 600 s
+    early_name = obj("in/0003a.png", 650)  # sorts among the old keys: the listing after the marker misses it
+    everything = sorted([*old, early_name], key=lambda o: o.key)
+    pages, second, covered, found = 0, 600, None, []
+    while covered is None and pages < 10:
+        if sweep.due(state, at(second)):
+            page = [o for o in everything if o.key > (sweep.marker or "")][: sweep.page]
+            pages += 1
+            covered = sweep.advance(page)
+            poll = s.take(state, page, at(second), full=covered is not None, covered_from=covered)
+            found += [o.key for o in poll.late]
+            state = poll.state
+        second += 60
+    assert pages == 3 and second == 600 + 5 * 60  # 26 keys, pages of 10, one every other poll
+    assert found == ["in/0003a.png"]  # reported late by the sweep, never lost
+    assert state.full_at == at(600) and state.horizon == at(600)  # covers from when the sweep began
+    assert not sweep.due(state, at(1100)) and sweep.due(state, at(1200))  # the next, 600 s after
+
+
+def test_a_key_that_breaks_the_order_behind_the_sweep_is_new_for_the_next_one():
+    s = scan(key_order="name", full_interval=600)
+    state = s.start([obj("in/m.png", -3600)], at(0))
+    sweep = Sweep(600, every=1, page=1)
+    assert sweep.due(state, at(600))
+    first = [obj("in/a.png", -3600)]  # an old key, listed by the first page
+    assert sweep.advance(first) is None
+    state = s.take(state, first, at(600), full=False).state
+    behind = obj("in/0.png", 630)  # uploaded during the sweep, sorts before where it has been
+    assert sweep.due(state, at(660))
+    covered = sweep.advance([])  # the last page: nothing after in/m.png
+    state = s.take(state, [], at(660), full=True, covered_from=covered).state
+    assert state.horizon == at(600) and behind.last_modified >= state.low(GRACE)
+    assert [o.key for o in s.take(state, [behind], at(1200), full=False).report] == ["in/0.png"]
