@@ -41,6 +41,7 @@ __all__ = [
     "HuaweiOcrBatchFailedError",
     "HuaweiOcrDailyLimitError",
     "HuaweiOcrOverlapError",
+    "HuaweiOcrReviewRejectedError",
     "HuaweiOcrXComSizeError",
 ]
 
@@ -115,6 +116,18 @@ class HuaweiOcrOverlapError(HuaweiCloudRetryableError, RuntimeError):
     """
 
     parameter = "on_overlap"
+
+
+class HuaweiOcrReviewRejectedError(HuaweiCloudNonRetryableError):
+    """A person rejected the answer of a page held for review (or a review timed out with
+    ``on_timeout="reject"``). The decision is recorded (in the stored result's ``review`` record and
+    the review ledger) before this is raised; a retry does not ask again. ``result_uri`` names the
+    stored result, when there is one."""
+
+    def __init__(self, message: str, *, result_uri: str | None = None, by: str | None = None) -> None:
+        super().__init__(message)
+        self.result_uri = result_uri
+        self.by = by
 
 
 class HuaweiOcrDailyLimitError(HuaweiCloudNonRetryableError, ValueError):

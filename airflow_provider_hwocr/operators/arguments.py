@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
@@ -20,6 +21,7 @@ from airflow_provider_hwocr.hooks.obs_match import selection_query
 
 if TYPE_CHECKING:
     from airflow_provider_hwocr.hooks.obs_match import ObsKeyQuery
+    from airflow_provider_hwocr.runtime.review.rule import ReviewRule
 
 __all__ = [
     "DEFAULT_LEASE_TTL",
@@ -37,12 +39,15 @@ __all__ = [
     "check_max_xcom_bytes",
     "check_number",
     "check_obs_uri",
+    "check_on_timeout",
     "check_optional_number",
     "check_output_uri",
     "check_pages",
     "check_parameters",
     "check_price",
     "check_ratio",
+    "check_review",
+    "check_review_timeout",
     "check_shard",
     "check_signed_url_expires",
     "check_whole",
@@ -369,3 +374,47 @@ def check_pages(pages: Any, *, rendered: bool = False) -> Any:
 def check_max_pages(max_pages: Any) -> int | None:
     """``max_pages``: the most pages of one document (a whole number >= 1), or ``None`` for no cap."""
     return None if max_pages is None else check_whole(max_pages, "max_pages", 1)
+
+
+# --- human review of uncertain fields ---------------------------------------------------------------
+
+
+def check_review(review_below: Any, review_fields: Any, api: str) -> ReviewRule | None:
+    """``review_below`` / ``review_fields``: the fields that hold a page for review and their thresholds,
+    checked against the API when the DAG is parsed (``None``: no review). A value outside 0..1, a field
+    the API does not have or does not score is an error naming the argument."""
+    if review_below is None:
+        if review_fields is not None:
+            raise _fail("review_fields", "names the fields review_below gates: set review_below too")
+        return None
+    from airflow_provider_hwocr.runtime.review.rule import ReviewRule  # pure: the catalog only
+
+    try:
+        return ReviewRule.parse(review_below, review_fields, slug=api)
+    except HuaweiOcrValidationError:
+        raise
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        parameter = "review_fields" if message.startswith("review_fields") else "review_below"
+        text = message if message.startswith(parameter) else f"{parameter}: {message}"
+        raise HuaweiOcrValidationError(text, parameter=parameter) from None
+
+
+#: What a review that timed out decides (``on_timeout`` / ``on_review_timeout``).
+ON_TIMEOUT = ("fail", "approve", "reject")
+
+
+def check_on_timeout(value: Any, parameter: str = "on_timeout") -> str:
+    """``"fail"``, ``"approve"`` or ``"reject"``."""
+    if value not in ON_TIMEOUT:
+        raise _fail(parameter, f"one of {', '.join(repr(v) for v in ON_TIMEOUT)}, got {value!r}")
+    return str(value)
+
+
+def check_review_timeout(value: Any, parameter: str = "review_timeout") -> timedelta | None:
+    """How long a review may wait: a ``timedelta`` or seconds (> 0); ``None``: no limit."""
+    if value is None or isinstance(value, timedelta):
+        if isinstance(value, timedelta) and value.total_seconds() <= 0:
+            raise _fail(parameter, f"must be longer than 0 seconds, got {value!r}")
+        return value
+    return timedelta(seconds=check_number(value, parameter, positive=True))

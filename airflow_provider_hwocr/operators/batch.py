@@ -113,6 +113,16 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         replaced whole, not written when its rows are unchanged; see the tables guide). Needs the
         ``tables`` extra. Templated.
     :param table_format: ``"parquet"`` (default), ``"csv"`` or ``"xlsx"``.
+    :param review_below: hold uncertain pages for a person: a threshold for every gating field, or a
+        dict field -> threshold (key ``"*"``: the default). A page whose gating field is under its
+        threshold, missing or without a confidence ends ``held``: called, paid and stored like any
+        other, out of the batch's tables, and listed in the XCom's ``held`` (one small descriptor
+        each: ``source``, ``page``, ``pages``, ``result_uri``, ``api``, ``fields``, and ``day`` with
+        ``table_uri``), for ``HuaweiOcrReviewOperator.partial(...).expand(held=batch.output["held"])``.
+        Everything else flows on at once. A re-run sends none of them again: with one listing of the
+        review ledger, a decided page ends ``reviewed`` or ``review_rejected``, one still waiting is
+        ``held`` again with the same descriptor. Checked when the DAG is parsed.
+    :param review_fields: the fields that gate (see :class:`HuaweiOcrOperator`).
 
     **Pages are the unit of work.** A source whose key, URL or file name ends in ``.pdf`` or
     ``.ofd`` (any case) is a document, confirmed by its first bytes once read; anything else
@@ -129,7 +139,9 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
     ``documents``, ``pages`` (of documents) and ``rejected`` (documents refused before any call).
 
     Errors that will fail every image (authentication, not subscribed, configuration) stop
-    the batch at once. Returns ``{"manifest_uri", "history_uri", "totals", "billing"}``.
+    the batch at once. Returns ``{"manifest_uri", "history_uri", "totals", "billing", "this_run"}``,
+    with ``table_uri`` also ``tables``, with ``review_below`` also ``held`` (and the totals count
+    ``held``, ``reviewed`` and ``review_rejected``).
     """
 
     template_fields: Sequence[str] = (
@@ -173,6 +185,7 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         **kwargs: Any,
     ) -> None:
         _check_selection(output_uri, images, source_uri)
+        _check_no_inline_review(kwargs)
         self.max_concurrency = check_whole(max_concurrency, "max_concurrency", 1)
         self.qps = when_static(check_optional_number, qps, "qps", positive=True)
         self.shard_count = check_whole(shard_count, "shard_count", 1)
@@ -253,6 +266,7 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
             sent = batch.send(run, plan)  # 3. OCR the rest, writer threads store them (a dry run only checks)
             if run.dry:
                 return batch.dry_report(run, plan, sent)
+            sent.review = batch.settle_reviews(run, plan, sent)  # 3b. review_below: held, reviewed
             report = batch.record(run, plan, sent)  # 4. the index if it changed, the run's record
             tables = batch.write_tables(run, plan, sent, report)  # 4b. table_uri: the day's tables
         finally:
@@ -335,6 +349,25 @@ def _check_selection(output_uri: Any, images: Any, source_uri: Any) -> None:
             parameter="images",
         )
     check_images(images)
+
+
+def _check_no_inline_review(kwargs: dict[str, Any]) -> None:
+    """A batch holds its pages for ``HuaweiOcrReviewOperator``, which has the review's own arguments."""
+    given = [
+        name
+        for name, default in (
+            ("review_timeout", None),
+            ("on_review_timeout", "fail"),
+            ("review_assigned_users", None),
+        )
+        if kwargs.get(name, default) != default
+    ]
+    if given:
+        raise HuaweiOcrValidationError(
+            f"{given[0]}: a batch does not review its pages itself; it lists them in its XCom's held for "
+            "HuaweiOcrReviewOperator (response_timeout, on_timeout, assigned_users)",
+            parameter=given[0],
+        )
 
 
 def _check_on_overlap(on_overlap: Any) -> str:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
     from airflow_provider_hwocr.runtime.costs import CallBudget
     from airflow_provider_hwocr.runtime.ratelimit import RateLimiter
+    from airflow_provider_hwocr.runtime.review.rule import ReviewRule
 
 __all__ = [
     "BatchSettings",
@@ -112,6 +113,9 @@ class OcrTaskSettings:
     max_pages: int | None
     #: ``log_text=``: log the first line of text read; ``None``: on, except for ID documents.
     log_text: bool | None = None
+    #: ``review_below=`` / ``review_fields=`` parsed: the fields that hold a page for a person's
+    #: review and their thresholds; ``None``: no review.
+    review: ReviewRule | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@
 3. :mod:`~airflow_provider_hwocr.runtime.batch.send`: OCR the rest at the rate limit, checkpointing
    progress to OBS (a dry run only checks), handing each answer to
    :mod:`~airflow_provider_hwocr.runtime.batch.write`, whose writer threads store the results
-   (an OCR slot never waits on a PUT);
+   (an OCR slot never waits on a PUT); with ``review_below``,
+   :mod:`~airflow_provider_hwocr.runtime.batch.review` holds the uncertain pages and settles, from
+   one listing of the review ledger, what became of those held before;
 4. :mod:`~airflow_provider_hwocr.runtime.batch.record`: the index (if it changed), the run's record
    in the history and as the latest manifest, or the dry run's report; then, with ``table_uri``,
    :mod:`~airflow_provider_hwocr.runtime.batch.tables` writes the day's tables; then whether the
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 from airflow_provider_hwocr.runtime.batch.decide import Plan, decide, guard
 from airflow_provider_hwocr.runtime.batch.record import Report, dry_report, raise_for_failures, record
+from airflow_provider_hwocr.runtime.batch.review import settle as settle_reviews
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.select import Selection, select
 from airflow_provider_hwocr.runtime.batch.send import Sent, send
@@ -42,5 +45,6 @@ __all__ = [
     "record",
     "select",
     "send",
+    "settle_reviews",
     "write_tables",
 ]

@@ -5,6 +5,12 @@ Every selected image ends in exactly one state: ``done`` (called and stored), ``
 ``would_call`` / ``rejected``. Each is one manifest entry, except ``skipped``: a skipped image
 is counted, not listed (a re-run of 100,000 finished images lists none of them).
 
+With ``review_below``, three more (:data:`REVIEW_STATES`, in the totals only then): ``held`` (called,
+stored and paid like ``done``, but uncertain: it waits for a person, out of the batch's tables),
+``reviewed`` and ``review_rejected`` (done before and decided since, as the review ledger says). A
+page done before and still held is ``held`` again, not ``skipped``
+(:mod:`~airflow_provider_hwocr.runtime.batch.review`).
+
 A PDF or OFD document is an :class:`Item` too, until the send stage opens it into one
 :class:`PageItem` per page to send: each page ends in one of the states above, with an entry
 naming its ``page`` and the document's ``pages``. A document refused before any call (more pages
@@ -21,6 +27,8 @@ from airflow_provider_hwocr.client.sources import ImageSource
 
 #: The states of a real run, in the order the totals list them.
 STATES = ("done", "skipped", "failed", "not_attempted")
+#: The states a batch with ``review_below`` adds (``rejected`` is taken: a document refused before any call).
+REVIEW_STATES = ("held", "reviewed", "review_rejected")
 
 
 class Item:

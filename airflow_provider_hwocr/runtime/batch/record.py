@@ -26,7 +26,7 @@ from typing import Any, overload
 from airflow_provider_hwocr.client.documents import parse_pages
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrBatchFailedError
 from airflow_provider_hwocr.runtime.batch.decide import Plan
-from airflow_provider_hwocr.runtime.batch.entries import STATES, Item
+from airflow_provider_hwocr.runtime.batch.entries import REVIEW_STATES, STATES, Item
 from airflow_provider_hwocr.runtime.batch.lease import LeaseRecord, owner_of
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.send import Sent
@@ -146,6 +146,8 @@ class Report:
     billing: dict[str, Any]
     #: What the run read and wrote, for lineage, links and the asset event.
     locations: RunLocations
+    #: With ``review_below``: the held pages' descriptors (the XCom's ``held``); else ``None``.
+    held: list[dict[str, Any]] | None = None
 
     @property
     def sources(self) -> Sequence[Any]:
@@ -163,6 +165,7 @@ class Report:
             "totals": self.totals,
             "billing": self.billing,
             "this_run": this_run(self.billing),
+            **({"held": self.held} if self.held is not None else {}),
         }
 
 
@@ -183,7 +186,8 @@ def totals_of(sent: Sent, duplicates: int) -> tuple[dict[str, Any], int]:
     """
     entries = sent.entries
     billed_retries = sum(int(e.get("billed_retries") or 0) for e in entries)
-    counts = {s: sent.counts.get(s, 0) for s in STATES}
+    # With review_below (settled), the review states too: a page ends in exactly one state.
+    counts = {s: sent.counts.get(s, 0) for s in (*STATES, *REVIEW_STATES) if s in STATES or s in sent.counts}
     totals: dict[str, Any] = {
         "total": sum(counts.values()) + sent.counts.get("rejected", 0),
         **counts,
@@ -201,6 +205,11 @@ def totals_of(sent: Sent, duplicates: int) -> tuple[dict[str, Any], int]:
     return totals, billed_retries
 
 
+def paid_held(sent: Sent) -> int:
+    """Pages this run called and stored that wait for review: paid like ``done`` ones (not those held again)."""
+    return sum(1 for e in sent.entries if e.get("status") == "held" and not e.get("again"))
+
+
 def page_totals(sent: Sent) -> dict[str, int]:
     """With documents (or a document refused): the documents ``rejected`` before any call, the
     ``documents`` selected and the ``pages`` of documents among the units; else nothing (a batch of
@@ -211,7 +220,7 @@ def page_totals(sent: Sent) -> dict[str, int]:
     return {"rejected": refused, "documents": sent.documents, "pages": sent.pages}
 
 
-def billing_of(run: BatchRun, totals: dict[str, Any], billed_retries: int) -> dict[str, Any]:
+def billing_of(run: BatchRun, totals: dict[str, Any], billed_retries: int, held: int = 0) -> dict[str, Any]:
     """The manifest's ``billing``: requests sent, billed retries, and what it cost at the price per call."""
     hook = run.pipeline.ocr_hook
     price = price_of(run.settings.ocr, hook)
@@ -219,9 +228,11 @@ def billing_of(run: BatchRun, totals: dict[str, Any], billed_retries: int) -> di
         "requests_sent": hook.requests_sent,
         "billed_retries": billed_retries,
         "price_per_call": price,
-        # Billed: every image sent successfully (not those recovered: an earlier run paid for them),
-        # plus every retry after a try that may have been billed.
-        "estimated_cost": estimate_cost(totals["done"] - totals.get("recovered", 0) + billed_retries, price),
+        # Billed: every image sent successfully, held for review or not (not those recovered: an
+        # earlier run paid for them), plus every retry after a try that may have been billed.
+        "estimated_cost": estimate_cost(
+            totals["done"] + held - totals.get("recovered", 0) + billed_retries, price
+        ),
     }
 
 
@@ -229,7 +240,7 @@ def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
     """The index (if it changed), the run's record in the history and as the latest manifest; old parts go."""
     store = run.store
     totals, billed_retries = totals_of(sent, plan.duplicates)
-    billing = billing_of(run, totals, billed_retries)
+    billing = billing_of(run, totals, billed_retries, paid_held(sent))
     when = now_utc()
     unique = sent.journal.token[:8] if sent.journal is not None else uuid.uuid4().hex[:8]
     history_key = store.history_key(run.run_id, run.try_number, when, map_index=run.map_index, unique=unique)
@@ -251,12 +262,15 @@ def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
     }
     _write_records(run, manifest_bytes(manifest, sent.entries), history_key, latest_key)
     _clean_up(run, plan, sent, pruned=changed or bool(totals["done"]))
-    done_uris = [e["result_uri"] for e in sent.entries if e.get("result_uri")]
+    # This run's results (a page settled from the review ledger was done before: among the skipped).
+    done_uris = [e["result_uri"] for e in sent.entries if e.get("result_uri") and e.get("status") in ("done", "held")
+                 and not e.get("again")]  # fmt: skip
     report = Report(
         manifest_uri=store.uri(latest_key),
         history_uri=store.uri(history_key),
         totals=totals,
         billing=billing,
+        held=None if sent.review is None else sent.review.held,
         locations=locations(
             run.settings.ocr,
             run.pipeline.ocr_hook,

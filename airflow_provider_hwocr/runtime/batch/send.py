@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +47,7 @@ from airflow_provider_hwocr.runtime.batch.entries import (
     rejected,
     with_page,
 )
+from airflow_provider_hwocr.runtime.batch.review import Holder
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.state import ProgressJournal, etag_hash, key_hash, made_hash
 from airflow_provider_hwocr.runtime.batch.write import ResultWriter
@@ -89,6 +90,9 @@ class Sent:
     #: in ``counts``); 0 and 0 for a batch of images.
     documents: int = 0
     pages: int = 0
+    #: With ``review_below``: the held pages' descriptors and the keys the tables leave out
+    #: (:func:`~airflow_provider_hwocr.runtime.batch.review.settle`); ``None`` without.
+    review: Any = None
 
 
 class _Sender:
@@ -413,6 +417,7 @@ class _Sender:
                 finished=self.finish,
                 stop=self.halt,
                 journal=self.journal,  # keeps an answer whose result cannot be stored
+                hold=self.holder(),  # review_below: an uncertain page ends held
             )
         queue: Iterator[Item] = self.work(todo)
         try:
@@ -423,6 +428,11 @@ class _Sender:
                 self.writer.close()
         for item in queue:  # left over after a stop
             self.finish(item, not_attempted(item.source))
+
+    def holder(self) -> Callable[[Item, Any, dict[str, Any]], None] | None:
+        """With ``review_below``: what tells a stored page to wait for a person."""
+        rule = self.settings.ocr.review
+        return None if rule is None else Holder(self.run, rule).hold
 
     @property
     def tick(self) -> float:

@@ -61,6 +61,9 @@ LEGACY_MANIFEST_FORMATS = ("hwocr-manifest/2",)
 #: Run records kept in the history, per API and shard.
 HISTORY_KEEP = 100
 
+#: The states of an entry whose result this run stored (a held page's is stored like a done one's).
+STORED = ("done", "held")
+
 _INDEX_MAGIC = b"HWOCR-INDEX/1\n"
 _RECORD = 24  # bytes per index record: three unsigned 64-bit hashes
 
@@ -430,8 +433,8 @@ def _recover(obs: Any, store: ResultStore, part_key: str, prior: PriorState) -> 
 
 
 def _done_result(entry: Any) -> tuple[str, str] | None:
-    """(result key, result ETag) of a well-formed ``done`` entry of a progress part, else ``None``."""
-    if not (isinstance(entry, dict) and entry.get("status") == "done"):
+    """(result key, result ETag) of a well-formed ``done`` (or ``held``) entry of a progress part, else ``None``."""
+    if not (isinstance(entry, dict) and entry.get("status") in STORED):
         return None
     key, etag = _text(entry.get("key")), _text(entry.get("result_etag"))
     return None if key is None or etag is None else (key, etag)
@@ -465,7 +468,7 @@ def next_index(
     updates: dict[int, tuple[int, int]] = dict(prior.recovered)
     updates.update(verified)
     for entry in entries:
-        if entry.get("status") == "done" and entry.get("key"):
+        if entry.get("status") in STORED and entry.get("key") and not entry.get("again"):
             key, result, made = index_record(entry)
             updates[key] = (result, made)
     changed = bool(updates) or prior.dropped > 0 or prior.origin in ("manifest/2", "damaged")

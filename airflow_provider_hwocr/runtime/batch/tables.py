@@ -1,8 +1,9 @@
 """After the record stage, ``table_uri``: this run's partition of its API's tables, rebuilt whole.
 
 The rows come from the stored results of the day's selection (the pages done this run and those
-skipped as done before, each envelope read with one GET, one at a time) and a ``failed`` row per
-page that failed, so the tables can always be rebuilt from the output prefix. Each table of the
+skipped as done before, each envelope read with one GET, one at a time; with ``review_below`` not
+the pages held, reviewed or rejected: each review writes its page's rows to a file of its own) and
+a ``failed`` row per page that failed, so the tables can always be rebuilt from the output prefix. Each table of the
 API (``catalog/tables.py``) goes to one object per table, day and shard
 (:func:`~airflow_provider_hwocr.runtime.tables.partitions.table_key`), replaced whole by one PUT.
 The object carries the content digest of its rows (``run_id`` left out) in its metadata: a run
@@ -81,7 +82,7 @@ def _partly_done(run: BatchRun, plan: Plan) -> Iterator[str]:
                 yield run.store.page_key(item.stem, page, item.count)
 
 
-def _result_keys(run: BatchRun, plan: Plan, report: Report) -> list[str]:
+def _result_keys(run: BatchRun, plan: Plan, sent: Sent, report: Report) -> list[str]:
     """The keys of the day's stored results (done this run and skipped as done), sorted: a stable order."""
     root = f"obs://{run.store.bucket}/"
     keys = {
@@ -90,7 +91,9 @@ def _result_keys(run: BatchRun, plan: Plan, report: Report) -> list[str]:
         if uri and uri != report.manifest_uri and uri.startswith(root)
     }
     keys.update(_partly_done(run, plan))
-    return sorted(keys)
+    # review_below: held, reviewed and rejected pages are not the batch's rows (a review writes its own).
+    left_out = sent.review.left_out if sent.review is not None else set()
+    return sorted(keys - left_out)
 
 
 def _failed(run: BatchRun, sent: Sent) -> list[dict[str, Any]]:
@@ -101,7 +104,7 @@ def _failed(run: BatchRun, sent: Sent) -> list[dict[str, Any]]:
 def _rows(run: BatchRun, plan: Plan, sent: Sent, report: Report) -> Iterator[dict[str, list[Row]]]:
     """The rows of every table, a result (or failed page) at a time."""
     store, api, run_id = run.store, run.pipeline.api.slug, run.run_id
-    for key in _result_keys(run, plan, report):
+    for key in _result_keys(run, plan, sent, report):
         envelope = run.obs.get_json(store.bucket, key)
         yield envelope_rows(envelope, run_id=run_id, result_uri=store.uri(key))
     for entry in _failed(run, sent):

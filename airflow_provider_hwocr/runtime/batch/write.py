@@ -99,6 +99,8 @@ class ResultWriter:
     :param finished: called with ``(item, entry)`` once an image's write is over, done or failed.
     :param stop: called with the error when writing must stop the batch.
     :param journal: keeps the answers that cannot be stored (``None``: they are not kept).
+    :param hold: with ``review_below``, called with ``(item, response, entry)`` once a result is stored:
+        it makes the ``done`` entry ``held`` when the answer is uncertain.
     """
 
     def __init__(
@@ -111,8 +113,10 @@ class ResultWriter:
         finished: Callable[[Item, dict[str, Any]], None],
         stop: Callable[[BaseException], None],
         journal: ProgressJournal | None = None,
+        hold: Callable[[Item, Any, dict[str, Any]], None] | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.hold = hold
         self.log = log
         self.finished = finished
         self.stop = stop
@@ -209,7 +213,20 @@ class ResultWriter:
         recovered = getattr(response, "recovered", None)
         if recovered:
             entry["recovered"] = recovered
+        if self.hold is not None:
+            self._gate(item, response, entry)
         self.finished(item, entry)
+
+    def _gate(self, item: Item, response: Any, entry: dict[str, Any]) -> None:
+        """``review_below``: the page may be held. A gate that fails holds it (a control never
+        silently switches off)."""
+        assert self.hold is not None
+        try:
+            self.hold(item, response, entry)
+        except Exception as exc:  # noqa: BLE001 - the page waits for a person instead
+            entry.setdefault("held_fields", [])
+            entry["status"] = "held"
+            self.log.error("%s: the review gate failed (%s); the page is held for review", item.source, exc)
 
     def _not_stored(self, item: Item, response: Any, summary: dict[str, Any], exc: BaseException) -> None:
         """The result could not be stored: keep the answer, ride out an outage, or stop the batch."""
