@@ -186,6 +186,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_hwocr.operators.ocr",
                     "airflow_provider_hwocr.operators.batch",
+                    "airflow_provider_hwocr.operators.review",
                 ],
             }
         ],
@@ -210,6 +211,13 @@ def get_provider_info() -> dict[str, Any]:
             "airflow_provider_hwocr.integration.links.HuaweiObsResultLink",
         ],
         "filesystems": ["airflow_provider_hwocr.fs.obs"],
+        # The API server serves the crops of review forms (no signed URL in a form).
+        "plugins": [
+            {
+                "name": "hwocr_review",
+                "plugin-class": "airflow_provider_hwocr.plugins.review.HuaweiOcrReviewPlugin",
+            }
+        ],
         "asset-uris": [
             {
                 "schemes": ["obs"],

@@ -139,7 +139,7 @@ def test_it_is_valid_for_airflow():
 
 def test_every_listed_module_imports():
     modules = _modules(get_provider_info())
-    assert len(modules) == len(set(modules)) == 7
+    assert len(modules) == len(set(modules)) == 8
     for name in modules + get_provider_info()["filesystems"]:
         assert importlib.import_module(name).__name__ == name
 
@@ -160,6 +160,8 @@ def test_every_listed_class_and_function_exists():
     (fs,) = info["filesystems"]
     module = importlib.import_module(fs)
     assert module.schemes == ["obs"] and callable(module.get_fs)
+    for plugin in info["plugins"]:
+        assert _dotted(plugin["plugin-class"]).name == plugin["name"]
 
 
 def test_the_hooks_are_in_the_modules_of_their_integrations():
