@@ -131,3 +131,134 @@ def test_with_result_outlet_adds_a_fixed_prefix_only():
     assert with_result_outlet([result_asset("obs://b/r/")], "obs://b/r/") == [result_asset("obs://b/r/")]
     assert with_result_outlet(None, "obs://b/{{ ds }}/") == []  # refused by the operator, with its name
     assert with_result_outlet(None, None) == []
+
+
+# --- results as tables ---------------------------------------------------------------------------
+
+
+def _outputs(rows=(3, 5)):
+    from airflow_provider_hwocr.integration.lineage import TableOutput
+
+    return [
+        TableOutput("obs://b/tables/vat-invoice/dt=2026-11-30/part-00000.parquet", rows[0]),
+        TableOutput("obs://b/tables/vat-invoice__item_list/dt=2026-11-30/part-00000.parquet", rows[1]),
+    ]
+
+
+def test_a_tables_asset_is_its_prefix_declared_only_for_a_fixed_table_uri():
+    from airflow.sdk import Asset
+
+    from airflow_provider_hwocr.integration.assets import table_asset, with_table_outlets
+
+    tables = ["vat-invoice", "vat-invoice__item_list"]
+    assert table_asset(" obs://b/tables/vat-invoice/ ") == Asset(
+        uri="obs://b/tables/vat-invoice", name="obs://b/tables/vat-invoice"
+    )
+    other = Asset("obs://b/elsewhere/")
+    declared = with_table_outlets([other], "obs://b/tables/", tables)
+    assert declared == [
+        other,
+        Asset("obs://b/tables/vat-invoice"),
+        Asset("obs://b/tables/vat-invoice__item_list"),
+    ]
+    assert with_table_outlets(declared, "obs://b/tables", tables) == declared  # once each
+    assert with_table_outlets(None, "obs://b/{{ ds }}/", tables) == []  # known at run time only
+    assert with_table_outlets(other, None, tables) == [other]
+
+
+def test_each_tables_event_tells_its_partition_and_row_count():
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    from airflow_provider_hwocr.integration.assets import annotate_table_events, table_asset
+
+    events = OutletEventAccessors()
+    annotate_table_events({"outlet_events": events}, _outputs(), "vat-invoice")
+    assert events[table_asset("obs://b/tables/vat-invoice")].extra == {
+        "table": "vat-invoice",
+        "partition": "dt=2026-11-30",
+        "day": "2026-11-30",
+        "rows": 3,
+        "files": ["obs://b/tables/vat-invoice/dt=2026-11-30/part-00000.parquet"],
+        "api": "vat-invoice",
+    }
+    assert events[table_asset("obs://b/tables/vat-invoice__item_list")].extra["rows"] == 5
+    unknown = OutletEventAccessors()
+    annotate_table_events({"outlet_events": unknown}, _outputs((None, 0)))
+    assert unknown[table_asset("obs://b/tables/vat-invoice")].extra["rows"] is None  # not a guess
+    assert "api" not in unknown[table_asset("obs://b/tables/vat-invoice")].extra
+    annotate_table_events({}, _outputs())  # no outlet events: nothing to do
+
+
+_TABLES_DAG = """
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_hwocr.catalog.tables import api_tables
+from airflow_provider_hwocr.integration.assets import annotate_table_events, with_table_outlets
+from airflow_provider_hwocr.integration.lineage import table_outputs
+from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+
+BUCKET = {bucket!r}
+TABLE_URI = f"obs://{{BUCKET}}/tables/"
+
+
+class TablesBatch(HuaweiOcrBatchOperator):
+    def execute(self, context, **kwargs):
+        out = super().execute(context, **kwargs)
+        outputs = table_outputs(out["tables"], api_tables(self.api), head=self.obs_hook().head)
+        annotate_table_events(context, outputs, self.api)
+        return out
+
+
+with DAG("hwocr_tables_assets", schedule=None, start_date=pendulum.datetime(2026, 11, 1, tz="UTC")) as dag:
+    TablesBatch(
+        task_id="ocr",
+        api="vat-invoice",
+        source_uri=f"obs://{{BUCKET}}/day/",
+        output_uri=f"obs://{{BUCKET}}/ocr/",
+        table_uri=TABLE_URI,
+        qps=None,
+        outlets=with_table_outlets(None, TABLE_URI, [t.name for t in api_tables("vat-invoice")]),
+    )
+"""
+
+
+@needs_airflow_33
+def test_a_batch_with_tables_emits_one_event_per_table(
+    airflow_db, obs, obs_bucket, emulator, tmp_path, monkeypatch
+):
+    """With dag.test(): the batch declares each table of its API as an outlet and, once written,
+    annotates their events (what the operator runs after ``write_tables``); one event per table,
+    whose extra tells the partition and its rows."""
+    import importlib.util
+
+    import airflow.settings
+    import pendulum
+    from airflow.models.asset import AssetEvent
+    from airflow.sdk import Asset
+    from airflow.utils.session import create_session
+
+    from airflow_provider_hwocr.catalog.tables import api_tables
+    from airflow_provider_hwocr.emulator.samples import vat_invoice
+    from tests.helpers.obs_env import bulk_put
+
+    bulk_put(obs_bucket, [f"day/{i}.png" for i in range(2)], vat_invoice().png)
+    path = tmp_path / "hwocr_tables_assets.py"
+    path.write_text(_TABLES_DAG.format(bucket=obs_bucket))
+    monkeypatch.setattr(airflow.settings, "DAGS_FOLDER", str(tmp_path))
+    spec = importlib.util.spec_from_file_location("hwocr_tables_assets", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    run = module.dag.test(logical_date=pendulum.datetime(2026, 11, 30, tz="UTC"))
+    assert run.state == "success"
+
+    table_uri = f"obs://{obs_bucket}/tables/"
+    names = [t.name for t in api_tables("vat-invoice")]
+    with create_session() as session:
+        events = session.query(AssetEvent).filter_by(source_dag_id=run.dag_id, source_run_id=run.run_id).all()
+        extras = {e.asset.uri: dict(e.extra) for e in events}
+    assert set(extras) == {Asset(f"{table_uri}{n}").uri for n in names}
+    header = extras[Asset(f"{table_uri}vat-invoice").uri]
+    assert header["partition"] == "dt=2026-11-30" and header["rows"] == 2 and header["api"] == "vat-invoice"
+    assert header["files"] == [f"{table_uri}vat-invoice/dt=2026-11-30/part-00000.parquet"]
+    assert all(isinstance(e["rows"], int) and e["partition"] == "dt=2026-11-30" for e in extras.values())
