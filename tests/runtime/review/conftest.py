@@ -35,9 +35,16 @@ def invoice_png() -> bytes:
 
 
 @pytest.fixture(scope="session")
-def _invoice_answer(invoice_png: bytes) -> dict[str, Any]:
+def chinese_reader() -> TextReader:
+    """The emulator's reader, RapidOCR's Chinese models loaded once for the session."""
+    _need_chinese()
+    return TextReader("auto")
+
+
+@pytest.fixture(scope="session")
+def _invoice_answer(invoice_png: bytes, chinese_reader: TextReader) -> dict[str, Any]:
     answer, engine = results.build(
-        "vat-invoice", BODY, CheckedImage(invoice_png, "PNG", (1100, 860)), TextReader("auto")
+        "vat-invoice", BODY, CheckedImage(invoice_png, "PNG", (1100, 860)), chinese_reader
     )
     assert engine == "rapidocr"
     return answer["result"]
