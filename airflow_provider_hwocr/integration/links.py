@@ -1,4 +1,5 @@
-"""Operator extra links: the source image and the OCR result, where they are stored.
+"""Operator extra links: the source image, the OCR result and the day's table partition, where
+they are stored.
 
 Declared as class attributes on the operators (``operator_extra_links``), so they work for
 mapped tasks. Airflow 3 asks a link for its URL in the task's own process, each time the task
@@ -28,13 +29,17 @@ connection says where the objects are, and the link does not guess more.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import quote, urlsplit
 
 from airflow.sdk import BaseOperatorLink
 
 from airflow_provider_hwocr.client.sources import image_kind
+
+if TYPE_CHECKING:
+    from airflow_provider_hwocr.integration.lineage import TableOutput
 
 #: The OBS console of Huawei Cloud's mainland site (accounts of huaweicloud.com), for ``cn-*`` regions.
 MAINLAND_CONSOLE = "https://console.huaweicloud.com"
@@ -114,6 +119,20 @@ class LinkTargets:
     source: str | None
     #: ``obs://`` location of the stored result or the results folder; ``None``: nothing in OBS.
     result: str | None
+    #: ``obs://`` folder of the day's partition of the API's header table (a batch with
+    #: ``table_uri``): ``obs://bucket/tables/vat-invoice/dt=2026-11-30/``; ``None``: no table.
+    table: str | None = None
+
+
+def with_table_partition(targets: LinkTargets | None, tables: Sequence[TableOutput]) -> LinkTargets:
+    """``targets`` with ``table`` set to the partition folder of the header table among ``tables``
+    (the API's own table, named without ``__``; the first table when none is), or left unset
+    when nothing was written."""
+    base = targets if targets is not None else LinkTargets(region=None, source=None, result=None)
+    if not tables:
+        return base
+    header = next((t for t in tables if "__" not in t.table), tables[0])
+    return replace(base, table=header.partition_uri)
 
 
 class _ObsSettings(Protocol):
@@ -176,3 +195,11 @@ class HuaweiObsResultLink(ObsLocationLink):
 
     name = "OBS result"
     target = "result"
+
+
+class HuaweiObsTableLink(ObsLocationLink):
+    """The day's partition of the header table a batch with ``table_uri`` wrote
+    (``<table_uri>/<api>/dt=YYYY-MM-DD/``), where it is stored."""
+
+    name = "OBS table"
+    target = "table"

@@ -252,3 +252,105 @@ def test_a_task_that_defers_before_its_images_are_done_has_no_link_and_no_lookup
     assert batch.hwocr_link_targets is None
     for link in batch.operator_extra_links:
         assert link.get_link(batch, ti_key="k") == ""
+
+
+# --- the day's table partition ------------------------------------------------------------------------
+
+
+def _table_outputs():
+    from airflow_provider_hwocr.integration.lineage import TableOutput
+
+    return [
+        TableOutput("obs://b-1/tables/vat-invoice__item_list/dt=2026-11-30/part-00000.parquet", 4),
+        TableOutput("obs://b-1/tables/vat-invoice/dt=2026-11-30/part-00000.parquet", 2),
+    ]
+
+
+def test_the_table_link_opens_the_days_partition_of_the_header_table(no_xcom_lookup):
+    from airflow_provider_hwocr.integration.links import HuaweiObsTableLink, with_table_partition
+
+    before = LinkTargets(region="cn-north-4", source="obs://b-1/day/", result="obs://b-1/ocr/")
+    targets = with_table_partition(before, _table_outputs())
+    assert targets == LinkTargets(
+        "cn-north-4", "obs://b-1/day/", "obs://b-1/ocr/", "obs://b-1/tables/vat-invoice/dt=2026-11-30/"
+    )
+    link = HuaweiObsTableLink()
+    assert link.name == "OBS table"
+    assert (
+        link.get_link(_Task(targets), ti_key="k")
+        == MAINLAND + "?prefix=tables%2Fvat-invoice%2Fdt%3D2026-11-30%2F"
+    )
+    local = _Task(targets, obs_endpoint="http://127.0.0.1:9000", obs_path_style=True)
+    assert (
+        link.get_link(local, ti_key="k")
+        == "http://127.0.0.1:9000/b-1/?prefix=tables%2Fvat-invoice%2Fdt%3D2026-11-30%2F"
+    )
+    # no table written (no table_uri, a dry run): no link, and the other targets untouched
+    assert with_table_partition(before, []) == before
+    assert link.get_link(_Task(before), ti_key="k") == ""
+    assert (
+        with_table_partition(None, _table_outputs()[:1]).table
+        == "obs://b-1/tables/vat-invoice__item_list/dt=2026-11-30/"
+    )
+
+
+_TABLE_LINK_DAG = """
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_hwocr.integration.lineage import table_outputs
+from airflow_provider_hwocr.integration.links import HuaweiObsTableLink, with_table_partition
+from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+
+
+class TablesBatch(HuaweiOcrBatchOperator):
+    operator_extra_links = (*HuaweiOcrBatchOperator.operator_extra_links, HuaweiObsTableLink())
+
+    def execute(self, context, **kwargs):
+        out = super().execute(context, **kwargs)
+        self.hwocr_link_targets = with_table_partition(self.hwocr_link_targets, table_outputs(out["tables"], []))
+        return out
+
+
+with DAG("hwocr_table_link", schedule=None, start_date=pendulum.datetime(2026, 11, 1, tz="UTC")) as dag:
+    TablesBatch(
+        task_id="ocr",
+        api="vat-invoice",
+        source_uri="obs://{bucket}/day/",
+        output_uri="obs://{bucket}/ocr/",
+        table_uri="obs://{bucket}/tables/",
+        qps=None,
+    )
+"""
+
+
+def test_a_batch_run_with_tables_links_to_its_partition_on_the_object_server(
+    airflow_db, emulator, obs_conn, obs_bucket, tmp_path, monkeypatch
+):
+    """With dag.test() and the local object server: Airflow asks the link in the task's process and
+    keeps its URL, the server's listing of the day's partition, which lists the table's file."""
+    import importlib.util
+    import urllib.request
+
+    import airflow.settings
+    import pendulum
+
+    from airflow_provider_hwocr.emulator.samples import vat_invoice
+    from tests.helpers.obs_env import bulk_put
+
+    bulk_put(obs_bucket, ["day/a.png"], vat_invoice().png)
+    path = tmp_path / "hwocr_table_link.py"
+    path.write_text(_TABLE_LINK_DAG.replace("{bucket}", obs_bucket))
+    monkeypatch.setattr(airflow.settings, "DAGS_FOLDER", str(tmp_path))
+    spec = importlib.util.spec_from_file_location("hwocr_table_link", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    run = module.dag.test(logical_date=pendulum.datetime(2026, 11, 30, tz="UTC"))
+    assert run.state == "success"
+    endpoint = json.loads(__import__("os").environ[CONN_ENV])["extra"]["obs_endpoint"]
+    url = _xcoms(run, "ocr")["_link_HuaweiObsTableLink"]
+    assert url == f"{endpoint}/{obs_bucket}/?prefix=tables%2Fvat-invoice%2Fdt%3D2026-11-30%2F"
+    with urllib.request.urlopen(url, timeout=10) as response:  # the listing: the partition's file
+        listing = response.read().decode()
+    assert "<Key>tables/vat-invoice/dt=2026-11-30/part-00000.parquet</Key>" in listing
+    assert "vat-invoice__item_list" not in listing
