@@ -39,7 +39,7 @@ into objects and lists. A plain ``confidence`` number (a text block's) is a colu
 this way are the ones a review threshold can gate (:func:`scored_fields`).
 
 **Provenance** (header tables): ``source``, ``source_etag``, ``page``, ``pages``, ``api``,
-``request_id``, ``status``, ``error``, ``result_uri``, ``run_id``, ``processed_at``; APIs whose
+``request_id``, ``status``, ``reviewed``, ``error``, ``result_uri``, ``run_id``, ``processed_at``; APIs whose
 text is in blocks (general-text, handwriting, general-table ...) also get ``text`` (the page's
 blocks joined by newlines) and ``mean_confidence``, as the text export reads them.
 """
@@ -63,6 +63,7 @@ __all__ = [
     "PROVENANCE",
     "STATUS_FAILED",
     "STATUS_OK",
+    "STATUS_REJECTED",
     "TABLE_FORMAT",
     "UNIT_PRICE",
     "Column",
@@ -89,9 +90,11 @@ UNIT_PRICE = "decimal(18,8)"
 LOGICAL_TYPES = (STRING, INT64, FLOAT64, BOOL, AMOUNT, UNIT_PRICE, DATE, TIMESTAMP)
 _DECIMAL = re.compile(r"decimal\((\d+),(\d+)\)")
 
-#: ``status`` of a row: the page (or item) was recognised, or not (``error`` says why).
+#: ``status`` of a row: the page (or item) was recognised, or not (``error`` says why), or a
+#: reviewer rejected what was recognised (the row stays, so the warehouse sees and can filter it).
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
+STATUS_REJECTED = "rejected"
 
 Role = Literal["key", "field", "raw", "confidence", "derived", "provenance"]
 Parse = Literal["amount", "date", "json"]
@@ -297,7 +300,20 @@ PROVENANCE: tuple[Column, ...] = (
     Column("pages", INT64, role="provenance", doc="Pages of the document, when known."),
     Column("api", STRING, role="provenance", nullable=False, doc="The API's slug."),
     Column("request_id", STRING, role="provenance", doc="The service's X-Request-Id of the call."),
-    Column("status", STRING, role="provenance", nullable=False, doc="`ok`, or `failed` (see `error`)."),
+    Column(
+        "status",
+        STRING,
+        role="provenance",
+        nullable=False,
+        doc="`ok`, `failed` (see `error`), or `rejected` (a reviewer rejected the page's values).",
+    ),
+    Column(
+        "reviewed",
+        BOOL,
+        role="provenance",
+        nullable=False,
+        doc="Whether a person (or a review's timeout) decided on the page's values; corrections are in the fields.",
+    ),
     Column("error", STRING, role="provenance", doc="Why the page or item failed."),
     Column("result_uri", STRING, role="provenance", doc="The stored JSON envelope the row was read from."),
     Column("run_id", STRING, role="provenance", doc="The Airflow run that wrote the table."),

@@ -12,6 +12,10 @@ cannot read goes, as printed, to the column's raw companion (``total_raw``), nev
 whose JSON type is not the documented one is converted when that is exact (``"3"`` for an
 integer), else left empty.
 
+A reviewed page (its envelope has a ``review`` record, ``runtime/review/decision.py``) has
+``reviewed`` true and, when the reviewer rejected it, ``status`` ``rejected`` on every row of
+its header table (``error`` says who rejected it); its ``result`` already holds the corrections.
+
 A page is one call (``catalog/pages.py``): its number is the envelope's ``page`` (or its
 source's), else the request's page field (``page_num``, ``pdf_page_number``), else 1;
 ``pages`` likewise, else unknown.
@@ -36,8 +40,16 @@ from airflow_provider_hwocr.catalog.response_model import (
     document_statuses,
     error_in_success,
 )
-from airflow_provider_hwocr.catalog.tables import STATUS_FAILED, STATUS_OK, Column, Table, api_tables
+from airflow_provider_hwocr.catalog.tables import (
+    STATUS_FAILED,
+    STATUS_OK,
+    STATUS_REJECTED,
+    Column,
+    Table,
+    api_tables,
+)
 from airflow_provider_hwocr.client.sources import source_identity
+from airflow_provider_hwocr.runtime.review.decision import review_of
 from airflow_provider_hwocr.runtime.text_export import text_pages
 
 __all__ = ["Row", "envelope_rows", "failure_rows", "parse_amount", "parse_date", "source_of"]
@@ -384,6 +396,11 @@ def envelope_rows(
     result = envelope.get("result")
     items, positions = _items(result)
     statuses = _statuses(result, items)
+    review = review_of(envelope)
+    prov["reviewed"] = review is not None
+    if review is not None and review.get("outcome") == "rejected":
+        by = "the review's timeout" if review.get("timed_out") else str(review.get("by"))
+        statuses = [(STATUS_REJECTED, f"rejected by {by}")] * len(items)
     texts = _texts(slug, result, len(items)) if "text" in plans[0].table.names else []
     out: dict[str, list[Row]] = {p.table.name: [] for p in plans}
     for n, (item, position) in enumerate(zip(items, positions)):
@@ -434,6 +451,7 @@ def failure_rows(
         api=api,
         request_id=request_id,
         status=STATUS_FAILED,
+        reviewed=False,
         error=error,
         result_uri=result_uri,
         run_id=run_id,

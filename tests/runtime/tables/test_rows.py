@@ -10,6 +10,9 @@ import pytest
 
 from airflow_provider_hwocr.catalog import LIVE_APIS
 from airflow_provider_hwocr.catalog.tables import api_tables, header_table
+from airflow_provider_hwocr.runtime.review.decision import Decision, apply_review
+from airflow_provider_hwocr.runtime.review.gate import held_fields
+from airflow_provider_hwocr.runtime.review.rule import ReviewRule
 from airflow_provider_hwocr.runtime.tables.rows import (
     envelope_rows,
     failure_rows,
@@ -105,6 +108,7 @@ def test_a_vat_invoice_is_typed_rows_with_its_line_items_keyed_to_the_page():
         "ok",
     )
     assert (header["request_id"], header["run_id"]) == ("req-0001", "scheduled__2026-11-30")
+    assert header["reviewed"] is False
     assert header["result_uri"] == "obs://out/ocr/a.json"
     assert header["processed_at"] == datetime(2026, 11, 30, 8, 15, tzinfo=timezone.utc)
     items = rows["vat-invoice__item_list"]
@@ -233,6 +237,7 @@ def test_a_page_without_a_result_is_a_failed_header_row():
     (row,) = rows["vat-invoice"]
     assert list(row) == list(header_table("vat-invoice").names)
     assert (row["status"], row["page"], row["pages"], row["total"]) == ("failed", 2, 3, None)
+    assert row["reviewed"] is False
     assert row["processed_at"].tzinfo is timezone.utc
     assert rows["vat-invoice__item_list"] == []
 
@@ -269,3 +274,34 @@ def test_every_api_gives_rows_of_its_columns_and_types(slug):
                     column.name,
                 )
     assert len(rows[slug]) >= 1
+
+
+REVIEWED_AT = datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)
+
+
+def _reviewed(outcome, values=None, *, by="li", timed_out=False):
+    doc = examples.vat_invoice()
+    doc["result"]["confidence"]["total"] = 0.41
+    rule = ReviewRule.parse({"total": 0.95}, slug="vat-invoice")
+    assert rule is not None
+    held = held_fields("vat-invoice", doc["result"], rule)
+    assert [h.field for h in held] == ["total"]
+    return apply_review(doc, held, Decision(outcome, by, REVIEWED_AT, values or {}, timed_out))
+
+
+def test_a_reviewed_page_says_so_and_carries_the_correction():
+    rows = envelope_rows(_reviewed("approved", {"total": "1180.00"}))
+    (header,) = rows["vat-invoice"]
+    assert (header["status"], header["reviewed"], header["error"]) == ("ok", True, None)
+    assert header["total"] == Decimal("1180.00") and header["total_confidence"] == 0.41  # the machine's
+    assert len(rows["vat-invoice__item_list"]) == 4
+
+
+def test_a_rejected_page_keeps_its_rows_marked_rejected():
+    rows = envelope_rows(_reviewed("rejected", by="wang"))
+    (header,) = rows["vat-invoice"]
+    assert (header["status"], header["reviewed"], header["error"]) == ("rejected", True, "rejected by wang")
+    assert header["total"] == Decimal("1130.00")  # what the OCR read, kept
+    assert len(rows["vat-invoice__item_list"]) == 4  # keyed to a page the warehouse can filter out
+    (timed_out,) = envelope_rows(_reviewed("rejected", by="timeout", timed_out=True))["vat-invoice"]
+    assert timed_out["error"] == "rejected by the review's timeout"

@@ -211,7 +211,14 @@ def test_refusals(monkeypatch):
 
 def test_rows_missing_columns_are_nulls_everywhere():
     table = header_table("vin")
-    row = {"source": "obs://b/k.png", "page": 1, "api": "vin", "status": "ok", "vin": "LSVAM4187C2184847"}
+    row = {
+        "source": "obs://b/k.png",
+        "page": 1,
+        "api": "vin",
+        "status": "ok",
+        "reviewed": False,
+        "vin": "LSVAM4187C2184847",
+    }
     spooled = spool("parquet", table, [row])
     assert pq.read_table(spooled.file).to_pylist()[0] == {**dict.fromkeys(table.names), **row}
     spooled.close()
