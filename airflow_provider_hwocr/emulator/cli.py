@@ -104,6 +104,9 @@ _OPTIONS: tuple[tuple[str, Callable[[str], Any] | None, Any, str, dict[str, Any]
     ("--slow-rate", _rate, 0.0, "share of valid requests answered after --slow-seconds", {}),
     ("--slow-seconds", _non_negative, 30.0, "delay of a slow reply, seconds", {}),
     ("--truncate-rate", _rate, 0.0, "share of valid requests whose 200 body is cut in half", {}),
+    ("--misread-rate", _rate, 0.0, ("share of documents with one scored field misread (a digit changed, a low "
+     "confidence), for a review gate to catch"), {}),
+    ("--false-alarm-rate", _rate, 0.0, "share of correctly read scored fields given a lowish confidence", {}),
     ("--not-subscribed", _slug, [], "API answered 403 ModelArts.4204 (repeatable)",
      {"action": "append", "metavar": "SLUG"}),
     ("--serve-retired", _slug, [], ("retired or removed API answered anyway, as for an account the vendor still "
@@ -261,6 +264,8 @@ def config_from_args(args: argparse.Namespace, p: argparse.ArgumentParser | None
             slow_rate=args.slow_rate,
             slow_reply_seconds=args.slow_seconds,
             truncate_rate=args.truncate_rate,
+            misread_rate=args.misread_rate,
+            false_alarm_rate=args.false_alarm_rate,
             seed=args.seed,
             ocr_engine=args.ocr,
             results=args.results,
@@ -299,6 +304,10 @@ def _fault_knobs(config: EmulatorConfig) -> list[str]:
     knobs = [f"{kind} {rate:g}" for kind, rate in config.fault_rates().items() if rate]
     if config.slow_rate:
         knobs.append(f"slow replies take {config.slow_reply_seconds:g} s")
+    if config.misread_rate:
+        knobs.append(f"misreads {config.misread_rate:g} of documents")
+    if config.false_alarm_rate:
+        knobs.append(f"false alarms {config.false_alarm_rate:g} of fields")
     return knobs
 
 

@@ -47,6 +47,8 @@ BEHAVIOUR_FIELDS = (
     "slow_rate",
     "slow_reply_seconds",
     "truncate_rate",
+    "misread_rate",
+    "false_alarm_rate",
     "seed",
 )
 
@@ -74,6 +76,8 @@ _KNOB_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("latency_jitter_ms", _non_negative, "a number >= 0"),
     ("slow_reply_seconds", _non_negative, "a number >= 0"),
     ("lockout_seconds", _non_negative, "a number >= 0"),
+    ("misread_rate", lambda v: _finite(v) and 0 <= v <= 1, "within 0..1"),
+    ("false_alarm_rate", lambda v: _finite(v) and 0 <= v <= 1, "within 0..1"),
 )
 
 
@@ -161,8 +165,15 @@ class EmulatorConfig:
     slow_reply_seconds: float = 30.0
     #: A 200 whose body stops half-way and whose connection is then closed.
     truncate_rate: float = 0.0
+    #: Share of documents (pages) with one scored field misread: a digit changed, a low
+    #: confidence (``emulator/misreads.py`` models the confidences), so a review gate has
+    #: something to catch.
+    misread_rate: float = 0.0
+    #: Share of correctly read scored fields given a lowish confidence (false alarms).
+    false_alarm_rate: float = 0.0
     #: Seed of the random faults and jitter; the same seed and the same
-    #: sequence of requests give the same faults. None = unpredictable.
+    #: sequence of requests give the same faults. None = unpredictable. Misreads depend
+    #: on it and on the image alone (None is a seed of its own there: still reproducible).
     seed: int | None = None
 
     def __post_init__(self) -> None:

@@ -47,7 +47,16 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from airflow_provider_hwocr.catalog import APIS, get_api, region_support
 from airflow_provider_hwocr.catalog.invoice_rules import ISSUE_DATES
-from airflow_provider_hwocr.emulator import auth, examples, iam, invoices, results, shape, validation
+from airflow_provider_hwocr.emulator import (
+    auth,
+    examples,
+    iam,
+    invoices,
+    misreads,
+    results,
+    shape,
+    validation,
+)
 from airflow_provider_hwocr.emulator.config import BEHAVIOUR_FIELDS, EmulatorConfig
 from airflow_provider_hwocr.emulator.errors import EmulatorError
 from airflow_provider_hwocr.emulator.faults import FailureScript, RandomFaults, injected_error
@@ -638,7 +647,15 @@ class OcrEmulator:
             answer.units = _recognised_documents(payload)
             return answer
         payload, made_by = results.build(slug, body, image, self.reader)
-        answer = _json_answer(200, payload, {"X-Emulator-Ocr": made_by})
+        headers = {"X-Emulator-Ocr": made_by}
+        config = self.config
+        changed = misreads.misread(
+            slug, payload.get("result"), image.data, page=image.page, misread_rate=config.misread_rate,
+            false_alarm_rate=config.false_alarm_rate, seed=config.seed,
+        )  # fmt: skip
+        if changed is not None and changed.field is not None:
+            headers["X-Emulator-Misread"] = changed.field  # the truth, for a test or a bench
+        answer = _json_answer(200, payload, headers)
         if slug == "auto-classification":
             answer.units = _recognised_documents(payload)
         return answer
