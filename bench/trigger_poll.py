@@ -22,6 +22,14 @@ the table and the ratios after/before, with the load average.
 
 A full listing of 50,000 objects is 51 pages, and moto's server spends about a second of CPU on
 each: ``before`` and ``none`` take minutes per poll on a loaded machine (``--polls 2`` halves it).
+
+``--hour``: instead, an hour of polls at ``--sim-poke`` seconds (default 60) on a simulated clock
+(the trigger module's ``datetime.now`` advances one poke per poll; the polls themselves run back to
+back), no uploads: what the safety net costs per poll on average. ``before`` is then the trigger of
+``--base`` with its whole listing every ``full_listing_interval`` (600 s), ``name`` this tree's
+sweep; the bench exits 1 unless ``name`` averages at most 2 requests per poll.
+
+    PYTHONPATH=. .venv/bin/python bench/trigger_poll.py --hour --base b8ac82c --variants before,name
 """
 
 from __future__ import annotations
@@ -121,20 +129,33 @@ def counts(url: str, reset: bool = False) -> dict[str, int]:
 # --- the variants --------------------------------------------------------------------------------
 
 
-def before_class(base: str):
-    """The trigger class of ``base`` (git), loaded as its own module."""
-    source = subprocess.run(
-        ["git", "show", f"{base}:airflow_provider_hwocr/triggers/obs_event.py"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    path = Path(tempfile.mkdtemp()) / "obs_event_before.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("obs_event_before", path)
+def _module_at(base: str, path: str, name: str):
+    """``path`` as it was at git revision ``base``, loaded as module ``name`` (``None`` if absent)."""
+    shown = subprocess.run(
+        ["git", "show", f"{base}:{path}"], check=False, cwd=ROOT, capture_output=True, text=True
+    )
+    if shown.returncode != 0:
+        return None
+    source = shown.stdout.replace(
+        "from airflow_provider_hwocr.triggers.obs_watermark import", "from obs_watermark_before import"
+    )
+    file = Path(tempfile.mkdtemp()) / f"{name}.py"
+    file.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, file)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
-    sys.modules["obs_event_before"] = module  # dataclasses look their module up
+    sys.modules[name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
-    return module.HuaweiObsNewObjectTrigger
+    return module
+
+
+def before_class(base: str):
+    """The trigger class of ``base`` (git), loaded as its own module, with the watermark rules of
+    ``base`` where it had them in a module of their own."""
+    _module_at(base, "airflow_provider_hwocr/triggers/obs_watermark.py", "obs_watermark_before")
+    return _module_at(
+        base, "airflow_provider_hwocr/triggers/obs_event.py", "obs_event_before"
+    ).HuaweiObsNewObjectTrigger
 
 
 class Counted:
@@ -205,6 +226,111 @@ async def measure(trigger, method: str, url: str, polls: int) -> dict[str, float
     return result
 
 
+class SimClock:
+    """The trigger module's clock, one poke later at every reading (a poll reads it once)."""
+
+    def __init__(self, module, poke: float) -> None:
+        self.module, self.real, self.poke = module, module.datetime, poke
+        self.now_at = datetime.now(timezone.utc)
+
+    def __enter__(self) -> None:
+        clock = self
+
+        class Simulated(datetime):
+            @classmethod
+            def now(cls, tz=None):
+                clock.now_at += timedelta(seconds=clock.poke)
+                return clock.now_at
+
+        self.module.datetime = Simulated
+
+    def __exit__(self, *exc: object) -> None:
+        self.module.datetime = self.real
+
+
+async def measure_hour(trigger, method: str, url: str, polls: int, poke: float) -> dict[str, float]:
+    """``polls`` polls of ``poke`` simulated seconds each, no uploads: requests per poll on average."""
+    done = [0]
+    inner = getattr(trigger, method)
+
+    def counted(*args, **kwargs):
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            done[0] += 1
+
+    setattr(trigger, method, counted)
+    with SimClock(sys.modules[type(trigger).__module__], poke):
+        counts(url, reset=True)
+        agen = trigger.run()
+        nxt = asyncio.ensure_future(agen.__anext__())
+        started = time.monotonic()
+        while counts(url)["puts"] < 1:  # the first start: one whole listing, then the first watermark
+            await asyncio.sleep(0.05)
+            if time.monotonic() - started > 900:
+                raise TimeoutError("the trigger did not start")
+        first = done[0]
+        base = counts(url)
+        while done[0] < first + polls:
+            await asyncio.sleep(0.05)
+            if nxt.done():
+                raise RuntimeError(f"an event fired with no upload: {nxt.result()}")
+            if time.monotonic() - started > 3600:
+                raise TimeoutError("the polls did not finish within an hour of real time")
+        end = counts(url)
+        nxt.cancel()
+        with contextlib.suppress(BaseException):  # the cancelled generator
+            await nxt
+    n = done[0] - first
+    return {
+        "polls": n,
+        "requests_per_poll": (end["requests"] - base["requests"]) / n,
+        "lists_per_poll": (end["lists"] - base["lists"]) / n,
+        "puts_per_poll": (end["puts"] - base["puts"]) / n,
+        "kb_per_poll": (end["bytes"] - base["bytes"]) / n / 1e3,
+    }
+
+
+def run_hour(args: argparse.Namespace, url: str) -> int:
+    from airflow_provider_hwocr.triggers.obs_event import HuaweiObsNewObjectTrigger
+
+    common = {"bucket": BUCKET, "prefix": "incoming/", "pattern": "*.png", "poke_interval": 0.01}
+    polls = round(3600 / args.sim_poke)
+    made = {
+        "before": lambda: (before_class(args.base)(**common, watermark_uri=f"obs://{BUCKET}/wm/hb.json", commit_delay=0.0), "listing"),
+        "name": lambda: (HuaweiObsNewObjectTrigger(**common, watermark_uri=f"obs://{BUCKET}/wm/hn.json", commit_delay=0.0), "_poll_listings"),
+    }  # fmt: skip
+    results = {}
+    for variant in [v.strip() for v in args.variants.split(",") if v.strip() in made]:
+        name = f"before ({args.base})" if variant == "before" else variant
+        print(
+            f"measuring {name}: {polls} polls of {args.sim_poke:.0f} s over {args.objects:,} objects ...",
+            flush=True,
+        )
+        trigger, method = made[variant]()
+        results[name] = asyncio.run(measure_hour(trigger, method, url, polls, args.sim_poke))
+        print(json.dumps(results[name]), flush=True)
+    load = os.getloadavg()
+    print(f"\n{args.objects:,} old objects, an hour of polls at {args.sim_poke:.0f} s (simulated clock), "
+          f"no uploads; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")  # fmt: skip
+    print("| variant | polls | requests/poll | LISTs/poll | PUTs/poll | KB/poll |")
+    print("|---|---|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['polls']} | {r['requests_per_poll']:.2f} | {r['lists_per_poll']:.2f} | "
+              f"{r['puts_per_poll']:.2f} | {r['kb_per_poll']:,.1f} |")  # fmt: skip
+    after = results.get("name")
+    before = results.get(f"before ({args.base})")
+    if before and after:
+        print(
+            f"\nratio name/before, requests per poll: {after['requests_per_poll'] / before['requests_per_poll']:.3f}"
+        )
+    if not after:
+        return 0
+    ok = after["requests_per_poll"] <= 2
+    print(f"name: at most 2 requests per poll on average: {'yes' if ok else 'NO'}")
+    return 0 if ok else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=50_000)
@@ -218,6 +344,8 @@ def main() -> int:
     parser.add_argument(
         "--variants", default="before,name,none", help="which to measure, in this order (before, name, none)"
     )
+    parser.add_argument("--hour", action="store_true", help="an hour of polls on a simulated clock")
+    parser.add_argument("--sim-poke", type=float, default=60.0, help="simulated seconds per poll (--hour)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -245,7 +373,7 @@ def main() -> int:
                 },
             }
         )  # fmt: skip
-        return run_variants(args, url)
+        return run_hour(args, url) if args.hour else run_variants(args, url)
     finally:
         server.terminate()
         server.wait(30)
