@@ -5,7 +5,11 @@ Mapped over a batch's held pages, one Required action per page::
     review = HuaweiOcrReviewOperator.partial(
         task_id="review", table_uri="obs://b/tables/", review_below=REVIEW_BELOW,
         response_timeout=timedelta(hours=8), on_timeout="reject",
-    ).expand(held=ocr.output["held"])
+    ).expand(held=held_pages(ocr))
+
+(Airflow maps over a task's return value only, never over a part of it or another XCom key, so
+``ocr.output["held"]`` cannot be expanded: :func:`held_pages` adds a small task that returns the
+batch's ``held`` list.)
 
 A subclass of the standard provider's ``HITLOperator``: on Airflow 3.3+ the task waits in
 ``awaiting_input`` (no worker, no pool slot, no triggerer), on 3.1 and 3.2 it defers to the
@@ -35,16 +39,32 @@ if TYPE_CHECKING:
     from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
     from airflow_provider_hwocr.runtime.review.prepare import Prepared
 
-__all__ = ["HuaweiOcrReviewOperator"]
+__all__ = ["HuaweiOcrReviewOperator", "held_pages"]
 
 #: ``on_timeout`` -> the form's default option (what an unanswered form becomes at its timeout).
 _TIMEOUT_DEFAULTS: dict[str, list[str] | None] = {"fail": None, "approve": ["Approve"], "reject": ["Reject"]}
 
 
+def held_pages(batch: Any, *, task_id: str | None = None) -> Any:
+    """The held pages of a batch task as a list to map reviews over (``.expand(held=held_pages(ocr))``).
+
+    Adds a task ``{batch.task_id}_held`` (or ``task_id``) downstream of the batch that returns its
+    XCom's ``held`` list (``[]`` when nothing is held: the reviews are then skipped). Call it in
+    the DAG's context, as an operator is built.
+    """
+    from airflow.sdk import task
+
+    @task(task_id=task_id or f"{batch.task_id}_held")
+    def held(value: Any) -> list[Any]:
+        return list((value or {}).get("held") or []) if isinstance(value, dict) else []
+
+    return held(batch.output)
+
+
 class HuaweiOcrReviewOperator(HITLOperator):
     """Ask a person about the uncertain fields of one page a batch held (see the module).
 
-    :param held: one descriptor of the batch's ``held`` list (``.expand(held=ocr.output["held"])``).
+    :param held: one descriptor of the batch's ``held`` list (``.expand(held=held_pages(ocr))``).
         Templated.
     :param review_below: the batch's ``review_below`` (thresholds shown in the form and the fields
         asked about); by default the descriptor's ``thresholds``, when it carries them.
@@ -121,6 +141,7 @@ class HuaweiOcrReviewOperator(HITLOperator):
 
     def _prepared(self, context: Context, obs: Any) -> tuple[dict[str, Any], Prepared]:
         from airflow.providers.common.compat.sdk import conf
+
         from airflow_provider_hwocr.runtime.review.prepare import (
             check_descriptor,
             prepare_review,

@@ -184,6 +184,27 @@ def test_the_provider_registers_the_plugin_and_airflow_loads_it():
     )
 
 
+def test_airflow_finds_the_plugin_through_its_entry_point():
+    """Airflow loads provider plugins from provider info only with ``[core] lazy_discover_providers``
+    off (it is on by default), so the plugin is also an ``airflow.plugins`` entry point."""
+    from importlib.metadata import entry_points
+
+    (entry,) = [e for e in entry_points(group="airflow.plugins") if e.name == "hwocr_review"]
+    assert entry.value == "airflow_provider_hwocr.plugins.review:HuaweiOcrReviewPlugin"
+    code = (
+        "from airflow import plugins_manager as m\n"
+        "if hasattr(m, 'get_fastapi_plugins'):\n"  # Airflow 3.2+
+        "    apps = m.get_fastapi_plugins()[0]\n"
+        "else:\n"
+        "    m.initialize_fastapi_plugins(); apps = m.fastapi_apps\n"
+        "print([a['url_prefix'] for a in apps])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert "'/hwocr/review'" in out.stdout.strip().splitlines()[-1]
+
+
 def test_importing_the_plugin_builds_no_app():
     """Workers import provider plugins for their macros: the application waits for the API server."""
     code = (
