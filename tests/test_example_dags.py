@@ -303,6 +303,8 @@ def test_every_example_dag_runs_with_no_logical_date(
         "ocr_results_producer": {},
         "ocr_results_consumer": {},
         "ocr_on_upload": {},
+        # No invoices today: the batch holds nothing, so no review runs (allow_empty).
+        "ocr_invoice_review": {"bucket": obs_bucket},
     }
     assert set(confs) == _all_dag_ids()  # every example DAG, including ones added later
     for dag_id, conf in confs.items():
