@@ -287,3 +287,27 @@ def test_a_bad_descriptor_fails_naming_held(fast_conn, waits):
         HuaweiOcrReviewOperator(
             task_id="r", held={"source": "s", "result_uri": "obs://b/k", "api": SLUG, "fields": ["total"]}
         ).execute({"ti": FakeTI()})
+
+
+def test_reviews_map_over_the_batchs_held_pages():
+    """``ocr.output["held"]`` is an XCom key, which Airflow cannot map over: held_pages adds a task
+    returning the held list from the batch's return value."""
+    from airflow.sdk import DAG
+
+    from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+    from airflow_provider_hwocr.operators.review import held_pages
+
+    with DAG("d", schedule=None) as dag:
+        ocr = HuaweiOcrBatchOperator(
+            task_id="ocr",
+            api=SLUG,
+            source_uri="obs://in-bucket/d/",
+            output_uri="obs://out-bucket/d/",
+            **REVIEW,
+        )
+        HuaweiOcrReviewOperator.partial(task_id="review", **REVIEW).expand(held=held_pages(ocr))
+    held = dag.task_dict["ocr_held"]
+    assert held.upstream_task_ids == {"ocr"} and dag.task_dict["review"].upstream_task_ids == {"ocr_held"}
+    pick = held.python_callable
+    assert pick({"held": [{"source": "s"}], "totals": {}}) == [{"source": "s"}]
+    assert pick({"totals": {}}) == [] and pick(None) == []
