@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from airflow.providers.standard.operators.hitl import HITLOperator
@@ -85,7 +85,8 @@ class HuaweiOcrReviewOperator(HITLOperator):
     :return: ``{"result_uri", "outcome", "by", "changes", "timed_out", "tables"}``.
     """
 
-    template_fields: Sequence[str] = ("held", "table_uri", "huaweicloud_ocr_conn_id")
+    template_fields: Sequence[str] = ("held", "table_uri", "huaweicloud_ocr_conn_id", "region")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"held": "json"}
     ui_color = "#c7000b"
     ui_fgcolor = "#ffffff"
 
@@ -220,9 +221,7 @@ class HuaweiOcrReviewOperator(HITLOperator):
         try:
             reviewed, held = held_now(obs, descriptor, rule, self.language)
             if reviewed is not None:
-                raise ValueError(
-                    f"{descriptor['result_uri']} was reviewed meanwhile; this answer is not applied"
-                )
+                return self._decided_before(descriptor, reviewed, event)
             decision = decision_of(event, held, on_timeout=self.on_timeout)
             applied = apply_decision(
                 obs,
@@ -237,6 +236,25 @@ class HuaweiOcrReviewOperator(HITLOperator):
         finally:
             obs.close()
         return _summary(applied.result_uri, applied.review, applied.tables)
+
+    def _decided_before(
+        self, descriptor: dict[str, Any], reviewed: dict[str, Any], event: dict[str, Any]
+    ) -> Any:
+        """The page carries a decision already: this same answer delivered again (an event may come
+        twice) is done; another decision (made meanwhile elsewhere) is refused, never merged."""
+        from airflow_provider_hwocr.runtime.review.apply import decision_of
+
+        try:
+            mine = decision_of(event, [], on_timeout=self.on_timeout)
+        except Exception:  # noqa: BLE001 - an answer that means nothing here is not this decision
+            mine = None
+        if mine is not None and (mine.outcome, mine.by) == (reviewed.get("outcome"), reviewed.get("by")):
+            self.log.info("%s: this decision was stored already", descriptor["result_uri"])
+            return _summary(descriptor["result_uri"], reviewed, [])
+        raise ValueError(
+            f"{descriptor['result_uri']} was decided meanwhile ({reviewed.get('outcome')} by "
+            f"{reviewed.get('by')}); this answer is not applied"
+        )
 
     def _table(self) -> Any:
         if not self.table_uri:
