@@ -1,8 +1,9 @@
-"""Human review of uncertain OCR fields: the pure core (no Airflow, no I/O).
+"""Human review of uncertain OCR fields. Its pure core (no Airflow, no I/O):
 
 * :mod:`.rule`: ``review_below`` / ``review_fields`` checked into a :class:`ReviewRule`;
 * :mod:`.gate`: the fields of one page's answer that hold it (:func:`held_fields`);
-* :mod:`.crops`: the page as an image and a field's crop (Pillow, pypdfium2; imported on use);
+* :mod:`.crops`: the page as an image and a field's crop (Pillow, pypdfium2: imported where it is
+  used, not by this package, so checking the arguments at parse time stays light);
 * :mod:`.decision`: a person's :class:`Decision` and the reviewed envelope (:func:`apply_review`);
 * :mod:`.form`: the form a reviewer answers (:func:`review_form`).
 
