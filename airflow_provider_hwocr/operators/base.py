@@ -13,6 +13,7 @@ import functools
 import os
 import warnings
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Union, cast
 
@@ -37,10 +38,13 @@ from airflow_provider_hwocr.operators.arguments import (
     check_max_calls,
     check_max_pages,
     check_max_xcom_bytes,
+    check_on_timeout,
     check_output_uri,
     check_pages,
     check_parameters,
     check_price,
+    check_review,
+    check_review_timeout,
     is_static,
     output_location,
     when_static,
@@ -55,6 +59,7 @@ if TYPE_CHECKING:
     from airflow_provider_hwocr.runtime.contract import Collaborators, ImageSourceMode, OcrTaskSettings
     from airflow_provider_hwocr.runtime.costs import CallBudget
     from airflow_provider_hwocr.runtime.ratelimit import RateLimiter
+    from airflow_provider_hwocr.runtime.single import HeldImage
 
 __all__ = ["DEFAULT_MAX_XCOM_BYTES", "HuaweiOcrOperator", "HuaweiOcrXComSizeError", "ImageArg", "own_params"]
 
@@ -132,6 +137,24 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
     :param log_text: log the first line of text read (and the word or field count) after a
         successful call. ``None`` (default): on, except for ID documents (ID cards, passports,
         licences, permits: personal data); ``True`` or ``False`` forces it.
+    :param review_below: hold an uncertain answer for a person's review: a confidence threshold for
+        every gating field (``0.9``), or a dict field -> threshold whose key ``"*"`` is the default of
+        the fields not named. A gating field under its threshold, missing, or without a confidence
+        holds the image: the task itself becomes the review (a Required action in the UI; on Airflow
+        3.3+ it waits in ``awaiting_input``, holding no worker slot, before that it defers to the
+        standard provider's ``HITLTrigger``), and returns the corrected result once answered
+        ("Reject" fails it with ``HuaweiOcrReviewRejectedError``). Resuming makes no OCR call. The
+        result is paid and, with ``output_uri``, stored before the review; the decision is written
+        into it as a new version (its ``review`` record keeps what OCR read). Checked when the DAG
+        is parsed. Images only: a PDF or OFD document is refused before any call (review its pages
+        with ``HuaweiOcrBatchOperator`` and ``HuaweiOcrReviewOperator``).
+    :param review_fields: the fields that gate (default: the keys of ``review_below`` other than
+        ``"*"``; with a number, every field the API scores).
+    :param review_timeout: how long a review may wait (a ``timedelta`` or seconds; ``None``: no limit).
+    :param on_review_timeout: what a review that timed out decides: ``"fail"`` (default: the task
+        fails), ``"approve"`` (the machine's values are kept) or ``"reject"``.
+    :param review_assigned_users: who may answer, e.g. ``[{"id": "li", "name": "Li"}]`` (default: anyone
+        who may edit the DAG's HITL details).
     :return: the API's ``result`` (a dict, or a list for list-shaped APIs), or
         the reference to it in OBS; pushed to XCom. For a PDF or OFD document, every page:
         ``{"pages": [{"page": 1, "result": ...}, ...], "page_count": n}``, or with
@@ -180,6 +203,11 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
         pages: int | str | list[int] | None = None,
         max_pages: int | None = DEFAULT_MAX_PAGES,
         log_text: bool | None = None,
+        review_below: float | dict[str, float] | None = None,
+        review_fields: Sequence[str] | None = None,
+        review_timeout: timedelta | float | None = None,
+        on_review_timeout: str = "fail",
+        review_assigned_users: Sequence[dict[str, str]] | None = None,
         **kwargs: Any,
     ) -> None:
         # The default above (read by .partial() too) names mapped instances by file.
@@ -209,6 +237,13 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
         self.pages = check_pages(pages)  # a template is checked once rendered
         self.max_pages = check_max_pages(max_pages)
         self.log_text = check_flag(log_text, "log_text", optional=True)
+        # The review gate, checked against the API now (a field it lacks or does not score is an error).
+        self.review_below = review_below
+        self.review_fields = None if review_fields is None else list(review_fields)
+        self.review_rule = check_review(review_below, self.review_fields, api)
+        self.review_timeout = check_review_timeout(review_timeout)
+        self.on_review_timeout = check_on_timeout(on_review_timeout, "on_review_timeout")
+        self.review_assigned_users = None if review_assigned_users is None else list(review_assigned_users)
         self._check_at_parse_time()
         if self.emit_asset:
             self.outlets = with_result_outlet(self.outlets, self.output_uri)
@@ -279,6 +314,7 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
             pages=check_pages(self.pages, rendered=True),
             max_pages=self.max_pages,
             log_text=self.log_text,
+            review=self.review_rule,
         )
 
     # --- the hooks (built when the task runs) ----------------------------------------------
@@ -337,4 +373,80 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
         settings = self._ocr_settings()  # every run-time check, once
         # Once the image is done: lineage, the console links and the asset event, from what the run says.
         after_run = functools.partial(self._integration_after_run, context)
-        return single.run(settings, context, self._collaborators(), after_run=after_run)
+        on_held = functools.partial(self._await_review, context) if settings.review is not None else None
+        return single.run(settings, context, self._collaborators(), after_run=after_run, on_held=on_held)
+
+    # --- review_below: the task becomes the review of its held answer --------------------------
+
+    def _await_review(self, context: Context, held: HeldImage) -> Any:
+        """Ask for the review (the HITL detail of this task instance), then wait without a worker slot:
+        ``awaiting_input`` on Airflow 3.3+, else deferred to the standard provider's ``HITLTrigger``.
+        Resumes in :meth:`review_complete`."""
+        from airflow.sdk.execution_time.hitl import upsert_hitl_detail
+
+        from airflow_provider_hwocr.runtime.review.form import review_form
+
+        form = review_form(
+            self.api,
+            held.descriptor,
+            held.held,
+            lambda _n: None,  # no crop: a single task's image is not served to the UI
+            None,
+            on_timeout=self.on_review_timeout,
+            language=None,
+        )
+        upsert_hitl_detail(
+            ti_id=context["task_instance"].id,
+            options=form.options,
+            subject=form.subject,
+            body=form.body,
+            defaults=form.defaults,
+            multiple=False,
+            params=form.params,
+            assigned_users=cast("Any", self.review_assigned_users or []),
+        )
+        kwargs = {"review": held.resume}
+        awaiting = _awaiting_input()
+        self.log.info("Waiting for a review of %s", held.descriptor.get("source"))
+        if awaiting is not None:  # Airflow 3.3+: no trigger, no worker slot
+            raise awaiting(method_name="review_complete", kwargs=kwargs, timeout=self.review_timeout)
+        from airflow.providers.standard.triggers.hitl import HITLTrigger
+        from airflow.sdk.timezone import utcnow
+
+        timeout = self.review_timeout
+        self.defer(
+            trigger=HITLTrigger(
+                ti_id=context["task_instance"].id,
+                options=form.options,
+                defaults=form.defaults,
+                params=form.params,
+                multiple=False,
+                timeout_datetime=utcnow() + timeout if timeout else None,
+            ),
+            method_name="review_complete",
+            kwargs=kwargs,
+        )
+
+    def review_complete(
+        self, context: Context, event: dict[str, Any] | None = None, review: Any = None
+    ) -> Any:
+        """The review's answer (or its timeout): the decision written, the corrected value returned; no
+        OCR call. "Reject" fails the task with ``HuaweiOcrReviewRejectedError`` once recorded."""
+        from airflow_provider_hwocr.runtime import single
+
+        if not isinstance(review, dict):
+            raise TypeError(f"{self.task_id}: resumed without its review ({event!r})")
+        settings = self._ocr_settings()
+        return single.resume_review(
+            settings, self._collaborators(), review, dict(event or {}), on_timeout=self.on_review_timeout
+        )
+
+
+def _awaiting_input() -> Any:
+    """Airflow 3.3+'s ``TaskAwaitingInput`` (a task parks for a person's input, holding nothing), else
+    ``None`` (below 3.3 a review defers to the standard provider's ``HITLTrigger``)."""
+    try:
+        from airflow.sdk.exceptions import TaskAwaitingInput
+    except ImportError:
+        return None
+    return TaskAwaitingInput

@@ -12,6 +12,11 @@ XCom value lists every page: ``{"pages": [{"page": 1, "result": ...}, ...], "pag
 or with ``output_uri`` a list of references ``{"uri", "summary", "page"}``. An image's is as it
 always was. A re-run with ``output_uri`` lists the document's stored pages (one listing) and
 HEADs them: when every chosen page is stored, nothing is downloaded or called.
+
+With ``review_below`` an image's answer may be held (:func:`held_image`): it is paid and, with
+``output_uri``, stored first; the operator then parks the task as its own review, and
+:func:`resume_review` writes the decision (``runtime/review/apply.py``) and returns the corrected
+value, without an OCR call. A stored result that carries a review record is not held again.
 """
 
 from __future__ import annotations
@@ -26,13 +31,20 @@ from airflow_provider_hwocr.catalog.pages import DocumentKind
 from airflow_provider_hwocr.client.documents import parse_pages
 from airflow_provider_hwocr.client.errors import HuaweiOcrError, HuaweiOcrValidationError
 from airflow_provider_hwocr.client.sources import ImageSource, describe
-from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrXComSizeError
+from airflow_provider_hwocr.errors import (
+    HuaweiCloudBudgetExceededError,
+    HuaweiOcrReviewRejectedError,
+    HuaweiOcrXComSizeError,
+)
 from airflow_provider_hwocr.hooks.ocr import HuaweiOcrHook
 from airflow_provider_hwocr.runtime.contract import Collaborators, OcrTaskSettings, RunLocations
 from airflow_provider_hwocr.runtime.costs import CallBudget, estimate_cost, resolve_dry_run
 from airflow_provider_hwocr.runtime.documents import Document, check_image_pages
 from airflow_provider_hwocr.runtime.envelopes import summarize
 from airflow_provider_hwocr.runtime.pipeline import ImageOutcome, OcrPipeline
+from airflow_provider_hwocr.runtime.review.apply import apply_decision, decision_of
+from airflow_provider_hwocr.runtime.review.decision import apply_review, review_of
+from airflow_provider_hwocr.runtime.review.gate import HeldField, held_fields
 from airflow_provider_hwocr.runtime.task import locations, pipeline_for, price_of
 
 
@@ -42,10 +54,14 @@ def run(
     parts: Collaborators,
     *,
     after_run: Callable[[RunLocations], None],
+    on_held: Callable[[HeldImage], Any] | None = None,
 ) -> Any:
     """Run a task with these settings on its image; returns its XCom value.
 
     ``after_run`` gets what the run read and wrote once the image is done (not for a dry run).
+    ``on_held``: with ``review_below``, called with the image once its answer is paid (and stored)
+    when a gating field is uncertain; what it returns is the task's value (the operator parks the
+    task for the review there).
     """
     dry, why = resolve_dry_run(settings.dry_run)
     # Every try that may be billed draws from the budget, retries included (0: the call is refused).
@@ -63,13 +79,16 @@ def run(
         src = pipeline.resolve(image)
         plan = plan_of(pipeline, src)
         if plan is not None:
+            refuse_document_review(settings, src.display)
             return run_document(settings, pipeline, plan, context, log, after_run=after_run)
         check_image_pages(settings.pages, src.display)
         outcome = pipeline.run_source(src)
     except HuaweiOcrError:
         report_billing(settings, hook, context, log, failed=True)
         raise
-    return finish_image(settings, hook, outcome, context, log, after_run=after_run)
+    value = finish_image(settings, hook, outcome, context, log, after_run=after_run)
+    held = held_image(settings, pipeline, outcome, log) if settings.review is not None else None
+    return value if held is None or on_held is None else on_held(held)
 
 
 def finish_image(
@@ -410,3 +429,141 @@ def check_xcom_size(settings: OcrTaskSettings, outcome: ImageOutcome) -> None:
             "it is not pushed to XCom. Set output_uri='obs://bucket/prefix/' to store results in OBS "
             f"and push only a reference (request id {outcome.request_id})."
         )
+
+
+# --- review_below: the image's answer held for a person ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeldImage:
+    """An image whose paid answer waits for a person: what the review asks, and what resumes it."""
+
+    #: The held descriptor (``source``, ``page``, ``pages``, ``result_uri``, ``api``, ``fields``).
+    descriptor: dict[str, Any]
+    held: list[HeldField]
+    #: The task's value had nothing been held (a stored result's reference, else the result).
+    value: Any
+
+    @property
+    def resume(self) -> dict[str, Any]:
+        """What travels to the resumed task (small): the descriptor, and the result itself only when it
+        was not stored (it is under ``max_xcom_bytes``, checked before)."""
+        stored = self.descriptor.get("result_uri") is not None
+        return {"descriptor": self.descriptor, "value": self.value, "stored": stored}
+
+
+def refuse_document_review(settings: OcrTaskSettings, display: str) -> None:
+    """``review_below`` reviews an image; a document's pages are reviewed by the batch and its review
+    operator. Refused before any call."""
+    if settings.review is not None:
+        raise HuaweiOcrValidationError(
+            f"review_below: {display} is a PDF or OFD document; this operator reviews images only. Read "
+            "its pages with HuaweiOcrBatchOperator(review_below=...) and review them with "
+            "HuaweiOcrReviewOperator; nothing was called",
+            parameter="review_below",
+        )
+
+
+def held_image(
+    settings: OcrTaskSettings, pipeline: OcrPipeline, outcome: ImageOutcome, log: Any
+) -> HeldImage | None:
+    """The image, when ``review_below`` holds its answer; ``None`` when it flows on (or was decided
+    before: its stored result carries a review record)."""
+    rule = settings.review
+    assert rule is not None
+    slug = settings.api.slug
+    uri = outcome.result_uri
+    if uri is None:
+        result = outcome.value
+    else:
+        envelope = _stored_envelope(pipeline, uri)
+        review = review_of(envelope)
+        if review is not None:  # decided before: not asked again, and a rejection stays one
+            log.info("%s was reviewed before: %s by %s", uri, review.get("outcome"), review.get("by"))
+            if review.get("outcome") == "rejected":
+                raise HuaweiOcrReviewRejectedError(
+                    f"{describe(settings.image)}: the answer was rejected by {review.get('by')} (recorded in {uri})",
+                    result_uri=uri,
+                    by=review.get("by"),
+                )
+            return None
+        result = envelope.get("result")
+    held = held_fields(slug, result, rule)
+    if not held:
+        return None
+    descriptor = {
+        "source": describe(settings.image),
+        "page": None,
+        "pages": None,
+        "result_uri": uri,
+        "api": slug,
+        "fields": [h.field for h in held],
+    }
+    log.info(
+        "Held for review: %s (%s); the answer is paid%s",
+        descriptor["source"],
+        ", ".join(f"{h.field} {h.reason}" for h in held),
+        f" and stored in {uri}" if uri else "",
+    )
+    return HeldImage(descriptor, held, outcome.value)
+
+
+def _stored_envelope(pipeline: OcrPipeline, uri: str) -> dict[str, Any]:
+    store = pipeline.store
+    assert store is not None
+    envelope = pipeline.obs.get_json(store.bucket, uri.removeprefix(f"obs://{store.bucket}/"))
+    return envelope if isinstance(envelope, dict) else {}
+
+
+def resume_review(
+    settings: OcrTaskSettings,
+    parts: Collaborators,
+    resume: dict[str, Any],
+    event: dict[str, Any],
+    *,
+    on_timeout: str,
+) -> Any:
+    """The answer of an image's review: the decision written (a stored result gets a new version with
+    its review record, and the ledger), the corrected value returned; "Reject" raises
+    :class:`~airflow_provider_hwocr.errors.HuaweiOcrReviewRejectedError` once it is recorded. No OCR
+    hook is built: resuming makes no call."""
+    rule = settings.review
+    assert rule is not None, "a review resumes only an operator with review_below"
+    slug, log = settings.api.slug, parts.log
+    descriptor, value = resume["descriptor"], resume.get("value")
+    uri = descriptor.get("result_uri")
+    if uri:
+        obs = parts.obs_hook()
+        bucket, _, key = str(uri).removeprefix("obs://").partition("/")
+        envelope = obs.get_json(bucket, key)
+        held = held_fields(slug, envelope.get("result"), rule)
+        decision = decision_of(event, held, on_timeout=on_timeout)
+        applied = apply_decision(obs, descriptor, decision, held=held, table=None, day=None, log=log)
+        review = applied.review
+        answer: Any = {**value, "review": _summary(review)} if isinstance(value, dict) else value
+    else:
+        envelope = {"api": slug, "result": value}
+        held = held_fields(slug, value, rule)
+        decision = decision_of(event, held, on_timeout=on_timeout)
+        reviewed = apply_review(envelope, held, decision)
+        review, answer = reviewed["review"], reviewed["result"]
+        log.info("Review of %s: %s by %s", descriptor.get("source"), decision.outcome, decision.by)
+    if decision.outcome == "rejected":
+        raise HuaweiOcrReviewRejectedError(
+            f"{descriptor.get('source')}: the answer was rejected by {decision.by}"
+            f"{' (the review timed out)' if decision.timed_out else ''}"
+            f"{f'; the decision is recorded in {uri}' if uri else ''}",
+            result_uri=uri,
+            by=decision.by,
+        )
+    return answer
+
+
+def _summary(review: dict[str, Any]) -> dict[str, Any]:
+    """What a stored result's XCom reference says of its review."""
+    return {
+        "outcome": review.get("outcome"),
+        "by": review.get("by"),
+        "timed_out": review.get("timed_out"),
+        "changes": len(review.get("changes") or []),
+    }
