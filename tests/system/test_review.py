@@ -18,7 +18,8 @@ LocalExecutor): ``hwocr-emulator`` (real OCR: RapidOCR reads the Chinese invoice
   total corrected, the unreadable page rejected, the other two approved;
 * the run succeeds; the stored result holds the correction and its review record; the day's
   Parquet table, read back with DuckDB, has 100 rows: the correction, the rejected page's row
-  ``rejected``, 4 rows ``reviewed``; the emulator was not called after the first pass.
+  ``rejected``, 4 rows ``reviewed``; the emulator was not called after the first pass; no form,
+  XCom pointer or task log holds the SK or a signature.
 
 Marker ``system`` (``python3 scripts/dev.py test -m system tests/system/test_review.py``). Every
 wait is bounded inside ``HWOCR_SYSTEM_TEST_TIMEOUT`` (default 600 s); everything started is
@@ -303,7 +304,28 @@ def test_held_invoices_are_reviewed_through_the_rest_api(deployment: Deployment)
     assert review["changes"] == [{"field": "total", "from": "130.00", "to": "1130.00"}]
     assert review["machine"]["total"] == "130.00"
     _check_table(dep, day)
+    _check_no_secret(dep, run_id, waiting)
     print(f"review system test: {time.monotonic() - started:.0f} s after the deployment was up")
+
+
+#: What must never be in a form, an XCom or a log: the SK, and any signed URL's parts.
+_SECRETS = (SK, "Signature=", "AccessKeyId=", "X-Amz-Signature", "X-Obs-Signature")
+
+
+def _check_no_secret(dep: Deployment, run_id: str, tis: list[dict[str, Any]]) -> None:
+    """The reviews' XCom pointers and every task log of the run hold no credential or signature."""
+    for ti in tis:
+        path = (
+            f"/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}/taskInstances/review/xcomEntries/hwocr_review"
+        )
+        entry = dep.get(path, map_index=ti["map_index"])
+        text = json.dumps(entry["value"]) if not isinstance(entry["value"], str) else entry["value"]
+        assert "review-crops/" in text and not any(s in text for s in _SECRETS), text
+    logs = [p for p in (dep.home / "logs").rglob("*.log") if f"dag_id={DAG_ID}" in str(p)]
+    assert any("task_id=review" in str(p) for p in logs)
+    for path in logs:
+        text = path.read_text(errors="replace")
+        assert not any(s in text for s in _SECRETS), path
 
 
 def _check_table(dep: Deployment, day: str) -> None:
