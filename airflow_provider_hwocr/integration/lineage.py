@@ -193,16 +193,24 @@ def _sensor_inputs(task: Any) -> list[str]:
 class _ColumnLike(Protocol):
     """A column of the catalog's tables (``catalog/tables.py`` ``Column``): what lineage reads."""
 
-    name: str
-    type: str
-    doc: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def doc(self) -> str: ...
 
 
 class _TableLike(Protocol):
     """A table of the catalog (``catalog/tables.py`` ``Table``)."""
 
-    name: str
-    columns: Sequence[_ColumnLike]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def columns(self) -> Sequence[_ColumnLike]: ...
 
 
 #: The user metadata in which the batch records a table file's row count.
