@@ -305,8 +305,13 @@ def test_every_example_dag_runs_with_no_logical_date(
         "ocr_on_upload": {},
         # No invoices today: the batch holds nothing, so no review runs (allow_empty).
         "ocr_invoice_review": {"bucket": obs_bucket},
+        # No invoices today: an empty, fully typed partition, which DuckDB reads as zero rows.
+        "ocr_tables_duckdb": {},
     }
-    assert set(confs) == _all_dag_ids()  # every example DAG, including ones added later
+    # Loads into PostgreSQL: run for real, with its server, by tests/system/test_tables_load.py.
+    needs_a_database = {"ocr_tables_to_postgres"}
+    assert set(confs) | needs_a_database == _all_dag_ids()  # every example DAG, including ones added later
+    monkeypatch.setenv("HWOCR_EXAMPLE_BUCKET", obs_bucket)  # the tables examples' bucket, read at parse time
     for dag_id, conf in confs.items():
         dag_run = _load(dag_id).test(logical_date=None, run_conf=conf)
         assert dag_run.logical_date is None, dag_id
