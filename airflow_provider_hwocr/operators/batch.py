@@ -117,8 +117,9 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         dict field -> threshold (key ``"*"``: the default). A page whose gating field is under its
         threshold, missing or without a confidence ends ``held``: called, paid and stored like any
         other, out of the batch's tables, and listed in the XCom's ``held`` (one small descriptor
-        each: ``source``, ``page``, ``pages``, ``result_uri``, ``api``, ``fields``, and ``day`` with
-        ``table_uri``), for ``HuaweiOcrReviewOperator.partial(...).expand(held=batch.output["held"])``.
+        each: ``source``, ``page``, ``pages``, ``result_uri``, ``api``, ``fields``, ``day`` with
+        ``table_uri``; ``thresholds`` of the held fields), one review each:
+        ``HuaweiOcrReviewOperator.partial(...).expand(held=held_pages(batch))``.
         Everything else flows on at once. A re-run sends none of them again: with one listing of the
         review ledger, a decided page ends ``reviewed`` or ``review_rejected``, one still waiting is
         ``held`` again with the same descriptor. Checked when the DAG is parsed.

@@ -17,7 +17,8 @@ markers). Of the pages skipped as done before, a decided one ends ``reviewed`` o
 the descriptor its marker keeps (one GET each). The XCom's ``held``: one descriptor per held page::
 
     {"source": "obs://b/in/x.pdf", "page": 2, "pages": 3, "api": "vat-invoice", "fields": ["total"],
-     "result_uri": "obs://b/ocr/x-<hash>.p0002of0003.vat-invoice.json", "day": "2026-12-07"}
+     "result_uri": "obs://b/ocr/x-<hash>.p0002of0003.vat-invoice.json", "thresholds": {"total": 0.95},
+     "day": "2026-12-07"}
 
 (``page`` and ``pages`` ``None`` for an image; ``day`` only with ``table_uri``: the partition the
 page's review writes its rows to.) Without ``review_below`` none of this runs: no listing, no state.
@@ -57,9 +58,17 @@ _DECIDED = {"approved": "reviewed", "rejected": "review_rejected"}
 
 
 def descriptor(
-    source: Any, page: Any, pages: Any, result_uri: Any, api: str, fields: list[str], day: str | None
+    source: Any,
+    page: Any,
+    pages: Any,
+    result_uri: Any,
+    api: str,
+    fields: list[str],
+    day: str | None,
+    thresholds: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """A held page's descriptor (small: one per held page travels in XCom)."""
+    """A held page's descriptor (small: one per held page travels in XCom); ``thresholds``: each held
+    field's, so that a review can show it without the batch's rule."""
     out: dict[str, Any] = {
         "source": source,
         "page": page,
@@ -68,6 +77,8 @@ def descriptor(
         "api": api,
         "fields": fields,
     }
+    if thresholds:
+        out["thresholds"] = thresholds
     if day is not None:
         out["day"] = day
     return out
@@ -97,9 +108,13 @@ class Holder:
         page = item.page if isinstance(item, PageItem) else None
         pages = item.count if isinstance(item, PageItem) else None
         fields = [h.field for h in held]
+        thresholds = {h.field: h.threshold for h in held}
         entry["status"] = "held"
         entry["held_fields"] = fields
-        marker = descriptor(entry["source"], page, pages, entry["result_uri"], self.slug, fields, self.day)
+        entry["thresholds"] = thresholds
+        marker = descriptor(
+            entry["source"], page, pages, entry["result_uri"], self.slug, fields, self.day, thresholds
+        )
         key = held_marker_key(self.store, review_name(item.key, self.slug))
         try:
             self.obs.put_bytes(
@@ -183,6 +198,7 @@ def settle(run: BatchRun, plan: Plan, sent: Sent) -> Settled | None:
                     slug,
                     fields,
                     _day(run),
+                    entry.get("thresholds"),
                 )
             )
     decided, waiting = _ledger(run)

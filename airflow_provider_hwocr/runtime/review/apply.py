@@ -62,6 +62,7 @@ __all__ = [
     "ledger_prefix",
     "review_name",
     "review_table_key",
+    "store_of",
 ]
 
 #: Under ``<housekeeping>/{api}/``: the review ledger, one object per decided page.

@@ -89,6 +89,7 @@ def test_a_held_page_is_paid_stored_listed_and_left_out_of_the_table(day, obs, e
     (held,) = out["held"]
     assert held["source"].endswith("day/unsure.png") and held["fields"] == ["total"]
     assert (held["page"], held["pages"], held["api"], held["day"]) == (None, None, "vat-invoice", DAY)
+    assert held["thresholds"] == {"total": 0.95}
     assert len(json.dumps(held)) < 300
     # Stored like any other page (a paid answer is never thrown away), with no review yet.
     envelope = obs.get_json(day, held["result_uri"].removeprefix(f"obs://{day}/"))
