@@ -211,13 +211,10 @@ def get_provider_info() -> dict[str, Any]:
             "airflow_provider_hwocr.integration.links.HuaweiObsResultLink",
         ],
         "filesystems": ["airflow_provider_hwocr.fs.obs"],
-        # The API server serves the crops of review forms (no signed URL in a form).
-        "plugins": [
-            {
-                "name": "hwocr_review",
-                "plugin-class": "airflow_provider_hwocr.plugins.review.HuaweiOcrReviewPlugin",
-            }
-        ],
+        # No "plugins" here: the review plugin (the API server serves the crops of review forms) is
+        # an ``airflow.plugins`` entry point (pyproject.toml), which Airflow always reads; listed here
+        # too, Airflow would load it twice with [core] lazy_discover_providers off and report the second
+        # as a plugin import error ("already registered").
         "asset-uris": [
             {
                 "schemes": ["obs"],

@@ -160,7 +160,7 @@ def test_every_listed_class_and_function_exists():
     (fs,) = info["filesystems"]
     module = importlib.import_module(fs)
     assert module.schemes == ["obs"] and callable(module.get_fs)
-    for plugin in info["plugins"]:
+    for plugin in info.get("plugins", []):
         assert _dotted(plugin["plugin-class"]).name == plugin["name"]
 
 

@@ -165,18 +165,19 @@ def test_the_crop_keys_the_review_task_writes_are_the_ones_the_plugin_serves():
     assert image_key({"format": POINTER_FORMAT, "bucket": "b", "crops": [key]}, "crop/0.png") == ("b", key)
 
 
-def test_the_provider_registers_the_plugin_and_airflow_loads_it():
+def test_the_plugin_is_registered_once_whether_or_not_providers_load_lazily():
+    """An entry point only: in provider info too, Airflow loads it twice with ``[core]
+    lazy_discover_providers`` off and reports the second as a plugin import error."""
     from airflow.providers_manager import ProvidersManager
 
     from airflow_provider_hwocr.get_provider_info import get_provider_info
     from airflow_provider_hwocr.integration.review import PLUGIN_PREFIX
     from airflow_provider_hwocr.plugins.review import HuaweiOcrReviewPlugin
 
-    (entry,) = get_provider_info()["plugins"]
-    assert entry["plugin-class"] == "airflow_provider_hwocr.plugins.review.HuaweiOcrReviewPlugin"
+    assert "plugins" not in get_provider_info()
     manager = ProvidersManager()
     manager.initialize_providers_plugins()
-    assert entry["plugin-class"] in {p.plugin_class for p in manager.plugins}
+    assert "hwocr_review" not in {p.name for p in manager.plugins}
     (app,) = HuaweiOcrReviewPlugin.fastapi_apps
     assert app["url_prefix"] == PLUGIN_PREFIX
     assert not any(
@@ -216,3 +217,20 @@ def test_importing_the_plugin_builds_no_app():
     )
     built, _fastapi = out.stdout.split()
     assert built == "0"
+
+
+def test_the_package_s_metadata_is_found_once_so_airflow_loads_the_plugin_once():
+    """Airflow walks every distribution on ``sys.path`` (no deduplication): an ``*.egg-info`` left in
+    the project root, which the editable install puts on ``sys.path``, loaded the plugin twice and
+    reported the second as an import error. setup.cfg sends it to ``.build/``."""
+    from importlib.metadata import distributions
+
+    from tests.helpers.paths import REPO
+
+    found = [
+        d
+        for d in distributions()
+        if any(e.group == "airflow.plugins" and e.name == "hwocr_review" for e in d.entry_points)
+    ]
+    assert len(found) == 1, [str(getattr(d, "_path", d)) for d in found]
+    assert not list(REPO.glob("*.egg-info"))
