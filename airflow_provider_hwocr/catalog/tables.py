@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from typing import Literal
 
 from airflow_provider_hwocr.catalog.response_data import RESPONSES
@@ -167,12 +167,14 @@ class Table:
     def is_header(self) -> bool:
         return self.path is None
 
-    @property
+    @cached_property
     def keys(self) -> tuple[str, ...]:
+        """The key columns' names (computed once: read for every row a table gets)."""
         return tuple(c.name for c in self.columns if c.role == "key")
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
+        """Every column's name, in order (computed once: read for every row a table gets)."""
         return tuple(c.name for c in self.columns)
 
     def column(self, name: str) -> Column:

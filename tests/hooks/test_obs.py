@@ -646,3 +646,25 @@ def test_conditional_writes_and_the_etag_a_read_gives(fast_conn, fast_bucket):
         assert hook.get_bytes(fast_bucket, "lease.json") == b"e"
     finally:
         hook.close()
+
+
+def test_the_sdk_s_crc64_shares_its_tables_and_computes_the_same_values():
+    """The SDK makes a Crc64 for every object it reads (checked or not): with the hook's SDK each
+    one copies a template instead of building crcmod's table again (0.55 ms -> 0.004 ms a GET)."""
+    import crcmod
+
+    from airflow_provider_hwocr.hooks.obs import _obs_sdk
+
+    util = _obs_sdk().util
+    data = b"the bytes of a stored result" * 300
+    reference = crcmod.Crc(0x142F0E1EBA9EA3693, initCrc=0, rev=True, xorOut=0xFFFFFFFFFFFFFFFF)
+    reference.update(data)
+    first, second = util.Crc64(0), util.Crc64(0)
+    first.update(data)
+    assert first.crc == reference.crcValue and second.crc != first.crc  # each its own running value
+    assert first.crc64.table is second.crc64.table  # one table, not one per response
+    assert util.calculate_content_crc64(data) == reference.crcValue  # the SDK's own helper agrees
+    seeded = util.Crc64(5)
+    assert (
+        seeded.crc == crcmod.Crc(0x142F0E1EBA9EA3693, initCrc=5, rev=True, xorOut=0xFFFFFFFFFFFFFFFF).crcValue
+    )
