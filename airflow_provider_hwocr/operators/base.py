@@ -24,7 +24,7 @@ from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.client.request import validate_params
 from airflow_provider_hwocr.errors import HuaweiOcrXComSizeError
 from airflow_provider_hwocr.integration.assets import with_result_outlet
-from airflow_provider_hwocr.integration.links import HuaweiObsResultLink, HuaweiObsSourceLink
+from airflow_provider_hwocr.integration.links import HuaweiObsResultLink, HuaweiObsSourceLink, ObsLocationLink
 from airflow_provider_hwocr.integration.mixin import (
     DEFAULT_MAP_INDEX_TEMPLATE,
     OcrIntegrationMixin,
@@ -176,7 +176,7 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
     template_fields_renderers: ClassVar[dict[str, str]] = {"parameters": "json"}
     ui_color = "#c7000b"
     ui_fgcolor = "#ffffff"
-    operator_extra_links = (HuaweiObsSourceLink(), HuaweiObsResultLink())
+    operator_extra_links: tuple[ObsLocationLink, ...] = (HuaweiObsSourceLink(), HuaweiObsResultLink())
 
     def __init__(
         self,
@@ -438,7 +438,12 @@ class HuaweiOcrOperator(OcrIntegrationMixin, BaseOperator):
             raise TypeError(f"{self.task_id}: resumed without its review ({event!r})")
         settings = self._ocr_settings()
         return single.resume_review(
-            settings, self._collaborators(), review, dict(event or {}), on_timeout=self.on_review_timeout
+            settings,
+            context,
+            self._collaborators(),
+            review,
+            dict(event or {}),
+            on_timeout=self.on_review_timeout,
         )
 
 

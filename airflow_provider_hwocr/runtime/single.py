@@ -517,6 +517,7 @@ def _stored_envelope(pipeline: OcrPipeline, uri: str) -> dict[str, Any]:
 
 def resume_review(
     settings: OcrTaskSettings,
+    context: Any,
     parts: Collaborators,
     resume: dict[str, Any],
     event: dict[str, Any],
@@ -526,7 +527,8 @@ def resume_review(
     """The answer of an image's review: the decision written (a stored result gets a new version with
     its review record, and the ledger), the corrected value returned; "Reject" raises
     :class:`~airflow_provider_hwocr.errors.HuaweiOcrReviewRejectedError` once it is recorded. No OCR
-    hook is built: resuming makes no call."""
+    hook is built: resuming makes no call. Without ``output_uri`` the value is the corrected result and
+    the review record goes to XCom key ``review``."""
     rule = settings.review
     assert rule is not None, "a review resumes only an operator with review_below"
     slug, log = settings.api.slug, parts.log
@@ -548,6 +550,7 @@ def resume_review(
         reviewed = apply_review(envelope, held, decision)
         review, answer = reviewed["review"], reviewed["result"]
         log.info("Review of %s: %s by %s", descriptor.get("source"), decision.outcome, decision.by)
+        push_review(context, review)  # no stored result to keep it: XCom key "review"
     if decision.outcome == "rejected":
         raise HuaweiOcrReviewRejectedError(
             f"{descriptor.get('source')}: the answer was rejected by {decision.by}"
@@ -557,6 +560,14 @@ def resume_review(
             by=decision.by,
         )
     return answer
+
+
+def push_review(context: Any, review: dict[str, Any]) -> None:
+    """The review record of a result that was not stored, under XCom key ``review`` (the value stays the
+    API's result, corrected)."""
+    ti = context.get("ti") if hasattr(context, "get") else None
+    if ti is not None:
+        ti.xcom_push(key="review", value=review)
 
 
 def _summary(review: dict[str, Any]) -> dict[str, Any]:
