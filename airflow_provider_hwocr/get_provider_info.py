@@ -209,6 +209,7 @@ def get_provider_info() -> dict[str, Any]:
         "extra-links": [
             "airflow_provider_hwocr.integration.links.HuaweiObsSourceLink",
             "airflow_provider_hwocr.integration.links.HuaweiObsResultLink",
+            "airflow_provider_hwocr.integration.links.HuaweiObsTableLink",
         ],
         "filesystems": ["airflow_provider_hwocr.fs.obs"],
         # No "plugins" here: the review plugin (the API server serves the crops of review forms) is

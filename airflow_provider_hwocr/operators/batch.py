@@ -20,6 +20,14 @@ from airflow_provider_hwocr.errors import (
     HuaweiOcrBatchFailedError,
     HuaweiOcrOverlapError,
 )
+from airflow_provider_hwocr.integration import lineage
+from airflow_provider_hwocr.integration.assets import annotate_table_events, with_table_outlets
+from airflow_provider_hwocr.integration.links import (
+    HuaweiObsResultLink,
+    HuaweiObsSourceLink,
+    HuaweiObsTableLink,
+    with_table_partition,
+)
 from airflow_provider_hwocr.integration.mixin import selection_label
 from airflow_provider_hwocr.operators.arguments import (
     DEFAULT_LEASE_TTL,
@@ -157,6 +165,8 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         "max_failure_ratio",
         "table_uri",
     )
+    # a class attribute: mapped tasks read their links from the class
+    operator_extra_links = (HuaweiObsSourceLink(), HuaweiObsResultLink(), HuaweiObsTableLink())
 
     def __init__(
         self,
@@ -199,6 +209,8 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         self.lease_ttl = check_lease_ttl(lease_ttl)
         allow_empty = check_flag(allow_empty, "allow_empty")
         super().__init__(api=api, output_uri=output_uri, **kwargs)
+        if table_uri:  # each table of the API is an Asset (a fixed table_uri only: see assets.py)
+            self.outlets = with_table_outlets(self.outlets, table_uri, _table_names(api))
         self.images = images
         self.source_uri = source_uri
         self.pattern = pattern
@@ -274,8 +286,30 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
             if plan.lease is not None:
                 plan.lease.release()
         self._integration_after_run(context, report.locations)
+        if tables:
+            self._integration_after_tables(context, tables, run.obs.head)
         batch.raise_for_failures(run, plan, sent, report)
         return {**report.xcom, "tables": tables} if settings.table is not None else report.xcom
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> Any:
+        """``partial()``, with a fixed ``table_uri``'s table Assets as outlets (mapped tasks take
+        their outlets from here, not from ``__init__``)."""
+        if kwargs.get("table_uri") and kwargs.get("api"):
+            kwargs["outlets"] = with_table_outlets(
+                kwargs.get("outlets"), kwargs["table_uri"], _table_names(kwargs["api"])
+            )
+        return super().partial(**kwargs)
+
+    def _integration_after_tables(self, context: Context, uris: list[str], head: Any) -> None:
+        """Lineage (each table's schema), an Asset event per table and the "OBS table" link,
+        for the table files this run wrote or left as they were."""
+        from airflow_provider_hwocr.catalog.tables import api_tables
+
+        outputs = lineage.table_outputs(uris, api_tables(self.api), head=head)  # rows: file metadata
+        lineage.record_tables(self, outputs)
+        annotate_table_events(context, outputs, self.api)
+        self.hwocr_link_targets = with_table_partition(self.hwocr_link_targets, outputs)
 
     # --- on_overlap="defer" -----------------------------------------------------------
 
@@ -334,6 +368,14 @@ class HuaweiOcrBatchOperator(HuaweiOcrOperator):
         raise HuaweiOcrOverlapError(
             f"could not watch the other run's lease: {event.get('message')}; nothing was called"
         )
+
+
+def _table_names(api: str) -> list[str]:
+    """The names of the API's tables (catalog), for their Assets (only a DAG with a fixed
+    ``table_uri`` pays the catalog's import at parse time)."""
+    from airflow_provider_hwocr.catalog.tables import api_tables
+
+    return [table.name for table in api_tables(api)]
 
 
 def _check_selection(output_uri: Any, images: Any, source_uri: Any) -> None:

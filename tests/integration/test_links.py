@@ -37,6 +37,14 @@ def test_extra_links_are_class_attributes_and_in_provider_info():
     assert set(get_provider_info()["extra-links"]) == {
         "airflow_provider_hwocr.integration.links.HuaweiObsSourceLink",
         "airflow_provider_hwocr.integration.links.HuaweiObsResultLink",
+        "airflow_provider_hwocr.integration.links.HuaweiObsTableLink",
+    }
+    from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+
+    assert {link.name for link in HuaweiOcrBatchOperator.operator_extra_links} == {
+        "OBS source",
+        "OBS result",
+        "OBS table",
     }
 
 
