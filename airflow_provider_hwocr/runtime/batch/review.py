@@ -1,12 +1,12 @@
 """``review_below`` in a batch: which pages wait for a person, and what became of those that waited.
 
-**Holding** (:class:`Holder`, in the writer threads): once a page's answer is stored, its gating
-fields are read (:func:`~airflow_provider_hwocr.runtime.review.gate.held_fields`). A page with an
-uncertain field ends ``held`` instead of ``done``: it was called, paid and stored like any other (a
-paid answer is never thrown away, and it is in the index, so a re-run does not send it again), its
-manifest entry names the fields, a small marker with its descriptor is written beside the review
-ledger (``<housekeeping>/{api}/reviews/held/<name>.json``), and it is left out of the batch's
-tables. Everything else flows on at once.
+**Holding** (:class:`Holder`, in the writer threads): a page's gating fields are read from its
+answer (:func:`~airflow_provider_hwocr.runtime.review.gate.held_fields`). A page with an uncertain
+field ends ``held`` instead of ``done``: it was called, paid and stored like any other (a paid answer
+is never thrown away, and it is in the index, so a re-run does not send it again), its manifest
+entry names the fields, a small marker with its descriptor is written beside the review ledger
+(``<housekeeping>/{api}/reviews/held/<name>.json``) *before* its result, and it is left out of the
+batch's tables. Everything else flows on at once.
 
 **Settling** (:func:`settle`, after the send stage): one listing of the review ledger
 (``<housekeeping>/{api}/reviews/``) tells which pages were decided (``<name>.approved.json``,
@@ -27,6 +27,7 @@ page's review writes its rows to.) Without ``review_below`` none of this runs: n
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,7 +44,7 @@ from airflow_provider_hwocr.runtime.review.apply import (
     ledger_prefix,
     review_name,
 )
-from airflow_provider_hwocr.runtime.review.gate import held_fields
+from airflow_provider_hwocr.runtime.review.gate import HeldField, held_fields
 from airflow_provider_hwocr.runtime.review.rule import ReviewRule
 from airflow_provider_hwocr.runtime.store import ResultStore
 
@@ -90,7 +91,13 @@ def _day(run: BatchRun) -> str | None:
 
 
 class Holder:
-    """Decides, in a writer thread right after a page's result is stored, whether the page is held."""
+    """Decides, in a writer thread, whether a page is held, and writes a held page's marker.
+
+    Fails closed: :meth:`mark` writes the marker *before* the page's result (a failure there fails
+    the write as a result write would: the answer is kept, the page is not done, and a later run
+    stores it and holds it then), so a stored result that should wait for a person always has its
+    marker, and a re-run, which learns what waits from the markers, holds it again.
+    """
 
     def __init__(self, run: BatchRun, rule: ReviewRule) -> None:
         self.rule = rule
@@ -99,36 +106,48 @@ class Holder:
         self.slug = run.pipeline.api.slug
         self.log = run.log
         self.day = _day(run)
+        self._marked: set[str] = set()  # result keys whose marker this run wrote
+        self._lock = threading.Lock()
 
-    def hold(self, item: Item, response: Any, entry: dict[str, Any]) -> None:
-        """Make ``entry`` (a ``done`` entry) ``held`` when a gating field is uncertain; write its marker."""
-        held = held_fields(self.slug, getattr(response, "result", None), self.rule)
-        if not held or not item.key:
-            return
+    def _held(self, item: Item, response: Any) -> list[HeldField]:
+        return held_fields(self.slug, getattr(response, "result", None), self.rule) if item.key else []
+
+    def _descriptor(self, item: Item, held: list[HeldField], source: Any, result_uri: Any) -> dict[str, Any]:
         page = item.page if isinstance(item, PageItem) else None
         pages = item.count if isinstance(item, PageItem) else None
-        fields = [h.field for h in held]
         thresholds = {h.field: h.threshold for h in held}
-        entry["status"] = "held"
-        entry["held_fields"] = fields
-        entry["thresholds"] = thresholds
-        marker = descriptor(
-            entry["source"], page, pages, entry["result_uri"], self.slug, fields, self.day, thresholds
+        return descriptor(
+            source, page, pages, result_uri, self.slug, [h.field for h in held], self.day, thresholds
         )
+
+    def mark(self, item: Item, response: Any) -> None:
+        """Before the result is stored: a held page's marker (raises if it cannot be written)."""
+        held = self._held(item, response)
+        if not held:
+            return
+        assert item.key is not None
+        marker = self._descriptor(item, held, item.source, self.store.uri(item.key))
         key = held_marker_key(self.store, review_name(item.key, self.slug))
-        try:
-            self.obs.put_bytes(
-                self.store.bucket, key, json.dumps(marker, ensure_ascii=False).encode("utf-8"),
-                content_type="application/json",
-            )  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - the page is held this run; a re-run would not know it
-            entry["held_marker"] = None
-            self.log.error(
-                "%s: held for review, but its marker %s could not be written (%s): a re-run will not hold it again",
-                entry["source"],
-                key,
-                exc,
-            )
+        self.obs.put_bytes(
+            self.store.bucket, key, json.dumps(marker, ensure_ascii=False).encode("utf-8"),
+            content_type="application/json",
+        )  # fmt: skip
+        with self._lock:
+            self._marked.add(item.key)
+
+    def hold(self, item: Item, response: Any, entry: dict[str, Any]) -> None:
+        """After the result is stored: make ``entry`` (a ``done`` entry) ``held`` when a gating field
+        is uncertain (its marker is written by :meth:`mark`, or here if that did not run)."""
+        held = self._held(item, response)
+        if not held:
+            return
+        entry["status"] = "held"
+        entry["held_fields"] = [h.field for h in held]
+        entry["thresholds"] = {h.field: h.threshold for h in held}
+        with self._lock:
+            marked = item.key in self._marked
+        if not marked:  # stored by a path that did not mark it first (an answer kept through an outage)
+            self.mark(item, response)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -417,7 +417,7 @@ class _Sender:
                 finished=self.finish,
                 stop=self.halt,
                 journal=self.journal,  # keeps an answer whose result cannot be stored
-                hold=self.holder(),  # review_below: an uncertain page ends held
+                **self.review_gate(),  # review_below: an uncertain page ends held
             )
         queue: Iterator[Item] = self.work(todo)
         try:
@@ -429,10 +429,14 @@ class _Sender:
         for item in queue:  # left over after a stop
             self.finish(item, not_attempted(item.source))
 
-    def holder(self) -> Callable[[Item, Any, dict[str, Any]], None] | None:
-        """With ``review_below``: what tells a stored page to wait for a person."""
+    def review_gate(self) -> dict[str, Any]:
+        """With ``review_below``: what marks a page that waits for a person before its result is
+        stored (``mark``) and makes its entry ``held`` after (``hold``); nothing without it."""
         rule = self.settings.ocr.review
-        return None if rule is None else Holder(self.run, rule).hold
+        if rule is None:
+            return {}
+        holder = Holder(self.run, rule)
+        return {"mark": holder.mark, "hold": holder.hold}
 
     @property
     def tick(self) -> float:

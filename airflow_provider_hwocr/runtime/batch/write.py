@@ -101,6 +101,8 @@ class ResultWriter:
     :param journal: keeps the answers that cannot be stored (``None``: they are not kept).
     :param hold: with ``review_below``, called with ``(item, response, entry)`` once a result is stored:
         it makes the ``done`` entry ``held`` when the answer is uncertain.
+    :param mark: with ``review_below``, called with ``(item, response)`` before a result is stored: it
+        writes a held page's marker first, and an error there fails the write like the result's own.
     """
 
     def __init__(
@@ -114,9 +116,11 @@ class ResultWriter:
         stop: Callable[[BaseException], None],
         journal: ProgressJournal | None = None,
         hold: Callable[[Item, Any, dict[str, Any]], None] | None = None,
+        mark: Callable[[Item, Any], None] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.hold = hold
+        self.mark = mark
         self.log = log
         self.finished = finished
         self.stop = stop
@@ -180,6 +184,8 @@ class ResultWriter:
 
     def _write(self, item: Item, response: Any, summary: dict[str, Any]) -> None:
         try:
+            if self.mark is not None:  # review_below: a held page's marker before its result
+                self.mark(item, response)
             outcome = self._store(item, response, summary, tries=TRIES_PER_KEY)
         except Exception as exc:  # noqa: BLE001 - the answer is kept; some errors stop the batch
             self._not_stored(item, response, summary, exc)

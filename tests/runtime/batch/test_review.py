@@ -191,3 +191,33 @@ def test_review_arguments_are_checked_when_the_dag_is_parsed(fast_bucket):
         batch_op(fast_bucket, api="vat-invoice", review_below=0.9, review_fields=["no_such_field"])
     with pytest.raises(HuaweiOcrValidationError, match="review_timeout"):
         batch_op(fast_bucket, api="vat-invoice", review_below=0.9, review_timeout=60)
+
+
+def test_a_held_page_whose_marker_cannot_be_written_is_not_stored_as_done_and_the_next_run_holds_it(
+    day, obs, emulator, monkeypatch
+):
+    """Fails closed: the marker goes before the result, so a result that waits for a person always has
+    one (a re-run learns what waits from the markers). A marker that cannot be written fails the
+    page's write like its result's: the paid answer is kept, and the next run stores and holds it."""
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+    real_put = HuaweiObsHook.put_bytes
+
+    def put_refusing_markers(self, bucket, key, data, **kwargs):
+        if "/reviews/held/" in key:
+            raise OSError("the object store refused the marker")
+        return real_put(self, bucket, key, data, **kwargs)
+
+    monkeypatch.setattr(HuaweiObsHook, "put_bytes", put_refusing_markers)
+    with pytest.raises(Exception, match="failed"):
+        _run(day)
+    calls = emulator.count("vat-invoice")
+    results = [k for k in obs.list_keys(day, "ocr/") if k.endswith(".vat-invoice.json") and "_hwocr" not in k]
+    assert len(results) == 1  # the certain page only: the uncertain one is not stored without its marker
+    monkeypatch.setattr(HuaweiObsHook, "put_bytes", real_put)
+
+    again = _run(day)
+    assert emulator.count("vat-invoice") == calls  # the kept answer is stored now: not paid again
+    assert [d["source"] for d in again["held"]] == [f"obs://{day}/day/unsure.png"]
+    markers = obs.list_keys(day, ledger_prefix_of(day) + "held/")
+    assert len(markers) == 1
