@@ -14,6 +14,8 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from airflow_provider_hwocr.client.images import sniff_format
+
 __all__ = [
     "CROPS_DIR",
     "PLUGIN_PREFIX",
@@ -67,16 +69,16 @@ def image_key(pointer: Any, image: str) -> tuple[str, str] | None:
     return bucket, key
 
 
+#: Served image formats (the catalog's names, as :func:`sniff_format` tells them) -> content type.
+_MEDIA_TYPES = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+    "BMP": "image/bmp",
+}
+
+
 def image_media_type(data: bytes) -> str:
-    """The content type of a served image, from its first bytes."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data.startswith(b"BM"):
-        return "image/bmp"
-    return "application/octet-stream"
+    """The content type of a served image, from its first bytes (the catalog's signatures)."""
+    return _MEDIA_TYPES.get(sniff_format(data[:4096]) or "", "application/octet-stream")

@@ -30,6 +30,7 @@ from PIL import Image
 from airflow_provider_hwocr.catalog import get_api
 from airflow_provider_hwocr.catalog.pages import page_mode, render_limits
 from airflow_provider_hwocr.client.documents import render_page
+from airflow_provider_hwocr.client.images import sniff_format
 
 __all__ = ["SERVICE_PDF_DPI", "crop_png", "page_image"]
 
@@ -39,7 +40,6 @@ SERVICE_PDF_DPI = 150
 #: The largest page drawn (pixels), as the emulator caps it: a huge page is drawn smaller.
 _MAX_PIXELS = 24_000_000
 _PDFIUM_LOCK = threading.Lock()
-_PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def _png(image: Image.Image) -> bytes:
@@ -49,7 +49,7 @@ def _png(image: Image.Image) -> bytes:
 
 
 def _image(data: bytes) -> bytes:
-    if data.startswith(_PNG):
+    if sniff_format(data) == "PNG":
         return data
     with Image.open(io.BytesIO(data)) as image:
         image.load()
