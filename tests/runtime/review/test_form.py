@@ -76,7 +76,9 @@ def test_the_params_are_airflows_serialized_params(invoice_result):
     form = review_form(VAT, DESCRIPTOR, held, crops, None, on_timeout="fail", language="en")
     for serialized in form.params.values():
         param = Param.deserialize(serialized, Param.__version__)
-        assert param.serialize() == serialized
+        again = param.serialize()
+        # Airflow 3.1 serializes a param without its "source" (the form writes it, for 3.2+)
+        assert again == {k: v for k, v in serialized.items() if k in again or k != "source"}
         assert param.resolve() == serialized["value"]  # valid against its own schema
         assert param.resolve("1180.00") == "1180.00"
     assert form.defaults is None
