@@ -7,7 +7,13 @@ User-Agent, so only the provider's requests are counted.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -125,3 +131,37 @@ def called_keys(emulator) -> Counter[str]:
         if url:
             out[unquote(urlsplit(url).path).split("/", 2)[2]] += 1
     return out
+
+
+_KILLED_BATCH = """
+import sys
+from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
+HuaweiOcrBatchOperator(
+    task_id="batch", api="general-text", source_uri=sys.argv[1], output_uri=sys.argv[2],
+    max_concurrency=4, qps=None, checkpoint_every=10, checkpoint_interval=0.5,
+).execute({})
+"""
+
+
+def kill_batch_after(bucket: str, emulator, tmp_path, calls: float, *, timeout: float = 120) -> None:
+    """Run a batch over ``day/`` into ``ocr/`` in a child process (as a worker's task runs) and
+    SIGKILL it once the emulator has had ``calls`` calls; then let the calls in flight land."""
+    script = tmp_path / "batch.py"
+    script.write_text(textwrap.dedent(_KILLED_BATCH))
+    proc = subprocess.Popen(
+        [sys.executable, str(script), f"obs://{bucket}/day/", f"obs://{bucket}/ocr/"],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while emulator.count(SLUG) < calls and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert proc.poll() is None, "the batch finished (or died) before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    time.sleep(0.3)  # calls in flight at the kill reach the emulator's log

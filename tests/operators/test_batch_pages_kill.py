@@ -5,28 +5,13 @@ batch runs in a child process, as a worker's task does."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 from collections import Counter
 from urllib.parse import unquote, urlsplit
 
 from airflow_provider_hwocr.catalog import get_api
 from airflow_provider_hwocr.catalog.pages import page_field
 from airflow_provider_hwocr.testing.documents import numbered_pdf
-from tests.helpers.batch_env import SLUG, make_batch, manifest_of
-
-_KILLED_BATCH = """
-import sys
-from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
-HuaweiOcrBatchOperator(
-    task_id="batch", api="general-text", source_uri=sys.argv[1], output_uri=sys.argv[2],
-    max_concurrency=4, qps=None, checkpoint_every=10, checkpoint_interval=0.5,
-).execute({})
-"""
+from tests.helpers.batch_env import SLUG, kill_batch_after, make_batch, manifest_of
 
 CONCURRENCY = 4
 
@@ -52,25 +37,7 @@ def test_sigkill_at_40_percent_of_the_pages_and_a_rerun_pay_again_only_what_was_
         obs.put_bytes(obs_bucket, f"day/doc{i:03d}.pdf", data)
     total = documents * pages
     emulator.config.latency_ms = 25
-    script = tmp_path / "batch.py"
-    script.write_text(textwrap.dedent(_KILLED_BATCH))
-    proc = subprocess.Popen(
-        [sys.executable, str(script), f"obs://{obs_bucket}/day/", f"obs://{obs_bucket}/ocr/"],
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while emulator.count(SLUG) < 0.4 * total and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert proc.poll() is None, "the batch finished (or died) before it could be killed"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    time.sleep(0.3)  # calls in flight at the kill reach the emulator's log
+    kill_batch_after(obs_bucket, emulator, tmp_path, 0.4 * total, timeout=180)
     first = _page_calls(emulator)
     assert 0.35 * total <= sum(first.values()) < total
 

@@ -7,16 +7,10 @@ Object-server requests are counted where they arrive (``counted``, see ``tests.h
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 from urllib.parse import unquote
 
 from airflow_provider_hwocr.client.sources import parse_obs_uri
-from tests.helpers.batch_env import PNG, SLUG, called_keys, make_batch, manifest_of
+from tests.helpers.batch_env import PNG, SLUG, called_keys, kill_batch_after, make_batch, manifest_of
 from tests.helpers.images import png
 from tests.helpers.obs_env import bulk_put
 
@@ -173,15 +167,6 @@ def test_signed_urls_stay_secret_and_the_masker_does_not_grow_with_the_batch(
 
 # --- crash safety -------------------------------------------------------------------------
 
-_KILLED_BATCH = """
-import sys
-from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
-HuaweiOcrBatchOperator(
-    task_id="batch", api="general-text", source_uri=sys.argv[1], output_uri=sys.argv[2],
-    max_concurrency=4, qps=None, checkpoint_every=10, checkpoint_interval=0.5,
-).execute({})
-"""
-
 
 def test_sigkill_mid_batch_leaves_a_partial_manifest_and_the_rerun_pays_nothing_twice(
     obs, obs_bucket, emulator, tmp_path
@@ -189,26 +174,7 @@ def test_sigkill_mid_batch_leaves_a_partial_manifest_and_the_rerun_pays_nothing_
     n = 200
     bulk_put(obs_bucket, [f"day/k{i:04d}.png" for i in range(n)], PNG)
     emulator.config.latency_ms = 25
-    script = tmp_path / "batch.py"
-    script.write_text(textwrap.dedent(_KILLED_BATCH))
-    output = f"obs://{obs_bucket}/ocr/"
-    proc = subprocess.Popen(
-        [sys.executable, str(script), f"obs://{obs_bucket}/day/", output],
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while emulator.count(SLUG) < 0.4 * n and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert proc.poll() is None, "the batch finished (or died) before it could be killed"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    time.sleep(0.3)  # calls in flight at the kill reach the emulator's log
+    kill_batch_after(obs_bucket, emulator, tmp_path, 0.4 * n)
     first_calls = called_keys(emulator)
     stored = {
         k for k in obs.list_keys(obs_bucket, "ocr/") if k.endswith(f".{SLUG}.json") and "_hwocr" not in k
