@@ -186,7 +186,9 @@ def test_a_retry_fails_with_on_overlap_fail_when_the_earlier_try_renews_its_leas
 ):
     _put_day(fast_conn, fast_bucket, 3)
     store = start(fast_bucket).store
-    _plant_lease(obs, store, run_id="manual__1", try_number=1, expires_in=1.0)
+    _plant_lease(
+        obs, store, run_id="manual__1", try_number=1, expires_in=5.0
+    )  # renewed long before it expires, even under load
     renew = threading.Timer(
         0.3, _plant_lease, args=(obs, store), kwargs={"run_id": "manual__1", "try_number": 1}
     )
