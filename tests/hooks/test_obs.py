@@ -322,6 +322,7 @@ def _self_signed(tmp_path, name: str, *, ip: str | None = None, dns: str | None 
     return str(cert_path), str(key_path)
 
 
+@pytest.mark.timing
 def test_tls_really_checks_certificate_and_host_name(monkeypatch, emulator, obs_server, tmp_path):
     bucket = create_bucket()
     obs_client().putContent(bucket, "k", content=b"over tls")
@@ -486,6 +487,7 @@ def test_threads_share_a_pool_of_at_most_one_connection_each(fast_conn, fast_buc
     hook.close()
 
 
+@pytest.mark.timing
 def test_a_connection_the_server_closed_while_idle_is_not_reused(
     fast_conn, fast_bucket, monkeypatch, emulator
 ):

@@ -117,6 +117,7 @@ def test_rejects_a_rate_that_cannot_work(bad):
         AdaptiveRateLimiter(bad)
 
 
+@pytest.mark.timing
 def test_against_the_emulator_limit_below_the_configured_qps():
     """Emulator at 20/s, limiter starting at 40/s, 8 threads: <5% throttled, >=85% of the limit."""
     limit, calls = 20.0, 300

@@ -47,6 +47,7 @@ def test_trigger_serialize_round_trip():
             "min_size", "metadata_keys", "poke_interval", "timeout"} <= set(kwargs)  # fmt: skip
 
 
+@pytest.mark.timing
 def test_trigger_waits_without_blocking_the_event_loop(monkeypatch, emulator, obs_bucket):
     """Every OBS answer takes 1 s here; a 20 ms ticker must keep ticking while the trigger waits.
 

@@ -18,6 +18,9 @@ from airflow_provider_hwocr.errors import HuaweiOcrOverlapError
 from airflow_provider_hwocr.runtime.batch.lease import Lease, owner_of
 from tests.helpers.d2_stages import PNG, SLUG, batch_op, full_run, start
 
+# Waits, expiries and renewals against the wall clock.
+pytestmark = pytest.mark.timing
+
 
 class Ti:
     def __init__(
@@ -158,7 +161,8 @@ def test_waiting_gives_up_after_overlap_timeout(fast_conn, fast_bucket, obs, emu
 def test_a_dead_owners_lease_expires(fast_conn, fast_bucket, obs, emulator):
     _put_day(fast_conn, fast_bucket, 3)
     store = start(fast_bucket).store
-    expires = _plant_lease(obs, store, expires_in=1.5)  # its owner died: nobody renews it
+    # its owner died: nobody renews it (4 s: still live when this run looks, even if the plant is slow)
+    expires = _plant_lease(obs, store, expires_in=4.0)
     xcom = batch_op(fast_bucket, on_overlap="wait", lease_ttl=6.0).execute(_context("manual__1"))
     assert xcom["totals"]["done"] == 3 and time.time() >= expires
     doc = _history(obs, fast_bucket, xcom["history_uri"])
@@ -172,7 +176,7 @@ def test_a_retry_waits_until_the_earlier_try_s_heartbeat_has_expired(fast_conn, 
     even with on_overlap="fail" (try 1 is not another run), then sends."""
     _put_day(fast_conn, fast_bucket, 3)
     store = start(fast_bucket).store
-    expires = _plant_lease(obs, store, run_id="manual__1", try_number=1, expires_in=1.5)
+    expires = _plant_lease(obs, store, run_id="manual__1", try_number=1, expires_in=4.0)
     xcom = batch_op(fast_bucket, on_overlap="fail").execute(_context("manual__1", try_number=2))
     assert xcom["totals"]["done"] == 3 and emulator.count(SLUG, 200) == 3
     # measured against the planted expiry, not from after the plant (its write may be slow under load)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
+
 from airflow_provider_hwocr.runtime.batch import decide, guard, select
 from airflow_provider_hwocr.runtime.batch.send import ProgressStart, progress_line
 from airflow_provider_hwocr.runtime.batch.state import _warn_damage
@@ -66,6 +68,7 @@ def _progress(log: Log) -> list[tuple[float, int, float]]:
     return out
 
 
+@pytest.mark.timing
 def test_a_half_done_batch_logs_an_eta_within_a_quarter_of_the_real_time(obs_bucket, emulator):
     bulk_put(obs_bucket, [f"day/old{i:02d}.png" for i in range(16)], PNG)
     full_run(obs_bucket)  # half the day done before this run

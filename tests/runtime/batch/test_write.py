@@ -77,6 +77,7 @@ def _item(i: int) -> Item:
 _RESPONSE = SimpleNamespace(attempts=1, billed_retries=0, request_id="req", result={"words": ["x"]})
 
 
+@pytest.mark.timing
 def test_handing_over_returns_at_once_while_there_is_room_and_waits_when_full():
     store = _Store(seconds=0.3)
     writer, finished, _ = _writer(store, threads=1, capacity=1)
@@ -137,6 +138,7 @@ def _ocr_span(emulator) -> float:
     return max(end for _, end, _ in stamps) - min(begin for begin, _, _ in stamps)
 
 
+@pytest.mark.timing
 def test_slow_puts_do_not_slow_the_ocr_calls(fast_conn, fast_bucket, emulator):
     n, concurrency, put_delay = 24, 4, 0.1
     for i in range(n):
