@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -85,6 +85,9 @@ class ImageOutcome:
     #: The page of a document this is the result of (``None``: an image), and the document's pages.
     page: int | None = None
     pages: int | None = None
+    #: The envelope stored (the object that was PUT), for a caller that makes rows of it without
+    #: reading it back; ``None`` for an outcome that stored nothing.
+    envelope: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
 
 class OcrPipeline:
@@ -295,9 +298,11 @@ class OcrPipeline:
             reference["page"] = page.page
         return reference
 
-    def _store(self, key: str, src: ImageSource, response: Any, summary: dict[str, Any]) -> dict[str, Any]:
+    def _store(
+        self, key: str, src: ImageSource, response: Any, summary: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Write one answer under ``key``; a page's key names its page and the document's page count,
-        which its envelope and text pages record."""
+        which its envelope and text pages record. Returns (the reference, the envelope written)."""
         store = self.store
         assert store is not None
         page = store.parse_page_key(key)
@@ -338,7 +343,7 @@ class OcrPipeline:
         reference: dict[str, Any] = {"uri": uri, "summary": summary, "etag": etag}
         if page is not None:
             reference["page"] = page.page
-        return reference
+        return reference, doc
 
     # --- one image ------------------------------------------------------------------
 
@@ -427,7 +432,7 @@ class OcrPipeline:
         self, key: str, src: ImageSource, response: Any, summary: dict[str, Any]
     ) -> ImageOutcome:
         """Write one answer under ``key`` (and its text, with ``export_text``); the image is done once this returns."""
-        reference = self._store(key, src, response, summary)
+        reference, doc = self._store(key, src, response, summary)
         etag = reference.pop("etag", None)
         page = self.page_of(key)
         return ImageOutcome(
@@ -441,6 +446,7 @@ class OcrPipeline:
             result_etag=etag,
             page=None if page is None else page.page,
             pages=None if page is None else page.pages,
+            envelope=doc,
         )
 
     def send(self, src: ImageSource, key: str | None) -> ImageOutcome:

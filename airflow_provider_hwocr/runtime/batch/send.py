@@ -50,6 +50,7 @@ from airflow_provider_hwocr.runtime.batch.entries import (
 from airflow_provider_hwocr.runtime.batch.review import Holder
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.state import ProgressJournal, etag_hash, key_hash, made_hash
+from airflow_provider_hwocr.runtime.batch.tables import RunRows
 from airflow_provider_hwocr.runtime.batch.write import ResultWriter
 from airflow_provider_hwocr.runtime.costs import estimate_cost
 from airflow_provider_hwocr.runtime.documents import Document, check_image_pages
@@ -93,6 +94,9 @@ class Sent:
     #: With ``review_below``: the held pages' descriptors and the keys the tables leave out
     #: (:func:`~airflow_provider_hwocr.runtime.batch.review.settle`); ``None`` without.
     review: Any = None
+    #: With ``table_uri``: the rows of the results this run stored, made by the writers as they stored
+    #: them (:func:`~airflow_provider_hwocr.runtime.batch.tables.write_tables` takes them); else ``None``.
+    tables: RunRows | None = None
 
 
 class _Sender:
@@ -418,6 +422,7 @@ class _Sender:
                 stop=self.halt,
                 journal=self.journal,  # keeps an answer whose result cannot be stored
                 **self.review_gate(),  # review_below: an uncertain page ends held
+                **self.table_rows(),  # table_uri: each stored page's rows, from the envelope written
             )
         queue: Iterator[Item] = self.work(todo)
         try:
@@ -437,6 +442,13 @@ class _Sender:
             return {}
         holder = Holder(self.run, rule)
         return {"mark": holder.mark, "hold": holder.hold}
+
+    def table_rows(self) -> dict[str, Any]:
+        """With ``table_uri``: what makes the rows of each result as the writers store it; nothing without."""
+        if self.settings.table is None:
+            return {}
+        self.sent.tables = RunRows(self.run)
+        return {"tabled": self.sent.tables.add}
 
     @property
     def tick(self) -> float:

@@ -1,13 +1,15 @@
 """After the record stage, ``table_uri``: this run's partition of its API's tables, rebuilt whole.
 
 The rows come from the stored results of the day's selection (the pages done this run and those
-skipped as done before, each envelope read with one GET, one at a time; with ``review_below`` not
-the pages held, reviewed or rejected: each review writes its page's rows to a file of its own) and
-a ``failed`` row per page that failed, so the tables can always be rebuilt from the output prefix. Each table of the
-API (``catalog/tables.py``) goes to one object per table, day and shard
-(:func:`~airflow_provider_hwocr.runtime.tables.partitions.table_key`), replaced whole by one PUT.
-The object carries the content digest of its rows (``run_id`` left out) in its metadata: a run
-whose rows are the same writes nothing.
+skipped as done before; with ``review_below`` not the pages held, reviewed or rejected: each review
+writes its page's rows to a file of its own) and a ``failed`` row per page that failed, so the
+tables can always be rebuilt from the output prefix. The pages done this run are not read back:
+:class:`RunRows` makes their rows in the send stage's writer threads, from the envelope each has
+just stored, and spools them as they come; only the pages this run did not store (done before) are
+read, one GET each. Each table of the API (``catalog/tables.py``) goes to one object per table, day
+and shard (:func:`~airflow_provider_hwocr.runtime.tables.partitions.table_key`), replaced whole by one
+PUT. The object carries the content digest of its rows (``run_id`` left out, the rows' order too) in
+its metadata: a run whose rows are the same writes nothing.
 
 The day is the run's logical date (``ds``), else the date of ``dag_run.run_after``, else today
 (UTC).
@@ -15,7 +17,8 @@ The day is the run's logical date (``ds``), else the date of ``dag_run.run_after
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
     from airflow_provider_hwocr.runtime.batch.run import BatchRun
     from airflow_provider_hwocr.runtime.batch.send import Sent
 
-__all__ = ["DIGEST_METADATA", "check_table_format", "table_day", "write_tables"]
+__all__ = ["DIGEST_METADATA", "RunRows", "check_table_format", "table_day", "write_tables"]
 
 #: The user metadata holding a table file's content digest.
 DIGEST_METADATA = "hwocr-table-digest"
@@ -101,10 +104,69 @@ def _failed(run: BatchRun, sent: Sent) -> list[dict[str, Any]]:
     return sorted(failed, key=lambda e: (str(e.get("source")), int(e.get("page") or 1)))
 
 
-def _rows(run: BatchRun, plan: Plan, sent: Sent, report: Report) -> Iterator[dict[str, list[Row]]]:
-    """The rows of every table, a result (or failed page) at a time."""
+class RunRows:
+    """The rows of the results this run stores, made in the writer threads as each PUT returns.
+
+    :meth:`add` (thread-safe) turns a stored envelope into its rows and adds them to the tables'
+    spooled files (row groups go to disk as they fill: nothing holds a day's rows), and remembers its
+    key; :func:`write_tables` then reads back only the other pages. A page whose rows could not be
+    made is not remembered (it is read back, and an error shows there as it would); once adding to
+    the files failed, none is used (every page is read back).
+    """
+
+    def __init__(self, run: BatchRun) -> None:
+        self.run_id = run.run_id
+        self.uri = run.store.uri
+        self.spools = TableSpools(run.pipeline.api.slug, run.settings.table_format)
+        #: The result keys whose rows are in :attr:`spools`.
+        self.keys: set[str] = set()
+        self.failed: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def add(self, key: str | None, envelope: dict[str, Any] | None) -> None:
+        """The rows of the envelope stored under ``key`` (``None``: left to be read back); never raises."""
+        if key is None or envelope is None:
+            return
+        try:
+            rows = envelope_rows(envelope, run_id=self.run_id, result_uri=self.uri(key))
+        except Exception:  # noqa: BLE001 - read back by write_tables, which reports the error
+            return
+        with self._lock:
+            if self.failed is not None:
+                return
+            try:
+                self.spools.add(rows)
+            except Exception as exc:  # noqa: BLE001 - a file may hold part of a page: use none of them
+                self.failed = exc
+                return
+            self.keys.add(key)
+
+    def close(self) -> None:
+        """Drop the spooled files (unless :func:`write_tables` finished them)."""
+        with self._lock:
+            self.spools.close()
+
+
+def _take(run: BatchRun, sent: Sent, keys: list[str]) -> tuple[TableSpools, set[str]]:
+    """The spools to fill and the keys whose rows are in them already: the send stage's when they hold
+    only keys of ``keys``, else new ones (and every key is read back)."""
+    found: RunRows | None = sent.tables
+    sent.tables = None
+    if found is not None:
+        if found.failed is None and found.keys.issubset(keys):
+            return found.spools, found.keys
+        found.close()
+        run.log.info(
+            "Tables: the rows made while writing are not used (%s); every result is read back",
+            found.failed if found.failed is not None else "they name results the tables leave out",
+        )
+    return TableSpools(run.pipeline.api.slug, run.settings.table_format), set()
+
+
+def _rows(run: BatchRun, keys: Iterable[str], sent: Sent) -> Iterator[dict[str, list[Row]]]:
+    """The rows of the results under ``keys`` (one GET each) and of every failed page, a page at a time."""
     store, api, run_id = run.store, run.pipeline.api.slug, run.run_id
-    for key in _result_keys(run, plan, sent, report):
+    for key in keys:
         envelope = run.obs.get_json(store.bucket, key)
         yield envelope_rows(envelope, run_id=run_id, result_uri=store.uri(key))
     for entry in _failed(run, sent):
@@ -142,13 +204,18 @@ def write_tables(run: BatchRun, plan: Plan, sent: Sent, report: Report) -> list[
     """
     settings = run.settings
     if settings.table is None or run.dry:
+        if sent.tables is not None:
+            sent.tables.close()
+            sent.tables = None
         return []
     prefix, fmt = settings.table, settings.table_format
     day = table_day(run.context)
     shard = settings.shard_index or 0
     uris, written = [], 0
-    with TableSpools(run.pipeline.api.slug, fmt) as spools:
-        for rows in _rows(run, plan, sent, report):
+    keys = _result_keys(run, plan, sent, report)
+    spools, made = _take(run, sent, keys)  # the rows of the pages this run stored: made as it stored them
+    with spools:
+        for rows in _rows(run, (key for key in keys if key not in made), sent):
             spools.add(rows)
         files = spools.finish()
     try:

@@ -103,6 +103,9 @@ class ResultWriter:
         it makes the ``done`` entry ``held`` when the answer is uncertain.
     :param mark: with ``review_below``, called with ``(item, response)`` before a result is stored: it
         writes a held page's marker first, and an error there fails the write like the result's own.
+    :param tabled: with ``table_uri``, called with ``(result key, envelope)`` once a result is stored and
+        its page is a row of the batch's tables (``done``, not held for review): the tables are made from
+        the envelopes the writers already hold, not read back.
     """
 
     def __init__(
@@ -117,10 +120,12 @@ class ResultWriter:
         journal: ProgressJournal | None = None,
         hold: Callable[[Item, Any, dict[str, Any]], None] | None = None,
         mark: Callable[[Item, Any], None] | None = None,
+        tabled: Callable[[str, dict[str, Any] | None], None] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.hold = hold
         self.mark = mark
+        self.tabled = tabled
         self.log = log
         self.finished = finished
         self.stop = stop
@@ -221,6 +226,8 @@ class ResultWriter:
             entry["recovered"] = recovered
         if self.hold is not None:
             self._gate(item, response, entry)
+        if self.tabled is not None and entry["status"] == "done":  # a held page's rows are its review's
+            self.tabled(item.key, getattr(outcome, "envelope", None))
         self.finished(item, entry)
 
     def _gate(self, item: Item, response: Any, entry: dict[str, Any]) -> None:

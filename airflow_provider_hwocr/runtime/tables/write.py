@@ -13,8 +13,9 @@ openpyxl's write-only mode (one sheet, a header row; text is never read as a for
 ``max_memory``, then on disk), and :class:`TableSpools` every table of an API in one pass over
 its envelopes. Each result (:class:`Spooled`) has its size, the bytes' SHA-256 and MD5 (the ETag
 of a single PUT) and a content :attr:`~Spooled.digest` over the schema and the rows, ``run_id``
-left out: equal digests mean the same rows in the same order, so a caller can skip the PUT of a
-file that would only say that another run wrote them. Where the files go is
+left out: equal digests mean the same rows, in whatever order they came (a batch's writer threads
+add them as each finishes), so a caller can skip the PUT of a file that would only say that another
+run wrote them. Where the files go is
 :mod:`~airflow_provider_hwocr.runtime.tables.partitions`.
 """
 
@@ -61,6 +62,8 @@ SPOOL_MEMORY = 8 * 1024 * 1024
 XLSX_MAX_ROWS = 1_048_575
 #: Columns left out of the content digest: they name the run, not the rows.
 VOLATILE = frozenset({"run_id"})
+#: The rows' digests are summed modulo this (a sum, not a XOR: two equal rows do not cancel out).
+_DIGEST_MODULUS = 1 << 256
 
 Row = Mapping[str, Any]
 
@@ -270,7 +273,8 @@ class Spooled:
     #: The bytes' SHA-256 and MD5, hex (MD5 is the ETag of a single PUT).
     sha256: str
     md5: str
-    #: SHA-256 of the format, the columns and every row but ``run_id`` (see the module).
+    #: SHA-256 of the format, the columns, the row count and the sum of every row's own SHA-256
+    #: (``run_id`` left out): the same for the same rows in any order (see the module).
     digest: str
 
     def close(self) -> None:
@@ -289,9 +293,8 @@ class _SpoolWriter:
 
     def __post_init__(self) -> None:
         self.file = tempfile.SpooledTemporaryFile(max_size=self.max_memory)  # noqa: SIM115 (closed by Spooled)
-        self._digest = hashlib.sha256(
-            repr((self.fmt, [(c.name, c.type) for c in self.table.columns])).encode()
-        )
+        self._schema = repr((self.fmt, [(c.name, c.type) for c in self.table.columns])).encode()
+        self._sum = 0  # of the rows' digests, mod 2**256: the order they come in does not count
         self._kept = tuple(n for n in self.table.names if n not in VOLATILE)
         self._values = operator.itemgetter(*self._kept)
         try:
@@ -306,8 +309,13 @@ class _SpoolWriter:
             values = self._values(row)
         except KeyError:  # a row without some columns: they are null
             values = tuple(row.get(n) for n in self._kept)
-        self._digest.update(repr(values).encode())
+        self._sum += int.from_bytes(hashlib.sha256(repr(values).encode()).digest(), "big")
         self.rows += 1
+
+    def digest(self) -> str:
+        """The content digest of the rows written so far (see :attr:`Spooled.digest`)."""
+        total = (self._sum % _DIGEST_MODULUS).to_bytes(32, "big")
+        return hashlib.sha256(self._schema + b"\0" + str(self.rows).encode() + b"\0" + total).hexdigest()
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):  # already failing: the file is dropped either way
@@ -331,7 +339,7 @@ class _SpoolWriter:
             size,
             sha.hexdigest(),
             md5.hexdigest(),
-            self._digest.hexdigest(),
+            self.digest(),
         )
 
 

@@ -101,6 +101,26 @@ def test_a_held_page_is_paid_stored_listed_and_left_out_of_the_table(day, obs, e
     assert [r["source"].rsplit("/", 1)[-1] for r in _table_rows(obs, day, header)] == ["good.png"]
 
 
+def test_the_writers_make_no_rows_of_a_held_page(day, obs, emulator):
+    """The batch's rows of the pages it stores are made by the writers, the held page's not: the tables
+    use them as they are (none names a page the tables leave out) and read no result back."""
+    from airflow_provider_hwocr.runtime.batch import record, settle_reviews, write_tables
+    from airflow_provider_hwocr.runtime.batch.tables import _result_keys
+    from tests.helpers.d2_stages import start, through_send
+
+    run = start(day, context=CONTEXT, api="vat-invoice", parameters=PARAMS, review_below=RULE,
+                review_fields=["total"], table_uri=f"obs://{day}/tables/")  # fmt: skip
+    _, plan, sent = through_send(run)
+    sent.review = settle_reviews(run, plan, sent)
+    report = record(run, plan, sent)
+    made = sent.tables.keys
+    assert [k.split("/")[-1].split("-")[0] for k in made] == ["good.png"]
+    assert made == set(_result_keys(run, plan, sent, report))  # nothing is read back
+    uris = write_tables(run, plan, sent, report)
+    header = next(u for u in uris if "/vat-invoice/" in u).removeprefix(f"obs://{day}/")
+    assert [r["source"].rsplit("/", 1)[-1] for r in _table_rows(obs, day, header)] == ["good.png"]
+
+
 def test_without_review_below_nothing_is_held_and_the_xcom_is_as_before(day, obs, emulator):
     out = _run(day, review_below=None, review_fields=None)
     assert "held" not in out and "held" not in out["totals"]

@@ -229,3 +229,76 @@ def test_line_items_join_their_page_and_keep_what_they_cannot_read(obs_bucket, o
         listed = obs.get_json(obs_bucket, _key(obs_bucket, result_uri))["result"]["item_list"]
         assert count == len(listed) == 1
         assert amount is None and raw == listed[0]["amount"]  # not a number: kept as printed
+
+
+def _parquet_rows(obs, bucket, uris):
+    """Table name -> its rows (a sorted list of their reprs: the order the rows came in does not count)."""
+    import pyarrow.parquet as pq
+
+    return {
+        u.split("/")[-3]: sorted(
+            map(repr, pq.read_table(io.BytesIO(obs.get_bytes(bucket, _key(bucket, u)))).to_pylist())
+        )
+        for u in uris
+    }
+
+
+def test_the_rows_made_while_writing_are_the_rows_a_full_read_back_makes(obs_bucket, obs, emulator, counted):
+    """The pages this run stores get their rows from the writers (no GET); those done before are read back;
+    the tables equal, row for row and digest for digest, those rebuilt by reading every result back (the
+    documented answer: one line item per invoice)."""
+    from dataclasses import replace
+
+    from airflow_provider_hwocr.runtime.batch import record, settle_reviews, write_tables
+    from airflow_provider_hwocr.runtime.contract import ObsPrefix
+    from tests.helpers.d2_stages import start, through_send
+
+    bulk_put(obs_bucket, [f"day/{i}.png" for i in range(2)], INVOICE)
+    _run(obs_bucket)  # done before: read back
+    bulk_put(obs_bucket, [f"day/{i}.png" for i in range(2, 7)], INVOICE)  # done by this run: its rows spooled
+    bulk_put(obs_bucket, ["day/small.png"], PNG)  # fails: its failed row
+    run = start(obs_bucket, context=CONTEXT, api="vat-invoice", table_uri=f"obs://{obs_bucket}/tables/")
+    _, plan, sent = through_send(run)
+    sent.review = settle_reviews(run, plan, sent)
+    report = record(run, plan, sent)
+    assert (report.totals["done"], report.totals["skipped"], report.totals["failed"]) == (5, 2, 1)
+    assert sent.tables is not None and len(sent.tables.keys) == 5
+    counted.reset()
+    spooled = write_tables(run, plan, sent, report)
+    gets = sorted(p.rsplit("/", 1)[-1] for m, p in counted.requests if m == "GET" and "/ocr/" in p)
+    assert len(gets) == 2 and all(g.startswith(("0.png-", "1.png-")) for g in gets), (
+        gets
+    )  # only the pages done before
+
+    run.settings = replace(run.settings, table=ObsPrefix(f"obs://{obs_bucket}/again/", obs_bucket, "again/"))
+    assert sent.tables is None  # taken: this write reads every result back
+    read_back = write_tables(run, plan, sent, report)
+    assert len(spooled) == len(read_back) == 4  # header, line items, two lists the sample leaves empty
+    first, second = _parquet_rows(obs, obs_bucket, spooled), _parquet_rows(obs, obs_bucket, read_back)
+    assert first == second and len(first["vat-invoice"]) == 8 and len(first["vat-invoice__item_list"]) == 7
+    digests = [
+        obs.head(obs_bucket, _key(obs_bucket, u)).metadata[DIGEST_METADATA] for u in (*spooled, *read_back)
+    ]
+    assert digests[:4] == digests[4:]
+
+
+def test_rows_of_results_the_tables_leave_out_are_not_used(obs_bucket, obs, computed):
+    """Should the writers have made rows of a result the tables leave out, every result is read back instead."""
+    from airflow_provider_hwocr.runtime.batch import record, settle_reviews, write_tables
+    from airflow_provider_hwocr.runtime.batch.tables import RunRows
+    from tests.helpers.d2_stages import start, through_send
+
+    bulk_put(obs_bucket, [f"day/{i}.png" for i in range(2)], INVOICE)
+    run = start(obs_bucket, context=CONTEXT, api="vat-invoice", table_uri=f"obs://{obs_bucket}/tables/")
+    _, plan, sent = through_send(run)
+    sent.review = settle_reviews(run, plan, sent)
+    report = record(run, plan, sent)
+    stray = RunRows(run)  # rows of a page this run did not store: not the day's
+    key = next(iter(sent.tables.keys))
+    stray.add("ocr/elsewhere.json", obs.get_json(obs_bucket, key))
+    stray.add(key, obs.get_json(obs_bucket, key))
+    sent.tables.close()
+    sent.tables = stray
+    uris = write_tables(run, plan, sent, report)
+    header = _parquet_rows(obs, obs_bucket, uris)["vat-invoice"]
+    assert len(header) == 2 and "elsewhere" not in repr(header)

@@ -198,6 +198,25 @@ def test_the_content_digest_ignores_the_run_and_the_bytes_are_reproducible(invoi
         s.close()
 
 
+def test_the_content_digest_is_the_same_in_any_order_and_counts_each_row(invoices):
+    """Writer threads add a batch's rows in the order they finish: the digest does not see that order,
+    but it sees a row that is missing, added twice, or changed."""
+    header = header_table("vat-invoice")
+    rows = [envelope_rows(doc, run_id="r")["vat-invoice"][0] for doc in invoices]
+
+    def digest(some):
+        spooled = spool("parquet", header, some)
+        spooled.close()
+        return spooled.digest
+
+    forward = digest(rows)
+    assert digest(rows[::-1]) == forward and digest(rows[1:] + rows[:1]) == forward
+    assert digest(rows[:-1]) != forward and digest([*rows, rows[0]]) != forward
+    assert digest([*rows[:-1], {**rows[-1], "total": Decimal("0.01")}]) != forward
+    assert digest([rows[0], rows[0]]) != digest([rows[1], rows[1]])  # a sum, not a XOR: twins do not cancel
+    assert digest([rows[0], rows[0]]) != digest([])
+
+
 def test_refusals(monkeypatch):
     table = header_table("vin")
     with pytest.raises(ValueError, match="unknown table format"):
