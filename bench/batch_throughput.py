@@ -21,6 +21,8 @@ object server.
 3. **Re-run of ``--rerun-n`` finished images**, in a child process: OCR calls, object-server
    requests, bytes written, peak RSS (``getrusage``) and its growth over the child's baseline,
    and the same for the first run that made them.
+4. **Fixed cost of a run**: a one-image batch's ``execute()`` (median of ``--fixed-runs``),
+   beside the anchor on one image, at RTT 0: what a small event-triggered run pays.
 
 Every load is bounded by the counts below; everything started is stopped at the end.
 
@@ -28,6 +30,7 @@ Every load is bounded by the counts below; everything started is stopped at the 
     python bench/batch_throughput.py --quick       # smaller counts, one repeat
     python bench/batch_throughput.py --parts 1     # only the throughput table
     python bench/batch_throughput.py --parts 1 --rtt 20 --qps none   # the target cells (20 ms RTT, no rate)
+    python bench/batch_throughput.py --parts 4     # a one-image run's fixed cost
     python bench/batch_throughput.py --parts 1 --rtt 20 --qps none --conc 16 --latency-ms 200
                                                    # C = 16 at the CPU load of C = 4 with L = 50 ms
 """
@@ -293,7 +296,8 @@ def measure(servers: Servers, who: str, n: int, *, rtt: float, conc: int, qps: f
 THROUGHPUT_HEADER = [
     (
         "| L | RTT | C | qps | min(C/L, qps) | batch: sending ÷ bound | anchor: sending ÷ bound | batch ÷ anchor "
-        "| batch: whole task ÷ bound | connections (batch) | client CPU ms/img (batch, anchor) | load (1 min) |"
+        "| whole task ÷ bound (batch, anchor) | connections (batch) | client CPU ms/img (batch, anchor) "
+        "| load (1 min) |"
     ),
     "|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
@@ -313,7 +317,7 @@ def _throughput_row(
         f"| {latency * 1000:.0f} ms | {rtt * 1000:.0f} ms | {conc} | {'None' if qps is None else f'{qps:g}'} | {bound:.0f}/s "
         f"| **{med('batch', 'ratio'):.2f}** ({runs('batch')}) | {med('anchor', 'ratio'):.2f} "
         f"({runs('anchor')}) | **{med('batch', 'ratio') / med('anchor', 'ratio'):.2f}** "
-        f"| {med('batch', 'wall_ratio'):.2f} | {med('batch', 'connections'):.0f} "
+        f"| {med('batch', 'wall_ratio'):.2f}, {med('anchor', 'wall_ratio'):.2f} | {med('batch', 'connections'):.0f} "
         f"| {med('batch', 'cpu_ms'):.1f}, {med('anchor', 'cpu_ms'):.1f} | {os.getloadavg()[0]:.1f} |"
     )
 
@@ -340,6 +344,30 @@ def throughput(
                 rows.append(_throughput_row(servers.latency, rtt, conc, qps, got))
                 print(rows[-1], flush=True)
     return rows
+
+
+def fixed_cost(servers: Servers, runs: int) -> list[str]:
+    """What every run pays before and after sending: a one-image batch's ``execute()``, end to end (its
+    lease, listings, index, manifest), beside the anchor on one image, alternating, at RTT 0."""
+    servers.configure(delay=0.0)
+    took: dict[str, list[float]] = {"batch": [], "anchor": []}
+    for i in range(runs + 1):
+        for who in ("batch", "anchor"):
+            bucket = servers.bucket()
+            servers.fill(bucket, "day/", 1)
+            servers.reset()
+            if who == "batch":
+                wall = run_batch(bucket, "day/", "out/", qps=None, conc=4)
+            else:
+                wall = run_anchor(servers, bucket, "day/", "out/", qps=None, conc=4)
+            if i:  # the first of each is a warm-up: imports, first connections
+                took[who].append(wall)
+    batch, anchor = (statistics.median(took[who]) for who in ("batch", "anchor"))
+    return [
+        f"| one image, L = {servers.latency * 1000:.0f} ms, RTT 0 | batch execute() | anchor | batch − anchor | load (1 min) |",
+        "|---|---|---|---|---|",
+        f"| median of {runs} | **{batch:.3f} s** | {anchor:.3f} s | {batch - anchor:.3f} s | {os.getloadavg()[0]:.1f} |",
+    ]
 
 
 def connections(servers: Servers, n: int) -> list[str]:
@@ -432,7 +460,8 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="smaller counts, one repeat (a smoke run)")
-    parser.add_argument("--parts", default="1,2,3", help="which parts to run, e.g. 1 or 2,3")
+    parser.add_argument("--parts", default="1,2,3,4", help="which parts to run, e.g. 1 or 2,3")
+    parser.add_argument("--fixed-runs", type=int, default=15, help="one-image runs of part 4 (default 15)")
     parser.add_argument("--n", type=int, default=500, help="images per throughput run (default 500)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per cell, medians reported (default 3)")
     parser.add_argument("--conn-n", type=int, default=10_000, help="images of the connection count (part 2)")
@@ -480,6 +509,9 @@ def main() -> int:
         if 3 in parts:
             print(f"3. re-run of {args.rerun_n} finished images (child processes)", flush=True)
             out += ["", *reruns(servers, args.rerun_n, args.repeats)]
+        if 4 in parts:
+            print(f"4. fixed cost of a run: one image, medians of {args.fixed_runs}", flush=True)
+            out += ["", *fixed_cost(servers, args.fixed_runs)]
         print("\n".join(out))
         print(f"load average after: {load_average()}")
     finally:

@@ -14,8 +14,15 @@ was taken and written, and an **expiry** (wall clock, UTC).
 **Taking it.** Read it; if another run holds it alive, wait (or defer, or fail). Else write ours
 conditionally (``If-None-Match: *`` when there was none, ``If-Match`` the ETag read when it had
 expired): on a store that honours conditional writes two runs can never both write it. Whether
-it does is not assumed: the write is also checked by reading it back, as on a store without
-them (last writer wins, made safe by read-after-write consistency):
+it does is not assumed but checked on every take: right after our conditional write succeeded,
+the same write is sent once more on the same condition, which a store that checks it must refuse
+(412: the lease now exists, or its ETag is now ours). When it is refused, the take holds the lease
+at once: nothing is slept, nothing read back (a run that writes its expired lease later, or that
+read it as free and writes after ours, gets 412 too). When it is accepted (the store ignores the
+condition: what it wrote is ours again), or the write carried no condition (a store that answered
+conditions 501, a reader that gave no ETag), or the check failed on the store, the write is
+checked by reading it back, as on a store without them (last writer wins, made safe by
+read-after-write consistency):
 
 1. the read-back comes :data:`SETTLE_SECONDS` after the write *returned* (not after it began:
    a write that OBS throttled and the SDK retried lands late, and its own read-back must not
@@ -224,6 +231,7 @@ class Lease:
         self._written_at = 0.0  # monotonic: when our last write began
         self._taken_at: float | None = None  # wall clock: when our first write began
         self._etag: str | None = None
+        self._conditional = False  # whether our last write carried a condition the store checked
         self._other: dict[str, Any] | None = None  # the lease that replaced ours
         self._may_have_overwritten = False  # a run that lost the lease to us may leave a note
         self._lock = threading.RLock()
@@ -276,25 +284,56 @@ class Lease:
         began, sent = time.time(), time.monotonic()
         data = self._doc(began)
         conditional = self.bucket not in _NO_CONDITIONAL and (create or etag is not None)
+        self._conditional = False
         try:
             self._etag = self._put(data, create=create and conditional, etag=etag if conditional else None)
+            self._conditional = conditional
         except HuaweiObsPreconditionFailedError:
             raise
         except HuaweiObsError as exc:
             if not conditional or not _not_implemented(exc):
                 raise
-            _NO_CONDITIONAL.add(self.bucket)
-            self.log.info(
-                "The object store does not implement conditional writes (%s); the lease %s relies on reading it back",
-                exc.error_code or exc.status,
-                self.key,
-            )
+            self._no_conditional(exc)
             self._etag = self._put(data, create=False, etag=None)
         self._written_at = sent
         self._deadline = sent + self.ttl - self.ttl / 6  # stop before another run may take it over
         return time.monotonic()
 
+    def _no_conditional(self, exc: HuaweiObsError) -> None:
+        _NO_CONDITIONAL.add(self.bucket)
+        self.log.info(
+            "The object store does not implement conditional writes (%s); the lease %s relies on reading it back",
+            exc.error_code or exc.status,
+            self.key,
+        )
+
+    def condition_checked(self, *, create: bool, etag: str | None) -> bool:
+        """Whether the store checks the condition our write just passed: the same write, sent again on
+        the same condition (``create``: ``If-None-Match: *``; else ``If-Match: etag``), must now be
+        refused with 412. Accepted, the store ignores it (what it wrote is our lease again); an error
+        is ``False`` too: the take then reads its write back (fails closed)."""
+        began = time.time()
+        try:
+            etag_now = self._put(self._doc(began), create=create, etag=etag)
+        except HuaweiObsPreconditionFailedError:
+            return True
+        except HuaweiObsError as exc:
+            self.log.info(
+                "Could not check that the store refuses a failed condition on %s (%s); reading the lease back",
+                self.key,
+                type(exc).__name__,
+            )
+            return False
+        self._etag = etag_now or self._etag
+        self.log.info(
+            "The object store accepted a conditional write whose condition had failed: the lease %s "
+            "relies on reading it back",
+            self.key,
+        )
+        return False
+
     def _put(self, data: bytes, *, create: bool, etag: str | None) -> str | None:
+        """PUT ``data`` to the lease, with the conditions asked for; the new ETag."""
         conditions: dict[str, Any] = {}
         if create:
             conditions["if_none_match"] = True
@@ -317,12 +356,19 @@ class Lease:
         other = self._foreign(doc)
         if other is not None:
             return other
-        self._taken_at = time.time()
+        self._taken_at = wall = time.time()
+        create, over = etag is None, etag or None
         try:  # conditionally: over what was read, or where nothing was
-            returned = self._write(create=etag is None, etag=etag or None)
+            returned = self._write(create=create, etag=over)
         except HuaweiObsPreconditionFailedError:  # another run wrote it since we read it
             return self._refused()
         self._may_have_overwritten = doc is not None
+        if self._conditional and self.condition_checked(create=create, etag=over):
+            # Our write landed on exactly what we read (none, or that expired lease): no other run's
+            # write came between, and any later one is refused. Held from when the write began. (A
+            # holder paused past its expiry may still leave a note: wrap_up reads it.)
+            self._verdict, self._verdict_at, self._confirmed_wall = True, self._written_at, wall
+            return None
         # Our token already there: a write of an earlier try that seemed to fail landed late, over
         # whoever held it then, who stops at its next look (at most ttl / 6 away).
         late = doc is not None and doc.get("token") == self.token

@@ -332,6 +332,37 @@ def test_a_store_that_does_not_implement_conditional_writes_is_written_plainly(
         lease.release()
 
 
+@pytest.mark.parametrize(("conditional", "checked"), [("honour", True), ("ignore", False), ("refuse", False)])
+def test_a_take_reads_back_only_on_a_store_that_does_not_check_its_conditions(
+    fast_conn, fast_bucket, obs, monkeypatch, conditional, checked
+):
+    """A store that refuses a failed condition (412): the take holds the lease as its conditional write
+    returns, with no settle slept. One that ignores conditions or does not implement them: the take
+    reads its write back after the settle, twice. Either way the lease is this run's."""
+    from airflow_provider_hwocr.runtime.batch import lease as lease_module
+
+    monkeypatch.setattr(lease_module, "_NO_CONDITIONAL", set())
+    monkeypatch.setenv("HWOCR_LEASE_SETTLE", "0.5")
+    fast_conn.conditional = conditional
+    store = start(fast_bucket).store
+    # An expired lease there (taken over If-Match its ETag), then none (released: If-None-Match).
+    for planted in (True, False):
+        if planted:
+            _plant_lease(obs, store, expires_in=-1.0)
+        lease = _lease(obs, store)
+        began = time.monotonic()
+        lease.take("fail", None)
+        took = time.monotonic() - began
+        try:
+            assert lease.held and _lease_doc(obs, store)["token"] == lease.token
+            if checked:
+                assert took < lease.settle  # no settle slept, nothing read back
+            else:
+                assert took >= 2 * lease.settle  # read back twice, a settle apart
+        finally:
+            lease.release()
+
+
 def test_a_slow_take_reads_back_later(fast_conn, fast_bucket, obs):
     store = start(fast_bucket).store
     lease = _lease(obs, store)
