@@ -62,6 +62,7 @@ Row = dict[str, Any]
 _CURRENCY = re.compile(r"[¥$]|元|圆|人民币|CNY|RMB", re.IGNORECASE)
 _NUMBER = re.compile(r"[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?")
 _MINUS = str.maketrans({"−": "-", "—": "-"})
+_ASCII_DIGIT = re.compile(r"[0-9]")
 
 
 def parse_amount(value: Any, scale: int = 2, precision: int = 18) -> Decimal | None:
@@ -74,7 +75,12 @@ def parse_amount(value: Any, scale: int = 2, precision: int = 18) -> Decimal | N
     """
     if isinstance(value, bool) or value is None:
         return None
-    text = unicodedata.normalize("NFKC", str(value)).translate(_MINUS)
+    text = str(value)
+    if text.isascii():  # NFKC and the minus signs leave it as it is
+        if _ASCII_DIGIT.search(text) is None:  # no number in it (a placeholder, a word)
+            return None
+    else:
+        text = unicodedata.normalize("NFKC", text).translate(_MINUS)
     text = _CURRENCY.sub("", text).replace(" ", "")
     if not text or not _NUMBER.fullmatch(text) or not any(ch.isdigit() for ch in text):
         return None
@@ -229,6 +235,15 @@ class _Cell:
     steps: Steps
     read: Callable[[Any], tuple[Any, str | None]]
     raw: str | None
+    #: A path whose last step is a field, not a list (most are): that field's key; else ``None``.
+    key: str | None = None
+    #: A plain text column: a ``str`` value is taken as it is (what its reader would make of it).
+    text: bool = False
+
+
+#: Cells by the object that holds their fields: the steps to it (``None``: cells whose path ends in
+#: a list, each read along its own path), then its cells, so each object is found once per row.
+Groups = tuple[tuple[Steps | None, tuple[_Cell, ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -239,18 +254,28 @@ class _Plan:
     #: Key columns of the enclosing lists and the item's own index, in order.
     index_names: tuple[str, ...]
     cells: tuple[_Cell, ...]
+    groups: Groups
+
+
+def _cell(column: Column) -> tuple[Steps | None, _Cell]:
+    """(the steps to the object holding the column's field, or ``None``; the column's cell)."""
+    steps = _steps(column.source or "")
+    text = column.parse not in ("json", "amount", "date") and column.type == "string"
+    if steps and not steps[-1][1]:
+        return steps[:-1], _Cell(column.name, steps, _reader(column), column.raw, steps[-1][0], text)
+    return None, _Cell(column.name, steps, _reader(column), column.raw, text=text)
 
 
 def _plan(table: Table) -> _Plan:
-    cells = tuple(
-        _Cell(c.name, _steps(c.source), _reader(c), c.raw)
-        for c in table.columns
-        if c.source is not None and c.role in ("field", "confidence")
-    )
+    found = [_cell(c) for c in table.columns if c.source is not None and c.role in ("field", "confidence")]
+    grouped: dict[Steps | None, list[_Cell]] = {}
+    for base, cell in found:
+        grouped.setdefault(base, []).append(cell)
     fixed = {"source", "page", "result_index"}
     index_names = tuple(k for k in table.keys if k not in fixed)
     items = None if table.path is None else _steps(table.path)
-    return _Plan(table, items, index_names, cells)
+    groups = tuple((base, tuple(cells)) for base, cells in grouped.items())
+    return _Plan(table, items, index_names, tuple(cell for _, cell in found), groups)
 
 
 @cache
@@ -258,13 +283,39 @@ def _plans(slug: str) -> tuple[_Plan, ...]:
     return tuple(_plan(t) for t in api_tables(slug))
 
 
-def _fill(row: Row, cells: tuple[_Cell, ...], item: Any, indices: tuple[int, ...]) -> Row:
-    for cell in cells:
-        value, raw = cell.read(_get(item, cell.steps, indices))
+def _fill(row: Row, groups: Groups, item: Any, indices: tuple[int, ...]) -> Row:
+    """``row`` with every cell read from ``item``; an absent value is null, read by no reader (each
+    makes ``(None, None)`` of it, and the row holds ``None`` already)."""
+    for base, cells in groups:
+        if base is None:
+            for cell in cells:
+                _set(row, cell, _get(item, cell.steps, indices))
+            continue
+        node = _get(item, base, indices) if base else item
+        if not isinstance(node, dict):
+            continue
+        for cell in cells:
+            found = node.get(cell.key)
+            if found is None:
+                continue
+            if cell.text and type(found) is str:
+                row[cell.name] = found
+                if cell.raw is not None:
+                    row[cell.raw] = None
+            else:
+                value, raw = cell.read(found)
+                row[cell.name] = value
+                if cell.raw is not None:
+                    row[cell.raw] = raw
+    return row
+
+
+def _set(row: Row, cell: _Cell, found: Any) -> None:
+    if found is not None:
+        value, raw = cell.read(found)
         row[cell.name] = value
         if cell.raw is not None:
             row[cell.raw] = raw
-    return row
 
 
 def _list_rows(plan: _Plan, item: Any, keys: Row) -> Iterator[Row]:
@@ -273,7 +324,7 @@ def _list_rows(plan: _Plan, item: Any, keys: Row) -> Iterator[Row]:
         row = dict.fromkeys(plan.table.names)
         row.update(keys)
         row.update(zip(plan.index_names, indices))
-        yield _fill(row, plan.cells, item, indices)
+        yield _fill(row, plan.groups, item, indices)
 
 
 # --- the envelope --------------------------------------------------------------------------------
@@ -424,7 +475,7 @@ def _header(plan: _Plan, item: Any, prov: Row, status: tuple[str, str | None]) -
     row = dict.fromkeys(plan.table.names)
     row.update({k: v for k, v in prov.items() if k in row})
     row["status"], row["error"] = status
-    return row if item is None else _fill(row, plan.cells, item, ())
+    return row if item is None else _fill(row, plan.groups, item, ())
 
 
 def failure_rows(
