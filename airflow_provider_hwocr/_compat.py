@@ -26,7 +26,7 @@ imports this module): no I/O, only Airflow modules a DAG file loads anyway.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import airflow.sdk as _sdk
 import airflow.sdk.exceptions as _sdk_exceptions
@@ -85,14 +85,29 @@ conf: Any = getattr(_sdk, "conf", None)  # Airflow 3.2+
 if conf is None:  # Airflow 3.1
     from airflow.configuration import conf
 
-# Task retry policies: the classes on 3.3+, None before.
-ExceptionRetryPolicy: Any = getattr(_sdk, "ExceptionRetryPolicy", None)
-RetryAction: Any = getattr(_sdk, "RetryAction", None)
-RetryDecision: Any = getattr(_sdk, "RetryDecision", None)
-RetryRule: Any = getattr(_sdk, "RetryRule", None)
+# Task retry policies: the classes on 3.3+, None before. Looked up on first use (module
+# ``__getattr__`` below): loading them costs a DAG file that never asks for them a few ms.
+_RETRY_NAMES = ("ExceptionRetryPolicy", "RetryAction", "RetryDecision", "RetryRule")
 
-#: Whether this Airflow has task retry policies (3.3+).
-RETRY_POLICIES_AVAILABLE: bool = ExceptionRetryPolicy is not None
+if TYPE_CHECKING:
+    ExceptionRetryPolicy: Any
+    RetryAction: Any
+    RetryDecision: Any
+    RetryRule: Any
+    #: Whether this Airflow has task retry policies (3.3+).
+    RETRY_POLICIES_AVAILABLE: bool
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RETRY_NAMES:
+        value = getattr(_sdk, name, None)
+    elif name == "RETRY_POLICIES_AVAILABLE":
+        value = __getattr__("ExceptionRetryPolicy") is not None
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # looked up once
+    return value
+
 
 #: Held around every call of ours that may talk to the task supervisor (masking a
 #: secret, looking a connection up), which batch tasks make from worker threads. On

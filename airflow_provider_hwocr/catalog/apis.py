@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from airflow_provider_hwocr.catalog.invoice_rules import AMOUNT_PATTERN, CHECK_CODE_PATTERN
+from airflow_provider_hwocr.catalog.invoice_patterns import AMOUNT_PATTERN, CHECK_CODE_PATTERN
 from airflow_provider_hwocr.catalog.model import (
     NO_IMAGE,
     Api,

@@ -31,6 +31,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+# The forms of check_code and subtotal_amount (the parameter table reads them from there too).
+from airflow_provider_hwocr.catalog.invoice_patterns import (
+    AMOUNT_PATTERN,
+    BLOCKCHAIN_CHECK_CODE,
+    CHECK_CODE_PATTERN,
+    LAST_SIX_DIGITS,
+)
+
 #: The API these rules are for.
 API = "invoice-verification"
 
@@ -41,15 +49,6 @@ VAT_PAGE = "https://support.huaweicloud.com/api-ocr/ocr_03_0019.html"
 #: The API Explorer's page of the API (an earlier wording of the amount rule).
 EXPLORER = "https://apiexplorer.developer.huaweicloud.com/apiexplorer/doc?api=RecognizeInvoiceVerification&product=OCR"
 
-#: The check code of the ordinary kinds: its last six digits (the whole code has 20).
-LAST_SIX_DIGITS = r"\d{6}"
-#: A blockchain invoice's check code: five characters, digits or letters and digits.
-BLOCKCHAIN_CHECK_CODE = r"[0-9A-Za-z]{5}"
-#: Every form of ``check_code`` some kind takes (the parameter's pattern).
-CHECK_CODE_PATTERN = f"{LAST_SIX_DIGITS}|{BLOCKCHAIN_CHECK_CODE}"
-#: ``subtotal_amount`` as printed on the invoice: with its two decimals (``88.00``, not
-#: ``88`` or ``88.0``); a red-letter (negative) invoice keeps its minus sign.
-AMOUNT_PATTERN = r"-?\d+\.\d{2}"
 
 #: What ``check_code`` holds, per form.
 CHECK_CODE_MEANINGS: dict[str, str] = {

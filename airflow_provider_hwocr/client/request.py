@@ -12,7 +12,6 @@ checks are driven by the catalog: adding an API needs no code here.
 from __future__ import annotations
 
 import datetime
-import difflib
 import json
 import logging
 import os
@@ -83,6 +82,8 @@ def _as_api(api: Api | str) -> Api:
 
 
 def _suggest(value: str, allowed: tuple[str, ...]) -> str:
+    import difflib  # only for this message: a DAG file that passes good values never loads it
+
     close = difflib.get_close_matches(value, allowed, n=1) or [
         a for a in allowed if a.lower() == value.lower()
     ]

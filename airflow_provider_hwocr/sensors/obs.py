@@ -19,7 +19,6 @@ from airflow_provider_hwocr._compat import AirflowException, AirflowSensorTimeou
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError, HuaweiOcrValidationError
 from airflow_provider_hwocr.client.flags import parse_flag
 from airflow_provider_hwocr.errors import HuaweiCloudNonRetryableError
-from airflow_provider_hwocr.hooks import obs_errors
 from airflow_provider_hwocr.hooks.obs_match import (
     DEFAULT_METADATA_KEYS,
     METADATA_KEYS,
@@ -307,6 +306,8 @@ def _flag(value: Any, parameter: str) -> bool:
 
 def _error_from_event(error_type: Any, message: str) -> Exception:
     """Rebuild the trigger's exception type where it is one of ours, so retry rules still match it."""
+    from airflow_provider_hwocr.hooks import obs_errors  # the OBS errors load when an event is handled
+
     known = {
         cls.__name__: cls
         for cls in (
