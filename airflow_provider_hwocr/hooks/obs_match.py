@@ -30,13 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.client.sources import is_obs_uri, parse_obs_uri
+from airflow_provider_hwocr.hooks.obs_fields import DEFAULT_METADATA_KEYS, METADATA_KEYS
 
 if TYPE_CHECKING:
     from airflow_provider_hwocr.hooks.obs import HuaweiObsHook, ObsObjectInfo
 
-#: Fields a caller may ask for, per matched object.
-METADATA_KEYS = ("key", "uri", "size", "last_modified", "etag", "content_type", "metadata", "bucket")
-DEFAULT_METADATA_KEYS = ("key", "uri", "size")
 #: ``format`` of a sensor's value with ``return_selection=True`` (what the batch accepts).
 SELECTION_FORMAT = "hwocr-selection/1"
 #: Fields only a HEAD request returns; asking for them costs one HEAD per listed match.

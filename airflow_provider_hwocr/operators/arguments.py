@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.client.flags import parse_flag
 from airflow_provider_hwocr.client.sources import ObsLocation, parse_obs_uri
-from airflow_provider_hwocr.hooks.obs_match import selection_query
 
 if TYPE_CHECKING:
     from airflow_provider_hwocr.hooks.obs_match import ObsKeyQuery
@@ -330,6 +329,8 @@ def images_query(images: Any, *, rendered: bool = False) -> ObsKeyQuery | None:
     or for a selection left for run time)."""
     if isinstance(images, dict):
         if rendered or is_static(images):
+            from airflow_provider_hwocr.hooks.obs_match import selection_query  # only for a selection
+
             return selection_query(images)  # raises HuaweiOcrValidationError naming images
         return None
     if images is None or isinstance(images, (str, list, tuple)):

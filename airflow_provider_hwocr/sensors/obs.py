@@ -1,7 +1,8 @@
 """Sensor that waits for objects in Huawei Cloud OBS.
 
-Importing this module loads neither the OBS SDK nor the OBS hook: both are
-imported when the task runs, so DAG files parse fast.
+Importing this module loads neither the OBS SDK nor the OBS hook, nor the matching rules
+(:mod:`~airflow_provider_hwocr.hooks.obs_match`): they are imported when the task runs, so
+DAG files parse fast.
 """
 
 from __future__ import annotations
@@ -19,21 +20,14 @@ from airflow_provider_hwocr._compat import AirflowException, AirflowSensorTimeou
 from airflow_provider_hwocr.client.errors import HuaweiOcrConfigurationError, HuaweiOcrValidationError
 from airflow_provider_hwocr.client.flags import parse_flag
 from airflow_provider_hwocr.errors import HuaweiCloudNonRetryableError
-from airflow_provider_hwocr.hooks.obs_match import (
-    DEFAULT_METADATA_KEYS,
-    METADATA_KEYS,
-    ObsKeyQuery,
-    build_query,
-    describe_objects,
-    find_matches,
-    selection_value,
-)
+from airflow_provider_hwocr.hooks.obs_fields import DEFAULT_METADATA_KEYS, METADATA_KEYS
 from airflow_provider_hwocr.integration.lineage import OpenLineageMixin, record
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+    from airflow_provider_hwocr.hooks.obs_match import ObsKeyQuery
 
 #: XCom key under which the matched objects' details (``metadata_keys`` fields) are pushed.
 FILES_XCOM_KEY = "files"
@@ -141,6 +135,8 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
         return HuaweiObsHook(self.huaweicloud_ocr_conn_id, region=self.region)
 
     def _query(self) -> ObsKeyQuery:
+        from airflow_provider_hwocr.hooks.obs_match import build_query  # the matching rules load at run time
+
         return build_query(
             self.bucket,
             self.key,
@@ -174,6 +170,8 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
         first: bool = False,
     ) -> Any:
         if self.return_selection:
+            from airflow_provider_hwocr.hooks.obs_match import selection_value
+
             return selection_value(self._query(), count, files, first=uris if first else None)
         if self.max_matches is not None and count > self.max_matches:
             raise HuaweiObsTooManyMatchesError(
@@ -189,6 +187,8 @@ class HuaweiObsKeySensor(OpenLineageMixin, BaseSensorOperator):
     # --- poke mode --------------------------------------------------------------------
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
+        from airflow_provider_hwocr.hooks.obs_match import describe_objects, find_matches
+
         query = self._query()
         first = self._first_only
         result = find_matches(self.hook, query, first_only=first)
