@@ -106,7 +106,8 @@ class Holder:
         self.slug = run.pipeline.api.slug
         self.log = run.log
         self.day = _day(run)
-        self._marked: set[str] = set()  # result keys whose marker this run wrote
+        #: What :meth:`mark` found, by result key, for :meth:`hold` (the fields are read once a page).
+        self._found: dict[str, list[HeldField]] = {}
         self._lock = threading.Lock()
 
     def _held(self, item: Item, response: Any) -> list[HeldField]:
@@ -123,8 +124,13 @@ class Holder:
     def mark(self, item: Item, response: Any) -> None:
         """Before the result is stored: a held page's marker (raises if it cannot be written)."""
         held = self._held(item, response)
-        if not held:
-            return
+        if held:
+            self._write_marker(item, held)
+        if item.key:
+            with self._lock:
+                self._found[item.key] = held
+
+    def _write_marker(self, item: Item, held: list[HeldField]) -> None:
         assert item.key is not None
         marker = self._descriptor(item, held, item.source, self.store.uri(item.key))
         key = held_marker_key(self.store, review_name(item.key, self.slug))
@@ -132,22 +138,20 @@ class Holder:
             self.store.bucket, key, json.dumps(marker, ensure_ascii=False).encode("utf-8"),
             content_type="application/json",
         )  # fmt: skip
-        with self._lock:
-            self._marked.add(item.key)
 
     def hold(self, item: Item, response: Any, entry: dict[str, Any]) -> None:
         """After the result is stored: make ``entry`` (a ``done`` entry) ``held`` when a gating field
         is uncertain (its marker is written by :meth:`mark`, or here if that did not run)."""
-        held = self._held(item, response)
+        with self._lock:
+            found = self._found.pop(item.key, None) if item.key else None
+        held = self._held(item, response) if found is None else found
         if not held:
             return
         entry["status"] = "held"
         entry["held_fields"] = [h.field for h in held]
         entry["thresholds"] = {h.field: h.threshold for h in held}
-        with self._lock:
-            marked = item.key in self._marked
-        if not marked:  # stored by a path that did not mark it first (an answer kept through an outage)
-            self.mark(item, response)
+        if found is None:  # stored by a path that did not mark it first (an answer kept through an outage)
+            self._write_marker(item, held)
 
 
 @dataclass
