@@ -25,7 +25,9 @@
    everything it started, also on Ctrl-C or failure.
 
 Every operator runs in Airflow's task runner (``airflow dags test``), never by calling its
-``execute()``. A WARNING or ERROR line in a DAG run's log fails the demo, unless it is about what
+``execute()``. The DAG runs go to one Airflow process started for the demo (:func:`runner`), which
+runs Airflow's own ``dags test`` command for each: Airflow starts once, not once per run (a run
+took 17-28 s on 2 cores as a command of its own, most of it Airflow starting; 1.3-5 s now). A WARNING or ERROR line in a DAG run's log fails the demo, unless it is about what
 the DAG asks for (an API the vendor stopped selling): a false alarm is a bug. Set
 ``HWOCR_DEMO_LOGS=/some/dir`` to keep each run's log there.
 
@@ -39,13 +41,16 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -118,52 +123,144 @@ def log_problems(log: str, allowed: tuple[str, ...] | None = None) -> list[str]:
 _QUIET = "ignore:Could not import graphviz:UserWarning"
 
 
-class DagRuns:
-    """``airflow dags test`` of one DAG at a time: its OCR calls counted, its log checked."""
+#: The line the runner prints after each DAG run, then the run's outcome as JSON.
+_RUN_END = "HWOCR_DEMO_RUN_END "
+#: Longest wait for one DAG run (seconds): a hung run fails the demo instead of holding it.
+_RUN_TIMEOUT = 600.0
 
-    def __init__(self, emulator, secrets: tuple[str, ...]) -> None:
+
+class DagRuns:
+    """``airflow dags test`` of one DAG at a time: its OCR calls counted, its log checked.
+
+    The runs go to one Airflow process (:func:`runner`, started once): it runs Airflow's own
+    ``dags test`` command for each, as the CLI does, without paying Airflow's start-up again for
+    every run. Each run's output (its task logs) is read up to the line that ends it.
+    """
+
+    def __init__(self, emulator, secrets: tuple[str, ...], dags: Path) -> None:
         self.emulator = emulator
         self.secrets = secrets
         #: ``(what ran, line)`` for every WARNING or ERROR line not about the user's data.
         self.problems: list[tuple[str, str]] = []
         self.logs = Path(os.environ["HWOCR_DEMO_LOGS"]) if os.environ.get("HWOCR_DEMO_LOGS") else None
+        self.dags = dags
+        env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "PYTHONWARNINGS": _QUIET}
+        env["PYTHONUNBUFFERED"] = "1"
+        self._runner = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--runner"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            env=env,
+        )
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self._runner.stdout is not None
+        for line in self._runner.stdout:
+            self._lines.put(line)
+        self._lines.put(None)  # the runner ended
+
+    def close(self) -> None:
+        """Ends the runner: its input closed, then (if it does not end in 30 s) killed."""
+        if self._runner.stdin is not None and not self._runner.stdin.closed:
+            self._runner.stdin.close()
+        try:
+            self._runner.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._runner.kill()
+            self._runner.wait()
 
     def billable(self) -> int:
         return int(self.emulator.stats()["billable"])
 
-    def run(self, dag_id: str, *args: str, conf: dict | None = None, folder: Path = EXAMPLES) -> str:
-        """Run ``dag_id`` (of ``folder``, its DAGs folder for this run); returns its log."""
-        # -f: parse only this DAG's file, not the whole folder.
-        cmd = [
-            sys.executable,
-            "-m",
-            "airflow",
-            "dags",
-            "test",
-            dag_id,
-            *args,
-            "-f",
-            str(folder / f"{dag_id}.py"),
-        ]
-        cmd += ["-c", json.dumps({"bucket": BUCKET, **(conf or {})})]
-        env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(folder), "PYTHONWARNINGS": _QUIET}
+    def _ask(self, request: dict) -> tuple[str, dict]:
+        """Sends one request to the runner; returns its output up to the end line, and the outcome."""
+        assert self._runner.stdin is not None
+        self._runner.stdin.write(json.dumps(request) + "\n")
+        self._runner.stdin.flush()
+        lines, deadline = [], time.monotonic() + _RUN_TIMEOUT
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                sys.stdout.write("".join(lines)[-6000:])
+                raise SystemExit(f"[demo] FAILED: no end of {request} within {_RUN_TIMEOUT:.0f} s") from None
+            if line is None:
+                sys.stdout.write("".join(lines)[-6000:])
+                raise SystemExit(f"[demo] FAILED: the Airflow process ended during {request}")
+            if line.startswith(_RUN_END):
+                return "".join(lines), json.loads(line[len(_RUN_END) :])
+            lines.append(line)
+
+    def migrate(self) -> None:
+        """A throwaway Airflow database (``airflow db migrate``), in the runner."""
+        out, outcome = self._ask({"argv": ["db", "migrate"]})
+        if outcome["state"] != "success":
+            sys.stdout.write(out[-6000:])
+            raise SystemExit("[demo] FAILED: airflow db migrate")
+
+    def run(self, dag_id: str, *args: str, conf: dict | None = None) -> str:
+        """Run ``dag_id`` (an example DAG or one of the demo's own); returns its log."""
+        # -f: parse only this DAG's file, not the whole folder (each file is linked into the
+        # runner's DAGs folder, :func:`dags_folder`).
+        argv = ["dags", "test", dag_id, *args, "-f", str(self.dags / f"{dag_id}.py")]
+        argv += ["-c", json.dumps({"bucket": BUCKET, **(conf or {})})]
         before, t0 = self.billable(), time.monotonic()
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-        out = done.stdout + done.stderr
+        out, outcome = self._ask({"argv": argv})
         what = f"airflow dags test {dag_id} {' '.join(args)}".rstrip()
         if self.logs is not None:
             self.logs.mkdir(parents=True, exist_ok=True)
             (self.logs / f"{len(list(self.logs.iterdir())):02d}-{dag_id}.log").write_text(
                 out, encoding="utf-8"
             )
-        if done.returncode != 0 or "state=failed" in out.replace(" ", ""):
+        if outcome["state"] != "success" or "state=failed" in out.replace(" ", ""):
             sys.stdout.write(out[-6000:])
-            raise SystemExit(f"[demo] FAILED: {what}")
+            raise SystemExit(f"[demo] FAILED: {what} ({outcome['state']})")
         if any(secret in out for secret in self.secrets):
             raise SystemExit("[demo] FAILED: a credential appeared in the task log")
         self.problems += [(what, line) for line in log_problems(out)]
         say(f"{what}: success in {time.monotonic() - t0:.1f} s, {self.billable() - before} OCR call(s)")
         return out
+
+
+def dags_folder(workdir: Path) -> Path:
+    """One DAGs folder for every DAG the demo runs (the example DAGs and the demo's own), its
+    files linked (copied where links cannot be made), so one Airflow process runs them all."""
+    folder = workdir / "dags"
+    folder.mkdir()
+    for source in (*sorted(EXAMPLES.glob("*.py")), *sorted(DEMO_DAGS.glob("*.py"))):
+        try:
+            (folder / source.name).symlink_to(source)
+        except OSError:
+            shutil.copyfile(source, folder / source.name)
+    return folder
+
+
+def runner() -> int:
+    """The demo's Airflow process: for each request on stdin (``{"argv": [...]}``, an ``airflow``
+    command line), runs that command with Airflow's own CLI code, then prints the end line."""
+    from airflow.cli.cli_parser import get_parser
+
+    parser = get_parser()
+    for request in sys.stdin:
+        argv = json.loads(request)["argv"]
+        state = "success"
+        try:
+            args = parser.parse_args(argv)
+            args.func(args)
+        except SystemExit as exc:  # "DagRun failed", or a bad command line
+            if exc.code not in (None, 0):
+                state = f"failed: {exc.code}"
+        except Exception as exc:  # noqa: BLE001 - any error of the run: the demo shows it and stops
+            traceback.print_exc()
+            state = f"failed: {type(exc).__name__}: {exc}"
+        sys.stderr.flush()
+        print(_RUN_END + json.dumps({"state": state}), flush=True)
+    return 0
 
 
 # --- main ----------------------------------------------------------------------------
@@ -187,7 +284,7 @@ def main() -> int:
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, workdir, True)
         try:
-            return _run(stack, ak, sk, project_id, region, started)
+            return _run(stack, workdir, ak, sk, project_id, region, started)
         except KeyboardInterrupt:
             say("interrupted; stopping everything")
             return 130
@@ -243,17 +340,20 @@ def _upload(obs) -> None:
     )
 
 
-def _run(stack: ExitStack, ak: str, sk: str, project_id: str, region: str, started: float) -> int:
+def _run(
+    stack: ExitStack, workdir: Path, ak: str, sk: str, project_id: str, region: str, started: float
+) -> int:
     obs_url, emulator, engine = _start(stack, ak, sk, project_id, region)
 
     from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
 
     obs = HuaweiObsHook()
     _upload(obs)
+    runs = DagRuns(emulator, (ak, sk), dags_folder(workdir))
+    stack.callback(runs.close)
     say("migrating a throwaway Airflow database")
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+    runs.migrate()
 
-    runs = DagRuns(emulator, (ak, sk))
     runs.run("ocr_new_uploads", DAY)
     for day in BACKFILL_DAYS:
         runs.run("ocr_daily_backfill", day)
@@ -372,12 +472,12 @@ def _mainland_invoice(emulator, obs, runs: DagRuns) -> dict:
     obs.put_bytes(BUCKET, f"mainland/{DAY}/vat_invoice.png", vat_invoice().png, content_type="image/png")
     image = f"obs://{BUCKET}/mainland/{DAY}/vat_invoice.png"
     t0, before = time.monotonic(), runs.billable()
-    log = runs.run(MAINLAND_DAG, DAY, conf={"image": image}, folder=DEMO_DAGS)
+    log = runs.run(MAINLAND_DAG, DAY, conf={"image": image})
     calls, seconds = runs.billable() - before, time.monotonic() - t0
     (key,) = [k for k in obs.list_keys(BUCKET, f"results-cn/{DAY}/") if k.endswith(".vat-invoice.json")]
     read = obs.get_json(BUCKET, key)["result"]
     again = runs.billable()
-    runs.run(MAINLAND_DAG, DAY, conf={"image": image}, folder=DEMO_DAGS)
+    runs.run(MAINLAND_DAG, DAY, conf={"image": image})
     rerun = runs.billable() - again
     fields = _printed_json(log, "HWOCR_FIELDS")
     lines = [
@@ -416,7 +516,7 @@ def _documents(obs, runs: DagRuns, engine: str) -> dict:
     obs.put_bytes(BUCKET, f"documents/{DAY}/{pdf.name}", pdf.data, content_type="application/pdf")
     conf = {kind: f"obs://{BUCKET}/documents/{DAY}/{doc.name}" for kind, doc in (("ofd", ofd), ("pdf", pdf))}
     t0, before = time.monotonic(), runs.billable()
-    log = runs.run(DOCUMENTS_DAG, DAY, conf=conf, folder=DEMO_DAGS)
+    log = runs.run(DOCUMENTS_DAG, DAY, conf=conf)
     calls, seconds = runs.billable() - before, time.monotonic() - t0
     # one per page (a line the log repeats counts once)
     shown = list({(p.get("document"), p.get("page")): p for p in _printed_jsons(log, "HWOCR_PAGE")}.values())
@@ -509,4 +609,4 @@ def _route_taken(log: str) -> tuple[str, str]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(runner() if sys.argv[1:] == ["--runner"] else main())
