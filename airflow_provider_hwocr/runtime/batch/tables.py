@@ -8,8 +8,12 @@ tables can always be rebuilt from the output prefix. The pages done this run are
 just stored, and spools them as they come; only the pages this run did not store (done before) are
 read, one GET each. Each table of the API (``catalog/tables.py``) goes to one object per table, day
 and shard (:func:`~airflow_provider_hwocr.runtime.tables.partitions.table_key`), replaced whole by one
-PUT. The object carries the content digest of its rows (``run_id`` left out, the rows' order too) in
-its metadata: a run whose rows are the same writes nothing.
+PUT. The object carries the content digest of its rows in its metadata: a run whose rows are the same
+writes nothing. A stored page counts in it by its URI and ETag (``write.page_digest``: the same object
+makes the same rows, so no row is hashed), the ETag the PUT returned for a page stored this run (its
+``done`` entry's ``result_etag``) and the GET's for a page read back; a failed page's row counts by its
+values (``run_id`` left out, the order of pages and rows too). A file whose digest was made by an
+earlier version never matches: it is replaced once, whole.
 
 The day is the run's logical date (``ds``), else the date of ``dag_run.run_after``, else today
 (UTC).
@@ -17,6 +21,8 @@ The day is the run's logical date (``ds``), else the date of ``dag_run.run_after
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timezone
@@ -27,7 +33,7 @@ from airflow_provider_hwocr.client.errors import HuaweiOcrValidationError
 from airflow_provider_hwocr.runtime.tables.partitions import table_key
 from airflow_provider_hwocr.runtime.tables.rows import Row, envelope_rows, failure_rows
 from airflow_provider_hwocr.runtime.tables.schema import optional_module
-from airflow_provider_hwocr.runtime.tables.write import FORMATS, Spooled, TableSpools
+from airflow_provider_hwocr.runtime.tables.write import FORMATS, Spooled, TableSpools, page_digest
 
 if TYPE_CHECKING:
     from airflow_provider_hwocr.runtime.batch.decide import Plan
@@ -109,9 +115,10 @@ class RunRows:
 
     :meth:`add` (thread-safe) turns a stored envelope into its rows and adds them to the tables'
     spooled files (row groups go to disk as they fill: nothing holds a day's rows), and remembers its
-    key; :func:`write_tables` then reads back only the other pages. A page whose rows could not be
-    made is not remembered (it is read back, and an error shows there as it would); once adding to
-    the files failed, none is used (every page is read back).
+    key; :func:`write_tables` then counts each page in the digests (by the ETag its entry records) and
+    reads back only the other pages. A page whose rows could not be made is not remembered (it is read
+    back, and an error shows there as it would); once adding to the files failed, none is used (every
+    page is read back).
     """
 
     def __init__(self, run: BatchRun) -> None:
@@ -135,7 +142,7 @@ class RunRows:
             if self.failed is not None:
                 return
             try:
-                self.spools.add(rows)
+                self.spools.add_rows(rows)  # their page is counted by write_tables (its ETag)
             except Exception as exc:  # noqa: BLE001 - a file may hold part of a page: use none of them
                 self.failed = exc
                 return
@@ -147,38 +154,71 @@ class RunRows:
             self.spools.close()
 
 
+def _stored_etags(sent: Sent, keys: set[str]) -> dict[str, str]:
+    """Result key -> the ETag its PUT returned, for the ``done`` entries of ``keys``."""
+    found: dict[str, str] = {}
+    for entry in sent.entries:
+        key, etag = entry.get("key"), entry.get("result_etag")
+        if key in keys and isinstance(etag, str) and etag and entry.get("status") == "done":
+            found[key] = etag
+    return found
+
+
 def _take(run: BatchRun, sent: Sent, keys: list[str]) -> tuple[TableSpools, set[str]]:
-    """The spools to fill and the keys whose rows are in them already: the send stage's when they hold
-    only keys of ``keys``, else new ones (and every key is read back)."""
+    """The spools to fill and the keys whose rows are in them already, each page counted in the digests:
+    the send stage's when they hold only keys of ``keys``, each with its ETag, else new ones (and every
+    key is read back)."""
     found: RunRows | None = sent.tables
     sent.tables = None
     if found is not None:
-        if found.failed is None and found.keys.issubset(keys):
+        etags = _stored_etags(sent, found.keys) if found.failed is None else {}
+        if found.failed is None and found.keys.issubset(keys) and len(etags) == len(found.keys):
+            for key, etag in etags.items():
+                found.spools.count_page(page_digest(run.store.uri(key), etag))
             return found.spools, found.keys
         found.close()
-        run.log.info(
-            "Tables: the rows made while writing are not used (%s); every result is read back",
-            found.failed if found.failed is not None else "they name results the tables leave out",
-        )
+        if found.failed is not None:
+            why = str(found.failed)
+        elif not found.keys.issubset(keys):
+            why = "they name results the tables leave out"
+        else:
+            why = "some results have no ETag recorded"
+        run.log.info("Tables: the rows made while writing are not used (%s); every result is read back", why)
     return TableSpools(run.pipeline.api.slug, run.settings.table_format), set()
 
 
-def _rows(run: BatchRun, keys: Iterable[str], sent: Sent) -> Iterator[dict[str, list[Row]]]:
-    """The rows of the results under ``keys`` (one GET each) and of every failed page, a page at a time."""
+def _read_back(run: BatchRun, key: str) -> tuple[dict[str, Any], bytes]:
+    """The envelope stored under ``key`` (one GET) and its page's digest (its URI and the GET's ETag,
+    else the bytes' MD5: what a plain PUT's ETag is)."""
+    data, etag = run.obs.get_bytes_and_etag(run.store.bucket, key)
+    envelope = json.loads(data.decode("utf-8-sig"))
+    if not etag:
+        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    return envelope, page_digest(run.store.uri(key), etag)
+
+
+def _rows(
+    run: BatchRun, keys: Iterable[str], sent: Sent
+) -> Iterator[tuple[dict[str, list[Row]], bytes | None]]:
+    """The rows of the results under ``keys`` (one GET each) with their page's digest, then those of
+    every failed page (``None``: digested row by row), a page at a time."""
     store, api, run_id = run.store, run.pipeline.api.slug, run.run_id
     for key in keys:
-        envelope = run.obs.get_json(store.bucket, key)
-        yield envelope_rows(envelope, run_id=run_id, result_uri=store.uri(key))
+        envelope, page = _read_back(run, key)
+        yield envelope_rows(envelope, run_id=run_id, result_uri=store.uri(key)), page
     for entry in _failed(run, sent):
         error = entry.get("error_message") or entry.get("error_type") or "failed"
-        yield failure_rows(
-            api,
-            source=str(entry.get("source")),
-            error=str(error),
-            page=int(entry.get("page") or 1),
-            pages=entry.get("pages"),
-            source_etag=entry.get("source_etag"),
-            run_id=run_id,
+        yield (
+            failure_rows(
+                api,
+                source=str(entry.get("source")),
+                error=str(error),
+                page=int(entry.get("page") or 1),
+                pages=entry.get("pages"),
+                source_etag=entry.get("source_etag"),
+                run_id=run_id,
+            ),
+            None,
         )
 
 
@@ -215,8 +255,8 @@ def write_tables(run: BatchRun, plan: Plan, sent: Sent, report: Report) -> list[
     keys = _result_keys(run, plan, sent, report)
     spools, made = _take(run, sent, keys)  # the rows of the pages this run stored: made as it stored them
     with spools:
-        for rows in _rows(run, (key for key in keys if key not in made), sent):
-            spools.add(rows)
+        for rows, page in _rows(run, (key for key in keys if key not in made), sent):
+            spools.add(rows, page=page)
         files = spools.finish()
     try:
         for name, spooled in files.items():

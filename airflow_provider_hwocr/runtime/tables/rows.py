@@ -52,9 +52,22 @@ from airflow_provider_hwocr.client.sources import source_identity
 from airflow_provider_hwocr.runtime.review.decision import review_of
 from airflow_provider_hwocr.runtime.text_export import text_pages
 
-__all__ = ["Row", "envelope_rows", "failure_rows", "parse_amount", "parse_date", "source_of"]
+__all__ = [
+    "ROWS_VERSION",
+    "Row",
+    "envelope_rows",
+    "failure_rows",
+    "parse_amount",
+    "parse_date",
+    "source_of",
+]
 
 Row = dict[str, Any]
+
+#: The version of the rows an envelope makes: change it with any change of :func:`envelope_rows`' output
+#: for the same envelope (a column, a parser). A table's content digest counts the pages it was made of
+#: with this version (``write.page_digest``), so files made by other rows are written again.
+ROWS_VERSION = "1"
 
 # --- printed amounts and dates ---------------------------------------------------------------------
 

@@ -17,6 +17,14 @@ left out: equal digests mean the same rows, in whatever order they came (a batch
 add them as each finishes), so a caller can skip the PUT of a file that would only say that another
 run wrote them. Where the files go is
 :mod:`~airflow_provider_hwocr.runtime.tables.partitions`.
+
+The digest counts either rows (:meth:`TableSpools.add`: each row's values, ``repr`` and SHA-256)
+or the pages they were made of (``page=``, :func:`page_digest`: the stored envelope's URI and ETag,
+the row builder's version): a stored envelope always makes the same rows, so a page's digest stands
+for its rows at the cost of one SHA-256 of a few bytes, not one per row. Each digest is a SHA-256
+read as a number, and a table's are summed modulo 2**256: the order does not count, and a page (or
+row) counted twice does not cancel out. :data:`DIGEST_VERSION` is part of every digest: a file
+whose digest was made another way (an earlier version) never matches, and is replaced once.
 """
 
 from __future__ import annotations
@@ -33,17 +41,21 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import IO, Any, Protocol
 
+from airflow_provider_hwocr import __version__
 from airflow_provider_hwocr.catalog.tables import Table, api_tables
+from airflow_provider_hwocr.runtime.tables.rows import ROWS_VERSION
 from airflow_provider_hwocr.runtime.tables.schema import arrow_schema, optional_module, pyarrow
 
 __all__ = [
     "BATCH_ROWS",
+    "DIGEST_VERSION",
     "FORMATS",
     "ROW_GROUP_ROWS",
     "SPOOL_MEMORY",
     "Spooled",
     "TableSpools",
     "open_sink",
+    "page_digest",
     "spool",
     "write_csv",
     "write_parquet",
@@ -62,8 +74,10 @@ SPOOL_MEMORY = 8 * 1024 * 1024
 XLSX_MAX_ROWS = 1_048_575
 #: Columns left out of the content digest: they name the run, not the rows.
 VOLATILE = frozenset({"run_id"})
-#: The rows' digests are summed modulo this (a sum, not a XOR: two equal rows do not cancel out).
+#: The rows' and pages' digests are summed modulo this (a sum, not a XOR: two equal rows do not cancel out).
 _DIGEST_MODULUS = 1 << 256
+#: How the content digest is made: part of it, so a digest made another way never matches.
+DIGEST_VERSION = b"hwocr-table-digest/2"
 
 Row = Mapping[str, Any]
 
@@ -273,8 +287,9 @@ class Spooled:
     #: The bytes' SHA-256 and MD5, hex (MD5 is the ETag of a single PUT).
     sha256: str
     md5: str
-    #: SHA-256 of the format, the columns, the row count and the sum of every row's own SHA-256
-    #: (``run_id`` left out): the same for the same rows in any order (see the module).
+    #: SHA-256 of :data:`DIGEST_VERSION`, the format, the columns, the row count and the sum of every
+    #: row's own SHA-256 (``run_id`` left out) or page's :func:`page_digest`: the same for the same
+    #: rows (pages) in any order (see the module).
     digest: str
 
     def close(self) -> None:
@@ -304,6 +319,7 @@ class _SpoolWriter:
             raise
 
     def write(self, row: Row) -> None:
+        """Add ``row`` and count it in the digest (its values' ``repr``, hashed)."""
         self.sink.write(row)
         try:
             values = self._values(row)
@@ -312,10 +328,22 @@ class _SpoolWriter:
         self._sum += int.from_bytes(hashlib.sha256(repr(values).encode()).digest(), "big")
         self.rows += 1
 
+    def write_many(self, rows: list[Row]) -> None:
+        """Add ``rows`` without digesting them: their page is counted instead (:meth:`count`)."""
+        write = self.sink.write
+        for row in rows:
+            write(row)
+        self.rows += len(rows)
+
+    def count(self, page: bytes) -> None:
+        """Count a page's digest (``page``, 32 bytes) in the content digest, once."""
+        self._sum += int.from_bytes(page, "big")
+
     def digest(self) -> str:
         """The content digest of the rows written so far (see :attr:`Spooled.digest`)."""
         total = (self._sum % _DIGEST_MODULUS).to_bytes(32, "big")
-        return hashlib.sha256(self._schema + b"\0" + str(self.rows).encode() + b"\0" + total).hexdigest()
+        counted = b"\0".join((DIGEST_VERSION, self._schema, str(self.rows).encode(), total))
+        return hashlib.sha256(counted).hexdigest()
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):  # already failing: the file is dropped either way
@@ -341,6 +369,19 @@ class _SpoolWriter:
             md5.hexdigest(),
             self.digest(),
         )
+
+
+def page_digest(uri: str, etag: str) -> bytes:
+    """The digest of one stored page, for :meth:`TableSpools.add`'s ``page``: SHA-256 of the
+    envelope's URI, the ETag the object store gave its bytes (else their MD5, hex), the row builder's
+    :data:`~airflow_provider_hwocr.runtime.tables.rows.ROWS_VERSION` and the provider's version.
+
+    The same object (the same bytes under the same key) made by the same code has the same rows; any
+    change of the bytes changes the ETag (a plain PUT's is their MD5; with server-side encryption it
+    may change even for the same bytes, and the table is then written again, never left stale).
+    """
+    material = "\0".join((ROWS_VERSION, __version__, uri, etag.strip().strip('"')))
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).digest()
 
 
 def spool(
@@ -387,12 +428,36 @@ class TableSpools:
             self.close()
             raise
 
-    def add(self, rows: Mapping[str, Iterable[Row]]) -> None:
-        """Rows by table name (:func:`~airflow_provider_hwocr.runtime.tables.rows.envelope_rows`)."""
+    def add(self, rows: Mapping[str, Iterable[Row]], *, page: bytes | None = None) -> None:
+        """Rows by table name (:func:`~airflow_provider_hwocr.runtime.tables.rows.envelope_rows`).
+
+        Without ``page`` each row is counted in its table's digest. With ``page``, the digest of the
+        page the rows were made of (:func:`page_digest`), the rows are not digested one by one: the
+        page is counted once in every table (see :meth:`add_rows`).
+        """
+        if page is not None:
+            self.add_rows(rows)
+            self.count_page(page)
+            return
         for name, table_rows in rows.items():
             writer = self._writers[name]
             for row in table_rows:
                 writer.write(row)
+
+    def add_rows(self, rows: Mapping[str, Iterable[Row]]) -> None:
+        """Rows by table name, left out of the digests: the caller counts their page (:meth:`count_page`).
+
+        The content digest is then a function of the pages, not of the rows: the same page (its stored
+        bytes, its URI, the code that makes rows) always makes the same rows.
+        """
+        for name, table_rows in rows.items():
+            self._writers[name].write_many(list(table_rows))
+
+    def count_page(self, page: bytes) -> None:
+        """Count one page (its :func:`page_digest`) in every table's digest: a table's content is a
+        function of the pages it was made of, those with no row in it too."""
+        for writer in self._writers.values():
+            writer.count(page)
 
     def finish(self) -> dict[str, Spooled]:
         """Close every table's file; table name -> :class:`Spooled` (the caller closes them)."""

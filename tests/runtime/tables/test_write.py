@@ -217,6 +217,80 @@ def test_the_content_digest_is_the_same_in_any_order_and_counts_each_row(invoice
     assert digest([rows[0], rows[0]]) != digest([])
 
 
+def _pages_digest(invoices, pages, *, counted=None):
+    """Table name -> digest of the invoices' rows added by page (``pages``: their page digests)."""
+    with TableSpools("vat-invoice") as spools:
+        for doc, page in zip(invoices, pages):
+            spools.add(envelope_rows(doc, run_id="r"), page=page)
+        for page in counted or ():
+            spools.count_page(page)
+        files = spools.finish()
+    for spooled in files.values():
+        spooled.close()
+    return {name: spooled.digest for name, spooled in files.items()}
+
+
+def test_a_page_counts_by_its_digest_once_in_every_table_in_any_order(invoices):
+    """Rows added with their page's digest are not digested one by one: each table's digest is a sum over
+    the pages (in any order, each counted, twins not cancelling), and differs from the rows' own digest."""
+    docs = invoices[:4]
+    pages = [write.page_digest(f"obs://out/ocr/{i}.json", f"etag-{i}") for i in range(4)]
+    forward = _pages_digest(docs, pages)
+    assert _pages_digest(docs[::-1], pages[::-1]) == forward
+    assert len(set(forward.values())) == len(forward)  # each table its own
+    dropped = _pages_digest(docs[:3], pages[:3])
+    assert all(dropped[name] != forward[name] for name in forward)  # a page with no row in a table too
+    other = _pages_digest(docs, [*pages[:3], write.page_digest("obs://out/ocr/3.json", "etag-changed")])
+    assert all(other[name] != forward[name] for name in forward)
+    assert _pages_digest(docs[:2], [pages[0]] * 2) != _pages_digest(docs[:2], [pages[1]] * 2)
+    with TableSpools("vat-invoice") as spools:  # the same rows digested one by one: another digest
+        for doc in docs:
+            spools.add(envelope_rows(doc, run_id="r"))
+        by_rows = {name: s.digest for name, s in spools.finish().items()}
+    assert all(by_rows[name] != forward[name] for name in forward)
+    # add_rows, then count_page (a batch counts its writers' pages once their ETags are known): the same
+    with TableSpools("vat-invoice") as spools:
+        for doc in docs:
+            spools.add_rows(envelope_rows(doc, run_id="r"))
+        for page in pages[::-1]:
+            spools.count_page(page)
+        later = {name: s.digest for name, s in spools.finish().items()}
+    assert later == forward
+
+
+def test_a_page_digest_names_the_stored_bytes_and_the_code_that_makes_rows(monkeypatch):
+    digest = write.page_digest("obs://out/ocr/a.json", "5d41402abc4b2a76b9719d911017c592")
+    assert len(digest) == 32
+    assert write.page_digest("obs://out/ocr/a.json", '"5d41402abc4b2a76b9719d911017c592"') == digest
+    assert write.page_digest("obs://out/ocr/b.json", "5d41402abc4b2a76b9719d911017c592") != digest
+    assert write.page_digest("obs://out/ocr/a.json", "5d41402abc4b2a76b9719d911017c593") != digest
+    monkeypatch.setattr(write, "ROWS_VERSION", "changed")
+    assert write.page_digest("obs://out/ocr/a.json", "5d41402abc4b2a76b9719d911017c592") != digest
+
+
+def _digest_before_pages(fmt, table, rows):
+    """The content digest as the version before page digests made it: every row's ``repr``, no version."""
+    schema = repr((fmt, [(c.name, c.type) for c in table.columns])).encode()
+    kept = [n for n in table.names if n != "run_id"]
+    total = sum(
+        int.from_bytes(hashlib.sha256(repr(tuple(r[n] for n in kept)).encode()).digest(), "big") for r in rows
+    )
+    return hashlib.sha256(
+        schema + b"\0" + str(len(rows)).encode() + b"\0" + (total % 2**256).to_bytes(32, "big")
+    ).hexdigest()
+
+
+def test_a_digest_made_by_the_version_before_never_matches(invoices):
+    """The same rows, digested row by row as before: the digest now carries its version, so a file written by
+    the version before is told apart (and replaced once, whole)."""
+    header = header_table("vat-invoice")
+    rows = [envelope_rows(doc, run_id="r")["vat-invoice"][0] for doc in invoices]
+    spooled = spool("parquet", header, rows)
+    spooled.close()
+    before = _digest_before_pages("parquet", header, rows)
+    assert len(before) == len(spooled.digest) and before != spooled.digest
+
+
 def test_refusals(monkeypatch):
     table = header_table("vin")
     with pytest.raises(ValueError, match="unknown table format"):
