@@ -105,11 +105,6 @@ def _result_keys(run: BatchRun, plan: Plan, sent: Sent, report: Report) -> list[
     return sorted(keys - left_out)
 
 
-def _failed(run: BatchRun, sent: Sent) -> list[dict[str, Any]]:
-    failed = [e for e in sent.entries if e.get("status") == "failed"]
-    return sorted(failed, key=lambda e: (str(e.get("source")), int(e.get("page") or 1)))
-
-
 class RunRows:
     """The rows of the results this run stores, made in the writer threads as each PUT returns.
 
@@ -154,24 +149,29 @@ class RunRows:
             self.spools.close()
 
 
-def _stored_etags(sent: Sent, keys: set[str]) -> dict[str, str]:
-    """Result key -> the ETag its PUT returned, for the ``done`` entries of ``keys``."""
-    found: dict[str, str] = {}
+def _scan(sent: Sent, keys: set[str]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """One pass over the run's entries: the failed ones (by source and page), and result key -> the ETag
+    its PUT returned for the ``done`` entries of ``keys``."""
+    failed, etags = [], {}
     for entry in sent.entries:
-        key, etag = entry.get("key"), entry.get("result_etag")
-        if key in keys and isinstance(etag, str) and etag and entry.get("status") == "done":
-            found[key] = etag
-    return found
+        status = entry.get("status")
+        if status == "failed":
+            failed.append(entry)
+        elif status == "done" and keys:
+            key, etag = entry.get("key"), entry.get("result_etag")
+            if key in keys and isinstance(etag, str) and etag:
+                etags[key] = etag
+    failed.sort(key=lambda e: (str(e.get("source")), int(e.get("page") or 1)))
+    return failed, etags
 
 
-def _take(run: BatchRun, sent: Sent, keys: list[str]) -> tuple[TableSpools, set[str]]:
+def _take(
+    run: BatchRun, found: RunRows | None, keys: list[str], etags: dict[str, str]
+) -> tuple[TableSpools, set[str]]:
     """The spools to fill and the keys whose rows are in them already, each page counted in the digests:
-    the send stage's when they hold only keys of ``keys``, each with its ETag, else new ones (and every
-    key is read back)."""
-    found: RunRows | None = sent.tables
-    sent.tables = None
+    the send stage's (``found``) when they hold only keys of ``keys``, each with its ETag in ``etags``,
+    else new ones (and every key is read back)."""
     if found is not None:
-        etags = _stored_etags(sent, found.keys) if found.failed is None else {}
         if found.failed is None and found.keys.issubset(keys) and len(etags) == len(found.keys):
             for key, etag in etags.items():
                 found.spools.count_page(page_digest(run.store.uri(key), etag))
@@ -198,7 +198,7 @@ def _read_back(run: BatchRun, key: str) -> tuple[dict[str, Any], bytes]:
 
 
 def _rows(
-    run: BatchRun, keys: Iterable[str], sent: Sent
+    run: BatchRun, keys: Iterable[str], failed: list[dict[str, Any]]
 ) -> Iterator[tuple[dict[str, list[Row]], bytes | None]]:
     """The rows of the results under ``keys`` (one GET each) with their page's digest, then those of
     every failed page (``None``: digested row by row), a page at a time."""
@@ -206,7 +206,7 @@ def _rows(
     for key in keys:
         envelope, page = _read_back(run, key)
         yield envelope_rows(envelope, run_id=run_id, result_uri=store.uri(key)), page
-    for entry in _failed(run, sent):
+    for entry in failed:
         error = entry.get("error_message") or entry.get("error_type") or "failed"
         yield (
             failure_rows(
@@ -253,9 +253,17 @@ def write_tables(run: BatchRun, plan: Plan, sent: Sent, report: Report) -> list[
     shard = settings.shard_index or 0
     uris, written = [], 0
     keys = _result_keys(run, plan, sent, report)
-    spools, made = _take(run, sent, keys)  # the rows of the pages this run stored: made as it stored them
+    found, sent.tables = sent.tables, None  # taken: a second write reads every result back
+    try:
+        failed, etags = _scan(sent, found.keys if found is not None and found.failed is None else set())
+    except BaseException:
+        if found is not None:
+            found.close()
+        raise
+    # the rows of the pages this run stored, made as it stored them; the others read back
+    spools, made = _take(run, found, keys, etags)
     with spools:
-        for rows, page in _rows(run, (key for key in keys if key not in made), sent):
+        for rows, page in _rows(run, (key for key in keys if key not in made), failed):
             spools.add(rows, page=page)
         files = spools.finish()
     try:

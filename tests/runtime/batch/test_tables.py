@@ -354,3 +354,27 @@ def _header_uris(obs, bucket, header_uri, columns="result_uri"):
         io.BytesIO(obs.get_bytes(bucket, _key(bucket, header_uri))), columns=columns.split(", ")
     )
     return [tuple(r.values()) for r in table.to_pylist()]
+
+
+def test_pages_stored_without_an_etag_recorded_are_read_back(obs_bucket, obs, emulator, counted):
+    """A page counts in the digest by its ETag: when the entries do not record one, the writers' rows are not
+    used and every result is read back (one GET each); a re-run reading them back again writes nothing."""
+    from airflow_provider_hwocr.runtime.batch import record, settle_reviews, write_tables
+    from tests.helpers.d2_stages import start, through_send
+
+    bulk_put(obs_bucket, [f"day/{i}.png" for i in range(3)], INVOICE)
+    run = start(obs_bucket, context=CONTEXT, api="vat-invoice", table_uri=f"obs://{obs_bucket}/tables/")
+    _, plan, sent = through_send(run)
+    sent.review = settle_reviews(run, plan, sent)
+    report = record(run, plan, sent)
+    assert sent.tables is not None and len(sent.tables.keys) == 3
+    sent.entries = [{**e, "result_etag": None} for e in sent.entries]
+    counted.reset()
+    uris = write_tables(run, plan, sent, report)
+    gets = [p for m, p in counted.requests if m == "GET" and "/ocr/" in p]
+    assert len(gets) == 3  # every result read back
+    assert len(_parquet_rows(obs, obs_bucket, uris)["vat-invoice"]) == 3
+    counted.reset()
+    again = _run(obs_bucket, context={**CONTEXT, "run_id": "manual__again"})
+    assert again["totals"]["skipped"] == 3 and sorted(again["tables"]) == sorted(uris)
+    assert [p for m, p in counted.requests if m == "PUT" and "/tables/" in p] == []
