@@ -129,8 +129,12 @@ def parse_date(value: Any) -> date | None:
 # --- one value -------------------------------------------------------------------------------------
 
 
+#: What ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` uses, made once.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return None if value is None else _ENCODER.encode(value)
 
 
 def _string(value: Any) -> str | None:
@@ -242,6 +246,11 @@ def _expand(node: Any, steps: Steps, indices: tuple[int, ...] = ()) -> Iterator[
 # --- tables --------------------------------------------------------------------------------------
 
 
+#: How a cell's value is read (:func:`_fill`): ``str`` taken as it is (a plain text column), a ``float``
+#: as it is (a plain float column), a printed amount, a printed date; else by the cell's reader.
+_READ_OTHER, _READ_TEXT, _READ_FLOAT, _READ_AMOUNT, _READ_DATE = range(5)
+
+
 @dataclass(frozen=True)
 class _Cell:
     name: str
@@ -250,13 +259,19 @@ class _Cell:
     raw: str | None
     #: A path whose last step is a field, not a list (most are): that field's key; else ``None``.
     key: str | None = None
-    #: A plain text column: a ``str`` value is taken as it is (what its reader would make of it).
-    text: bool = False
+    #: How the value is read: :data:`_READ_TEXT`, :data:`_READ_FLOAT`, :data:`_READ_AMOUNT`, :data:`_READ_DATE` or :data:`_READ_OTHER`.
+    kind: int = _READ_OTHER
+    #: A printed amount's scale and precision.
+    scale: int = 0
+    precision: int = 18
 
 
+#: A keyed cell as :func:`_fill` reads it: (key, name, raw, kind, read, scale, precision).
+Spec = tuple[str, str, "str | None", int, Callable[[Any], tuple[Any, str | None]], int, int]
 #: Cells by the object that holds their fields: the steps to it (``None``: cells whose path ends in
-#: a list, each read along its own path), then its cells, so each object is found once per row.
-Groups = tuple[tuple[Steps | None, tuple[_Cell, ...]], ...]
+#: a list, each read along its own path), its cells and their specs, so each object is found once per
+#: row and each cell read with no attribute look-up.
+Groups = tuple[tuple[Steps | None, tuple[_Cell, ...], tuple[Spec, ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -270,13 +285,36 @@ class _Plan:
     groups: Groups
 
 
+def _kind(column: Column) -> int:
+    if column.parse == "amount":
+        return _READ_AMOUNT
+    if column.parse == "date":
+        return _READ_DATE
+    if column.parse == "json":
+        return _READ_OTHER
+    return {"string": _READ_TEXT, "float64": _READ_FLOAT}.get(column.type, _READ_OTHER)
+
+
 def _cell(column: Column) -> tuple[Steps | None, _Cell]:
     """(the steps to the object holding the column's field, or ``None``; the column's cell)."""
     steps = _steps(column.source or "")
-    text = column.parse not in ("json", "amount", "date") and column.type == "string"
-    if steps and not steps[-1][1]:
-        return steps[:-1], _Cell(column.name, steps, _reader(column), column.raw, steps[-1][0], text)
-    return None, _Cell(column.name, steps, _reader(column), column.raw, text=text)
+    key = steps[-1][0] if steps and not steps[-1][1] else None
+    cell = _Cell(
+        column.name,
+        steps,
+        _reader(column),
+        column.raw,
+        key,
+        _kind(column),
+        column.scale or 0,
+        column.precision or 18,
+    )
+    return (steps[:-1] if key is not None else None), cell
+
+
+def _spec(cell: _Cell) -> Spec:
+    assert cell.key is not None
+    return (cell.key, cell.name, cell.raw, cell.kind, cell.read, cell.scale, cell.precision)
 
 
 def _plan(table: Table) -> _Plan:
@@ -287,7 +325,10 @@ def _plan(table: Table) -> _Plan:
     fixed = {"source", "page", "result_index"}
     index_names = tuple(k for k in table.keys if k not in fixed)
     items = None if table.path is None else _steps(table.path)
-    groups = tuple((base, tuple(cells)) for base, cells in grouped.items())
+    groups = tuple(
+        (base, tuple(cells), tuple(_spec(c) for c in cells) if base is not None else ())
+        for base, cells in grouped.items()
+    )
     return _Plan(table, items, index_names, tuple(cell for _, cell in found), groups)
 
 
@@ -296,10 +337,20 @@ def _plans(slug: str) -> tuple[_Plan, ...]:
     return tuple(_plan(t) for t in api_tables(slug))
 
 
+@cache
+def _has_text(slug: str) -> bool:
+    """Whether the API's header table has a ``text`` column (its pages' text)."""
+    return "text" in _plans(slug)[0].table.names
+
+
 def _fill(row: Row, groups: Groups, item: Any, indices: tuple[int, ...]) -> Row:
-    """``row`` with every cell read from ``item``; an absent value is null, read by no reader (each
-    makes ``(None, None)`` of it, and the row holds ``None`` already)."""
-    for base, cells in groups:
+    """``row`` (every column ``None``, but the keys and provenance) with every cell read from ``item``.
+
+    An absent value is null, read by no reader (each makes ``(None, None)`` of it). The common values
+    are read here, as their readers would: a ``str`` of a text column, a ``float`` of a float column,
+    printed amounts and dates (typed, else the text to the raw companion).
+    """
+    for base, cells, specs in groups:
         if base is None:
             for cell in cells:
                 _set(row, cell, _get(item, cell.steps, indices))
@@ -307,19 +358,35 @@ def _fill(row: Row, groups: Groups, item: Any, indices: tuple[int, ...]) -> Row:
         node = _get(item, base, indices) if base else item
         if not isinstance(node, dict):
             continue
-        for cell in cells:
-            found = node.get(cell.key)
+        get = node.get
+        for key, name, raw, kind, read, scale, precision in specs:
+            found = get(key)
             if found is None:
                 continue
-            if cell.text and type(found) is str:
-                row[cell.name] = found
-                if cell.raw is not None:
-                    row[cell.raw] = None
-            else:
-                value, raw = cell.read(found)
-                row[cell.name] = value
-                if cell.raw is not None:
-                    row[cell.raw] = raw
+            if kind == _READ_TEXT:
+                if type(found) is str:
+                    row[name] = found
+                    continue
+            elif kind == _READ_FLOAT:
+                if type(found) is float:
+                    row[name] = found
+                    continue
+            elif kind == _READ_AMOUNT:
+                parsed = parse_amount(found, scale, precision)
+                row[name] = parsed
+                if raw is not None:
+                    row[raw] = None if parsed is not None or found == "" else _string(found)
+                continue
+            elif kind == _READ_DATE:
+                day = parse_date(found)
+                row[name] = day
+                if raw is not None:
+                    row[raw] = None if day is not None or found == "" else _string(found)
+                continue
+            value, raw_text = read(found)
+            row[name] = value
+            if raw is not None:
+                row[raw] = raw_text
     return row
 
 
@@ -373,11 +440,16 @@ def _timestamp(value: Any) -> datetime | None:
 def _page_info(envelope: dict[str, Any], page: int | None, pages: int | None) -> tuple[int, int | None]:
     found_source = envelope.get("source")
     source: dict[str, Any] = found_source if isinstance(found_source, dict) else {}
-    field = get_api(str(envelope.get("api"))).page_field
+    field = _page_field(str(envelope.get("api")))
     parameters = envelope.get("parameters") or {}
     found = _first(page, envelope.get("page"), source.get("page"), parameters.get(field) if field else None)
     total = _first(pages, envelope.get("pages"), source.get("pages"))
     return _int(found) or 1, _int(total)
+
+
+@cache
+def _page_field(slug: str) -> str | None:
+    return get_api(slug).page_field
 
 
 def _first(*values: Any) -> Any:
@@ -465,7 +537,7 @@ def envelope_rows(
     if review is not None and review.get("outcome") == "rejected":
         by = "the review's timeout" if review.get("timed_out") else str(review.get("by"))
         statuses = [(STATUS_REJECTED, f"rejected by {by}")] * len(items)
-    texts = _texts(slug, result, len(items)) if "text" in plans[0].table.names else []
+    texts = _texts(slug, result, len(items)) if _has_text(slug) else []
     out: dict[str, list[Row]] = {p.table.name: [] for p in plans}
     for n, (item, position) in enumerate(zip(items, positions)):
         keys = {"source": prov["source"], "page": prov["page"], "result_index": position}

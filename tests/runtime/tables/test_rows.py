@@ -305,3 +305,34 @@ def test_a_rejected_page_keeps_its_rows_marked_rejected():
     assert len(rows["vat-invoice__item_list"]) == 4  # keyed to a page the warehouse can filter out
     (timed_out,) = envelope_rows(_reviewed("rejected", by="timeout", timed_out=True))["vat-invoice"]
     assert timed_out["error"] == "rejected by the review's timeout"
+
+
+VALUES = ["text", "", "¥1,234.50", "１２３４．５元", "2026年11月30日", "20261130", "<total>", 3, 0.25, 7.0, True,
+          {"a": 1}, ["x"], "=1+1", "3"]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", VALUES, ids=repr)
+def test_each_value_reads_as_its_columns_reader_makes_it(value):
+    """The row builder reads common values itself (a text column's ``str``, a float column's ``float``,
+    printed amounts and dates); whatever the value, a row holds what the column's own reader makes of it."""
+    from airflow_provider_hwocr.runtime.tables import rows
+
+    for slug in ("vat-invoice", "general-text", "bank-receipt"):
+        for plan in rows._plans(slug):
+            cells = [c for c in plan.cells if c.key is not None]
+            if not cells:
+                continue
+            result: dict = {}
+            for cell in cells:  # every field of the header's object, or of the list's one item
+                node = result
+                for key, listed in cell.steps[:-1]:
+                    node = node.setdefault(key, [{}])[0] if listed else node.setdefault(key, {})
+                node[cell.key] = value
+            made = envelope_rows(examples.stored(slug, result))[plan.table.name]
+            for cell in cells:
+                expected, raw = cell.read(value)
+                assert made[0][cell.name] == expected and type(made[0][cell.name]) is type(expected), (
+                    cell.name
+                )
+                if cell.raw is not None:
+                    assert made[0][cell.raw] == raw, cell.raw
