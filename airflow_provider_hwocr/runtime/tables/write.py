@@ -99,6 +99,7 @@ class ParquetSink:
         self._pa = pyarrow()
         parquet = optional_module("pyarrow.parquet")
         self.schema = arrow_schema(table)
+        self._fields = [(f.name, f.type) for f in self.schema]
         self.row_group_rows = max(1, row_group_rows)
         self._writer = parquet.ParquetWriter(out, self.schema, compression="zstd")
         self._rows: list[Row] = []
@@ -112,11 +113,21 @@ class ParquetSink:
 
     def _batch(self) -> None:
         if self._rows:
-            self._batches.append(self._pa.RecordBatch.from_pylist(self._rows, schema=self.schema))
+            self._batches.append(self._columns(self._rows))
             self._pending += len(self._rows)
             self._rows = []
         if self._pending >= self.row_group_rows:
             self._flush()
+
+    def _columns(self, rows: list[Row]) -> Any:
+        """``rows`` as one record batch, a column at a time (an absent value is null): each column's
+        values are gathered by one comprehension and converted by Arrow at once, not row by row."""
+        pa, fields = self._pa, self._fields
+        try:
+            arrays = [pa.array([row[name] for row in rows], type=kind) for name, kind in fields]
+        except KeyError:  # a row without some columns
+            arrays = [pa.array([row.get(name) for row in rows], type=kind) for name, kind in fields]
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def _flush(self) -> None:
         if self._batches:
