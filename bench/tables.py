@@ -23,6 +23,11 @@ the row builder.
 
     python bench/tables.py                     # N = 1,000 and 10,000
     python bench/tables.py --n 1000 10000 100000
+    python bench/tables.py --n 1000 3000 --repeat 3   # each kind 3 times, alternated: the least CPU of each
+
+In the child with tables, the writer threads' CPU clocks around ``RunRows.add`` (rows made and added to
+the spooled files) and ``write_tables``' are summed: the tables' own CPU, measured inside the run,
+printed per image and as a share of the task's CPU (less noisy than the ratio on a shared machine).
 """
 
 from __future__ import annotations
@@ -53,6 +58,24 @@ from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
 import pyarrow, pyarrow.parquet  # noqa: F401 - loaded before the baseline in both children
 import airflow_provider_hwocr.runtime.batch, airflow_provider_hwocr.runtime.tables.write  # noqa: F401
 kwargs = {"table_uri": table_uri} if table_uri != "-" else {}
+# The tables' own CPU, measured inside the run: each writer thread's clock around RunRows.add (rows made
+# and added to the spooled files), and write_tables' (read back, Parquet, HEAD and PUT of each file).
+import airflow_provider_hwocr.runtime.batch as batch, threading
+from airflow_provider_hwocr.runtime.batch.tables import RunRows
+spent = {"add": 0.0, "write_tables": 0.0}
+lock = threading.Lock()
+def timed(name, fn):
+    def wrapper(*args, **kw):
+        started = time.thread_time()
+        try:
+            return fn(*args, **kw)
+        finally:
+            took = time.thread_time() - started
+            with lock:
+                spent[name] += took
+    return wrapper
+RunRows.add = timed("add", RunRows.add)
+batch.write_tables = timed("write_tables", batch.write_tables)
 op = HuaweiOcrBatchOperator(task_id="tables", api="vat-invoice", source_uri=source, output_uri=output,
                             max_concurrency=int(conc), qps=None, progress_interval=3600, **kwargs)
 base = rss_now()
@@ -61,17 +84,17 @@ out = op.execute({"ds": "__DAY__", "run_id": "bench"})
 wall, cpu = time.perf_counter() - started, time.process_time() - cpu
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"totals": out["totals"], "tables": out.get("tables", []), "wall": wall, "cpu": cpu,
-                  "base": base, "peak": peak}))
+                  "base": base, "peak": peak, "spent": spent}))
 """.replace("__DAY__", DAY)
 
 
-def _child(servers: Servers, bucket: str, prefix: str, tables: bool, conc: int) -> dict:
+def _child(servers: Servers, bucket: str, prefix: str, tables: bool, conc: int, run: int = 0) -> dict:
     env = {**os.environ, "AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT": json.dumps(_connection(servers)),
            "PYTHONPATH": str(ROOT)}  # fmt: skip
     argv = [
         f"obs://{bucket}/{prefix}/",
-        f"obs://{bucket}/out-{prefix}/",
-        f"obs://{bucket}/tables-{prefix}/" if tables else "-",
+        f"obs://{bucket}/out-{prefix}-{run}/",
+        f"obs://{bucket}/tables-{prefix}-{run}/" if tables else "-",
         str(conc),
     ]
     out = subprocess.run(
@@ -98,17 +121,30 @@ def _partitions(servers: Servers, bucket: str, uris: list[str]) -> list[tuple[st
     return out
 
 
-def _measure(servers: Servers, n: int, conc: int) -> dict:
+def _measure(servers: Servers, n: int, conc: int, repeat: int = 1) -> dict:
+    """Both children over N images, ``repeat`` times alternated (each time into new output prefixes); the
+    run of each kind with the least CPU is the one reported (the least disturbed by other work)."""
     bucket = servers.bucket()
     servers.fill(bucket, "plain/", n)
     servers.fill(bucket, "tables/", n)
-    plain = _child(servers, bucket, "plain", False, conc)
-    with_tables = _child(servers, bucket, "tables", True, conc)
-    for run in (plain, with_tables):
-        assert run["totals"]["done"] == n, run["totals"]
+    plains, tabled = [], []
+    for run in range(repeat):
+        plains.append(_child(servers, bucket, "plain", False, conc, run))
+        tabled.append(_child(servers, bucket, "tables", True, conc, run))
+        for done in (plains[-1], tabled[-1]):
+            assert done["totals"]["done"] == n, done["totals"]
+        if repeat > 1:
+            print(
+                f"  N={n:,} run {run + 1}: cpu {plains[-1]['cpu']:.1f} s -> {tabled[-1]['cpu']:.1f} s, "
+                f"ratio {tabled[-1]['cpu'] / plains[-1]['cpu']:.3f}, load {load_average()}",
+                flush=True,
+            )
+    plain, with_tables = min(plains, key=lambda r: r["cpu"]), min(tabled, key=lambda r: r["cpu"])
     parts = _partitions(servers, bucket, with_tables["tables"])
     rows = sum(r for _, _, r in parts)
-    return {"n": n, "plain": plain, "tables": with_tables, "parts": parts, "rows": rows}
+    ratios = [b["cpu"] / a["cpu"] for a, b in zip(plains, tabled)]
+    return {"n": n, "plain": plain, "tables": with_tables, "parts": parts, "rows": rows, "ratios": ratios,
+            "runs": tabled}  # fmt: skip
 
 
 def _report(results: list[dict]) -> str:
@@ -138,6 +174,24 @@ def _report(results: list[dict]) -> str:
             "",
             f"slope of the RSS difference from {lo['n']:,} to {hi['n']:,} images: {slope / 1024:.3f} KB per table row",
         ]
+    lines += [
+        "",
+        (
+            "tables' own CPU inside the run (writer threads' clocks around RunRows.add; write_tables'), "
+            "per image, each run with tables:"
+        ),
+    ]
+    for r in results:
+        n = r["n"]
+        shown = "; ".join(
+            f"add {1000 * t['spent']['add'] / n:.3f} ms + write_tables {1000 * t['spent']['write_tables'] / n:.3f} ms"
+            f" = {1000 * sum(t['spent'].values()) / n:.3f} ms"
+            f" ({sum(t['spent'].values()) / (t['cpu'] - sum(t['spent'].values())):.1%} of the rest of the task's CPU)"
+            for t in r["runs"]
+        )
+        lines.append(f"- {n:,} images: {shown}")
+        if len(r["ratios"]) > 1:
+            lines.append(f"  pairwise CPU ratios: {', '.join(f'{x:.3f}' for x in r['ratios'])}")
     lines += ["", "files per partition (table/partition: files, rows):"]
     for r in results:
         shown = "; ".join(f"{name}: {files} file(s), {rows:,} rows" for name, files, rows in r["parts"])
@@ -153,6 +207,12 @@ def main() -> int:
         "--n", type=int, nargs="+", default=[1000, 10000], help="images per batch (default 1,000 10,000)"
     )
     parser.add_argument("--conc", type=int, default=8, help="max_concurrency (default 8)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of each kind per N, alternated; the least CPU of each kind is reported (default 1)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="hwocr-bench-"))
     print(
@@ -163,7 +223,7 @@ def main() -> int:
     try:
         results = []
         for n in args.n:
-            results.append(_measure(servers, n, args.conc))
+            results.append(_measure(servers, n, args.conc, args.repeat))
             r = results[-1]
             print(
                 f"N={n:,}: cpu {r['plain']['cpu']:.1f} s -> {r['tables']['cpu']:.1f} s, "
