@@ -121,14 +121,20 @@ def _partitions(servers: Servers, bucket: str, uris: list[str]) -> list[tuple[st
     return out
 
 
-def _measure(servers: Servers, n: int, conc: int, repeat: int = 1) -> dict:
+def _measure(servers: Servers, n: int, conc: int, repeat: int = 1, only: str | None = None) -> dict:
     """Both children over N images, ``repeat`` times alternated (each time into new output prefixes); the
-    run of each kind with the least CPU is the one reported (the least disturbed by other work)."""
+    run of each kind with the least CPU is the one reported (the least disturbed by other work). ``only``
+    ``"tables"``: the child with tables alone (no ratio; the tables' CPU measured inside the run)."""
     bucket = servers.bucket()
-    servers.fill(bucket, "plain/", n)
+    if only != "tables":
+        servers.fill(bucket, "plain/", n)
     servers.fill(bucket, "tables/", n)
     plains, tabled = [], []
     for run in range(repeat):
+        if only == "tables":
+            tabled.append(_child(servers, bucket, "tables", True, conc, run))
+            assert tabled[-1]["totals"]["done"] == n, tabled[-1]["totals"]
+            continue
         plains.append(_child(servers, bucket, "plain", False, conc, run))
         tabled.append(_child(servers, bucket, "tables", True, conc, run))
         for done in (plains[-1], tabled[-1]):
@@ -139,7 +145,8 @@ def _measure(servers: Servers, n: int, conc: int, repeat: int = 1) -> dict:
                 f"ratio {tabled[-1]['cpu'] / plains[-1]['cpu']:.3f}, load {load_average()}",
                 flush=True,
             )
-    plain, with_tables = min(plains, key=lambda r: r["cpu"]), min(tabled, key=lambda r: r["cpu"])
+    with_tables = min(tabled, key=lambda r: r["cpu"])
+    plain = min(plains, key=lambda r: r["cpu"]) if plains else None
     parts = _partitions(servers, bucket, with_tables["tables"])
     rows = sum(r for _, _, r in parts)
     ratios = [b["cpu"] / a["cpu"] for a, b in zip(plains, tabled)]
@@ -157,13 +164,20 @@ def _report(results: list[dict]) -> str:
     ]
     for r in results:
         n, a, b = r["n"], r["plain"], r["tables"]
+        if a is None:  # --only tables
+            lines.append(
+                f"| {n:,} | - | {1000 * b['cpu'] / n:.2f} ms | - | - | {b['wall']:.1f} s | - "
+                f"| {(b['peak'] - b['base']) / 2**20:.1f} MB | {(b['peak'] - b['base']) / r['rows'] / 1024:.2f} KB"
+                f" (all growth) | {r['rows']:,} |"
+            )
+            continue
         grow_a, grow_b = a["peak"] - a["base"], b["peak"] - b["base"]
         lines.append(
             f"| {n:,} | {1000 * a['cpu'] / n:.2f} ms | {1000 * b['cpu'] / n:.2f} ms | **{b['cpu'] / a['cpu']:.3f}** "
             f"| {a['wall']:.1f} s | {b['wall']:.1f} s | {grow_a / 2**20:.1f} MB | {grow_b / 2**20:.1f} MB "
             f"| {(grow_b - grow_a) / r['rows'] / 1024:.2f} KB | {r['rows']:,} |"
         )
-    if len(results) >= 2:
+    if len(results) >= 2 and all(r["plain"] is not None for r in results):
         lo, hi = results[0], results[-1]
         extra = [
             (r["tables"]["peak"] - r["tables"]["base"]) - (r["plain"]["peak"] - r["plain"]["base"])
@@ -213,6 +227,11 @@ def main() -> int:
         default=1,
         help="runs of each kind per N, alternated; the least CPU of each kind is reported (default 1)",
     )
+    parser.add_argument(
+        "--only",
+        choices=["tables"],
+        help="run only the child with tables (a large N in less time: no ratio, the in-run CPU and RSS)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="hwocr-bench-"))
     print(
@@ -223,11 +242,12 @@ def main() -> int:
     try:
         results = []
         for n in args.n:
-            results.append(_measure(servers, n, args.conc, args.repeat))
+            results.append(_measure(servers, n, args.conc, args.repeat, args.only))
             r = results[-1]
+            a, b = r["plain"] or {"cpu": float("nan"), "wall": float("nan")}, r["tables"]
             print(
-                f"N={n:,}: cpu {r['plain']['cpu']:.1f} s -> {r['tables']['cpu']:.1f} s, "
-                f"wall {r['plain']['wall']:.1f} s -> {r['tables']['wall']:.1f} s, load {load_average()}",
+                f"N={n:,}: cpu {a['cpu']:.1f} s -> {b['cpu']:.1f} s, "
+                f"wall {a['wall']:.1f} s -> {b['wall']:.1f} s, load {load_average()}",
                 flush=True,
             )
         print(_report(results), flush=True)
