@@ -269,9 +269,9 @@ class _Cell:
 #: A keyed cell as :func:`_fill` reads it: (key, name, raw, kind, read, scale, precision).
 Spec = tuple[str, str, "str | None", int, Callable[[Any], tuple[Any, str | None]], int, int]
 #: Cells by the object that holds their fields: the steps to it (``None``: cells whose path ends in
-#: a list, each read along its own path), its cells and their specs, so each object is found once per
-#: row and each cell read with no attribute look-up.
-Groups = tuple[tuple[Steps | None, tuple[_Cell, ...], tuple[Spec, ...]], ...]
+#: a list, each read along its own path), its cells, their specs and the specs by field key, so each
+#: object is found once per row and each cell read with no attribute look-up.
+Groups = tuple[tuple[Steps | None, tuple[_Cell, ...], tuple[Spec, ...], dict[str, tuple[Spec, ...]]], ...]
 
 
 @dataclass(frozen=True)
@@ -317,6 +317,14 @@ def _spec(cell: _Cell) -> Spec:
     return (cell.key, cell.name, cell.raw, cell.kind, cell.read, cell.scale, cell.precision)
 
 
+def _specs(cells: list[_Cell]) -> tuple[tuple[Spec, ...], dict[str, tuple[Spec, ...]]]:
+    specs = tuple(_spec(c) for c in cells)
+    by_key: dict[str, tuple[Spec, ...]] = {}
+    for spec in specs:
+        by_key[spec[0]] = (*by_key.get(spec[0], ()), spec)
+    return specs, by_key
+
+
 def _plan(table: Table) -> _Plan:
     found = [_cell(c) for c in table.columns if c.source is not None and c.role in ("field", "confidence")]
     grouped: dict[Steps | None, list[_Cell]] = {}
@@ -326,7 +334,7 @@ def _plan(table: Table) -> _Plan:
     index_names = tuple(k for k in table.keys if k not in fixed)
     items = None if table.path is None else _steps(table.path)
     groups = tuple(
-        (base, tuple(cells), tuple(_spec(c) for c in cells) if base is not None else ())
+        (base, tuple(cells), *(_specs(cells) if base is not None else ((), {})))
         for base, cells in grouped.items()
     )
     return _Plan(table, items, index_names, tuple(cell for _, cell in found), groups)
@@ -350,7 +358,7 @@ def _fill(row: Row, groups: Groups, item: Any, indices: tuple[int, ...]) -> Row:
     are read here, as their readers would: a ``str`` of a text column, a ``float`` of a float column,
     printed amounts and dates (typed, else the text to the raw companion).
     """
-    for base, cells, specs in groups:
+    for base, cells, specs, by_key in groups:
         if base is None:
             for cell in cells:
                 _set(row, cell, _get(item, cell.steps, indices))
@@ -359,6 +367,8 @@ def _fill(row: Row, groups: Groups, item: Any, indices: tuple[int, ...]) -> Row:
         if not isinstance(node, dict):
             continue
         get = node.get
+        if len(node) < len(specs):  # fewer fields than cells (an empty ``confidence``): by the fields
+            specs = tuple([spec for key in node for spec in by_key.get(key, ())])
         for key, name, raw, kind, read, scale, precision in specs:
             found = get(key)
             if found is None:

@@ -336,3 +336,15 @@ def test_each_value_reads_as_its_columns_reader_makes_it(value):
                 )
                 if cell.raw is not None:
                     assert made[0][cell.raw] == raw, cell.raw
+
+
+def test_an_object_with_few_of_its_fields_is_read_by_its_fields():
+    """An object with fewer fields than its table has cells (an empty ``confidence``) is read field by field:
+    the fields it has are read, the others null, and keys no column names left out."""
+    doc = examples.stored("vat-invoice", {"total": "¥10.00", "confidence": {"total": 0.5, "unknown": 1.0}})
+    header = envelope_rows(doc)["vat-invoice"][0]
+    assert header["total"] == Decimal("10.00") and header["total_confidence"] == 0.5
+    assert header["number"] is None and header["number_confidence"] is None and "unknown" not in header
+    doc = examples.stored("vat-invoice", {"item_list": [{"amount": "x", "name": "pen"}]})
+    (line,) = envelope_rows(doc)["vat-invoice__item_list"]
+    assert (line["name"], line["amount"], line["amount_raw"], line["quantity"]) == ("pen", None, "x", None)
