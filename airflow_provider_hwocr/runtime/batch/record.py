@@ -27,6 +27,7 @@ from airflow_provider_hwocr.client.documents import parse_pages
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrBatchFailedError
 from airflow_provider_hwocr.runtime.batch.decide import Plan
 from airflow_provider_hwocr.runtime.batch.entries import REVIEW_STATES, STATES, Item
+from airflow_provider_hwocr.runtime.batch.entrylog import RECOVERED, TWICE, EntryLog
 from airflow_provider_hwocr.runtime.batch.lease import LeaseRecord, owner_of
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.send import Sent
@@ -56,7 +57,7 @@ class ResultUris(Sequence[str]):
     """
 
     def __init__(
-        self, store: ResultStore, items: list[Item], done: list[str], also: list[str], pages: Any = None
+        self, store: ResultStore, items: list[Item], done: Sequence[str], also: list[str], pages: Any = None
     ) -> None:
         self._store = store
         self._done = done  # this run's results
@@ -184,8 +185,8 @@ def totals_of(sent: Sent, duplicates: int) -> tuple[dict[str, Any], int]:
     The counts are of pages (an image is one); with documents (or a document refused), also
     ``documents``, the ``pages`` of documents among them and the documents ``rejected``.
     """
-    entries = sent.entries
-    billed_retries = sum(int(e.get("billed_retries") or 0) for e in entries)
+    entries = EntryLog.of(sent.entries)
+    billed_retries = entries.billed_retries
     # With review_below (settled), the review states too: a page ends in exactly one state.
     counts = {s: sent.counts.get(s, 0) for s in (*STATES, *REVIEW_STATES) if s in STATES or s in sent.counts}
     totals: dict[str, Any] = {
@@ -194,11 +195,9 @@ def totals_of(sent: Sent, duplicates: int) -> tuple[dict[str, Any], int]:
         "duplicates": duplicates,
         "billed_retries": billed_retries,
         # Retried after a billed try, or finished once another run may have called it too (a lost lease).
-        "images_possibly_billed_twice": sum(
-            1 for e in entries if e.get("billed_retries") or e.get("possibly_billed_twice")
-        ),
+        "images_possibly_billed_twice": entries.count(TWICE),
     }
-    recovered = sum(1 for e in entries if e.get("recovered"))
+    recovered = entries.count(RECOVERED)
     if recovered:  # answers an earlier run paid for and kept, stored by this run without a call
         totals["recovered"] = recovered
     totals.update(page_totals(sent))
@@ -207,7 +206,7 @@ def totals_of(sent: Sent, duplicates: int) -> tuple[dict[str, Any], int]:
 
 def paid_held(sent: Sent) -> int:
     """Pages this run called and stored that wait for review: paid like ``done`` ones (not those held again)."""
-    return sum(1 for e in sent.entries if e.get("status") == "held" and not e.get("again"))
+    return EntryLog.of(sent.entries).paid_held()
 
 
 def page_totals(sent: Sent) -> dict[str, int]:
@@ -239,6 +238,7 @@ def billing_of(run: BatchRun, totals: dict[str, Any], billed_retries: int, held:
 def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
     """The index (if it changed), the run's record in the history and as the latest manifest; old parts go."""
     store = run.store
+    sent.entries = entries = EntryLog.of(sent.entries)  # a list given (a test's) is spooled too
     totals, billed_retries = totals_of(sent, plan.duplicates)
     billing = billing_of(run, totals, billed_retries, paid_held(sent))
     when = now_utc()
@@ -263,8 +263,7 @@ def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
     _write_records(run, manifest_bytes(manifest, sent.entries), history_key, latest_key)
     _clean_up(run, plan, sent, pruned=changed or bool(totals["done"]))
     # This run's results (a page settled from the review ledger was done before: among the skipped).
-    done_uris = [e["result_uri"] for e in sent.entries if e.get("result_uri") and e.get("status") in ("done", "held")
-                 and not e.get("again")]  # fmt: skip
+    done_uris = entries.result_uris()  # read from the log when asked for
     report = Report(
         manifest_uri=store.uri(latest_key),
         history_uri=store.uri(history_key),

@@ -47,6 +47,7 @@ from airflow_provider_hwocr.runtime.batch.entries import (
     rejected,
     with_page,
 )
+from airflow_provider_hwocr.runtime.batch.entrylog import EntryLog
 from airflow_provider_hwocr.runtime.batch.review import Holder
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.state import ProgressJournal, etag_hash, key_hash, made_hash
@@ -80,7 +81,9 @@ class Sent:
     Skipped images (done before) have no entry; ``counts["skipped"]`` counts them.
     """
 
-    entries: list[dict[str, Any]]
+    #: An :class:`~airflow_provider_hwocr.runtime.batch.entrylog.EntryLog` (spooled, read as a list of
+    #: dicts), or a list of entry dicts.
+    entries: EntryLog | list[dict[str, Any]]
     counts: dict[str, int]
     #: Results found valid by a HEAD (``verify``), for the index: key hash -> (result hash, made hash).
     verified: dict[int, tuple[int, int]] = field(default_factory=dict)
@@ -108,9 +111,9 @@ class _Sender:
         self.counts = dict.fromkeys(STATES, 0)
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self.sent = Sent(entries=[], counts=self.counts)
-        #: Per selected item: its entry, or a document's entries (one per page, or its own).
-        self.entries: list[Any] = [None] * len(plan.items)
+        #: The final entries, in selection order, a document's by page (its own entry, if any, first).
+        self.entries = EntryLog()
+        self.sent = Sent(entries=self.entries, counts=self.counts)
         self.journal = ProgressJournal(
             run.obs,
             run.store,
@@ -124,6 +127,7 @@ class _Sender:
             interval=self.settings.checkpoint_interval,
             enabled=not run.dry,
             log=run.log,
+            finished=self.entries.finished_since,  # the log keeps them, not the journal
         )
         self.sent.journal = self.journal
         self.writer: ResultWriter | None = None
@@ -144,17 +148,13 @@ class _Sender:
     def finish(self, item: Item, entry: dict[str, Any]) -> None:
         """An image's or a page's final entry (from a slot or a writer): recorded, checkpointed, counted.
         A page's names its page and the document's page count; a document's entries are listed together."""
+        page = None
         if isinstance(item, PageItem):
             entry = with_page(entry, item.page, item.count or item.page)
-        if isinstance(item, PageItem) or item.is_document:
+            page = item.page
             with self.lock:
-                listed = self.entries[item.pos]
-                if listed is None:
-                    listed = self.entries[item.pos] = []
-                listed.append(entry)
-                self.sent.pages += int(isinstance(item, PageItem))
-        else:
-            self.entries[item.pos] = entry
+                self.sent.pages += 1
+        self.entries.add(entry, item.pos, page)  # spooled: the dict is not kept (see entrylog)
         if not self.run.dry:
             self.journal.add(entry)
         self.count(entry["status"])
@@ -526,19 +526,9 @@ def send(run: BatchRun, plan: Plan) -> Sent:
         finished = sum(sender.counts.values()) - sender.counts.get("skipped", 0)
     sender.start = ProgressStart(time.monotonic(), finished)
     sender.send_all(todo)
-    sender.sent.entries = list(_in_order(sender.entries))
     sender.sent.documents = sum(1 for item in plan.items if item.is_document)
     after_send(run, plan, sender.sent)  # a lost lease fenced, kept answers not used kept
     return sender.sent
-
-
-def _in_order(entries: list[Any]) -> Iterator[dict[str, Any]]:
-    """The entries in selection order, a document's by page (its own entry, if any, first)."""
-    for entry in entries:
-        if isinstance(entry, list):
-            yield from sorted(entry, key=lambda e: e.get("page") or 0)
-        elif entry is not None:
-            yield entry
 
 
 @dataclass

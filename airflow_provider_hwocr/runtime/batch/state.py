@@ -43,7 +43,7 @@ import time
 import uuid
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -467,10 +467,15 @@ def next_index(
     """
     updates: dict[int, tuple[int, int]] = dict(prior.recovered)
     updates.update(verified)
-    for entry in entries:
-        if entry.get("status") in STORED and entry.get("key") and not entry.get("again"):
-            key, result, made = index_record(entry)
+    records = getattr(entries, "index_records", None)  # an entry log keeps them: no entry is read
+    if records is not None:
+        for key, result, made in records():
             updates[key] = (result, made)
+    else:
+        for entry in entries:
+            if entry.get("status") in STORED and entry.get("key") and not entry.get("again"):
+                key, result, made = index_record(entry)
+                updates[key] = (result, made)
     changed = bool(updates) or prior.dropped > 0 or prior.origin in ("manifest/2", "damaged")
     if not changed:
         return prior.index, False
@@ -481,9 +486,17 @@ def next_index(
 
 
 def manifest_bytes(header: dict[str, Any], entries: Iterable[dict[str, Any]]) -> bytes:
-    """The manifest as UTF-8 JSON, ``images`` last, built entry by entry (no whole-document text)."""
+    """The manifest as UTF-8 JSON, ``images`` last, built entry by entry (no whole-document text).
+
+    From an entry log (``entries`` with a ``manifest`` method), its spooled entries are copied as
+    they are into one ``bytes`` object, without a list of them beside it."""
     head = json.dumps(header, ensure_ascii=False)
-    chunks = [head[:-1].encode("utf-8"), b', "images": [' if header else b'{"images": [']
+    opening = head[:-1].encode("utf-8") + b', "images": [' if header else b'{"images": ['
+    spooled = getattr(entries, "manifest", None)
+    if spooled is not None:
+        data: bytes = spooled(opening)
+        return data
+    chunks = [opening]
     first = True
     for entry in entries:
         if not first:
@@ -535,7 +548,10 @@ class ProgressJournal:
         interval: float,
         enabled: bool = True,
         log: Any = None,
+        finished: Callable[[float], list[dict[str, Any]]] | None = None,
     ) -> None:
+        """``finished``: what gives the entries finished since a time, when something else keeps them
+        (the send stage's entry log); without it, the journal keeps every entry it is given."""
         self.obs = obs
         self.store = store
         self.header = header
@@ -551,6 +567,7 @@ class ProgressJournal:
         self._pending: list[dict[str, Any]] = []
         self._finished_at = array("d")  # wall clock, one per entry added
         self._finished: list[dict[str, Any]] = []
+        self._finished_from = finished
         self._lock = threading.Lock()
         self._last = time.monotonic()
         self._retry_at = 0.0  # monotonic: no checkpoint before, after one failed
@@ -559,11 +576,14 @@ class ProgressJournal:
     def add(self, entry: dict[str, Any]) -> None:
         with self._lock:
             self._pending.append(entry)
-            self._finished_at.append(time.time())
-            self._finished.append(entry)
+            if self._finished_from is None:
+                self._finished_at.append(time.time())
+                self._finished.append(entry)
 
     def finished_since(self, since: float) -> list[dict[str, Any]]:
-        """The entries added at or after ``since`` (wall clock)."""
+        """The entries added at or after ``since`` (wall clock); a change to one is recorded."""
+        if self._finished_from is not None:
+            return self._finished_from(since)
         with self._lock:
             return [entry for at, entry in zip(self._finished_at, self._finished) if at >= since]
 
