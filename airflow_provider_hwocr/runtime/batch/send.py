@@ -155,6 +155,8 @@ class _Sender:
             with self.lock:
                 self.sent.pages += 1
         self.entries.add(entry, item.pos, page)  # spooled: the dict is not kept (see entrylog)
+        if page is None and not item.is_document:
+            _let_go(item)
         if not self.run.dry:
             self.journal.add(entry)
         self.count(entry["status"])
@@ -516,6 +518,16 @@ class _Sender:
             cost="unknown (no price_per_call)" if cost is None else f"{cost:g}",
         )
         self.run.log.info(message, *args)
+
+
+def _let_go(item: Item) -> None:
+    """An image whose entry is final: what was fetched or signed to send it (an OBS source's bytes or
+    signed URL, made again if ever needed) is not kept until the batch ends. Its ETag and identity stay
+    (kept answers are matched by them); a page shares its document's source, which is left alone."""
+    src = item.src
+    if src is not None and src.kind == "obs" and src.location is not None:
+        src.url = None
+        src.data = None
 
 
 def send(run: BatchRun, plan: Plan) -> Sent:

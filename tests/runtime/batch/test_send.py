@@ -195,3 +195,13 @@ def test_a_signed_url_echoed_in_an_error_stays_out_of_the_entry(obs_bucket, emul
 
 def test_states_are_the_four_of_a_real_run():
     assert STATES == ("done", "skipped", "failed", "not_attempted")
+
+
+def test_a_sent_image_keeps_no_signed_url_once_its_entry_is_final(obs_bucket, obs, emulator):
+    bulk_put(obs_bucket, [f"day/{i}.png" for i in range(4)], PNG)
+    run = start(obs_bucket, max_concurrency=2, image_source="signed_url")
+    _, plan, sent = through_send(run)
+    assert _statuses(sent) == {"done": 4} and emulator.count(SLUG) == 4
+    sources = [item.src for item in plan.items]
+    assert all(src is not None and src.url is None and src.data is None for src in sources)
+    assert all(src.etag for src in sources)  # kept answers are still matched by it
