@@ -348,3 +348,27 @@ def test_an_object_with_few_of_its_fields_is_read_by_its_fields():
     doc = examples.stored("vat-invoice", {"item_list": [{"amount": "x", "name": "pen"}]})
     (line,) = envelope_rows(doc)["vat-invoice__item_list"]
     assert (line["name"], line["amount"], line["amount_raw"], line["quantity"]) == ("pen", None, "x", None)
+
+
+#: ``(ROWS_VERSION, SHA-256 of the rows of every live API's sample envelope)``. Tables are not written
+#: again for a page whose rows did not change version (``write.page_digest``), so a change of the rows
+#: must come with a new :data:`ROWS_VERSION`: then update both here.
+ROWS_FINGERPRINT = ("1", "7ac694ee164cbaaedc3adec313f49bac96f6413add89f159228c64d87ed81b53")
+
+
+def test_a_change_of_the_rows_comes_with_a_new_rows_version():
+    import hashlib
+
+    from airflow_provider_hwocr.runtime.tables.rows import ROWS_VERSION
+
+    digest = hashlib.sha256()
+    for api in sorted(LIVE_APIS, key=lambda a: a.slug):
+        doc = examples.stored(api.slug, examples.answer(api.slug))
+        rows = envelope_rows(doc, run_id="r", result_uri="obs://b/k.json")
+        for table in sorted(rows):
+            digest.update(table.encode())
+            digest.update(repr([sorted(row.items()) for row in rows[table]]).encode())
+    assert (ROWS_VERSION, digest.hexdigest()) == ROWS_FINGERPRINT, (
+        "the rows of the sample envelopes changed: if envelope_rows' output changed, bump ROWS_VERSION "
+        "(tables are then written again once); either way, update ROWS_FINGERPRINT"
+    )
