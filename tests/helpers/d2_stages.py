@@ -7,12 +7,24 @@ stage test builds the same ``BatchRun`` and calls them one at a time (see
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from airflow_provider_hwocr.runtime.batch import BatchRun, decide, guard, record, select, send
 from tests.helpers.batch_env import PNG, SLUG
 
-__all__ = ["PNG", "SLUG", "batch_op", "full_run", "put_images", "start", "through_send"]
+__all__ = [
+    "PNG",
+    "SLUG",
+    "Ti",
+    "batch_op",
+    "full_run",
+    "put_images",
+    "run_in_thread",
+    "start",
+    "task_context",
+    "through_send",
+]
 
 
 def batch_op(bucket: str, **kwargs: Any):
@@ -81,3 +93,39 @@ def put_images(obs: Any, bucket: str, keys: list[str], data: bytes = PNG) -> lis
     for key in keys:
         obs.put_bytes(bucket, key, data)
     return [f"obs://{bucket}/{key}" for key in keys]
+
+
+class Ti:
+    """The task instance of a batch task in a context: what the batch reads of it, and its XComs."""
+
+    def __init__(self, run_id: str, *, try_number: int = 1) -> None:
+        self.dag_id, self.task_id, self.run_id = "backfill_invoices", "batch", run_id
+        self.map_index, self.try_number = -1, try_number
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+
+def task_context(run_id: str, *, try_number: int = 1, **extra: Any) -> dict[str, Any]:
+    """A task's context for ``execute()``: its run id, its task instance and ``extra`` (``ds``...)."""
+    return {"run_id": run_id, "ti": Ti(run_id, try_number=try_number), **extra}
+
+
+def run_in_thread(
+    bucket: str, run_id: str, out: dict[str, Any], *, context: dict[str, Any] | None = None, **settings: Any
+) -> threading.Thread:
+    """A batch on ``bucket`` run in a thread of its own: ``out[run_id]`` is its XCom, or what it raised.
+    ``context`` defaults to :func:`task_context` of ``run_id`` (``try_number`` taken from ``settings``)."""
+    if context is None:
+        context = task_context(run_id, try_number=settings.pop("try_number", 1))
+
+    def run() -> None:
+        try:
+            out[run_id] = batch_op(bucket, **settings).execute(context)
+        except BaseException as exc:  # noqa: BLE001 - inspected by the test
+            out[run_id] = exc
+
+    thread = threading.Thread(target=run, name=f"run-{run_id}")
+    thread.start()
+    return thread

@@ -22,7 +22,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import uuid
 from collections import Counter
@@ -31,21 +30,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_hwocr.errors import HuaweiOcrBatchFailedError
-from tests.helpers.d2_stages import PNG, SLUG, batch_op
-
-
-class Ti:
-    def __init__(self, run_id: str, *, try_number: int = 1) -> None:
-        self.dag_id, self.task_id, self.run_id = "backfill_invoices", "batch", run_id
-        self.map_index, self.try_number = -1, try_number
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
-
-
-def _context(run_id: str, *, try_number: int = 1) -> dict[str, Any]:
-    return {"run_id": run_id, "ti": Ti(run_id, try_number=try_number)}
+from tests.helpers.d2_stages import PNG, SLUG, batch_op, run_in_thread, task_context
 
 
 def _billed_per_image(emulator) -> Counter[str]:
@@ -75,20 +60,6 @@ def _records(server, bucket: str) -> list[dict[str, Any]]:
     return [json.loads(objects[k].data) for k in keys]
 
 
-def _run_in_thread(bucket: str, run_id: str, out: dict[str, Any], **settings: Any) -> threading.Thread:
-    context = _context(run_id, try_number=settings.pop("try_number", 1))
-
-    def run() -> None:
-        try:
-            out[run_id] = batch_op(bucket, **settings).execute(context)
-        except BaseException as exc:  # noqa: BLE001 - inspected by the test
-            out[run_id] = exc
-
-    thread = threading.Thread(target=run, name=f"run-{run_id}")
-    thread.start()
-    return thread
-
-
 def _wait_for(condition, limit: float = 60.0) -> None:
     deadline = time.monotonic() + limit
     while not condition() and time.monotonic() < deadline:
@@ -110,9 +81,9 @@ def _race(
     server.add_fault(rf"^{bucket}/.*lease\.json$", status=503, count=3, body='"run_id": "backfill')
     out: dict[str, Any] = {}
     settings = {"max_concurrency": 4, "lease_ttl": 6.0, "on_overlap": "wait"}
-    first = _run_in_thread(bucket, "backfill__2026-03-01", out, **settings)
+    first = run_in_thread(bucket, "backfill__2026-03-01", out, **settings)
     time.sleep(offset)
-    second = _run_in_thread(bucket, "manual__2026-03-01", out, **settings)
+    second = run_in_thread(bucket, "manual__2026-03-01", out, **settings)
     first.join(90)
     second.join(90)
     server.clear_faults()
@@ -167,9 +138,9 @@ def test_a_retry_started_while_try_1_sends_pays_nothing_twice(fast_conn, emulato
     out_1: dict[str, Any] = {}
     out_2: dict[str, Any] = {}
     settings = {"max_concurrency": 2, "lease_ttl": 6.0, "on_overlap": "wait"}
-    try_1 = _run_in_thread(bucket, "scheduled__2026-03-01", out_1, try_number=1, **settings)
+    try_1 = run_in_thread(bucket, "scheduled__2026-03-01", out_1, try_number=1, **settings)
     _wait_for(lambda: emulator.count(SLUG, 200) >= 8)  # try 1 is sending: zombie detection starts try 2
-    try_2 = _run_in_thread(bucket, "scheduled__2026-03-01", out_2, try_number=2, **settings)
+    try_2 = run_in_thread(bucket, "scheduled__2026-03-01", out_2, try_number=2, **settings)
     try_1.join(90)
     try_2.join(90)
     assert all(isinstance(v, dict) for v in (*out_1.values(), *out_2.values())), (out_1, out_2)
@@ -187,12 +158,11 @@ def test_a_retry_started_while_try_1_sends_pays_nothing_twice(fast_conn, emulato
 _PAUSED_HOLDER = """
 import json, os, sys
 conn = os.environ["AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT"]
-from tests.helpers.d2_stages import batch_op
-from tests.runtime.batch.test_overlap_faults import _context
+from tests.helpers.d2_stages import batch_op, task_context
 os.environ["AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT"] = conn  # the test helpers take it out when imported
 try:
     out = batch_op(sys.argv[1], max_concurrency=4, lease_ttl=6.0, on_overlap="wait").execute(
-        _context("backfill__2026-03-01")
+        task_context("backfill__2026-03-01")
     )
     print(json.dumps({"ok": out["totals"]}))
 except Exception as exc:
@@ -220,7 +190,7 @@ def test_a_holder_paused_past_its_ttl_names_every_image_paid_twice(fast_conn, em
         assert holder.poll() is None, (tmp_path / "holder.out").read_text()
         os.kill(holder.pid, signal.SIGSTOP)  # paused with its next calls in flight
         time.sleep(6.0 + 1.5)  # past lease_ttl: its lease expires
-        other = _run_in_thread(
+        other = run_in_thread(
             bucket, "manual__2026-03-01", out, max_concurrency=4, lease_ttl=6.0, on_overlap="wait"
         )
         _wait_for(lambda: emulator.count(SLUG, 200) >= 12)
@@ -258,14 +228,14 @@ def test_refused_results_are_kept_and_a_rerun_stores_them_without_a_call(fast_co
     bucket = _day(fast_conn, n)
     fast_conn.refuse_writes(rf"^{bucket}/ocr/(0007|0031)\.png")  # 5 % of the result keys, on every try
     with pytest.raises(HuaweiOcrBatchFailedError):
-        batch_op(bucket, max_concurrency=4).execute(_context("scheduled__2026-03-01"))
+        batch_op(bucket, max_concurrency=4).execute(task_context("scheduled__2026-03-01"))
     first = _records(fast_conn, bucket)[-1]
     kept = [e for e in first["images"] if e["status"] == "failed"]
     assert first["totals"]["failed"] == 2 and all(e["called"] and e["kept"] for e in kept)
     assert emulator.count(SLUG, 200) == n
 
     fast_conn.clear_faults()  # the store is healthy again
-    xcom = batch_op(bucket, max_concurrency=4).execute(_context("scheduled__2026-03-01", try_number=2))
+    xcom = batch_op(bucket, max_concurrency=4).execute(task_context("scheduled__2026-03-01", try_number=2))
     billed = _billed_per_image(emulator)
     assert len(billed) == n and max(billed.values()) == 1  # 0 answers paid twice
     assert len(_results(fast_conn, bucket)) == n  # 0 results missing
@@ -290,7 +260,7 @@ def test_a_10_s_write_outage_pauses_the_batch_and_every_image_is_stored(fast_con
     bucket = _day(fast_conn, n)
     emulator.config.latency_ms = 50
     out: dict[str, Any] = {}
-    run = _run_in_thread(bucket, "scheduled__2026-03-01", out, max_concurrency=4, lease_ttl=30.0)
+    run = run_in_thread(bucket, "scheduled__2026-03-01", out, max_concurrency=4, lease_ttl=30.0)
     _wait_for(lambda: emulator.count(SLUG, 200) >= 5)
     began = time.monotonic()
     fast_conn.write_outage(10.0)
@@ -310,7 +280,7 @@ def test_every_progress_part_refused_the_batch_finishes_and_records(fast_conn, e
     emulator.config.latency_ms = 20
     fast_conn.refuse_writes(rf"^{bucket}/ocr/_hwocr_progress/")
     xcom = batch_op(bucket, max_concurrency=4, checkpoint_every=5, checkpoint_interval=0.2).execute(
-        _context("scheduled__2026-03-01")
+        task_context("scheduled__2026-03-01")
     )
     assert xcom["totals"]["done"] == n and len(_results(fast_conn, bucket)) == n
     assert fast_conn.faults()["faults"][0]["hits"] >= 2  # checkpoints were tried, and refused

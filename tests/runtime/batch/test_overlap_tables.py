@@ -15,32 +15,9 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from tests.helpers.d2_stages import PNG, SLUG, batch_op
+from tests.helpers.d2_stages import PNG, SLUG, run_in_thread, task_context
 
 DAY = "2026-03-01"
-
-
-class _Ti:
-    def __init__(self, run_id: str) -> None:
-        self.dag_id, self.task_id, self.run_id = "backfill_invoices", "batch", run_id
-        self.map_index, self.try_number = -1, 1
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        pass
-
-
-def _run(bucket: str, run_id: str, out: dict[str, Any], **settings: Any) -> threading.Thread:
-    context = {"run_id": run_id, "ds": DAY, "ti": _Ti(run_id)}
-
-    def run() -> None:
-        try:
-            out[run_id] = batch_op(bucket, **settings).execute(context)
-        except BaseException as exc:  # noqa: BLE001 - inspected by the test
-            out[run_id] = exc
-
-    thread = threading.Thread(target=run, name=f"run-{run_id}")
-    thread.start()
-    return thread
 
 
 def _rows(path) -> tuple[int, int]:
@@ -81,9 +58,17 @@ def test_two_overlapping_runs_writing_tables_leave_one_row_per_image(fast_conn, 
         "on_overlap": "wait",
         "table_uri": f"obs://{bucket}/tables/",
     }
-    first = _run(bucket, "scheduled__2026-03-01", out, **settings)
+    first = run_in_thread(
+        bucket,
+        "scheduled__2026-03-01",
+        out,
+        context=task_context("scheduled__2026-03-01", ds=DAY),
+        **settings,
+    )
     time.sleep(0.2)  # the colleague's manual run of the same day, while the first one sends
-    second = _run(bucket, "manual__2026-03-01", out, **settings)
+    second = run_in_thread(
+        bucket, "manual__2026-03-01", out, context=task_context("manual__2026-03-01", ds=DAY), **settings
+    )
     first.join(120)
     second.join(120)
     stop.set()
