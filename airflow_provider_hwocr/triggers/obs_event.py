@@ -275,7 +275,7 @@ class HuaweiObsNewObjectTrigger(ObsTriggerMixin, BaseEventTrigger):
     # --- the loop -------------------------------------------------------------------------
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = self._hook()
+        hook = await asyncio.to_thread(self._hook)  # built off the loop: it may import the SDK's parts
         scan = self.scan()
         try:
             await hook.aload_settings()

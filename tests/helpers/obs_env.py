@@ -93,11 +93,12 @@ def allow_anonymous_read(bucket: str) -> None:
 
 
 @contextmanager
-def moto_front(*, delay: float = 0.0, ssl_context=None) -> Iterator[str]:
+def moto_front(*, delay: float = 0.0, ssl_context=None, waits: list | None = None) -> Iterator[str]:
     """One more listener on the same in-process moto state: slowed down and/or behind TLS.
 
     ``delay`` seconds are spent before every answer (to show who blocks while
-    waiting); ``ssl_context`` (cert, key paths) serves HTTPS. Yields its URL.
+    waiting), each wait appended to ``waits`` as its ``(start, end)`` on
+    :func:`time.monotonic`; ``ssl_context`` (cert, key paths) serves HTTPS. Yields its URL.
     """
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -110,7 +111,10 @@ def moto_front(*, delay: float = 0.0, ssl_context=None) -> Iterator[str]:
 
     def slow_app(environ, start_response):
         if delay:
+            start = time.monotonic()
             time.sleep(delay)
+            if waits is not None:
+                waits.append((start, time.monotonic()))
         return app(environ, start_response)
 
     server = make_server(
