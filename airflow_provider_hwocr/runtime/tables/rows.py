@@ -26,8 +26,8 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -116,7 +116,12 @@ def parse_date(value: Any) -> date | None:
     ``20261130`` (full-width digits too); ``None`` for anything else (no day-first guessing)."""
     if not isinstance(value, str):
         return None
-    text = unicodedata.normalize("NFKC", value).strip()
+    if value.isascii():  # NFKC leaves it as it is
+        if _ASCII_DIGIT.search(value) is None:  # no number in it (a placeholder, a word)
+            return None
+        text = value.strip()
+    else:
+        text = unicodedata.normalize("NFKC", value).strip()
     match = _DATE.fullmatch(text) or _COMPACT_DATE.fullmatch(text)
     if match is None:
         return None
@@ -131,10 +136,24 @@ def parse_date(value: Any) -> date | None:
 
 #: What ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` uses, made once.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+#: The same encoder's C function, made once (``JSONEncoder.encode`` makes one per call, most of the cost
+#: of encoding a short list): no check for circular references, which a parsed JSON document cannot
+#: have, so it keeps no state between calls. ``None`` without the ``_json`` accelerator.
+_C_ENCODE = (
+    None
+    if getattr(json.encoder, "c_make_encoder", None) is None
+    else json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+)
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else _ENCODER.encode(value)
+    if value is None:
+        return None
+    if _C_ENCODE is None:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODE(value, 0))
 
 
 def _string(value: Any) -> str | None:
@@ -268,10 +287,30 @@ class _Cell:
 
 #: A keyed cell as :func:`_fill` reads it: (key, name, raw, kind, read, scale, precision).
 Spec = tuple[str, str, "str | None", int, Callable[[Any], tuple[Any, str | None]], int, int]
-#: Cells by the object that holds their fields: the steps to it (``None``: cells whose path ends in
-#: a list, each read along its own path), its cells, their specs and the specs by field key, so each
-#: object is found once per row and each cell read with no attribute look-up.
-Groups = tuple[tuple[Steps | None, tuple[_Cell, ...], tuple[Spec, ...], dict[str, tuple[Spec, ...]]], ...]
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The cells whose fields one object holds, found once per row (``base``: the steps to it), split by
+    how they are read: plain text and plain float cells (no raw companion) read a whole group at a time
+    (their fields fetched by one ``map``, and set by one ``update`` when every value already has the
+    column's type), every other cell one by one (:data:`Spec`). ``base`` ``None``: cells whose path
+    ends in a list, each read along its own path (``cells``)."""
+
+    base: Steps | None
+    cells: tuple[_Cell, ...] = ()
+    text_keys: tuple[str, ...] = ()
+    text_names: tuple[str, ...] = ()
+    float_keys: tuple[str, ...] = ()
+    float_names: tuple[str, ...] = ()
+    #: Printed amounts: (key, name, raw, scale, precision).
+    amounts: tuple[tuple[str, str, str | None, int, int], ...] = ()
+    #: Printed dates: (key, name, raw).
+    dates: tuple[tuple[str, str, str | None], ...] = ()
+    specs: tuple[Spec, ...] = ()
+
+
+Groups = tuple[_Group, ...]
 
 
 @dataclass(frozen=True)
@@ -283,6 +322,11 @@ class _Plan:
     index_names: tuple[str, ...]
     cells: tuple[_Cell, ...]
     groups: Groups
+    #: Every column ``None``, in the table's order: each row starts as a copy (a copy of a dict is
+    #: cheaper than making one from the names).
+    blank: Row = field(compare=False)
+    #: Which of the page's keys (``source``, ``page``, ``result_index``) are the table's.
+    page_keys: tuple[str, ...] = ()
 
 
 def _kind(column: Column) -> int:
@@ -317,12 +361,25 @@ def _spec(cell: _Cell) -> Spec:
     return (cell.key, cell.name, cell.raw, cell.kind, cell.read, cell.scale, cell.precision)
 
 
-def _specs(cells: list[_Cell]) -> tuple[tuple[Spec, ...], dict[str, tuple[Spec, ...]]]:
-    specs = tuple(_spec(c) for c in cells)
-    by_key: dict[str, tuple[Spec, ...]] = {}
-    for spec in specs:
-        by_key[spec[0]] = (*by_key.get(spec[0], ()), spec)
-    return specs, by_key
+def _group(base: Steps | None, cells: list[_Cell]) -> _Group:
+    if base is None:
+        return _Group(None, tuple(cells))
+    text = [c for c in cells if c.kind == _READ_TEXT and c.raw is None]
+    floats = [c for c in cells if c.kind == _READ_FLOAT and c.raw is None]
+    amounts = [c for c in cells if c.kind == _READ_AMOUNT]
+    dates = [c for c in cells if c.kind == _READ_DATE]
+    rest = [c for c in cells if not any(c in found for found in (text, floats, amounts, dates))]
+    return _Group(
+        base,
+        (),
+        tuple(c.key or "" for c in text),
+        tuple(c.name for c in text),
+        tuple(c.key or "" for c in floats),
+        tuple(c.name for c in floats),
+        tuple((c.key or "", c.name, c.raw, c.scale, c.precision) for c in amounts),
+        tuple((c.key or "", c.name, c.raw) for c in dates),
+        tuple(_spec(c) for c in rest),
+    )
 
 
 def _plan(table: Table) -> _Plan:
@@ -333,11 +390,10 @@ def _plan(table: Table) -> _Plan:
     fixed = {"source", "page", "result_index"}
     index_names = tuple(k for k in table.keys if k not in fixed)
     items = None if table.path is None else _steps(table.path)
-    groups = tuple(
-        (base, tuple(cells), *(_specs(cells) if base is not None else ((), {})))
-        for base, cells in grouped.items()
-    )
-    return _Plan(table, items, index_names, tuple(cell for _, cell in found), groups)
+    groups = tuple(_group(base, cells) for base, cells in grouped.items())
+    cells = tuple(cell for _, cell in found)
+    page_keys = tuple(k for k in table.keys if k in fixed)
+    return _Plan(table, items, index_names, cells, groups, dict.fromkeys(table.names), page_keys)
 
 
 @cache
@@ -351,53 +407,67 @@ def _has_text(slug: str) -> bool:
     return "text" in _plans(slug)[0].table.names
 
 
+_NONE = type(None)
+_TEXT_TYPES: frozenset[type] = frozenset({str, _NONE})
+_FLOAT_TYPES: frozenset[type] = frozenset({float, _NONE})
+
+
 def _fill(row: Row, groups: Groups, item: Any, indices: tuple[int, ...]) -> Row:
     """``row`` (every column ``None``, but the keys and provenance) with every cell read from ``item``.
 
-    An absent value is null, read by no reader (each makes ``(None, None)`` of it). The common values
-    are read here, as their readers would: a ``str`` of a text column, a ``float`` of a float column,
-    printed amounts and dates (typed, else the text to the raw companion).
+    An absent value is null, read by no reader (each makes ``(None, None)`` of it); a cell's column
+    is ``None`` until it is read (no field's column is a key's or provenance's: ``catalog/tables.py``),
+    so a null may be set as well as skipped. The common values are read here, as their readers would:
+    a group's text fields that are all ``str`` (or absent) set at once, its float fields that are all
+    ``float`` likewise, printed amounts and dates (typed, else the text to the raw companion).
     """
-    for base, cells, specs, by_key in groups:
-        if base is None:
-            for cell in cells:
+    for group in groups:
+        if group.base is None:
+            for cell in group.cells:
                 _set(row, cell, _get(item, cell.steps, indices))
             continue
-        node = _get(item, base, indices) if base else item
-        if not isinstance(node, dict):
+        node = _get(item, group.base, indices) if group.base else item
+        if not isinstance(node, dict) or not node:
             continue
         get = node.get
-        if len(node) < len(specs):  # fewer fields than cells (an empty ``confidence``): by the fields
-            specs = tuple([spec for key in node for spec in by_key.get(key, ())])
-        for key, name, raw, kind, read, scale, precision in specs:
+        if group.text_keys:
+            _fill_plain(row, group.text_names, list(map(get, group.text_keys)), _TEXT_TYPES, _string)
+        if group.float_keys:
+            _fill_plain(row, group.float_names, list(map(get, group.float_keys)), _FLOAT_TYPES, _float)
+        for key, name, raw, scale, precision in group.amounts:
             found = get(key)
-            if found is None:
-                continue
-            if kind == _READ_TEXT:
-                if type(found) is str:
-                    row[name] = found
-                    continue
-            elif kind == _READ_FLOAT:
-                if type(found) is float:
-                    row[name] = found
-                    continue
-            elif kind == _READ_AMOUNT:
+            if found is not None:
                 parsed = parse_amount(found, scale, precision)
                 row[name] = parsed
                 if raw is not None:
                     row[raw] = None if parsed is not None or found == "" else _string(found)
-                continue
-            elif kind == _READ_DATE:
+        for key, name, raw in group.dates:
+            found = get(key)
+            if found is not None:
                 day = parse_date(found)
                 row[name] = day
                 if raw is not None:
                     row[raw] = None if day is not None or found == "" else _string(found)
+        for key, name, raw, _kind, read, _scale, _precision in group.specs:
+            found = get(key)
+            if found is None:
                 continue
             value, raw_text = read(found)
             row[name] = value
             if raw is not None:
                 row[raw] = raw_text
     return row
+
+
+def _fill_plain(
+    row: Row, names: tuple[str, ...], values: list[Any], typed: frozenset[type], read: Callable[[Any], Any]
+) -> None:
+    """Plain cells' values, as fetched: set at once when each is of the column's type or ``None``
+    (``typed``), else each read (``read``: ``None`` stays ``None``)."""
+    if set(map(type, values)) <= typed:
+        row.update(zip(names, values))
+    else:
+        row.update(zip(names, map(read, values)))
 
 
 def _set(row: Row, cell: _Cell, found: Any) -> None:
@@ -410,8 +480,15 @@ def _set(row: Row, cell: _Cell, found: Any) -> None:
 
 def _list_rows(plan: _Plan, item: Any, keys: Row) -> Iterator[Row]:
     assert plan.items is not None
-    for indices in _expand(item, plan.items):
-        row = dict.fromkeys(plan.table.names)
+    if len(plan.items) == 1:  # a list of the object itself (most are): its indices, without _expand
+        found = item.get(plan.items[0][0]) if isinstance(item, dict) else None
+        every: Iterable[tuple[int, ...]] = (
+            [(i,) for i in range(len(found))] if isinstance(found, list) else ()
+        )
+    else:
+        every = _expand(item, plan.items)
+    for indices in every:
+        row = plan.blank.copy()
         row.update(keys)
         row.update(zip(plan.index_names, indices))
         yield _fill(row, plan.groups, item, indices)
@@ -558,16 +635,12 @@ def envelope_rows(
                 header["mean_confidence"] = texts[n]["metadata"].get("confidence")
         out[plans[0].table.name].append(header)
         for plan in plans[1:]:
-            out[plan.table.name].extend(_list_rows(plan, item, _own(keys, plan.table)))
+            out[plan.table.name].extend(_list_rows(plan, item, {k: keys[k] for k in plan.page_keys}))
     return out
 
 
-def _own(keys: Row, table: Table) -> Row:
-    return {k: v for k, v in keys.items() if k in table.keys}
-
-
 def _header(plan: _Plan, item: Any, prov: Row, status: tuple[str, str | None]) -> Row:
-    row = dict.fromkeys(plan.table.names)
+    row = plan.blank.copy()
     row.update({k: v for k, v in prov.items() if k in row})
     row["status"], row["error"] = status
     return row if item is None else _fill(row, plan.groups, item, ())
@@ -588,7 +661,7 @@ def failure_rows(
 ) -> dict[str, list[Row]]:
     """Table name -> rows for a page that has no result: one header row, ``status`` ``failed``."""
     plans = _plans(api)
-    row = dict.fromkeys(plans[0].table.names)
+    row = plans[0].blank.copy()
     row.update(
         source=source,
         source_etag=source_etag,

@@ -111,6 +111,16 @@ class ParquetSink:
         if len(self._rows) >= BATCH_ROWS:
             self._batch()
 
+    def write_many(self, rows: list[Row]) -> None:
+        """:meth:`write` of each of ``rows``, in one call (the batches are the same)."""
+        held = self._rows
+        room = BATCH_ROWS - len(held)
+        if len(rows) < room:
+            held.extend(rows)
+            return
+        for row in rows:
+            self.write(row)
+
     def _batch(self) -> None:
         if self._rows:
             self._batches.append(self._columns(self._rows))
@@ -341,9 +351,13 @@ class _SpoolWriter:
 
     def write_many(self, rows: list[Row]) -> None:
         """Add ``rows`` without digesting them: their page is counted instead (:meth:`count`)."""
-        write = self.sink.write
-        for row in rows:
-            write(row)
+        many = getattr(self.sink, "write_many", None)
+        if many is not None:
+            many(rows)
+        else:
+            write = self.sink.write
+            for row in rows:
+                write(row)
         self.rows += len(rows)
 
     def count(self, page: bytes) -> None:
@@ -462,7 +476,8 @@ class TableSpools:
         bytes, its URI, the code that makes rows) always makes the same rows.
         """
         for name, table_rows in rows.items():
-            self._writers[name].write_many(list(table_rows))
+            if table_rows:
+                self._writers[name].write_many(table_rows if type(table_rows) is list else list(table_rows))
 
     def count_page(self, page: bytes) -> None:
         """Count one page (its :func:`page_digest`) in every table's digest: a table's content is a

@@ -338,8 +338,54 @@ def test_each_value_reads_as_its_columns_reader_makes_it(value):
                     assert made[0][cell.raw] == raw, cell.raw
 
 
+@pytest.mark.parametrize("offset", range(len(VALUES)))
+def test_an_object_of_mixed_values_reads_each_as_its_columns_reader_makes_it(offset):
+    """Text and float fields are read a whole object at a time when each has its column's type: an
+    object where they do not all have it (one an ``int``, another a list, ...) is read value by value,
+    each as its column's reader makes it, the others left as they are."""
+    from airflow_provider_hwocr.runtime.tables import rows
+
+    for slug in ("vat-invoice", "bank-receipt"):
+        for plan in rows._plans(slug):
+            cells = [c for c in plan.cells if c.key is not None]
+            result: dict = {}
+            given = {}
+            for n, cell in enumerate(cells):
+                node = result
+                for key, listed in cell.steps[:-1]:
+                    node = node.setdefault(key, [{}])[0] if listed else node.setdefault(key, {})
+                given[cell.name] = node[cell.key] = VALUES[(n + offset) % len(VALUES)] if n % 3 else "text"
+            made = envelope_rows(examples.stored(slug, result))[plan.table.name]
+            for cell in cells:
+                expected, raw = cell.read(given[cell.name])
+                got = made[0][cell.name]
+                assert got == expected and type(got) is type(expected), (cell.name, given[cell.name])
+                if cell.raw is not None:
+                    assert made[0][cell.raw] == raw, cell.raw
+
+
+def test_json_columns_are_the_compact_json_of_the_value():
+    """A ``json`` column holds ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``."""
+    import json
+
+    from airflow_provider_hwocr.runtime.tables import rows
+
+    for value in (
+        ["<seal>", "印章"],
+        {"a": [1, 2.5, None, True]},
+        'x"y',
+        3,
+        0.1,
+        [],
+        {},
+        [["a"], {"b": "c"}],
+    ):
+        assert rows._json(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert rows._json(None) is None
+
+
 def test_an_object_with_few_of_its_fields_is_read_by_its_fields():
-    """An object with fewer fields than its table has cells (an empty ``confidence``) is read field by field:
+    """An object with fewer fields than its table has cells (an empty ``confidence``, one of its fields):
     the fields it has are read, the others null, and keys no column names left out."""
     doc = examples.stored("vat-invoice", {"total": "¥10.00", "confidence": {"total": 0.5, "unknown": 1.0}})
     header = envelope_rows(doc)["vat-invoice"][0]

@@ -198,6 +198,30 @@ def test_the_content_digest_ignores_the_run_and_the_bytes_are_reproducible(invoi
         s.close()
 
 
+def test_rows_added_a_page_at_a_time_make_the_same_file_as_rows_added_one_by_one(invoices):
+    """``TableSpools.add_rows`` hands a page's rows over in one call: the row groups, so the bytes, are
+    those of the same rows written one by one, across Arrow batches of ``BATCH_ROWS`` rows."""
+    docs = [invoices[n % len(invoices)] for n in range(write.BATCH_ROWS + 300)]
+    pages = [envelope_rows(doc, run_id="r", result_uri=f"obs://out/{n}.json") for n, doc in enumerate(docs)]
+    with TableSpools("vat-invoice") as spools:
+        for page in pages:
+            spools.add_rows(page)
+        together = spools.finish()
+    for name, spooled in together.items():
+        one_by_one = spool("parquet", find_table(name), (row for page in pages for row in page[name]))
+        assert spooled.rows == one_by_one.rows == sum(len(page[name]) for page in pages)
+        assert spooled.sha256 == one_by_one.sha256, name
+        one_by_one.close()
+        spooled.close()
+    # and never more than BATCH_ROWS Python rows held: a page's rows that fill a batch are batched
+    sink = write.ParquetSink(header_table("vat-invoice"), io.BytesIO())
+    for page in pages:
+        sink.write_many(page["vat-invoice"] * 3)
+        assert len(sink._rows) < write.BATCH_ROWS
+    assert [b.num_rows for b in sink._batches] == [write.BATCH_ROWS] * (3 * len(pages) // write.BATCH_ROWS)
+    sink.abort()
+
+
 def test_the_content_digest_is_the_same_in_any_order_and_counts_each_row(invoices):
     """Writer threads add a batch's rows in the order they finish: the digest does not see that order,
     but it sees a row that is missing, added twice, or changed."""
