@@ -1064,6 +1064,45 @@ class HuaweiObsHook(BaseHook):
         etag = _strip_etag(getattr(resp.body, "etag", None) or _header_dict(resp).get("etag"))
         return etag or hashlib.md5(data, usedforsecurity=False).hexdigest()
 
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        file: Any,
+        *,
+        size: int,
+        md5: str,
+        content_type: str = "application/octet-stream",
+        tries: int = 3,
+    ) -> str:
+        """Write the first ``size`` bytes of an open binary ``file`` to ``obs://bucket/key``, sent in
+        chunks from its start (a large record is never held whole); return its ETag.
+
+        ``md5`` is their MD5 as hex (sent, so OBS rejects a corrupted upload). The file stays open.
+        The SDK does not retry a body it reads from a file, so a request with no answer or a
+        server-side error is tried again here from the file's start, up to ``tries`` times in all.
+        """
+        _check_key(key)
+        headers = _obs_sdk().PutObjectHeader(
+            contentType=content_type,
+            md5=base64.b64encode(bytes.fromhex(md5)).decode("ascii"),
+            contentLength=size,
+        )
+        for attempt in range(1, max(1, tries) + 1):
+            file.flush()
+            file.seek(0)
+            try:
+                resp = self._call("put", bucket, key, "putContent", bucket, key, content=file, headers=headers,
+                                  autoClose=False)  # fmt: skip
+                break
+            except HuaweiObsTransientError:
+                if attempt >= tries:
+                    raise
+                time.sleep(min(0.2 * 2**attempt, 2.0))
+        _lineage.hook_wrote(self, bucket, key)
+        etag = _strip_etag(getattr(resp.body, "etag", None) or _header_dict(resp).get("etag"))
+        return etag or md5
+
     def put_json(self, bucket: str, key: str, obj: Any, *, metadata: dict[str, str] | None = None) -> str:
         """Write ``obj`` as UTF-8 JSON (non-ASCII kept as is) with content type ``application/json``."""
         data = json.dumps(obj, ensure_ascii=False).encode("utf-8")

@@ -67,6 +67,57 @@ def test_put_head_get_round_trip_with_metadata(hook, obs_bucket):
     assert hook.get_bytes(obs_bucket, ODD_KEY) == data
 
 
+def test_put_file_sends_a_spooled_body_from_its_start_and_keeps_it_open(hook, obs_bucket):
+    import hashlib
+
+    from airflow_provider_hwocr.runtime.batch.entrylog import SpooledBody
+
+    data = "".join(
+        f'{{"n": {i}, "text": "reçu 你好"}}, ' for i in range(60_000)
+    ).encode()  # 2.3 MB: many chunks
+    with SpooledBody() as body:
+        body.write(data[:1000])
+        body.write(data[1000:])
+        assert (body.size, body.md5) == (len(data), hashlib.md5(data).hexdigest())
+        body.file.seek(123)  # wherever the file stands, the whole body is sent
+        etag = hook.put_file(obs_bucket, "runs/a.json", body.file, size=body.size, md5=body.md5,
+                             content_type="application/json")  # fmt: skip
+        assert not body.file.closed  # the same body goes to the next key
+        hook.put_file(obs_bucket, "runs/b.json", body.file, size=body.size, md5=body.md5)
+    assert etag == hashlib.md5(data).hexdigest()
+    assert hook.get_bytes(obs_bucket, "runs/a.json") == data == hook.get_bytes(obs_bucket, "runs/b.json")
+    assert hook.head(obs_bucket, "runs/a.json").content_type == "application/json"
+
+
+def test_put_file_tries_again_from_the_start_after_no_answer(hook, obs_bucket, monkeypatch):
+    """The SDK does not retry a body read from a file; the hook does, from the file's start."""
+    from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsTransientError
+    from airflow_provider_hwocr.runtime.batch.entrylog import SpooledBody
+
+    real_call, tries, lose = HuaweiObsHook._call, [], [1]
+
+    def losing(self, operation, bucket, key, method, *args, **kwargs):
+        tries.append(key)
+        if len(tries) in lose:
+            kwargs["content"].read()  # half sent, then the connection broke
+            raise HuaweiObsTransientError("no response", bucket=bucket, key=key, operation=operation)
+        return real_call(self, operation, bucket, key, method, *args, **kwargs)
+
+    monkeypatch.setattr(HuaweiObsHook, "_call", losing)
+    monkeypatch.setattr(time, "sleep", lambda s: None)
+    with SpooledBody() as body:
+        body.write(b'{"images": []}')
+        hook.put_file(obs_bucket, "runs/c.json", body.file, size=body.size, md5=body.md5)
+        assert tries == ["runs/c.json", "runs/c.json"]
+        tries.clear()
+        lose[:] = [1, 2, 3]
+        with pytest.raises(HuaweiObsTransientError):
+            hook.put_file(obs_bucket, "runs/d.json", body.file, size=body.size, md5=body.md5)
+        assert len(tries) == 3
+    assert hook.get_bytes(obs_bucket, "runs/c.json") == b'{"images": []}'
+    assert not hook.exists(obs_bucket, "runs/d.json")
+
+
 def test_put_json_is_utf8_json_with_its_content_type(hook, obs_bucket):
     doc = {"text": "Grüße 你好", "n": [1, 2.5, None]}
     hook.put_json(obs_bucket, "out/result.json", doc, metadata={"api": "general-text"})

@@ -9,9 +9,9 @@ about 60 bytes per entry.
 
 The log is a sequence of entry dicts in selection order (a document's pages by page, entries added
 after sending last), decoded when read: the review, tables and dry-run code read it as they read a
-list. The manifest's ``images`` are written from the spooled JSON as is (:meth:`EntryLog.manifest`),
-once, into a second temporary file read back as one ``bytes`` object: the run holds its manifest
-once, not its entries beside it.
+list. The manifest's ``images`` are written from the spooled JSON as is, once, into a second
+temporary file (:meth:`EntryLog.manifest_file`) that is uploaded from there in chunks: the run
+never holds its manifest whole, nor its entries beside it.
 
 An entry can still change after it is final: the lease marks the entries it fences
 (:meth:`EntryLog.finished_since`). Those are handed out as dicts kept in memory, and a dict handed
@@ -20,6 +20,7 @@ out wins over its spooled JSON from then on (few entries: those finished after a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -66,12 +67,12 @@ class EntryLog(Sequence[dict[str, Any]]):
         self._lock = threading.Lock()
         self._end = 0
         self._offsets = array("Q")
-        self._sizes = array("L")
+        self._sizes = array("I")  # 4 bytes: one entry is never 4 GB
         self._order = array("q")
         self._times = array("d")  # wall clock, when each was added
         self._status: list[str] = []  # interned: one pointer each
         self._flags = bytearray()
-        self._billed = array("L")
+        self._billed = array("I")
         #: Index records of the results this run stored: (key hash, result hash, made hash).
         self._keys, self._results, self._made = array("Q"), array("Q"), array("Q")
         self._live: dict[int, dict[str, Any]] = {}  # handed out to change: they win
@@ -235,26 +236,64 @@ class EntryLog(Sequence[dict[str, Any]]):
 
     def manifest(self, head: bytes) -> bytes:
         """``head`` (a JSON object's opening, up to its last member) then ``"images": [...]}``: the
-        entries in order, written to a temporary file and read back as one ``bytes`` object."""
-        with tempfile.TemporaryFile(prefix="hwocr-manifest-", buffering=0) as out:
-            write = out.write
-            write(head)
-            first = True
-            for n in self._order_of():
-                if not first:
-                    write(b", ")
-                write(self._raw(n))
-                first = False
-            write(b"]}")
-            size = out.tell()
-            fd = out.fileno()
-            data = os.pread(fd, size, 0)
-            while len(data) < size:
-                data += os.pread(fd, size - len(data), len(data))
-            return data
+        entries in order, as one ``bytes`` object (what :meth:`manifest_file` writes)."""
+        with self.manifest_file(head) as body:
+            return body.read_all()
+
+    def manifest_file(self, head: bytes) -> SpooledBody:
+        """The manifest (as :meth:`manifest`) written to an unnamed temporary file, with its size and
+        MD5: uploaded from there in chunks, so a run never holds its manifest whole."""
+        body = SpooledBody()
+        write = body.write
+        write(head)
+        first = True
+        for n in self._order_of():
+            if not first:
+                write(b", ")
+            write(self._raw(n))
+            first = False
+        write(b"]}")
+        return body
 
     def close(self) -> None:
         self._file.close()
+
+
+class SpooledBody:
+    """Bytes written to an unnamed temporary file, with their size and MD5, to upload in chunks
+    (:meth:`~airflow_provider_hwocr.hooks.obs.HuaweiObsHook.put_file`); a context manager that
+    closes (and so deletes) the file."""
+
+    def __init__(self) -> None:
+        self.file: Any = tempfile.TemporaryFile(prefix="hwocr-body-")  # noqa: SIM115 - closed by close()
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self._md5.update(data)
+        self.size += len(data)
+
+    @property
+    def md5(self) -> str:
+        """The MD5 of everything written, as hex."""
+        return self._md5.hexdigest()
+
+    def read_all(self) -> bytes:
+        """Everything written, as one ``bytes`` object (for tests and small bodies)."""
+        self.file.flush()
+        self.file.seek(0)
+        data: bytes = self.file.read()
+        return data
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> SpooledBody:  # noqa: PYI034 - not subclassed
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class ResultsOf(Sequence[str]):

@@ -1,7 +1,7 @@
 """Stage 4, record: what the run did, in OBS and in XCom, and whether the task fails.
 
 A real run writes the index if it changed, then one record per run and try (history) and
-the latest manifest (the same bytes), prunes old history if it wrote results, and deletes
+the latest manifest (the same bytes, streamed from a temporary file), prunes old history if it wrote results, and deletes
 the progress parts it covers. A run that changes nothing writes two records of about a
 kilobyte each. A dry run writes nothing and reports what would be called, skipped and
 rejected, and what it would cost.
@@ -27,14 +27,14 @@ from airflow_provider_hwocr.client.documents import parse_pages
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrBatchFailedError
 from airflow_provider_hwocr.runtime.batch.decide import Plan
 from airflow_provider_hwocr.runtime.batch.entries import REVIEW_STATES, STATES, Item
-from airflow_provider_hwocr.runtime.batch.entrylog import RECOVERED, TWICE, EntryLog
+from airflow_provider_hwocr.runtime.batch.entrylog import RECOVERED, TWICE, EntryLog, SpooledBody
 from airflow_provider_hwocr.runtime.batch.lease import LeaseRecord, owner_of
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.send import Sent
 from airflow_provider_hwocr.runtime.batch.state import (
     MANIFEST_FORMAT,
     Index,
-    manifest_bytes,
+    manifest_opening,
     next_index,
     now_utc,
     prune_history,
@@ -260,7 +260,8 @@ def record(run: BatchRun, plan: Plan, sent: Sent) -> Report:
         "overlap": overlap_record(run, plan),
         # Images skipped as done are counted in totals, not listed: they are in the index.
     }
-    _write_records(run, manifest_bytes(manifest, sent.entries), history_key, latest_key)
+    with entries.manifest_file(manifest_opening(manifest)) as body:  # never held whole
+        _write_records(run, body, history_key, latest_key)
     _clean_up(run, plan, sent, pruned=changed or bool(totals["done"]))
     # This run's results (a page settled from the review ledger was done before: among the skipped).
     done_uris = entries.result_uris()  # read from the log when asked for
@@ -313,14 +314,16 @@ def _manifest_head(run: BatchRun, when: datetime) -> dict[str, Any]:
     }
 
 
-def _write_records(run: BatchRun, data: bytes, history_key: str, latest_key: str) -> None:
-    """The run's record in the history, as the latest manifest and at ``manifest_uri`` (the same bytes)."""
+def _write_records(run: BatchRun, body: SpooledBody, history_key: str, latest_key: str) -> None:
+    """The run's record in the history, as the latest manifest and at ``manifest_uri`` (the same
+    bytes, each sent from the spooled file in chunks)."""
     obs, store = run.obs, run.store
-    obs.put_bytes(store.bucket, history_key, data, content_type="application/json")
-    obs.put_bytes(store.bucket, latest_key, data, content_type="application/json")
+    targets = [(store.bucket, history_key), (store.bucket, latest_key)]
     extra = run.settings.manifest
     if extra is not None:
-        obs.put_bytes(extra.bucket, extra.key, data, content_type="application/json")
+        targets.append((extra.bucket, extra.key))
+    for bucket, key in targets:
+        obs.put_file(bucket, key, body.file, size=body.size, md5=body.md5, content_type="application/json")
 
 
 def _clean_up(run: BatchRun, plan: Plan, sent: Sent, *, pruned: bool) -> None:

@@ -37,13 +37,14 @@ manifest) is read when no index object exists, and rewritten in the new format.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
 import time
 import uuid
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -121,27 +122,49 @@ class Index:
         at = bisect_left(self.keys, key)
         return at if at < len(self.keys) and self.keys[at] == key else -1
 
-    def merged(self, keep: bytearray | None, updates: dict[int, tuple[int, int]]) -> Index:
-        """This index with only the records whose ``keep`` flag is set, then ``updates`` on top."""
+    def merged(
+        self, keep: bytearray | None, updates: Mapping[int, tuple[int, int]] | Iterable[tuple[int, int, int]]
+    ) -> Index:
+        """This index with only the records whose ``keep`` flag is set, then ``updates`` on top:
+        ``{key: (result, made)}`` or ``(key, result, made)`` records, a later record for a key winning.
+
+        Built in arrays (no dict or tuple per record): a first run of 100,000 images merges its
+        records at the end of the run, beside everything else it still holds."""
+        records = ((k, r, m) for k, (r, m) in updates.items()) if isinstance(updates, Mapping) else updates
+        given_k, given_r, given_m = array("Q"), array("Q"), array("Q")
+        for key, result, made in records:
+            given_k.append(key)
+            given_r.append(result)
+            given_m.append(made)
+        # The updates sorted by key, one per key: a stable sort, so the last given of a key is last.
+        new_k, new_r, new_m = array("Q"), array("Q"), array("Q")
+        for i in sorted(range(len(given_k)), key=given_k.__getitem__):
+            if new_k and new_k[-1] == given_k[i]:
+                new_r[-1], new_m[-1] = given_r[i], given_m[i]
+            else:
+                new_k.append(given_k[i])
+                new_r.append(given_r[i])
+                new_m.append(given_m[i])
+        del given_k, given_r, given_m
+        # Both sorted by key: one pass, an update replacing the record of its key.
         keys, results, made = array("Q"), array("Q"), array("Q")
-        for at in range(len(self.keys)):
-            key = self.keys[at]
-            if (keep is None or keep[at]) and key not in updates:
+        j, n = 0, len(new_k)
+        for at, key in enumerate(self.keys):
+            while j < n and new_k[j] < key:
+                keys.append(new_k[j])
+                results.append(new_r[j])
+                made.append(new_m[j])
+                j += 1
+            if j < n and new_k[j] == key:
+                continue  # updated: the update is appended when the pass moves past it
+            if keep is None or keep[at]:
                 keys.append(key)
                 results.append(self.results[at])
                 made.append(self.made[at])
-        if not updates:
-            return Index(keys, results, made)
-        for key, (result, source) in updates.items():
-            keys.append(key)
-            results.append(result)
-            made.append(source)
-        order = sorted(range(len(keys)), key=keys.__getitem__)
-        return Index(
-            array("Q", (keys[i] for i in order)),
-            array("Q", (results[i] for i in order)),
-            array("Q", (made[i] for i in order)),
-        )
+        keys.extend(new_k[j:])
+        results.extend(new_r[j:])
+        made.extend(new_m[j:])
+        return Index(keys, results, made)
 
     # --- the stored form --------------------------------------------------------------
 
@@ -465,33 +488,45 @@ def next_index(
     Earlier records whose result is still listed as recorded, results recovered from
     progress parts, results found valid by a HEAD, and this run's results.
     """
-    updates: dict[int, tuple[int, int]] = dict(prior.recovered)
-    updates.update(verified)
+    updates: list[Iterable[tuple[int, int, int]]] = [
+        ((k, r, m) for k, (r, m) in prior.recovered.items()),
+        ((k, r, m) for k, (r, m) in verified.items()),
+    ]
     records = getattr(entries, "index_records", None)  # an entry log keeps them: no entry is read
     if records is not None:
-        for key, result, made in records():
-            updates[key] = (result, made)
+        any_stored = next(iter(records()), None) is not None
+        updates.append(records())
     else:
-        for entry in entries:
-            if entry.get("status") in STORED and entry.get("key") and not entry.get("again"):
-                key, result, made = index_record(entry)
-                updates[key] = (result, made)
-    changed = bool(updates) or prior.dropped > 0 or prior.origin in ("manifest/2", "damaged")
+        mine = [
+            index_record(entry)
+            for entry in entries
+            if entry.get("status") in STORED and entry.get("key") and not entry.get("again")
+        ]
+        any_stored = bool(mine)
+        updates.append(mine)
+    changed = bool(prior.recovered) or bool(verified) or any_stored or prior.dropped > 0
+    changed = changed or prior.origin in ("manifest/2", "damaged")
     if not changed:
         return prior.index, False
-    return prior.index.merged(prior.listed, updates), True
+    return prior.index.merged(prior.listed, itertools.chain.from_iterable(updates)), True
 
 
 # --- manifests ---------------------------------------------------------------------------------
+
+
+def manifest_opening(header: dict[str, Any]) -> bytes:
+    """The manifest's JSON up to its entries: the header's members, then ``"images": [``."""
+    head = json.dumps(header, ensure_ascii=False)
+    return head[:-1].encode("utf-8") + b', "images": [' if header else b'{"images": ['
 
 
 def manifest_bytes(header: dict[str, Any], entries: Iterable[dict[str, Any]]) -> bytes:
     """The manifest as UTF-8 JSON, ``images`` last, built entry by entry (no whole-document text).
 
     From an entry log (``entries`` with a ``manifest`` method), its spooled entries are copied as
-    they are into one ``bytes`` object, without a list of them beside it."""
-    head = json.dumps(header, ensure_ascii=False)
-    opening = head[:-1].encode("utf-8") + b', "images": [' if header else b'{"images": ['
+    they are into one ``bytes`` object, without a list of them beside it (a run's record stage
+    streams them instead: :meth:`~.entrylog.EntryLog.manifest_file`)."""
+    opening = manifest_opening(header)
     spooled = getattr(entries, "manifest", None)
     if spooled is not None:
         data: bytes = spooled(opening)

@@ -107,6 +107,25 @@ def test_a_later_record_for_a_key_wins_and_merging_keeps_what_is_flagged():
     assert list(index.merged(bytearray([0, 1, 0]), {}).keys) == [5]
 
 
+def test_merging_records_equals_a_dict_of_the_latest_record_per_key():
+    """The merge runs in arrays; a dict of the latest record per key, sorted, is what it must equal."""
+    import random
+
+    rng = random.Random(7)
+    for _ in range(50):
+        old = Index.from_records((rng.randrange(40), rng.randrange(9), rng.randrange(9)) for _ in range(25))
+        keep = bytearray(rng.randrange(2) for _ in range(len(old)))
+        updates = [(rng.randrange(40), rng.randrange(9), rng.randrange(9)) for _ in range(rng.randrange(30))]
+        expected = {k: (r, m) for k, r, m, flag in zip(old.keys, old.results, old.made, keep) if flag}
+        for key, result, made in updates:  # later wins, over the kept records and the dropped alike
+            expected[key] = (result, made)
+        merged = old.merged(keep, iter(updates))
+        assert list(merged.keys) == sorted(expected)
+        assert [(merged.results[i], merged.made[i]) for i in range(len(merged))] == [
+            expected[k] for k in sorted(expected)
+        ]
+
+
 def test_a_keyset_is_membership_by_bisection():
     keys = KeySet([9, 3, 7])
     assert 3 in keys and 4 not in keys and "3" not in keys and len(keys) == 3
