@@ -243,6 +243,10 @@ def read_image_file(path: str | os.PathLike[str]) -> bytes:
 # --- the one image type ----------------------------------------------------------------------------
 
 
+#: The location of a source made by :meth:`ImageSource.obs`: made from its URI when asked.
+_FROM_URI = ObsLocation("", "")
+
+
 class ImageSource:
     """One image, from the argument a task was given to what the request needs.
 
@@ -256,7 +260,7 @@ class ImageSource:
     :attr:`display`, :attr:`identity` or :meth:`record`.
     """
 
-    __slots__ = ("data", "etag", "identity", "image", "kind", "location", "name", "path", "size", "url")
+    __slots__ = ("_location", "_name", "data", "etag", "identity", "image", "kind", "path", "size", "url")
 
     def __init__(
         self,
@@ -268,20 +272,45 @@ class ImageSource:
         path: str | None = None,
         data: bytes | None = None,
         identity: str = "",
-        name: str = "image",
+        name: str | None = "image",
         etag: str | None = None,
         size: int | None = None,
     ) -> None:
         self.kind = kind
         self.image = image
-        self.location = location
+        self._location = location
         self.url = url
         self.path = path
         self.data = data
         self.identity = identity
-        self.name = name
+        self._name = name
         self.etag = etag
         self.size = size
+
+    @property
+    def location(self) -> ObsLocation | None:
+        """An OBS source's bucket and key. A source made by :meth:`obs` holds only its URI and makes
+        them from it when asked (a batch holds 100,000 sources: one string each, not three)."""
+        if self._location is _FROM_URI:
+            bucket, _, key = str(self.image).removeprefix("obs://").partition("/")
+            return ObsLocation(bucket, key)
+        return self._location
+
+    @location.setter
+    def location(self, value: ObsLocation | None) -> None:
+        self._location = value
+
+    @property
+    def name(self) -> str:
+        """The image's file name as results name it (an OBS source's key, made from its URI)."""
+        if self._name is None:
+            location = self.location
+            return location.key if location is not None else "image"
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
 
     @classmethod
     def of(cls, image: Any) -> ImageSource:
@@ -319,13 +348,13 @@ class ImageSource:
 
     @classmethod
     def obs(cls, location: ObsLocation, *, size: int | None = None, etag: str | None = None) -> ImageSource:
-        uri = location.uri  # one string for image, identity and display (a batch holds 100,000 of them)
+        uri = location.uri  # one string for image, identity, display, location and name
         return cls(
             "obs",
             image=uri,
-            location=location,
+            location=_FROM_URI,
             identity=source_identity("obs", uri=uri),
-            name=location.key,
+            name=None,
             etag=etag or None,
             size=size,
         )

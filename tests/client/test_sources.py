@@ -145,6 +145,18 @@ def test_obs_source():
         ImageSource.of("obs://bucket")
 
 
+@pytest.mark.parametrize("key", ["a.png", "scans/2024 06/reçu n°1 ü.png", "x/obs://y/z.png", "deep/a/b/"])
+def test_an_obs_source_holds_one_string_and_gives_back_its_location_and_name(key):
+    """A batch holds 100,000 sources: each keeps its URI only, and the bucket, key and name
+    made from it are the ones it was made from."""
+    source = ImageSource.obs(ObsLocation("bucket-1", key), size=3, etag="e")
+    assert source._name is None and source._location == ("", "")  # not held: a shared marker
+    assert source.location == ObsLocation("bucket-1", key) and source.name == key
+    assert source.image is source.identity  # one string
+    source.name = "other.png"  # set explicitly: that wins
+    assert source.name == "other.png" and source.location == ObsLocation("bucket-1", key)
+
+
 def test_url_source_keeps_the_signed_url_out_of_everything_shown_or_stored():
     source = ImageSource.of(f"  {SIGNED} ")
     assert source.kind == "url" and source.url == SIGNED  # what the request needs

@@ -31,6 +31,24 @@ STATES = ("done", "skipped", "failed", "not_attempted")
 REVIEW_STATES = ("held", "reviewed", "review_rejected")
 
 
+class _DocumentPart:
+    """What only a document's item holds (an image's item has none: it reads :data:`_NO_DOCUMENT`)."""
+
+    __slots__ = ("count", "done", "kind", "pages", "stem", "sure")
+
+    def __init__(self) -> None:
+        self.kind: DocumentKind | None = None  # a document's kind; None: an image
+        self.stem: str | None = None  # what a document's page keys start with
+        self.count: int | None = None  # a document's pages, once known
+        self.pages: tuple[tuple[int, str], ...] = ()  # (page, action) left to do, once known
+        self.done = 0  # chosen pages done before
+        #: The count is vouched for: a page of that count was made from this source, as the index says.
+        self.sure = False
+
+
+_NO_DOCUMENT = _DocumentPart()  # read, never written
+
+
 class Item:
     """One selected image or document (a plain slotted class: cheap for 100,000 of them).
 
@@ -40,23 +58,11 @@ class Item:
     A document (``kind`` ``"pdf"`` or ``"ofd"``) has no ``key`` of its own: its pages' keys start
     with its ``stem``. ``count`` is its page count once known (from its pages' keys, without
     reading it, or once read), ``pages`` then what is left of its chosen pages: ``(page, action)``
-    of each page not done yet, and ``done`` the chosen pages done before.
+    of each page not done yet, and ``done`` the chosen pages done before. These six live in a
+    part of their own, made when one is first set: an image's item does not carry them.
     """
 
-    __slots__ = (
-        "action",
-        "count",
-        "done",
-        "entry",
-        "key",
-        "kind",
-        "pages",
-        "pos",
-        "source",
-        "src",
-        "stem",
-        "sure",
-    )
+    __slots__ = ("_doc", "action", "entry", "key", "pos", "source", "src")
 
     def __init__(self, pos: int, source: str) -> None:
         self.pos = pos
@@ -65,13 +71,66 @@ class Item:
         self.key: str | None = None  # result key
         self.action = "send"  # send, skip, verify (HEAD the result first), reject
         self.entry: dict[str, Any] | None = None  # the manifest entry once decided
-        self.kind: DocumentKind | None = None  # a document's kind; None: an image
-        self.stem: str | None = None  # what a document's page keys start with
-        self.count: int | None = None  # a document's pages, once known
-        self.pages: tuple[tuple[int, str], ...] = ()  # (page, action) left to do, once known
-        self.done = 0  # chosen pages done before
-        #: The count is vouched for: a page of that count was made from this source, as the index says.
-        self.sure = False
+        self._doc: _DocumentPart | None = None
+
+    def _part(self) -> _DocumentPart:
+        if self._doc is None:
+            self._doc = _DocumentPart()
+        return self._doc
+
+    @property
+    def kind(self) -> DocumentKind | None:
+        return (self._doc or _NO_DOCUMENT).kind
+
+    @kind.setter
+    def kind(self, value: DocumentKind | None) -> None:
+        if value is not None or self._doc is not None:
+            self._part().kind = value
+
+    @property
+    def stem(self) -> str | None:
+        return (self._doc or _NO_DOCUMENT).stem
+
+    @stem.setter
+    def stem(self, value: str | None) -> None:
+        if value is not None or self._doc is not None:
+            self._part().stem = value
+
+    @property
+    def count(self) -> int | None:
+        return (self._doc or _NO_DOCUMENT).count
+
+    @count.setter
+    def count(self, value: int | None) -> None:
+        if value is not None or self._doc is not None:
+            self._part().count = value
+
+    @property
+    def pages(self) -> tuple[tuple[int, str], ...]:
+        return (self._doc or _NO_DOCUMENT).pages
+
+    @pages.setter
+    def pages(self, value: tuple[tuple[int, str], ...]) -> None:
+        if value or self._doc is not None:
+            self._part().pages = value
+
+    @property
+    def done(self) -> int:
+        return (self._doc or _NO_DOCUMENT).done
+
+    @done.setter
+    def done(self, value: int) -> None:
+        if value or self._doc is not None:
+            self._part().done = value
+
+    @property
+    def sure(self) -> bool:
+        return (self._doc or _NO_DOCUMENT).sure
+
+    @sure.setter
+    def sure(self, value: bool) -> None:
+        if value or self._doc is not None:
+            self._part().sure = value
 
     @property
     def is_document(self) -> bool:

@@ -33,6 +33,25 @@ def test_an_item_is_an_image_until_it_has_a_document_kind():
     assert item.is_document
 
 
+def test_an_image_s_item_carries_no_document_part_and_a_document_s_keeps_what_is_set():
+    image = Item(0, "obs://bkt/a.png")
+    image.kind, image.stem, image.count, image.pages, image.done, image.sure = None, None, None, (), 0, False
+    assert image._doc is None  # defaults set on an image allocate nothing
+    doc = Item(1, "obs://bkt/a.pdf")
+    doc.kind, doc.count, doc.pages, doc.done, doc.sure = "pdf", 3, ((2, "send"),), 1, True
+    assert (doc.kind, doc.count, doc.pages, doc.done, doc.sure, doc.stem) == (
+        "pdf",
+        3,
+        ((2, "send"),),
+        1,
+        True,
+        None,
+    )
+    doc.count, doc.pages, doc.done, doc.sure = None, (), 0, False  # back to unknown: kept as set
+    assert (doc.count, doc.pages, doc.done, doc.sure, doc.is_document) == (None, (), 0, False, True)
+    assert image.count is None and image.pages == ()  # the shared defaults were not written
+
+
 def test_a_page_item_is_one_page_of_its_document():
     parent = Item(7, "obs://bkt/a.pdf")
     parent.kind = "pdf"
