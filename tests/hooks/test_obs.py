@@ -70,7 +70,7 @@ def test_put_head_get_round_trip_with_metadata(hook, obs_bucket):
 def test_put_file_sends_a_spooled_body_from_its_start_and_keeps_it_open(hook, obs_bucket):
     import hashlib
 
-    from airflow_provider_hwocr.runtime.batch.entrylog import SpooledBody
+    from airflow_provider_hwocr.runtime.batch.state import SpooledBody
 
     data = "".join(
         f'{{"n": {i}, "text": "reçu 你好"}}, ' for i in range(60_000)
@@ -92,7 +92,7 @@ def test_put_file_sends_a_spooled_body_from_its_start_and_keeps_it_open(hook, ob
 def test_put_file_tries_again_from_the_start_after_no_answer(hook, obs_bucket, monkeypatch):
     """The SDK does not retry a body read from a file; the hook does, from the file's start."""
     from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsTransientError
-    from airflow_provider_hwocr.runtime.batch.entrylog import SpooledBody
+    from airflow_provider_hwocr.runtime.batch.state import SpooledBody
 
     real_call, tries, lose = HuaweiObsHook._call, [], [1]
 

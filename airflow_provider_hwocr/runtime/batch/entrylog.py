@@ -20,7 +20,6 @@ out wins over its spooled JSON from then on (few entries: those finished after a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -30,7 +29,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
-from airflow_provider_hwocr.runtime.batch.state import STORED, etag_hash, key_hash, made_hash
+from airflow_provider_hwocr.runtime.batch.state import STORED, SpooledBody, etag_hash, key_hash, made_hash
 
 #: Flags kept per entry, for the totals.
 AGAIN = 1  # a page held again (done before): not this run's result, not paid
@@ -257,43 +256,6 @@ class EntryLog(Sequence[dict[str, Any]]):
 
     def close(self) -> None:
         self._file.close()
-
-
-class SpooledBody:
-    """Bytes written to an unnamed temporary file, with their size and MD5, to upload in chunks
-    (:meth:`~airflow_provider_hwocr.hooks.obs.HuaweiObsHook.put_file`); a context manager that
-    closes (and so deletes) the file."""
-
-    def __init__(self) -> None:
-        self.file: Any = tempfile.TemporaryFile(prefix="hwocr-body-")  # noqa: SIM115 - closed by close()
-        self._md5 = hashlib.md5(usedforsecurity=False)
-        self.size = 0
-
-    def write(self, data: bytes) -> None:
-        self.file.write(data)
-        self._md5.update(data)
-        self.size += len(data)
-
-    @property
-    def md5(self) -> str:
-        """The MD5 of everything written, as hex."""
-        return self._md5.hexdigest()
-
-    def read_all(self) -> bytes:
-        """Everything written, as one ``bytes`` object (for tests and small bodies)."""
-        self.file.flush()
-        self.file.seek(0)
-        data: bytes = self.file.read()
-        return data
-
-    def close(self) -> None:
-        self.file.close()
-
-    def __enter__(self) -> SpooledBody:  # noqa: PYI034 - not subclassed
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class ResultsOf(Sequence[str]):

@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import tempfile
 import threading
 import time
 import uuid
@@ -514,10 +515,17 @@ def next_index(
 # --- manifests ---------------------------------------------------------------------------------
 
 
+def json_opening(header: dict[str, Any], member: str) -> bytes:
+    """A JSON object's text up to the items of its last member: the header's members, then
+    ``"<member>": [`` (a manifest's ``images``, a progress part's ``entries``)."""
+    head = json.dumps(header, ensure_ascii=False)
+    tail = f'"{member}": ['.encode()
+    return head[:-1].encode("utf-8") + b", " + tail if header else b"{" + tail
+
+
 def manifest_opening(header: dict[str, Any]) -> bytes:
     """The manifest's JSON up to its entries: the header's members, then ``"images": [``."""
-    head = json.dumps(header, ensure_ascii=False)
-    return head[:-1].encode("utf-8") + b', "images": [' if header else b'{"images": ['
+    return json_opening(header, "images")
 
 
 def manifest_bytes(header: dict[str, Any], entries: Iterable[dict[str, Any]]) -> bytes:
@@ -555,6 +563,43 @@ def prune_history(obs: Any, store: ResultStore, keep: int | None = None) -> int:
     if old:
         obs.delete_many(store.bucket, old)
     return len(old)
+
+
+class SpooledBody:
+    """Bytes written to an unnamed temporary file, with their size and MD5, to upload in chunks
+    (:meth:`~airflow_provider_hwocr.hooks.obs.HuaweiObsHook.put_file`); a context manager that
+    closes (and so deletes) the file."""
+
+    def __init__(self) -> None:
+        self.file: Any = tempfile.TemporaryFile(prefix="hwocr-body-")  # noqa: SIM115 - closed by close()
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self._md5.update(data)
+        self.size += len(data)
+
+    @property
+    def md5(self) -> str:
+        """The MD5 of everything written, as hex."""
+        return self._md5.hexdigest()
+
+    def read_all(self) -> bytes:
+        """Everything written, as one ``bytes`` object (for tests and small bodies)."""
+        self.file.flush()
+        self.file.seek(0)
+        data: bytes = self.file.read()
+        return data
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> SpooledBody:  # noqa: PYI034 - not subclassed
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class ProgressJournal:
@@ -651,12 +696,25 @@ class ProgressJournal:
         self.written.append(key)
 
     def _put(self, key: str, doc: dict[str, Any]) -> None:
-        """One checkpoint write, tried twice."""
-        try:
-            self.obs.put_json(self.store.bucket, key, doc)
-        except Exception:  # noqa: BLE001 - tried once more
-            time.sleep(min(0.5, self.interval))
-            self.obs.put_json(self.store.bucket, key, doc)
+        """One checkpoint write, tried twice; the part's JSON goes through a temporary file, sent in
+        chunks (a part of 500 entries is about 300 KB: not held as text, bytes and the SDK's copy)."""
+        with SpooledBody() as body:
+            entries = doc["entries"]
+            body.write(json_opening({k: v for k, v in doc.items() if k != "entries"}, "entries"))
+            for n, entry in enumerate(entries):
+                body.write(b", " if n else b"")
+                body.write(json.dumps(entry, ensure_ascii=False).encode("utf-8"))
+            body.write(b"]}")
+            try:
+                self._put_body(key, body)
+            except Exception:  # noqa: BLE001 - tried once more
+                time.sleep(min(0.5, self.interval))
+                self._put_body(key, body)
+
+    def _put_body(self, key: str, body: SpooledBody) -> None:
+        self.obs.put_file(
+            self.store.bucket, key, body.file, size=body.size, md5=body.md5, content_type="application/json"
+        )
 
     def _failed(self, batch: list[dict[str, Any]], exc: BaseException) -> None:
         """A checkpoint not written: its entries go into the next one, after a pause."""
