@@ -397,48 +397,73 @@ def rss_now():
             return int(line.split()[1]) * 1024
 from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
 import obs  # noqa: F401 - loaded before the baseline, as in any task that touches OBS
-op = HuaweiOcrBatchOperator(task_id="rerun", api="general-text", source_uri=sys.argv[1], output_uri=sys.argv[2],
-                            max_concurrency=int(sys.argv[3]), qps=None, progress_interval=3600)
+source, output, conc, warm = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+cold = rss_now()
+if warm != "-":  # one image first, elsewhere: what the first execute() loads once is not per image
+    HuaweiOcrBatchOperator(task_id="warm", api="general-text", source_uri=warm, output_uri=warm.rstrip("/") + "-out/",
+                           max_concurrency=conc, qps=None).execute({})
+print("WARM", flush=True)
+sys.stdin.readline()  # the parent resets the servers' counters
+op = HuaweiOcrBatchOperator(task_id="rerun", api="general-text", source_uri=source, output_uri=output,
+                            max_concurrency=conc, qps=None, progress_interval=3600)
 base = rss_now()
 started = time.perf_counter()
 out = op.execute({})
 wall = time.perf_counter() - started
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"totals": out["totals"], "wall": wall, "base": base, "peak": peak}))
+print(json.dumps({"totals": out["totals"], "wall": wall, "base": base, "cold": cold, "peak": peak}))
 """
 
 
-def _child(servers: Servers, bucket: str, conc: int) -> dict:
+def _child(servers: Servers, bucket: str, conc: int, *, warm: bool = True) -> dict:
+    """One batch in a child process; with ``warm``, after a one-image run over ``warm/`` that is
+    not counted (the servers' counters are reset after it, before the measured run)."""
     env = {**os.environ, "AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT": json.dumps(_connection(servers)),
            "PYTHONPATH": str(ROOT)}  # fmt: skip
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, f"obs://{bucket}/day/", f"obs://{bucket}/out/", str(conc)],
-        env=env, capture_output=True, text=True, timeout=3600, check=False, cwd=tempfile.gettempdir(),
-    )  # fmt: skip
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-3000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    warm_uri = f"obs://{bucket}/warm/" if warm else "-"
+    with subprocess.Popen(
+        [sys.executable, "-c", CHILD, f"obs://{bucket}/day/", f"obs://{bucket}/out/", str(conc), warm_uri],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tempfile.gettempdir(),
+    ) as child:  # fmt: skip
+        assert child.stdin is not None and child.stdout is not None
+        for line in child.stdout:
+            if line.strip() == "WARM":
+                break
+        servers.reset()
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        try:
+            out, err = child.communicate(timeout=3600)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            raise
+    if child.returncode != 0:
+        raise RuntimeError(err[-3000:])
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def reruns(servers: Servers, n: int, repeats: int) -> list[str]:
     bucket = servers.bucket()
     servers.fill(bucket, "day/", n)
+    servers.fill(bucket, "warm/", 1)
     servers.configure()
     rows = [
         (
-            "| run | images | OCR calls | object-server requests | bytes written | peak RSS "
-            "| RSS over baseline | per image | wall s |"
+            "| run | images | OCR calls | object-server requests | bytes written | per image | peak RSS "
+            "| RSS over warm baseline | per image | over cold baseline | per image | wall s |"
         ),
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def row(label: str, result: dict, calls: int, stats: dict) -> str:
         requests = stats["requests"].get("obs-sdk-python", {})
-        grown = result["peak"] - result["base"]
+        grown, cold = result["peak"] - result["base"], result["peak"] - result["cold"]
+        written = stats["bytes"]["written"]
         return (
             f"| {label} | {n} | {calls} | {sum(requests.values())} ({', '.join(f'{k} {v}' for k, v in sorted(requests.items()))}) "
-            f"| {stats['bytes']['written']:,} | {result['peak'] / 2**20:.0f} MB | {grown / 2**20:.0f} MB "
-            f"| {grown / n / 1024:.2f} KB | {result['wall']:.1f} |"
+            f"| {written:,} | {written / n:,.0f} B | {result['peak'] / 2**20:.0f} MB | {grown / 2**20:.1f} MB "
+            f"| {grown / n:,.0f} B | {cold / 2**20:.1f} MB | {cold / n:,.0f} B | {result['wall']:.1f} |"
         )
 
     servers.reset()
