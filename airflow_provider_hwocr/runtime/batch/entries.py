@@ -20,7 +20,7 @@ document.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from airflow_provider_hwocr.catalog.pages import DocumentKind
 from airflow_provider_hwocr.client.sources import ImageSource
@@ -48,6 +48,35 @@ class _DocumentPart:
 
 _NO_DOCUMENT = _DocumentPart()  # read, never written
 
+T = TypeVar("T")
+
+
+class _DocumentField(Generic[T]):
+    """An item's document field: read from its document part (the shared defaults for an image's
+    item), written there; the part is made when a value other than the default is first set."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, item: None, owner: type) -> _DocumentField[T]: ...
+
+    @overload
+    def __get__(self, item: Item, owner: type) -> T: ...
+
+    def __get__(self, item: Item | None, owner: type) -> T | _DocumentField[T]:
+        if item is None:
+            return self
+        value: T = getattr(item._doc or _NO_DOCUMENT, self.name)
+        return value
+
+    def __set__(self, item: Item, value: T) -> None:
+        if item._doc is None:
+            if value == getattr(_NO_DOCUMENT, self.name):
+                return
+            item._doc = _DocumentPart()
+        setattr(item._doc, self.name, value)
+
 
 class Item:
     """One selected image or document (a plain slotted class: cheap for 100,000 of them).
@@ -73,64 +102,12 @@ class Item:
         self.entry: dict[str, Any] | None = None  # the manifest entry once decided
         self._doc: _DocumentPart | None = None
 
-    def _part(self) -> _DocumentPart:
-        if self._doc is None:
-            self._doc = _DocumentPart()
-        return self._doc
-
-    @property
-    def kind(self) -> DocumentKind | None:
-        return (self._doc or _NO_DOCUMENT).kind
-
-    @kind.setter
-    def kind(self, value: DocumentKind | None) -> None:
-        if value is not None or self._doc is not None:
-            self._part().kind = value
-
-    @property
-    def stem(self) -> str | None:
-        return (self._doc or _NO_DOCUMENT).stem
-
-    @stem.setter
-    def stem(self, value: str | None) -> None:
-        if value is not None or self._doc is not None:
-            self._part().stem = value
-
-    @property
-    def count(self) -> int | None:
-        return (self._doc or _NO_DOCUMENT).count
-
-    @count.setter
-    def count(self, value: int | None) -> None:
-        if value is not None or self._doc is not None:
-            self._part().count = value
-
-    @property
-    def pages(self) -> tuple[tuple[int, str], ...]:
-        return (self._doc or _NO_DOCUMENT).pages
-
-    @pages.setter
-    def pages(self, value: tuple[tuple[int, str], ...]) -> None:
-        if value or self._doc is not None:
-            self._part().pages = value
-
-    @property
-    def done(self) -> int:
-        return (self._doc or _NO_DOCUMENT).done
-
-    @done.setter
-    def done(self, value: int) -> None:
-        if value or self._doc is not None:
-            self._part().done = value
-
-    @property
-    def sure(self) -> bool:
-        return (self._doc or _NO_DOCUMENT).sure
-
-    @sure.setter
-    def sure(self, value: bool) -> None:
-        if value or self._doc is not None:
-            self._part().sure = value
+    kind: _DocumentField[DocumentKind | None] = _DocumentField()
+    stem: _DocumentField[str | None] = _DocumentField()
+    count: _DocumentField[int | None] = _DocumentField()
+    pages: _DocumentField[tuple[tuple[int, str], ...]] = _DocumentField()
+    done: _DocumentField[int] = _DocumentField()
+    sure: _DocumentField[bool] = _DocumentField()
 
     @property
     def is_document(self) -> bool:
