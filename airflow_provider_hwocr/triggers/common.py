@@ -5,6 +5,7 @@ Imports nothing heavy: the hook is imported when a trigger runs, in the triggere
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -31,3 +32,8 @@ class ObsTriggerMixin:
         from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
 
         return HuaweiObsHook(self.huaweicloud_ocr_conn_id, region=self.region)
+
+    async def _ahook(self) -> Any:
+        """:meth:`_hook`, built in a worker thread: a first import of the hook's modules would
+        otherwise stop the triggerer's event loop, and every other trigger on it."""
+        return await asyncio.to_thread(self._hook)

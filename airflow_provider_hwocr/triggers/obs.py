@@ -121,7 +121,7 @@ class HuaweiObsKeyTrigger(ObsTriggerMixin, BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = await asyncio.to_thread(self._hook)  # built off the loop: it may import the SDK's parts
+        hook = await self._ahook()
         try:
             await hook.aload_settings()  # async connection lookup; the SDK calls below go to threads
             if self.first_poke_delay:

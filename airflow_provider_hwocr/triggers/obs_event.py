@@ -275,7 +275,7 @@ class HuaweiObsNewObjectTrigger(ObsTriggerMixin, BaseEventTrigger):
     # --- the loop -------------------------------------------------------------------------
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = await asyncio.to_thread(self._hook)  # built off the loop: it may import the SDK's parts
+        hook = await self._ahook()
         scan = self.scan()
         try:
             await hook.aload_settings()

@@ -119,7 +119,7 @@ class HuaweiObsLeaseReleasedTrigger(ObsTriggerMixin, BaseTrigger):
         return f"run {owner.get('run_id')!r} (dag {owner.get('dag_id')!r}, task {owner.get('task_id')!r})"
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = await asyncio.to_thread(self._hook)  # built off the loop: it may import the SDK's parts
+        hook = await self._ahook()
         try:
             await hook.aload_settings()
             async for event in self._watch(hook):

@@ -243,15 +243,8 @@ class EntryLog(Sequence[dict[str, Any]]):
         """The manifest (as :meth:`manifest`) written to an unnamed temporary file, with its size and
         MD5: uploaded from there in chunks, so a run never holds its manifest whole."""
         body = SpooledBody()
-        write = body.write
-        write(head)
-        first = True
-        for n in self._order_of():
-            if not first:
-                write(b", ")
-            write(self._raw(n))
-            first = False
-        write(b"]}")
+        body.write(head)
+        body.write_items(self._raw(n) for n in self._order_of())
         return body
 
     def close(self) -> None:

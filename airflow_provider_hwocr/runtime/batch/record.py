@@ -1,10 +1,10 @@
 """Stage 4, record: what the run did, in OBS and in XCom, and whether the task fails.
 
 A real run writes the index if it changed, then one record per run and try (history) and
-the latest manifest (the same bytes, streamed from a temporary file), prunes old history if it wrote results, and deletes
-the progress parts it covers. A run that changes nothing writes two records of about a
-kilobyte each. A dry run writes nothing and reports what would be called, skipped and
-rejected, and what it would cost.
+the latest manifest (the same bytes, sent in chunks from a temporary file), prunes old history
+if it wrote results, and deletes the progress parts it covers. A run that changes nothing writes
+two records of about a kilobyte each. A dry run writes nothing and reports what would be called,
+skipped and rejected, and what it would cost.
 
 Pages are the unit of work: ``total``, ``done``, ``skipped``, ``failed`` and ``not_attempted``
 count pages (an image is one page), ``images_possibly_billed_twice`` counts pages, and a
@@ -27,13 +27,14 @@ from airflow_provider_hwocr.client.documents import parse_pages
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrBatchFailedError
 from airflow_provider_hwocr.runtime.batch.decide import Plan
 from airflow_provider_hwocr.runtime.batch.entries import REVIEW_STATES, STATES, Item
-from airflow_provider_hwocr.runtime.batch.entrylog import RECOVERED, TWICE, EntryLog, SpooledBody
+from airflow_provider_hwocr.runtime.batch.entrylog import RECOVERED, TWICE, EntryLog
 from airflow_provider_hwocr.runtime.batch.lease import LeaseRecord, owner_of
 from airflow_provider_hwocr.runtime.batch.run import BatchRun
 from airflow_provider_hwocr.runtime.batch.send import Sent
 from airflow_provider_hwocr.runtime.batch.state import (
     MANIFEST_FORMAT,
     Index,
+    SpooledBody,
     manifest_opening,
     next_index,
     now_utc,

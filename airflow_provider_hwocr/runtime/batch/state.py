@@ -539,15 +539,10 @@ def manifest_bytes(header: dict[str, Any], entries: Iterable[dict[str, Any]]) ->
     if spooled is not None:
         data: bytes = spooled(opening)
         return data
-    chunks = [opening]
-    first = True
-    for entry in entries:
-        if not first:
-            chunks.append(b", ")
-        chunks.append(json.dumps(entry, ensure_ascii=False).encode("utf-8"))
-        first = False
-    chunks.append(b"]}")
-    return b"".join(chunks)
+    with SpooledBody() as body:
+        body.write(opening)
+        body.write_items(json.dumps(entry, ensure_ascii=False).encode("utf-8") for entry in entries)
+        return body.read_all()
 
 
 def prune_history(obs: Any, store: ResultStore, keep: int | None = None) -> int:
@@ -579,6 +574,15 @@ class SpooledBody:
         self.file.write(data)
         self._md5.update(data)
         self.size += len(data)
+
+    def write_items(self, items: Iterable[bytes]) -> None:
+        """A JSON array's items (each already JSON), comma-separated, then the closing ``]}`` of it
+        and of its object (what follows a :func:`json_opening`)."""
+        for n, item in enumerate(items):
+            if n:
+                self.write(b", ")
+            self.write(item)
+        self.write(b"]}")
 
     @property
     def md5(self) -> str:
@@ -672,8 +676,11 @@ class ProgressJournal:
             self._seq += 1
             return self._seq, self.store.part_key(self.token, self._seq)
 
+    def _head(self, seq: int) -> dict[str, Any]:
+        return {**self.header, "format": PROGRESS_FORMAT, "token": self.token, "seq": seq}
+
     def _part(self, seq: int, entries: list[dict[str, Any]]) -> dict[str, Any]:
-        return {**self.header, "format": PROGRESS_FORMAT, "token": self.token, "seq": seq, "entries": entries}
+        return {**self._head(seq), "entries": entries}
 
     def maybe_flush(self, *, force: bool = False) -> None:
         if not self.enabled:
@@ -687,7 +694,7 @@ class ProgressJournal:
             self._last = now
         seq, key = self._next_key()
         try:
-            self._put(key, self._part(seq, batch))
+            self._put(key, seq, batch)
         except Exception as exc:  # noqa: BLE001 - best effort: the manifest records them anyway
             self._failed(batch, exc)
             return
@@ -695,16 +702,12 @@ class ProgressJournal:
             self._retry_at = 0.0
         self.written.append(key)
 
-    def _put(self, key: str, doc: dict[str, Any]) -> None:
+    def _put(self, key: str, seq: int, entries: list[dict[str, Any]]) -> None:
         """One checkpoint write, tried twice; the part's JSON goes through a temporary file, sent in
         chunks (a part of 500 entries is about 300 KB: not held as text, bytes and the SDK's copy)."""
         with SpooledBody() as body:
-            entries = doc["entries"]
-            body.write(json_opening({k: v for k, v in doc.items() if k != "entries"}, "entries"))
-            for n, entry in enumerate(entries):
-                body.write(b", " if n else b"")
-                body.write(json.dumps(entry, ensure_ascii=False).encode("utf-8"))
-            body.write(b"]}")
+            body.write(json_opening(self._head(seq), "entries"))
+            body.write_items(json.dumps(entry, ensure_ascii=False).encode("utf-8") for entry in entries)
             try:
                 self._put_body(key, body)
             except Exception:  # noqa: BLE001 - tried once more
