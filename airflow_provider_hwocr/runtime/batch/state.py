@@ -745,6 +745,13 @@ class ProgressJournal:
             self.kept.append(key)
         return key
 
+    def unkeep(self, key: str) -> None:
+        """Delete a part written by :meth:`keep` whose answer was stored after all (raises if OBS refuses)."""
+        self.obs.delete(self.store.bucket, key)
+        with self._lock:
+            if key in self.kept:
+                self.kept.remove(key)
+
     def kept_part(self, entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """(a name, the part) of a kept answer for a local spool file, when OBS cannot take it."""
         seq, key = self._next_key()

@@ -11,7 +11,9 @@ retries) is tried :data:`TRIES_PER_KEY` times in all. If it still fails, the wri
 answer in a progress part of its own, another key (:mod:`~airflow_provider_hwocr.runtime.batch.spool`),
 and that write tells what failed:
 
-* it goes through: OBS takes writes, this result's key is refused. The image fails, marked
+* it goes through: OBS takes writes. The result is tried once more (writes may have come back just
+  then, as an outage ends: then the image is done and the part deleted); if that fails too, this
+  result's key is refused. The image fails, marked
   ``called``, its entry names where its answer is kept (``kept``), and the next attempt or run
   stores that answer without a new call. The batch goes on, unless
   :data:`MAX_FAILED_WRITES_IN_A_ROW` answers in a row could not be stored (every result refused:
@@ -276,15 +278,30 @@ class ResultWriter:
             kept.where, kept.fatal = self._keep_locally(kept.entry), exc
             return
         try:
-            kept.where = self.journal.store.uri(
-                self.journal.keep(kept.entry)
-            )  # OBS takes writes: this key is refused
+            self._keep_in_obs(kept, job)  # OBS takes writes: this key is refused
             return
         except Exception as keep_exc:  # noqa: BLE001 - OBS takes no write either
             if not isinstance(keep_exc, (HuaweiCloudTransientError, OSError)):  # refused, not down
                 kept.where, kept.fatal = self._keep_locally(kept.entry), keep_exc
                 return
         self._ride_out(kept, exc, job)
+
+    def _keep_in_obs(self, kept: _Kept, job: tuple[Item, Any, dict[str, Any]]) -> None:
+        """Keep the answer in a part of its own (raises if OBS does not take it). OBS took a write, so the
+        result is tried once more before the image is called failed: writes may have come back between
+        the two (an outage's end). If it goes through, the part, of no use then, is deleted."""
+        assert self.journal is not None
+        part = self.journal.keep(kept.entry)
+        kept.where = self.journal.store.uri(part)
+        try:
+            kept.outcome = self._store(*job, tries=1)
+        except Exception as exc:  # noqa: BLE001 - this key is refused: the answer stays kept
+            self.log.debug("%s: the result still cannot be stored (%s)", job[0].source, exc)
+            return
+        try:
+            self.journal.unkeep(part)
+        except Exception as exc:  # noqa: BLE001 - the next run deletes it: its image is done
+            self.log.debug("Could not delete the kept part %s (%s)", part, exc)
 
     def _ride_out(self, kept: _Kept, exc: BaseException, job: tuple[Item, Any, dict[str, Any]]) -> None:
         """An outage: pause, then try the result (and keeping the answer) again, until the outage's deadline."""
@@ -315,7 +332,7 @@ class ResultWriter:
         except Exception as exc:  # noqa: BLE001 - still down, or this key refused
             self.log.debug("%s: the result still cannot be stored (%s)", job[0].source, exc)
         try:
-            kept.where = self.journal.store.uri(self.journal.keep(kept.entry))
+            self._keep_in_obs(kept, job)
             return True
         except Exception as exc:  # noqa: BLE001 - still down
             self.log.debug("%s: the answer cannot be kept in OBS yet (%s)", job[0].source, exc)

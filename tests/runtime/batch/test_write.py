@@ -261,6 +261,34 @@ def test_an_outage_pauses_the_writers_and_every_answer_is_stored(fast_conn, fast
     )
 
 
+class _BackJustNow(_ObsStore):
+    """The result's write fails as OBS down for its first ``down`` tries, then goes through: writes came
+    back between the result's last failed try and the write keeping its answer."""
+
+    def __init__(self, obs, bucket: str, down: int) -> None:
+        super().__init__(obs, bucket)
+        self.down = down
+
+    def store_result(self, key, src, response, summary):
+        with self.lock:
+            self.down -= 1
+            if self.down >= 0:
+                raise HuaweiObsTransientError("OBS answered 503")
+        return super().store_result(key, src, response, summary)
+
+
+def test_writes_back_just_as_an_answer_is_kept_store_the_result_and_delete_the_part(fast_conn, fast_bucket):
+    run = start(fast_bucket)
+    journal = _journal(run)
+    store = _BackJustNow(run.obs, fast_bucket, down=write.TRIES_PER_KEY)
+    writer, finished, stops = _writer(store, threads=1, journal=journal)
+    writer.put(_obs_item(run, 0), _RESPONSE, {})
+    writer.close()
+    ((_, entry, _),) = finished
+    assert stops == [] and entry["status"] == "done" and "kept" not in entry and len(store.stored) == 1
+    assert journal.kept == [] and run.obs.list_keys(fast_bucket, run.store.progress_prefix) == []
+
+
 def test_obs_gone_for_good_keeps_the_answer_in_a_local_spool_file_and_stops(
     fast_conn, fast_bucket, tmp_path, monkeypatch
 ):
