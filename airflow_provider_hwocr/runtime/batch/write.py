@@ -191,13 +191,18 @@ class ResultWriter:
 
     def _write(self, item: Item, response: Any, summary: dict[str, Any]) -> None:
         try:
-            if self.mark is not None:  # review_below: a held page's marker before its result
-                self.mark(item, response)
-            outcome = self._store(item, response, summary, tries=TRIES_PER_KEY)
+            outcome = self._put(item, response, summary, tries=TRIES_PER_KEY)
         except Exception as exc:  # noqa: BLE001 - the answer is kept; some errors stop the batch
             self._not_stored(item, response, summary, exc)
             return
         self._stored(item, response, outcome)
+
+    def _put(self, item: Item, response: Any, summary: dict[str, Any], *, tries: int) -> Any:
+        """A held page's marker (``review_below``), then the result: a result waiting for a person
+        always has its marker. Raises the first error."""
+        if self.mark is not None:
+            self.mark(item, response)
+        return self._store(item, response, summary, tries=tries)
 
     def _store(self, item: Item, response: Any, summary: dict[str, Any], *, tries: int) -> Any:
         """``tries`` tries of the result's write; raises the last error."""
@@ -294,7 +299,7 @@ class ResultWriter:
         part = self.journal.keep(kept.entry)
         kept.where = self.journal.store.uri(part)
         try:
-            kept.outcome = self._store(*job, tries=1)
+            kept.outcome = self._put(*job, tries=1)
         except Exception as exc:  # noqa: BLE001 - this key is refused: the answer stays kept
             self.log.debug("%s: the result still cannot be stored (%s)", job[0].source, exc)
             return
@@ -327,7 +332,7 @@ class ResultWriter:
         """During an outage: the result once, else keeping the answer once; True once either went through."""
         assert self.journal is not None
         try:
-            kept.outcome = self._store(*job, tries=1)
+            kept.outcome = self._put(*job, tries=1)
             return True
         except Exception as exc:  # noqa: BLE001 - still down, or this key refused
             self.log.debug("%s: the result still cannot be stored (%s)", job[0].source, exc)
