@@ -132,6 +132,9 @@ class _Sender:
         self.sent.journal = self.journal
         self.writer: ResultWriter | None = None
         self.billed = 0  # retries after tries that may have been billed, so far
+        #: Pages handed to the slots and not finished yet, per document (its position): once its last
+        #: page is finished, what its source holds to send it goes, as an image's does.
+        self.pages_left: dict[int, int] = {}
         self.start = ProgressStart(time.monotonic(), 0)
 
     def count(self, status: str) -> None:
@@ -154,6 +157,11 @@ class _Sender:
             page = item.page
             with self.lock:
                 self.sent.pages += 1
+                left = self.pages_left.pop(item.pos, 1) - 1
+                if left:
+                    self.pages_left[item.pos] = left
+            if not left:  # the document's last page: its signed URL or bytes go
+                _let_go(item)
         self.entries.add(entry, item.pos, page)  # spooled: the dict is not kept (see entrylog)
         if page is None and not item.is_document:
             _let_go(item)
@@ -337,6 +345,9 @@ class _Sender:
             yield item
             return
         doc, count, pages = found
+        if pages:
+            with self.lock:
+                self.pages_left[item.pos] = len(pages)
         for page in pages:
             key = self.run.store.page_key(item.stem or "", page, count)
             yield PageItem(item, page, count, key, doc)
@@ -523,7 +534,8 @@ class _Sender:
 def _let_go(item: Item) -> None:
     """An image whose entry is final: what was fetched or signed to send it (an OBS source's bytes or
     signed URL, made again if ever needed) is not kept until the batch ends. Its ETag and identity stay
-    (kept answers are matched by them); a page shares its document's source, which is left alone."""
+    (kept answers are matched by them). A page shares its document's source: it is let go with the
+    document's last page."""
     src = item.src
     if src is not None and src.kind == "obs" and src.location is not None:
         src.url = None

@@ -205,3 +205,18 @@ def test_a_sent_image_keeps_no_signed_url_once_its_entry_is_final(obs_bucket, ob
     sources = [item.src for item in plan.items]
     assert all(src is not None and src.url is None and src.data is None for src in sources)
     assert all(src.etag for src in sources)  # kept answers are still matched by it
+
+
+def test_a_document_keeps_no_signed_url_once_its_last_page_is_final(obs_bucket, obs, emulator):
+    from airflow_provider_hwocr.testing.documents import numbered_pdf
+
+    obs.put_bytes(obs_bucket, "day/doc.pdf", numbered_pdf(3).data)
+    bulk_put(obs_bucket, ["day/a.png"], PNG)
+    run = start(obs_bucket, api="general-text", max_concurrency=2, image_source="signed_url")
+    _, plan, sent = through_send(run)
+    assert _statuses(sent) == {"done": 4} and emulator.count("general-text") == 4  # three pages, one image
+    sources = {item.source.rsplit("/", 1)[-1]: item.src for item in plan.items}
+    assert sources.keys() == {"doc.pdf", "a.png"}
+    assert all(
+        src is not None and src.url is None and src.data is None and src.etag for src in sources.values()
+    )
