@@ -18,10 +18,15 @@ Printed, and meant for ``BENCHMARKS.md``:
   to 2 x the largest document (the baseline is taken after a warm-up run over one document of its
   own, so what a task's first ``execute()`` loads and makes once is not counted per page; the
   growth over the process before the warm-up is printed too);
-* a re-run: OCR calls and document downloads (both 0 when nothing is left to do), requests.
+* a re-run: OCR calls and document downloads (both 0 when nothing is left to do), requests;
+* the same number of pages as one-page images (``img/``), in a child of its own with the same
+  warm-up: its peak RSS over its baseline, beside the documents'. Their difference is what reading
+  documents adds to a batch's memory; what every page costs either way (its plan item, entry and
+  index records) is the lean-runs figure of ``bench/batch_throughput.py``.
 
     python bench/documents.py                 # 1,000 documents, 5,000 pages
     python bench/documents.py --n 300         # smaller
+    python bench/documents.py --heap          # the Python heap of both runs too (tracemalloc)
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.batch_throughput import AK, SK, Servers, _connection, load_average
+from bench.batch_throughput import AK, SK, Servers, _connection, _png, load_average
 
 PAGES = 5
 WINDOW = 100  # documents per window
@@ -51,8 +56,8 @@ def rss_now():
 def get(url):
     with urllib.request.urlopen(url, timeout=60) as r:
         return json.loads(r.read())
-obs_url, emu_url, source, output, conc, n, window, warm = sys.argv[1:9]
-n, window, pages = int(n), int(window), 5
+obs_url, emu_url, source, output, conc, n, window, warm, pages, trace = sys.argv[1:11]
+n, window, pages = int(n), int(window), int(pages)
 from airflow_provider_hwocr.operators.batch import HuaweiOcrBatchOperator
 from airflow_provider_hwocr.runtime.pipeline import OcrPipeline
 import obs, pypdf, pypdfium2  # noqa: F401 - loaded before the baseline, as in any task reading PDFs
@@ -76,33 +81,48 @@ cold = rss_now()
 # A first run of one document (its own prefixes): what any task's first execute() loads and makes
 # once (lazy imports, clients, pools, threads) is then in the baseline, not counted per page.
 if warm == "warm":  # the re-run's child does not: its requests are the re-run's alone
-  HuaweiOcrBatchOperator(task_id="warm", api="general-text", source_uri=source.replace("/day/", "/warm/"),
-                         output_uri=output.replace("/out/", "/warm-out/"), max_concurrency=int(conc), qps=None,
+  HuaweiOcrBatchOperator(task_id="warm", api="general-text", source_uri=source.rstrip("/") + "-warm/",
+                         output_uri=output.rstrip("/") + "-warm/", max_concurrency=int(conc), qps=None,
                          progress_interval=3600).execute({})
 stored[0] = 0
 base = rss_now()
+if trace == "trace":  # the Python heap the run holds at its peak (slower; no RSS noise of the allocator)
+    import tracemalloc
+    tracemalloc.start()
 started, cpu = time.perf_counter(), time.process_time()
 out = op.execute({})
 wall, cpu = time.perf_counter() - started, time.process_time() - cpu
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+heap = tracemalloc.get_traced_memory()[1] if trace == "trace" else None
 print(json.dumps({"totals": out["totals"], "wall": wall, "cpu": cpu, "base": base, "cold": cold, "peak": peak,
-                  "snaps": {str(k): v for k, v in snaps.items()}}))
+                  "heap": heap, "snaps": {str(k): v for k, v in snaps.items()}}))
 """
 
 
-def _child(servers: Servers, bucket: str, conc: int, n: int, warm: bool = True) -> dict:
+def _child(
+    servers: Servers,
+    bucket: str,
+    conc: int,
+    n: int,
+    warm: bool = True,
+    *,
+    folder: str = "day",
+    pages: int = PAGES,
+    trace: bool = False,
+) -> dict:
     env = {**os.environ, "AIRFLOW_CONN_HUAWEICLOUD_OCR_DEFAULT": json.dumps(_connection(servers)),
            "PYTHONPATH": str(ROOT)}  # fmt: skip
     argv = [
         servers.obs_url,
         servers.emu_url,
-        f"obs://{bucket}/day/",
-        f"obs://{bucket}/out/",
+        f"obs://{bucket}/{folder}/",
+        f"obs://{bucket}/{folder}-out/",
         str(conc),
         str(n),
     ]
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, *argv, str(WINDOW), "warm" if warm else "cold"],
+        [sys.executable, "-c", CHILD, *argv, str(WINDOW), "warm" if warm else "cold", str(pages),
+         "trace" if trace else "-"],
         env=env, capture_output=True, text=True, timeout=7200, check=False, cwd=tempfile.gettempdir(),
     )  # fmt: skip
     if out.returncode != 0:
@@ -111,17 +131,23 @@ def _child(servers: Servers, bucket: str, conc: int, n: int, warm: bool = True) 
 
 
 def _upload(servers: Servers, bucket: str, n: int) -> int:
-    """``n`` scanned 5-page PDFs under ``day/`` (through the OBS SDK); returns the largest size."""
+    """``n`` scanned 5-page PDFs under ``day/`` and ``5 n`` one-page images under ``img/`` (through the
+    OBS SDK), and one document for each run's warm-up; returns the largest document's size."""
     from obs import ObsClient
 
     from airflow_provider_hwocr.testing.documents import numbered_pdf
 
-    data = numbered_pdf(PAGES, scanned=True).data
+    data, image = numbered_pdf(PAGES, scanned=True).data, _png()
+    objects = [
+        *((f"day/doc{i:05d}.pdf", data) for i in range(n)),
+        *((f"img/{i:06d}.png", image) for i in range(PAGES * n)),
+        *((f"{folder}-warm/doc.pdf", data) for folder in ("day", "img")),  # each run's warm-up
+    ]
     client = ObsClient(access_key_id=AK, secret_access_key=SK, server=servers.obs_url, signature="v2",
                        path_style=True, is_secure=False, long_conn_mode=True)  # fmt: skip
     try:
-        for key in (*(f"day/doc{i:05d}.pdf" for i in range(n)), "warm/doc.pdf"):  # warm/: the warm-up run's
-            resp = client.putContent(bucket, key, content=data)
+        for key, body in objects:
+            resp = client.putContent(bucket, key, content=body)
             assert resp.status < 300, resp.errorMessage
     finally:
         client.close()
@@ -150,6 +176,11 @@ def main() -> int:
     parser.add_argument(
         "--latency-ms", type=float, default=20.0, help="the emulator's answer time (default 20)"
     )
+    parser.add_argument(
+        "--heap",
+        action="store_true",
+        help="trace the Python heap of both runs (tracemalloc: slower, and RSS then includes the tracing)",
+    )
     args = parser.parse_args()
     if args.n < 2 * WINDOW:
         parser.error(f"--n must be at least {2 * WINDOW} (two windows of {WINDOW} documents)")
@@ -162,7 +193,7 @@ def main() -> int:
         bucket = servers.bucket()
         largest = _upload(servers, bucket, args.n)
         servers.reset()
-        first = _child(servers, bucket, args.conc, args.n)
+        first = _child(servers, bucket, args.conc, args.n, trace=args.heap)
         stats = servers.stats()["requests"].get("obs-sdk-python", {})
         calls = servers.calls()
         totals = first["totals"]
@@ -201,6 +232,27 @@ def main() -> int:
             f"{sum(stats.values())} provider requests ({', '.join(f'{k} {v}' for k, v in sorted(stats.items()))}), "
             f"{again['wall']:.1f} s"
         )
+        # The same pages as one-page images, in a child of their own (same warm-up: one document), so
+        # what documents add to a batch's memory is told apart from what every page costs.
+        servers.reset()
+        images = _child(servers, bucket, args.conc, PAGES * args.n, folder="img", pages=1, trace=args.heap)
+        assert images["totals"]["done"] == n_pages, images["totals"]
+        by_images = images["peak"] - images["base"]
+        rows.append(
+            f"the same {n_pages:,} pages as one-page images: peak RSS {images['peak'] / 2**20:.0f} MB, "
+            f"{by_images / 2**20:.1f} MB over its warm baseline ({by_images / n_pages:,.0f} B per page; documents "
+            f"{grown / n_pages:,.0f} B per page); documents over images: {(grown - by_images) / 2**20:+.2f} MB "
+            f"(2 x the largest document: {2 * largest / 2**20:.2f} MB); task CPU {1000 * images['cpu'] / n_pages:.2f} "
+            f"ms per page, {images['wall']:.1f} s"
+        )
+        if args.heap:
+            docs_heap, images_heap = first["heap"], images["heap"]
+            rows.append(
+                f"Python heap at its peak (tracemalloc, from the baseline): documents {docs_heap / 2**20:.2f} MB "
+                f"({docs_heap / n_pages:,.0f} B per page), images {images_heap / 2**20:.2f} MB "
+                f"({images_heap / n_pages:,.0f} B per page); documents over images "
+                f"{(docs_heap - images_heap) / 2**20:+.2f} MB (2 x the largest document: {2 * largest / 2**20:.2f} MB)"
+            )
         print("\n".join(rows), flush=True)
     finally:
         servers.stop()
