@@ -109,7 +109,8 @@ def count_pages(data: bytes, kind: DocumentKind | None = None) -> int:
     Raises ``HuaweiOcrValidationError`` (naming ``image``) for a document that cannot be read.
     """
     if _kind(data, kind) == "pdf":
-        return len(_pdf_reader(data).pages)
+        with _pdf_reader(data) as reader:
+            return len(reader.pages)
     return len(_Ofd(data).pages)
 
 
@@ -242,15 +243,23 @@ def _pdf_errors() -> Iterator[None]:
         raise _invalid(f"not a readable PDF ({type(exc).__name__}: {exc})") from None
 
 
-def _pdf_reader(data: bytes) -> Any:
+@contextmanager
+def _pdf_reader(data: bytes) -> Iterator[Any]:
+    """A pypdf reader of ``data``, its stream closed on the way out: pypdf's objects refer to their
+    reader (a cycle, freed only when the cycle collector runs) and its stream holds a copy of the
+    bytes, so closing it lets that copy go at once, not a few documents later."""
     from pypdf import PdfReader
 
-    with _pdf_errors():
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise _invalid("the PDF is encrypted with a password; send it decrypted")
-        len(reader.pages)  # walks the page tree: a broken one fails here, not later
-    return reader
+    stream = io.BytesIO(data)
+    try:
+        with _pdf_errors():
+            reader = PdfReader(stream, strict=False)
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise _invalid("the PDF is encrypted with a password; send it decrypted")
+            len(reader.pages)  # walks the page tree: a broken one fails here, not later
+        yield reader
+    finally:
+        stream.close()
 
 
 def single_page_pdf(data: bytes, page: int) -> bytes:
@@ -261,13 +270,13 @@ def single_page_pdf(data: bytes, page: int) -> bytes:
     """
     from pypdf import PdfWriter
 
-    reader = _pdf_reader(data)
-    _check_page(page, len(reader.pages))
     out = io.BytesIO()
-    with _pdf_errors():
-        writer = PdfWriter()
-        writer.add_page(reader.pages[page - 1])
-        writer.write(out)
+    with _pdf_reader(data) as reader:
+        _check_page(page, len(reader.pages))
+        with _pdf_errors():
+            writer = PdfWriter()
+            writer.add_page(reader.pages[page - 1])
+            writer.write(out)
     return out.getvalue()
 
 

@@ -108,6 +108,26 @@ def test_count_pages(three, scanned, invoice):
     assert count_pages(numbered_pdf(61).data) == 61
 
 
+def test_counting_a_pdfs_pages_lets_its_bytes_go_without_waiting_for_the_cycle_collector(scanned):
+    """A batch counts one document after another: a copy of one that waited for the cycle collector
+    (pypdf's objects refer to their reader) would pile up, several documents at once."""
+    import gc
+    import tracemalloc
+
+    data = scanned.data
+    count_pages(data)  # imports, caches: what a first count makes once
+    gc.collect()
+    gc.disable()
+    tracemalloc.start()
+    try:
+        assert count_pages(data) >= 2
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+    assert held < len(data) / 2, (held, len(data))
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
