@@ -135,6 +135,10 @@ class _Sender:
         #: Pages handed to the slots and not finished yet, per document (its position): once its last
         #: page is finished, what its source holds to send it goes, as an image's does.
         self.pages_left: dict[int, int] = {}
+        #: What the progress line counts to: an image is one, a document its chosen pages once they
+        #: are known (from its pages' keys, or once it is read), one until then.
+        self.units = 0
+        self.has_documents = False
         self.start = ProgressStart(time.monotonic(), 0)
 
     def count(self, status: str) -> None:
@@ -289,7 +293,9 @@ class _Sender:
         """Record the items decided before sending (skipped, rejected); returns the items to send."""
         todo: list[Item] = []
         for item in self.plan.items:
+            self.units += _units(item)
             if item.is_document:  # its chosen pages done before, known from their keys
+                self.has_documents = True
                 self.sent.documents += 1
                 self.count_skipped(item.done, pages=True)
             if item.action == "skip":
@@ -307,6 +313,12 @@ class _Sender:
                 }
             self.finish(item, item.entry)
         return todo
+
+    def recount(self, delta: int) -> None:
+        """A document's pages now known: what the progress line counts to changes by ``delta``."""
+        if delta:
+            with self.lock:
+                self.units += delta
 
     def count_skipped(self, n: int, *, pages: bool = False) -> None:
         """``n`` images or pages done before (counted, not listed)."""
@@ -331,20 +343,24 @@ class _Sender:
     def open(self, item: Item) -> Iterator[Item]:
         """One document's pages to send; a refused document (``max_pages``, ``pages``, unreadable)
         ends ``rejected`` here, before any call."""
+        estimate = _units(item)
         try:
             found = self.pages_of(item)
         except Exception as exc:  # noqa: BLE001 - recorded per document in the manifest
             if isinstance(exc, FATAL):
                 self.halt(exc)
             refused = self.run.dry or isinstance(exc, HuaweiOcrValidationError)
+            self.recount(item.done + 1 - estimate)  # its pages done before, and its own entry
             self.finish(
                 item, rejected(item.source, exc) if refused else failed(item.source, exc, called=False)
             )
             return
         if found is None:  # not a PDF or OFD after all: an image
+            self.recount(1 - estimate)
             yield item
             return
         doc, count, pages = found
+        self.recount((len(doc.pages) if doc is not None else estimate) - estimate)  # its chosen pages
         if pages:
             with self.lock:
                 self.pages_left[item.pos] = len(pages)
@@ -522,13 +538,22 @@ class _Sender:
         cost = estimate_cost(counts.get("done", 0) + billed, price)
         message, args = progress_line(
             counts,
-            len(self.plan.items),
+            self.units,
             self.start,
             now,
             calls=int(getattr(hook, "requests_sent", 0) or 0),
             cost="unknown (no price_per_call)" if cost is None else f"{cost:g}",
+            unit="images and pages" if self.has_documents else "images",
         )
         self.run.log.info(message, *args)
+
+
+def _units(item: Item) -> int:
+    """What an item counts for in the progress line: a document its chosen pages when its page count
+    is known (those done before and those left), else one; an image one."""
+    if item.is_document and item.count is not None:
+        return item.done + len(item.pages)
+    return 1
 
 
 def _let_go(item: Item) -> None:
@@ -585,15 +610,23 @@ class ProgressStart:
 
 
 def progress_line(
-    counts: dict[str, int], total: int, start: ProgressStart, now: float, *, calls: int, cost: str
+    counts: dict[str, int],
+    total: int,
+    start: ProgressStart,
+    now: float,
+    *,
+    calls: int,
+    cost: str,
+    unit: str = "images",
 ) -> tuple[str, tuple[Any, ...]]:
     """The progress line: the rate and the ETA from what this run finished by sending since it
-    started (images skipped as done before, at the start or by a HEAD, are not its pace)."""
+    started (images skipped as done before, at the start or by a HEAD, are not its pace). ``total``
+    and the counts are in ``unit``: images, or images and pages (a document's, once known)."""
     finished = sum(counts.values())
     rate = start.rate(start.sent(counts), now)
     eta = (total - finished) / rate if rate > 0 else float("inf")
     message = (
-        "Progress: %d/%d (%.0f%%), %.2f image(s)/s sent by this run, ETA %s, %d failed so far; "
+        "Progress: %d/%d %s (%.0f%%), %.2f/s sent by this run, ETA %s, %d failed so far; "
         "%d call(s), estimated cost %s"
     )
     return (
@@ -601,6 +634,7 @@ def progress_line(
         (
             finished,
             total,
+            unit,
             100.0 * finished / max(total, 1),
             rate,
             "-" if eta == float("inf") else f"{eta:.1f}s" if eta < 60 else f"{eta:.0f}s",

@@ -50,13 +50,13 @@ def test_on_a_half_done_day_the_eta_is_this_runs_pace():
     counts = {"skipped": 50, "done": 9, "failed": 1}
     message, args = progress_line(counts, 100, ProgressStart(0.0, 0), 10.0, calls=10, cost="0.1")
     line = message % args
-    assert "1.00 image(s)/s" in line and "ETA 40.0s" in line
+    assert "Progress: 60/100 images (60%), 1.00/s sent by this run" in line and "ETA 40.0s" in line
     assert "10 call(s), estimated cost 0.1" in line
     # Items rejected before any call are not this run's pace either.
     _, args = progress_line(
         {"skipped": 50, "done": 10, "rejected": 5}, 100, ProgressStart(0.0, 5), 10.0, calls=10, cost="x"
     )
-    assert args[3] == 1.0
+    assert args[4] == 1.0
 
 
 def _progress(log: Log) -> list[tuple[float, int, float]]:
@@ -137,3 +137,25 @@ def test_an_index_written_by_the_other_run_meanwhile_is_no_warning(obs_bucket, o
     assert any("is missing" in m and "read again under the lease" in m for m in log.messages("INFO"))
     assert sum(m.startswith("Batch OCR") for m in log.messages()) == 1
     assert [i.action for i in plan.items].count("skip") == 4
+
+
+def test_a_batch_of_documents_counts_their_pages_once_it_knows_them(obs_bucket, obs_conn, emulator):
+    """The progress line counts images and pages: a document counts its chosen pages once they are
+    known (read, or from its pages' keys on a re-run), so the line ends at 100 %, never past it."""
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+    from airflow_provider_hwocr.testing.documents import numbered_pdf
+
+    obs = HuaweiObsHook(obs_conn)
+    bulk_put(obs_bucket, ["day/c.png"], PNG)
+    # (documents added, pages, what the line counts to, calls so far)
+    steps = [(("a", "b"), None, 7, 7), (("d",), "1-2", 7, 9), ((), None, 10, 10)]
+    for added, pages, total, calls in steps:
+        for name in added:
+            obs.put_bytes(obs_bucket, f"day/{name}.pdf", numbered_pdf(3).data)
+        log = Log()
+        extra = {} if pages is None else {"pages": pages}
+        full_run(obs_bucket, api="general-text", progress_interval=0.001, log=log, **extra)
+        lines = [m for m in log.messages("INFO") if m.startswith("Progress: ")]
+        assert lines and lines[-1].startswith(f"Progress: {total}/{total} images and pages (100%)"), lines
+        assert all(int(m.split("/")[0].split()[-1]) <= total for m in lines), lines
+        assert emulator.count("general-text") == calls
