@@ -1103,6 +1103,15 @@ class HuaweiObsHook(BaseHook):
         etag = _strip_etag(getattr(resp.body, "etag", None) or _header_dict(resp).get("etag"))
         return etag or md5
 
+    def copy(self, bucket: str, key: str, to_bucket: str, to_key: str) -> str:
+        """Copy ``obs://bucket/key`` to ``obs://to_bucket/to_key`` inside OBS (its bytes, type and
+        metadata; nothing is sent but the request); return the copy's ETag."""
+        _check_key(key)
+        _check_key(to_key)
+        resp = self._call("put", to_bucket, to_key, "copyObject", bucket, key, to_bucket, to_key)
+        _lineage.hook_wrote(self, to_bucket, to_key)
+        return _strip_etag(getattr(resp.body, "etag", None) or _header_dict(resp).get("etag"))
+
     def put_json(self, bucket: str, key: str, obj: Any, *, metadata: dict[str, str] | None = None) -> str:
         """Write ``obj`` as UTF-8 JSON (non-ASCII kept as is) with content type ``application/json``."""
         data = json.dumps(obj, ensure_ascii=False).encode("utf-8")

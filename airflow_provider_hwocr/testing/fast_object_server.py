@@ -507,7 +507,11 @@ class FastObjectServer:
         return _Response(200, out, found.data)
 
     def _put(self, bucket: _Bucket, name: str, key: str, headers: dict[str, str], body: bytes) -> _Response:
-        """Store an object: its body (checked against ``Content-MD5``), type and user metadata."""
+        """Store an object: its body (checked against ``Content-MD5``), type and user metadata; or a
+        copy of another object (``x-amz-copy-source`` / ``x-obs-copy-source``: ``/bucket/key``)."""
+        source = headers.get("x-amz-copy-source") or headers.get("x-obs-copy-source")
+        if source is not None:
+            return self._copy(bucket, name, key, unquote(source))
         md5 = headers.get("content-md5")
         if md5 and base64.b64decode(md5) != hashlib.md5(body, usedforsecurity=False).digest():
             return _error(400, "BadDigest", "the Content-MD5 does not match the body", key)
@@ -520,6 +524,26 @@ class FastObjectServer:
         if len(self._put_log) < _MAX_PUT_LOG:
             self._put_log.append((obj.modified, f"{name}/{key}"))
         return _Response(200, [("ETag", f'"{obj.etag}"')])
+
+    def _copy(self, bucket: _Bucket, name: str, key: str, source: str) -> _Response:
+        """A server-side copy: the source's bytes, type and user metadata under ``key`` (no body sent)."""
+        src_bucket, _, src_key = source.lstrip("/").partition("/")
+        found = self.buckets.get(src_bucket)
+        if found is None:
+            return _not_found("PUT", "NoSuchBucket", "no such bucket", src_bucket)
+        original = found.objects.get(src_key)
+        if original is None:
+            return _not_found("PUT", "NoSuchKey", "no such key", src_key)
+        obj = _Object(original.data, original.content_type, list(original.meta))
+        bucket.put(key, obj)
+        if len(self._put_log) < _MAX_PUT_LOG:
+            self._put_log.append((obj.modified, f"{name}/{key}"))
+        xml = (
+            f'<?xml version="1.0" encoding="UTF-8"?><CopyObjectResult><LastModified>'
+            f"{time.strftime('%Y-%m-%dT%H:%M:%S.000Z', time.gmtime(obj.modified))}</LastModified>"
+            f'<ETag>"{obj.etag}"</ETag></CopyObjectResult>'
+        )
+        return _Response(200, [("Content-Type", _XML), ("ETag", f'"{obj.etag}"')], xml.encode("utf-8"))
 
     def _precondition(self, current: _Object | None, headers: dict[str, str], key: str) -> _Response | None:
         """A conditional write's refusal (``If-None-Match: *``, ``If-Match: <etag>``), or ``None``."""

@@ -118,6 +118,19 @@ def test_put_file_tries_again_from_the_start_after_no_answer(hook, obs_bucket, m
     assert not hook.exists(obs_bucket, "runs/d.json")
 
 
+def test_copy_makes_the_same_object_under_another_key_inside_obs(hook, obs_bucket):
+    from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsNotFoundError
+
+    hook.put_json(obs_bucket, "runs/a.json", {"run": "a", "text": "你好"}, metadata={"api": "general-text"})
+    etag = hook.copy(obs_bucket, "runs/a.json", obs_bucket, "manifest.json")
+    assert hook.get_bytes(obs_bucket, "manifest.json") == hook.get_bytes(obs_bucket, "runs/a.json")
+    info = hook.head(obs_bucket, "manifest.json")
+    assert etag == info.etag and info.content_type == "application/json"
+    assert info.metadata == {"api": "general-text"}
+    with pytest.raises(HuaweiObsNotFoundError):
+        hook.copy(obs_bucket, "runs/missing.json", obs_bucket, "other.json")
+
+
 def test_put_json_is_utf8_json_with_its_content_type(hook, obs_bucket):
     doc = {"text": "Grüße 你好", "n": [1, 2.5, None]}
     hook.put_json(obs_bucket, "out/result.json", doc, metadata={"api": "general-text"})

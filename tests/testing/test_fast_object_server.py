@@ -69,6 +69,25 @@ def test_the_obs_sdk_round_trips_objects_metadata_listings_and_deletes(fast_serv
     client.close()
 
 
+def test_the_obs_sdk_copies_an_object_inside_the_server_with_nothing_sent(fast_server):
+    client = obs_client(fast_server.url, long_conn_mode=True)
+    client.createBucket("src")
+    client.createBucket("dst")
+    body = b'{"run": "a", "text": "\xe4\xbd\xa0\xe5\xa5\xbd"}'
+    put = client.putContent("src", "runs/a.json", content=body, metadata={"hwocr-api": "general-text"},
+                            headers=None)  # fmt: skip
+    assert put.status == 200
+    written = fast_server.stats()["bytes"]["written"]
+    copied = client.copyObject("src", "runs/a.json", "dst", "manifest.json")
+    assert copied.status == 200 and copied.body.etag.strip('"') == hashlib.md5(body).hexdigest()
+    assert fast_server.stats()["bytes"]["written"] == written  # no body: the server copied it
+    got = client.getObject("dst", "manifest.json", loadStreamInMemory=True)
+    assert got.body.buffer == body and dict(got.header)["hwocr-api"] == "general-text"
+    assert client.copyObject("src", "runs/none.json", "dst", "x.json").errorCode == "NoSuchKey"
+    assert client.copyObject("nope", "runs/a.json", "dst", "x.json").errorCode == "NoSuchBucket"
+    client.close()
+
+
 def test_a_corrupted_upload_is_refused_and_chunked_bodies_are_read(fast_server):
     fast_server.create_bucket("b")
     wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
