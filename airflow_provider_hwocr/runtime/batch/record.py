@@ -1,7 +1,7 @@
 """Stage 4, record: what the run did, in OBS and in XCom, and whether the task fails.
 
-A real run writes the index if it changed, then one record per run and try (history) and
-the latest manifest (the same bytes, sent in chunks from a temporary file), prunes old history
+A real run writes the index if it changed, then one record per run and try (history, sent in
+chunks from a temporary file) and the latest manifest (the same bytes, copied by OBS), prunes old history
 if it wrote results, and deletes the progress parts it covers. A run that changes nothing writes
 two records of about a kilobyte each. A dry run writes nothing and reports what would be called,
 skipped and rejected, and what it would cost.
@@ -25,6 +25,7 @@ from typing import Any, overload
 
 from airflow_provider_hwocr.client.documents import parse_pages
 from airflow_provider_hwocr.errors import HuaweiCloudBudgetExceededError, HuaweiOcrBatchFailedError
+from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsError
 from airflow_provider_hwocr.runtime.batch.decide import Plan
 from airflow_provider_hwocr.runtime.batch.entries import REVIEW_STATES, STATES, Item
 from airflow_provider_hwocr.runtime.batch.entrylog import RECOVERED, TWICE, EntryLog
@@ -47,6 +48,7 @@ from airflow_provider_hwocr.runtime.task import locations, price_of
 
 #: Most rejected images whose reasons a dry run puts in XCom (all are in the log count).
 MAX_REASONS_IN_XCOM = 100
+_JSON = "application/json"
 
 
 class ResultUris(Sequence[str]):
@@ -316,15 +318,22 @@ def _manifest_head(run: BatchRun, when: datetime) -> dict[str, Any]:
 
 
 def _write_records(run: BatchRun, body: SpooledBody, history_key: str, latest_key: str) -> None:
-    """The run's record in the history, as the latest manifest and at ``manifest_uri`` (the same
-    bytes, each sent from the spooled file in chunks)."""
+    """The run's record in the history, sent once (in chunks from the spooled file); then the same
+    bytes as the latest manifest and at ``manifest_uri``, each copied by OBS from the history record
+    (nothing sent again). A copy OBS refuses (another region's bucket, a store without copies) is sent."""
     obs, store = run.obs, run.store
-    targets = [(store.bucket, history_key), (store.bucket, latest_key)]
+    obs.put_file(store.bucket, history_key, body.file, size=body.size, md5=body.md5, content_type=_JSON)
+    targets = [(store.bucket, latest_key)]
     extra = run.settings.manifest
     if extra is not None:
         targets.append((extra.bucket, extra.key))
     for bucket, key in targets:
-        obs.put_file(bucket, key, body.file, size=body.size, md5=body.md5, content_type="application/json")
+        try:
+            obs.copy(store.bucket, history_key, bucket, key)
+            continue
+        except HuaweiObsError as exc:  # the bytes are sent instead; an error there is raised
+            run.log.info("OBS did not copy the run's record to %s (%s): it is sent", store.uri(key), exc)
+        obs.put_file(bucket, key, body.file, size=body.size, md5=body.md5, content_type=_JSON)
 
 
 def _clean_up(run: BatchRun, plan: Plan, sent: Sent, *, pruned: bool) -> None:

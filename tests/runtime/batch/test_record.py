@@ -143,6 +143,54 @@ def test_a_manifest_uri_gets_a_copy_of_the_runs_manifest(obs_bucket, obs, emulat
     assert copy["totals"]["done"] == 1 and "index" not in copy
 
 
+def _sent_records(monkeypatch) -> list[str]:
+    """The keys whose bytes the hook sends from a spooled file (the records), as they are sent."""
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+
+    sent: list[str] = []
+    real = HuaweiObsHook.put_file
+
+    def put_file(self, bucket, key, file, **kwargs):
+        sent.append(key)
+        return real(self, bucket, key, file, **kwargs)
+
+    monkeypatch.setattr(HuaweiObsHook, "put_file", put_file)
+    return sent
+
+
+def test_the_runs_record_is_sent_once_and_copied_by_obs_as_the_latest_and_to_manifest_uri(
+    obs_bucket, obs, emulator, monkeypatch
+):
+    bulk_put(obs_bucket, ["day/a.png", "day/b.png"], PNG)
+    sent = _sent_records(monkeypatch)
+    run, _, _, report = full_run(obs_bucket, manifest_uri=f"obs://{obs_bucket}/reports/today.json")
+    history = report.history_uri.removeprefix(f"obs://{obs_bucket}/")
+    assert sent == [history]  # the latest manifest and manifest_uri: copies made by OBS
+    record = obs.get_bytes(obs_bucket, history)
+    assert (
+        obs.get_bytes(obs_bucket, run.store.latest_key)
+        == record
+        == obs.get_bytes(obs_bucket, "reports/today.json")
+    )
+    assert obs.head(obs_bucket, run.store.latest_key).content_type == "application/json"
+
+
+def test_a_copy_obs_refuses_is_sent_instead(obs_bucket, obs, emulator, monkeypatch):
+    from airflow_provider_hwocr.hooks.obs import HuaweiObsHook
+    from airflow_provider_hwocr.hooks.obs_errors import HuaweiObsRequestError
+
+    def refuse(self, bucket, key, to_bucket, to_key):  # a store without copies, a bucket elsewhere
+        raise HuaweiObsRequestError("copy not implemented", bucket=to_bucket, key=to_key, operation="put")
+
+    bulk_put(obs_bucket, ["day/a.png"], PNG)
+    monkeypatch.setattr(HuaweiObsHook, "copy", refuse)
+    sent = _sent_records(monkeypatch)
+    run, _, _, report = full_run(obs_bucket)
+    history = report.history_uri.removeprefix(f"obs://{obs_bucket}/")
+    assert sent == [history, run.store.latest_key]
+    assert obs.get_bytes(obs_bucket, run.store.latest_key) == obs.get_bytes(obs_bucket, history)
+
+
 # --- the failure policy ---------------------------------------------------------------------------
 
 
