@@ -32,29 +32,49 @@ def require_moto() -> None:
 
 @contextmanager
 def _sigv2_always_s3() -> Iterator[None]:
-    """Work around a moto routing bug that fails ~1 in 1,400 SigV2-signed requests with HTTP 500.
+    """Work around two moto bugs that fail a few SigV2-signed requests with HTTP 500.
 
-    moto picks the backend by parsing the Authorization header as SigV4
-    (``Credential=AK/date/region/service/aws4_request``, split on ``/``). A SigV2
-    header is ``AWS AK:base64-signature``; when the signature happens to hold
-    exactly four ``/``, the split "works" and names a service that does not exist.
-    moto's own fallback for headers that are not SigV4 is S3, so send SigV2 (and
-    OBS-signed) requests there directly. Only the server's routing is changed.
+    moto reads the Authorization header as SigV4 (``Credential=AK/date/region/service/aws4_request``,
+    split on ``/``) in two places. A SigV2 header is ``AWS AK:base64-signature``:
+
+    * routing: when the signature happens to hold exactly four ``/`` (about 1 request in 1,400),
+      the split "works" and names a service that does not exist. moto's own fallback for headers
+      that are not SigV4 is S3, so SigV2 (and OBS-signed) requests are sent there directly;
+    * the region: a header that holds ``AWS4`` anywhere is taken for SigV4, so a signature with
+      ``AWS4`` in it (about 1 in 700,000) fails the split. For SigV2 (and OBS-signed) requests the
+      region comes from the URL, else moto's default, as for any other header that is not SigV4.
+
+    Only the server's routing and region are changed.
     """
+    from moto.core.responses import BaseResponse
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
     original = DomainDispatcherApplication.infer_service_region_host
+    original_region = BaseResponse.get_region_from_url
 
     def infer(self: Any, environ: Any, path: Any) -> Any:
-        if (environ.get("HTTP_AUTHORIZATION") or "").startswith(("AWS ", "OBS ")):
+        if _signed_v2(environ.get("HTTP_AUTHORIZATION")):
             return None  # -> moto's default service, S3
         return original(self, environ, path)
 
+    def region(self: Any, request: Any, full_url: str) -> str:
+        if _signed_v2(request.headers.get("Authorization")):
+            found = self.region_regex.search(full_url)
+            return str(found.group(1)) if found else str(self.default_region)
+        return str(original_region(self, request, full_url))
+
     DomainDispatcherApplication.infer_service_region_host = infer  # type: ignore[method-assign]
+    BaseResponse.get_region_from_url = region  # type: ignore[method-assign]
     try:
         yield
     finally:
         DomainDispatcherApplication.infer_service_region_host = original  # type: ignore[method-assign]
+        BaseResponse.get_region_from_url = original_region  # type: ignore[method-assign]
+
+
+def _signed_v2(authorization: str | None) -> bool:
+    """Whether an Authorization header is SigV2 (``AWS AK:sig``) or OBS-signed (``OBS AK:sig``)."""
+    return (authorization or "").startswith(("AWS ", "OBS "))
 
 
 @contextmanager

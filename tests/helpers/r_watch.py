@@ -70,7 +70,7 @@ def listening_front() -> Iterator[tuple[str, Seen]]:
 
     server = make_server("127.0.0.1", 0, app_counting, threaded=True, request_handler=MotoRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
-    with _sigv2_always_s3():  # moto misroutes ~1 in 1,400 SigV2-signed requests otherwise
+    with _sigv2_always_s3():  # moto fails a few SigV2-signed requests otherwise (see its docstring)
         thread.start()
         try:
             yield f"http://127.0.0.1:{server.server_port}", seen
