@@ -519,11 +519,17 @@ class FastObjectServer:
         if refused is not None:
             return refused
         meta = [(k, v) for k, v in headers.items() if k.startswith(("x-amz-meta-", "x-obs-meta-"))]
-        obj = _Object(body, headers.get("content-type", "application/octet-stream"), meta)
+        obj = self._store(
+            bucket, name, key, _Object(body, headers.get("content-type", "application/octet-stream"), meta)
+        )
+        return _Response(200, [("ETag", f'"{obj.etag}"')])
+
+    def _store(self, bucket: _Bucket, name: str, key: str, obj: _Object) -> _Object:
+        """``obj`` under ``key``, its write logged (for the PUT times a bench asks for)."""
         bucket.put(key, obj)
         if len(self._put_log) < _MAX_PUT_LOG:
             self._put_log.append((obj.modified, f"{name}/{key}"))
-        return _Response(200, [("ETag", f'"{obj.etag}"')])
+        return obj
 
     def _copy(self, bucket: _Bucket, name: str, key: str, source: str) -> _Response:
         """A server-side copy: the source's bytes, type and user metadata under ``key`` (no body sent)."""
@@ -534,10 +540,9 @@ class FastObjectServer:
         original = found.objects.get(src_key)
         if original is None:
             return _not_found("PUT", "NoSuchKey", "no such key", src_key)
-        obj = _Object(original.data, original.content_type, list(original.meta))
-        bucket.put(key, obj)
-        if len(self._put_log) < _MAX_PUT_LOG:
-            self._put_log.append((obj.modified, f"{name}/{key}"))
+        obj = self._store(
+            bucket, name, key, _Object(original.data, original.content_type, list(original.meta))
+        )
         xml = (
             f'<?xml version="1.0" encoding="UTF-8"?><CopyObjectResult><LastModified>'
             f"{time.strftime('%Y-%m-%dT%H:%M:%S.000Z', time.gmtime(obj.modified))}</LastModified>"

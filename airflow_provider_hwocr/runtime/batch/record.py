@@ -322,7 +322,11 @@ def _write_records(run: BatchRun, body: SpooledBody, history_key: str, latest_ke
     bytes as the latest manifest and at ``manifest_uri``, each copied by OBS from the history record
     (nothing sent again). A copy OBS refuses (another region's bucket, a store without copies) is sent."""
     obs, store = run.obs, run.store
-    obs.put_file(store.bucket, history_key, body.file, size=body.size, md5=body.md5, content_type=_JSON)
+
+    def send(bucket: str, key: str) -> None:
+        obs.put_file(bucket, key, body.file, size=body.size, md5=body.md5, content_type=_JSON)
+
+    send(store.bucket, history_key)
     targets = [(store.bucket, latest_key)]
     extra = run.settings.manifest
     if extra is not None:
@@ -330,10 +334,11 @@ def _write_records(run: BatchRun, body: SpooledBody, history_key: str, latest_ke
     for bucket, key in targets:
         try:
             obs.copy(store.bucket, history_key, bucket, key)
-            continue
         except HuaweiObsError as exc:  # the bytes are sent instead; an error there is raised
-            run.log.info("OBS did not copy the run's record to %s (%s): it is sent", store.uri(key), exc)
-        obs.put_file(bucket, key, body.file, size=body.size, md5=body.md5, content_type=_JSON)
+            run.log.info(
+                "OBS did not copy the run's record to obs://%s/%s (%s): it is sent", bucket, key, exc
+            )
+            send(bucket, key)
 
 
 def _clean_up(run: BatchRun, plan: Plan, sent: Sent, *, pruned: bool) -> None:
