@@ -34,14 +34,15 @@ def test_jitter_stays_within_its_bound():
 
 
 def test_latency_does_not_serialise_requests():
-    """32 requests of 400 ms each, sent together, finish in about 400 ms, not 13 s."""
-    with service(latency_ms=400) as s:
+    """32 requests of 1 s each, sent together, finish in about 1 s, not 32 s (a second gives a loaded
+    machine time to start all 32 before the first answers)."""
+    with service(latency_ms=1000) as s:
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=32) as pool:
             statuses = list(pool.map(lambda _: s.ocr("passport").status_code, range(32)))
         elapsed = time.monotonic() - started
         assert statuses == [200] * 32
-        assert elapsed < 2.0
+        assert elapsed < 4.0
         assert s.emu.stats()["peak_concurrency"] >= 24
 
 
